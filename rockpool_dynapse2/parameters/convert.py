@@ -1,0 +1,177 @@
+"""High-level quantities <-> circuit currents.
+
+Paired conversions between what a modeller thinks in (time constants, pulse widths,
+gain ratios, weights) and the bias currents the circuits need. Every function is plain
+arithmetic, so it works on Python floats, numpy arrays, jax arrays (under ``jit`` and
+``grad``) and torch tensors (with autograd) alike; a time constant can therefore be a
+trainable parameter. Concrete inputs are checked and bad values raise
+:class:`~rockpool_dynapse2.errors.ParameterValueError`.
+
+Equations (Chicca et al. 2014; Çakal et al. 2024):
+
+* DPI leak current and time constant: :math:`\\tau = U_T C / (\\kappa I_\\tau)`
+* pulse width (and refractory period): :math:`t = V_{th} C / I`
+* gain: :math:`I_{gain} = r_{gain} I_\\tau`
+* weight current: :math:`I_w = w I_{scale}`
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+from ..chip import CONSTANTS, Circuit, CircuitConstants, PulseCircuit
+from ..errors import UnknownParameterError
+from ._validate import check_positive_finite
+
+__all__ = [
+    "as_circuit",
+    "as_pulse_circuit",
+    "itau_from_tau",
+    "tau_from_itau",
+    "ipulse_from_pulse_width",
+    "pulse_width_from_ipulse",
+    "igain_from_gain_ratio",
+    "gain_ratio_from_igain",
+    "current_from_weight",
+    "weight_from_current",
+]
+
+Array = Any
+"""A float, numpy array, jax array or torch tensor."""
+
+
+def as_circuit(circuit: Union[str, Circuit]) -> Circuit:
+    """The :class:`~rockpool_dynapse2.chip.Circuit` named by ``circuit`` ("mem", "ampa", ...)."""
+    if isinstance(circuit, Circuit):
+        return circuit
+    try:
+        return Circuit(circuit)
+    except ValueError:
+        raise UnknownParameterError("circuit", circuit, [c.value for c in Circuit]) from None
+
+
+def as_pulse_circuit(circuit: Union[str, PulseCircuit]) -> PulseCircuit:
+    """The :class:`~rockpool_dynapse2.chip.PulseCircuit` named by ``circuit`` ("pulse", "pulse_ahp", "ref")."""
+    if isinstance(circuit, PulseCircuit):
+        return circuit
+    try:
+        return PulseCircuit(circuit)
+    except ValueError:
+        raise UnknownParameterError(
+            "pulse circuit", circuit, [c.value for c in PulseCircuit]
+        ) from None
+
+
+def _tau_scale(circuit: Union[str, Circuit], constants: CircuitConstants) -> float:
+    c = as_circuit(circuit)
+    return constants.Ut * constants.capacitance(c) / constants.kappa
+
+
+def itau_from_tau(
+    tau: Array, circuit: Union[str, Circuit], constants: CircuitConstants = CONSTANTS
+) -> Array:
+    """Leak current of a DPI circuit from its time constant.
+
+    :math:`I_\\tau = U_T C / (\\kappa \\tau)`, with the circuit's capacitance ``C`` and the
+    mean slope factor :math:`\\kappa = (\\kappa_n + \\kappa_p)/2`.
+
+    Args:
+        tau: time constant(s) in seconds, any shape, > 0.
+        circuit: which DPI circuit: "mem", "ampa", "nmda", "gaba", "shunt" or "ahp".
+        constants: circuit constants (capacitances, Ut, kappa).
+
+    Returns:
+        The leak current(s) ``Itau`` in amperes, shaped like ``tau``.
+
+    Example:
+        >>> round(itau_from_tau(20e-3, "mem") * 1e12, 2)  # pA
+        5.32
+    """
+    scale = _tau_scale(circuit, constants)
+    check_positive_finite(f"tau_{as_circuit(circuit).value}", tau, "seconds")
+    return scale / tau
+
+
+def tau_from_itau(
+    itau: Array, circuit: Union[str, Circuit], constants: CircuitConstants = CONSTANTS
+) -> Array:
+    """Time constant (s) of a DPI circuit from its leak current ``itau`` (A); inverse of :func:`itau_from_tau`."""
+    scale = _tau_scale(circuit, constants)
+    check_positive_finite(f"Itau_{as_circuit(circuit).value}", itau, "amperes")
+    return scale / itau
+
+
+def _pulse_scale(circuit: Union[str, PulseCircuit], constants: CircuitConstants) -> float:
+    c = as_pulse_circuit(circuit)
+    return constants.Vth * constants.capacitance(c)
+
+
+_PULSE_CURRENT = {
+    PulseCircuit.PULSE: "Ipulse",
+    PulseCircuit.PULSE_AHP: "Ipulse_ahp",
+    PulseCircuit.REF: "Iref",
+}
+
+
+def ipulse_from_pulse_width(
+    width: Array, circuit: Union[str, PulseCircuit], constants: CircuitConstants = CONSTANTS
+) -> Array:
+    """Current that sets a pulse width or the refractory period.
+
+    :math:`I = V_{th} C / t`.
+
+    Args:
+        width: pulse width(s) or refractory period(s) in seconds, > 0.
+        circuit: "pulse" (``Ipulse``, synaptic pulse extender), "pulse_ahp"
+            (``Ipulse_ahp``) or "ref" (``Iref``).
+        constants: circuit constants.
+
+    Returns:
+        The current(s) in amperes, shaped like ``width``.
+
+    Example:
+        >>> round(ipulse_from_pulse_width(10e-6, "pulse") * 1e9, 6)  # nA
+        35.0
+    """
+    scale = _pulse_scale(circuit, constants)
+    check_positive_finite(f"t_{as_pulse_circuit(circuit).value}", width, "seconds")
+    return scale / width
+
+
+def pulse_width_from_ipulse(
+    current: Array, circuit: Union[str, PulseCircuit], constants: CircuitConstants = CONSTANTS
+) -> Array:
+    """Pulse width (s) from its current (A); inverse of :func:`ipulse_from_pulse_width`."""
+    scale = _pulse_scale(circuit, constants)
+    check_positive_finite(_PULSE_CURRENT[as_pulse_circuit(circuit)], current, "amperes")
+    return scale / current
+
+
+def igain_from_gain_ratio(ratio: Array, itau: Array) -> Array:
+    """Gain current :math:`I_{gain} = r_{gain} I_\\tau` (A) from the gain ratio (> 0) and ``Itau`` (A)."""
+    check_positive_finite("gain ratio", ratio, "dimensionless")
+    check_positive_finite("Itau", itau, "amperes")
+    return ratio * itau
+
+
+def gain_ratio_from_igain(igain: Array, itau: Array) -> Array:
+    """Gain ratio :math:`I_{gain} / I_\\tau`; inverse of :func:`igain_from_gain_ratio`."""
+    check_positive_finite("Igain", igain, "amperes")
+    check_positive_finite("Itau", itau, "amperes")
+    return igain / itau
+
+
+def current_from_weight(weight: Array, Iscale: Array) -> Array:
+    """Weight current (A) from a weight in units of ``Iscale``: :math:`I_w = w I_{scale}`.
+
+    Weights may be negative (inhibitory: the sign selects the synapse type, the
+    magnitude the current).
+    """
+    check_positive_finite("Iscale", Iscale, "amperes")
+    return weight * Iscale
+
+
+def weight_from_current(current: Array, Iscale: Array) -> Array:
+    """Weight in units of ``Iscale`` from a weight current (A); inverse of :func:`current_from_weight`."""
+    check_positive_finite("Iscale", Iscale, "amperes")
+    return current / Iscale
