@@ -4,6 +4,8 @@ Layers, each depending only on the ones above it:
 
 * :mod:`rockpool_dynapse2.chip`: chip facts (geometry, circuit constants, bias parameters)
 * :mod:`rockpool_dynapse2.parameters`: time constants <-> currents <-> bias codes
+* :mod:`rockpool_dynapse2.simulation`: the circuit equations and the ``DynapSimJax`` /
+  ``DynapSimTorch`` Rockpool modules
 
 Importing the package is cheap: it never imports samna, and the simulation modules
 (which need jax or torch) load on first use.
@@ -19,7 +21,10 @@ from .parameters import BiasCode, CoreHighLevel, CoreParameters
 __version__ = "0.1.0"
 
 # Public names that live in modules needing heavy imports (jax, torch): loaded on access.
-_LAZY = {}
+_LAZY = {
+    "DynapSimJax": ".simulation.jax_module",
+    "DynapSimTorch": ".simulation.torch_module",
+}
 
 
 def __getattr__(name: str) -> Any:

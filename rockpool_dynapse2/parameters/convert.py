@@ -24,6 +24,8 @@ from ..errors import UnknownParameterError
 from ._validate import check_positive_finite
 
 __all__ = [
+    "dpi_time_constant",
+    "pulse_duration",
     "as_circuit",
     "as_pulse_circuit",
     "itau_from_tau",
@@ -38,6 +40,30 @@ __all__ = [
 
 Array = Any
 """A float, numpy array, jax array or torch tensor."""
+
+
+def dpi_time_constant(itau: Array, capacitance: Array, Ut: Array, kappa: Array) -> Array:
+    """The DPI relation :math:`\\tau = U_T C / (\\kappa I_\\tau)`, unchecked, on any arrays.
+
+    The relation is its own inverse: ``dpi_time_constant(tau, C, Ut, kappa)`` is the
+    current that gives ``tau``. The simulators call it with per-neuron arrays; the checked,
+    named conversions :func:`itau_from_tau` and :func:`tau_from_itau` are built on it.
+
+    Args:
+        itau: leak current(s) (A).
+        capacitance: capacitance(s) (F).
+        Ut: thermal voltage(s) (V).
+        kappa: subthreshold slope factor(s).
+
+    Returns:
+        Time constant(s) (s), broadcast over the arguments.
+    """
+    return (Ut / kappa) * capacitance / itau
+
+
+def pulse_duration(current: Array, capacitance: Array, Vth: Array) -> Array:
+    """The pulse-extender relation :math:`t = V_{th} C / I`, unchecked, on any arrays (its own inverse)."""
+    return (Vth * capacitance) / current
 
 
 def as_circuit(circuit: Union[str, Circuit]) -> Circuit:
@@ -62,9 +88,9 @@ def as_pulse_circuit(circuit: Union[str, PulseCircuit]) -> PulseCircuit:
         ) from None
 
 
-def _tau_scale(circuit: Union[str, Circuit], constants: CircuitConstants) -> float:
+def _tau_relation(x: Array, circuit: Union[str, Circuit], constants: CircuitConstants) -> Array:
     c = as_circuit(circuit)
-    return constants.Ut * constants.capacitance(c) / constants.kappa
+    return dpi_time_constant(x, constants.capacitance(c), constants.Ut, constants.kappa)
 
 
 def itau_from_tau(
@@ -87,23 +113,21 @@ def itau_from_tau(
         >>> round(itau_from_tau(20e-3, "mem") * 1e12, 2)  # pA
         5.32
     """
-    scale = _tau_scale(circuit, constants)
     check_positive_finite(f"tau_{as_circuit(circuit).value}", tau, "seconds")
-    return scale / tau
+    return _tau_relation(tau, circuit, constants)
 
 
 def tau_from_itau(
     itau: Array, circuit: Union[str, Circuit], constants: CircuitConstants = CONSTANTS
 ) -> Array:
     """Time constant (s) of a DPI circuit from its leak current ``itau`` (A); inverse of :func:`itau_from_tau`."""
-    scale = _tau_scale(circuit, constants)
     check_positive_finite(f"Itau_{as_circuit(circuit).value}", itau, "amperes")
-    return scale / itau
+    return _tau_relation(itau, circuit, constants)
 
 
-def _pulse_scale(circuit: Union[str, PulseCircuit], constants: CircuitConstants) -> float:
+def _pulse_relation(x: Array, circuit: Union[str, PulseCircuit], constants: CircuitConstants) -> Array:
     c = as_pulse_circuit(circuit)
-    return constants.Vth * constants.capacitance(c)
+    return pulse_duration(x, constants.capacitance(c), constants.Vth)
 
 
 _PULSE_CURRENT = {
@@ -133,18 +157,16 @@ def ipulse_from_pulse_width(
         >>> round(ipulse_from_pulse_width(10e-6, "pulse") * 1e9, 6)  # nA
         35.0
     """
-    scale = _pulse_scale(circuit, constants)
     check_positive_finite(f"t_{as_pulse_circuit(circuit).value}", width, "seconds")
-    return scale / width
+    return _pulse_relation(width, circuit, constants)
 
 
 def pulse_width_from_ipulse(
     current: Array, circuit: Union[str, PulseCircuit], constants: CircuitConstants = CONSTANTS
 ) -> Array:
     """Pulse width (s) from its current (A); inverse of :func:`ipulse_from_pulse_width`."""
-    scale = _pulse_scale(circuit, constants)
     check_positive_finite(_PULSE_CURRENT[as_pulse_circuit(circuit)], current, "amperes")
-    return scale / current
+    return _pulse_relation(current, circuit, constants)
 
 
 def igain_from_gain_ratio(ratio: Array, itau: Array) -> Array:

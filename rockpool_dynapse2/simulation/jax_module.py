@@ -1,0 +1,328 @@
+"""``DynapSimJax``: N DYNAP-SE2 neurons as a Rockpool ``JaxModule``.
+
+The backend-specific parts only: jax arrays, the surrogate gradient as a
+``jax.custom_jvp``, and the time loop as a ``lax.scan`` over checkpointed chunks (so the
+memory of a gradient grows with ``sqrt(T)``, not ``T``), compiled once per shape. The
+equations are in :mod:`.step`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from rockpool.nn.modules.jax.jax_module import JaxModule
+from rockpool.parameters import Parameter, SimulationParameter, State
+
+from ..errors import ParameterValueError, ShapeError
+from ..parameters.core import CoreParameters
+from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
+from .spec import build_module_spec, check_values, initial_state_values, kaiming_init
+from .spiking import spike_count_forward, surrogate_slope
+from .step import neuron_step, prepare, split_multi_input, split_signed_input
+
+__all__ = ["DynapSimJax"]
+
+
+@jax.custom_jvp
+def spike_count(x: jax.Array, max_spikes: jax.Array) -> jax.Array:
+    """Spikes in a step from ``x = log(Imem/Ispkthr)``; surrogate gradient :func:`.spiking.surrogate_slope`."""
+    return spike_count_forward(jnp.ceil, jnp.clip, x, max_spikes)
+
+
+@spike_count.defjvp
+def _spike_count_jvp(primals, tangents):
+    x, max_spikes = primals
+    x_dot, _ = tangents
+    return spike_count(x, max_spikes), surrogate_slope(x) * x_dot
+
+
+OPS = ArrayOps(
+    exp=jnp.exp,
+    log=jnp.log,
+    maximum=jnp.maximum,
+    relu=jax.nn.relu,
+    where=jnp.where,
+    zeros_like=jnp.zeros_like,
+    stop_gradient=jax.lax.stop_gradient,
+    stack=lambda arrays, axis: jnp.stack(arrays, axis=axis),
+    spike_count=spike_count,
+)
+
+
+def _chunk_length(T: int, chunk: Optional[int]) -> int:
+    return max(1, min(T, chunk if chunk else int(math.ceil(math.sqrt(T)))))
+
+
+@functools.partial(jax.jit, static_argnames=("signed", "record", "chunk"))
+def evolve_arrays(
+    params: DynapParams,
+    state: DynapState,
+    inputs: jax.Array,
+    dt: jax.Array,
+    max_spikes: jax.Array,
+    signed: bool,
+    record: bool,
+    chunk: Optional[int] = None,
+) -> Tuple[jax.Array, DynapState, Dict[str, jax.Array]]:
+    """Simulate N neurons over T steps: the pure, compiled core of :class:`DynapSimJax`.
+
+    Args:
+        params: parameters, each ``(N,)`` (``w_rec`` ``(N, N_in)`` or None).
+        state: initial state, ``(B, N)`` arrays (``isyn`` ``(B, N, 4)``).
+        inputs: input weights per step in units of ``Iscale``, ``(B, T, N_in)``.
+        dt: time step (s).
+        max_spikes: the most spikes per neuron and step.
+        signed: input layout (see :func:`.step.split_signed_input`).
+        record: also return every state over time.
+        chunk: steps per checkpointed chunk (default ``ceil(sqrt(T))``).
+
+    Returns:
+        ``(spikes (B, T, N), final state, record)``.
+    """
+    constants = prepare(OPS, params, dt)
+    split = split_signed_input if signed else split_multi_input
+
+    def step(s: DynapState, w_t: jax.Array):
+        s, spikes = neuron_step(OPS, constants, s, w_t, split, max_spikes)
+        return s, (s if record else spikes)
+
+    def run(s: DynapState, xs: jax.Array):
+        return jax.lax.scan(step, s, xs)
+
+    xs = jnp.swapaxes(inputs, 0, 1)  # (T, B, N_in)
+    T = xs.shape[0]
+    k = _chunk_length(T, chunk)
+    n_chunks, rest = divmod(T, k)
+    outs = []
+    if n_chunks:
+        body = jax.checkpoint(run)
+        head = xs[: n_chunks * k].reshape((n_chunks, k) + xs.shape[1:])
+        state, ys = jax.lax.scan(body, state, head)
+        outs.append(jax.tree_util.tree_map(lambda y: y.reshape((n_chunks * k,) + y.shape[2:]), ys))
+    if rest:
+        state, ys = run(state, xs[n_chunks * k :])
+        outs.append(ys)
+    ys = jax.tree_util.tree_map(lambda *y: jnp.concatenate(y, axis=0), *outs)
+    ys = jax.tree_util.tree_map(lambda y: jnp.swapaxes(y, 0, 1), ys)  # batch first
+    if not record:
+        return ys, state, {}
+    rec = {f"i{name}": ys.isyn[..., k] for k, name in enumerate(SYNAPSE_NAMES)}
+    rec.update({name: getattr(ys, name) for name in STATE_NAMES if name != "isyn"})
+    return ys.spikes, state, rec
+
+
+class DynapSimJax(JaxModule):
+    """N DYNAP-SE2 neurons (AdExp-I&F DPI neurons with four DPI synapse types), in JAX.
+
+    Inputs are weights in units of ``Iscale`` per time step, ``(B, T, N_in)``; outputs are
+    spike counts ``(B, T, N)``. ``N_in`` is ``N`` (signed input: positive weights drive
+    AMPA, negative GABA; so ``Sequential(LinearJax((n, N)), DynapSimJax((N,)))`` works
+    as with Rockpool's DynapSim) or ``4 N`` (channel ``4 i + k`` drives synapse ``k`` =
+    AMPA, NMDA, GABA, SHUNT of neuron ``i``, Rockpool's multi-synapse convention).
+
+    Like every Rockpool ``JaxModule`` the module is functional: a call returns the new
+    state, and ``mod = mod.set_attributes(new_state)`` carries it into the next call
+    (chunked simulation then equals one long call exactly); ``mod.reset_state()``
+    returns to rest.
+
+    Args:
+        shape: ``N``, ``(N,)``, ``(N, N)`` or ``(4 N, N)``.
+        core: a :class:`~rockpool_dynapse2.parameters.CoreParameters` to take the
+            currents from (default: the chip's default operating point).
+        w_rec: recurrent weights ``(N, N_in)`` in units of ``Iscale`` (trainable).
+        has_rec: give the module (randomly initialised) recurrent weights.
+        dt: time step (s).
+        Iscale: current (A) of a weight of 1.0 (default 10 nA).
+        max_spikes_per_dt: the most spikes per neuron and step (default unbounded).
+        trainable: currents/constants to register as trainable ``Parameter`` s
+            (e.g. ``("Itau_mem", "Ispkthr")``); all others are ``SimulationParameter`` s.
+        chunk: steps per checkpointed chunk of the time loop (default ``sqrt(T)``).
+        seed: seed of the random recurrent weights.
+        dtype: ``"float32"`` (default) or ``"float64"`` (needs ``jax_enable_x64``).
+        **currents: any of Rockpool DynapSim's currents (``Idc, Itau_mem, Igain_mem,
+            Ispkthr, Iref, Ipulse, Itau_ahp, Igain_ahp, Iw_ahp, Ipulse_ahp, If_nmda``),
+            the per-type ``Itau_ampa, Igain_ampa, ...``, the merged ``Itau_syn,
+            Igain_syn, C_syn``, and layout constants (``C_mem, Io, kappa_n, Ut, ...``);
+            scalar or ``(N,)``.
+    """
+
+    def __init__(
+        self,
+        shape: Union[int, Tuple[int, ...]],
+        core: Optional[CoreParameters] = None,
+        w_rec: Any = None,
+        has_rec: bool = False,
+        dt: float = 1e-3,
+        Iscale: Optional[float] = None,
+        max_spikes_per_dt: float = float("inf"),
+        trainable: Sequence[str] = (),
+        chunk: Optional[int] = None,
+        seed: Optional[int] = None,
+        dtype: str = "float32",
+        **currents: Any,
+    ):
+        spec = build_module_spec(
+            shape,
+            core=core,
+            w_rec=w_rec,
+            has_rec=has_rec,
+            dt=dt,
+            Iscale=Iscale,
+            max_spikes_per_dt=max_spikes_per_dt,
+            trainable=trainable,
+            **currents,
+        )
+        if dtype not in ("float32", "float64"):
+            raise ParameterValueError("dtype", "'float32' or 'float64'", dtype)
+        if dtype == "float64" and not jax.config.jax_enable_x64:
+            raise ParameterValueError(
+                "dtype", "'float32' unless jax_enable_x64 is set (jax.config.update('jax_enable_x64', True))", dtype
+            )
+        super().__init__(shape=(spec.size_in, spec.n_neurons), spiking_input=False, spiking_output=True)
+        self._spec = spec
+        cast = lambda x: jnp.asarray(x, dtype=dtype)
+
+        for name in CURRENT_NAMES + LAYOUT_NAMES:
+            kind = Parameter if name in spec.trainable else SimulationParameter
+            family = "currents" if name in CURRENT_NAMES else "layout"
+            setattr(self, name, kind(cast(spec.values[name]), family=family, cast_fn=cast))
+
+        if spec.has_rec:
+            init = kaiming_init(np.random.default_rng(seed))
+            data = spec.w_rec if spec.w_rec is not None else init((spec.n_neurons, spec.size_in))
+            self.w_rec = Parameter(cast(data), family="weights", shape=(spec.n_neurons, spec.size_in), cast_fn=cast)
+        self.Iscale = SimulationParameter(cast(spec.Iscale), cast_fn=cast)
+        self.dt = SimulationParameter(spec.dt)
+        # Static configuration: not part of the pytree's leaves (see tree_flatten).
+        self._static = (
+            ("has_rec", spec.has_rec),
+            ("max_spikes_per_dt", spec.max_spikes_per_dt),
+            ("trainable", spec.trainable),
+            ("chunk", chunk),
+            ("seed", seed),
+            ("dtype", dtype),
+        )
+
+        for name, value in initial_state_values(spec.values["Io"]).items():
+            rest = cast(value)
+            setattr(self, name, State(rest, init_func=lambda _, rest=rest: rest))
+
+    @classmethod
+    def from_high_level(cls, shape: Union[int, Tuple[int, ...]], **kwargs: Any) -> "DynapSimJax":
+        """Build from high-level values: ``DynapSimJax.from_high_level(8, tau_mem=30e-3, gain_ampa=50)``.
+
+        Keywords that are fields of :class:`~rockpool_dynapse2.parameters.CoreHighLevel`
+        (time constants, pulse widths, gain ratios, ``Ispkthr``, ...) go through the
+        parameter mapping; the rest go to the constructor.
+        """
+        return cls(shape, **_split_high_level(kwargs))
+
+    def tree_flatten(self) -> Tuple[tuple, tuple]:
+        """Flatten for jax: parameters, simulation parameters and state are leaves; the
+        static configuration (recurrence, dtype, chunking, ...) is auxiliary data."""
+        children = (self.parameters(), self.simulation_parameters(), self.state(), self.modules())
+        return children, (self._name, self._shape, self._submodulenames, self._static)
+
+    @classmethod
+    def tree_unflatten(cls, aux_data: tuple, children: tuple) -> "DynapSimJax":
+        """Rebuild from :meth:`tree_flatten`'s output (values may be tracers)."""
+        params, sim_params, state, _ = children
+        name, shape, _, static = aux_data
+        obj = cls(shape=shape, **dict(static))
+        obj._name = name
+        obj._force_set_attributes = True
+        obj = obj.set_attributes(params)
+        obj = obj.set_attributes(state)
+        obj = obj.set_attributes(sim_params)
+        obj._force_set_attributes = False
+        return obj
+
+    @property
+    def has_rec(self) -> bool:
+        return self._spec.has_rec
+
+    @property
+    def signed(self) -> bool:
+        """True for the signed input layout (``N`` inputs), False for ``4 N`` inputs."""
+        return self._spec.signed
+
+    def parameters_record(self) -> DynapParams:
+        """The module's parameters as a :class:`~.records.DynapParams` of arrays."""
+        values = {name: getattr(self, name) for name in CURRENT_NAMES + LAYOUT_NAMES}
+        return DynapParams(**values, Iscale=self.Iscale, w_rec=self.w_rec if self.has_rec else None)
+
+    def _check(self, p: DynapParams) -> None:
+        for name in CURRENT_NAMES + LAYOUT_NAMES + ("Iscale",):
+            check_values(name, getattr(p, name))
+        check_values("dt", self.dt)
+
+    def evolve(self, input_data: Any, record: bool = False) -> Tuple[jax.Array, Dict[str, jax.Array], Dict[str, jax.Array]]:
+        """Simulate over ``input_data`` ``(T, N_in)`` or ``(B, T, N_in)``.
+
+        Returns:
+            ``(spikes (B, T, N), new_state, record_dict)``; ``record_dict`` holds every
+            state over time, ``(B, T, N)``, when ``record`` is True.
+        """
+        p = self.parameters_record()
+        self._check(p)
+        static = dict(self._static)
+        x = _as_batched_input(input_data, self.size_in, static["dtype"])
+        B = x.shape[0]
+        state = DynapState(**{name: _batched_state(name, getattr(self, name), B) for name in STATE_NAMES})
+        dtype = x.dtype
+        spikes, state, rec = evolve_arrays(
+            p,
+            state,
+            x,
+            jnp.asarray(self.dt, dtype),
+            jnp.asarray(static["max_spikes_per_dt"], dtype),
+            signed=self.signed,
+            record=bool(record),
+            chunk=static["chunk"],
+        )
+        return spikes, state._asdict(), rec
+
+    def as_graph(self):
+        """A Rockpool graph of this module, for the hardware mapper."""
+        from ..graph import dynapsim_graph
+
+        return dynapsim_graph(self)
+
+
+def _split_high_level(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    from dataclasses import fields
+
+    from ..parameters.core import CoreHighLevel
+
+    names = {f.name for f in fields(CoreHighLevel)}
+    high = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+    if high:
+        kwargs["core"] = CoreParameters.from_high_level(**high)
+    return kwargs
+
+
+def _as_batched_input(data: Any, size_in: int, dtype: str) -> jax.Array:
+    x = jnp.asarray(data, dtype=dtype)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[-1] != size_in:
+        raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in})", x.shape)
+    if not isinstance(x, jax.core.Tracer) and not bool(jnp.isfinite(x).all()):
+        raise ParameterValueError("input_data", "finite", np.asarray(x), ~np.isfinite(np.asarray(x)))
+    return x
+
+
+def _batched_state(name: str, value: jax.Array, B: int) -> jax.Array:
+    """A stored state ``(N, ...)`` broadcast to ``(B, N, ...)``, or a batched one checked against B."""
+    value = jnp.asarray(value)
+    per_neuron_ndim = 2 if name == "isyn" else 1
+    if value.ndim == per_neuron_ndim:
+        return jnp.broadcast_to(value, (B,) + value.shape)
+    if value.ndim == per_neuron_ndim + 1 and value.shape[0] == B:
+        return value
+    raise ShapeError(f"state {name}", f"(N, ...) or (B={B}, N, ...)", value.shape)

@@ -1,0 +1,95 @@
+"""The adaptive exponential integrate-and-fire (AdExp-I&F) DPI neuron's membrane.
+
+Forward-Euler update of the membrane current as Rockpool's ``DynapSim`` computes it
+(Çakal et al. 2024, after Chicca et al. 2014), extended with the SHUNT synapse and the
+NMDA voltage gate:
+
+.. code-block:: text
+
+    I_leak  = Itau_mem + I_ahp + I_shunt
+    I_in    = max(I_syn - I_leak + Idc, Io), and Io while refractory
+    I_inf   = (Igain_mem / Itau_mem) * (I_in - I_leak)
+    I_fb    = Io * exp(kappa^2 / (kappa + 1) * V_mem / Ut)
+    f_fb    = I_fb / I_leak * (I_mem + Igain_mem)
+    tau_mem = Ut C_mem / (kappa I_leak)
+    dI_mem  = I_mem / (tau_mem (I_mem + Igain_mem)) * (I_inf + f_fb - I_mem (1 + (I_ahp + I_shunt) / Itau_mem)) dt
+    I_mem   = max(I_mem + dI_mem, Io);   V_mem = Ut / kappa * log(I_mem / Io)
+
+``I_leak`` is subtracted twice (once in ``I_in``, once in ``I_inf``), exactly as in
+Rockpool 3.1; we keep it so for comparability. SHUNT inhibition adds to the leak and to
+the divisive decay term, like the AHP current: a mixture of subtractive and shunting
+inhibition. The synaptic current is ``I_syn = I_ampa + I_nmda_gated - I_gaba`` with the
+NMDA gate :func:`nmda_gate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..parameters.convert import dpi_time_constant
+from .records import ArrayOps
+
+__all__ = ["nmda_gate", "membrane_step", "membrane_voltage"]
+
+
+def nmda_gate(inmda: Any, imem: Any, If_nmda: Any) -> Any:
+    """Voltage-gated NMDA current: ``I_nmda / (1 + If_nmda / I_mem)``.
+
+    The gate passes the NMDA current only once the membrane current exceeds the gate
+    current ``If_nmda`` (set by ``DENM_NMREV_N``); it is half open at ``I_mem = If_nmda``.
+    """
+    return inmda / (1.0 + If_nmda / imem)
+
+
+def membrane_voltage(ops: ArrayOps, imem: Any, Ut: Any, kappa: Any, Io: Any) -> Any:
+    """Membrane voltage (V) of a membrane current (A): ``Ut / kappa * log(I_mem / Io)``."""
+    return (Ut / kappa) * ops.log(imem / Io)
+
+
+def membrane_step(
+    ops: ArrayOps,
+    imem: Any,
+    vmem: Any,
+    isyn: Any,
+    iahp: Any,
+    ishunt: Any,
+    refractory: Any,
+    Itau_mem: Any,
+    Igain_mem: Any,
+    Idc: Any,
+    C_mem: Any,
+    Io: Any,
+    Ut: Any,
+    kappa: Any,
+    dt: Any,
+) -> Any:
+    """One forward-Euler step of the membrane current.
+
+    Args:
+        ops: array operations of the backend.
+        imem: membrane current (A), ``(B, N)``.
+        vmem: membrane voltage (V) driving the positive feedback, ``(B, N)``.
+        isyn: net synaptic current ``I_ampa + I_nmda_gated - I_gaba`` (A), ``(B, N)``.
+        iahp: adaptation current (A), ``(B, N)``.
+        ishunt: shunting inhibition current (A), ``(B, N)``.
+        refractory: boolean ``(B, N)``, True where the neuron is refractory.
+        Itau_mem, Igain_mem, Idc, C_mem, Io, Ut, kappa: per-neuron ``(N,)`` parameters,
+            with ``Itau_mem`` and ``Igain_mem`` already floored at ``Io``.
+        dt: time step (s).
+
+    Returns:
+        The membrane current (A) after the step, before spike detection, ``(B, N)``.
+    """
+    kappa_prime = kappa**2.0 / (kappa + 1.0)
+    f_feedback = ops.exp(kappa_prime * (vmem / Ut))
+    ileak = Itau_mem + iahp + ishunt
+    iin = isyn - ileak + Idc
+    iin = ops.maximum(ops.where(refractory, 0.0 * iin, iin), Io)
+    imem_inf = (Igain_mem / Itau_mem) * (iin - ileak)
+    ifb = Io * f_feedback
+    f_imem = (ifb / ileak) * (imem + Igain_mem)
+    tau_mem = dpi_time_constant(ileak, C_mem, Ut, kappa)
+    dimem = (imem / (tau_mem * (imem + Igain_mem))) * (
+        imem_inf + f_imem - (imem * (1.0 + ((iahp + ishunt) / Itau_mem)))
+    )
+    return ops.maximum(imem + dimem * dt, Io)

@@ -1,0 +1,226 @@
+"""What a simulation module is built from, resolved and checked once for both backends.
+
+:func:`build_module_spec` turns the constructor arguments of ``DynapSimJax`` /
+``DynapSimTorch`` (shape, currents by Rockpool's names, layout constants, a
+:class:`~rockpool_dynapse2.parameters.CoreParameters`, recurrent weights, ``dt``) into a
+:class:`ModuleSpec` of float64 numpy arrays, raising named errors for anything wrong.
+The backends only convert its arrays to their own types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..chip import CONSTANTS
+from ..errors import ParameterValueError, ShapeError, UnknownParameterError
+from ..parameters.core import CoreParameters
+from ..parameters._validate import concrete
+from .records import CURRENT_NAMES, LAYOUT_NAMES, SYNAPSE_NAMES
+
+__all__ = [
+    "ALIASES",
+    "ModuleSpec",
+    "build_module_spec",
+    "check_values",
+    "initial_state_values",
+    "parse_shape",
+]
+
+ALIASES: Mapping[str, Tuple[str, ...]] = {
+    "Itau_syn": tuple(f"Itau_{s}" for s in SYNAPSE_NAMES),
+    "Igain_syn": tuple(f"Igain_{s}" for s in SYNAPSE_NAMES),
+    "C_syn": tuple(f"C_{s}" for s in SYNAPSE_NAMES),
+}
+"""Rockpool DynapSim's merged-synapse names, each setting all four synapse types."""
+
+_UNITS = {"I": "amperes", "C": "farads", "U": "volts", "V": "volts", "k": "dimensionless"}
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """Resolved construction arguments of a simulation module.
+
+    Attributes:
+        size_in: input channels: ``N`` (signed weights) or ``4 N`` (one per synapse type).
+        n_neurons: ``N``.
+        signed: True for the signed single-synapse input layout.
+        values: every current and layout constant, ``{name: float64 array (N,)}``.
+        Iscale: current (A) of a weight of 1.0.
+        dt: time step (s).
+        max_spikes_per_dt: the most spikes a neuron emits in one step.
+        has_rec: whether the module has recurrent weights.
+        w_rec: recurrent weights ``(N, size_in)`` in units of ``Iscale``, or None for a
+            random initialisation (``has_rec``) or no recurrence.
+        trainable: names of currents/constants to register as trainable parameters.
+    """
+
+    size_in: int
+    n_neurons: int
+    signed: bool
+    values: Dict[str, np.ndarray]
+    Iscale: float
+    dt: float
+    max_spikes_per_dt: float
+    has_rec: bool
+    w_rec: Optional[np.ndarray]
+    trainable: Tuple[str, ...]
+
+
+def parse_shape(shape: Union[int, Sequence[int]]) -> Tuple[int, int, bool]:
+    """``(size_in, N, signed)`` from ``N``, ``(N,)``, ``(N, N)`` or ``(4 N, N)``."""
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    ok = len(dims) in (1, 2) and all(isinstance(d, (int, np.integer)) and d > 0 for d in dims)
+    if ok:
+        n = int(dims[-1])
+        size_in = int(dims[0])
+        if size_in == n:
+            return n, n, True
+        if size_in == 4 * n:
+            return size_in, n, False
+    raise ShapeError("shape", "(N,), (N, N) for signed inputs or (4 N, N) for one input per synapse type, with N > 0", dims)
+
+
+def check_values(name: str, value: Any) -> None:
+    """Raise :class:`ParameterValueError` unless a current/constant is positive and finite."""
+    arr = concrete(value)
+    if arr is None:
+        return
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(arr) & (arr > 0))
+    if bad.any():
+        unit = _UNITS.get(name[0], "")
+        raise ParameterValueError(name, f"positive and finite ({unit})", arr, bad)
+
+
+def _per_neuron(name: str, value: Any, n: int) -> np.ndarray:
+    arr = concrete(value)
+    if arr is None:
+        raise ParameterValueError(name, "a concrete value at construction", "a traced value")
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.shape not in ((), (1,), (n,)):
+        raise ShapeError(name, f"() or ({n},)", arr.shape)
+    check_values(name, arr)
+    return np.broadcast_to(arr.reshape(-1) if arr.ndim else arr, (n,)).copy()
+
+
+def build_module_spec(
+    shape: Union[int, Sequence[int]],
+    *,
+    core: Optional[CoreParameters] = None,
+    w_rec: Any = None,
+    has_rec: bool = False,
+    dt: float = 1e-3,
+    Iscale: Optional[float] = None,
+    max_spikes_per_dt: float = float("inf"),
+    trainable: Sequence[str] = (),
+    **values: Any,
+) -> ModuleSpec:
+    """Resolve and check the constructor arguments of a simulation module.
+
+    Args:
+        shape: ``N``/``(N,)``/``(N, N)`` (signed input per neuron: positive weights drive
+            AMPA, negative GABA) or ``(4 N, N)`` (input channel ``4 i + k`` drives synapse
+            ``k`` = AMPA, NMDA, GABA, SHUNT of neuron ``i``).
+        core: parameter set to take the currents from; defaults to the chip's default
+            operating point. Explicit currents override it.
+        w_rec: recurrent weights ``(N, size_in)`` in units of ``Iscale``; implies ``has_rec``.
+        has_rec: give the module recurrent weights (randomly initialised if ``w_rec`` is None).
+        dt: time step (s), > 0.
+        Iscale: current (A) of a weight of 1.0; default 10 nA.
+        max_spikes_per_dt: the most spikes one neuron emits in one step (default unbounded,
+            as Rockpool's DynapSim).
+        trainable: names of currents or layout constants to train.
+        **values: currents (``Itau_mem=...``) and layout constants (``C_mem=...``), scalar or
+            ``(N,)``; Rockpool's merged names ``Itau_syn``, ``Igain_syn``, ``C_syn`` set all
+            four synapse types.
+
+    Raises:
+        ShapeError, ParameterValueError, UnknownParameterError.
+    """
+    size_in, n, signed = parse_shape(shape)
+    valid = CURRENT_NAMES + LAYOUT_NAMES + tuple(ALIASES)
+    for key in values:
+        if key not in valid:
+            raise UnknownParameterError("parameter", key, valid + ("Iscale", "dt", "w_rec", "has_rec"))
+    for key in trainable:
+        if key not in CURRENT_NAMES + LAYOUT_NAMES:
+            raise UnknownParameterError("trainable", key, CURRENT_NAMES + LAYOUT_NAMES)
+
+    core = core if core is not None else CoreParameters()
+    base: Dict[str, Any] = {name: getattr(core, name) for name in CURRENT_NAMES}
+    base.update({name: getattr(core.constants, name) for name in LAYOUT_NAMES})
+    for alias, names in ALIASES.items():
+        if alias in values:
+            for name in names:
+                if name not in values:
+                    base[name] = values[alias]
+    base.update({k: v for k, v in values.items() if k not in ALIASES})
+    resolved = {name: _per_neuron(name, base[name], n) for name in CURRENT_NAMES + LAYOUT_NAMES}
+
+    dt_arr = concrete(dt)
+    if dt_arr is None or np.ndim(dt_arr) != 0 or not (np.isfinite(dt_arr) and dt_arr > 0):
+        raise ParameterValueError("dt", "a positive finite time step in seconds", dt if dt_arr is None else dt_arr)
+    iscale = 1e-8 if Iscale is None else Iscale
+    iscale_arr = concrete(iscale)
+    if iscale_arr is None or np.ndim(iscale_arr) != 0:
+        raise ParameterValueError("Iscale", "a positive finite scalar current in amperes", iscale)
+    check_values("Iscale", iscale_arr)
+    if not (max_spikes_per_dt >= 1):
+        raise ParameterValueError("max_spikes_per_dt", ">= 1", max_spikes_per_dt)
+
+    w = None
+    if w_rec is not None:
+        w = concrete(w_rec)
+        if w is None:
+            raise ParameterValueError("w_rec", "a concrete array at construction", "a traced value")
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != (n, size_in):
+            raise ShapeError("w_rec", f"(N, size_in) = ({n}, {size_in})", w.shape)
+        if not np.isfinite(w).all():
+            raise ParameterValueError("w_rec", "finite", w, ~np.isfinite(w))
+        has_rec = True
+
+    return ModuleSpec(
+        size_in=size_in,
+        n_neurons=n,
+        signed=signed,
+        values=resolved,
+        Iscale=float(iscale_arr),
+        dt=float(dt_arr),
+        max_spikes_per_dt=float(max_spikes_per_dt),
+        has_rec=bool(has_rec),
+        w_rec=w,
+        trainable=tuple(trainable),
+    )
+
+
+def initial_state_values(Io: np.ndarray) -> Dict[str, np.ndarray]:
+    """Initial state of N neurons with dark currents ``Io`` ``(N,)``: the neuron at rest.
+
+    AMPA, AHP and membrane currents start at ``Io``; NMDA, GABA and SHUNT at 0 (they get
+    no drive without input spikes); voltages, timers and spikes at 0.
+    """
+    n = Io.shape[0]
+    isyn = np.zeros((n, len(SYNAPSE_NAMES)))
+    isyn[:, 0] = Io
+    return {
+        "isyn": isyn,
+        "iahp": Io.copy(),
+        "imem": Io.copy(),
+        "vmem": np.zeros(n),
+        "timer_ref": np.zeros(n),
+        "spikes": np.zeros(n),
+    }
+
+
+def kaiming_init(rng: np.random.Generator) -> Callable[[Tuple[int, ...]], np.ndarray]:
+    """Kaiming-uniform initialiser for recurrent weights (as Rockpool's ``kaiming``)."""
+
+    def init(shape: Tuple[int, ...]) -> np.ndarray:
+        lim = np.sqrt(2.0 / shape[0])
+        return rng.uniform(-lim, lim, size=shape)
+
+    return init

@@ -1,0 +1,58 @@
+"""Spike generation, reset and refractory period, and the surrogate gradient they share.
+
+The neuron fires when its membrane current crosses the threshold ``Ispkthr``. As in
+Rockpool's DynapSim, a step can hold several spikes: the count is
+``clip(ceil(log(I_mem / Ispkthr)), 0, max_spikes)``. A neuron that fired resets to ``Io``
+and stays refractory for ``t_ref``.
+
+Surrogate gradient: the count is a function of ``x = log(I_mem / Ispkthr)``, a
+dimensionless distance to threshold; its surrogate derivative is the fast sigmoid
+``dn/dx = 1 / (1 + |x|)^2`` (Zenke & Ganguli 2018). Gradients then reach ``I_mem`` as
+``dn/dx / I_mem`` and the threshold as ``-dn/dx / Ispkthr``: relative, well-scaled
+quantities, unlike a surrogate in amperes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+from .records import ArrayOps
+
+__all__ = ["distance_to_threshold", "surrogate_slope", "spike_count_forward", "reset_and_refractory"]
+
+
+def distance_to_threshold(ops: ArrayOps, imem: Any, Ispkthr: Any) -> Any:
+    """``x = log(I_mem / Ispkthr)``: positive above threshold."""
+    return ops.log(imem / Ispkthr)
+
+
+def spike_count_forward(ceil: Any, clip: Any, x: Any, max_spikes: float) -> Any:
+    """Spikes in a step, ``clip(ceil(x), 0, max_spikes)``, given a backend's ``ceil`` and ``clip``."""
+    return clip(ceil(x), 0.0, max_spikes)
+
+
+def surrogate_slope(x: Any) -> Any:
+    """Surrogate derivative of the spike count with respect to ``x``: ``1 / (1 + |x|)^2``."""
+    return 1.0 / (1.0 + abs(x)) ** 2
+
+
+def reset_and_refractory(
+    imem: Any, timer_ref: Any, fired: Any, Io: Any, t_ref: Any, dt: Any, ops: ArrayOps
+) -> Tuple[Any, Any]:
+    """Reset fired neurons to ``Io`` and run the refractory timers.
+
+    Args:
+        imem: membrane current (A) after the Euler step, ``(B, N)``.
+        timer_ref: refractory time left (s), ``(B, N)``.
+        fired: 1.0 where the neuron fired in this step, else 0.0 (no gradient), ``(B, N)``.
+        Io, t_ref: per-neuron dark current (A) and refractory period (s), ``(N,)``.
+        dt: time step (s).
+
+    Returns:
+        ``(imem, timer_ref)`` after reset; timers count down by ``dt`` and restart at
+        ``t_ref`` on a spike.
+    """
+    imem = (1.0 - fired) * imem + fired * Io
+    timer_ref = ops.maximum(timer_ref - dt, 0.0 * timer_ref)
+    timer_ref = (1.0 - fired) * timer_ref + fired * t_ref
+    return imem, timer_ref
