@@ -21,7 +21,7 @@ from rockpool.parameters import Parameter, SimulationParameter, State
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
 from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
-from .spec import build_module_spec, check_values, initial_state_values, kaiming_init
+from .spec import build_module_spec, check_parameters, check_values, initial_state_values, kaiming_init
 from .spiking import spike_count_forward, surrogate_slope
 from .step import neuron_step, prepare, split_multi_input, split_signed_input
 
@@ -242,6 +242,30 @@ class DynapSimJax(JaxModule):
         obj._force_set_attributes = False
         return obj
 
+    def set_attributes(self, new_attributes: Dict[str, Any]) -> "DynapSimJax":
+        """A copy with new attribute values, e.g. the state returned by a call.
+
+        States may carry a batch dimension ``(B, N, ...)``, so the next call continues each
+        batch element; :meth:`evolve` checks every shape.
+        """
+        self._force_set_attributes = True
+        try:
+            mod = super().set_attributes(new_attributes)
+        finally:
+            self._force_set_attributes = False
+        mod._force_set_attributes = False
+        return mod
+
+    def reset_state(self) -> "DynapSimJax":
+        """Return every neuron to rest (and drop the batch dimension of the state)."""
+        self._force_set_attributes = True
+        try:
+            mod = super().reset_state()
+        finally:
+            self._force_set_attributes = False
+        mod._force_set_attributes = False
+        return mod
+
     @property
     def has_rec(self) -> bool:
         return self._spec.has_rec
@@ -257,8 +281,7 @@ class DynapSimJax(JaxModule):
         return DynapParams(**values, Iscale=self.Iscale, w_rec=self.w_rec if self.has_rec else None)
 
     def _check(self, p: DynapParams) -> None:
-        for name in CURRENT_NAMES + LAYOUT_NAMES + ("Iscale",):
-            check_values(name, getattr(p, name))
+        check_parameters(p, self.size_in, self.size_out)
         check_values("dt", self.dt)
 
     def evolve(self, input_data: Any, record: bool = False) -> Tuple[jax.Array, Dict[str, jax.Array], Dict[str, jax.Array]]:

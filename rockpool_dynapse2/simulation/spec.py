@@ -24,6 +24,7 @@ __all__ = [
     "ALIASES",
     "ModuleSpec",
     "build_module_spec",
+    "check_parameters",
     "check_values",
     "initial_state_values",
     "parse_shape",
@@ -93,6 +94,34 @@ def check_values(name: str, value: Any) -> None:
     if bad.any():
         unit = _UNITS.get(name[0], "")
         raise ParameterValueError(name, f"positive and finite ({unit})", arr, bad)
+
+
+def check_parameters(p: Any, size_in: int, n: int) -> None:
+    """Check a module's parameters before a simulation: shapes always, values where concrete.
+
+    Args:
+        p: a :class:`~.records.DynapParams`.
+        size_in: input channels of the module.
+        n: neurons of the module.
+
+    Raises:
+        ShapeError: a current or constant not ``(N,)``, ``Iscale`` not a scalar, ``w_rec`` not ``(N, size_in)``.
+        ParameterValueError: a non-positive, NaN or inf current or constant, or non-finite ``w_rec``.
+    """
+    for name in CURRENT_NAMES + LAYOUT_NAMES:
+        value = getattr(p, name)
+        if tuple(value.shape) != (n,):
+            raise ShapeError(name, f"({n},)", value.shape)
+        check_values(name, value)
+    if tuple(np.shape(p.Iscale)) not in ((), (1,)):
+        raise ShapeError("Iscale", "()", np.shape(p.Iscale))
+    check_values("Iscale", p.Iscale)
+    if p.w_rec is not None:
+        if tuple(p.w_rec.shape) != (n, size_in):
+            raise ShapeError("w_rec", f"(N, size_in) = ({n}, {size_in})", p.w_rec.shape)
+        w = concrete(p.w_rec)
+        if w is not None and not np.isfinite(w).all():
+            raise ParameterValueError("w_rec", "finite", w, ~np.isfinite(w))
 
 
 def _per_neuron(name: str, value: Any, n: int) -> np.ndarray:

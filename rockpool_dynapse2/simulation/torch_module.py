@@ -1,0 +1,259 @@
+"""``DynapSimTorch``: N DYNAP-SE2 neurons as a Rockpool ``TorchModule``.
+
+The backend-specific parts only: torch tensors, the surrogate gradient as a
+``torch.autograd.Function``, and the time loop (a Python loop over steps, run in
+checkpointed chunks when gradients are needed, so memory grows with ``sqrt(T)``). The
+equations are in :mod:`.step`, shared with :class:`~.jax_module.DynapSimJax`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import rockpool.parameters as rp
+import torch
+from rockpool.nn.modules.torch.torch_module import TorchModule
+from torch.utils.checkpoint import checkpoint
+
+from ..errors import ParameterValueError, ShapeError
+from ..parameters.core import CoreParameters
+from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
+from .spec import build_module_spec, check_parameters, check_values, initial_state_values, kaiming_init
+from .spiking import spike_count_forward, surrogate_slope
+from .step import neuron_step, prepare, split_multi_input, split_signed_input
+
+__all__ = ["DynapSimTorch"]
+
+
+class SpikeCount(torch.autograd.Function):
+    """Spikes in a step from ``x = log(Imem/Ispkthr)``; surrogate gradient :func:`.spiking.surrogate_slope`."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, max_spikes: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return spike_count_forward(torch.ceil, torch.clamp, x, max_spikes)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        return grad_output * surrogate_slope(x), None
+
+
+def _maximum(a: Any, b: Any) -> torch.Tensor:
+    if not isinstance(b, torch.Tensor):
+        b = torch.as_tensor(b, dtype=a.dtype, device=a.device)
+    return torch.maximum(a, b)
+
+
+def _where(cond: torch.Tensor, a: Any, b: Any) -> torch.Tensor:
+    return torch.where(cond, a, b)
+
+
+OPS = ArrayOps(
+    exp=torch.exp,
+    log=torch.log,
+    maximum=_maximum,
+    relu=torch.relu,
+    where=_where,
+    zeros_like=torch.zeros_like,
+    stop_gradient=lambda x: x.detach(),
+    stack=lambda arrays, axis: torch.stack(arrays, dim=axis),
+    spike_count=SpikeCount.apply,
+)
+
+
+class DynapSimTorch(TorchModule):
+    """N DYNAP-SE2 neurons (AdExp-I&F DPI neurons with four DPI synapse types), in torch.
+
+    The same model, arguments and input/output conventions as
+    :class:`~rockpool_dynapse2.DynapSimJax`; see there. As every Rockpool
+    ``TorchModule``, the module keeps its state between calls (``reset_state()`` returns
+    to rest), so simulating in chunks equals one long call.
+
+    Args:
+        shape, core, w_rec, has_rec, dt, Iscale, max_spikes_per_dt, trainable, chunk, seed,
+        dtype, **currents: as :class:`~rockpool_dynapse2.DynapSimJax` (``dtype="float64"``
+        needs no global switch in torch).
+    """
+
+    def __init__(
+        self,
+        shape: Union[int, Tuple[int, ...]],
+        core: Optional[CoreParameters] = None,
+        w_rec: Any = None,
+        has_rec: bool = False,
+        dt: float = 1e-3,
+        Iscale: Optional[float] = None,
+        max_spikes_per_dt: float = float("inf"),
+        trainable: Sequence[str] = (),
+        chunk: Optional[int] = None,
+        seed: Optional[int] = None,
+        dtype: str = "float32",
+        **currents: Any,
+    ):
+        if dtype not in ("float32", "float64"):
+            raise ParameterValueError("dtype", "'float32' or 'float64'", dtype)
+        spec = build_module_spec(
+            shape,
+            core=core,
+            w_rec=w_rec,
+            has_rec=has_rec,
+            dt=dt,
+            Iscale=Iscale,
+            max_spikes_per_dt=max_spikes_per_dt,
+            trainable=trainable,
+            **currents,
+        )
+        super().__init__(shape=(spec.size_in, spec.n_neurons), spiking_input=False, spiking_output=True)
+        self._spec = spec
+        torch_dtype = getattr(torch, dtype)
+        cast = lambda x: torch.as_tensor(np.asarray(x), dtype=torch_dtype)
+
+        for name in CURRENT_NAMES + LAYOUT_NAMES:
+            kind = rp.Parameter if name in spec.trainable else rp.SimulationParameter
+            family = "currents" if name in CURRENT_NAMES else "layout"
+            setattr(self, name, kind(cast(spec.values[name]), family=family, cast_fn=cast))
+        if spec.has_rec:
+            init = kaiming_init(np.random.default_rng(seed))
+            data = spec.w_rec if spec.w_rec is not None else init((spec.n_neurons, spec.size_in))
+            self.w_rec = rp.Parameter(cast(data), family="weights", cast_fn=cast)
+        self.Iscale = rp.SimulationParameter(cast(spec.Iscale), cast_fn=cast)
+        self.dt = rp.SimulationParameter(spec.dt)
+        self.max_spikes_per_dt = rp.SimulationParameter(spec.max_spikes_per_dt)
+        self.chunk = rp.SimulationParameter(chunk if chunk is not None else 0)
+
+        for name, value in initial_state_values(spec.values["Io"]).items():
+            rest = cast(value)
+            setattr(self, name, rp.State(rest, init_func=lambda _, rest=rest: rest.clone()))
+
+        if dtype == "float64":
+            # Rockpool registers trainable parameters as float32; restore full precision.
+            self.double()
+            with torch.no_grad():
+                for name, param in self.named_parameters(recurse=False):
+                    source = spec.values.get(name, spec.w_rec if name == "w_rec" else None)
+                    if source is not None:
+                        param.copy_(cast(source))
+
+        self._record = False
+        self._record_dict: Dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def from_high_level(cls, shape: Union[int, Tuple[int, ...]], **kwargs: Any) -> "DynapSimTorch":
+        """Build from high-level values; see :meth:`DynapSimJax.from_high_level`."""
+        from .jax_module import _split_high_level
+
+        return cls(shape, **_split_high_level(kwargs))
+
+    def reset_state(self) -> "DynapSimTorch":
+        """Return every neuron to rest (and drop the batch dimension of the state)."""
+        self._force_set_attributes = True
+        try:
+            mod = super().reset_state()
+        finally:
+            self._force_set_attributes = False
+        mod._force_set_attributes = False
+        return mod
+
+    @property
+    def has_rec(self) -> bool:
+        return self._spec.has_rec
+
+    @property
+    def signed(self) -> bool:
+        """True for the signed input layout (``N`` inputs), False for ``4 N`` inputs."""
+        return self._spec.signed
+
+    def parameters_record(self) -> DynapParams:
+        """The module's parameters as a :class:`~.records.DynapParams` of tensors."""
+        values = {name: getattr(self, name) for name in CURRENT_NAMES + LAYOUT_NAMES}
+        return DynapParams(**values, Iscale=self.Iscale, w_rec=self.w_rec if self.has_rec else None)
+
+    def forward(self, input_data: Any) -> torch.Tensor:
+        """Simulate over ``input_data`` ``(T, N_in)`` or ``(B, T, N_in)``; spike counts ``(B, T, N)``."""
+        p = self.parameters_record()
+        check_parameters(p, self.size_in, self.size_out)
+        check_values("dt", self.dt)
+        dtype = p.Io.dtype
+        x = _as_batched_input(input_data, self.size_in, dtype, p.Io.device)
+        B, T, _ = x.shape
+        state = DynapState(**{name: _batched_state(name, getattr(self, name), B) for name in STATE_NAMES})
+        dt = torch.as_tensor(self.dt, dtype=dtype, device=x.device)
+        constants = prepare(OPS, p, dt)
+        split = split_signed_input if self.signed else split_multi_input
+        max_spikes = float(self.max_spikes_per_dt)
+        record = self._record
+
+        def run(x_chunk: torch.Tensor, *flat_state: torch.Tensor):
+            s = DynapState(*flat_state)
+            outs = []
+            for t in range(x_chunk.shape[1]):
+                s, spikes = neuron_step(OPS, constants, s, x_chunk[:, t], split, max_spikes)
+                outs.append(s if record else spikes)
+            return outs, tuple(s)
+
+        k = max(1, min(T, int(self.chunk) or int(math.ceil(math.sqrt(T)))))
+        use_checkpoint = torch.is_grad_enabled() and T > k
+        steps = []
+        flat = tuple(state)
+        for start in range(0, T, k):
+            xs = x[:, start : start + k]
+            if use_checkpoint:
+                outs, flat = checkpoint(run, xs, *flat, use_reentrant=False)
+            else:
+                outs, flat = run(xs, *flat)
+            steps.extend(outs)
+        state = DynapState(*flat)
+
+        # Keep the batched state: the next call continues every batch element.
+        self._force_set_attributes = True
+        for name in STATE_NAMES:
+            setattr(self, name, getattr(state, name).detach())
+        self._force_set_attributes = False
+        if not record:
+            return torch.stack(steps, dim=1)
+        ys = DynapState(*(torch.stack(v, dim=1) for v in zip(*steps)))
+        rec = {f"i{name}": ys.isyn[..., k] for k, name in enumerate(SYNAPSE_NAMES)}
+        rec.update({name: getattr(ys, name) for name in STATE_NAMES if name != "isyn"})
+        self._record_dict = rec
+        return ys.spikes
+
+    def evolve(self, input_data: Any, record: bool = False) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
+        """Rockpool's low-level API: ``(spikes (B, T, N), new_state, record_dict)``."""
+        self._record = record
+        self._record_dict = {}
+        out = torch.nn.Module.__call__(self, input_data)
+        rec = self._record_dict if record else {}
+        self._record_dict = {}
+        return out, self.state(), rec
+
+    def as_graph(self):
+        """A Rockpool graph of this module, for the hardware mapper."""
+        from ..graph import dynapsim_graph
+
+        return dynapsim_graph(self)
+
+
+def _as_batched_input(data: Any, size_in: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    x = torch.as_tensor(data, dtype=dtype, device=device)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[-1] != size_in:
+        raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in})", tuple(x.shape))
+    finite = torch.isfinite(x)
+    if not bool(finite.all()):
+        bad = ~finite.detach().cpu().numpy()
+        raise ParameterValueError("input_data", "finite", x.detach().cpu().numpy(), bad)
+    return x
+
+
+def _batched_state(name: str, value: torch.Tensor, B: int) -> torch.Tensor:
+    """A stored state ``(N, ...)`` broadcast to ``(B, N, ...)``, or a batched one checked against B."""
+    per_neuron_ndim = 2 if name == "isyn" else 1
+    if value.ndim == per_neuron_ndim:
+        return value.expand((B,) + tuple(value.shape))
+    if value.ndim == per_neuron_ndim + 1 and value.shape[0] == B:
+        return value
+    raise ShapeError(f"state {name}", f"(N, ...) or (B={B}, N, ...)", tuple(value.shape))
