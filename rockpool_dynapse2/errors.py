@@ -33,7 +33,7 @@ def _describe(value: Any, bad: Optional[np.ndarray] = None) -> str:
     if bad is not None and bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         where = index[0] if len(index) == 1 else index
-        return f"{arr[index]!r} at index {where} (of an array of shape {arr.shape})"
+        return f"{arr[index].item()!r} at index {where} (of an array of shape {arr.shape})"
     return f"an array of shape {arr.shape}"
 
 

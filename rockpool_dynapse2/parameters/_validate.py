@@ -15,7 +15,14 @@ import numpy as np
 
 from ..errors import ParameterValueError
 
-__all__ = ["concrete", "check_positive_finite"]
+__all__ = ["concrete", "check_positive_finite", "as_array"]
+
+
+def as_array(x: Any) -> Any:
+    """Lists and tuples as float64 numpy arrays; arrays of any backend unchanged."""
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x, dtype=np.float64)
+    return x
 
 
 def concrete(x: Any) -> Optional[np.ndarray]:
@@ -24,7 +31,10 @@ def concrete(x: Any) -> Optional[np.ndarray]:
         return np.asarray(x)
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        try:
+            return x.detach().cpu().numpy()
+        except RuntimeError:  # a tensor being transformed by torch.func (grad, vmap) has no data
+            return None
     jax = sys.modules.get("jax")
     if jax is not None and isinstance(x, jax.core.Tracer):
         return None

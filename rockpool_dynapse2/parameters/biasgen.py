@@ -22,7 +22,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Dict, NamedTuple, Tuple, Union
+from types import MappingProxyType
+from typing import Any, Dict, Mapping, NamedTuple, Tuple, Union
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from ..chip import (
     BiasParameter,
     Transistor,
 )
-from ..errors import BiasCodeError, CurrentRangeError, ParameterValueError, UnknownParameterError
+from ..errors import BiasCodeError, CurrentRangeError, ParameterValueError, ShapeError, UnknownParameterError
 from ._validate import concrete
 
 __all__ = [
@@ -110,7 +111,7 @@ class BiasTable:
         provenance: where the table comes from.
     """
 
-    currents: Dict[Transistor, np.ndarray]
+    currents: Mapping[Transistor, np.ndarray]
     provenance: str
 
     def __post_init__(self) -> None:
@@ -144,7 +145,7 @@ def bias_table() -> BiasTable:
         provenance = str(data["provenance"])
     for table in currents.values():
         table.setflags(write=False)
-    return BiasTable(currents, provenance)
+    return BiasTable(MappingProxyType(currents), provenance)
 
 
 def bias_parameter(name: Union[str, BiasParameter]) -> BiasParameter:
@@ -155,6 +156,9 @@ def bias_parameter(name: Union[str, BiasParameter]) -> BiasParameter:
     """
     if isinstance(name, BiasParameter):
         return name
+    if not isinstance(name, str):
+        valid = [p.name for p in BIAS_PARAMETERS] + [p.current for p in BIAS_PARAMETERS]
+        raise UnknownParameterError("bias parameter", name, valid)
     if name in BIAS_PARAMETER_BY_NAME:
         return BIAS_PARAMETER_BY_NAME[name]
     if name in BIAS_PARAMETER_BY_CURRENT:
@@ -189,7 +193,7 @@ def currents_from_codes(name: Union[str, BiasParameter], coarse: Any, fine: Any)
     fine = np.asarray(fine)
     for field, arr, high in (("coarse", coarse, _N_COARSE - 1), ("fine", fine, _N_FINE - 1)):
         if arr.dtype.kind not in "iu":
-            raise BiasCodeError(field, arr, 0, high, p.name)
+            raise BiasCodeError(field, f"an array of dtype {arr.dtype}", 0, high, p.name)
         bad = (arr < 0) | (arr > high)
         if bad.any():
             raise BiasCodeError(field, arr[bad].ravel()[0].item(), 0, high, p.name)
@@ -215,6 +219,8 @@ def current_from_code(name: Union[str, BiasParameter], code: Union[BiasCode, Tup
             raise ParameterValueError(
                 f"code of {p.name}", "a BiasCode or a (coarse, fine) pair", repr(code)
             ) from None
+        _check_code_field("coarse", coarse, _N_COARSE - 1, p.name)
+        _check_code_field("fine", fine, _N_FINE - 1, p.name)
         code = BiasCode(coarse, fine)
     return float(bias_table().currents[p.transistor][code.coarse, code.fine] * p.scale_factor)
 
@@ -269,12 +275,16 @@ def codes_from_currents(
 
 def code_from_current(name: Union[str, BiasParameter], current: float, clip: bool = False) -> BiasCode:
     """Nearest code to one current (A). See :func:`codes_from_currents`."""
-    codes = codes_from_currents(name, np.asarray(current, dtype=np.float64).reshape(()), clip)
+    arr = concrete(current)
+    if arr is not None and np.size(arr) != 1:
+        raise ShapeError("current", "a scalar (use codes_from_currents for arrays)", np.shape(arr))
+    codes = codes_from_currents(name, current if arr is None else np.asarray(arr, dtype=np.float64).reshape(()), clip)
     return BiasCode(int(codes.coarse), int(codes.fine))
 
 
 def code_relative_error(name: Union[str, BiasParameter], currents: Any, clip: bool = False) -> np.ndarray:
     """Relative error ``(I_code - I) / I`` the nearest code costs, for an array of currents (A)."""
-    arr = np.asarray(concrete(currents), dtype=np.float64)
-    codes = codes_from_currents(name, arr, clip)
+    arr = concrete(currents)
+    codes = codes_from_currents(name, currents if arr is None else arr, clip)
+    arr = np.asarray(arr, dtype=np.float64)
     return (currents_from_codes(name, codes.coarse, codes.fine) - arr) / arr

@@ -21,7 +21,7 @@ from typing import Any, Union
 
 from ..chip import CONSTANTS, Circuit, CircuitConstants, PulseCircuit
 from ..errors import UnknownParameterError
-from ._validate import check_positive_finite
+from ._validate import as_array, check_positive_finite
 
 __all__ = [
     "dpi_time_constant",
@@ -113,6 +113,7 @@ def itau_from_tau(
         >>> round(itau_from_tau(20e-3, "mem") * 1e12, 2)  # pA
         5.32
     """
+    tau = as_array(tau)
     check_positive_finite(f"tau_{as_circuit(circuit).value}", tau, "seconds")
     return _tau_relation(tau, circuit, constants)
 
@@ -121,6 +122,7 @@ def tau_from_itau(
     itau: Array, circuit: Union[str, Circuit], constants: CircuitConstants = CONSTANTS
 ) -> Array:
     """Time constant (s) of a DPI circuit from its leak current ``itau`` (A); inverse of :func:`itau_from_tau`."""
+    itau = as_array(itau)
     check_positive_finite(f"Itau_{as_circuit(circuit).value}", itau, "amperes")
     return _tau_relation(itau, circuit, constants)
 
@@ -157,6 +159,7 @@ def ipulse_from_pulse_width(
         >>> round(ipulse_from_pulse_width(10e-6, "pulse") * 1e9, 6)  # nA
         35.0
     """
+    width = as_array(width)
     check_positive_finite(f"t_{as_pulse_circuit(circuit).value}", width, "seconds")
     return _pulse_relation(width, circuit, constants)
 
@@ -165,12 +168,15 @@ def pulse_width_from_ipulse(
     current: Array, circuit: Union[str, PulseCircuit], constants: CircuitConstants = CONSTANTS
 ) -> Array:
     """Pulse width (s) from its current (A); inverse of :func:`ipulse_from_pulse_width`."""
+    current = as_array(current)
     check_positive_finite(_PULSE_CURRENT[as_pulse_circuit(circuit)], current, "amperes")
     return _pulse_relation(current, circuit, constants)
 
 
 def igain_from_gain_ratio(ratio: Array, itau: Array) -> Array:
     """Gain current :math:`I_{gain} = r_{gain} I_\\tau` (A) from the gain ratio (> 0) and ``Itau`` (A)."""
+    ratio = as_array(ratio)
+    itau = as_array(itau)
     check_positive_finite("gain ratio", ratio, "dimensionless")
     check_positive_finite("Itau", itau, "amperes")
     return ratio * itau
@@ -178,6 +184,8 @@ def igain_from_gain_ratio(ratio: Array, itau: Array) -> Array:
 
 def gain_ratio_from_igain(igain: Array, itau: Array) -> Array:
     """Gain ratio :math:`I_{gain} / I_\\tau`; inverse of :func:`igain_from_gain_ratio`."""
+    igain = as_array(igain)
+    itau = as_array(itau)
     check_positive_finite("Igain", igain, "amperes")
     check_positive_finite("Itau", itau, "amperes")
     return igain / itau
@@ -189,11 +197,13 @@ def current_from_weight(weight: Array, Iscale: Array) -> Array:
     Weights may be negative (inhibitory: the sign selects the synapse type, the
     magnitude the current).
     """
+    weight = as_array(weight)
     check_positive_finite("Iscale", Iscale, "amperes")
     return weight * Iscale
 
 
 def weight_from_current(current: Array, Iscale: Array) -> Array:
     """Weight in units of ``Iscale`` from a weight current (A); inverse of :func:`current_from_weight`."""
+    current = as_array(current)
     check_positive_finite("Iscale", Iscale, "amperes")
     return current / Iscale

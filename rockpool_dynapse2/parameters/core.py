@@ -99,7 +99,6 @@ def _currents_from_high_level(high: CoreHighLevel, constants: CircuitConstants) 
 
 
 _CURRENT_NAMES = tuple(p.current for p in BIAS_PARAMETERS)
-_DEFAULT_CURRENTS = _currents_from_high_level(CoreHighLevel(), CONSTANTS)
 
 
 @dataclass(frozen=True)
@@ -107,38 +106,43 @@ class CoreParameters:
     """Every bias current one core shares (A), with the circuit constants to interpret them.
 
     Construct from currents (``CoreParameters(Itau_mem=5e-12, ...)``; unnamed currents take
-    the default operating point), from high-level values (:meth:`from_high_level`) or from
+    the default operating point under the given ``constants``), from high-level values (:meth:`from_high_level`) or from
     bias codes (:meth:`from_codes`).
     """
 
-    Idc: float = _DEFAULT_CURRENTS["Idc"]
-    If_nmda: float = _DEFAULT_CURRENTS["If_nmda"]
-    Igain_ahp: float = _DEFAULT_CURRENTS["Igain_ahp"]
-    Igain_ampa: float = _DEFAULT_CURRENTS["Igain_ampa"]
-    Igain_gaba: float = _DEFAULT_CURRENTS["Igain_gaba"]
-    Igain_nmda: float = _DEFAULT_CURRENTS["Igain_nmda"]
-    Igain_shunt: float = _DEFAULT_CURRENTS["Igain_shunt"]
-    Igain_mem: float = _DEFAULT_CURRENTS["Igain_mem"]
-    Ipulse_ahp: float = _DEFAULT_CURRENTS["Ipulse_ahp"]
-    Ipulse: float = _DEFAULT_CURRENTS["Ipulse"]
-    Iref: float = _DEFAULT_CURRENTS["Iref"]
-    Ispkthr: float = _DEFAULT_CURRENTS["Ispkthr"]
-    Itau_ahp: float = _DEFAULT_CURRENTS["Itau_ahp"]
-    Itau_ampa: float = _DEFAULT_CURRENTS["Itau_ampa"]
-    Itau_gaba: float = _DEFAULT_CURRENTS["Itau_gaba"]
-    Itau_nmda: float = _DEFAULT_CURRENTS["Itau_nmda"]
-    Itau_shunt: float = _DEFAULT_CURRENTS["Itau_shunt"]
-    Itau_mem: float = _DEFAULT_CURRENTS["Itau_mem"]
-    Iw_0: float = _DEFAULT_CURRENTS["Iw_0"]
-    Iw_1: float = _DEFAULT_CURRENTS["Iw_1"]
-    Iw_2: float = _DEFAULT_CURRENTS["Iw_2"]
-    Iw_3: float = _DEFAULT_CURRENTS["Iw_3"]
-    Iw_ahp: float = _DEFAULT_CURRENTS["Iw_ahp"]
+    Idc: Optional[float] = None
+    If_nmda: Optional[float] = None
+    Igain_ahp: Optional[float] = None
+    Igain_ampa: Optional[float] = None
+    Igain_gaba: Optional[float] = None
+    Igain_nmda: Optional[float] = None
+    Igain_shunt: Optional[float] = None
+    Igain_mem: Optional[float] = None
+    Ipulse_ahp: Optional[float] = None
+    Ipulse: Optional[float] = None
+    Iref: Optional[float] = None
+    Ispkthr: Optional[float] = None
+    Itau_ahp: Optional[float] = None
+    Itau_ampa: Optional[float] = None
+    Itau_gaba: Optional[float] = None
+    Itau_nmda: Optional[float] = None
+    Itau_shunt: Optional[float] = None
+    Itau_mem: Optional[float] = None
+    Iw_0: Optional[float] = None
+    Iw_1: Optional[float] = None
+    Iw_2: Optional[float] = None
+    Iw_3: Optional[float] = None
+    Iw_ahp: Optional[float] = None
     constants: CircuitConstants = field(default=CONSTANTS, compare=True)
 
     def __post_init__(self) -> None:
+        defaults = None
         for name in _CURRENT_NAMES:
             value = getattr(self, name)
+            if value is None:  # the default operating point, under this core's constants
+                if defaults is None:
+                    defaults = _currents_from_high_level(CoreHighLevel(), self.constants)
+                value = defaults[name]
             check_positive_finite(name, value, "amperes")
             object.__setattr__(self, name, float(np.asarray(value)))
 
@@ -188,6 +192,8 @@ class CoreParameters:
         currents: Dict[str, float] = {}
         for key, code in codes.items():
             p = bias_parameter(key)
+            if p.current in currents:
+                raise ParameterValueError("codes", f"one code per bias parameter ({p.name} is given twice)", key)
             currents[p.current] = current_from_code(p, code)
         missing = [p.name for p in BIAS_PARAMETERS if p.current not in currents]
         if missing:
