@@ -48,7 +48,6 @@ OPS = ArrayOps(
     relu=jax.nn.relu,
     where=jnp.where,
     zeros_like=jnp.zeros_like,
-    stop_gradient=jax.lax.stop_gradient,
     stack=lambda arrays, axis: jnp.stack(arrays, axis=axis),
     spike_count=spike_count,
 )

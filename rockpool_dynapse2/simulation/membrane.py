@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..parameters.convert import dpi_time_constant
-from .records import ArrayOps
+from .records import ArrayOps, StepConstants
 
 __all__ = ["nmda_gate", "membrane_step", "membrane_voltage"]
 
@@ -41,55 +41,46 @@ def nmda_gate(inmda: Any, imem: Any, If_nmda: Any) -> Any:
     return inmda / (1.0 + If_nmda / imem)
 
 
-def membrane_voltage(ops: ArrayOps, imem: Any, Ut: Any, kappa: Any, Io: Any) -> Any:
+def membrane_voltage(ops: ArrayOps, imem: Any, Ut_over_kappa: Any, Io: Any) -> Any:
     """Membrane voltage (V) of a membrane current (A): ``Ut / kappa * log(I_mem / Io)``."""
-    return (Ut / kappa) * ops.log(imem / Io)
+    return Ut_over_kappa * ops.log(imem / Io)
 
 
 def membrane_step(
     ops: ArrayOps,
+    c: StepConstants,
     imem: Any,
     vmem: Any,
     isyn: Any,
     iahp: Any,
     ishunt: Any,
     refractory: Any,
-    Itau_mem: Any,
-    Igain_mem: Any,
-    Idc: Any,
-    C_mem: Any,
-    Io: Any,
-    Ut: Any,
-    kappa: Any,
-    dt: Any,
 ) -> Any:
     """One forward-Euler step of the membrane current.
 
     Args:
         ops: array operations of the backend.
+        c: per-neuron constants (``Itau_mem``, ``Igain_mem`` floored at ``Io``, ``Idc``,
+            ``C_mem``, ``Io``, ``Ut``, ``kappa``, ``dt``, ...) from :func:`.step.prepare`.
         imem: membrane current (A), ``(B, N)``.
         vmem: membrane voltage (V) driving the positive feedback, ``(B, N)``.
         isyn: net synaptic current ``I_ampa + I_nmda_gated - I_gaba`` (A), ``(B, N)``.
         iahp: adaptation current (A), ``(B, N)``.
         ishunt: shunting inhibition current (A), ``(B, N)``.
         refractory: boolean ``(B, N)``, True where the neuron is refractory.
-        Itau_mem, Igain_mem, Idc, C_mem, Io, Ut, kappa: per-neuron ``(N,)`` parameters,
-            with ``Itau_mem`` and ``Igain_mem`` already floored at ``Io``.
-        dt: time step (s).
 
     Returns:
         The membrane current (A) after the step, before spike detection, ``(B, N)``.
     """
-    kappa_prime = kappa**2.0 / (kappa + 1.0)
-    f_feedback = ops.exp(kappa_prime * (vmem / Ut))
-    ileak = Itau_mem + iahp + ishunt
-    iin = isyn - ileak + Idc
-    iin = ops.maximum(ops.where(refractory, 0.0 * iin, iin), Io)
-    imem_inf = (Igain_mem / Itau_mem) * (iin - ileak)
-    ifb = Io * f_feedback
-    f_imem = (ifb / ileak) * (imem + Igain_mem)
-    tau_mem = dpi_time_constant(ileak, C_mem, Ut, kappa)
-    dimem = (imem / (tau_mem * (imem + Igain_mem))) * (
-        imem_inf + f_imem - (imem * (1.0 + ((iahp + ishunt) / Itau_mem)))
+    f_feedback = ops.exp(c.kappa_prime * (vmem / c.Ut))
+    ileak = c.Itau_mem + iahp + ishunt
+    iin = isyn - ileak + c.Idc
+    iin = ops.maximum(ops.where(refractory, 0.0, iin), c.Io)
+    imem_inf = c.mem_gain_ratio * (iin - ileak)
+    ifb = c.Io * f_feedback
+    f_imem = (ifb / ileak) * (imem + c.Igain_mem)
+    tau_mem = dpi_time_constant(ileak, c.C_mem, c.Ut, c.kappa)
+    dimem = (imem / (tau_mem * (imem + c.Igain_mem))) * (
+        imem_inf + f_imem - (imem * (1.0 + ((iahp + ishunt) / c.Itau_mem)))
     )
-    return ops.maximum(imem + dimem * dt, Io)
+    return ops.maximum(imem + dimem * c.dt, c.Io)

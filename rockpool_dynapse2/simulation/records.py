@@ -132,6 +132,9 @@ class StepConstants(NamedTuple):
     Io: Any
     Ut: Any
     kappa: Any
+    kappa_prime: Any
+    """``kappa^2 / (kappa + 1)``, the slope of the positive feedback."""
+    Ut_over_kappa: Any
     Iscale: Any
     syn_gain_ratio: Any
     """``Igain / Itau`` of the four synapses, ``(N, 4)``."""
@@ -148,6 +151,8 @@ class StepConstants(NamedTuple):
     Iw_ahp: Any
     Itau_mem: Any
     Igain_mem: Any
+    mem_gain_ratio: Any
+    """``Igain_mem / Itau_mem``."""
     C_mem: Any
     Idc: Any
     Ispkthr: Any
@@ -166,7 +171,6 @@ class ArrayOps(NamedTuple):
     where: Callable
     """``where(condition, x, y)``."""
     zeros_like: Callable
-    stop_gradient: Callable
     stack: Callable
     """``stack(arrays, axis)``."""
     spike_count: Callable

@@ -18,7 +18,13 @@ from typing import Any, Tuple
 
 from .records import ArrayOps
 
-__all__ = ["distance_to_threshold", "surrogate_slope", "spike_count_forward", "reset_and_refractory"]
+__all__ = [
+    "distance_to_threshold",
+    "surrogate_slope",
+    "surrogate_antiderivative",
+    "spike_count_forward",
+    "reset_and_refractory",
+]
 
 
 def distance_to_threshold(ops: ArrayOps, imem: Any, Ispkthr: Any) -> Any:
@@ -36,23 +42,29 @@ def surrogate_slope(x: Any) -> Any:
     return 1.0 / (1.0 + abs(x)) ** 2
 
 
+def surrogate_antiderivative(x: Any) -> Any:
+    """``x / (1 + |x|)``, whose derivative is :func:`surrogate_slope`."""
+    return x / (1.0 + abs(x))
+
+
 def reset_and_refractory(
-    imem: Any, timer_ref: Any, fired: Any, Io: Any, t_ref: Any, dt: Any, ops: ArrayOps
+    ops: ArrayOps, imem: Any, timer_ref: Any, fired: Any, Io: Any, t_ref: Any, dt: Any
 ) -> Tuple[Any, Any]:
     """Reset fired neurons to ``Io`` and run the refractory timers.
 
     Args:
+        ops: array operations of the backend.
         imem: membrane current (A) after the Euler step, ``(B, N)``.
         timer_ref: refractory time left (s), ``(B, N)``.
-        fired: 1.0 where the neuron fired in this step, else 0.0 (no gradient), ``(B, N)``.
+        fired: boolean ``(B, N)``, True where the neuron fired in this step. The reset
+            carries no gradient (the usual choice for surrogate-gradient training).
         Io, t_ref: per-neuron dark current (A) and refractory period (s), ``(N,)``.
         dt: time step (s).
 
     Returns:
-        ``(imem, timer_ref)`` after reset; timers count down by ``dt`` and restart at
-        ``t_ref`` on a spike.
+        ``(imem, timer_ref)`` after reset; timers count down by ``dt`` (not below 0) and
+        restart at ``t_ref`` on a spike.
     """
-    imem = (1.0 - fired) * imem + fired * Io
-    timer_ref = ops.maximum(timer_ref - dt, 0.0 * timer_ref)
-    timer_ref = (1.0 - fired) * timer_ref + fired * t_ref
+    imem = ops.where(fired, Io, imem)
+    timer_ref = ops.where(fired, t_ref, ops.maximum(timer_ref - dt, 0.0))
     return imem, timer_ref

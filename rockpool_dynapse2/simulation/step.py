@@ -61,11 +61,15 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any) -> StepConstants:
     tau_ahp = dpi_time_constant(itau_ahp, p.C_ahp, p.Ut, kappa)
     ahp_discharge, ahp_charge = dpi_factors(ops, tau_ahp, t_pulse_ahp, dt)
 
+    itau_mem = ops.maximum(p.Itau_mem, io)
+    igain_mem = ops.maximum(p.Igain_mem, io)
     return StepConstants(
         dt=dt,
         Io=io,
         Ut=p.Ut,
         kappa=kappa,
+        kappa_prime=kappa**2.0 / (kappa + 1.0),
+        Ut_over_kappa=p.Ut / kappa,
         Iscale=p.Iscale,
         syn_gain_ratio=igain_syn / itau_syn,
         syn_discharge=syn_discharge,
@@ -76,8 +80,9 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any) -> StepConstants:
         ahp_discharge=ahp_discharge,
         ahp_charge=ahp_charge,
         Iw_ahp=p.Iw_ahp,
-        Itau_mem=ops.maximum(p.Itau_mem, io),
-        Igain_mem=ops.maximum(p.Igain_mem, io),
+        Itau_mem=itau_mem,
+        Igain_mem=igain_mem,
+        mem_gain_ratio=igain_mem / itau_mem,
         C_mem=p.C_mem,
         Idc=p.Idc,
         Ispkthr=p.Ispkthr,
@@ -131,26 +136,9 @@ def neuron_step(
 
     iampa, inmda, igaba, ishunt = (isyn[..., k] for k in range(4))
     isyn_net = iampa + nmda_gate(inmda, state.imem, c.If_nmda) - igaba
-    imem = membrane_step(
-        ops,
-        state.imem,
-        state.vmem,
-        isyn_net,
-        iahp,
-        ishunt,
-        state.timer_ref > 0.0,
-        c.Itau_mem,
-        c.Igain_mem,
-        c.Idc,
-        c.C_mem,
-        c.Io,
-        c.Ut,
-        c.kappa,
-        c.dt,
-    )
-    vmem = membrane_voltage(ops, imem, c.Ut, c.kappa, c.Io)
+    imem = membrane_step(ops, c, state.imem, state.vmem, isyn_net, iahp, ishunt, state.timer_ref > 0.0)
+    vmem = membrane_voltage(ops, imem, c.Ut_over_kappa, c.Io)
 
     spikes = ops.spike_count(distance_to_threshold(ops, imem, c.Ispkthr), max_spikes)
-    fired = ops.stop_gradient(ops.where(spikes > 0.0, 1.0 + 0.0 * spikes, 0.0 * spikes))
-    imem, timer_ref = reset_and_refractory(imem, state.timer_ref, fired, c.Io, c.t_ref, c.dt, ops)
+    imem, timer_ref = reset_and_refractory(ops, imem, state.timer_ref, spikes > 0.0, c.Io, c.t_ref, c.dt)
     return DynapState(isyn, iahp, imem, vmem, timer_ref, spikes), spikes
