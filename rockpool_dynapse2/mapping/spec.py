@@ -1,0 +1,324 @@
+"""The network specification: what the mapper produces and the chip configuration is built from.
+
+A :class:`NetworkSpec` describes one recurrent population of N DYNAP-SE2 neurons fed by
+external input channels:
+
+* two sparse synapse tables (:class:`Synapses`), input -> neuron and neuron -> neuron:
+  for each synapse its source, target neuron, synapse type (0 AMPA, 1 NMDA, 2 GABA,
+  3 SHUNT: the sign of a weight is its type) and weight magnitude in units of ``Iscale``;
+  once quantized, also its 4-bit mask;
+* ``core_of_neuron`` ``(N,)`` and ``cores``: the logical core of every neuron and the
+  parameter set each logical core shares;
+* ``output_neurons``: which neuron is output channel ``j`` (input channel ``i`` is
+  source ``i`` of the input synapses);
+* ``bases`` (once quantized): the 4 base weights of each logical core.
+
+Synapse tables are canonical: sorted by (target, type, source), one entry per
+(source, target, type), weights > 0. ``to_dict``/``from_dict`` (and JSON) round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from ..chip import SYNAPSE_TYPES, CircuitConstants
+from ..errors import ParameterValueError, ShapeError
+from ..parameters.core import CoreParameters
+
+__all__ = ["Synapses", "NetworkSpec", "level_table"]
+
+_N_TYPES = len(SYNAPSE_TYPES)
+FORMAT = "rockpool-dynapse2/network-spec/1"
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr = np.ascontiguousarray(arr)
+    arr.setflags(write=False)
+    return arr
+
+
+def level_table(bases: np.ndarray) -> np.ndarray:
+    """``(n_cores, 16)``: the weight every 4-bit mask selects in every core (bit k selects base k)."""
+    bits = (np.arange(16)[:, None] >> np.arange(4)[None, :]) & 1  # (16, 4)
+    return np.asarray(bases, dtype=np.float64) @ bits.T.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Synapses:
+    """A sparse synapse table: parallel arrays of length S.
+
+    Attributes:
+        source: ``(S,)`` input channel or presynaptic neuron.
+        target: ``(S,)`` postsynaptic neuron.
+        kind: ``(S,)`` synapse type 0..3 (AMPA, NMDA, GABA, SHUNT).
+        weight: ``(S,)`` weight magnitude > 0 in units of ``Iscale``.
+        mask: ``(S,)`` 4-bit mask 0..15 once quantized, else None.
+    """
+
+    source: np.ndarray
+    target: np.ndarray
+    kind: np.ndarray
+    weight: np.ndarray
+    mask: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        src = np.asarray(self.source, dtype=np.int64).ravel()
+        s = src.shape[0]
+        arrays = {
+            "source": src,
+            "target": np.asarray(self.target, dtype=np.int64).ravel(),
+            "kind": np.asarray(self.kind, dtype=np.int64).ravel(),
+            "weight": np.asarray(self.weight, dtype=np.float64).ravel(),
+        }
+        if self.mask is not None:
+            arrays["mask"] = np.asarray(self.mask).ravel()
+        for name, a in arrays.items():
+            if a.shape != (s,):
+                raise ShapeError(f"synapses.{name}", f"({s},) like synapses.source", a.shape)
+        bad = (arrays["kind"] < 0) | (arrays["kind"] >= _N_TYPES)
+        if bad.any():
+            raise ParameterValueError("synapses.kind", "a synapse type in 0..3", arrays["kind"], bad)
+        w = arrays["weight"]
+        bad = ~np.isfinite(w) | (w <= 0)
+        if bad.any():
+            raise ParameterValueError("synapses.weight", "positive and finite (a magnitude; zero weights are no synapse)", w, bad)
+        if "mask" in arrays:
+            m = arrays["mask"]
+            bad = (m < 0) | (m > 15) | (m != np.round(m))
+            if bad.any():
+                raise ParameterValueError("synapses.mask", "a 4-bit mask, an integer in 0..15", m, bad)
+            arrays["mask"] = m.astype(np.int8)
+        order = np.lexsort((arrays["source"], arrays["kind"], arrays["target"]))
+        keys = np.stack([arrays["target"][order], arrays["kind"][order], arrays["source"][order]], axis=1)
+        if s > 1 and (keys[1:] == keys[:-1]).all(axis=1).any():
+            raise ParameterValueError("synapses", "one entry per (source, target, type)", "duplicate entries")
+        for name, a in arrays.items():
+            object.__setattr__(self, name, _frozen(a[order]))
+
+    @classmethod
+    def from_dense(cls, w: np.ndarray) -> "Synapses":
+        """From a dense ``(n_sources, N, 4)`` array of magnitudes (zeros are no synapse)."""
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim != 3 or w.shape[2] != _N_TYPES:
+            raise ShapeError("w", "(n_sources, N, 4)", w.shape)
+        src, tgt, kind = np.nonzero(w)
+        return cls(src, tgt, kind, w[src, tgt, kind])
+
+    @classmethod
+    def empty(cls) -> "Synapses":
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, z, z, np.zeros(0))
+
+    def __len__(self) -> int:
+        return int(self.source.shape[0])
+
+    def dense(self, n_sources: int, n_neurons: int, weights: Optional[np.ndarray] = None) -> np.ndarray:
+        """``(n_sources, N, 4)`` dense magnitudes (``weights`` overrides the stored ones)."""
+        out = np.zeros((n_sources, n_neurons, _N_TYPES))
+        out[self.source, self.target, self.kind] = self.weight if weights is None else weights
+        return out
+
+    def replace(self, **changes: Any) -> "Synapses":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = {k: getattr(self, k).tolist() for k in ("source", "target", "kind", "weight")}
+        d["mask"] = None if self.mask is None else self.mask.tolist()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Synapses":
+        return cls(d["source"], d["target"], d["kind"], d["weight"], d["mask"])
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """One recurrent population of DYNAP-SE2 neurons with external inputs (see the module docs).
+
+    Raises:
+        ShapeError, ParameterValueError: inconsistent sizes, sources or targets out of
+            range, core indices out of range, non-positive ``Iscale``/``dt``, masks
+            without bases or bases without masks.
+    """
+
+    n_inputs: int
+    n_neurons: int
+    input_synapses: Synapses
+    recurrent_synapses: Synapses
+    core_of_neuron: np.ndarray
+    cores: Tuple[CoreParameters, ...]
+    output_neurons: np.ndarray
+    Iscale: float = 1e-8
+    dt: float = 1e-3
+    bases: Optional[np.ndarray] = None
+    """``(n_cores, 4)`` base weights ``Iw_0..Iw_3`` (units of ``Iscale``) once quantized."""
+    neuron_deviation: Optional[np.ndarray] = None
+    """``(N,)``: each neuron's largest relative distance between its own currents and its core's."""
+    names: Tuple[str, ...] = ()
+    """Labels of the source neuron modules, for reports."""
+
+    def __post_init__(self) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)
+        for name in ("n_inputs", "n_neurons"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, np.integer)) and v >= 0):
+                raise ParameterValueError(name, "a non-negative integer", v)
+            set_(name, int(v))
+        n = self.n_neurons
+        set_("cores", tuple(self.cores))
+        for i, c in enumerate(self.cores):
+            if not isinstance(c, CoreParameters):
+                raise ParameterValueError(f"cores[{i}]", "a CoreParameters", type(c).__name__)
+        core = np.asarray(self.core_of_neuron, dtype=np.int64)
+        if core.shape != (n,):
+            raise ShapeError("core_of_neuron", f"({n},)", core.shape)
+        bad = (core < 0) | (core >= len(self.cores))
+        if bad.any():
+            raise ParameterValueError("core_of_neuron", f"an index into cores, in 0..{len(self.cores) - 1}", core, bad)
+        set_("core_of_neuron", _frozen(core))
+        for name, n_src in (("input_synapses", self.n_inputs), ("recurrent_synapses", n)):
+            syn = getattr(self, name)
+            if not isinstance(syn, Synapses):
+                raise ParameterValueError(name, "a Synapses table", type(syn).__name__)
+            for field_, high in (("source", n_src), ("target", n)):
+                a = getattr(syn, field_)
+                bad = (a < 0) | (a >= high)
+                if bad.any():
+                    raise ParameterValueError(f"{name}.{field_}", f"an index in 0..{high - 1}", a, bad)
+        out = np.asarray(self.output_neurons, dtype=np.int64)
+        if out.ndim != 1:
+            raise ShapeError("output_neurons", "(n_outputs,)", out.shape)
+        bad = (out < 0) | (out >= n)
+        if bad.any():
+            raise ParameterValueError("output_neurons", f"neuron indices in 0..{n - 1}", out, bad)
+        set_("output_neurons", _frozen(out))
+        for name in ("Iscale", "dt"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v > 0):
+                raise ParameterValueError(name, "positive and finite", v)
+            set_(name, float(v))
+        masked = [s.mask is not None for s in (self.input_synapses, self.recurrent_synapses)]
+        if self.bases is not None:
+            b = np.asarray(self.bases, dtype=np.float64)
+            if b.shape != (len(self.cores), 4):
+                raise ShapeError("bases", f"({len(self.cores)}, 4)", b.shape)
+            bad = ~np.isfinite(b) | (b < 0)
+            if bad.any():
+                raise ParameterValueError("bases", "non-negative and finite", b, bad)
+            set_("bases", _frozen(b))
+            if not all(masked):
+                raise ParameterValueError("synapses.mask", "set on every synapse table when `bases` is", "missing masks")
+        elif any(masked):
+            raise ParameterValueError("bases", "given when synapse masks are", None)
+        if self.neuron_deviation is not None:
+            d = np.asarray(self.neuron_deviation, dtype=np.float64)
+            if d.shape != (n,):
+                raise ShapeError("neuron_deviation", f"({n},)", d.shape)
+            set_("neuron_deviation", _frozen(d))
+        set_("names", tuple(str(x) for x in self.names))
+
+    # --- derived ---------------------------------------------------------------------------
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.output_neurons.shape[0])
+
+    @property
+    def n_cores(self) -> int:
+        return len(self.cores)
+
+    @property
+    def quantized(self) -> bool:
+        return self.bases is not None
+
+    def synapse_counts(self) -> np.ndarray:
+        """``(N,)``: CAM entries each neuron needs (one per source and synapse type)."""
+        return np.bincount(self.input_synapses.target, minlength=self.n_neurons) + np.bincount(
+            self.recurrent_synapses.target, minlength=self.n_neurons
+        )
+
+    def weights(self, table: Synapses) -> np.ndarray:
+        """The weights of one of the two synapse tables that the chip would use: the
+        mask-selected sums of the target's core bases if quantized, else the float weights."""
+        if not self.quantized:
+            return table.weight
+        return level_table(self.bases)[self.core_of_neuron[table.target], table.mask.astype(np.int64)]
+
+    def dense_weights(self) -> Tuple[np.ndarray, np.ndarray]:
+        """``(w_in (n_inputs, N, 4), w_rec (N, N, 4))``: dense magnitudes in units of ``Iscale``
+        (quantized ones if the spec is quantized)."""
+        return (
+            self.input_synapses.dense(self.n_inputs, self.n_neurons, self.weights(self.input_synapses)),
+            self.recurrent_synapses.dense(self.n_neurons, self.n_neurons, self.weights(self.recurrent_synapses)),
+        )
+
+    def replace(self, **changes: Any) -> "NetworkSpec":
+        """A validated copy with some fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+    # --- serialisation -------------------------------------------------------------------------
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-compatible dict; :meth:`from_dict` inverts it exactly."""
+        return {
+            "format": FORMAT,
+            "n_inputs": self.n_inputs,
+            "n_neurons": self.n_neurons,
+            "input_synapses": self.input_synapses.to_dict(),
+            "recurrent_synapses": self.recurrent_synapses.to_dict(),
+            "core_of_neuron": self.core_of_neuron.tolist(),
+            "cores": [{"currents": c.currents(), "constants": dataclasses.asdict(c.constants)} for c in self.cores],
+            "output_neurons": self.output_neurons.tolist(),
+            "Iscale": self.Iscale,
+            "dt": self.dt,
+            "bases": None if self.bases is None else self.bases.tolist(),
+            "neuron_deviation": None if self.neuron_deviation is None else self.neuron_deviation.tolist(),
+            "names": list(self.names),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "NetworkSpec":
+        """Rebuild a spec from :meth:`to_dict`'s output.
+
+        Raises:
+            ParameterValueError: a wrong format tag or a missing field.
+        """
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise ParameterValueError("format", f"{FORMAT!r}", d.get("format") if isinstance(d, dict) else type(d).__name__)
+        try:
+            return cls(
+                n_inputs=d["n_inputs"],
+                n_neurons=d["n_neurons"],
+                input_synapses=Synapses.from_dict(d["input_synapses"]),
+                recurrent_synapses=Synapses.from_dict(d["recurrent_synapses"]),
+                core_of_neuron=d["core_of_neuron"],
+                cores=tuple(
+                    CoreParameters(constants=CircuitConstants(**c["constants"]), **c["currents"]) for c in d["cores"]
+                ),
+                output_neurons=d["output_neurons"],
+                Iscale=d["Iscale"],
+                dt=d["dt"],
+                bases=d["bases"],
+                neuron_deviation=d["neuron_deviation"],
+                names=tuple(d["names"]),
+            )
+        except KeyError as err:
+            raise ParameterValueError(f"spec field {err.args[0]!r}", "present", "missing") from None
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> "NetworkSpec":
+        """Rebuild a spec from :meth:`to_json`'s output."""
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ParameterValueError("spec JSON", "valid JSON", f"{err.msg} at line {err.lineno}") from None
+        return cls.from_dict(d)
