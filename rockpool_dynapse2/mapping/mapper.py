@@ -262,4 +262,5 @@ def mapper(
         dt=dt,
         neuron_deviation=deviation,
         names=tuple(str(g.module.name) for g in groups),
+        layer_of_neuron=np.concatenate([np.full(g.size, k) for k, g in enumerate(groups)]),
     )

@@ -160,7 +160,9 @@ class NetworkSpec:
     neuron_deviation: Optional[np.ndarray] = None
     """``(N,)``: each neuron's largest relative distance between its own currents and its core's."""
     names: Tuple[str, ...] = ()
-    """Labels of the source neuron modules, for reports."""
+    """Labels of the source neuron modules (layers), for reports."""
+    layer_of_neuron: Optional[np.ndarray] = None
+    """``(N,)``: index into ``names`` of the neuron module each neuron came from."""
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)
@@ -221,6 +223,14 @@ class NetworkSpec:
                 raise ShapeError("neuron_deviation", f"({n},)", d.shape)
             set_("neuron_deviation", _frozen(d))
         set_("names", tuple(str(x) for x in self.names))
+        if self.layer_of_neuron is not None:
+            layer = np.asarray(self.layer_of_neuron, dtype=np.int64)
+            if layer.shape != (n,):
+                raise ShapeError("layer_of_neuron", f"({n},)", layer.shape)
+            bad = (layer < 0) | (layer >= max(len(self.names), 1))
+            if bad.any():
+                raise ParameterValueError("layer_of_neuron", f"an index into names, in 0..{len(self.names) - 1}", layer, bad)
+            set_("layer_of_neuron", _frozen(layer))
 
     # --- derived ---------------------------------------------------------------------------
 
@@ -279,6 +289,7 @@ class NetworkSpec:
             "bases": None if self.bases is None else self.bases.tolist(),
             "neuron_deviation": None if self.neuron_deviation is None else self.neuron_deviation.tolist(),
             "names": list(self.names),
+            "layer_of_neuron": None if self.layer_of_neuron is None else self.layer_of_neuron.tolist(),
         }
 
     @classmethod
@@ -306,6 +317,7 @@ class NetworkSpec:
                 bases=d["bases"],
                 neuron_deviation=d["neuron_deviation"],
                 names=tuple(d["names"]),
+                layer_of_neuron=d["layer_of_neuron"],
             )
         except KeyError as err:
             raise ParameterValueError(f"spec field {err.args[0]!r}", "present", "missing") from None

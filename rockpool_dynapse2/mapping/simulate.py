@@ -1,0 +1,76 @@
+"""A network spec as a simulation: ``Sequential(Linear(n_inputs, 4 N), DynapSim((4 N, N)))``.
+
+The linear layer carries the input synapses (channel ``4 i + k`` of neuron ``i`` is its
+synapse type ``k``), the neuron module the recurrent ones and every neuron's currents,
+taken from its core. The output is every neuron's spikes ``(B, T, N)``; output channel
+``j`` is neuron ``spec.output_neurons[j]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnknownParameterError
+from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
+from .spec import NetworkSpec
+
+__all__ = ["dynapsim_net_from_spec", "neuron_values"]
+
+BACKENDS = ("jax", "torch")
+
+
+def neuron_values(spec: NetworkSpec) -> dict:
+    """``{name: (N,)}``: every neuron's currents and layout constants, from its core."""
+    values = {}
+    for name in CURRENT_NAMES:
+        per_core = np.array([getattr(c, name) for c in spec.cores])
+        values[name] = per_core[spec.core_of_neuron]
+    for name in LAYOUT_NAMES:
+        per_core = np.array([getattr(c.constants, name) for c in spec.cores])
+        values[name] = per_core[spec.core_of_neuron]
+    return values
+
+
+def dynapsim_net_from_spec(spec: NetworkSpec, backend: str = "jax", **kwargs: Any) -> Any:
+    """Simulate a spec: a Rockpool ``Sequential`` of a linear layer and a DynapSim module.
+
+    Args:
+        spec: the network spec; quantized weights are used if it is quantized.
+        backend: ``"jax"`` or ``"torch"``.
+        **kwargs: passed to the DynapSim module (e.g. ``dtype``, ``max_spikes_per_dt``).
+
+    Returns:
+        The network; its output is ``(B, T, N)`` spike counts of all neurons.
+    """
+    if backend not in BACKENDS:
+        raise UnknownParameterError("backend", backend, BACKENDS)
+    from rockpool.nn.combinators import Sequential
+
+    w_in, w_rec = spec.dense_weights()
+    n, n_in = spec.n_neurons, spec.n_inputs
+    w_in = w_in.reshape(n_in, 4 * n)
+    w_rec = w_rec.reshape(n, 4 * n)
+    values = neuron_values(spec)
+    has_rec = bool(len(spec.recurrent_synapses))
+    if backend == "jax":
+        from rockpool.nn.modules import LinearJax
+
+        from ..simulation.jax_module import DynapSimJax
+
+        return Sequential(
+            LinearJax((n_in, 4 * n), weight=w_in, has_bias=False),
+            DynapSimJax((4 * n, n), w_rec=w_rec if has_rec else None, dt=spec.dt, Iscale=spec.Iscale, **values, **kwargs),
+        )
+    import torch
+    from rockpool.nn.modules import LinearTorch
+
+    from ..simulation.torch_module import DynapSimTorch
+
+    dtype = getattr(torch, kwargs.get("dtype", "float32"))
+    linear = LinearTorch((n_in, 4 * n), weight=torch.as_tensor(w_in, dtype=dtype), has_bias=False)
+    return Sequential(
+        linear,
+        DynapSimTorch((4 * n, n), w_rec=w_rec if has_rec else None, dt=spec.dt, Iscale=spec.Iscale, **values, **kwargs),
+    )
