@@ -3,3 +3,5 @@
 from .cores import CoreCapacityError, cluster_cores
 from .mapper import MappingError, NeuronGroup, mapper
 from .spec import NetworkSpec, Synapses, level_table
+from .quantize import QuantizationReport, quantize_spec
+from .simulate import dynapsim_net_from_spec

@@ -1,0 +1,192 @@
+"""Placing a network spec on chips: neurons, tags, CAM and SRAM (destination) entries.
+
+:func:`allocate` decides, for a quantized :class:`~rockpool_dynapse2.mapping.NetworkSpec`:
+
+* **placement**: logical core ``c`` goes to chip ``c // 4``, core ``c % 4``; its neurons
+  take slots 0, 1, ... in order;
+* **tags**: on every chip, each source that has synapses there (input channels first,
+  then neurons, each in index order) gets the next free tag; tag 2047 is reserved for
+  the driver's clock-reading control events;
+* **destinations**: a neuron sends one SRAM entry per chip it reaches (core mask = the
+  cores there holding its targets, hops = the chips' distance) and, if it is an output,
+  one monitoring entry to the FPGA (``x_hop = y_hop = -7``, tag = output channel);
+* **input routes**: input channel ``i`` is injected on every chip it reaches with its tag
+  there and the core mask of its targets.
+
+Every design rule is checked and all violations are raised together as one
+:class:`~.drc.Dynapse2DRCError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, List, Tuple
+
+import numpy as np
+
+from ..chip import BIAS_PARAMETERS, GEOMETRY, ChipGeometry
+from ..errors import CurrentRangeError, ParameterValueError
+from ..parameters.biasgen import code_from_current
+from .drc import Violation, raise_violations
+
+__all__ = ["CONTROL_TAG", "MONITOR_HOP", "Allocation", "allocate", "chip_position"]
+
+CONTROL_TAG = 2047
+"""Tag reserved for the driver's control events (reading the FPGA clock)."""
+
+MONITOR_HOP = -7
+"""``x_hop`` and ``y_hop`` of a destination that sends events off the grid to the FPGA."""
+
+
+def chip_position(chip: int) -> Tuple[int, int]:
+    """Grid position ``(x, y)`` of a chip: chips sit in a row east of the FPGA."""
+    return chip + 1, 0
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Where everything of a spec goes on the board.
+
+    Attributes:
+        n_chips: chips used.
+        chip, core, slot: ``(N,)`` chip, core within the chip (0..3) and neuron within the
+            core (0..255) of every neuron.
+        input_tags: ``(n_inputs, n_chips)`` tag of every input channel on every chip, -1
+            where the channel has no synapse on that chip.
+        neuron_tags: ``(N, n_chips)`` likewise for neurons as sources.
+        input_core_masks: ``(n_inputs, n_chips, 4)`` cores holding the channel's targets.
+        neuron_core_masks: ``(N, n_chips, 4)`` likewise for neurons.
+        output_tags: ``(n_outputs,)`` tag of each output channel's monitoring events.
+    """
+
+    n_chips: int
+    chip: np.ndarray
+    core: np.ndarray
+    slot: np.ndarray
+    input_tags: np.ndarray
+    neuron_tags: np.ndarray
+    input_core_masks: np.ndarray
+    neuron_core_masks: np.ndarray
+    output_tags: np.ndarray
+
+    def input_routes(self, channel: int) -> Iterator[Tuple[int, Tuple[bool, bool, bool, bool], int]]:
+        """``(chip, core mask, tag)`` for every chip where input ``channel`` must be injected."""
+        for c in np.flatnonzero(self.input_tags[channel] >= 0):
+            yield int(c), tuple(bool(b) for b in self.input_core_masks[channel, c]), int(self.input_tags[channel, c])
+
+    def where(self, neuron: int) -> str:
+        """Human-readable location of a neuron."""
+        return f"neuron {neuron} (chip {self.chip[neuron]}, core {self.core[neuron]}, neuron {self.slot[neuron]})"
+
+
+def _sources_by_chip(source: np.ndarray, target_chip: np.ndarray, target_core: np.ndarray, n_sources: int, n_chips: int, cores: int):
+    """``(present (n_sources, n_chips), core masks (n_sources, n_chips, cores))``."""
+    present = np.zeros((n_sources, n_chips), dtype=bool)
+    masks = np.zeros((n_sources, n_chips, cores), dtype=bool)
+    present[source, target_chip] = True
+    masks[source, target_chip, target_core] = True
+    return present, masks
+
+
+def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Allocation:
+    """Place a quantized spec on a board of ``n_chips`` chips (default: as many as needed, at most 4).
+
+    Args:
+        spec: a quantized :class:`~rockpool_dynapse2.mapping.NetworkSpec`.
+        n_chips: chips on the board.
+        geometry: the chip geometry.
+
+    Raises:
+        ParameterValueError: the spec is not quantized (it has no weight masks), or
+            ``n_chips`` is not a positive integer.
+        Dynapse2DRCError: every design rule the network breaks, with limit, need and place.
+    """
+    if not spec.quantized:
+        raise ParameterValueError("spec", "quantized (see rockpool_dynapse2.mapping.quantize_spec)", "a spec with float weights")
+    cpc, npc = geometry.cores_per_chip, geometry.neurons_per_core
+    needed_chips = max(1, -(-spec.n_cores // cpc))
+    if n_chips is None:
+        n_chips = min(needed_chips, geometry.n_chips)
+    if not (isinstance(n_chips, (int, np.integer)) and 1 <= n_chips):
+        raise ParameterValueError("n_chips", "a positive integer", n_chips)
+    violations: List[Violation] = []
+    if spec.n_cores > n_chips * cpc:
+        violations.append(Violation("cores", n_chips * cpc, spec.n_cores, f"network ({n_chips} chip(s) on the board)"))
+    sizes = np.bincount(spec.core_of_neuron, minlength=spec.n_cores)
+    for c in np.flatnonzero(sizes > npc):
+        violations.append(Violation("neurons_per_core", npc, int(sizes[c]), f"logical core {c}"))
+    raise_violations(violations)  # placement needs these to hold
+
+    logical = spec.core_of_neuron
+    chip = logical // cpc
+    core = logical % cpc
+    slot = np.zeros(spec.n_neurons, dtype=np.int64)
+    for c in range(spec.n_cores):
+        members = np.flatnonzero(logical == c)
+        slot[members] = np.arange(members.size)
+
+    # Bias currents the chip can produce.
+    for c, params in enumerate(spec.cores):
+        for p in BIAS_PARAMETERS:
+            if p.current.startswith("Iw_"):
+                continue  # the base weights come from the quantization
+            try:
+                code_from_current(p, getattr(params, p.current))
+            except CurrentRangeError as err:
+                violations.append(
+                    Violation(
+                        "bias_range",
+                        f"[{err.low:.3g}, {err.high:.3g}] A",
+                        f"{getattr(params, p.current):.3g} A",
+                        f"logical core {c} (chip {c // cpc}, core {c % cpc}), {p.name}",
+                    )
+                )
+
+    # CAM entries.
+    counts = spec.synapse_counts()
+    for j in np.flatnonzero(counts > geometry.cam_entries):
+        where = f"neuron {j} (chip {chip[j]}, core {core[j]}, neuron {slot[j]})"
+        violations.append(Violation("cam_entries", geometry.cam_entries, int(counts[j]), where))
+
+    # Tags per chip.
+    ins, rec = spec.input_synapses, spec.recurrent_synapses
+    in_present, in_masks = _sources_by_chip(ins.source, chip[ins.target], core[ins.target], spec.n_inputs, n_chips, cpc)
+    n_present, n_masks = _sources_by_chip(rec.source, chip[rec.target], core[rec.target], spec.n_neurons, n_chips, cpc)
+    input_tags = np.full((spec.n_inputs, n_chips), -1, dtype=np.int64)
+    neuron_tags = np.full((spec.n_neurons, n_chips), -1, dtype=np.int64)
+    tag_limit = geometry.tags_per_chip - 1  # CONTROL_TAG is reserved
+    for c in range(n_chips):
+        n_in_c = int(in_present[:, c].sum())
+        n_neu_c = int(n_present[:, c].sum())
+        if n_in_c + n_neu_c > tag_limit:
+            violations.append(Violation("tags_per_chip", tag_limit, n_in_c + n_neu_c, f"chip {c}"))
+            continue
+        input_tags[in_present[:, c], c] = np.arange(n_in_c)
+        neuron_tags[n_present[:, c], c] = n_in_c + np.arange(n_neu_c)
+
+    # Destinations (SRAM entries) and hops.
+    is_output = np.zeros(spec.n_neurons, dtype=bool)
+    is_output[spec.output_neurons] = True
+    needed = n_present.sum(axis=1) + is_output
+    for j in np.flatnonzero(needed > geometry.destinations):
+        where = f"neuron {j} (chip {chip[j]}, core {core[j]}, neuron {slot[j]})"
+        violations.append(Violation("destinations", geometry.destinations, int(needed[j]), where))
+    for j, c in zip(*np.nonzero(n_present)):
+        dx = chip_position(int(c))[0] - chip_position(int(chip[j]))[0]
+        if not geometry.hop_min <= dx <= geometry.hop_max:
+            violations.append(Violation("hops", geometry.hop_max, abs(dx), f"neuron {j} -> chip {c}"))
+    if spec.n_outputs > tag_limit:
+        violations.append(Violation("output_channels", tag_limit, spec.n_outputs, "network outputs"))
+    raise_violations(violations)
+
+    return Allocation(
+        n_chips=int(n_chips),
+        chip=chip,
+        core=core,
+        slot=slot,
+        input_tags=input_tags,
+        neuron_tags=neuron_tags,
+        input_core_masks=in_masks,
+        neuron_core_masks=n_masks,
+        output_tags=np.arange(spec.n_outputs, dtype=np.int64),
+    )
