@@ -1,0 +1,7 @@
+"""Deployment: the board protocol, the samna board and the virtual board.
+
+Only :mod:`.samna_adapter` touches samna, and only when called; importing this package
+never imports samna.
+"""
+
+from .samna_adapter import SamnaStatus, require_samna, samna_status
