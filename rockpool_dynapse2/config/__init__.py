@@ -10,7 +10,12 @@
 Nothing here imports samna; :meth:`Configuration.to_samna` loads the samna adapter on use.
 """
 
+from .allocate import Allocation, allocate
+from .drc import Dynapse2DRCError, Violation
+from .from_spec import config_from_specification
 from .json_io import JSON_KEYS, from_json, to_json
+from .mapped import InputRoute, MappedConfiguration, NeuronAddress
+from .to_spec import dynapsim_net_from_config, spec_from_config
 from .records import (
     Bioamps,
     ChipSadcEnables,
@@ -26,6 +31,16 @@ from .summary import ChipSummary, ConfigurationSummary, CoreSummary
 from .tree import LATCHES, Chip, Configuration, Core, EntryLocation, Neuron, default_core_parameters
 
 __all__ = [
+    "config_from_specification",
+    "spec_from_config",
+    "dynapsim_net_from_config",
+    "MappedConfiguration",
+    "InputRoute",
+    "NeuronAddress",
+    "Allocation",
+    "allocate",
+    "Dynapse2DRCError",
+    "Violation",
     "Configuration",
     "Chip",
     "Core",

@@ -1,25 +1,38 @@
-"""Rockpool LIF neurons -> DYNAP-SE2 neurons.
+"""Rockpool LIF neurons -> DYNAP-SE2 neurons: the analytic conversion.
 
-A Rockpool LIF neuron (``LIFJax``, ``LIFTorch``, NIR's CubaLIF) integrates a synaptic
-current ``i_syn`` (jumps by the weight ``w`` at each input spike, decays with
-``tau_syn``) plus a bias on a membrane with ``tau_mem``, and fires when the membrane
-reaches ``threshold``; all in dimensionless units. A DYNAP-SE2 neuron does the same with
-currents, but its membrane is an exponential integrate-and-fire DPI, so "threshold" is
-not a single current: we measure the neuron's **rheobase** ``I_rh`` — the smallest
-constant input current that makes it fire — by simulation, and map one LIF unit of
-current to ``I_rh / threshold`` amperes:
+A Rockpool LIF neuron (``LIFJax``, ``LIFTorch``, NIR's CubaLIF) is a discrete-time model
+in dimensionless units. Per step of ``dt``::
+
+    i_syn <- beta  i_syn + sum of the weights of this step's input spikes
+    v     <- alpha v + i_syn + bias                 (alpha = exp(-dt/tau_mem), beta = exp(-dt/tau_syn))
+    n     =  floor(v / threshold)  spikes;  v <- v - n threshold
+
+so a constant current ``I`` settles ``v`` at ``I / (1 - alpha)``, and the neuron fires iff
+``I >= threshold (1 - alpha)``: its **rheobase** in LIF units. A DYNAP-SE2 neuron does the
+same with currents, but its membrane is an exponential integrate-and-fire DPI, so its
+threshold is not one current either: we measure its rheobase ``I_rh`` (amperes) — the
+smallest constant input current that makes it fire — by simulation (:func:`rheobase`),
+and equate the two rheobases. One LIF unit of current is then
+
+    unit = I_rh / (threshold (1 - exp(-dt / tau_mem)))   amperes,
+
+and the parameters map as
 
 * ``tau_mem`` and ``tau_syn`` -> ``Itau_mem`` and ``Itau_ampa = Itau_gaba`` (the mean of a
-  neuron's synaptic time constants when it has several);
-* ``bias`` -> ``Idc = bias * I_rh / threshold`` (at least ``Io``);
-* a weight ``w`` -> a DPI weight ``w * I_rh / threshold / (g (1 - exp(-t_pulse / tau_syn)) Iscale)``,
-  so one input spike raises the synaptic current by ``w`` LIF units, as in the LIF model
-  (``g`` is the synaptic gain ratio);
-* positive weights drive AMPA, negative GABA.
+  neuron's synaptic time constants when it has several); gains keep the default ratios;
+* ``bias`` -> ``Idc = bias * unit`` (at least ``Io``);
+* a weight ``w`` -> a DPI weight ``w * unit / (g (1 - exp(-t_pulse / tau_syn)) Iscale)``,
+  so one input spike raises the synaptic current by ``w`` LIF units of current, as in the
+  LIF model (``g`` is the synaptic gain ratio); positive weights drive AMPA, negative GABA;
+* the LIF neuron has no refractory period; the DPI's shortest is one step (any
+  ``t_ref > 0`` blocks the next step), so ``t_ref = dt / 2``: exactly one step, robust
+  to rounding.
 
-Everything else takes the chip's default operating point. :func:`calibrate_lif_spec`
-(in :mod:`.calibrate`) then fits one weight scale per layer to the LIF network's spike
-counts on a calibration input.
+Equal rheobases make the two neurons agree on *which* inputs make them fire, not on *how
+often*: above rheobase the LIF's rate grows linearly with its input (several spikes per
+step when ``v`` exceeds several thresholds), the DPI's at most logarithmically (see
+:mod:`.calibrate`). :func:`~.calibrate.calibrate_to_reference` then fits a weight scale
+and a spiking threshold per layer to the LIF network's spike counts.
 """
 
 from __future__ import annotations
@@ -29,12 +42,13 @@ from typing import Tuple
 
 import numpy as np
 
-from ..parameters.convert import itau_from_tau
+from ..chip import PulseCircuit
+from ..parameters.convert import ipulse_from_pulse_width, itau_from_tau
 from ..parameters.core import CoreParameters
 from ..simulation.records import CURRENT_NAMES
 from .mapper import NeuronGroup
 
-__all__ = ["lif_group", "rheobase"]
+__all__ = ["lif_group", "rheobase", "lif_rheobase"]
 
 _RHEOBASE_STEPS = 400
 _RHEOBASE_LEVELS = 96
@@ -76,6 +90,18 @@ def rheobase(tau_mem: float, tau_syn: float, dt: float) -> float:
     return float(fine[int(np.argmax(fires(fine)))])
 
 
+def lif_rheobase(threshold: np.ndarray, tau_mem: np.ndarray, dt: float) -> np.ndarray:
+    """Smallest constant current (LIF units) that makes a Rockpool LIF neuron fire:
+    ``threshold * (1 - exp(-dt / tau_mem))`` (the membrane settles at ``I / (1 - alpha)``).
+
+    Args:
+        threshold: ``(n,)`` firing thresholds (LIF units).
+        tau_mem: ``(n,)`` membrane time constants (s).
+        dt: time step (s).
+    """
+    return np.asarray(threshold, dtype=np.float64) * -np.expm1(-dt / np.asarray(tau_mem, dtype=np.float64))
+
+
 def _per_neuron(x: object, n: int) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.size == 1:
@@ -94,17 +120,20 @@ def lif_group(mod: object, Iscale: float) -> NeuronGroup:
 
     default = CoreParameters()
     currents = {k: np.full(n, getattr(default, k)) for k in CURRENT_NAMES}
-    unit = np.empty(n)  # amperes per LIF unit of current, per neuron
+    # Amperes per LIF unit of current, per neuron: the two rheobases agree.
+    dpi_rheobase = np.empty(n)
     pairs: Tuple = tuple(zip(tau_mem.round(12), tau_syn.round(12)))
     for tm, ts in set(pairs):
         sel = np.array([p == (tm, ts) for p in pairs])
-        unit[sel] = rheobase(float(tm), float(ts), dt) / threshold[sel]
+        dpi_rheobase[sel] = rheobase(float(tm), float(ts), dt)
+    unit = dpi_rheobase / lif_rheobase(threshold, tau_mem, dt)
     currents["Itau_mem"] = itau_from_tau(tau_mem, "mem")
     for syn in ("ampa", "gaba"):
         currents[f"Itau_{syn}"] = itau_from_tau(tau_syn, syn)
         currents[f"Igain_{syn}"] = currents[f"Itau_{syn}"] * (default.Igain_ampa / default.Itau_ampa)
     currents["Igain_mem"] = currents["Itau_mem"] * (default.Igain_mem / default.Itau_mem)
     currents["Idc"] = np.maximum(bias * unit, default.constants.Io)
+    currents["Iref"] = np.full(n, ipulse_from_pulse_width(dt / 2, PulseCircuit.REF, default.constants))
 
     # One input spike of weight w must raise the synaptic current by w * unit amperes.
     gain = default.Igain_ampa / default.Itau_ampa

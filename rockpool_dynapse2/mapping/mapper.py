@@ -147,6 +147,7 @@ def mapper(
     max_cores: int = GEOMETRY.n_cores,
     neurons_per_core: int = GEOMETRY.neurons_per_core,
     tolerance: float = 0.05,
+    calibration_input: Optional[Any] = None,
 ) -> NetworkSpec:
     """Map a Rockpool graph onto one population of DYNAP-SE2 neurons.
 
@@ -158,6 +159,10 @@ def mapper(
         neurons_per_core: neurons per core (256).
         tolerance: neurons whose currents differ by at most this relative amount share a
             core without counting as different (see :func:`~.cores.cluster_cores`).
+        calibration_input: ``(B, T, n_inputs)`` input on which to calibrate the LIF layers
+            against the network the graph was made from (weight scale and threshold per
+            layer, :func:`~.calibrate.calibrate_graph`); default: no calibration.
+            :func:`~.calibrate.map_and_calibrate` also returns the calibration report.
 
     Returns:
         The :class:`~.spec.NetworkSpec`.
@@ -166,6 +171,9 @@ def mapper(
         MappingError: an unsupported module, a graph output that is not a neuron, a
             weight onto something that is not a neuron input, or neurons with different
             time steps.
+        CalibrationError: (a ``MappingError``) ``calibration_input`` with a graph that has no
+            LIF neurons or no ``computational_module``.
+        ShapeError: ``calibration_input`` of the wrong width.
     """
     modules = _breadth_first_modules(graph)
     neuron_mods = [m for m in modules if isinstance(m, GenericNeurons)]
@@ -250,7 +258,7 @@ def mapper(
 
     currents = {k: np.concatenate([g.currents[k] for g in groups]) for k in CURRENT_NAMES}
     core_of_neuron, cores, deviation = cluster_cores(currents, max_cores, neurons_per_core, tolerance)
-    return NetworkSpec(
+    spec = NetworkSpec(
         n_inputs=len(graph.input_nodes),
         n_neurons=n,
         input_synapses=_merge(collected[False]),
@@ -264,3 +272,8 @@ def mapper(
         names=tuple(str(g.module.name) for g in groups),
         layer_of_neuron=np.concatenate([np.full(g.size, k) for k, g in enumerate(groups)]),
     )
+    if calibration_input is None:
+        return spec
+    from .calibrate import calibrate_graph
+
+    return calibrate_graph(spec, graph, calibration_input, max_cores=max_cores)[0]

@@ -39,7 +39,10 @@ from .convert import (
     tau_from_itau,
 )
 
-__all__ = ["CoreHighLevel", "CoreParameters"]
+__all__ = ["OFF_TOLERANCE", "CoreHighLevel", "CoreParameters"]
+
+OFF_TOLERANCE = 0.1
+"""A DC or adaptation-weight current within 10 % of the dark current ``Io`` counts as off."""
 
 _CIRCUITS = tuple(Circuit)
 _PULSES = tuple(PulseCircuit)
@@ -230,9 +233,31 @@ class CoreParameters:
         """
         return {p.name: code_from_current(p, getattr(self, p.current), clip) for p in BIAS_PARAMETERS}
 
+    @property
+    def dc_on(self) -> bool:
+        """Whether the DC input is on: ``Idc`` more than :data:`OFF_TOLERANCE` above ``Io``.
+
+        On the chip a per-neuron latch (``latch_so_dc``) switches the DC current off.
+        """
+        return self.Idc > self.constants.Io * (1 + OFF_TOLERANCE)
+
+    @property
+    def adaptation_on(self) -> bool:
+        """Whether spike-frequency adaptation is on: ``Iw_ahp`` more than :data:`OFF_TOLERANCE`
+        above ``Io`` (on the chip, the latch ``latch_so_adaptation``)."""
+        return self.Iw_ahp > self.constants.Io * (1 + OFF_TOLERANCE)
+
     def quantized(self, clip: bool = False) -> "CoreParameters":
-        """The currents the chip actually produces: each current rounded to its nearest code."""
-        return CoreParameters.from_codes(self.to_codes(clip), self.constants)
+        """The currents the chip actually produces: each current rounded to its nearest code,
+        except that a DC input or adaptation weight that is off (see :attr:`dc_on`,
+        :attr:`adaptation_on`) stays exactly ``Io``: the chip switches it off by a latch."""
+        q = CoreParameters.from_codes(self.to_codes(clip), self.constants)
+        off = {}
+        if not self.dc_on:
+            off["Idc"] = self.constants.Io
+        if not self.adaptation_on:
+            off["Iw_ahp"] = self.constants.Io
+        return q.replace(**off) if off else q
 
     def replace(self, **changes: Any) -> "CoreParameters":
         """A copy with some currents replaced (validated).

@@ -1,0 +1,109 @@
+"""Network spec -> chip configuration.
+
+:func:`config_from_specification` places a quantized spec on the board
+(:func:`~.allocate.allocate`, which checks every design rule) and writes:
+
+* each used core's bias parameters: the codes of its (snapped) currents, the base
+  weights ``SYAM_W0_P..SYAM_W3_P`` included;
+* each neuron's CAM entries, one per synapse: the tag of its source on the neuron's
+  chip, the dendrite of its synapse type, the 4-bit weight mask;
+* each neuron's SRAM entries: one per chip it reaches (target core mask, hops, its tag
+  there) and, for output neurons, a monitoring entry to the FPGA;
+* latches: ``latch_so_dc`` where the core's DC current is on, ``latch_so_adaptation``
+  where its adaptation weight is (:attr:`CoreParameters.dc_on`, :attr:`~CoreParameters.adaptation_on`).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from ..chip import SYNAPSE_TYPES
+from .allocate import MONITOR_HOP, allocate, chip_position
+from .mapped import InputRoute, MappedConfiguration, NeuronAddress
+from .records import Destination, Synapse
+from .tree import Configuration, Neuron
+
+__all__ = ["config_from_specification"]
+
+
+def _weight_bits(mask: int):
+    return tuple(bool((int(mask) >> k) & 1) for k in range(4))
+
+
+def config_from_specification(spec, n_chips: Optional[int] = None) -> MappedConfiguration:
+    """Build the chip configuration of a quantized network spec.
+
+    Args:
+        spec: a quantized :class:`~rockpool_dynapse2.mapping.NetworkSpec`
+            (:func:`~rockpool_dynapse2.mapping.quantize_spec`).
+        n_chips: chips on the board (default: as many as the spec needs).
+
+    Returns:
+        The :class:`~.mapped.MappedConfiguration`.
+
+    Raises:
+        ParameterValueError: the spec is not quantized.
+        Dynapse2DRCError: the network breaks design rules (all are listed).
+    """
+    alloc = allocate(spec, n_chips)
+    config = Configuration.empty(alloc.n_chips)
+    dendrites = SYNAPSE_TYPES
+
+    for c, core in enumerate(spec.cores):
+        members = np.flatnonzero(spec.core_of_neuron == c)
+        if members.size == 0:
+            continue
+        chip, k = int(alloc.chip[members[0]]), int(alloc.core[members[0]])
+        config = config.with_parameters(chip, k, core.to_codes(clip=True))
+
+    is_output = np.full(spec.n_neurons, -1, dtype=np.int64)
+    is_output[spec.output_neurons] = alloc.output_tags
+    tables = (
+        (spec.input_synapses, alloc.input_tags),
+        (spec.recurrent_synapses, alloc.neuron_tags),
+    )
+    bounds = [np.searchsorted(t.target, np.arange(spec.n_neurons + 1)) for t, _ in tables]
+    per_core: Dict[tuple, Dict[int, Neuron]] = {}
+    for j in range(spec.n_neurons):
+        chip = int(alloc.chip[j])
+        synapses: List[Synapse] = []
+        for (table, tags), b in zip(tables, bounds):
+            lo, hi = b[j], b[j + 1]
+            for src, kind, mask in zip(table.source[lo:hi], table.kind[lo:hi], table.mask[lo:hi]):
+                synapses.append(Synapse(dendrite=dendrites[kind], weight=_weight_bits(mask), tag=int(tags[src, chip])))
+        destinations = [
+            Destination(
+                core=tuple(bool(b) for b in alloc.neuron_core_masks[j, c]),
+                x_hop=chip_position(int(c))[0] - chip_position(chip)[0],
+                y_hop=0,
+                tag=int(alloc.neuron_tags[j, c]),
+            )
+            for c in np.flatnonzero(alloc.neuron_tags[j] >= 0)
+        ]
+        if is_output[j] >= 0:
+            destinations.append(Destination(core=(True,) * 4, x_hop=MONITOR_HOP, y_hop=MONITOR_HOP, tag=int(is_output[j])))
+        core = spec.cores[spec.core_of_neuron[j]]
+        neuron = Neuron.from_entries(
+            synapses,
+            destinations,
+            latch_so_dc=core.dc_on,
+            latch_so_adaptation=core.adaptation_on,
+        )
+        per_core.setdefault((chip, int(alloc.core[j])), {})[int(alloc.slot[j])] = neuron
+    for (chip, k), neurons in per_core.items():
+        config = config.with_core(chip, k, config.core(chip, k).with_neurons(neurons))
+
+    inputs = tuple(
+        tuple(InputRoute(c, mask, tag) for c, mask, tag in alloc.input_routes(i)) for i in range(spec.n_inputs)
+    )
+    neurons = tuple(NeuronAddress(int(a), int(b), int(s)) for a, b, s in zip(alloc.chip, alloc.core, alloc.slot))
+    return MappedConfiguration(
+        configuration=config,
+        inputs=inputs,
+        outputs=tuple(int(t) for t in alloc.output_tags),
+        neurons=neurons,
+        dt=spec.dt,
+        Iscale=spec.Iscale,
+    )

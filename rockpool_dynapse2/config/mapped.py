@@ -1,0 +1,115 @@
+"""A chip configuration together with what deployment needs beyond samna's tree.
+
+samna's ``Dynapse2Configuration`` holds the chip state (CAMs, SRAMs, biases, latches), but
+not which external input channel is which tag, nor which neuron is which output
+channel of the trained network. A :class:`MappedConfiguration` keeps them together:
+
+* ``configuration``: the :class:`~.tree.Configuration` (samna's JSON via its ``to_json``);
+* ``inputs``: for input channel ``i``, the :class:`InputRoute` s on which to inject its
+  events (chip, target core mask, tag);
+* ``outputs``: for output channel ``j``, the tag its monitoring events carry;
+* ``neurons``: the (chip, core, neuron) of every neuron of the spec, in spec order;
+* ``dt`` and ``Iscale``: the time step and weight unit of the simulation it came from.
+
+Its own JSON (``to_json``/``from_json``) embeds samna's JSON of the configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, Tuple
+
+from ..errors import ParameterValueError
+from .json_io import from_json as _tree_from_json
+from .tree import Configuration
+
+__all__ = ["InputRoute", "NeuronAddress", "MappedConfiguration"]
+
+FORMAT = "rockpool-dynapse2/mapped-configuration/1"
+
+
+@dataclass(frozen=True)
+class InputRoute:
+    """Where one input channel's events are injected: a chip, its target cores and a tag."""
+
+    chip: int
+    core_mask: Tuple[bool, bool, bool, bool]
+    tag: int
+
+
+@dataclass(frozen=True)
+class NeuronAddress:
+    """A neuron's place on the board."""
+
+    chip: int
+    core: int
+    neuron: int
+
+
+@dataclass(frozen=True)
+class MappedConfiguration:
+    """A configuration with its input and output channel maps (see the module docs)."""
+
+    configuration: Configuration
+    inputs: Tuple[Tuple[InputRoute, ...], ...]
+    outputs: Tuple[int, ...]
+    neurons: Tuple[NeuronAddress, ...]
+    dt: float = 1e-3
+    Iscale: float = 1e-8
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.outputs)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "dt": self.dt,
+            "Iscale": self.Iscale,
+            "inputs": [[[r.chip, list(r.core_mask), r.tag] for r in routes] for routes in self.inputs],
+            "outputs": list(self.outputs),
+            "neurons": [[a.chip, a.core, a.neuron] for a in self.neurons],
+            "configuration": json.loads(self.configuration.to_json()),
+        }
+
+    def to_json(self) -> str:
+        """JSON text: the maps, and samna's JSON of the configuration under ``"configuration"``."""
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "MappedConfiguration":
+        """Read :meth:`to_json`'s output.
+
+        Raises:
+            ParameterValueError: malformed JSON, a wrong format tag or a missing field.
+        """
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ParameterValueError("configuration file", "valid JSON", f"{err.msg} at line {err.lineno}") from None
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            got = d.get("format") if isinstance(d, dict) else type(d).__name__
+            raise ParameterValueError("format", f"{FORMAT!r}", got)
+        try:
+            return cls(
+                configuration=_tree_from_json(json.dumps(d["configuration"])),
+                inputs=tuple(
+                    tuple(InputRoute(int(c), tuple(bool(b) for b in mask), int(t)) for c, mask, t in routes)
+                    for routes in d["inputs"]
+                ),
+                outputs=tuple(int(t) for t in d["outputs"]),
+                neurons=tuple(NeuronAddress(int(c), int(k), int(n)) for c, k, n in d["neurons"]),
+                dt=float(d["dt"]),
+                Iscale=float(d["Iscale"]),
+            )
+        except KeyError as err:
+            raise ParameterValueError(f"configuration field {err.args[0]!r}", "present", "missing") from None
+        except (TypeError, ValueError) as err:
+            if isinstance(err, ParameterValueError):
+                raise
+            raise ParameterValueError("configuration maps", "lists of [chip, [4 bools], tag] and integers", str(err)) from None
