@@ -22,7 +22,7 @@ __all__ = ["Dynapse2Neurons", "dynapsim_graph"]
 
 def _numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):
-        x = x.detach().cpu()
+        return x.detach().cpu().numpy().astype(np.float64)
     return np.array(x, dtype=np.float64)
 
 

@@ -21,7 +21,15 @@ from rockpool.parameters import Parameter, SimulationParameter, State
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
 from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
-from .spec import build_module_spec, check_parameters, check_values, initial_state_values, kaiming_init
+from .spec import (
+    build_module_spec,
+    check_parameters,
+    check_state,
+    check_values,
+    initial_state_values,
+    kaiming_init,
+    state_needs_broadcast,
+)
 from .spiking import spike_count_forward, surrogate_slope
 from .step import neuron_step, prepare, split_multi_input, split_signed_input
 
@@ -295,7 +303,7 @@ class DynapSimJax(JaxModule):
         static = dict(self._static)
         x = _as_batched_input(input_data, self.size_in, static["dtype"])
         B = x.shape[0]
-        state = DynapState(**{name: _batched_state(name, getattr(self, name), B) for name in STATE_NAMES})
+        state = DynapState(**{name: _batched_state(name, getattr(self, name), B, self.size_out) for name in STATE_NAMES})
         dtype = x.dtype
         spikes, state, rec = evolve_arrays(
             p,
@@ -332,19 +340,15 @@ def _as_batched_input(data: Any, size_in: int, dtype: str) -> jax.Array:
     x = jnp.asarray(data, dtype=dtype)
     if x.ndim == 2:
         x = x[None]
-    if x.ndim != 3 or x.shape[-1] != size_in:
-        raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in})", x.shape)
+    if x.ndim != 3 or x.shape[-1] != size_in or x.shape[1] == 0 or x.shape[0] == 0:
+        raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in}) with B, T >= 1", x.shape)
     if not isinstance(x, jax.core.Tracer) and not bool(jnp.isfinite(x).all()):
         raise ParameterValueError("input_data", "finite", np.asarray(x), ~np.isfinite(np.asarray(x)))
     return x
 
 
-def _batched_state(name: str, value: jax.Array, B: int) -> jax.Array:
+def _batched_state(name: str, value: jax.Array, B: int, n: int) -> jax.Array:
     """A stored state ``(N, ...)`` broadcast to ``(B, N, ...)``, or a batched one checked against B."""
     value = jnp.asarray(value)
-    per_neuron_ndim = 2 if name == "isyn" else 1
-    if value.ndim == per_neuron_ndim:
-        return jnp.broadcast_to(value, (B,) + value.shape)
-    if value.ndim == per_neuron_ndim + 1 and value.shape[0] == B:
-        return value
-    raise ShapeError(f"state {name}", f"(N, ...) or (B={B}, N, ...)", value.shape)
+    check_state(name, value)
+    return jnp.broadcast_to(value, (B,) + value.shape) if state_needs_broadcast(name, value.shape, B, n) else value

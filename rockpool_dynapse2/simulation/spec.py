@@ -25,6 +25,8 @@ __all__ = [
     "ModuleSpec",
     "build_module_spec",
     "check_parameters",
+    "check_state",
+    "state_needs_broadcast",
     "check_values",
     "initial_state_values",
     "parse_shape",
@@ -37,7 +39,7 @@ ALIASES: Mapping[str, Tuple[str, ...]] = {
 }
 """Rockpool DynapSim's merged-synapse names, each setting all four synapse types."""
 
-_UNITS = {"I": "amperes", "C": "farads", "U": "volts", "V": "volts", "k": "dimensionless"}
+_UNITS = {"I": "amperes", "C": "farads", "U": "volts", "V": "volts", "k": "dimensionless", "d": "seconds"}
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,28 @@ def check_parameters(p: Any, size_in: int, n: int) -> None:
         w = concrete(p.w_rec)
         if w is not None and not np.isfinite(w).all():
             raise ParameterValueError("w_rec", "finite", w, ~np.isfinite(w))
+
+
+def state_needs_broadcast(name: str, shape: Tuple[int, ...], B: int, n: int) -> bool:
+    """Whether a stored state must be broadcast over the batch (True) or is already batched (False).
+
+    Raises:
+        ShapeError: unless the state is ``(N, ...)`` or ``(B, N, ...)`` (``...`` is ``4`` for ``isyn``).
+    """
+    per_neuron = (n, 4) if name == "isyn" else (n,)
+    shape = tuple(shape)
+    if shape == per_neuron:
+        return True
+    if shape == (B,) + per_neuron:
+        return False
+    raise ShapeError(f"state {name}", f"{per_neuron} or {(B,) + per_neuron}", shape)
+
+
+def check_state(name: str, value: Any) -> None:
+    """Raise :class:`ParameterValueError` for a NaN or infinite state (where concrete)."""
+    arr = concrete(value)
+    if arr is not None and not np.isfinite(arr).all():
+        raise ParameterValueError(f"state {name}", "finite (reset_state() returns the neurons to rest)", arr, ~np.isfinite(arr))
 
 
 def _per_neuron(name: str, value: Any, n: int) -> np.ndarray:

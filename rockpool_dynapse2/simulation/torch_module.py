@@ -20,7 +20,15 @@ from torch.utils.checkpoint import checkpoint
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
 from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
-from .spec import build_module_spec, check_parameters, check_values, initial_state_values, kaiming_init
+from .spec import (
+    build_module_spec,
+    check_parameters,
+    check_state,
+    check_values,
+    initial_state_values,
+    kaiming_init,
+    state_needs_broadcast,
+)
 from .spiking import spike_count_forward, surrogate_antiderivative
 from .step import neuron_step, prepare, split_multi_input, split_signed_input
 
@@ -212,7 +220,7 @@ class DynapSimTorch(TorchModule):
         dtype = p.Io.dtype
         x = _as_batched_input(input_data, self.size_in, dtype, p.Io.device)
         B, T, _ = x.shape
-        state = DynapState(**{name: _batched_state(name, getattr(self, name), B) for name in STATE_NAMES})
+        state = DynapState(**{name: _batched_state(name, getattr(self, name), B, self.size_out) for name in STATE_NAMES})
         dt = torch.as_tensor(self.dt, dtype=dtype, device=x.device)
         constants = prepare(OPS, p, dt)
         split = split_signed_input if self.signed else split_multi_input
@@ -308,8 +316,8 @@ def _as_batched_input(data: Any, size_in: int, dtype: torch.dtype, device: torch
     x = torch.as_tensor(data, dtype=dtype, device=device)
     if x.ndim == 2:
         x = x[None]
-    if x.ndim != 3 or x.shape[-1] != size_in:
-        raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in})", tuple(x.shape))
+    if x.ndim != 3 or x.shape[-1] != size_in or x.shape[1] == 0 or x.shape[0] == 0:
+        raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in}) with B, T >= 1", tuple(x.shape))
     finite = torch.isfinite(x)
     if not bool(finite.all()):
         bad = ~finite.detach().cpu().numpy()
@@ -317,11 +325,7 @@ def _as_batched_input(data: Any, size_in: int, dtype: torch.dtype, device: torch
     return x
 
 
-def _batched_state(name: str, value: torch.Tensor, B: int) -> torch.Tensor:
+def _batched_state(name: str, value: torch.Tensor, B: int, n: int) -> torch.Tensor:
     """A stored state ``(N, ...)`` broadcast to ``(B, N, ...)``, or a batched one checked against B."""
-    per_neuron_ndim = 2 if name == "isyn" else 1
-    if value.ndim == per_neuron_ndim:
-        return value.expand((B,) + tuple(value.shape))
-    if value.ndim == per_neuron_ndim + 1 and value.shape[0] == B:
-        return value
-    raise ShapeError(f"state {name}", f"(N, ...) or (B={B}, N, ...)", tuple(value.shape))
+    check_state(name, value)
+    return value.expand((B,) + tuple(value.shape)) if state_needs_broadcast(name, value.shape, B, n) else value

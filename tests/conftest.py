@@ -1,0 +1,54 @@
+"""Shared helpers of the simulation tests: build a module of either backend and run it."""
+
+import numpy as np
+import pytest
+
+
+def _module_class(backend):
+    import rockpool_dynapse2 as rd
+
+    return {"jax": rd.DynapSimJax, "torch": rd.DynapSimTorch}[backend]
+
+
+def _simulate(backend, shape, x, state=None, record=True, **kwargs):
+    """Build a ``backend`` module of ``shape``, set initial ``state`` (``{name: array}``), run ``x``.
+
+    ``dtype="float64"`` runs JAX under ``jax.enable_x64``. Returns ``(spikes, record)`` as
+    float64 numpy arrays, ``(B, T, N)`` each.
+    """
+    if backend == "jax":
+        import jax
+
+        with jax.enable_x64(kwargs.get("dtype") == "float64"):
+            mod = _module_class(backend)(shape, **kwargs)
+            if state:
+                mod = mod.set_attributes(state)
+            out, _, rec = mod(x, record=record)
+            return np.asarray(out, np.float64), {k: np.asarray(v, np.float64) for k, v in rec.items()}
+    import torch
+
+    mod = _module_class(backend)(shape, **kwargs)
+    for name, value in (state or {}).items():
+        setattr(mod, name, torch.as_tensor(np.asarray(value), dtype=mod.Io.dtype))
+    with torch.no_grad():
+        out, _, rec = mod(x, record=record)
+    convert = lambda t: t.detach().numpy().astype(np.float64)
+    return convert(out), {k: convert(v) for k, v in rec.items()}
+
+
+@pytest.fixture(params=["jax", "torch"])
+def backend(request):
+    """Each test that takes ``backend`` runs once per simulation backend."""
+    return request.param
+
+
+@pytest.fixture
+def simulate():
+    """``simulate(backend, shape, x, state=None, record=True, **kwargs) -> (spikes, record)``."""
+    return _simulate
+
+
+@pytest.fixture
+def module_class():
+    """``module_class(backend)``: ``DynapSimJax`` or ``DynapSimTorch``."""
+    return _module_class

@@ -1,0 +1,174 @@
+"""Gradients through the simulator are usable for training, in both backends.
+
+The spike count's surrogate derivative is taken with respect to the dimensionless distance
+to threshold ``log(Imem / Ispkthr)``, so weight gradients are of order one (Rockpool's
+DynapSim passes 1 per ampere and leaves them near 1e-10). The training tests use
+``Iscale = 1 nA``, so that the natural weights are of order 0.1-1 and an ordinary learning
+rate fits them.
+"""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from rockpool.nn.combinators import Sequential
+from rockpool.nn.modules import LinearJax, LinearTorch
+
+import rockpool_dynapse2 as rd
+
+N_IN, N, T = 8, 4, 200
+ISCALE = 1e-9
+TARGET = 10.0  # spikes per neuron over T steps
+LR = 1.0
+STEPS = 10
+
+
+@pytest.fixture(scope="module")
+def task():
+    rng = np.random.default_rng(0)
+    x = (rng.random((1, T, N_IN)) < 0.1).astype(np.float32)
+    w0 = rng.uniform(0, 0.5, (N_IN, N)).astype(np.float32)
+    return x, w0
+
+
+def _rate_loss(counts):
+    """Mean squared relative error of each neuron's spike count to the target."""
+    return ((counts / TARGET - 1.0) ** 2).mean()
+
+
+# --- JAX ---------------------------------------------------------------------------------------
+
+
+def _jax_loss(params, net, x):
+    out, _, _ = net.set_attributes(params)(x)
+    return _rate_loss(out.sum(axis=(0, 1)))
+
+
+_jax_value_and_grad = jax.jit(jax.value_and_grad(_jax_loss))
+
+
+def test_jax_weight_gradient_is_usable_and_sgd_learns(task):
+    x, w0 = task
+    net = Sequential(LinearJax((N_IN, N), weight=jnp.asarray(w0)), rd.DynapSimJax((N,), Iscale=ISCALE))
+    params = net.parameters()
+    losses = []
+    for step in range(STEPS):
+        loss, grads = _jax_value_and_grad(params, net, x)  # jax.grad under jax.jit
+        g = np.asarray(grads["0_LinearJax"]["weight"])
+        if step == 0:
+            assert np.all(np.isfinite(g)) and np.any(g != 0)
+            assert 1e-6 < np.abs(g).mean() < 1e2, np.abs(g).mean()
+        losses.append(float(loss))
+        params = jax.tree_util.tree_map(lambda p, d: p - LR * d, params, grads)
+    assert losses[0] > 0.1
+    assert min(losses[-3:]) < 0.5 * losses[0], losses
+
+
+def test_jax_trainable_currents_get_gradients():
+    mod = rd.DynapSimJax((N,), Idc=3e-9, trainable=("Ispkthr", "Itau_mem"))
+    assert set(mod.parameters()) == {"Ispkthr", "Itau_mem"}
+    x = np.random.default_rng(1).uniform(0, 0.05, (1, T, N)).astype(np.float32)
+
+    def loss(params):
+        out, _, _ = mod.set_attributes(params)(x)
+        return _rate_loss(out.sum(axis=(0, 1)))
+
+    grads = jax.jit(jax.grad(loss))(mod.parameters())
+    for name in ("Ispkthr", "Itau_mem"):
+        g = np.asarray(grads[name])
+        assert g.shape == (N,)
+        assert np.all(np.isfinite(g)) and np.all(g != 0), (name, g)
+    # A higher threshold means fewer spikes: it lowers the loss when there are too many.
+    too_many = np.asarray(mod(x)[0].sum(axis=(0, 1))) > TARGET
+    assert np.all(np.sign(grads["Ispkthr"]) == np.where(too_many, -1, 1))
+
+
+def test_jax_second_call_does_not_retrace():
+    mod = rd.DynapSimJax((64,), Idc=1e-8)
+    x = np.zeros((1, 200, 64), np.float32)
+    mod(x)[0].block_until_ready()  # compiles
+    start = time.perf_counter()
+    for _ in range(3):
+        out, state, _ = mod(x)
+        out.block_until_ready()
+    assert (time.perf_counter() - start) / 3 < 0.1
+    assert np.asarray(out).sum() > 0
+
+
+# --- torch -------------------------------------------------------------------------------------
+
+
+def test_torch_weight_gradient_is_usable_and_sgd_learns(task):
+    x, w0 = task
+    net = Sequential(LinearTorch((N_IN, N), weight=torch.as_tensor(w0)), rd.DynapSimTorch((N,), Iscale=ISCALE))
+    weight = net[0].weight
+    xs = torch.as_tensor(x)
+    losses = []
+    for step in range(STEPS):
+        net.reset_state()
+        out, _, _ = net(xs)
+        loss = _rate_loss(out.sum(dim=(0, 1)))
+        weight.grad = None  # (torch's zero_grad() expects torch's parameters(), not Rockpool's dict)
+        loss.backward()
+        g = weight.grad.detach().numpy()
+        if step == 0:
+            assert np.all(np.isfinite(g)) and np.any(g != 0)
+            assert 1e-6 < np.abs(g).mean() < 1e2, np.abs(g).mean()
+        losses.append(float(loss.detach()))
+        with torch.no_grad():
+            weight -= LR * weight.grad
+    assert losses[0] > 0.1
+    assert min(losses[-3:]) < 0.5 * losses[0], losses
+
+
+def test_torch_trainable_currents_get_gradients():
+    mod = rd.DynapSimTorch((N,), Idc=3e-9, trainable=("Ispkthr", "Itau_mem"))
+    assert set(mod.parameters()) == {"Ispkthr", "Itau_mem"}
+    x = np.random.default_rng(1).uniform(0, 0.05, (1, T, N)).astype(np.float32)
+    out, _, _ = mod(x)
+    _rate_loss(out.sum(dim=(0, 1))).backward()
+    for name in ("Ispkthr", "Itau_mem"):
+        g = getattr(mod, name).grad
+        assert g is not None and g.shape == (N,)
+        assert torch.all(torch.isfinite(g)) and torch.all(g != 0), (name, g)
+    too_many = out.detach().sum(dim=(0, 1)) > TARGET
+    assert torch.equal(torch.sign(mod.Ispkthr.grad), torch.where(too_many, -1.0, 1.0))
+
+
+# --- JAX vs torch ------------------------------------------------------------------------------
+
+
+def test_jax_and_torch_gradients_agree_in_float64():
+    """Gradient of a spike-count loss w.r.t. input weights W (input = spikes @ W), float64."""
+    n_in, n, t = 6, 5, 300
+    rng = np.random.default_rng(2)
+    spikes_in = (rng.random((2, t, n_in)) < 0.1).astype(np.float64)
+    w = rng.uniform(-0.2, 1.0, (n_in, n))
+    kwargs = dict(Iscale=ISCALE, Idc=1e-10, dtype="float64", w_rec=rng.uniform(0, 0.5, (n, n)))
+    target = np.array([3.0, 5.0, 8.0, 12.0, 20.0])
+
+    with jax.enable_x64(True):
+        mod = rd.DynapSimJax((n,), **kwargs)
+
+        def loss_jax(weights):
+            out, _, _ = mod(jnp.asarray(spikes_in) @ weights)
+            return jnp.sum((out.sum(axis=(0, 1)) - target) ** 2)
+
+        value_j, grad_j = jax.value_and_grad(loss_jax)(jnp.asarray(w))
+        value_j, grad_j = float(value_j), np.asarray(grad_j)
+
+    mod_t = rd.DynapSimTorch((n,), **kwargs)
+    w_t = torch.tensor(w, requires_grad=True)
+    out_t, _, _ = mod_t(torch.as_tensor(spikes_in) @ w_t)
+    loss_t = torch.sum((out_t.sum(dim=(0, 1)) - torch.as_tensor(target)) ** 2)
+    loss_t.backward()
+    grad_t = w_t.grad.numpy()
+
+    assert value_j == float(loss_t.detach()) and value_j > 0
+    assert np.all(np.isfinite(grad_j)) and np.abs(grad_j).max() > 0
+    cosine = np.sum(grad_j * grad_t) / (np.linalg.norm(grad_j) * np.linalg.norm(grad_t))
+    assert cosine > 0.99, cosine
+    np.testing.assert_allclose(grad_j, grad_t, rtol=1e-5, atol=1e-8 * np.abs(grad_j).max())
