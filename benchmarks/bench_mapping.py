@@ -1,8 +1,10 @@
 """Time of the graph-to-hardware flow on a full board: 4 chips, 4096 neurons, 64 synapses each.
 
-The network: 64 input channels and 4096 DYNAP-SE2 neurons (16 cores); every neuron
-receives 8 input synapses and 56 recurrent synapses from random neurons of its own chip
-(so that every chip hears at most 1024 + 64 sources, within its 2047 tags). Stages:
+The network: 64 input channels, 4080 hidden DYNAP-SE2 neurons and 16 output neurons
+(4096 neurons, 16 cores). Every hidden neuron receives 8 input synapses and 56 recurrent
+synapses from random neurons of its own chip (so every chip hears at most 1024 + 64
+sources, within its 2047 tags); every output neuron 64 synapses from hidden neurons of
+the last chip. Stages:
 ``net.as_graph()``, ``mapper``, ``quantize_spec``, ``config_from_specification``, the
 configuration's JSON, reading it back, and ``spec_from_config``.
 
@@ -19,7 +21,7 @@ import time
 import numpy as np
 
 
-def build_network(n_chips: int = 4, n_inputs: int = 64, in_per_neuron: int = 8, rec_per_neuron: int = 56, seed: int = 0):
+def build_network(n_chips: int = 4, n_inputs: int = 64, n_out: int = 16, in_per_neuron: int = 8, rec_per_neuron: int = 56, seed: int = 0):
     """A Rockpool network of ``1024 * n_chips`` DYNAP-SE2 neurons with chip-local recurrence."""
     from rockpool.nn.combinators import Sequential
     from rockpool.nn.modules import LinearJax
@@ -27,15 +29,24 @@ def build_network(n_chips: int = 4, n_inputs: int = 64, in_per_neuron: int = 8, 
     from rockpool_dynapse2 import DynapSimJax
 
     rng = np.random.default_rng(seed)
-    n = 1024 * n_chips
+    n = 1024 * n_chips - n_out
     w_in = np.zeros((n_inputs, n), dtype=np.float32)
     w_rec = np.zeros((n, n), dtype=np.float32)
     for j in range(n):
         w_in[rng.choice(n_inputs, in_per_neuron, replace=False), j] = rng.normal(0, 1, in_per_neuron)
         chip = j // 1024
-        src = chip * 1024 + rng.choice(1024, rec_per_neuron, replace=False)
-        w_rec[src, j] = rng.normal(0, 0.5, rec_per_neuron)
-    return Sequential(LinearJax((n_inputs, n), weight=w_in, has_bias=False), DynapSimJax((n,), w_rec=w_rec))
+        local = np.arange(chip * 1024, min(n, (chip + 1) * 1024))
+        w_rec[rng.choice(local, rec_per_neuron, replace=False), j] = rng.normal(0, 0.5, rec_per_neuron)
+    w_out = np.zeros((n, n_out), dtype=np.float32)
+    last_chip = np.arange((n_chips - 1) * 1024, n)
+    for j in range(n_out):
+        w_out[rng.choice(last_chip, 64, replace=False), j] = rng.normal(0, 1, 64)
+    return Sequential(
+        LinearJax((n_inputs, n), weight=w_in, has_bias=False),
+        DynapSimJax((n,), w_rec=w_rec),
+        LinearJax((n, n_out), weight=w_out, has_bias=False),
+        DynapSimJax((n_out,), Idc=2e-12),
+    )
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from types import MappingProxyType
-from typing import Callable, Dict, Iterable, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Type, Union
 
 from ..chip import Dendrite, Transistor
 from ..errors import ParameterValueError
@@ -249,13 +249,18 @@ def from_json(text: Union[str, bytes], kind: Type[Node] = Configuration) -> Node
         ShapeError, BiasCodeError: for a value the record rejects (wrong number of
             synapses, coarse code 7, ...), with the path in the message.
     """
-    codec = _CODECS.get(kind)
-    if codec is None:
-        raise ParameterValueError("kind", "one of " + ", ".join(c.__name__ for c in _CODECS), shown(kind))
     try:
         document = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ParameterValueError("JSON text", "valid JSON", verbatim(str(error))) from error
+    return from_document(document, kind)
+
+
+def from_document(document: Any, kind: Type[Node] = Configuration) -> Node:
+    """Like :func:`from_json`, from the already parsed JSON document (``{"value0": {...}}``)."""
+    codec = _CODECS.get(kind)
+    if codec is None:
+        raise ParameterValueError("kind", "one of " + ", ".join(c.__name__ for c in _CODECS), shown(kind))
     try:
         if type(document) is not dict or document.keys() != {"value0"}:
             raise Located('an object {"value0": ...} (cereal\'s root)', shown(document))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
 from ..errors import ParameterValueError
-from .json_io import from_json as _tree_from_json
+from .json_io import from_document
 from .tree import Configuration
 
 __all__ = ["InputRoute", "NeuronAddress", "MappedConfiguration"]
@@ -66,7 +66,7 @@ class MappedConfiguration:
     def n_outputs(self) -> int:
         return len(self.outputs)
 
-    def to_dict(self) -> Dict[str, Any]:
+    def _maps(self) -> Dict[str, Any]:
         return {
             "format": FORMAT,
             "dt": self.dt,
@@ -74,12 +74,12 @@ class MappedConfiguration:
             "inputs": [[[r.chip, list(r.core_mask), r.tag] for r in routes] for routes in self.inputs],
             "outputs": list(self.outputs),
             "neurons": [[a.chip, a.core, a.neuron] for a in self.neurons],
-            "configuration": json.loads(self.configuration.to_json()),
         }
 
     def to_json(self) -> str:
         """JSON text: the maps, and samna's JSON of the configuration under ``"configuration"``."""
-        return json.dumps(self.to_dict(), indent=1)
+        maps = json.dumps(self._maps())
+        return maps[:-1] + ', "configuration": ' + self.configuration.to_json() + "}"
 
     @classmethod
     def from_json(cls, text: str) -> "MappedConfiguration":
@@ -97,7 +97,7 @@ class MappedConfiguration:
             raise ParameterValueError("format", f"{FORMAT!r}", got)
         try:
             return cls(
-                configuration=_tree_from_json(json.dumps(d["configuration"])),
+                configuration=from_document(d["configuration"]),
                 inputs=tuple(
                     tuple(InputRoute(int(c), tuple(bool(b) for b in mask), int(t)) for c, mask, t in routes)
                     for routes in d["inputs"]

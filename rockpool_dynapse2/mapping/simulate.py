@@ -70,6 +70,10 @@ def dynapsim_net_from_spec(spec: NetworkSpec, backend: str = "jax", **kwargs: An
 
     dtype = getattr(torch, kwargs.get("dtype", "float32"))
     linear = LinearTorch((n_in, 4 * n), weight=torch.as_tensor(w_in, dtype=dtype), has_bias=False)
+    if dtype == torch.float64:  # Rockpool registers the weight as float32
+        linear = linear.double()
+        with torch.no_grad():
+            linear.weight.copy_(torch.as_tensor(w_in, dtype=dtype))
     return Sequential(
         linear,
         DynapSimTorch((4 * n, n), w_rec=w_rec if has_rec else None, dt=spec.dt, Iscale=spec.Iscale, **values, **kwargs),
