@@ -5,3 +5,6 @@ never imports samna.
 """
 
 from .samna_adapter import SamnaStatus, require_samna, samna_status
+from .board import Board, BoardDisconnectedError, BoardError, BoardTimeoutError, GridEvent, control_event
+from .driver import DynapseSamna, events_to_raster, raster_to_events
+from .virtual import VirtualBoard

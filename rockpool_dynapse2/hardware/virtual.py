@@ -1,0 +1,179 @@
+"""A virtual DYNAP-SE2 board: the board protocol, executed by our simulator.
+
+:class:`VirtualBoard` reads a configuration as a chip would — CAM entries listen to tags,
+SRAM entries send them, codes set the currents, masks select base weights — through
+:func:`~rockpool_dynapse2.config.spec_from_config`, and simulates it in steps of ``dt``
+with :mod:`rockpool_dynapse2.simulation`. It knows nothing of the driver's channel maps:
+an input event is routed by its chip (``x_hop`` from chip 0), core mask and tag, exactly
+as the grid would; output events are the spikes of neurons with a monitoring SRAM entry,
+stamped in microseconds, several per step when a neuron fires several times.
+
+Its clock is simulated time: it advances only when events are read, up to the latest
+event written (so a run is simulated as soon as its end marker is written). The
+network's state carries over between runs, as on a chip; :meth:`reset_state` returns
+the neurons to rest, which a chip cannot do.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..config.mapped import InputRoute, MappedConfiguration, NeuronAddress
+from ..config.to_spec import spec_from_config
+from ..config.tree import Configuration
+from ..mapping.simulate import dynapsim_net_from_spec
+from .board import MONITOR_HOP, Board, BoardError, GridEvent
+
+__all__ = ["VirtualBoard"]
+
+
+class VirtualBoard(Board):
+    """A board that executes configurations with the simulator (see the module docs).
+
+    Args:
+        backend: simulation backend, ``"jax"`` (default) or ``"torch"``.
+    """
+
+    def __init__(self, backend: str = "jax"):
+        self.backend = backend
+        self._open = True
+        self._net = None
+        self._time = 0
+        self._pending: List[GridEvent] = []
+        self._received: List[GridEvent] = []
+        self.late_events = 0
+        """Input events written with a timestamp already past (injected in the current step)."""
+        self.unrouted_events = 0
+        """Input events that no CAM listens to (dropped, as on the chip)."""
+
+    # --- configuration -------------------------------------------------------------------
+
+    def apply_configuration(self, config: Union[MappedConfiguration, Configuration]) -> None:
+        """Program the virtual chips. Resets the clock and the neurons."""
+        self._check_open()
+        tree = config.configuration if isinstance(config, MappedConfiguration) else config
+        self.dt = config.dt if isinstance(config, MappedConfiguration) else 1e-3
+        self._dt_us = int(round(self.dt * 1e6))
+        used = [NeuronAddress(c, k, n) for c, k, n, neuron in tree._neurons() if neuron.is_used]
+        sent = set()
+        monitor: Dict[int, Tuple[int, Tuple[bool, ...]]] = {}
+        for j, a in enumerate(used):
+            for d in tree.neuron(a.chip, a.core, a.neuron).destinations:
+                if not d.is_used:
+                    continue
+                if d.x_hop == MONITOR_HOP and d.y_hop == MONITOR_HOP:
+                    monitor.setdefault(d.tag, (j, d.core))
+        # Every (chip, core, tag) a CAM listens to is a possible input route; the routes a
+        # neuron sends are recurrent and found by spec_from_config itself.
+        heard = sorted({(a.chip, a.core, s.tag) for a in used for s in tree.neuron(a.chip, a.core, a.neuron).synapses if s.is_used})
+        self._channel = {key: i for i, key in enumerate(heard)}
+        inputs = tuple((InputRoute(c, tuple(b == k for b in range(4)), t),) for c, k, t in heard)
+        self._outputs = sorted(monitor)
+        mapped = MappedConfiguration(
+            configuration=tree,
+            inputs=inputs,
+            outputs=tuple(self._outputs),
+            neurons=tuple(used),
+            dt=self.dt,
+            Iscale=config.Iscale if isinstance(config, MappedConfiguration) else 1e-8,
+        )
+        self.spec = spec_from_config(mapped)
+        self._monitor_core = {t: monitor[t][1] for t in self._outputs}
+        self._net = dynapsim_net_from_spec(self.spec, self.backend)
+        self._time = 0
+        self._pending, self._received = [], []
+
+    def reset_state(self) -> None:
+        """Return every neuron to rest."""
+        self._check_open()
+        if self._net is not None:
+            self._net = self._net.reset_state() if self.backend == "jax" else self._reset_torch()
+
+    def _reset_torch(self):
+        self._net.reset_state()
+        return self._net
+
+    # --- protocol ----------------------------------------------------------------------------
+
+    def time_us(self) -> int:
+        self._check_open()
+        return self._time
+
+    def write_events(self, events: Sequence[GridEvent]) -> None:
+        self._check_open()
+        if self._net is None:
+            raise BoardError("`apply_configuration` must come before events are written; the board has no configuration")
+        self._pending.extend(events)
+
+    def read_events(self) -> List[GridEvent]:
+        self._check_open()
+        if self._pending:
+            dt_us = self._dt_us
+            # An input at t needs its step simulated; a control event at t needs the clock at t.
+            self._run_until(max(-(-e.timestamp // dt_us) * dt_us if e.is_control else (e.timestamp // dt_us + 1) * dt_us for e in self._pending))
+        out, self._received = self._received, []
+        return out
+
+    def close(self) -> None:
+        self._open = False
+        self._net = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    # --- simulation ----------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise BoardError("the virtual board must be open; it has been closed")
+
+    def _run_until(self, end: int) -> None:
+        """Simulate every step up to time ``end`` (a step boundary); emit outputs and markers."""
+        dt_us = self._dt_us
+        start = self._time
+        end = max(start, end)
+        steps = (end - start) // dt_us
+        raster = np.zeros((1, steps, self.spec.n_inputs), dtype=np.float32)
+        controls = []
+        for e in self._pending:
+            if e.is_control:
+                controls.append(e)
+                continue
+            k = (e.timestamp - start) // dt_us
+            if k < 0:
+                self.late_events += 1
+                k = 0
+            chip = e.x_hop  # injected at chip 0, hopping east
+            routed = False
+            for core in range(4):
+                if e.core[core] and (chip, core, e.tag) in self._channel:
+                    raster[0, k, self._channel[(chip, core, e.tag)]] += 1
+                    routed = True
+            self.unrouted_events += not routed
+        self._pending = []
+        if steps:
+            spikes = self._simulate(raster)
+            for k, j in zip(*np.nonzero(spikes)):
+                tag = self._outputs[j]
+                for n in range(int(spikes[k, j])):
+                    self._received.append(
+                        GridEvent(start + int(k) * dt_us + n, tag, MONITOR_HOP, MONITOR_HOP, self._monitor_core[tag])
+                    )
+        self._time = end
+        self._received.extend(sorted(controls))
+
+    def _simulate(self, raster: np.ndarray) -> np.ndarray:
+        """Spike counts ``(T, n_outputs)`` of the monitored neurons; the state carries over."""
+        if self.backend == "jax":
+            out, state, _ = self._net(raster)
+            self._net = self._net.set_attributes(state)
+            out = np.asarray(out)[0]
+        else:
+            import torch
+
+            with torch.no_grad():
+                out = self._net(torch.as_tensor(raster))[0].numpy()[0]
+        return out[:, self.spec.output_neurons]
