@@ -14,6 +14,10 @@ Importing the package is cheap: it never imports samna, and the simulation modul
 from importlib import import_module
 from typing import Any
 
+from ._samna_detect import shield_pypi_stub
+
+shield_pypi_stub()  # PyPI's samna stub would run pip when Rockpool imports it
+
 from . import chip, errors, parameters
 from .chip import CONSTANTS, DEFAULTS, GEOMETRY, Circuit, Dendrite, PulseCircuit, Transistor
 from .parameters import BiasCode, CoreHighLevel, CoreParameters

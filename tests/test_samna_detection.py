@@ -55,7 +55,12 @@ def test_the_pypi_stub_is_recognised_and_never_imported(tmp_path):
         else:
             raise AssertionError("require_samna accepted the stub")
         import sys
-        assert "samna" not in sys.modules
+        # Rockpool imports samna when it is imported: it must meet our shield, not the stub
+        import rockpool
+        from rockpool_dynapse2 import DynapSimJax
+        import rockpool_dynapse2.hardware
+        assert getattr(sys.modules["samna"], "PYPI_SAMNA", False)
+        assert not hasattr(sys.modules["samna"], "dynapse2")
         print("ok")
         """
     )
@@ -77,3 +82,39 @@ def test_a_compiled_samna_counts_as_real(tmp_path):
         str(tmp_path),
     )
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.slow
+def test_with_the_real_pypi_stub_nothing_runs_pip(tmp_path):
+    """Installs PyPI's samna (the installer stub) into a folder and uses our package beside it."""
+    target = tmp_path / "site"
+    got = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), "samna==0.48.6"],
+        capture_output=True,
+        text=True,
+    )
+    if got.returncode != 0:
+        pytest.skip(f"PyPI's samna could not be downloaded here: {got.stderr.strip()[-200:]}")
+    assert "PYPI_SAMNA" in (target / "samna" / "__init__.py").read_text()
+    code = textwrap.dedent(
+        """
+        import time, sys
+        t = time.perf_counter()
+        import rockpool_dynapse2
+        import rockpool
+        from rockpool_dynapse2 import DynapSimJax
+        from rockpool_dynapse2.hardware import VirtualBoard
+        from rockpool_dynapse2.errors import SamnaNotAvailableError
+        from rockpool_dynapse2.hardware.samna_adapter import require_samna
+        try:
+            require_samna()
+        except SamnaNotAvailableError as e:
+            print("refused:", str(e)[:60])
+        print("seconds", time.perf_counter() - t)
+        """
+    )
+    out = _run(code, str(target))
+    assert out.returncode == 0, out.stderr
+    assert "refused: deployment to a DYNAP-SE2 board needs SynSense's samna" in out.stdout
+    assert float(out.stdout.split("seconds")[-1]) < 20
+    assert "pip" not in out.stderr.lower() and "Looking in indexes" not in out.stdout
