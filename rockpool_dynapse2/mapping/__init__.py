@@ -5,3 +5,4 @@ from .mapper import MappingError, NeuronGroup, mapper
 from .spec import NetworkSpec, Synapses, level_table
 from .quantize import QuantizationReport, quantize_spec
 from .simulate import dynapsim_net_from_spec
+from .calibrate import CalibrationReport, calibrate_to_reference, map_and_calibrate

