@@ -73,7 +73,6 @@ def spec_from_config(config: Union[MappedConfiguration, Configuration], Iscale: 
         tree, addresses, input_routes, output_tags = config, _used_neurons(config), None, None
     Iscale = 1e-8 if Iscale is None else Iscale
     dt = 1e-3 if dt is None else dt
-    index = {(a.chip, a.core, a.neuron): j for j, a in enumerate(addresses)}
     neurons = [tree.neuron(a.chip, a.core, a.neuron) for a in addresses]
 
     # Logical cores: (chip, core, dc latch, adaptation latch) in order of first neuron.

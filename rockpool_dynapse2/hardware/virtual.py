@@ -16,7 +16,7 @@ the neurons to rest, which a chip cannot do.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -57,7 +57,6 @@ class VirtualBoard(Board):
         self.dt = config.dt if isinstance(config, MappedConfiguration) else 1e-3
         self._dt_us = int(round(self.dt * 1e6))
         used = [NeuronAddress(c, k, n) for c, k, n, neuron in tree._neurons() if neuron.is_used]
-        sent = set()
         monitor: Dict[int, Tuple[int, Tuple[bool, ...]]] = {}
         for j, a in enumerate(used):
             for d in tree.neuron(a.chip, a.core, a.neuron).destinations:

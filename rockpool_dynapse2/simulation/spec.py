@@ -14,7 +14,6 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Unio
 
 import numpy as np
 
-from ..chip import CONSTANTS
 from ..errors import ParameterValueError, ShapeError, UnknownParameterError
 from ..parameters.core import CoreParameters
 from ..parameters._validate import concrete
