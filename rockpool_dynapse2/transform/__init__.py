@@ -1,9 +1,16 @@
-"""Transforms of trained networks for the DYNAP-SE2.
+"""Transforms for the DYNAP-SE2: the chip's weight quantization and its device mismatch.
 
 * :mod:`.quantization`: per-core weight quantization to 4 base currents and 4-bit masks
   (numpy only).
+* :mod:`.qat`: the same as a straight-through transform for quantization-aware training.
+* :mod:`.mismatch`: relative Gaussian parameter noise, frozen or dynamic, and Monte-Carlo
+  evaluation over mismatched chips (loaded on first use: it needs jax).
 """
 
+from importlib import import_module
+from typing import Any
+
+from .qat import QuantizeT, quantize_ste
 from .quantization import (
     BASE_WEIGHT_PARAMETERS,
     MagnitudeQuantization,
@@ -11,3 +18,11 @@ from .quantization import (
     quantize_magnitudes,
     quantize_weights,
 )
+
+_MISMATCH = ("mismatch", "MismatchJax", "mismatch_T_config", "mismatch_prototype", "monte_carlo", "sigma_from_deviation")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MISMATCH:
+        return getattr(import_module(".mismatch", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
