@@ -4,7 +4,8 @@
   (numpy only).
 * :mod:`.qat`: the same as a straight-through transform for quantization-aware training.
 * :mod:`.mismatch`: relative Gaussian parameter noise, frozen or dynamic, and Monte-Carlo
-  evaluation over mismatched chips (loaded on first use: it needs jax).
+  evaluation over mismatched chips (loaded on first use: it needs jax; the function is
+  ``rockpool_dynapse2.transform.mismatch.mismatch``).
 """
 
 from importlib import import_module
@@ -19,7 +20,7 @@ from .quantization import (
     quantize_weights,
 )
 
-_MISMATCH = ("mismatch", "MismatchJax", "mismatch_T_config", "mismatch_prototype", "monte_carlo", "sigma_from_deviation")
+_MISMATCH = ("MismatchJax", "mismatch_T_config", "mismatch_prototype", "monte_carlo", "sigma_from_deviation")
 
 
 def __getattr__(name: str) -> Any:
