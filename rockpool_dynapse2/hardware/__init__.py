@@ -8,3 +8,4 @@ from .samna_adapter import SamnaStatus, require_samna, samna_status
 from .board import Board, BoardDisconnectedError, BoardError, BoardTimeoutError, GridEvent, control_event
 from .driver import DynapseSamna, events_to_raster, raster_to_events
 from .virtual import VirtualBoard
+from .samna_board import SamnaBoard, find_dynapse_boards

@@ -81,7 +81,10 @@ class Board(abc.ABC):
 
     @abc.abstractmethod
     def read_events(self) -> List[GridEvent]:
-        """Events received since the last read (outputs and returned control events)."""
+        """Events received since the last read: outputs, and each control event written
+        returned as :func:`control_event` with exactly its written timestamp once the
+        board's clock has passed it (a board whose hardware returns control events
+        differently must translate them)."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -91,6 +94,9 @@ class Board(abc.ABC):
     @abc.abstractmethod
     def is_open(self) -> bool:
         """False once closed."""
+
+    recommended_lead_time: float = 0.0
+    """Seconds the driver leaves between reading the clock and a run's first step."""
 
     def reset_state(self) -> None:
         """Return the neurons to rest where the board can (the virtual board can; a chip cannot)."""

@@ -37,6 +37,8 @@ __all__ = ["DynapseSamna", "raster_to_events", "events_to_raster"]
 
 def raster_to_events(raster: np.ndarray, config: MappedConfiguration, t0: int, dt_us: int) -> List[GridEvent]:
     """Input events of a raster ``(T, n_inputs)`` of spike counts starting at ``t0`` µs."""
+    if raster.size and raster.max() >= dt_us:
+        raise ParameterValueError("input_data", f"fewer than {dt_us} spikes per channel and step (one per microsecond)", float(raster.max()))
     events = []
     for k, i in zip(*np.nonzero(raster)):
         for route in config.inputs[i]:
@@ -77,9 +79,12 @@ class DynapseSamna(Module):
         board: an open board (:class:`~.virtual.VirtualBoard` or :class:`~.samna_board.SamnaBoard`).
         config: the :class:`~rockpool_dynapse2.config.MappedConfiguration` to apply.
         dt: time step (s) of the rasters; default the configuration's.
-        timeout: seconds to wait for a run's end marker.
+        timeout: seconds to wait for a run's end marker, beyond the run's own duration.
         chunk_steps: the most steps sent to the board in one run.
         poll_interval: seconds between reads while waiting.
+        lead_time: seconds between reading the board's clock and the run's first step, so
+            that the events are written before the FPGA reaches them; default the board's
+            ``recommended_lead_time`` (0 for the virtual board, 0.1 s for samna boards).
     """
 
     def __init__(
@@ -90,6 +95,7 @@ class DynapseSamna(Module):
         timeout: float = 10.0,
         chunk_steps: int = 2000,
         poll_interval: float = 0.001,
+        lead_time: Optional[float] = None,
     ):
         if not isinstance(config, MappedConfiguration):
             raise ParameterValueError("config", "a MappedConfiguration (config_from_specification's result)", type(config).__name__)
@@ -100,6 +106,9 @@ class DynapseSamna(Module):
             raise ParameterValueError("chunk_steps", "an integer >= 1", chunk_steps)
         if not (timeout > 0):
             raise ParameterValueError("timeout", "positive (seconds)", timeout)
+        lead_time = float(getattr(board, "recommended_lead_time", 0.0)) if lead_time is None else lead_time
+        if not (np.isfinite(lead_time) and lead_time >= 0):
+            raise ParameterValueError("lead_time", "non-negative (seconds)", lead_time)
         super().__init__(shape=(config.n_inputs, config.n_outputs), spiking_input=True, spiking_output=True)
         self.board = board
         self.config = config
@@ -108,6 +117,7 @@ class DynapseSamna(Module):
         self.timeout = float(timeout)
         self.chunk_steps = int(chunk_steps)
         self.poll_interval = float(poll_interval)
+        self._lead_us = int(round(lead_time * 1e6))
         self._call(board.apply_configuration, config)
 
     # --- board access with disconnect handling --------------------------------------------
@@ -124,12 +134,12 @@ class DynapseSamna(Module):
     def _run(self, raster: np.ndarray) -> Tuple[np.ndarray, List[GridEvent], List[GridEvent], Dict[str, int]]:
         steps = raster.shape[0]
         now = self._call(self.board.time_us)
-        t0 = -(-int(now) // self._dt_us) * self._dt_us
+        t0 = -(-(int(now) + self._lead_us) // self._dt_us) * self._dt_us
         events = raster_to_events(raster, self.config, t0, self._dt_us)
         t_end = t0 + steps * self._dt_us
         self._call(self.board.write_events, events + [control_event(t_end)])
         received: List[GridEvent] = []
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + steps * self.dt + self.timeout
         while True:
             batch = self._call(self.board.read_events)
             received.extend(batch)
@@ -148,7 +158,9 @@ class DynapseSamna(Module):
     def evolve(self, input_data: Any, record: bool = False):
         """Run a raster of input spike counts ``(T, n_inputs)`` or ``(B, T, n_inputs)`` on the board.
 
-        Batches run one after the other. Returns ``(output (B, T, n_outputs), {}, record)``;
+        Batches run one after the other, each continuing from the state the previous one
+        left (as on a chip, which cannot be reset; call ``reset_state()`` between calls on
+        the virtual board for independent trials). Returns ``(output (B, T, n_outputs), {}, record)``;
         with ``record``, ``record`` holds the raw ``input_events`` and ``output_events`` of
         every run and the event ``counts`` (binned, outside the run, unknown tags).
         """
