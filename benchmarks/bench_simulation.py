@@ -4,7 +4,10 @@ Every case runs in its own Python process (so peak memory is that case's alone) 
 reports the median wall time of ``--repeats`` calls after one warm-up call (which
 includes compilation). Cases:
 
-* ``fwd``: ``jax.jit``-compiled forward pass of ``Sequential(Linear((64, N)), neurons)``;
+* ``fwd``: ``jax.jit``-compiled forward pass of ``Sequential(Linear((64, N)), neurons)``,
+  the neurons with trainable recurrent weights (``has_rec=True``), as in training;
+* ``fwd-norec``: the same without recurrent weights (Rockpool's DynapSim then multiplies
+  by a constant zero matrix that XLA folds away);
 * ``grad``: ``jax.jit(jax.value_and_grad)`` of an MSE loss on the spike counts, with
   respect to the linear weights (torch: ``loss.backward()``);
 * ``direct``: a plain call of the neuron module with no user ``jax.jit``;
@@ -39,6 +42,8 @@ def _input(B: int, T: int, n_in: int, seed: int = 0):
 
 
 def _jax_case(impl: str, kind: str, N: int, B: int, T: int, repeats: int):
+    rec = not kind.endswith("-norec")
+    kind = kind.replace("-norec", "")
     import logging
 
     logging.disable(logging.WARNING)  # Rockpool's device package logs about samna
@@ -51,11 +56,11 @@ def _jax_case(impl: str, kind: str, N: int, B: int, T: int, repeats: int):
     if impl == "rockpool":
         from rockpool.devices.dynapse import DynapSim
 
-        neurons = DynapSim((N, N), rng_key=jax.random.PRNGKey(0))
+        neurons = DynapSim((N, N), rng_key=jax.random.PRNGKey(0), has_rec=rec)
     else:
         from rockpool_dynapse2 import DynapSimJax
 
-        neurons = DynapSimJax((N,))
+        neurons = DynapSimJax((N,), has_rec=rec, seed=0)
     n_in = 64
     x = _input(B, T, n_in)
     w = np.random.default_rng(1).normal(0, 1.0, (n_in, N)).astype("float32")
@@ -89,7 +94,9 @@ def _torch_case(impl: str, kind: str, N: int, B: int, T: int, repeats: int):
     from rockpool_dynapse2 import DynapSimTorch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    neurons = DynapSimTorch((N,), compile=impl == "ours-torch-compiled")
+    rec = not kind.endswith("-norec")
+    kind = kind.replace("-norec", "")
+    neurons = DynapSimTorch((N,), compile=impl == "ours-torch-compiled", has_rec=rec, seed=0)
     n_in = 64
     x = torch.as_tensor(_input(B, T, n_in))
     w = torch.as_tensor(np.random.default_rng(1).normal(0, 1.0, (n_in, N)).astype("float32"))
@@ -181,6 +188,7 @@ def main() -> None:
                     if impl == "ours-torch-compiled" and not (N == 256 and B == 16):
                         continue  # compiling takes minutes per shape: one representative case
                     cases.append((impl, kind, N, B, 1000))
+    cases += [(impl, "fwd-norec", 256, 1, 1000) for impl in ("rockpool", "ours-jax")]
     cases += [(impl, "direct", 256, 1, 1000) for impl in ("rockpool", "ours-jax")]
     cases += [(impl, "mem", 256, 16, 10000) for impl in ("rockpool", "ours-jax", "ours-torch")]
     cases += [(impl, "mem", 1024, 16, 1000) for impl in ("rockpool", "ours-jax", "ours-torch")]
