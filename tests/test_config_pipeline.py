@@ -70,13 +70,13 @@ def test_configuration_simulates_spike_for_spike_as_the_quantized_spec(pipeline)
     _, qspec, _, mapped = pipeline
     x = (np.random.default_rng(1).random((2, 300, 8)) < 0.1).astype("float32")
     direct = np.asarray(dynapsim_net_from_spec(qspec)(x)[0])
-    net, spec2 = dynapsim_net_from_config(MappedConfiguration.from_json(mapped.to_json()))
+    net = dynapsim_net_from_config(MappedConfiguration.from_json(mapped.to_json()))
     again = np.asarray(net(x)[0])
     assert direct.sum() > 0
     np.testing.assert_array_equal(direct, again)
     import torch
 
-    net_t, _ = dynapsim_net_from_config(mapped, backend="torch", dtype="float64")
+    net_t = dynapsim_net_from_config(mapped, backend="torch", dtype="float64")
     out_t = net_t(torch.as_tensor(x, dtype=torch.float64))[0].detach().numpy()
     assert (out_t != direct).mean() < 0.01  # float64 torch vs float32 JAX: spikes agree almost everywhere
 

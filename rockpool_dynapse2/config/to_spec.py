@@ -183,8 +183,9 @@ def dynapsim_net_from_config(config: Union[MappedConfiguration, Configuration], 
         **kwargs: passed to :func:`~rockpool_dynapse2.mapping.dynapsim_net_from_spec`.
 
     Returns:
-        ``(network, spec)``: the Rockpool network (output ``(B, T, N)`` spikes of every
-        neuron) and the spec it simulates, whose ``output_neurons`` are the output channels.
+        The Rockpool network, ``Sequential(Linear, DynapSim)``: its input is the
+        configuration's input channels, its output ``(B, T, N)`` the spikes of every neuron
+        in the order of ``config.neurons``; output channel ``j`` is neuron
+        ``spec_from_config(config).output_neurons[j]``.
     """
-    spec = spec_from_config(config)
-    return dynapsim_net_from_spec(spec, backend, **kwargs), spec
+    return dynapsim_net_from_spec(spec_from_config(config), backend, **kwargs)
