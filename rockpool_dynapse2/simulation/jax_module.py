@@ -20,14 +20,13 @@ from rockpool.parameters import Parameter, SimulationParameter, State
 
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
-from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
+from .module_base import DynapSimBase
+from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
 from .spec import (
     build_module_spec,
     check_parameters,
     check_state,
     check_values,
-    initial_state_values,
-    kaiming_init,
     state_needs_broadcast,
 )
 from .spiking import spike_count_forward, surrogate_slope
@@ -123,7 +122,7 @@ def evolve_arrays(
     return ys.spikes, state, rec
 
 
-class DynapSimJax(JaxModule):
+class DynapSimJax(DynapSimBase, JaxModule):
     """N DYNAP-SE2 neurons (AdExp-I&F DPI neurons with four DPI synapse types), in JAX.
 
     Inputs are weights in units of ``Iscale`` per time step, ``(B, T, N_in)``; outputs are
@@ -191,20 +190,8 @@ class DynapSimJax(JaxModule):
                 "dtype", "'float32' unless jax_enable_x64 is set (jax.config.update('jax_enable_x64', True))", dtype
             )
         super().__init__(shape=(spec.size_in, spec.n_neurons), spiking_input=False, spiking_output=True)
-        self._spec = spec
         cast = lambda x: jnp.asarray(x, dtype=dtype)
-
-        for name in CURRENT_NAMES + LAYOUT_NAMES:
-            kind = Parameter if name in spec.trainable else SimulationParameter
-            family = "currents" if name in CURRENT_NAMES else "layout"
-            setattr(self, name, kind(cast(spec.values[name]), family=family, cast_fn=cast))
-
-        if spec.has_rec:
-            init = kaiming_init(np.random.default_rng(seed))
-            data = spec.w_rec if spec.w_rec is not None else init((spec.n_neurons, spec.size_in))
-            self.w_rec = Parameter(cast(data), family="weights", shape=(spec.n_neurons, spec.size_in), cast_fn=cast)
-        self.Iscale = SimulationParameter(cast(spec.Iscale), cast_fn=cast)
-        self.dt = SimulationParameter(spec.dt)
+        self._register(spec, cast, Parameter, SimulationParameter, State, seed)
         # Static configuration: not part of the pytree's leaves (see tree_flatten).
         self._static = (
             ("has_rec", spec.has_rec),
@@ -214,20 +201,6 @@ class DynapSimJax(JaxModule):
             ("seed", seed),
             ("dtype", dtype),
         )
-
-        for name, value in initial_state_values(spec.values["Io"]).items():
-            rest = cast(value)
-            setattr(self, name, State(rest, init_func=lambda _, rest=rest: rest))
-
-    @classmethod
-    def from_high_level(cls, shape: Union[int, Tuple[int, ...]], **kwargs: Any) -> "DynapSimJax":
-        """Build from high-level values: ``DynapSimJax.from_high_level(8, tau_mem=30e-3, gain_ampa=50)``.
-
-        Keywords that are fields of :class:`~rockpool_dynapse2.parameters.CoreHighLevel`
-        (time constants, pulse widths, gain ratios, ``Ispkthr``, ...) go through the
-        parameter mapping; the rest go to the constructor.
-        """
-        return cls(shape, **_split_high_level(kwargs))
 
     def tree_flatten(self) -> Tuple[tuple, tuple]:
         """Flatten for jax: parameters, simulation parameters and state are leaves; the
@@ -263,30 +236,6 @@ class DynapSimJax(JaxModule):
         mod._force_set_attributes = False
         return mod
 
-    def reset_state(self) -> "DynapSimJax":
-        """Return every neuron to rest (and drop the batch dimension of the state)."""
-        self._force_set_attributes = True
-        try:
-            mod = super().reset_state()
-        finally:
-            self._force_set_attributes = False
-        mod._force_set_attributes = False
-        return mod
-
-    @property
-    def has_rec(self) -> bool:
-        return self._spec.has_rec
-
-    @property
-    def signed(self) -> bool:
-        """True for the signed input layout (``N`` inputs), False for ``4 N`` inputs."""
-        return self._spec.signed
-
-    def parameters_record(self) -> DynapParams:
-        """The module's parameters as a :class:`~.records.DynapParams` of arrays."""
-        values = {name: getattr(self, name) for name in CURRENT_NAMES + LAYOUT_NAMES}
-        return DynapParams(**values, Iscale=self.Iscale, w_rec=self.w_rec if self.has_rec else None)
-
     def _check(self, p: DynapParams) -> None:
         check_parameters(p, self.size_in, self.size_out)
         check_values("dt", self.dt)
@@ -316,25 +265,6 @@ class DynapSimJax(JaxModule):
             chunk=static["chunk"],
         )
         return spikes, state._asdict(), rec
-
-    def as_graph(self):
-        """A Rockpool graph of this module, for the hardware mapper."""
-        from ..graph import dynapsim_graph
-
-        return dynapsim_graph(self)
-
-
-def _split_high_level(kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    from dataclasses import fields
-
-    from ..parameters.core import CoreHighLevel
-
-    names = {f.name for f in fields(CoreHighLevel)}
-    high = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-    if high:
-        kwargs["core"] = CoreParameters.from_high_level(**high)
-    return kwargs
-
 
 def _as_batched_input(data: Any, size_in: int, dtype: str) -> jax.Array:
     x = jnp.asarray(data, dtype=dtype)

@@ -19,14 +19,13 @@ from torch.utils.checkpoint import checkpoint
 
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
-from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
+from .module_base import DynapSimBase
+from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapState
 from .spec import (
     build_module_spec,
     check_parameters,
     check_state,
     check_values,
-    initial_state_values,
-    kaiming_init,
     state_needs_broadcast,
 )
 from .spiking import spike_count_forward, surrogate_antiderivative
@@ -70,7 +69,7 @@ OPS = ArrayOps(
 )
 
 
-class DynapSimTorch(TorchModule):
+class DynapSimTorch(DynapSimBase, TorchModule):
     """N DYNAP-SE2 neurons (AdExp-I&F DPI neurons with four DPI synapse types), in torch.
 
     The same model, arguments and input/output conventions as
@@ -125,20 +124,9 @@ class DynapSimTorch(TorchModule):
             **currents,
         )
         super().__init__(shape=(spec.size_in, spec.n_neurons), spiking_input=False, spiking_output=True)
-        self._spec = spec
         torch_dtype = getattr(torch, dtype)
         cast = lambda x: torch.as_tensor(np.asarray(x), dtype=torch_dtype)
-
-        for name in CURRENT_NAMES + LAYOUT_NAMES:
-            kind = rp.Parameter if name in spec.trainable else rp.SimulationParameter
-            family = "currents" if name in CURRENT_NAMES else "layout"
-            setattr(self, name, kind(cast(spec.values[name]), family=family, cast_fn=cast))
-        if spec.has_rec:
-            init = kaiming_init(np.random.default_rng(seed))
-            data = spec.w_rec if spec.w_rec is not None else init((spec.n_neurons, spec.size_in))
-            self.w_rec = rp.Parameter(cast(data), family="weights", cast_fn=cast)
-        self.Iscale = rp.SimulationParameter(cast(spec.Iscale), cast_fn=cast)
-        self.dt = rp.SimulationParameter(spec.dt)
+        w_rec_init = self._register(spec, cast, rp.Parameter, rp.SimulationParameter, rp.State, seed)
         self.max_spikes_per_dt = rp.SimulationParameter(spec.max_spikes_per_dt)
         self.chunk = rp.SimulationParameter(chunk if chunk is not None else 0)
         self.compile = rp.SimulationParameter(bool(compile))
@@ -146,38 +134,17 @@ class DynapSimTorch(TorchModule):
         self.memory_budget = rp.SimulationParameter(float(memory_budget))
         self._piece = None
 
-        for name, value in initial_state_values(spec.values["Io"]).items():
-            rest = cast(value)
-            setattr(self, name, rp.State(rest, init_func=lambda _, rest=rest: rest.clone()))
-
         if dtype == "float64":
             # Rockpool registers trainable parameters as float32; restore full precision.
             self.double()
             with torch.no_grad():
                 for name, param in self.named_parameters(recurse=False):
-                    source = spec.values.get(name, spec.w_rec if name == "w_rec" else None)
+                    source = spec.values.get(name, w_rec_init if name == "w_rec" else None)
                     if source is not None:
                         param.copy_(cast(source))
 
         self._record = False
         self._record_dict: Dict[str, torch.Tensor] = {}
-
-    @classmethod
-    def from_high_level(cls, shape: Union[int, Tuple[int, ...]], **kwargs: Any) -> "DynapSimTorch":
-        """Build from high-level values; see :meth:`DynapSimJax.from_high_level`."""
-        from .jax_module import _split_high_level
-
-        return cls(shape, **_split_high_level(kwargs))
-
-    def reset_state(self) -> "DynapSimTorch":
-        """Return every neuron to rest (and drop the batch dimension of the state)."""
-        self._force_set_attributes = True
-        try:
-            mod = super().reset_state()
-        finally:
-            self._force_set_attributes = False
-        mod._force_set_attributes = False
-        return mod
 
     def _compiled_piece(self):
         """``run_steps`` compiled by ``torch.compile`` (once per module), or None when not compiling."""
@@ -197,20 +164,6 @@ class DynapSimTorch(TorchModule):
         itemsize = torch.finfo(self.Io.dtype).bits // 8
         graph_bytes = _SAVED_PER_STEP * B * self.size_out * itemsize * T
         return T if graph_bytes <= float(self.memory_budget) else max(1, int(math.ceil(math.sqrt(T))))
-
-    @property
-    def has_rec(self) -> bool:
-        return self._spec.has_rec
-
-    @property
-    def signed(self) -> bool:
-        """True for the signed input layout (``N`` inputs), False for ``4 N`` inputs."""
-        return self._spec.signed
-
-    def parameters_record(self) -> DynapParams:
-        """The module's parameters as a :class:`~.records.DynapParams` of tensors."""
-        values = {name: getattr(self, name) for name in CURRENT_NAMES + LAYOUT_NAMES}
-        return DynapParams(**values, Iscale=self.Iscale, w_rec=self.w_rec if self.has_rec else None)
 
     def forward(self, input_data: Any) -> torch.Tensor:
         """Simulate over ``input_data`` ``(T, N_in)`` or ``(B, T, N_in)``; spike counts ``(B, T, N)``."""
@@ -276,12 +229,6 @@ class DynapSimTorch(TorchModule):
         rec = self._record_dict if record else {}
         self._record_dict = {}
         return out, self.state(), rec
-
-    def as_graph(self):
-        """A Rockpool graph of this module, for the hardware mapper."""
-        from ..graph import dynapsim_graph
-
-        return dynapsim_graph(self)
 
 
 _SAVED_PER_STEP = 64
