@@ -18,6 +18,8 @@ Run from the repository root; figures go to ``docs/benchmarks.md`` by hand::
     python benchmarks/bench_simulation.py            # the full table (about 15-25 min)
     python benchmarks/bench_simulation.py --quick    # N = 64, 256 only
     python benchmarks/bench_simulation.py --case ours-jax grad 256 16 1000   # one case
+
+``BENCH_TORCH_THREADS`` sets torch's threads (default: all cores).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def _torch_case(impl: str, kind: str, N: int, B: int, T: int, repeats: int):
 
     from rockpool_dynapse2 import DynapSimTorch
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", os.cpu_count() or 1)))
     rec = not kind.endswith("-norec")
     kind = kind.replace("-norec", "")
     neurons = DynapSimTorch((N,), compile=impl == "ours-torch-compiled", has_rec=rec, seed=0)
