@@ -15,6 +15,11 @@ NMDA voltage gate:
     dI_mem  = I_mem / (tau_mem (I_mem + Igain_mem)) * (I_inf + f_fb - I_mem (1 + (I_ahp + I_shunt) / Itau_mem)) dt
     I_mem   = max(I_mem + dI_mem, Io);   V_mem = Ut / kappa * log(I_mem / Io)
 
+The voltage that drives the positive feedback carries no gradient: through the
+exponential feedback, gradients grow without bound over long sequences (NaN after about
+1000 steps of a recurrent network in float32); with it cut, as the reset's, they stay
+finite. The forward pass is unchanged.
+
 ``I_leak`` is subtracted twice (once in ``I_in``, once in ``I_inf``), exactly as in
 Rockpool 3.1; we keep it so for comparability. SHUNT inhibition adds to the leak and to
 the divisive decay term, like the AHP current: a mixture of subtractive and shunting
@@ -72,7 +77,7 @@ def membrane_step(
     Returns:
         The membrane current (A) after the step, before spike detection, ``(B, N)``.
     """
-    f_feedback = ops.exp(c.kappa_prime * (vmem / c.Ut))
+    f_feedback = ops.exp(c.kappa_prime * (ops.stop_gradient(vmem) / c.Ut))
     ileak = c.Itau_mem + iahp + ishunt
     iin = isyn - ileak + c.Idc
     iin = ops.maximum(ops.where(refractory, 0.0, iin), c.Io)

@@ -171,6 +171,7 @@ class ArrayOps(NamedTuple):
     where: Callable
     """``where(condition, x, y)``."""
     zeros_like: Callable
+    stop_gradient: Callable
     stack: Callable
     """``stack(arrays, axis)``."""
     spike_count: Callable

@@ -64,6 +64,7 @@ OPS = ArrayOps(
     relu=torch.relu,
     where=_where,
     zeros_like=torch.zeros_like,
+    stop_gradient=lambda x: x.detach(),
     stack=lambda arrays, axis: torch.stack(arrays, dim=axis),
     spike_count=spike_count,
 )
