@@ -75,21 +75,7 @@ def _simulate(
     record: bool,
     chunk: Optional[int] = None,
 ) -> Tuple[jax.Array, DynapState, Dict[str, jax.Array]]:
-    """Simulate N neurons over T steps (see :func:`evolve_arrays`).
-
-    Args:
-        params: parameters, each ``(N,)`` (``w_rec`` ``(N, N_in)`` or None).
-        state: initial state, ``(B, N)`` arrays (``isyn`` ``(B, N, 4)``).
-        inputs: input weights per step in units of ``Iscale``, ``(B, T, N_in)``.
-        dt: time step (s).
-        max_spikes: the most spikes per neuron and step.
-        signed: input layout (see :func:`.step.split_signed_input`).
-        record: also return every state over time.
-        chunk: steps per checkpointed chunk (default ``ceil(sqrt(T))``).
-
-    Returns:
-        ``(spikes (B, T, N), final state, record)``.
-    """
+    """Simulate N neurons over T steps; arguments and result as :func:`evolve_arrays`."""
     constants = prepare(OPS, params, dt)
     split = split_signed_input if signed else split_multi_input
 
