@@ -1,0 +1,349 @@
+"""The ``rockpool-dynapse2`` command line.
+
+Commands:
+
+* ``demo``: train a network with and without mismatch injection on a built-in task,
+  quantize, map, write the chip configuration and report the accuracy at every stage;
+* ``inspect CONFIG.json``: what a configuration holds (use per core and chip, every used
+  core's parameters in high-level units with their bias codes, channel maps);
+* ``deploy CONFIG.json --input RASTER.npy``: run a raster of input spike counts on the
+  virtual board (or a board) and write the output raster.
+
+Errors a user can act on (a missing or malformed file, a raster of the wrong shape, no
+board or no samna) print one line ``error: ...`` on stderr and exit with status 2;
+usage errors are argparse's (also status 2).
+
+See ``docs/cli.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+__all__ = ["main", "CliError", "open_board"]
+
+EXIT_ERROR = 2
+
+
+class CliError(Exception):
+    """An error the user can act on; printed as ``error: <message>``."""
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _read_text(path: str, what: str) -> str:
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"{what} {path!r} does not exist")
+    if p.is_dir():
+        raise CliError(f"{what} {path!r} is a directory, not a file")
+    try:
+        return p.read_text()
+    except UnicodeDecodeError:
+        raise CliError(f"{what} {path!r} is not a text (JSON) file") from None
+    except OSError as err:
+        raise CliError(f"cannot read {what} {path!r}: {err.strerror or err}") from None
+
+
+def _is_mapped(text: str) -> bool:
+    """Whether a JSON text is a MappedConfiguration (its format tag comes first)."""
+    from .config.mapped import FORMAT
+
+    return '"format"' in text[:2000] and FORMAT in text[:2000]
+
+
+def load_configuration(path: str) -> Tuple[Any, Any]:
+    """Read a configuration file: ``(MappedConfiguration or None, Configuration)``.
+
+    Accepts this package's mapped configuration (``MappedConfiguration.to_json``) and a
+    bare configuration in samna's JSON format (``Configuration.to_json``, samna's
+    ``Dynapse2Configuration.to_json``).
+
+    Raises:
+        CliError: a missing or unreadable file.
+        ParameterValueError: malformed JSON or content (from the readers).
+    """
+    from .config import Configuration, MappedConfiguration
+
+    text = _read_text(path, "configuration file")
+    if _is_mapped(text):
+        mapped = MappedConfiguration.from_json(text)
+        return mapped, mapped.configuration
+    return None, Configuration.from_json(text)
+
+
+_NO_SAMNA_BOARD = (
+    "--board {index} needs rockpool_dynapse2.hardware.SamnaBoard, which this version of "
+    "rockpool-dynapse2 does not have; use the virtual board (leave out --board)"
+)
+
+
+def _check_board_available(index: int) -> None:
+    """Fail early (before minutes of training) if ``--board index`` cannot work.
+
+    Raises:
+        SamnaNotAvailableError: no ``SamnaBoard`` in this version, or samna is missing or
+            only PyPI's installer stub.
+        CliError: a negative index.
+    """
+    from . import hardware
+    from .errors import SamnaNotAvailableError
+
+    if index < 0:
+        raise CliError(f"--board must be a board index >= 0; got {index}")
+    if getattr(hardware, "SamnaBoard", None) is None:
+        raise SamnaNotAvailableError(_NO_SAMNA_BOARD.format(index=index))
+    hardware.require_samna()
+
+
+def open_board(index: int) -> Any:
+    """Open DYNAP-SE2 board number ``index`` (in samna's order) through samna.
+
+    Raises:
+        SamnaNotAvailableError: this version has no ``SamnaBoard``, or samna is missing or
+            only PyPI's installer stub.
+        CliError: there is no board ``index``.
+        BoardError: samna found no board, or could not open or program it (from ``SamnaBoard``).
+    """
+    from . import hardware
+
+    _check_board_available(index)
+    boards = hardware.samna_board.find_dynapse_boards()
+    if index >= len(boards):
+        raise CliError(f"--board must be one of 0..{len(boards) - 1} (the DYNAP-SE2 boards samna sees); got {index}")
+    return hardware.SamnaBoard(boards[index])
+
+
+def _progress(enabled: bool) -> Callable[..., Any]:
+    from tqdm.auto import tqdm
+
+    def wrap(iterable: Any, **kwargs: Any) -> Any:
+        return tqdm(iterable, disable=not enabled, leave=False, file=sys.stderr, dynamic_ncols=True, **kwargs)
+
+    return wrap
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import DemoSettings, run_demo, summary_table
+
+    if args.board is not None:
+        _check_board_available(args.board)
+    preset = "smoke" if args.smoke else ("quick" if args.quick else "default")
+    overrides = dict(task=args.task, backend=args.backend, seed=args.seed)
+    if args.neurons_per_class is not None:
+        overrides["neurons_per_class"] = args.neurons_per_class
+    settings = DemoSettings.preset(preset, **overrides)
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CliError(f"--out {args.out!r} exists and is not a directory")
+    factory, board_name = None, "virtual board"
+    if args.board is not None:
+        factory, board_name = (lambda: open_board(args.board)), f"board {args.board}"
+    show = not args.no_progress and sys.stderr.isatty()
+    log = (lambda msg: print(msg, flush=True)) if not args.quiet else (lambda msg: None)
+    log(f"rockpool-dynapse2 demo ({preset} settings) -> {out_dir}")
+    result = run_demo(settings, out_dir, board_factory=factory, board_name=board_name, progress=_progress(show), log=log)
+    print()
+    print(summary_table(result))
+    print()
+    for name, path in result.files.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+# --- inspect ------------------------------------------------------------------------------
+
+
+def _core_table(core: Any) -> str:
+    from .chip import BIAS_PARAMETERS
+    from .parameters import CoreParameters
+
+    codes = core.codes()
+    known = {p.name: codes[p.name] for p in BIAS_PARAMETERS if p.name in codes}
+    missing = [p.name for p in BIAS_PARAMETERS if p.name not in codes]
+    if missing:
+        lines = [f"  (no high-level view: the core lacks {', '.join(missing)}); its codes:"]
+        lines += [f"  {name:<16} {code.coarse} {code.fine:3d}" for name, code in sorted(codes.items())]
+        return "\n".join(lines)
+    table = CoreParameters.from_codes(known).table()
+    others = sorted(set(codes) - set(known))
+    if others:
+        table += "\n  other parameters (not simulated): " + ", ".join(f"{n} {codes[n].coarse}/{codes[n].fine}" for n in others)
+    return table
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    mapped, config = load_configuration(args.config)
+    kind = "mapped configuration (rockpool-dynapse2)" if mapped is not None else "samna configuration (no channel maps)"
+    print(f"{args.config}: {kind}, {len(config.chips)} chip(s)")
+    if mapped is not None:
+        print(
+            f"channels: {mapped.n_inputs} input, {mapped.n_outputs} output; {len(mapped.neurons)} neurons; "
+            f"dt {mapped.dt * 1e3:g} ms; Iscale {mapped.Iscale:.3g} A"
+        )
+        routes = sum(len(r) for r in mapped.inputs)
+        print(f"input routes: {routes} (chip, core mask, tag) entries; output tags: {', '.join(map(str, mapped.outputs[:16]))}"
+              + (" ..." if mapped.n_outputs > 16 else ""))
+    print()
+    summary = config.summary()
+    print(summary)
+    used = [(c.chip, c.core) for chip in summary.chips for c in chip.cores if c.neurons_used > 0]
+    if not used:
+        print("\nno core is used")
+    for chip, core in used:
+        print(f"\nchip {chip}, core {core}: parameters")
+        print(_core_table(config.core(chip, core)))
+    return 0
+
+
+# --- deploy -------------------------------------------------------------------------------
+
+
+def _load_raster(path: str, n_inputs: int) -> Any:
+    import numpy as np
+
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"input raster {path!r} does not exist")
+    try:
+        raster = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise CliError(f"input raster {path!r} must be a .npy array file; numpy cannot read it ({err})") from None
+    if not isinstance(raster, np.ndarray):
+        raise CliError(f"input raster {path!r} must hold one array (a .npy file), not an archive of several")
+    if raster.ndim not in (2, 3) or raster.shape[-1] != n_inputs or raster.shape[-2] == 0:
+        raise CliError(
+            f"input raster must have shape (T, {n_inputs}) or (B, T, {n_inputs}) (the configuration has "
+            f"{n_inputs} input channels); got {raster.shape}"
+        )
+    if not np.issubdtype(raster.dtype, np.number):
+        raise CliError(f"input raster must hold numbers (spike counts); got dtype {raster.dtype}")
+    return raster
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .hardware import DynapseSamna, VirtualBoard
+
+    if args.board is not None:
+        _check_board_available(args.board)
+    mapped, _ = load_configuration(args.config)
+    if mapped is None:
+        raise CliError(
+            f"{args.config!r} is a bare samna configuration without channel maps; deploy needs a "
+            "configuration written by rockpool-dynapse2 (e.g. `rockpool-dynapse2 demo` writes config.json)"
+        )
+    raster = _load_raster(args.input, mapped.n_inputs)
+    batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
+    board = open_board(args.board) if args.board is not None else VirtualBoard(args.backend)
+    where = f"board {args.board}" if args.board is not None else "the virtual board"
+    out = np.zeros((batched.shape[0], batched.shape[1], mapped.n_outputs), dtype=np.float32)
+    with DynapseSamna(board, mapped) as mod:
+        for b in range(batched.shape[0]):
+            if args.board is None:
+                mod.reset_state()
+            out[b] = mod(batched[b])[0][0]
+    result = out[0] if raster.ndim == 2 else out
+    print(
+        f"ran {batched.shape[0]} sample(s) of {batched.shape[1]} steps ({batched.shape[1] * mapped.dt * 1e3:g} ms), "
+        f"{int(batched.sum())} input spikes, on {where}"
+    )
+    print(f"output raster {result.shape}: {int(out.sum())} spikes")
+    per_channel = out.sum(axis=(0, 1))
+    shown = ", ".join(f"{j}: {int(c)}" for j, c in enumerate(per_channel[:32]))
+    print(f"spikes per output channel: {shown}" + (" ..." if len(per_channel) > 32 else ""))
+    if batched.shape[0] > 1:
+        winners = out.sum(1).argmax(1)
+        print(f"most active output channel per sample: {' '.join(map(str, winners[:32]))}" + (" ..." if len(winners) > 32 else ""))
+    if args.output:
+        try:
+            np.save(args.output, result)
+        except OSError as err:
+            raise CliError(f"cannot write {args.output!r}: {err.strerror or err}") from None
+        print(f"wrote {args.output}")
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``rockpool-dynapse2``."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="rockpool-dynapse2",
+        description="DYNAP-SE2 for Rockpool: train with mismatch injection, quantize, map, deploy.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser("demo", help="train with and without mismatch injection; report accuracy at every stage",
+                          description="Train one network with and one without dynamic mismatch injection on a built-in "
+                          "task, quantize and map both, write the chip configuration, and report the test accuracy "
+                          "in float simulation, quantized, on simulated mismatched chips and on the virtual board.")
+    demo.add_argument("--backend", choices=("jax", "torch"), default="jax", help="simulation backend (default: jax)")
+    demo.add_argument("--out", default="dynapse2-demo", metavar="DIR", help="output directory (default: ./dynapse2-demo)")
+    demo.add_argument("--quick", action="store_true", help="smaller settings: under a minute with jax")
+    demo.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
+    demo.add_argument("--task", choices=("frozen-noise", "rate-frequency"), default="frozen-noise", help="built-in task")
+    demo.add_argument("--seed", type=int, default=0, help="seed of everything random (default: 0)")
+    demo.add_argument("--neurons-per-class", type=int, default=None, metavar="M",
+                      help="output neurons per class (default: 2)")
+    demo.add_argument("--board", type=int, default=None, metavar="N",
+                      help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.set_defaults(func=_cmd_demo)
+
+    inspect = sub.add_parser("inspect", help="what a configuration file holds",
+                             description="Show what a configuration holds: neurons, CAM and tag use per core and chip; "
+                             "every used core's parameters in high-level units with their bias codes; channel counts.")
+    inspect.add_argument("config", metavar="CONFIG.json", help="a configuration written by rockpool-dynapse2, or samna's JSON")
+    inspect.set_defaults(func=_cmd_inspect)
+
+    deploy = sub.add_parser("deploy", help="run an input raster through a configuration on a board",
+                            description="Run a raster of input spike counts, (T, C) or (B, T, C) in a .npy file, through "
+                            "the configuration on the virtual board (default) or a DYNAP-SE2 board.")
+    deploy.add_argument("config", metavar="CONFIG.json", help="a configuration written by rockpool-dynapse2")
+    deploy.add_argument("--input", required=True, metavar="RASTER.npy", help="input spike counts (T, C) or (B, T, C)")
+    where = deploy.add_mutually_exclusive_group()
+    where.add_argument("--virtual", action="store_true", help="use the virtual board (the default)")
+    where.add_argument("--board", type=int, default=None, metavar="N", help="use DYNAP-SE2 board N (needs samna)")
+    deploy.add_argument("--backend", choices=("jax", "torch"), default="jax", help="simulation backend of the virtual board")
+    deploy.add_argument("--output", metavar="OUT.npy", help="write the output raster (same layout as the input)")
+    deploy.set_defaults(func=_cmd_deploy)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (0 success, 2 error).
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+    """
+    from .errors import Dynapse2Error
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, Dynapse2Error) as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

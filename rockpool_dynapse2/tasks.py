@@ -1,0 +1,250 @@
+"""Built-in classification tasks for the demo and for quick experiments.
+
+Both tasks are generated locally from a seed (no download) and return a :class:`Task`:
+a training and a held-out test split of spike-count rasters ``x`` ``(B, T, C)``
+(float32, spikes per time step) with integer labels ``y`` ``(B,)``. Classes are
+balanced and interleaved (sample ``b`` has class ``b % n_classes`` before shuffling).
+
+* :func:`frozen_noise`: Rockpool's tutorial task (60 Poisson channels at 50 Hz, 500 ms,
+  ``dt`` = 1 ms, 2 classes, each class one frozen noise pattern). Here every sample is a
+  noisy copy of its class pattern (spikes jittered in time, some dropped, as many added
+  at random), so a held-out test set measures generalisation rather than memory.
+* :func:`rate_frequency`: a temporal task. Every channel fires as an inhomogeneous
+  Poisson process whose rate is modulated sinusoidally at one of ``K`` frequencies (the
+  class), the modulation reaching the channels one after the other; the mean rate is the
+  same for every class, so only the temporal structure — filtered by the synaptic and
+  membrane dynamics — tells the classes apart.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence, Tuple
+
+import numpy as np
+
+from .errors import ParameterValueError
+
+__all__ = ["Task", "TASKS", "frozen_noise", "rate_frequency", "make_task"]
+
+
+class Task(NamedTuple):
+    """A classification task: train and test splits of spike-count rasters.
+
+    Attributes:
+        x_train: ``(B_train, T, C)`` float32 spike counts per time step.
+        y_train: ``(B_train,)`` int64 class labels in ``0 .. n_classes - 1``.
+        x_test: ``(B_test, T, C)`` float32.
+        y_test: ``(B_test,)`` int64.
+        n_classes: number of classes.
+        dt: time step (s).
+        name: the task's name.
+        class_names: a label for every class (e.g. ``"8 Hz"``).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    dt: float
+    name: str
+    class_names: Tuple[str, ...]
+
+
+def _check_int(name: str, value: int, low: int) -> int:
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low):
+        raise ParameterValueError(name, f"an integer >= {low}", value)
+    return int(value)
+
+
+def _check_fraction(name: str, value: float, closed_high: bool = True) -> float:
+    ok = np.isfinite(value) and 0 <= value and (value <= 1 if closed_high else value < 1)
+    if not ok:
+        raise ParameterValueError(name, "a fraction in [0, 1]" if closed_high else "a fraction in [0, 1)", value)
+    return float(value)
+
+
+def _check_positive(name: str, value: float) -> float:
+    if not (np.isfinite(value) and value > 0):
+        raise ParameterValueError(name, "positive and finite", value)
+    return float(value)
+
+
+def _labels(n: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """Balanced labels in a random order."""
+    return rng.permutation(np.arange(n) % n_classes).astype(np.int64)
+
+
+def _split(x: np.ndarray, y: np.ndarray, test_fraction: float) -> Tuple[np.ndarray, ...]:
+    """Train/test split keeping the classes balanced (the first samples of each class train)."""
+    n_test = int(round(len(y) * test_fraction))
+    test = np.zeros(len(y), dtype=bool)
+    classes = np.unique(y)
+    per_class = n_test // len(classes)
+    extra = n_test - per_class * len(classes)
+    for k, c in enumerate(classes):
+        members = np.flatnonzero(y == c)
+        test[members[: per_class + (k < extra)]] = True
+    return x[~test], y[~test], x[test], y[test]
+
+
+def frozen_noise(
+    n_samples: int = 200,
+    seed: int = 0,
+    *,
+    n_channels: int = 60,
+    rate: float = 50.0,
+    duration: float = 0.5,
+    dt: float = 1e-3,
+    n_classes: int = 2,
+    jitter: float = 5e-3,
+    p_drop: float = 0.3,
+    test_fraction: float = 0.5,
+) -> Task:
+    """Frozen-noise classification: each class is one frozen Poisson pattern.
+
+    Every class has one pattern: ``n_channels`` independent Poisson spike trains at
+    ``rate``. A sample of a class is its pattern with every spike moved by a uniform
+    random time in ``[-jitter, jitter]`` (wrapping around the end), each spike dropped
+    with probability ``p_drop``, and as many spikes added at random (a Poisson process at
+    ``p_drop * rate``), so the expected rate of every channel stays ``rate``.
+
+    Args:
+        n_samples: samples in both splits together (>= 2 ``n_classes``), balanced classes.
+        seed: seed of the patterns and the noise; the same seed gives the same task.
+        n_channels: input channels (Rockpool's tutorial: 60).
+        rate: mean firing rate of every channel (Hz).
+        duration: length of a sample (s).
+        dt: time step (s).
+        n_classes: number of classes (patterns).
+        jitter: largest time shift of a spike (s).
+        p_drop: fraction of the pattern's spikes replaced by random spikes, in [0, 1].
+        test_fraction: share of the samples held out for testing, in [0, 1).
+
+    Returns:
+        A :class:`Task`; ``x`` ``(B, round(duration / dt), n_channels)`` float32.
+
+    Raises:
+        ParameterValueError: for a value outside its range.
+    """
+    n_classes = _check_int("n_classes", n_classes, 2)
+    n_samples = _check_int("n_samples", n_samples, 2 * n_classes)
+    n_channels = _check_int("n_channels", n_channels, 1)
+    rate, duration, dt = (_check_positive(k, v) for k, v in (("rate", rate), ("duration", duration), ("dt", dt)))
+    if not (np.isfinite(jitter) and jitter >= 0):
+        raise ParameterValueError("jitter", "a time >= 0 (s)", jitter)
+    p_drop = _check_fraction("p_drop", p_drop)
+    test_fraction = _check_fraction("test_fraction", test_fraction, closed_high=False)
+    T = int(round(duration / dt))
+    if T < 1:
+        raise ParameterValueError("duration", f"at least one time step (dt = {dt} s)", duration)
+
+    rng = np.random.default_rng(seed)
+    patterns = rng.poisson(rate * dt, size=(n_classes, T, n_channels))
+    y = _labels(n_samples, n_classes, rng)
+    shift_max = int(round(jitter / dt))
+    x = np.zeros((n_samples, T, n_channels), dtype=np.float32)
+    for b, c in enumerate(y):
+        t, ch = np.nonzero(patterns[c])
+        counts = patterns[c][t, ch]
+        t, ch = np.repeat(t, counts), np.repeat(ch, counts)  # one entry per spike
+        keep = rng.random(t.size) >= p_drop
+        t, ch = t[keep], ch[keep]
+        t = (t + rng.integers(-shift_max, shift_max + 1, size=t.size)) % T
+        np.add.at(x[b], (t, ch), 1.0)
+        x[b] += rng.poisson(p_drop * rate * dt, size=(T, n_channels)).astype(np.float32)
+    names = tuple(f"pattern {k}" for k in range(n_classes))
+    return Task(*_split(x, y, test_fraction), n_classes=n_classes, dt=dt, name="frozen-noise", class_names=names)
+
+
+def rate_frequency(
+    n_samples: int = 240,
+    seed: int = 0,
+    *,
+    frequencies: Sequence[float] = (5.0, 10.0, 20.0, 40.0),
+    n_channels: int = 32,
+    rate: float = 50.0,
+    depth: float = 1.0,
+    channel_delay: float = 1e-3,
+    rate_jitter: float = 0.1,
+    duration: float = 0.5,
+    dt: float = 1e-3,
+    test_fraction: float = 0.5,
+) -> Task:
+    """Rate-modulation frequency classification: which frequency modulates the inputs?
+
+    Channel ``c`` of a sample of class ``k`` is an inhomogeneous Poisson process with rate
+    ``r (1 + depth sin(2 pi f_k (t - c channel_delay) + phi))``: a wave of rate
+    modulation that reaches the channels one after the other (as a travelling wave
+    passes a row of sensors), with one random phase ``phi`` and one mean rate ``r``
+    (uniform within ``rate (1 +- rate_jitter)``) per sample. The expected spike count of
+    every channel is the same for every class, so no classifier of spike counts can tell
+    the classes apart: a network must use the temporal structure — which channels are
+    modulated together depends on the frequency, and how much of the modulation passes
+    the synaptic (low-pass) and membrane dynamics, too. ``channel_delay = 0`` modulates
+    all channels in phase (then only the modulation's frequency content remains, a much
+    harder task for spike-count readouts).
+
+    Args:
+        n_samples: samples in both splits together (>= 2 K), balanced classes.
+        seed: seed; the same seed gives the same task.
+        frequencies: the K modulation frequencies (Hz), one per class, >= 2 of them.
+        n_channels: input channels.
+        rate: mean firing rate of every channel (Hz).
+        depth: modulation depth in [0, 1].
+        channel_delay: delay of the modulation from one channel to the next (s), >= 0.
+        rate_jitter: relative spread of the per-sample mean rate, in [0, 1].
+        duration: length of a sample (s).
+        dt: time step (s).
+        test_fraction: share of the samples held out for testing, in [0, 1).
+
+    Returns:
+        A :class:`Task`.
+
+    Raises:
+        ParameterValueError: for a value outside its range.
+    """
+    freqs = np.asarray(frequencies, dtype=np.float64).ravel()
+    if freqs.size < 2 or not np.all(np.isfinite(freqs) & (freqs > 0)) or np.unique(freqs).size != freqs.size:
+        raise ParameterValueError("frequencies", "at least 2 distinct positive frequencies (Hz)", freqs)
+    K = freqs.size
+    n_samples = _check_int("n_samples", n_samples, 2 * K)
+    n_channels = _check_int("n_channels", n_channels, 1)
+    rate, duration, dt = (_check_positive(k, v) for k, v in (("rate", rate), ("duration", duration), ("dt", dt)))
+    depth = _check_fraction("depth", depth)
+    if not (np.isfinite(channel_delay) and channel_delay >= 0):
+        raise ParameterValueError("channel_delay", "a time >= 0 (s)", channel_delay)
+    rate_jitter = _check_fraction("rate_jitter", rate_jitter)
+    test_fraction = _check_fraction("test_fraction", test_fraction, closed_high=False)
+    T = int(round(duration / dt))
+    if T < 1:
+        raise ParameterValueError("duration", f"at least one time step (dt = {dt} s)", duration)
+
+    rng = np.random.default_rng(seed)
+    y = _labels(n_samples, K, rng)
+    t = np.arange(T) * dt
+    phase = rng.uniform(0, 2 * np.pi, size=n_samples)
+    mean = rate * (1 + rate_jitter * rng.uniform(-1, 1, size=n_samples))
+    lag = t[None, :, None] - channel_delay * np.arange(n_channels)[None, None, :]  # (1, T, C)
+    arg = 2 * np.pi * freqs[y][:, None, None] * lag + phase[:, None, None]
+    r = mean[:, None, None] * (1 + depth * np.sin(arg))  # (B, T, C)
+    x = rng.poisson(r * dt).astype(np.float32)
+    names = tuple(f"{f:g} Hz" for f in freqs)
+    return Task(*_split(x, y, test_fraction), n_classes=K, dt=dt, name="rate-frequency", class_names=names)
+
+
+TASKS = {"frozen-noise": frozen_noise, "rate-frequency": rate_frequency}
+"""Built-in tasks by command-line name."""
+
+
+def make_task(name: str, n_samples: int, seed: int, **kwargs) -> Task:
+    """A built-in task by name (``"frozen-noise"`` or ``"rate-frequency"``).
+
+    Raises:
+        UnknownParameterError: for an unknown name.
+    """
+    from .errors import UnknownParameterError
+
+    if name not in TASKS:
+        raise UnknownParameterError("task", name, tuple(TASKS))
+    return TASKS[name](n_samples, seed, **kwargs)
