@@ -197,8 +197,10 @@ class Chip:
         sadc_enables: :class:`ChipSadcEnables`.
         dvs_if: :class:`DvsInterface`.
         bioamps: :class:`Bioamps`.
-        enable_pg0_reference_monitor, enable_pg1_reference_monitor, param_gen0_powerdown,
-        param_gen1_powerdown: parameter-generator switches.
+        enable_pg0_reference_monitor: parameter-generator switch.
+        enable_pg1_reference_monitor: parameter-generator switch.
+        param_gen0_powerdown: parameter-generator switch.
+        param_gen1_powerdown: parameter-generator switch.
 
     samna's default chip-level maps are not public; a blank chip has them empty (see
     ``docs/configuration.md``).

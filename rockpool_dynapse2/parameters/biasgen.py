@@ -207,7 +207,7 @@ def current_from_code(name: Union[str, BiasParameter], code: Union[BiasCode, Tup
         name: chip parameter ("SOIF_LEAK_N") or simulator current ("Itau_mem") name.
         code: a :class:`BiasCode` or a ``(coarse, fine)`` pair.
 
-    Example:
+    Examples:
         >>> current_from_code("SOIF_LEAK_N", BiasCode(0, 10)) > 0
         True
     """

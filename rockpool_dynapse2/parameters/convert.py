@@ -109,7 +109,7 @@ def itau_from_tau(
     Returns:
         The leak current(s) ``Itau`` in amperes, shaped like ``tau``.
 
-    Example:
+    Examples:
         >>> round(itau_from_tau(20e-3, "mem") * 1e12, 2)  # pA
         5.32
     """
@@ -155,7 +155,7 @@ def ipulse_from_pulse_width(
     Returns:
         The current(s) in amperes, shaped like ``width``.
 
-    Example:
+    Examples:
         >>> round(ipulse_from_pulse_width(10e-6, "pulse") * 1e9, 6)  # nA
         35.0
     """

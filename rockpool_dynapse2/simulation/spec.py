@@ -190,7 +190,12 @@ def build_module_spec(
             four synapse types.
 
     Raises:
-        ShapeError, ParameterValueError, UnknownParameterError.
+        ShapeError: a shape other than the above, or ``w_rec`` not ``(N, size_in)``.
+        ParameterValueError: a current, layout constant, ``dt`` or ``Iscale`` that is not
+            positive and finite; ``max_spikes_per_dt`` below 1; a ``w_rec`` that is not
+            finite or not concrete.
+        UnknownParameterError: a keyword or a ``trainable`` name that is not a current or
+            a layout constant.
     """
     size_in, n, signed = parse_shape(shape)
     valid = CURRENT_NAMES + LAYOUT_NAMES + tuple(ALIASES)

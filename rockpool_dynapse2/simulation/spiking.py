@@ -58,7 +58,8 @@ def reset_and_refractory(
         timer_ref: refractory time left (s), ``(B, N)``.
         fired: boolean ``(B, N)``, True where the neuron fired in this step. The reset
             carries no gradient (the usual choice for surrogate-gradient training).
-        Io, t_ref: per-neuron dark current (A) and refractory period (s), ``(N,)``.
+        Io: per-neuron dark current (A), ``(N,)``.
+        t_ref: per-neuron refractory period (s), ``(N,)``.
         dt: time step (s).
 
     Returns:

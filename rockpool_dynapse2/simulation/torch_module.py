@@ -78,10 +78,12 @@ class DynapSimTorch(DynapSimBase, TorchModule):
     ``TorchModule``, the module keeps its state between calls (``reset_state()`` returns
     to rest), so simulating in chunks equals one long call.
 
+    ``shape``, ``core``, ``w_rec``, ``has_rec``, ``dt``, ``Iscale``, ``max_spikes_per_dt``,
+    ``trainable``, ``seed``, ``dtype`` and ``**currents`` are as for
+    :class:`~rockpool_dynapse2.DynapSimJax` (``dtype="float64"`` needs no global switch in
+    torch).
+
     Args:
-        shape, core, w_rec, has_rec, dt, Iscale, max_spikes_per_dt, trainable, seed,
-            dtype, **currents: as :class:`~rockpool_dynapse2.DynapSimJax` (``dtype="float64"``
-            needs no global switch in torch).
         chunk: steps per checkpointed block when gradients are recorded; default: no
             checkpointing unless the autograd graph would exceed ``memory_budget``, then
             blocks of ``sqrt(T)`` steps (memory then grows with ``sqrt(T)``).

@@ -263,13 +263,15 @@ def mismatch_T_config(
 ) -> Dict:
     """A transformation tree for Rockpool's ``make_param_T_network``: mismatch of a torch network.
 
-    Example:
+    Examples:
         >>> from rockpool.transform.torch_transform import make_param_T_network
         >>> T_net = make_param_T_network(net, mismatch_T_config(net, 0.3, families=("currents", "weights")))
 
     Args:
         net: a Rockpool ``TorchModule`` network.
-        percent_deviation, sigma_rule: see :func:`sigma_from_deviation`.
+        percent_deviation: deviation (as a fraction) reached at ``sigma_rule`` standard
+            deviations; see :func:`sigma_from_deviation`.
+        sigma_rule: see :func:`sigma_from_deviation`.
         families: parameter families to perturb (simulation parameters included).
         frozen: one fixed draw (one chip) instead of a new draw at every forward pass.
         seed: seed of the draws (each parameter gets its own seed derived from it).
@@ -379,7 +381,9 @@ def monte_carlo(
         metric: ``metric(output) -> scalar`` on the network's output ``(B, T, N_out)``,
             e.g. an accuracy; written with ``jax.numpy`` for JAX networks.
         n_chips: how many chips to draw; >= 1.
-        percent_deviation, sigma_rule, families: as :func:`mismatch`.
+        percent_deviation: as :func:`mismatch`.
+        sigma_rule: as :func:`mismatch`.
+        families: as :func:`mismatch`.
         seed: seed of the chips (chip ``k`` is the same for the same seed).
 
     Returns:

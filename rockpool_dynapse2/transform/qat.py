@@ -90,7 +90,7 @@ def quantize_ste(weights: Sequence[Any], core_of_neuron: Optional[np.ndarray] = 
         The quantized matrices (same types, shapes and dtypes), whose gradients flow to
         the float ones unchanged.
 
-    Example:
+    Examples:
         >>> w_in_q, w_rec_q = quantize_ste([params["0_LinearJax"]["weight"], params["1_DynapSimJax"]["w_rec"]])
     """
     weights = list(weights)

@@ -181,7 +181,7 @@ def quantize_magnitudes(
     Raises:
         ParameterValueError: for negative, NaN or infinite magnitudes, or bad options.
 
-    Example:
+    Examples:
         >>> q = quantize_magnitudes(np.array([[0.0, 1.0], [2.0, 3.0]]))
         >>> q.masks.tolist(), float(q.error) < 1e-12
         ([[0, 1], [2, 3]], True)
@@ -396,7 +396,7 @@ def quantize_weights(
             index), a ``core_of_neuron`` of the wrong length, non-integer or negative, a
             non-positive ``Iscale`` or a dendrite of the wrong kind.
 
-    Example:
+    Examples:
         >>> w_in = np.array([[0.5, -1.0], [0.0, 1.5]])
         >>> q = quantize_weights(w_in, None, [0, 0], Iscale=1e-8)
         >>> q.w_in.tolist(), q.error < 1e-12
