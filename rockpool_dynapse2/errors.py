@@ -1,7 +1,7 @@
 """Named errors of rockpool-dynapse2.
 
 Every error says what was wrong, what was expected and where, in one grammar:
-"`name` must be <rule>; got <value>". Catch them by type, never by message text.
+`` "`name` must be <rule>; got <value>" ``. Catch them by type, never by message text.
 """
 
 from __future__ import annotations
