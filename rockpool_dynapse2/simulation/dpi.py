@@ -19,7 +19,7 @@ from typing import Any, Tuple
 
 from .records import ArrayOps
 
-__all__ = ["dpi_factors", "dpi_step"]
+__all__ = ["dpi_factors", "dpi_step", "dpi_decay"]
 
 
 def dpi_factors(ops: ArrayOps, tau: Any, t_pulse: Any, dt: Any) -> Tuple[Any, Any]:
@@ -50,3 +50,8 @@ def dpi_step(current: Any, drive: Any, discharge: Any, charge: Any) -> Any:
         The current (A) at ``t + dt``.
     """
     return discharge * current + charge * drive
+
+
+def dpi_decay(current: Any, discharge: Any) -> Any:
+    """One step of a DPI without input: :func:`dpi_step` with a zero drive, exactly."""
+    return discharge * current

@@ -71,14 +71,16 @@ def membrane_step(
         vmem: membrane voltage (V) driving the positive feedback, ``(B, N)``.
         isyn: net synaptic current ``I_ampa + I_nmda_gated - I_gaba`` (A), ``(B, N)``.
         iahp: adaptation current (A), ``(B, N)``.
-        ishunt: shunting inhibition current (A), ``(B, N)``.
+        ishunt: shunting inhibition current (A), ``(B, N)``, or None when it is idle (0).
         refractory: boolean ``(B, N)``, True where the neuron is refractory.
 
     Returns:
         The membrane current (A) after the step, before spike detection, ``(B, N)``.
     """
     f_feedback = ops.exp(c.kappa_prime * (ops.stop_gradient(vmem) / c.Ut))
-    ileak = c.Itau_mem + iahp + ishunt
+    # An idle SHUNT (None, exactly 0) leaves out two additions of 0.
+    ileak = c.Itau_mem + iahp if ishunt is None else c.Itau_mem + iahp + ishunt
+    inhibition = iahp if ishunt is None else iahp + ishunt
     iin = isyn - ileak + c.Idc
     iin = ops.maximum(ops.where(refractory, 0.0, iin), c.Io)
     imem_inf = c.mem_gain_ratio * (iin - ileak)
@@ -86,6 +88,6 @@ def membrane_step(
     f_imem = (ifb / ileak) * (imem + c.Igain_mem)
     tau_mem = dpi_time_constant(ileak, c.C_mem, c.Ut, c.kappa)
     dimem = (imem / (tau_mem * (imem + c.Igain_mem))) * (
-        imem_inf + f_imem - (imem * (1.0 + ((iahp + ishunt) / c.Itau_mem)))
+        imem_inf + f_imem - (imem * (1.0 + (inhibition / c.Itau_mem)))
     )
     return ops.maximum(imem + dimem * c.dt, c.Io)

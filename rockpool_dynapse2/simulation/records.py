@@ -112,7 +112,8 @@ class DynapState(NamedTuple):
     """State of N neurons over a batch of B; shapes ``(B, N)`` unless noted."""
 
     isyn: Any
-    """Synaptic currents (A), ``(B, N, 4)``: AMPA, NMDA, GABA, SHUNT."""
+    """Synaptic currents (A), ``(B, N, 4)``: AMPA, NMDA, GABA, SHUNT. Inside the time loop
+    a tuple of four ``(B, N)`` arrays (see :func:`.step.loop_state`)."""
     iahp: Any
     """Spike-frequency-adaptation current (A)."""
     imem: Any
@@ -137,13 +138,11 @@ class StepConstants(NamedTuple):
     Ut_over_kappa: Any
     Iscale: Any
     syn_gain_ratio: Any
-    """``Igain / Itau`` of the four synapses, ``(N, 4)``."""
+    """``Igain / Itau`` of the four synapse types, a tuple of four ``(N,)`` arrays."""
     syn_discharge: Any
-    """``exp(-dt / tau)`` of the four synapses, ``(N, 4)``."""
+    """``exp(-dt / tau)`` of the four synapse types, a tuple of four ``(N,)`` arrays."""
     syn_charge: Any
-    """``1 - exp(-t_pulse / tau)`` of the four synapses, ``(N, 4)``."""
-    syn_drive_floor: Any
-    """Smallest drive of each synapse (A), ``(N, 4)``: ``Io`` for AMPA, 0 for the others."""
+    """``1 - exp(-t_pulse / tau)`` of the four synapse types, a tuple of four ``(N,)`` arrays."""
     If_nmda: Any
     ahp_gain_ratio: Any
     ahp_discharge: Any
@@ -158,6 +157,9 @@ class StepConstants(NamedTuple):
     Ispkthr: Any
     t_ref: Any
     w_rec: Any
+    """Recurrent weights ``(N, N_in)`` with their columns in the loop's input order
+    (synapse-major for the multi-synapse layout), or None; a backend may replace them by
+    its own form for :attr:`ArrayOps.recurrent`."""
 
 
 class ArrayOps(NamedTuple):
@@ -177,3 +179,6 @@ class ArrayOps(NamedTuple):
     spike_count: Callable
     """``spike_count(x, max_spikes)``: spikes in a step from ``x = log(Imem / Ispkthr)``,
     ``clip(ceil(x), 0, max_spikes)``, with the backend's surrogate gradient."""
+    recurrent: Callable
+    """``recurrent(spikes, w_rec)``: the recurrent input ``spikes @ w_rec``, with
+    ``w_rec`` as the backend keeps it in :class:`StepConstants`."""

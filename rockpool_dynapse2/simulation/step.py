@@ -18,15 +18,23 @@ from __future__ import annotations
 from typing import Any, Tuple
 
 from ..parameters.convert import dpi_time_constant, pulse_duration
-from .dpi import dpi_factors, dpi_step
+from .dpi import dpi_decay, dpi_factors, dpi_step
 from .membrane import membrane_step, membrane_voltage, nmda_gate
-from .records import ArrayOps, DynapParams, DynapState, StepConstants
+from .records import SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState, StepConstants
 from .spiking import distance_to_threshold, reset_and_refractory
 
-__all__ = ["prepare", "split_signed_input", "split_multi_input", "neuron_step"]
+__all__ = [
+    "prepare",
+    "split_signed_input",
+    "split_multi_input",
+    "synapse_major",
+    "loop_state",
+    "stored_state",
+    "neuron_step",
+]
 
 
-def prepare(ops: ArrayOps, p: DynapParams, dt: Any) -> StepConstants:
+def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool) -> StepConstants:
     """Derive the per-neuron constants of a step from the parameters.
 
     Leak and gain currents are floored at ``Io`` (a transistor cannot pass less than its
@@ -36,6 +44,8 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any) -> StepConstants:
         ops: array operations of the backend.
         p: parameters, each ``(N,)``.
         dt: time step (s).
+        signed: the input layout (the multi-synapse layout's recurrent weights are put in
+            synapse-major order, as :func:`synapse_major` puts the inputs).
     """
     io = p.Io
     kappa = (p.kappa_n + p.kappa_p) / 2.0
@@ -43,18 +53,16 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any) -> StepConstants:
     t_pulse_ahp = pulse_duration(p.Ipulse_ahp, p.C_pulse_ahp, p.Vth)
     t_ref = pulse_duration(p.Iref, p.C_ref, p.Vth)
 
-    def syn(prefix: str) -> Any:
-        return ops.stack([getattr(p, f"{prefix}_{s}") for s in ("ampa", "nmda", "gaba", "shunt")], -1)
+    def syn(prefix: str) -> Tuple[Any, ...]:
+        return tuple(getattr(p, f"{prefix}_{s}") for s in SYNAPSE_NAMES)
 
-    io_syn = io[..., None]
-    itau_syn = ops.maximum(syn("Itau"), io_syn)
-    igain_syn = ops.maximum(syn("Igain"), io_syn)
-    tau_syn = dpi_time_constant(itau_syn, syn("C"), p.Ut[..., None], kappa[..., None])
-    syn_discharge, syn_charge = dpi_factors(ops, tau_syn, t_pulse[..., None], dt)
-    zero = ops.zeros_like(io)
-    # The dark current leaks into the AMPA DPI (Rockpool's one merged synapse) only:
-    # without spikes the other DPIs get no drive, so AMPA alone reproduces Rockpool.
-    floor = ops.stack([io, zero, zero, zero], -1)
+    # One (N,) array per synapse type, not an (N, 4) stack: the time loop then works on
+    # contiguous (B, N) arrays (strided slices of a (B, N, 4) state cost twice the time).
+    itau_syn = tuple(ops.maximum(itau, io) for itau in syn("Itau"))
+    igain_syn = tuple(ops.maximum(igain, io) for igain in syn("Igain"))
+    syn_factors = tuple(
+        dpi_factors(ops, dpi_time_constant(itau, C, p.Ut, kappa), t_pulse, dt) for itau, C in zip(itau_syn, syn("C"))
+    )
 
     itau_ahp = ops.maximum(p.Itau_ahp, io)
     igain_ahp = ops.maximum(p.Igain_ahp, io)
@@ -71,10 +79,9 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any) -> StepConstants:
         kappa_prime=kappa**2.0 / (kappa + 1.0),
         Ut_over_kappa=p.Ut / kappa,
         Iscale=p.Iscale,
-        syn_gain_ratio=igain_syn / itau_syn,
-        syn_discharge=syn_discharge,
-        syn_charge=syn_charge,
-        syn_drive_floor=floor,
+        syn_gain_ratio=tuple(igain / itau for igain, itau in zip(igain_syn, itau_syn)),
+        syn_discharge=tuple(discharge for discharge, _ in syn_factors),
+        syn_charge=tuple(charge for _, charge in syn_factors),
         If_nmda=p.If_nmda,
         ahp_gain_ratio=igain_ahp / itau_ahp,
         ahp_discharge=ahp_discharge,
@@ -87,22 +94,55 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any) -> StepConstants:
         Idc=p.Idc,
         Ispkthr=p.Ispkthr,
         t_ref=t_ref,
-        w_rec=p.w_rec,
+        w_rec=p.w_rec if signed or p.w_rec is None else synapse_major(p.w_rec),
     )
 
 
-def split_signed_input(ops: ArrayOps, w: Any) -> Any:
-    """Signed weights ``(..., N)`` -> per-synapse weights ``(..., N, 4)``: positive to AMPA, negative to GABA."""
-    zero = ops.zeros_like(w)
-    return ops.stack([ops.relu(w), zero, ops.relu(-w), zero], -1)
+def split_signed_input(ops: ArrayOps, w: Any) -> Tuple[Any, ...]:
+    """Signed weights ``(..., N)`` -> the weights driving each synapse type (AMPA, NMDA,
+    GABA, SHUNT): positive to AMPA, negative to GABA, None (no input) for NMDA and SHUNT."""
+    return ops.relu(w), None, ops.relu(-w), None
 
 
-def split_multi_input(ops: ArrayOps, w: Any) -> Any:
-    """Weights ``(..., 4 N)``, channel ``4 i + k`` for synapse type k of neuron i -> ``(..., N, 4)``.
+def split_multi_input(ops: ArrayOps, w: Any) -> Tuple[Any, ...]:
+    """Weights ``(..., 4 N)`` in synapse-major order (channel ``k N + i`` for synapse type
+    ``k`` of neuron ``i``; see :func:`synapse_major`) -> the weights ``(..., N)`` driving
+    each synapse type.
 
     A DPI cannot be driven negative: negative weights drive nothing.
     """
-    return ops.relu(w.reshape(tuple(w.shape[:-1]) + (w.shape[-1] // 4, 4)))
+    n = w.shape[-1] // 4
+    return tuple(ops.relu(w[..., k * n : (k + 1) * n]) for k in range(4))
+
+
+def synapse_major(w: Any) -> Any:
+    """Multi-synapse weights ``(..., 4 N)`` in Rockpool's order (channel ``4 i + k`` drives
+    synapse type ``k`` of neuron ``i``) -> synapse-major order (channel ``k N + i``), so that
+    each type's weights are contiguous in the time loop. Applied once per evolution to the
+    inputs and to the columns of ``w_rec``."""
+    lead = tuple(w.shape[:-1])
+    n = w.shape[-1] // 4
+    return w.reshape(lead + (n, 4)).swapaxes(-1, -2).reshape(lead + (4 * n,))
+
+
+def loop_state(state: DynapState, idle: Tuple[int, ...] = ()) -> DynapState:
+    """The state as the time loop carries it: ``isyn`` ``(B, N, 4)`` -> a tuple of four
+    ``(B, N)`` arrays, one per synapse type (contiguous; strided slices of the stacked
+    array cost the loop about half its time).
+
+    Args:
+        state: the stored state.
+        idle: synapse types that are at 0 and get no input (NMDA and SHUNT of the signed
+            layout, unless set otherwise): carried as None, so :func:`neuron_step` skips
+            them. They would stay exactly 0, so the result is the same.
+    """
+    return state._replace(isyn=tuple(None if k in idle else state.isyn[..., k] for k in range(4)))
+
+
+def stored_state(ops: ArrayOps, state: DynapState) -> DynapState:
+    """Inverse of :func:`loop_state`: ``isyn`` back to ``(..., N, 4)``, idle types as 0."""
+    zero = ops.zeros_like(state.imem)
+    return state._replace(isyn=ops.stack([zero if i is None else i for i in state.isyn], -1))
 
 
 def neuron_step(
@@ -118,8 +158,9 @@ def neuron_step(
     Args:
         ops: array operations of the backend.
         c: constants from :func:`prepare`.
-        state: state at ``t``; arrays ``(B, N)`` (``isyn`` ``(B, N, 4)``).
-        w_in: summed input weights of this step, in units of ``Iscale``, ``(B, N_in)``.
+        state: state at ``t`` as :func:`loop_state` gives it; arrays ``(B, N)``.
+        w_in: summed input weights of this step, in units of ``Iscale``, ``(B, N_in)``
+            (synapse-major for the multi-synapse layout, see :func:`synapse_major`).
         split: :func:`split_signed_input` or :func:`split_multi_input`, by the input layout.
         max_spikes: the most spikes a neuron emits in one step.
 
@@ -127,18 +168,35 @@ def neuron_step(
         ``(state, spikes)``: the state at ``t + dt`` and the spike counts ``(B, N)`` of this step.
     """
     if c.w_rec is not None:
-        w_in = w_in + state.spikes @ c.w_rec
-    drive = ops.maximum(c.syn_gain_ratio * (split(ops, w_in) * c.Iscale), c.syn_drive_floor)
-    isyn = dpi_step(state.isyn, drive, c.syn_discharge, c.syn_charge)
+        w_in = w_in + ops.recurrent(state.spikes, c.w_rec)
+    isyn = tuple(
+        _synapse_step(ops, c, k, current, w) for k, (current, w) in enumerate(zip(state.isyn, split(ops, w_in)))
+    )
 
     ahp_drive = c.ahp_gain_ratio * (c.Iw_ahp * state.spikes)
     iahp = ops.maximum(dpi_step(state.iahp, ahp_drive, c.ahp_discharge, c.ahp_charge), c.Io)
 
-    iampa, inmda, igaba, ishunt = (isyn[..., k] for k in range(4))
-    isyn_net = iampa + nmda_gate(inmda, state.imem, c.If_nmda) - igaba
+    iampa, inmda, igaba, ishunt = isyn
+    isyn_net = iampa if inmda is None else iampa + nmda_gate(inmda, state.imem, c.If_nmda)
+    isyn_net = isyn_net - igaba
     imem = membrane_step(ops, c, state.imem, state.vmem, isyn_net, iahp, ishunt, state.timer_ref > 0.0)
     vmem = membrane_voltage(ops, imem, c.Ut_over_kappa, c.Io)
 
     spikes = ops.spike_count(distance_to_threshold(ops, imem, c.Ispkthr), max_spikes)
     imem, timer_ref = reset_and_refractory(ops, imem, state.timer_ref, spikes > 0.0, c.Io, c.t_ref, c.dt)
     return DynapState(isyn, iahp, imem, vmem, timer_ref, spikes), spikes
+
+
+def _synapse_step(ops: ArrayOps, c: StepConstants, k: int, current: Any, w: Any) -> Any:
+    """One step of synapse type ``k`` driven by weights ``w`` (None: no input).
+
+    The drive is ``(Igain/Itau) w Iscale``; the AMPA drive is floored at the dark current
+    ``Io`` (Rockpool's one merged synapse), the others get no drive without spikes, so
+    without input they only decay (and an idle type, None, stays None: exactly 0).
+    """
+    if w is None:
+        return None if current is None else dpi_decay(current, c.syn_discharge[k])
+    drive = c.syn_gain_ratio[k] * (w * c.Iscale)
+    if k == 0:
+        drive = ops.maximum(drive, c.Io)
+    return dpi_step(current, drive, c.syn_discharge[k], c.syn_charge[k])

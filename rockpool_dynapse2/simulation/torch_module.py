@@ -18,6 +18,7 @@ from rockpool.nn.modules.torch.torch_module import TorchModule
 from torch.utils.checkpoint import checkpoint
 
 from ..errors import ParameterValueError, ShapeError
+from ..parameters._validate import concrete
 from ..parameters.core import CoreParameters
 from .module_base import DynapSimBase
 from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapState
@@ -29,7 +30,15 @@ from .spec import (
     state_needs_broadcast,
 )
 from .spiking import spike_count_forward, surrogate_antiderivative
-from .step import neuron_step, prepare, split_multi_input, split_signed_input
+from .step import (
+    loop_state,
+    neuron_step,
+    prepare,
+    split_multi_input,
+    split_signed_input,
+    stored_state,
+    synapse_major,
+)
 
 __all__ = ["DynapSimTorch"]
 
@@ -67,6 +76,7 @@ OPS = ArrayOps(
     stop_gradient=lambda x: x.detach(),
     stack=lambda arrays, axis: torch.stack(arrays, dim=axis),
     spike_count=spike_count,
+    recurrent=lambda spikes, w_rec: spikes @ w_rec,
 )
 
 
@@ -178,8 +188,11 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         B, T, _ = x.shape
         state = DynapState(**{name: _batched_state(name, getattr(self, name), B, self.size_out) for name in STATE_NAMES})
         dt = torch.as_tensor(self.dt, dtype=dtype, device=x.device)
-        constants = prepare(OPS, p, dt)
+        constants = prepare(OPS, p, dt, self.signed)
         split = split_signed_input if self.signed else split_multi_input
+        if not self.signed:
+            x = synapse_major(x)
+        state = loop_state(state, _idle_synapses(state.isyn, self.signed))
         max_spikes = float(self.max_spikes_per_dt)
         record = self._record
         piece = self._compiled_piece()
@@ -200,7 +213,7 @@ class DynapSimTorch(DynapSimBase, TorchModule):
             return _concat_steps(outs, record), flat_state
 
         block = self._checkpoint_block(B, T)
-        blocks, flat = [], tuple(state)
+        blocks, flat = [], _flatten(state)
         for start in range(0, T, block):
             xs = x[:, start : start + block]
             if block < T:
@@ -209,7 +222,7 @@ class DynapSimTorch(DynapSimBase, TorchModule):
                 out, flat = run(xs, *flat)
             blocks.append(out)
         steps = _concat_steps(blocks, record)
-        state = DynapState(*flat)
+        state = stored_state(OPS, _unflatten(flat))
 
         # Keep the batched state: the next call continues every batch element.
         self._force_set_attributes = True
@@ -218,8 +231,9 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         self._force_set_attributes = False
         if not record:
             return steps
-        ys = DynapState(*steps)
-        rec = {f"i{name}": ys.isyn[..., k] for k, name in enumerate(SYNAPSE_NAMES)}
+        ys = _unflatten(steps)
+        zero = torch.zeros_like(ys.imem)
+        rec = {f"i{name}": zero if i is None else i for name, i in zip(SYNAPSE_NAMES, ys.isyn)}
         rec.update({name: getattr(ys, name) for name in STATE_NAMES if name != "isyn"})
         self._record_dict = rec
         return ys.spikes
@@ -246,19 +260,41 @@ def run_steps(
     Returns ``(spikes (B, K, N), state)``, or with ``record`` every state field stacked
     over the K steps instead of the spikes.
     """
-    s = DynapState(*flat_state)
+    s = _unflatten(flat_state)
     outs = []
     for t in range(xs.shape[1]):
         s, spikes = neuron_step(OPS, constants, s, xs[:, t], split, max_spikes)
-        outs.append(tuple(s) if record else spikes)
+        outs.append(_flatten(s) if record else spikes)
     if record:
-        return tuple(torch.stack(field, dim=1) for field in zip(*outs)), tuple(s)
-    return torch.stack(outs, dim=1), tuple(s)
+        return tuple(None if field[0] is None else torch.stack(field, dim=1) for field in zip(*outs)), _flatten(s)
+    return torch.stack(outs, dim=1), _flatten(s)
+
+
+def _flatten(state: DynapState) -> Tuple[Optional[torch.Tensor], ...]:
+    """A loop state (:func:`.step.loop_state`) as a flat tuple: four synapse currents (None
+    where idle), then the other fields."""
+    return tuple(state.isyn) + tuple(state[1:])
+
+
+def _unflatten(flat: Sequence[Optional[torch.Tensor]]) -> DynapState:
+    return DynapState(tuple(flat[:4]), *flat[4:])
+
+
+def _idle_synapses(isyn: torch.Tensor, signed: bool) -> Tuple[int, ...]:
+    """NMDA and SHUNT of the signed layout get no input: while they are at 0 the loop skips them."""
+    if not signed:
+        return ()
+    values = concrete(isyn)
+    return _IDLE_SIGNED if values is not None and not values[..., _IDLE_SIGNED].any() else ()
+
+
+_IDLE_SIGNED = (1, 3)
+"""NMDA and SHUNT: the synapse types the signed layout does not drive."""
 
 
 def _concat_steps(pieces: list, record: bool) -> Any:
     if record:
-        return tuple(torch.cat(field, dim=1) for field in zip(*pieces))
+        return tuple(None if field[0] is None else torch.cat(field, dim=1) for field in zip(*pieces))
     return torch.cat(pieces, dim=1)
 
 
