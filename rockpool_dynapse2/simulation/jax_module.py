@@ -77,6 +77,18 @@ def _recurrent_input_bwd(residuals, g):
 recurrent_input.defvjp(_recurrent_input_fwd, _recurrent_input_bwd)
 
 
+def fence(x: jax.Array) -> jax.Array:
+    """``x`` divided by a 1 that XLA cannot fold (``1 + 0 sign(x)``, outside the gradient).
+
+    The value and its gradient are exactly ``x``'s. XLA fuses cheap elementwise chains
+    into every consumer; a division is "expensive", so it is not duplicated: the chain
+    that computes ``x`` then runs once per step instead of once per consumer (the
+    membrane update feeds the voltage, the spike count and the reset: 18 % of the
+    forward pass at N = 256, B = 16).
+    """
+    return x / jax.lax.stop_gradient(1.0 + 0.0 * jnp.sign(x))
+
+
 OPS = ArrayOps(
     exp=jnp.exp,
     log=jnp.log,
@@ -87,6 +99,7 @@ OPS = ArrayOps(
     stop_gradient=jax.lax.stop_gradient,
     stack=lambda arrays, axis: jnp.stack(arrays, axis=axis),
     spike_count=spike_count,
+    fence=fence,
     recurrent=lambda spikes, w_rec: recurrent_input(spikes, *w_rec),
 )
 
@@ -118,8 +131,13 @@ def _simulate(
         s, spikes = neuron_step(OPS, constants, s, w_t, split, max_spikes)
         return s, (s if record else spikes)
 
+    # Gradients rematerialise each step inside its own backward step, from the step's
+    # inputs and its recurrent product (saved): fewer, larger fusions than saving every
+    # intermediate the step's derivative needs (10 % faster at N = 256, B = 16).
+    step_remat = jax.checkpoint(step, policy=jax.checkpoint_policies.dots_saveable, prevent_cse=False)
+
     def run(s: DynapState, xs: jax.Array):
-        return jax.lax.scan(step, s, xs)
+        return jax.lax.scan(step_remat, s, xs)
 
     state = loop_state(state, idle)
     xs = jnp.swapaxes(inputs, 0, 1)  # (T, B, N_in)

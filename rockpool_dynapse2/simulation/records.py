@@ -179,6 +179,9 @@ class ArrayOps(NamedTuple):
     spike_count: Callable
     """``spike_count(x, max_spikes)``: spikes in a step from ``x = log(Imem / Ispkthr)``,
     ``clip(ceil(x), 0, max_spikes)``, with the backend's surrogate gradient."""
+    fence: Callable
+    """``fence(x)``: ``x``, exactly, computed once where the compiler would otherwise
+    recompute it inside each of its consumers (an identity in eager backends)."""
     recurrent: Callable
     """``recurrent(spikes, w_rec)``: the recurrent input ``spikes @ w_rec``, with
     ``w_rec`` as the backend keeps it in :class:`StepConstants`."""

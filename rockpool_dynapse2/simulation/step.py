@@ -179,7 +179,7 @@ def neuron_step(
     iampa, inmda, igaba, ishunt = isyn
     isyn_net = iampa if inmda is None else iampa + nmda_gate(inmda, state.imem, c.If_nmda)
     isyn_net = isyn_net - igaba
-    imem = membrane_step(ops, c, state.imem, state.vmem, isyn_net, iahp, ishunt, state.timer_ref > 0.0)
+    imem = ops.fence(membrane_step(ops, c, state.imem, state.vmem, isyn_net, iahp, ishunt, state.timer_ref > 0.0))
     vmem = membrane_voltage(ops, imem, c.Ut_over_kappa, c.Io)
 
     spikes = ops.spike_count(distance_to_threshold(ops, imem, c.Ispkthr), max_spikes)

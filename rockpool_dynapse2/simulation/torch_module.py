@@ -76,6 +76,7 @@ OPS = ArrayOps(
     stop_gradient=lambda x: x.detach(),
     stack=lambda arrays, axis: torch.stack(arrays, dim=axis),
     spike_count=spike_count,
+    fence=lambda x: x,
     recurrent=lambda spikes, w_rec: spikes @ w_rec,
 )
 
