@@ -146,7 +146,12 @@ def _simulate(
     n_chunks, rest = divmod(T, k)
     outs = []
     if n_chunks:
-        body = jax.checkpoint(run)
+        # The chunks keep their recurrent products (T x B x N_in values) for the backward
+        # pass, which then recomputes only the elementwise part of the steps.
+        # Up to _SAVED_PRODUCTS_BYTES, the chunks keep their recurrent products for the
+        # backward pass, which then recomputes only the elementwise part of the steps.
+        saved = constants.w_rec is not None and xs.size * xs.dtype.itemsize <= _SAVED_PRODUCTS_BYTES
+        body = jax.checkpoint(run, policy=jax.checkpoint_policies.dots_saveable if saved else None)
         head = xs[: n_chunks * k].reshape((n_chunks, k) + xs.shape[1:])
         state, ys = jax.lax.scan(body, state, head)
         outs.append(jax.tree_util.tree_map(lambda y: y.reshape((n_chunks * k,) + y.shape[2:]), ys))
@@ -176,7 +181,11 @@ def _simulate_recurrent_fwd(params, state, inputs, dt, max_spikes, signed, recor
         return _simulate(p._replace(w_rec=w_rec), s, x, d, m, signed, record, chunk, idle)
 
     out, vjp = jax.vjp(simulate, params._replace(w_rec=None), state, inputs, dt, max_spikes)
-    return out, (vjp, state.spikes, out[0])
+    # The raster for the recurrent weights' gradient, as small integers (a quarter of the
+    # memory): counts are at most log(largest float / Io), ~89 in float32, ~710 in float64,
+    # or max_spikes, which may be fractional: min(ceil(count), max_spikes) restores it.
+    raster = jnp.ceil(out[0]).astype(jnp.int8 if out[0].dtype == jnp.float32 else jnp.int16)
+    return out, (vjp, state.spikes, raster, max_spikes)
 
 
 def _simulate_recurrent_bwd(signed, record, chunk, idle, residuals, cotangent):
@@ -187,12 +196,42 @@ def _simulate_recurrent_bwd(signed, record, chunk, idle, residuals, cotangent):
     ``dL/dw_rec = sum_t spikes(t-1)^T g_t``: one ``(B T) x N`` matrix product, instead of an
     ``N x N_in`` accumulation inside every step of the scan's backward pass.
     """
-    vjp, first, spikes = residuals
+    vjp, first, raster, max_spikes = residuals
     g_params, g_state, g_inputs, g_dt, g_max = vjp(cotangent)
-    previous = jnp.concatenate([first[:, None], spikes[:, :-1]], axis=1)  # (B, T, N)
-    # As one (B T)-long product of matrices: twice as fast as einsum's two contracted axes.
-    g_w_rec = previous.reshape((-1, previous.shape[-1])).T @ g_inputs.reshape((-1, g_inputs.shape[-1]))
+    g_w_rec = _recurrent_weight_gradient(first, raster, g_inputs, max_spikes)
     return g_params._replace(w_rec=g_w_rec), g_state, g_inputs, g_dt, g_max
+
+
+def _recurrent_weight_gradient(
+    first: jax.Array, raster: jax.Array, g: jax.Array, max_spikes: jax.Array, window: int = 64
+) -> jax.Array:
+    """``sum_t spikes(t-1)^T g_t`` with ``spikes(-1) = first``, in products over windows of
+    ``window`` steps (no ``(B, T, N)`` temporaries: a shifted copy of the raster and its
+    transpose would add to the gradient's peak memory).
+
+    Args:
+        first: spikes of the step before the first, ``(B, N)``.
+        raster: ``ceil`` of the spike counts, integers ``(B, T, N)``.
+        g: cotangents of the inputs ``(B, T, N_in)``.
+        max_spikes: the most spikes per step (the counts are ``min(raster, max_spikes)``).
+    """
+    T = raster.shape[1]
+    total = first.T @ g[:, 0]
+    if T == 1:
+        return total
+    k = min(window, T - 1)
+    steps = jnp.arange(k)
+
+    def add_window(i, acc):
+        # Steps t = start .. start + k - 1 of the raster meet the cotangents of t + 1; the
+        # last window is moved back to fit and skips the steps it shares with the previous.
+        start = jnp.minimum(i * k, T - 1 - k)
+        s = jnp.minimum(jax.lax.dynamic_slice_in_dim(raster, start, k, axis=1).astype(g.dtype), max_spikes)
+        s = jnp.where((start + steps >= i * k)[None, :, None], s, 0.0)
+        gw = jax.lax.dynamic_slice_in_dim(g, start + 1, k, axis=1)
+        return acc + s.reshape((-1, s.shape[-1])).T @ gw.reshape((-1, gw.shape[-1]))
+
+    return jax.lax.fori_loop(0, -(-(T - 1) // k), add_window, total)
 
 
 _simulate_recurrent.defvjp(_simulate_recurrent_fwd, _simulate_recurrent_bwd)
@@ -230,6 +269,11 @@ def evolve_arrays(
     if params.w_rec is None:
         return _simulate(params, state, inputs, dt, max_spikes, signed, record, chunk, idle)
     return _simulate_recurrent(params, state, inputs, dt, max_spikes, signed, record, chunk, idle)
+
+
+_SAVED_PRODUCTS_BYTES = 32 * 2**20
+"""Largest size of the recurrent products ``(T, B, N_in)`` a gradient keeps from the
+forward pass (above it, the backward pass recomputes them chunk by chunk)."""
 
 
 class DynapSimJax(DynapSimBase, JaxModule):
