@@ -177,3 +177,21 @@ def test_malformed_configuration_files_are_named_errors():
         MappedConfiguration.from_json('{"format": "x"}')
     with pytest.raises(ParameterValueError, match="configuration field"):
         MappedConfiguration.from_json('{"format": "rockpool-dynapse2/mapped-configuration/1"}')
+
+
+def test_feedforward_network_without_recurrent_synapses_round_trips_and_deploys():
+    # An empty synapse table read back from a configuration must still carry (empty) masks.
+    from rockpool_dynapse2.hardware import DynapseSamna, VirtualBoard
+
+    net = Sequential(LinearJax((20, 4), weight=np.full((20, 4), 0.5, "float32")), DynapSimJax((4,)))
+    qspec = quantize_spec(mapper(net.as_graph()))[0]
+    mapped = config_from_specification(qspec)
+    back = spec_from_config(mapped)
+    assert len(back.recurrent_synapses) == 0 and back.recurrent_synapses.mask is not None
+    assert len(back.input_synapses) == len(qspec.input_synapses)
+    x = (np.random.default_rng(2).random((1, 200, 20)) < 0.2).astype("float32")
+    direct = np.asarray(dynapsim_net_from_spec(qspec)(x)[0])
+    with DynapseSamna(VirtualBoard(), mapped) as chip:
+        board = chip(x[0])[0]
+    assert direct.sum() > 0
+    np.testing.assert_array_equal(np.asarray(board).reshape(direct.shape), direct)

@@ -148,7 +148,7 @@ def spec_from_config(config: Union[MappedConfiguration, Configuration], Iscale: 
 
     def synapses(entries: Dict[Tuple[int, int, int], int]) -> Synapses:
         if not entries:
-            return Synapses.empty()
+            return Synapses.empty(masked=True)
         keys = np.array(list(entries.keys()), dtype=np.int64)
         masks = np.array(list(entries.values()), dtype=np.int64)
         weights = table[core_of_neuron[keys[:, 1]], masks]

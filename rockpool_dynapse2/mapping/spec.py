@@ -110,9 +110,10 @@ class Synapses:
         return cls(src, tgt, kind, w[src, tgt, kind])
 
     @classmethod
-    def empty(cls) -> "Synapses":
+    def empty(cls, masked: bool = False) -> "Synapses":
+        """A table without synapses; ``masked``: with an (empty) mask column, as a quantized table has."""
         z = np.zeros(0, dtype=np.int64)
-        return cls(z, z, z, np.zeros(0))
+        return cls(z, z, z, np.zeros(0), z.copy() if masked else None)
 
     def __len__(self) -> int:
         return int(self.source.shape[0])
