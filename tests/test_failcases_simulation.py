@@ -303,3 +303,9 @@ def test_wrongly_shaped_jax_state_is_a_shape_error():
         DynapSimJax((3,)).set_attributes({"isyn": jnp.ones((3, 3))})(np.zeros((5, 3), dtype=np.float32))
     with pytest.raises(ShapeError, match="state iahp"):
         DynapSimJax((3,)).set_attributes({"iahp": jnp.ones((1,))})(np.zeros((2, 5, 3), dtype=np.float32))
+
+
+def test_from_high_level_refuses_per_neuron_arrays_with_the_way_out(backend, module_class):
+    # a core's neurons share its biases: high-level values are one per core
+    with pytest.raises(ParameterValueError, match=r"tau_ampa.*whole core.*itau_from_tau.*\(3,\)"):
+        module_class(backend).from_high_level((3,), tau_ampa=np.array([5e-3, 1e-2, 2e-2]))

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Tuple, Union
 
 import numpy as np
 
+from ..errors import ParameterValueError
 from ..parameters.core import CoreHighLevel, CoreParameters
 from .records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams
 from .spec import ModuleSpec, initial_state_values, kaiming_init
@@ -21,6 +22,14 @@ _HIGH_LEVEL = frozenset(f.name for f in fields(CoreHighLevel))
 def split_high_level(kwargs: Dict[str, Any]) -> Dict[str, Any]:
     """Constructor keywords with the :class:`CoreHighLevel` ones turned into ``core=``."""
     high = {k: kwargs.pop(k) for k in list(kwargs) if k in _HIGH_LEVEL}
+    for name, value in high.items():
+        if np.ndim(value) != 0:
+            raise ParameterValueError(
+                name,
+                "one value for the whole core (a core's neurons share its biases); for per-neuron "
+                "values pass currents to the constructor, e.g. Itau_ampa=itau_from_tau(taus, ...) or Idc=array",
+                f"an array of shape {np.shape(value)}",
+            )
     if high:
         kwargs["core"] = CoreParameters.from_high_level(**high)
     return kwargs
