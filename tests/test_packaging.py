@@ -46,3 +46,15 @@ def test_package_data_ships_the_bias_table():
     table = bias_table()
     assert "Rockpool" in table.provenance
     assert {t.value for t in table.currents} == {"N", "P"}
+
+
+def test_readme_set_up_starts_with_the_demo_command_and_the_script_is_declared():
+    text = (ROOT / "README.md").read_text()
+    setup = text.split("## Set-up", 1)[1]
+    blocks = re.findall(r"```bash\n(.*?)```", setup, flags=re.S)
+    assert len(blocks) >= 2
+    first = blocks[0].strip()
+    assert "pip install" in first and first.endswith("rockpool-dynapse2 demo")
+    assert "pytest" in blocks[1]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'rockpool-dynapse2 = "rockpool_dynapse2.cli:main"' in pyproject
