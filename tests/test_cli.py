@@ -123,12 +123,23 @@ def test_demo_writes_a_readable_configuration_and_plots(demo_run):
         assert len(report["mismatch"]["0.3"]["accuracies"]) == results["settings"]["n_chips"]
 
 
-def test_demo_torch_backend_smoke(tmp_path, capsys):
+def test_demo_torch_backend_smoke(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    threads = torch.get_num_threads()
+    seen = []
+    import rockpool_dynapse2.demo as demo
+
+    original = demo._run_demo
+    monkeypatch.setattr(demo, "_run_demo", lambda *a, **k: (seen.append(torch.get_num_threads()), original(*a, **k))[1])
     assert main(["demo", "--smoke", "--backend", "torch", "--out", str(tmp_path), "--no-progress", "--quiet"]) == 0
     text = capsys.readouterr().out
     for stage in STAGES:
         assert stage in text
     MappedConfiguration.from_json((tmp_path / "config.json").read_text())
+    assert seen == [1]  # the small torch network trains on one thread ...
+    assert torch.get_num_threads() == threads  # ... and the caller's setting comes back
 
 
 # --- inspect ----------------------------------------------------------------------------------
