@@ -263,8 +263,10 @@ def run_steps(
     """
     s = _unflatten(flat_state)
     outs = []
-    for t in range(xs.shape[1]):
-        s, spikes = neuron_step(OPS, constants, s, xs[:, t], split, max_spikes)
+    # unbind: one backward node for all steps (indexing xs[:, t] made each step's backward
+    # fill a zero tensor of the whole input, quadratic in T).
+    for x_t in xs.unbind(1):
+        s, spikes = neuron_step(OPS, constants, s, x_t, split, max_spikes)
         outs.append(_flatten(s) if record else spikes)
     if record:
         return tuple(None if field[0] is None else torch.stack(field, dim=1) for field in zip(*outs)), _flatten(s)
