@@ -312,14 +312,8 @@ def _torch_threads(backend: str) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _run_demo(
-    settings: DemoSettings,
-    out_dir: Path,
-    board_factory: Optional[Callable[[], Any]] = None,
-    board_name: str = "virtual board",
-    progress: Optional[Callable[..., Any]] = None,
-    log: Callable[[str], None] = print,
-) -> DemoResult:
+def _run_demo(settings: DemoSettings, out_dir: Path, board_factory: Optional[Callable[[], Any]], board_name: str,
+              progress: Optional[Callable[..., Any]], log: Callable[[str], None]) -> DemoResult:
     """:func:`run_demo` without the thread setting."""
     from .config import config_from_specification
     from .demo_plots import save_plots

@@ -70,6 +70,23 @@ def _check_positive(name: str, value: float) -> float:
     return float(value)
 
 
+def _check_common(n_channels: int, rate: float, duration: float, dt: float, test_fraction: float) -> Tuple[int, float, float, int, float]:
+    """Checks shared by the tasks: ``(n_channels, rate, dt, T, test_fraction)``."""
+    n_channels = _check_int("n_channels", n_channels, 1)
+    rate, duration, dt = (_check_positive(k, v) for k, v in (("rate", rate), ("duration", duration), ("dt", dt)))
+    test_fraction = _check_fraction("test_fraction", test_fraction, closed_high=False)
+    T = int(round(duration / dt))
+    if T < 1:
+        raise ParameterValueError("duration", f"at least one time step (dt = {dt} s)", duration)
+    return n_channels, rate, dt, T, test_fraction
+
+
+def _check_delay(name: str, value: float) -> float:
+    if not (np.isfinite(value) and value >= 0):
+        raise ParameterValueError(name, "a time >= 0 (s)", value)
+    return float(value)
+
+
 def _labels(n: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
     """Balanced labels in a random order."""
     return rng.permutation(np.arange(n) % n_classes).astype(np.int64)
@@ -129,15 +146,9 @@ def frozen_noise(
     """
     n_classes = _check_int("n_classes", n_classes, 2)
     n_samples = _check_int("n_samples", n_samples, 2 * n_classes)
-    n_channels = _check_int("n_channels", n_channels, 1)
-    rate, duration, dt = (_check_positive(k, v) for k, v in (("rate", rate), ("duration", duration), ("dt", dt)))
-    if not (np.isfinite(jitter) and jitter >= 0):
-        raise ParameterValueError("jitter", "a time >= 0 (s)", jitter)
+    n_channels, rate, dt, T, test_fraction = _check_common(n_channels, rate, duration, dt, test_fraction)
+    jitter = _check_delay("jitter", jitter)
     p_drop = _check_fraction("p_drop", p_drop)
-    test_fraction = _check_fraction("test_fraction", test_fraction, closed_high=False)
-    T = int(round(duration / dt))
-    if T < 1:
-        raise ParameterValueError("duration", f"at least one time step (dt = {dt} s)", duration)
 
     rng = np.random.default_rng(seed)
     patterns = rng.poisson(rate * dt, size=(n_classes, T, n_channels))
@@ -209,16 +220,10 @@ def rate_frequency(
         raise ParameterValueError("frequencies", "at least 2 distinct positive frequencies (Hz)", freqs)
     K = freqs.size
     n_samples = _check_int("n_samples", n_samples, 2 * K)
-    n_channels = _check_int("n_channels", n_channels, 1)
-    rate, duration, dt = (_check_positive(k, v) for k, v in (("rate", rate), ("duration", duration), ("dt", dt)))
+    n_channels, rate, dt, T, test_fraction = _check_common(n_channels, rate, duration, dt, test_fraction)
     depth = _check_fraction("depth", depth)
-    if not (np.isfinite(channel_delay) and channel_delay >= 0):
-        raise ParameterValueError("channel_delay", "a time >= 0 (s)", channel_delay)
+    channel_delay = _check_delay("channel_delay", channel_delay)
     rate_jitter = _check_fraction("rate_jitter", rate_jitter)
-    test_fraction = _check_fraction("test_fraction", test_fraction, closed_high=False)
-    T = int(round(duration / dt))
-    if T < 1:
-        raise ParameterValueError("duration", f"at least one time step (dt = {dt} s)", duration)
 
     rng = np.random.default_rng(seed)
     y = _labels(n_samples, K, rng)
