@@ -215,8 +215,9 @@ class DynapSimTorch(DynapSimBase, TorchModule):
 
         block = self._checkpoint_block(B, T)
         blocks, flat = [], _flatten(state)
-        for start in range(0, T, block):
-            xs = x[:, start : start + block]
+        # split, like unbind in run_steps: one backward node for all blocks (slicing gave
+        # each block's backward a zero tensor of the whole input).
+        for xs in x.split(block, dim=1):
             if block < T:
                 out, flat = checkpoint(run, xs, *flat, use_reentrant=False)
             else:
