@@ -202,14 +202,11 @@ class DynapSimTorch(DynapSimBase, TorchModule):
             """Steps over a block of time; compiled pieces of ``compile_steps`` where they fit."""
             outs, flat_state = [], tuple(flat_state)
             K, n = int(self.compile_steps), x_block.shape[1]
-            start = 0
-            if piece is not None:
-                for start in range(0, n - n % K, K):
-                    o, flat_state = piece(constants, flat_state, x_block[:, start : start + K], split, max_spikes, record)
-                    outs.append(o)
-                start = n - n % K
-            if start < n:
-                o, flat_state = run_steps(constants, flat_state, x_block[:, start:], split, max_spikes, record)
+            compiled = (n // K) if piece is not None else 0
+            sizes = [K] * compiled + ([n - K * compiled] if n > K * compiled else [])
+            for i, x_piece in enumerate(x_block.split(sizes, dim=1)):  # split: see run_steps
+                steps = piece if i < compiled else run_steps
+                o, flat_state = steps(constants, flat_state, x_piece, split, max_spikes, record)
                 outs.append(o)
             return _concat_steps(outs, record), flat_state
 
