@@ -9,7 +9,8 @@ includes compilation). Cases:
 * ``fwd-norec``: the same without recurrent weights (Rockpool's DynapSim then multiplies
   by a constant zero matrix that XLA folds away);
 * ``grad``: ``jax.jit(jax.value_and_grad)`` of an MSE loss on the spike counts, with
-  respect to the linear weights (torch: ``loss.backward()``);
+  respect to all trainable parameters, the linear and the recurrent weights (torch:
+  ``loss.backward()``);
 * ``direct``: a plain call of the neuron module with no user ``jax.jit``;
 * ``mem``: peak resident memory of one forward+gradient (``ru_maxrss`` of the process).
 
