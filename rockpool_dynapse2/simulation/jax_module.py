@@ -146,8 +146,6 @@ def _simulate(
     n_chunks, rest = divmod(T, k)
     outs = []
     if n_chunks:
-        # The chunks keep their recurrent products (T x B x N_in values) for the backward
-        # pass, which then recomputes only the elementwise part of the steps.
         # Up to _SAVED_PRODUCTS_BYTES, the chunks keep their recurrent products for the
         # backward pass, which then recomputes only the elementwise part of the steps.
         saved = constants.w_rec is not None and xs.size * xs.dtype.itemsize <= _SAVED_PRODUCTS_BYTES
@@ -193,8 +191,10 @@ def _simulate_recurrent_bwd(signed, record, chunk, idle, residuals, cotangent):
 
     The recurrent input ``spikes(t-1) @ w_rec`` adds to the external input of step ``t``,
     so its cotangent is the input's cotangent ``g_t`` and
-    ``dL/dw_rec = sum_t spikes(t-1)^T g_t``: one ``(B T) x N`` matrix product, instead of an
-    ``N x N_in`` accumulation inside every step of the scan's backward pass.
+    ``dL/dw_rec = sum_t spikes(t-1)^T g_t``: a few large matrix products
+    (:func:`_recurrent_weight_gradient`) instead of an ``N x N_in`` accumulation inside
+    every step of the scan's backward pass. The forward pass kept ``jax.vjp``'s residuals,
+    so the loop is not run forward again.
     """
     vjp, first, raster, max_spikes = residuals
     g_params, g_state, g_inputs, g_dt, g_max = vjp(cotangent)
