@@ -69,7 +69,7 @@ class DemoSettings:
         temperature: scale of the spike counts in the cross-entropy.
         min_count: mean spike count per sample below which an output neuron is penalised.
         train_deviation: injected mismatch (fraction reached at ``sigma_rule`` sigmas).
-        chips_per_step: mismatched chips drawn per training step (JAX; torch draws one).
+        chips_per_step: mismatched chips drawn per training step (JAX: each on the whole batch; torch: each on a slice of it).
         n_chips: simulated chips of the Monte-Carlo evaluation.
         deviations: mismatch levels of the Monte-Carlo evaluation.
         sigma_rule: standard deviations at which a deviation is reached.
@@ -354,7 +354,7 @@ def _run_demo(settings: DemoSettings, out_dir: Path, board_factory: Optional[Cal
             deviation=s.train_deviation,
             sigma_rule=s.sigma_rule,
             seed=s.seed,
-            chips_per_step=s.chips_per_step if s.backend == "jax" else 1,
+            chips_per_step=s.chips_per_step,
         )
         bar = lambda it, name=name: wrap(it, desc=f"training {name}", total=s.epochs, unit="epoch")
         t0 = time.perf_counter()

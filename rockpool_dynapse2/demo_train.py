@@ -218,7 +218,8 @@ class TrainSettings:
         deviation: injected deviation reached at ``sigma_rule`` standard deviations.
         sigma_rule: see :func:`~rockpool_dynapse2.transform.mismatch.sigma_from_deviation`.
         seed: seed of the injected draws.
-        chips_per_step: mismatched chips drawn per step (their losses are averaged; JAX only).
+        chips_per_step: mismatched chips drawn per step, their losses averaged (JAX: each on
+            the whole batch; torch: each on a slice of the batch).
     """
 
     epochs: int
@@ -333,11 +334,18 @@ def _train_torch(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_cla
     ys = torch.as_tensor(y, dtype=torch.int64)
     result = TrainResult(net)
     start = time.perf_counter()
+    # With injection, every forward pass of the wrapped network draws a new chip: the batch
+    # is cut into `chips_per_step` slices, one chip each, and their losses are averaged
+    # (one chip per step is too noisy a signal; JAX averages whole-batch chips instead).
+    groups = torch.arange(len(xs)).tensor_split(max(1, min(s.chips_per_step, len(xs))) if s.inject else 1)
     for _ in progress(range(s.epochs)):
-        model.reset_state()
         opt.zero_grad()
-        out = model(xs)[0]
-        loss = _loss_terms(torch, out, ys, n_classes, per_class, s, lambda z: torch.log_softmax(z, dim=-1))
+        loss = 0.0
+        for idx in groups:
+            model.reset_state()
+            out = model(xs[idx])[0]
+            part = _loss_terms(torch, out, ys[idx], n_classes, per_class, s, lambda z: torch.log_softmax(z, dim=-1))
+            loss = loss + part * (len(idx) / len(xs))
         loss.backward()
         if not all(bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None):
             opt.zero_grad()  # skip a step with a non-finite gradient, as optax.apply_if_finite
