@@ -249,3 +249,18 @@ def test_console_script_is_installed(demo_run):
     assert "SOIF_LEAK_N" in done.stdout
     done = subprocess.run([script, "inspect", str(out / "missing.json")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+def test_torch_injection_draws_chips_per_step_chips_one_per_batch_slice(monkeypatch):
+    import rockpool_dynapse2.demo_train as dt
+    from rockpool_dynapse2.tasks import frozen_noise
+
+    task = frozen_noise(8, seed=0, duration=0.05, n_channels=10, test_fraction=0.0)
+    w_in, w_rec = dt.initial_weights(10, 4, 0.3, 0.1, 4, 0)
+    sizes = []
+    original = dt._loss_terms
+    monkeypatch.setattr(dt, "_loss_terms", lambda xp, counts, *a: (sizes.append(counts.shape[0]), original(xp, counts, *a))[1])
+    settings = dt.TrainSettings(epochs=2, learning_rate=0.01, temperature=0.5, min_count=1.0, inject=True, chips_per_step=3)
+    result = dt.train("torch", w_in, w_rec, task.x_train, task.y_train, 2, 2, 4, settings)
+    assert sizes == [3, 3, 2] * 2  # 3 chips per step, each on a slice, the whole batch covered
+    assert len(result.loss) == 2 and all(np.isfinite(result.loss))
