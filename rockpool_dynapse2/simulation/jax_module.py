@@ -19,7 +19,6 @@ from rockpool.nn.modules.jax.jax_module import JaxModule
 from rockpool.parameters import Parameter, SimulationParameter, State
 
 from ..errors import ParameterValueError, ShapeError
-from ..parameters._validate import concrete
 from ..parameters.core import CoreParameters
 from .module_base import DynapSimBase
 from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
@@ -32,6 +31,7 @@ from .spec import (
 )
 from .spiking import spike_count_forward, surrogate_slope
 from .step import (
+    idle_synapses,
     loop_state,
     neuron_step,
     prepare,
@@ -417,7 +417,7 @@ class DynapSimJax(DynapSimBase, JaxModule):
             signed=self.signed,
             record=bool(record),
             chunk=static["chunk"],
-            idle=_idle_synapses(state.isyn, self.signed),
+            idle=idle_synapses(state.isyn, self.signed),
         )
         return spikes, state._asdict(), rec
 
@@ -430,18 +430,6 @@ def _as_batched_input(data: Any, size_in: int, dtype: str) -> jax.Array:
     if not isinstance(x, jax.core.Tracer) and not bool(jnp.isfinite(x).all()):
         raise ParameterValueError("input_data", "finite", np.asarray(x), ~np.isfinite(np.asarray(x)))
     return x
-
-
-def _idle_synapses(isyn: jax.Array, signed: bool) -> Tuple[int, ...]:
-    """NMDA and SHUNT of the signed layout get no input: while they are at 0 the loop skips them."""
-    if not signed:
-        return ()
-    values = concrete(isyn)
-    return _IDLE_SIGNED if values is not None and not values[..., _IDLE_SIGNED].any() else ()
-
-
-_IDLE_SIGNED = (1, 3)
-"""NMDA and SHUNT: the synapse types the signed layout does not drive."""
 
 
 def _batched_state(name: str, value: jax.Array, B: int, n: int) -> jax.Array:

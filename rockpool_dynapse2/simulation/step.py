@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Tuple
 
+from ..parameters._validate import concrete
 from ..parameters.convert import dpi_time_constant, pulse_duration
 from .dpi import dpi_decay, dpi_factors, dpi_step
 from .membrane import membrane_step, membrane_voltage, nmda_gate
@@ -28,6 +29,7 @@ __all__ = [
     "split_signed_input",
     "split_multi_input",
     "synapse_major",
+    "idle_synapses",
     "loop_state",
     "stored_state",
     "neuron_step",
@@ -123,6 +125,19 @@ def synapse_major(w: Any) -> Any:
     lead = tuple(w.shape[:-1])
     n = w.shape[-1] // 4
     return w.reshape(lead + (n, 4)).swapaxes(-1, -2).reshape(lead + (4 * n,))
+
+
+IDLE_SIGNED = (1, 3)
+"""NMDA and SHUNT: the synapse types the signed layout does not drive."""
+
+
+def idle_synapses(isyn: Any, signed: bool) -> Tuple[int, ...]:
+    """The synapse types :func:`loop_state` may skip: NMDA and SHUNT of the signed layout get
+    no input, so while they are at 0 (a concrete, untraced state) the loop skips them."""
+    if not signed:
+        return ()
+    values = concrete(isyn)
+    return IDLE_SIGNED if values is not None and not values[..., IDLE_SIGNED].any() else ()
 
 
 def loop_state(state: DynapState, idle: Tuple[int, ...] = ()) -> DynapState:

@@ -18,7 +18,6 @@ from rockpool.nn.modules.torch.torch_module import TorchModule
 from torch.utils.checkpoint import checkpoint
 
 from ..errors import ParameterValueError, ShapeError
-from ..parameters._validate import concrete
 from ..parameters.core import CoreParameters
 from .module_base import DynapSimBase
 from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapState
@@ -31,6 +30,7 @@ from .spec import (
 )
 from .spiking import spike_count_forward, surrogate_antiderivative
 from .step import (
+    idle_synapses,
     loop_state,
     neuron_step,
     prepare,
@@ -193,7 +193,7 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         split = split_signed_input if self.signed else split_multi_input
         if not self.signed:
             x = synapse_major(x)
-        state = loop_state(state, _idle_synapses(state.isyn, self.signed))
+        state = loop_state(state, idle_synapses(state.isyn, self.signed))
         max_spikes = float(self.max_spikes_per_dt)
         record = self._record
         piece = self._compiled_piece()
@@ -279,18 +279,6 @@ def _flatten(state: DynapState) -> Tuple[Optional[torch.Tensor], ...]:
 
 def _unflatten(flat: Sequence[Optional[torch.Tensor]]) -> DynapState:
     return DynapState(tuple(flat[:4]), *flat[4:])
-
-
-def _idle_synapses(isyn: torch.Tensor, signed: bool) -> Tuple[int, ...]:
-    """NMDA and SHUNT of the signed layout get no input: while they are at 0 the loop skips them."""
-    if not signed:
-        return ()
-    values = concrete(isyn)
-    return _IDLE_SIGNED if values is not None and not values[..., _IDLE_SIGNED].any() else ()
-
-
-_IDLE_SIGNED = (1, 3)
-"""NMDA and SHUNT: the synapse types the signed layout does not drive."""
 
 
 def _concat_steps(pieces: list, record: bool) -> Any:
