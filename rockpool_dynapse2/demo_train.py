@@ -73,8 +73,7 @@ def typed_weights(xp: Any, w: Any) -> Any:
         w: signed weights ``(C, N)`` in units of ``Iscale``.
     """
     zero = xp.zeros_like(w)
-    pos = xp.maximum(w, zero) if xp.__name__ != "torch" else xp.clamp(w, min=0.0)
-    neg = xp.maximum(-w, zero) if xp.__name__ != "torch" else xp.clamp(-w, min=0.0)
+    pos, neg = xp.maximum(w, zero), xp.maximum(-w, zero)
     return xp.stack([pos, zero, neg, zero], -1).reshape(w.shape[0], 4 * w.shape[1])
 
 
@@ -96,7 +95,7 @@ def project_typed(xp: Any, w: Any, allowed: Any, w_max: float = None) -> Any:
     q = w.reshape(w.shape[0], n, 4)
     signed = (q[..., 0] - q[..., 2]) * allowed
     w_max = W_MAX if w_max is None else w_max
-    signed = xp.clip(signed, -w_max, w_max) if xp.__name__ != "torch" else xp.clamp(signed, -w_max, w_max)
+    signed = xp.clip(signed, -w_max, w_max)
     return typed_weights(xp, signed)
 
 
@@ -186,8 +185,8 @@ def accuracy(xp: Any, counts: Any, labels: Any) -> Any:
     K = counts.shape[1]
     onehot = (xp.arange(K)[None, :] == labels[:, None])
     target = (counts * onehot).sum(1)
-    others = xp.where(onehot, -1.0, counts).max(1) if xp.__name__ != "torch" else xp.where(onehot, -1.0, counts).amax(1)
-    return (target > others).astype(xp.float32).mean() if xp.__name__ != "torch" else (target > others).float().mean()
+    others = xp.amax(xp.where(onehot, -1.0, counts), 1)
+    return (target > others).sum() / target.shape[0]
 
 
 def spike_counts(backend: str, net: Any, x: np.ndarray) -> np.ndarray:
@@ -255,7 +254,7 @@ def _loss_terms(xp: Any, counts: Any, labels: Any, n_classes: int, per_class: in
     onehot = (xp.arange(n_classes)[None, :] == labels[:, None])
     ce = -(logp * onehot).sum(1).mean()
     rates = counts.sum(1).mean(0)  # (N,) mean count of every neuron
-    quiet = xp.maximum(s.min_count - rates, 0.0 * rates) if xp.__name__ != "torch" else xp.clamp(s.min_count - rates, min=0.0)
+    quiet = xp.maximum(s.min_count - rates, 0.0 * rates)
     return ce + (quiet**2).mean()
 
 
