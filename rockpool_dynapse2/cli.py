@@ -76,27 +76,17 @@ def load_configuration(path: str) -> Tuple[Any, Any]:
     return None, Configuration.from_json(text)
 
 
-_NO_SAMNA_BOARD = (
-    "--board {index} needs rockpool_dynapse2.hardware.SamnaBoard, which this version of "
-    "rockpool-dynapse2 does not have; use the virtual board (leave out --board)"
-)
-
-
 def _check_board_available(index: int) -> None:
     """Fail early (before minutes of training) if ``--board index`` cannot work.
 
     Raises:
-        SamnaNotAvailableError: no ``SamnaBoard`` in this version, or samna is missing or
-            only PyPI's installer stub.
+        SamnaNotAvailableError: samna is missing or only PyPI's installer stub.
         CliError: a negative index.
     """
     from . import hardware
-    from .errors import SamnaNotAvailableError
 
     if index < 0:
         raise CliError(f"--board must be a board index >= 0; got {index}")
-    if getattr(hardware, "SamnaBoard", None) is None:
-        raise SamnaNotAvailableError(_NO_SAMNA_BOARD.format(index=index))
     hardware.require_samna()
 
 
@@ -104,8 +94,7 @@ def open_board(index: int) -> Any:
     """Open DYNAP-SE2 board number ``index`` (in samna's order) through samna.
 
     Raises:
-        SamnaNotAvailableError: this version has no ``SamnaBoard``, or samna is missing or
-            only PyPI's installer stub.
+        SamnaNotAvailableError: samna is missing or only PyPI's installer stub.
         CliError: there is no board ``index``.
         BoardError: samna found no board, or could not open or program it (from ``SamnaBoard``).
     """
@@ -231,7 +220,8 @@ def _load_raster(path: str, n_inputs: int) -> Any:
 def _cmd_deploy(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .hardware import DynapseSamna, VirtualBoard
+    from .demo import board_outputs
+    from .hardware import VirtualBoard
 
     if args.board is not None:
         _check_board_available(args.board)
@@ -243,14 +233,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         )
     raster = _load_raster(args.input, mapped.n_inputs)
     batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
-    board = open_board(args.board) if args.board is not None else VirtualBoard(args.backend)
-    where = f"board {args.board}" if args.board is not None else "the virtual board"
-    out = np.zeros((batched.shape[0], batched.shape[1], mapped.n_outputs), dtype=np.float32)
-    with DynapseSamna(board, mapped) as mod:
-        for b in range(batched.shape[0]):
-            if args.board is None:
-                mod.reset_state()
-            out[b] = mod(batched[b])[0][0]
+    virtual = args.board is None
+    board = VirtualBoard(args.backend) if virtual else open_board(args.board)
+    where = "the virtual board" if virtual else f"board {args.board}"
+    out = board_outputs(mapped, batched, lambda: board, virtual, rest_steps=0)  # the raster as given
     result = out[0] if raster.ndim == 2 else out
     print(
         f"ran {batched.shape[0]} sample(s) of {batched.shape[1]} steps ({batched.shape[1] * mapped.dt * 1e3:g} ms), "

@@ -44,7 +44,7 @@ from .demo_train import (
 from .errors import ParameterValueError, UnknownParameterError
 from .tasks import TASKS, Task, make_task
 
-__all__ = ["DemoSettings", "NetworkReport", "DemoResult", "run_demo", "summary_table", "PRESETS", "NETWORKS"]
+__all__ = ["DemoSettings", "NetworkReport", "DemoResult", "run_demo", "board_outputs", "summary_table", "PRESETS", "NETWORKS"]
 
 NETWORKS = ("with injection", "without injection")
 """The two trained networks, in report order."""
@@ -225,16 +225,31 @@ def _monte_carlo(backend: str, qnet: Any, spec: Any, task: Task, s: DemoSettings
     )
 
 
-def _board_outputs(mapped: Any, x: np.ndarray, board_factory: Callable[[], Any], virtual: bool, progress: Callable) -> np.ndarray:
+def board_outputs(
+    mapped: Any,
+    x: np.ndarray,
+    board_factory: Callable[[], Any],
+    virtual: bool,
+    progress: Callable = lambda it: it,
+    rest_steps: Optional[int] = None,
+) -> np.ndarray:
     """Run every sample through ``DynapseSamna``; output rasters ``(B, T, n_outputs)``.
 
-    Each sample starts from rest: the virtual board is reset; a chip cannot be, so on a
-    real board each sample is preceded by :data:`REST_STEPS` steps without input (its
-    output there is dropped).
+    The virtual board is reset before each sample. A chip cannot be, so on a real board
+    each sample is preceded by ``rest_steps`` steps without input (default
+    :data:`REST_STEPS`; their output is dropped).
+
+    Args:
+        mapped: the :class:`~rockpool_dynapse2.config.MappedConfiguration`.
+        x: input spike counts ``(B, T, n_inputs)``.
+        board_factory: returns the open board.
+        virtual: whether it is the virtual board.
+        progress: wraps the sample iterator (e.g. a tqdm bar).
+        rest_steps: steps without input before each sample on a real board.
     """
     from .hardware import DynapseSamna
 
-    rest = 0 if virtual else REST_STEPS
+    rest = 0 if virtual else (REST_STEPS if rest_steps is None else rest_steps)
     out = np.zeros((x.shape[0], x.shape[1], mapped.n_outputs), dtype=np.float32)
     with DynapseSamna(board_factory(), mapped) as mod:
         for b in progress(range(x.shape[0])):
@@ -398,7 +413,7 @@ def _run_demo(settings: DemoSettings, out_dir: Path, board_factory: Optional[Cal
             report.config_file = str(path)
             result.files[f"config {name}"] = str(path)
         bar = lambda it, name=name: wrap(it, desc=f"{board_name} ({name})", total=n_board, unit="sample")
-        out = _board_outputs(mapped, task.x_test[:n_board], board_factory, virtual, bar)
+        out = board_outputs(mapped, task.x_test[:n_board], board_factory, virtual, bar)
         board_out[name] = out
         report.board_accuracy = float(accuracy(np, class_counts(np, out, K, M), task.y_test[:n_board]))
         log(f"{board_name} ({name}): test accuracy {report.board_accuracy:.1%} on {n_board} samples")
