@@ -29,12 +29,12 @@ NMDA gate :func:`nmda_gate`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..parameters.convert import dpi_time_constant
 from .records import ArrayOps, StepConstants
 
-__all__ = ["nmda_gate", "membrane_step", "membrane_voltage"]
+__all__ = ["nmda_gate", "nmda_opening", "MembraneTerms", "membrane_terms", "membrane_step", "membrane_voltage"]
 
 
 def nmda_gate(inmda: Any, imem: Any, If_nmda: Any) -> Any:
@@ -43,12 +43,65 @@ def nmda_gate(inmda: Any, imem: Any, If_nmda: Any) -> Any:
     The gate passes the NMDA current only once the membrane current exceeds the gate
     current ``If_nmda`` (set by ``DENM_NMREV_N``); it is half open at ``I_mem = If_nmda``.
     """
-    return inmda / (1.0 + If_nmda / imem)
+    return inmda * nmda_opening(imem, If_nmda)
+
+
+def nmda_opening(imem: Any, If_nmda: Any) -> Any:
+    """The NMDA gate's opening ``1 / (1 + If_nmda / I_mem)``, between 0 and 1."""
+    return 1.0 / (1.0 + If_nmda / imem)
 
 
 def membrane_voltage(ops: ArrayOps, imem: Any, Ut_over_kappa: Any, Io: Any) -> Any:
     """Membrane voltage (V) of a membrane current (A): ``Ut / kappa * log(I_mem / Io)``."""
     return Ut_over_kappa * ops.log(imem / Io)
+
+
+class MembraneTerms(NamedTuple):
+    """The intermediate quantities of one membrane step (see the module's equations);
+    :func:`membrane_step` uses ``update``, the hand-written backward pass
+    (:mod:`.step_vjp`) the others."""
+
+    ileak: Any
+    """``I_leak = Itau_mem + I_ahp + I_shunt``."""
+    inhibition: Any
+    """``I_ahp + I_shunt``."""
+    iin_raw: Any
+    """``I_syn - I_leak + Idc``, before the floor at ``Io`` and the refractory clamp."""
+    f_imem: Any
+    """The positive feedback term ``I_fb / I_leak * (I_mem + Igain_mem)``."""
+    rate: Any
+    """``I_mem / (tau_mem (I_mem + Igain_mem))``."""
+    drive: Any
+    """``I_inf + f_fb - I_mem (1 + (I_ahp + I_shunt) / Itau_mem)``."""
+    update: Any
+    """``I_mem + rate * drive * dt``, before the floor at ``Io``."""
+
+
+def membrane_terms(
+    ops: ArrayOps,
+    c: StepConstants,
+    imem: Any,
+    vmem: Any,
+    isyn: Any,
+    iahp: Any,
+    ishunt: Any,
+    refractory: Any,
+) -> MembraneTerms:
+    """The terms of one forward-Euler step of the membrane current; arguments as
+    :func:`membrane_step`."""
+    f_feedback = ops.exp(c.kappa_prime * (ops.stop_gradient(vmem) / c.Ut))
+    # An idle SHUNT (None, exactly 0) leaves out two additions of 0.
+    ileak = c.Itau_mem + iahp if ishunt is None else c.Itau_mem + iahp + ishunt
+    inhibition = iahp if ishunt is None else iahp + ishunt
+    iin_raw = isyn - ileak + c.Idc
+    iin = ops.maximum(ops.where(refractory, 0.0, iin_raw), c.Io)
+    imem_inf = c.mem_gain_ratio * (iin - ileak)
+    ifb = c.Io * f_feedback
+    f_imem = (ifb / ileak) * (imem + c.Igain_mem)
+    tau_mem = dpi_time_constant(ileak, c.C_mem, c.Ut, c.kappa)
+    rate = imem / (tau_mem * (imem + c.Igain_mem))
+    drive = imem_inf + f_imem - (imem * (1.0 + (inhibition / c.Itau_mem)))
+    return MembraneTerms(ileak, inhibition, iin_raw, f_imem, rate, drive, imem + rate * drive * c.dt)
 
 
 def membrane_step(
@@ -77,17 +130,4 @@ def membrane_step(
     Returns:
         The membrane current (A) after the step, before spike detection, ``(B, N)``.
     """
-    f_feedback = ops.exp(c.kappa_prime * (ops.stop_gradient(vmem) / c.Ut))
-    # An idle SHUNT (None, exactly 0) leaves out two additions of 0.
-    ileak = c.Itau_mem + iahp if ishunt is None else c.Itau_mem + iahp + ishunt
-    inhibition = iahp if ishunt is None else iahp + ishunt
-    iin = isyn - ileak + c.Idc
-    iin = ops.maximum(ops.where(refractory, 0.0, iin), c.Io)
-    imem_inf = c.mem_gain_ratio * (iin - ileak)
-    ifb = c.Io * f_feedback
-    f_imem = (ifb / ileak) * (imem + c.Igain_mem)
-    tau_mem = dpi_time_constant(ileak, c.C_mem, c.Ut, c.kappa)
-    dimem = (imem / (tau_mem * (imem + c.Igain_mem))) * (
-        imem_inf + f_imem - (imem * (1.0 + (inhibition / c.Itau_mem)))
-    )
-    return ops.maximum(imem + dimem * c.dt, c.Io)
+    return ops.maximum(membrane_terms(ops, c, imem, vmem, isyn, iahp, ishunt, refractory).update, c.Io)

@@ -15,12 +15,12 @@ Order of operations within a step (as Rockpool's DynapSim, so the two agree):
 
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, NamedTuple, Tuple
 
 from ..parameters._validate import concrete
 from ..parameters.convert import dpi_time_constant, pulse_duration
 from .dpi import dpi_decay, dpi_factors, dpi_step
-from .membrane import membrane_step, membrane_voltage, nmda_gate
+from .membrane import MembraneTerms, membrane_terms, membrane_voltage, nmda_opening
 from .records import SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState, StepConstants
 from .spiking import distance_to_threshold, reset_and_refractory
 
@@ -33,6 +33,10 @@ __all__ = [
     "loop_state",
     "stored_state",
     "neuron_step",
+    "total_input",
+    "StepTerms",
+    "step_terms",
+    "neuron_update",
 ]
 
 
@@ -182,24 +186,67 @@ def neuron_step(
     Returns:
         ``(state, spikes)``: the state at ``t + dt`` and the spike counts ``(B, N)`` of this step.
     """
-    if c.w_rec is not None:
-        w_in = w_in + ops.recurrent(state.spikes, c.w_rec)
-    isyn = tuple(
-        _synapse_step(ops, c, k, current, w) for k, (current, w) in enumerate(zip(state.isyn, split(ops, w_in)))
-    )
+    return neuron_update(ops, c, state, total_input(ops, c, state, w_in), split, max_spikes)
+
+
+def total_input(ops: ArrayOps, c: StepConstants, state: DynapState, w_in: Any) -> Any:
+    """The synaptic input weights of a step: the external ``w_in`` plus the recurrent input
+    from the last step's spikes (``(B, N_in)``)."""
+    return w_in if c.w_rec is None else w_in + ops.recurrent(state.spikes, c.w_rec)
+
+
+class StepTerms(NamedTuple):
+    """The intermediate quantities of one step, from :func:`step_terms`."""
+
+    weights: Tuple[Any, ...]
+    """The weights driving each synapse type (None: no input)."""
+    isyn: Tuple[Any, ...]
+    """The synaptic currents after the step (None: an idle type)."""
+    ahp_update: Any
+    """The AHP DPI's update, before the floor at ``Io``."""
+    iahp: Any
+    nmda_open: Any
+    """The NMDA gate's opening ``1 / (1 + If_nmda / I_mem)`` (None without NMDA current)."""
+    membrane: MembraneTerms
+    imem: Any
+    """The membrane current after the Euler step, before the reset."""
+    x: Any
+    """``log(I_mem / Ispkthr)``, the distance to threshold."""
+    spikes: Any
+    fired: Any
+
+
+def step_terms(ops: ArrayOps, c: StepConstants, state: DynapState, u: Any, split: Any, max_spikes: float) -> StepTerms:
+    """Every intermediate quantity of a step driven by the synaptic input ``u`` (from
+    :func:`total_input`); :func:`neuron_update` and the backward pass of :mod:`.step_vjp`
+    both read them."""
+    weights = split(ops, u)
+    isyn = tuple(_synapse_step(ops, c, k, current, w) for k, (current, w) in enumerate(zip(state.isyn, weights)))
 
     ahp_drive = c.ahp_gain_ratio * (c.Iw_ahp * state.spikes)
-    iahp = ops.maximum(dpi_step(state.iahp, ahp_drive, c.ahp_discharge, c.ahp_charge), c.Io)
+    ahp_update = dpi_step(state.iahp, ahp_drive, c.ahp_discharge, c.ahp_charge)
+    iahp = ops.maximum(ahp_update, c.Io)
 
     iampa, inmda, igaba, ishunt = isyn
-    isyn_net = iampa if inmda is None else iampa + nmda_gate(inmda, state.imem, c.If_nmda)
+    nmda_open = None if inmda is None else nmda_opening(state.imem, c.If_nmda)
+    isyn_net = iampa if inmda is None else iampa + inmda * nmda_open
     isyn_net = isyn_net - igaba
-    imem = ops.fence(membrane_step(ops, c, state.imem, state.vmem, isyn_net, iahp, ishunt, state.timer_ref > 0.0))
-    vmem = membrane_voltage(ops, imem, c.Ut_over_kappa, c.Io)
+    membrane = membrane_terms(ops, c, state.imem, state.vmem, isyn_net, iahp, ishunt, state.timer_ref > 0.0)
+    imem = ops.fence(ops.maximum(membrane.update, c.Io))
+    x = distance_to_threshold(ops, imem, c.Ispkthr)
+    spikes = ops.spike_count(x, max_spikes)
+    return StepTerms(weights, isyn, ahp_update, iahp, nmda_open, membrane, imem, x, spikes, spikes > 0.0)
 
-    spikes = ops.spike_count(distance_to_threshold(ops, imem, c.Ispkthr), max_spikes)
-    imem, timer_ref = reset_and_refractory(ops, imem, state.timer_ref, spikes > 0.0, c.Io, c.t_ref, c.dt)
-    return DynapState(isyn, iahp, imem, vmem, timer_ref, spikes), spikes
+
+def neuron_update(
+    ops: ArrayOps, c: StepConstants, state: DynapState, u: Any, split: Any, max_spikes: float
+) -> Tuple[DynapState, Any]:
+    """:func:`neuron_step` after the recurrent input: ``u`` is the step's synaptic input
+    from :func:`total_input`."""
+    t = step_terms(ops, c, state, u, split, max_spikes)
+    vmem = membrane_voltage(ops, t.imem, c.Ut_over_kappa, c.Io)
+    imem, timer_ref = reset_and_refractory(ops, t.imem, state.timer_ref, t.fired, c.Io, c.t_ref, c.dt)
+    return DynapState(t.isyn, t.iahp, imem, vmem, timer_ref, t.spikes), t.spikes
 
 
 def _synapse_step(ops: ArrayOps, c: StepConstants, k: int, current: Any, w: Any) -> Any:
