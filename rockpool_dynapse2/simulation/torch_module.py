@@ -1,9 +1,12 @@
 """``DynapSimTorch``: N DYNAP-SE2 neurons as a Rockpool ``TorchModule``.
 
-The backend-specific parts only: torch tensors, the surrogate gradient as a
-``torch.autograd.Function``, and the time loop (a Python loop over steps, run in
-checkpointed chunks when gradients are needed, so memory grows with ``sqrt(T)``). The
-equations are in :mod:`.step`, shared with :class:`~.jax_module.DynapSimJax`.
+The backend-specific parts only: torch tensors, the surrogate gradient (a straight-through
+sum), and the time loop: a Python loop over steps, which a gradient sees as one autograd
+node (:class:`_LoopFunction`). Its forward pass builds no graph and keeps the state at the
+start of every block of ``sqrt(T)`` steps; its backward pass runs each block forward
+again and steps back through it with the hand-written step derivative of
+:mod:`.step_vjp`, so memory grows with ``sqrt(T)``. The equations are in :mod:`.step`,
+shared with :class:`~.jax_module.DynapSimJax`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ import numpy as np
 import rockpool.parameters as rp
 import torch
 from rockpool.nn.modules.torch.torch_module import TorchModule
-from torch.utils.checkpoint import checkpoint
 
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
 from .module_base import DynapSimBase
-from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapState
+from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapState, StepConstants
 from .spec import (
     build_module_spec,
     check_parameters,
@@ -33,12 +35,15 @@ from .step import (
     idle_synapses,
     loop_state,
     neuron_step,
+    neuron_update,
     prepare,
     split_multi_input,
     split_signed_input,
     stored_state,
     synapse_major,
+    total_input,
 )
+from .step_vjp import neuron_update_vjp
 
 __all__ = ["DynapSimTorch"]
 
@@ -95,15 +100,15 @@ class DynapSimTorch(DynapSimBase, TorchModule):
     torch).
 
     Args:
-        chunk: steps per checkpointed block when gradients are recorded; default: no
-            checkpointing unless the autograd graph would exceed ``memory_budget``, then
-            blocks of ``sqrt(T)`` steps (memory then grows with ``sqrt(T)``).
+        chunk: steps per block of the backward pass (default ``sqrt(T)``): the forward
+            pass keeps the state at the start of each block, and the backward pass runs
+            one block forward again at a time, so a gradient's memory grows with
+            ``sqrt(T)``.
         compile: run the time loop in pieces of ``compile_steps`` steps compiled by
             ``torch.compile`` (about 4x faster forward+backward; the first call compiles for
             roughly half a minute per input shape on a 2-core CPU, later processes reuse
             torch's on-disk cache).
         compile_steps: steps per compiled piece.
-        memory_budget: bytes the autograd graph may take before checkpointing starts.
     """
 
     def __init__(
@@ -121,7 +126,6 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         dtype: str = "float32",
         compile: bool = False,
         compile_steps: int = 4,
-        memory_budget: float = 2.0 * 2**30,
         **currents: Any,
     ):
         if dtype not in ("float32", "float64"):
@@ -145,7 +149,6 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         self.chunk = rp.SimulationParameter(chunk if chunk is not None else 0)
         self.compile = rp.SimulationParameter(bool(compile))
         self.compile_steps = rp.SimulationParameter(int(compile_steps))
-        self.memory_budget = rp.SimulationParameter(float(memory_budget))
         self._piece = None
 
         if dtype == "float64":
@@ -161,23 +164,17 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         self._record_dict: Dict[str, torch.Tensor] = {}
 
     def _compiled_piece(self):
-        """``run_steps`` compiled by ``torch.compile`` (once per module), or None when not compiling."""
+        """``(run_steps, recompute_steps, steps_back)`` compiled by ``torch.compile`` (once per
+        module), or None when not compiling."""
         if not self.compile:
             return None
         if self._piece is None:
-            self._piece = torch.compile(run_steps, dynamic=False)
+            self._piece = tuple(torch.compile(f, dynamic=False) for f in (run_steps, recompute_steps, steps_back))
         return self._piece
 
-    def _checkpoint_block(self, B: int, T: int) -> int:
-        """Steps per checkpointed block: T (no checkpointing) unless gradients are recorded
-        and the graph would exceed ``memory_budget`` bytes (or ``chunk`` asks for it)."""
-        if not torch.is_grad_enabled():
-            return T
-        if int(self.chunk):
-            return max(1, min(T, int(self.chunk)))
-        itemsize = torch.finfo(self.Io.dtype).bits // 8
-        graph_bytes = _SAVED_PER_STEP * B * self.size_out * itemsize * T
-        return T if graph_bytes <= float(self.memory_budget) else max(1, int(math.ceil(math.sqrt(T))))
+    def _block(self, T: int) -> int:
+        """Steps per block of the backward pass (``chunk``, default ``ceil(sqrt(T))``)."""
+        return max(1, min(T, int(self.chunk) or int(math.ceil(math.sqrt(T)))))
 
     def forward(self, input_data: Any) -> torch.Tensor:
         """Simulate over ``input_data`` ``(T, N_in)`` or ``(B, T, N_in)``; spike counts ``(B, T, N)``."""
@@ -196,31 +193,9 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         state = loop_state(state, idle_synapses(state.isyn, self.signed))
         max_spikes = float(self.max_spikes_per_dt)
         record = self._record
-        piece = self._compiled_piece()
-
-        def run(x_block: torch.Tensor, *flat_state: torch.Tensor):
-            """Steps over a block of time; compiled pieces of ``compile_steps`` where they fit."""
-            outs, flat_state = [], tuple(flat_state)
-            K, n = int(self.compile_steps), x_block.shape[1]
-            compiled = (n // K) if piece is not None else 0
-            sizes = [K] * compiled + ([n - K * compiled] if n > K * compiled else [])
-            for i, x_piece in enumerate(x_block.split(sizes, dim=1)):  # split: see run_steps
-                steps = piece if i < compiled else run_steps
-                o, flat_state = steps(constants, flat_state, x_piece, split, max_spikes, record)
-                outs.append(o)
-            return _concat_steps(outs, record), flat_state
-
-        block = self._checkpoint_block(B, T)
-        blocks, flat = [], _flatten(state)
-        # split, like unbind in run_steps: one backward node for all blocks (slicing gave
-        # each block's backward a zero tensor of the whole input).
-        for xs in x.split(block, dim=1):
-            if block < T:
-                out, flat = checkpoint(run, xs, *flat, use_reentrant=False)
-            else:
-                out, flat = run(xs, *flat)
-            blocks.append(out)
-        steps = _concat_steps(blocks, record)
+        loop = _Loop(constants, split, max_spikes, record, self._compiled_piece(), int(self.compile_steps))
+        block = self._block(T)
+        steps, flat = loop.run(x, _flatten(state), block)
         state = stored_state(OPS, _unflatten(flat))
 
         # Keep the batched state: the next call continues every batch element.
@@ -247,8 +222,277 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         return out, self.state(), rec
 
 
-_SAVED_PER_STEP = 64
-"""Tensors of shape (B, N) autograd keeps per step (measured order of magnitude)."""
+class _Loop:
+    """The time loop of one call: the forward steps, and the backward pass of
+    :class:`_LoopFunction`."""
+
+    def __init__(
+        self, constants: StepConstants, split: Any, max_spikes: float, record: bool, piece: Any, piece_steps: int
+    ):
+        self.constants = constants
+        self.split = split
+        self.max_spikes = max_spikes
+        self.record = record
+        self.piece = piece
+        self.piece_steps = piece_steps
+        self.leaves, self.rebuild = _tensor_leaves(constants)
+
+    def steps(self, flat_state: Tuple[Optional[torch.Tensor], ...], xs: torch.Tensor):
+        """Run over ``xs`` ``(B, K, N_in)``: compiled pieces of ``piece_steps`` where they fit."""
+        outs = []
+        K, n = self.piece_steps, xs.shape[1]
+        compiled = (n // K) if self.piece is not None else 0
+        sizes = [K] * compiled + ([n - K * compiled] if n > K * compiled else [])
+        for i, x_piece in enumerate(xs.split(sizes, dim=1)):  # split: see run_steps
+            steps = self.piece[0] if i < compiled else run_steps
+            o, flat_state = steps(self.constants, flat_state, x_piece, self.split, self.max_spikes, self.record)
+            outs.append(o)
+        return _concat_steps(outs, self.record), flat_state
+
+    def run(self, x: torch.Tensor, flat_state: Tuple[Optional[torch.Tensor], ...], block: int):
+        """``(outputs, final flat state)``; differentiable through :class:`_LoopFunction`."""
+        state_leaves = [t for t in flat_state if t is not None]
+        if not torch.is_grad_enabled() or not any(t.requires_grad for t in [x, *self.leaves, *state_leaves]):
+            with torch.no_grad():
+                return self.steps(flat_state, x)
+        present = tuple(t is not None for t in flat_state)
+        n_out = sum(present) if self.record else 1
+        results = _LoopFunction.apply(self, block, present, x, *self.leaves, *state_leaves)
+        outs, final = results[:n_out], iter(results[n_out:])
+        final_state = tuple(next(final) if p else None for p in present)
+        if self.record:
+            it = iter(outs)
+            return tuple(next(it) if p else None for p in present), final_state
+        return outs[0], final_state
+
+    def backward(
+        self,
+        x: torch.Tensor,
+        starts: list,
+        block: int,
+        cot_out: Any,
+        needs_constants: Sequence[bool],
+    ) -> Tuple[torch.Tensor, Tuple[Optional[torch.Tensor], ...], list]:
+        """Step back through the blocks (the last first): run each block forward again from
+        its saved start, keeping each step's state and synaptic input, then step back with
+        the hand-written derivative of :mod:`.step_vjp`.
+
+        Returns the cotangents of the input, of the initial state and of the constants'
+        tensors (None where ``needs_constants`` is False). The recurrent weights' cotangent
+        is ``sum_t spikes(t-1)^T g_t`` (``g_t``: the synaptic input's cotangent), one product
+        per block; the other constants' come from automatic differentiation of each block's
+        steps, only when a gradient asks for them.
+        """
+        c, split, max_spikes = self.constants, self.split, self.max_spikes
+        w_rec = c.w_rec
+        i_w = next((i for i, leaf in enumerate(self.leaves) if leaf is w_rec), None)
+        local = c._replace(w_rec=None)
+        other = [need and i != i_w for i, need in enumerate(needs_constants)]
+        cot_c: list = [None] * len(self.leaves)
+        cot_s = _unflatten(tuple(None if t is None else torch.zeros_like(t) for t in starts[-1]))
+        cot_x = []
+        w_rec_t = None if w_rec is None else w_rec.T.contiguous()
+        K = self.piece_steps
+        recompute, back = (recompute_steps, steps_back) if self.piece is None else self.piece[1:]
+        x_blocks = x.split(block, dim=1)
+        for j in range(len(x_blocks) - 1, -1, -1):
+            # Forward again from the block's start, in pieces of K steps (compiled ones
+            # where they fit), keeping every step's state and synaptic input.
+            xb, t0 = x_blocks[j], j * block
+            n = xb.shape[1]
+            sizes = [K] * (n // K) + ([n % K] if n % K else [])
+            flat, pieces = starts[j], []
+            for k, x_piece in enumerate(xb.split(sizes, dim=1)):
+                run = recompute if sizes[k] == K else recompute_steps
+                kept, us, flat = run(c, local, flat, x_piece, split, max_spikes)
+                pieces.append((kept, us))
+            # Back through the pieces, the last first.
+            cot_flat, g_pieces, cots_new = _flatten(cot_s), [], []
+            for k in range(len(sizes) - 1, -1, -1):
+                kept, us = pieces[k]
+                t_k = t0 + sum(sizes[:k])
+                cot_piece = _time_slice(cot_out, t_k, sizes[k], self.record)
+                step_back = back if sizes[k] == K else steps_back
+                cot_flat, g_k, cots_k = step_back(local, w_rec_t, kept, us, cot_flat, cot_piece, self.record, split, max_spikes)
+                g_pieces.append(g_k)
+                if any(other):
+                    cots_new = list(cots_k) + cots_new
+            g_pieces.reverse()
+            cot_s = _unflatten(cot_flat)
+            g = torch.cat(g_pieces, dim=1)
+            cot_x.append(g)
+            states = [_unflatten(st) for kept, _ in pieces for st in kept]
+            us = [u for _, piece_us in pieces for u in piece_us]
+            cots_new = [_unflatten(cf) for cf in cots_new]
+            if i_w is not None and needs_constants[i_w]:
+                spikes = torch.stack([st.spikes for st in states], dim=1)
+                dw = spikes.reshape(-1, spikes.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+                cot_c[i_w] = dw if cot_c[i_w] is None else cot_c[i_w] + dw
+            if any(other):
+                for i, gi in enumerate(self._constants_cotangent(states, us, cots_new, other)):
+                    if gi is not None:
+                        cot_c[i] = gi if cot_c[i] is None else cot_c[i] + gi
+        cot_x.reverse()
+        return torch.cat(cot_x, dim=1), _flatten(cot_s), cot_c
+
+    def _constants_cotangent(self, states: list, us: list, cots: list, needed: Sequence[bool]) -> list:
+        """Cotangents of the constants' tensors over one block, by automatic
+        differentiation of its steps (each from its kept state and input)."""
+        leaves = [leaf.detach().requires_grad_(True) if need else leaf for leaf, need in zip(self.leaves, needed)]
+        with torch.enable_grad():
+            c = self.rebuild(leaves)._replace(w_rec=None)
+            outs, grads = [], []
+            for s, u, cot in zip(states, us, cots):
+                new = neuron_update(OPS, c, s, u, self.split, self.max_spikes)[0]
+                for o, g in zip(_flatten(new), _flatten(cot)):
+                    if o is not None and o.requires_grad:
+                        outs.append(o)
+                        grads.append(g)
+            wanted = [leaf for leaf, need in zip(leaves, needed) if need]
+            got = iter(torch.autograd.grad(outs, wanted, grads, allow_unused=True)) if outs else iter([None] * len(wanted))
+        return [next(got) if need else None for need in needed]
+
+
+def recompute_steps(
+    constants: StepConstants, local: StepConstants, flat_state: tuple, xs: torch.Tensor, split: Any, max_spikes: float
+) -> Tuple[list, list, tuple]:
+    """Run over ``xs`` ``(B, K, N_in)`` again, keeping each step's state (flat) and synaptic
+    input: ``(states, inputs, final flat state)``. ``local`` is ``constants`` without the
+    recurrent weights (the inputs already hold the recurrent input)."""
+    s = _unflatten(flat_state)
+    states, us = [], []
+    for x_t in xs.unbind(1):
+        u = total_input(OPS, constants, s, x_t)
+        states.append(_flatten(s))
+        us.append(u)
+        s = neuron_update(OPS, local, s, u, split, max_spikes)[0]
+    return states, us, _flatten(s)
+
+
+def steps_back(
+    local: StepConstants,
+    w_rec_t: Optional[torch.Tensor],
+    states: Sequence[tuple],
+    us: Sequence[torch.Tensor],
+    cot_flat: tuple,
+    cot_out: Any,
+    record: bool,
+    split: Any,
+    max_spikes: float,
+) -> Tuple[tuple, torch.Tensor, list]:
+    """Step back through the K steps of :func:`recompute_steps`.
+
+    Args:
+        cot_flat: cotangent of the state after the last step (flat).
+        cot_out: cotangent of the K steps' outputs, ``(B, K, N)`` (or a tuple of them, with
+            ``record``).
+        w_rec_t: the recurrent weights, transposed (or None).
+
+    Returns:
+        ``(cotangent of the state before the first step (flat), cotangents of the synaptic
+        inputs (B, K, N_in), cotangents of each step's new state (flat))``.
+    """
+    cot_s = _unflatten(cot_flat)
+    K = len(us)
+    g_us: list = [None] * K
+    cots: list = [None] * K
+    for k in range(K - 1, -1, -1):
+        cot_new = _add_output(cot_s, cot_out, k, record)
+        cots[k] = _flatten(cot_new)
+        cot_s, g_u = neuron_update_vjp(OPS, local, _unflatten(states[k]), us[k], split, max_spikes, cot_new)
+        if w_rec_t is not None:
+            cot_s = cot_s._replace(spikes=cot_s.spikes + g_u @ w_rec_t)
+        g_us[k] = g_u
+    return _flatten(cot_s), torch.stack(g_us, dim=1), cots
+
+
+def _time_slice(cot_out: Any, t: int, n: int, record: bool) -> Any:
+    if record:
+        return tuple(None if c is None else c[:, t : t + n] for c in cot_out)
+    return cot_out[:, t : t + n]
+
+
+def _add_output(cot_s: DynapState, cot_out: Any, t: int, record: bool) -> DynapState:
+    """The cotangent of step ``t``'s new state: the next step's plus the output's."""
+    if not record:
+        return cot_s._replace(spikes=cot_s.spikes + cot_out[:, t])
+    flat = tuple(None if c is None else c + o[:, t] for c, o in zip(_flatten(cot_s), cot_out))
+    return _unflatten(flat)
+
+
+class _LoopFunction(torch.autograd.Function):
+    """The time loop as one autograd node: the forward pass runs without a graph and keeps
+    the state at the start of every block; the backward pass is :meth:`_Loop.backward`.
+    Memory grows with the number of blocks, not with the steps (no per-step graph)."""
+
+    @staticmethod
+    def forward(ctx, loop: _Loop, block: int, present: Tuple[bool, ...], x: torch.Tensor, *leaves: torch.Tensor):
+        n_c = len(loop.leaves)
+        it = iter(leaves[n_c:])
+        flat = tuple(next(it) if p else None for p in present)
+        starts, outs = [], []
+        for xb in x.split(block, dim=1):
+            starts.append(flat)
+            out, flat = loop.steps(flat, xb)
+            outs.append(out)
+        out = _concat_steps(outs, loop.record)
+        ctx.loop, ctx.block, ctx.present, ctx.n_starts = loop, block, present, len(starts)
+        ctx.save_for_backward(x, *[t for st in starts for t in st if t is not None])
+        final = tuple(t for t in flat if t is not None)
+        ctx.mark_non_differentiable(*final)
+        outputs = tuple(o for o in out if o is not None) if loop.record else (out,)
+        return (*outputs, *final)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        loop, present = ctx.loop, ctx.present
+        x, *kept = ctx.saved_tensors
+        it = iter(kept)
+        starts = [tuple(next(it) if p else None for p in present) for _ in range(ctx.n_starts)]
+        if loop.record:
+            g = iter(grads)
+            cot_out = tuple(None if not p else _zeros_if_none(next(g), x, loop) for p in present)
+        else:
+            cot_out = _zeros_if_none(grads[0], x, loop)
+        n_c = len(loop.leaves)
+        needs = ctx.needs_input_grad[4 : 4 + n_c]
+        cot_x, cot_state, cot_c = loop.backward(x, starts, ctx.block, cot_out, needs)
+        cot_state = [t for t in cot_state if t is not None]
+        return (None, None, None, cot_x, *cot_c, *cot_state)
+
+
+def _zeros_if_none(g: Optional[torch.Tensor], x: torch.Tensor, loop: _Loop) -> torch.Tensor:
+    if g is not None:
+        return g
+    n = loop.constants.Io.shape[-1]
+    return torch.zeros(x.shape[:2] + (n,), dtype=x.dtype, device=x.device)
+
+
+def _tensor_leaves(tree: Any) -> Tuple[list, Any]:
+    """The tensors of a tree of (named) tuples, and a function that rebuilds the tree from
+    a list of them (non-tensor leaves and None stay as they were)."""
+    leaves: list = []
+
+    def walk(node):
+        if isinstance(node, torch.Tensor):
+            leaves.append(node)
+            return len(leaves) - 1
+        if isinstance(node, tuple):
+            return (type(node), [walk(child) for child in node])
+        return ("const", node)
+
+    shape = walk(tree)
+
+    def build(node, values):
+        if isinstance(node, int):
+            return values[node]
+        kind, payload = node
+        if kind == "const":
+            return payload
+        children = [build(child, values) for child in payload]
+        return kind(*children) if hasattr(kind, "_fields") else kind(children)
+
+    return leaves, lambda values: build(shape, list(values))
 
 
 def run_steps(
