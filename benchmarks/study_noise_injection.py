@@ -28,12 +28,14 @@ def main() -> None:
     parser.add_argument("--preset", default="default", choices=PRESETS)
     parser.add_argument("--backend", default="jax", choices=("jax", "torch"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
 
     rows = []
     for seed in args.seeds:
-        s = DemoSettings.preset(args.preset, task=args.task, backend=args.backend, seed=seed)
+        extra = {} if args.epochs is None else {"epochs": args.epochs}
+        s = DemoSettings.preset(args.preset, task=args.task, backend=args.backend, seed=seed, **extra)
         s = replace(s, write_configs=False, board_samples=1)  # the board stage equals "quantized" (tested)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:

@@ -14,9 +14,10 @@ Readout: the class whose group of ``neurons_per_class`` output neurons fires mos
 the sample; a tie counts as an error. Training minimises the cross-entropy of the
 group-mean spike counts (times a temperature) plus a penalty that keeps every output
 neuron firing, with Adam, full batch; with injection every step draws new mismatched
-chips (:func:`~rockpool_dynapse2.transform.mismatch.mismatch` in JAX, Rockpool's
-``make_param_T_network`` with :func:`~rockpool_dynapse2.transform.mismatch.mismatch_T_config`
-in torch).
+chips, each on the whole batch (:func:`~rockpool_dynapse2.transform.mismatch.mismatch`
+under ``jax.vmap`` in JAX; in torch the chips are rows of one batch, drawn by
+:func:`~rockpool_dynapse2.transform.mismatch.mismatch_rows` for
+:meth:`~rockpool_dynapse2.DynapSimTorch.simulate`).
 """
 
 from __future__ import annotations
@@ -217,8 +218,9 @@ class TrainSettings:
         deviation: injected deviation reached at ``sigma_rule`` standard deviations.
         sigma_rule: see :func:`~rockpool_dynapse2.transform.mismatch.sigma_from_deviation`.
         seed: seed of the injected draws.
-        chips_per_step: mismatched chips drawn per step, their losses averaged (JAX: each on
-            the whole batch; torch: each on a slice of the batch).
+        chips_per_step: mismatched chips drawn per step, each on the whole batch, their
+            losses averaged (JAX: ``jax.vmap`` over the chips; torch: the chips as rows of
+            one batch, :func:`~rockpool_dynapse2.transform.mismatch.mismatch_rows`).
     """
 
     epochs: int
@@ -315,36 +317,38 @@ def _train_jax(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_class
 
 def _train_torch(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_class: int, rec_sources: int, s: TrainSettings, progress: Any) -> TrainResult:
     import torch
-    from rockpool.transform.torch_transform import make_param_T_network, remove_T_net
 
-    from .transform.mismatch import mismatch_T_config
+    from .transform.mismatch import mismatch_rows
 
     torch.manual_seed(s.seed)
-    model = net
-    if s.inject:
-        config = mismatch_T_config(net, s.deviation, s.sigma_rule, families=MISMATCH_FAMILIES, seed=s.seed)
-        model = make_param_T_network(net, config)
-    params = [p for _, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in net.named_parameters() if p.requires_grad]
     allow_in, allow_rec = (torch.as_tensor(a) for a in _allowed(net, rec_sources))
-    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    named = [(name, p) for name, p in net.named_parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=s.learning_rate)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, s.epochs), eta_min=0.1 * s.learning_rate)
     xs = torch.as_tensor(x, dtype=torch.float32)
     ys = torch.as_tensor(y, dtype=torch.int64)
+    log_softmax = lambda z: torch.log_softmax(z, dim=-1)
+    linear, neurons = net[0], net[1]
+    chips = max(1, s.chips_per_step)
+    generator = torch.Generator().manual_seed(s.seed)
     result = TrainResult(net)
     start = time.perf_counter()
-    # With injection, every forward pass of the wrapped network draws a new chip: the batch
-    # is cut into `chips_per_step` slices, one chip each, and their losses are averaged
-    # (one chip per step is too noisy a signal; JAX averages whole-batch chips instead).
-    groups = torch.arange(len(xs)).tensor_split(max(1, min(s.chips_per_step, len(xs))) if s.inject else 1)
     for _ in progress(range(s.epochs)):
         opt.zero_grad()
-        loss = 0.0
-        for idx in groups:
-            model.reset_state()
-            out = model(xs[idx])[0]
-            part = _loss_terms(torch, out, ys[idx], n_classes, per_class, s, lambda z: torch.log_softmax(z, dim=-1))
-            loss = loss + part * (len(idx) / len(xs))
+        neurons.reset_state()
+        if s.inject:
+            # `chips` mismatched chips, each on the whole batch, as one batch of rows: the
+            # input weights per chip, then every neuron parameter per row (as JAX's vmap).
+            draw = lambda module, families: mismatch_rows(module, chips, s.deviation, s.sigma_rule, families, generator)
+            w_in = draw(linear, ("weights",))["weight"]
+            rows = {k: v.repeat_interleave(len(xs), dim=0) for k, v in draw(neurons, MISMATCH_FAMILIES).items()}
+            drive = torch.einsum("btc,kcn->kbtn", xs, w_in).reshape((chips * len(xs),) + xs.shape[1:2] + w_in.shape[-1:])
+            out = neurons.simulate(drive, rows=rows).reshape((chips, len(xs)) + (xs.shape[1], -1))
+            loss = sum(_loss_terms(torch, out[k], ys, n_classes, per_class, s, log_softmax) for k in range(chips)) / chips
+        else:
+            out = net(xs)[0]
+            loss = _loss_terms(torch, out, ys, n_classes, per_class, s, log_softmax)
         loss.backward()
         if not all(bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None):
             opt.zero_grad()  # skip a step with a non-finite gradient, as optax.apply_if_finite
@@ -356,9 +360,7 @@ def _train_torch(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_cla
                 rec = name.endswith("w_rec")
                 p.copy_(project_typed(torch, p, allow_rec if rec else allow_in, W_MAX_REC if rec else W_MAX))
         result.loss.append(float(loss.detach()))
-    trained = remove_T_net(model) if s.inject else model
-    trained.reset_state()
-    result.net = trained
+    net.reset_state()
     result.seconds = time.perf_counter() - start
     return result
 

@@ -251,16 +251,31 @@ def test_console_script_is_installed(demo_run):
     assert done.returncode == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
 
 
-def test_torch_injection_draws_chips_per_step_chips_one_per_batch_slice(monkeypatch):
+def test_torch_injection_trains_chips_per_step_chips_each_on_the_whole_batch(monkeypatch):
+    """torch injection: every step draws `chips_per_step` mismatched chips, each on the whole
+    batch, as rows of one batch (one chip's rows share its parameters, chips differ)."""
+    import torch
+
     import rockpool_dynapse2.demo_train as dt
+    from rockpool_dynapse2 import DynapSimTorch
     from rockpool_dynapse2.tasks import frozen_noise
 
     task = frozen_noise(8, seed=0, duration=0.05, n_channels=10, test_fraction=0.0)
     w_in, w_rec = dt.initial_weights(10, 4, 0.3, 0.1, 4, 0)
-    sizes = []
+    sizes, calls = [], []
     original = dt._loss_terms
     monkeypatch.setattr(dt, "_loss_terms", lambda xp, counts, *a: (sizes.append(counts.shape[0]), original(xp, counts, *a))[1])
+    simulate = DynapSimTorch.simulate
+    monkeypatch.setattr(DynapSimTorch, "simulate", lambda self, x, rows=None: (calls.append((x.shape, rows)), simulate(self, x, rows))[1])
     settings = dt.TrainSettings(epochs=2, learning_rate=0.01, temperature=0.5, min_count=1.0, inject=True, chips_per_step=3)
     result = dt.train("torch", w_in, w_rec, task.x_train, task.y_train, 2, 2, 4, settings)
-    assert sizes == [3, 3, 2] * 2  # 3 chips per step, each on a slice, the whole batch covered
+    assert sizes == [8, 8, 8] * 2  # 3 chips per step, each on all 8 samples
+    assert len(calls) == 2  # one simulation per step
+    shape, rows = calls[0]
+    assert shape[0] == 24 and rows["Itau_mem"].shape == (24, 4) and rows["w_rec"].shape == (24, 4, 16)
+    chips = rows["Itau_mem"].detach().reshape(3, 8, 4)
+    assert torch.equal(chips[:, :1].expand(3, 8, 4), chips)  # one chip per block of 8 rows
+    assert not torch.equal(chips[0, 0], chips[1, 0])  # different chips
+    assert not torch.equal(calls[0][1]["Itau_mem"], calls[1][1]["Itau_mem"])  # new chips every step
     assert len(result.loss) == 2 and all(np.isfinite(result.loss))
+    assert not np.allclose(result.net[1].w_rec.detach().numpy(), w_rec)  # it trained

@@ -273,3 +273,43 @@ def test_torch_backward_equals_jax_autodiff_for_every_gradient(chunk):
     for name, (want, got) in grads.items():
         assert np.abs(want).max() > 0, name
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9 * np.abs(want).max(), err_msg=name)
+
+
+def test_torch_per_row_parameters_equal_separate_chips():
+    """``DynapSimTorch.simulate(x, rows=...)``: every batch element its own chip (currents,
+    layout constants, ``w_rec``); spikes and gradients equal separate runs of each chip."""
+    n, t, chips = 4, 120, 3
+    rng = np.random.default_rng(8)
+    kwargs = dict(Iscale=ISCALE, Idc=3e-9, dtype="float64", w_rec=rng.uniform(0, 0.5, (n, n)))
+    mod = rd.DynapSimTorch((n,), **kwargs)
+    x = torch.as_tensor(rng.uniform(-0.5, 1.5, (1, t, n)) * (rng.random((1, t, n)) < 0.3))
+    itau = mod.Itau_mem.detach() * torch.as_tensor(rng.uniform(0.7, 1.3, (chips, n)))
+    c_mem = mod.C_mem.detach() * torch.as_tensor(rng.uniform(0.7, 1.3, (chips, n)))
+    w_rec = mod.w_rec.detach() * torch.as_tensor(rng.uniform(0.7, 1.3, (chips, n, n)))
+    w_rows = w_rec.clone().requires_grad_(True)
+    xs = x.repeat(chips, 1, 1).requires_grad_(True)
+    out = mod.simulate(xs, rows={"Itau_mem": itau, "C_mem": c_mem, "w_rec": w_rows})
+    (out * torch.arange(1.0, n + 1, dtype=torch.float64)).sum().backward()
+    assert out.sum() > 10
+    for k in range(chips):
+        chip = {"w_rec": w_rec[k].numpy(), "Itau_mem": itau[k].numpy(), "C_mem": c_mem[k].numpy()}
+        single = rd.DynapSimTorch((n,), **{**kwargs, **chip})
+        xk = x.clone().requires_grad_(True)
+        out_k, _, _ = single(xk)
+        (out_k * torch.arange(1.0, n + 1, dtype=torch.float64)).sum().backward()
+        assert torch.equal(out[k], out_k[0]), k
+        torch.testing.assert_close(xs.grad[k], xk.grad[0], rtol=1e-9, atol=1e-12)
+        torch.testing.assert_close(w_rows.grad[k], single.w_rec.grad, rtol=1e-9, atol=1e-12)
+    # Chips differ: the rows are not all the same network.
+    assert not torch.equal(out[0], out[1])
+
+
+def test_torch_per_row_parameters_reject_bad_names_and_shapes():
+    mod = rd.DynapSimTorch((4,), Idc=3e-9)
+    x = torch.zeros(2, 10, 4)
+    with pytest.raises(rd.errors.UnknownParameterError, match="Itau_membrane"):
+        mod.simulate(x, rows={"Itau_membrane": torch.ones(2, 4)})
+    with pytest.raises(rd.errors.ShapeError, match="Itau_mem"):
+        mod.simulate(x, rows={"Itau_mem": torch.ones(3, 4) * 1e-12})
+    with pytest.raises(rd.errors.ParameterValueError, match="w_rec"):
+        mod.simulate(x, rows={"w_rec": torch.ones(2, 4, 4)})

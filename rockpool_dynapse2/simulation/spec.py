@@ -97,29 +97,35 @@ def check_values(name: str, value: Any) -> None:
         raise ParameterValueError(name, f"positive and finite ({unit})", arr, bad)
 
 
-def check_parameters(p: Any, size_in: int, n: int) -> None:
+def check_parameters(p: Any, size_in: int, n: int, rows: Optional[int] = None) -> None:
     """Check a module's parameters before a simulation: shapes always, values where concrete.
 
     Args:
         p: a :class:`~.records.DynapParams`.
         size_in: input channels of the module.
         n: neurons of the module.
+        rows: the batch size, when per-row parameters are allowed: then a current or
+            constant may also be ``(rows, N)`` and ``w_rec`` ``(rows, N, size_in)``.
 
     Raises:
-        ShapeError: a current or constant not ``(N,)``, ``Iscale`` not a scalar, ``w_rec`` not ``(N, size_in)``.
+        ShapeError: a current or constant not ``(N,)`` (or ``(rows, N)``), ``Iscale`` not a
+            scalar, ``w_rec`` not ``(N, size_in)`` (or ``(rows, N, size_in)``).
         ParameterValueError: a non-positive, NaN or inf current or constant, or non-finite ``w_rec``.
     """
+    per_row = " or ({}, {})".format(rows, n) if rows else ""
     for name in CURRENT_NAMES + LAYOUT_NAMES:
         value = getattr(p, name)
-        if tuple(value.shape) != (n,):
-            raise ShapeError(name, f"({n},)", value.shape)
+        if tuple(value.shape) != (n,) and not (rows and tuple(value.shape) == (rows, n)):
+            raise ShapeError(name, f"({n},){per_row}", value.shape)
         check_values(name, value)
     if tuple(np.shape(p.Iscale)) not in ((), (1,)):
         raise ShapeError("Iscale", "()", np.shape(p.Iscale))
     check_values("Iscale", p.Iscale)
     if p.w_rec is not None:
-        if tuple(p.w_rec.shape) != (n, size_in):
-            raise ShapeError("w_rec", f"(N, size_in) = ({n}, {size_in})", p.w_rec.shape)
+        shape = tuple(p.w_rec.shape)
+        if shape != (n, size_in) and not (rows and shape == (rows, n, size_in)):
+            expected = f"(N, size_in) = ({n}, {size_in})" + (f" or ({rows}, {n}, {size_in})" if rows else "")
+            raise ShapeError("w_rec", expected, p.w_rec.shape)
         w = concrete(p.w_rec)
         if w is not None and not np.isfinite(w).all():
             raise ParameterValueError("w_rec", "finite", w, ~np.isfinite(w))

@@ -12,17 +12,17 @@ shared with :class:`~.jax_module.DynapSimJax`.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import rockpool.parameters as rp
 import torch
 from rockpool.nn.modules.torch.torch_module import TorchModule
 
-from ..errors import ParameterValueError, ShapeError
+from ..errors import ParameterValueError, ShapeError, UnknownParameterError
 from ..parameters.core import CoreParameters
 from .module_base import DynapSimBase
-from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapState, StepConstants
+from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapState, StepConstants
 from .spec import (
     build_module_spec,
     check_parameters,
@@ -82,8 +82,13 @@ OPS = ArrayOps(
     stack=lambda arrays, axis: torch.stack(arrays, dim=axis),
     spike_count=spike_count,
     fence=lambda x: x,
-    recurrent=lambda spikes, w_rec: spikes @ w_rec,
+    recurrent=lambda spikes, w_rec: _matmul_rows(spikes, w_rec),
 )
+
+
+def _matmul_rows(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``a @ w`` for weights ``(N, M)``, or row by row for per-row weights ``(B, N, M)``."""
+    return a @ w if w.dim() == 2 else (a.unsqueeze(-2) @ w).squeeze(-2)
 
 
 class DynapSimTorch(DynapSimBase, TorchModule):
@@ -178,12 +183,41 @@ class DynapSimTorch(DynapSimBase, TorchModule):
 
     def forward(self, input_data: Any) -> torch.Tensor:
         """Simulate over ``input_data`` ``(T, N_in)`` or ``(B, T, N_in)``; spike counts ``(B, T, N)``."""
+        return self.simulate(input_data)
+
+    def simulate(self, input_data: Any, rows: Optional[Mapping[str, torch.Tensor]] = None) -> torch.Tensor:
+        """:meth:`forward`, optionally with per-row parameters: every batch element its own chip.
+
+        Args:
+            input_data: ``(T, N_in)`` or ``(B, T, N_in)``.
+            rows: values that replace the module's parameters for this call, each with one
+                row per batch element: a current or layout constant ``(B, N)``, ``w_rec``
+                ``(B, N, N_in)``. B mismatched chips then run as one batch (one time loop,
+                differentiable), e.g. for noise injection during training or a Monte-Carlo
+                over chips.
+
+        Returns:
+            Spike counts ``(B, T, N)``.
+
+        Raises:
+            UnknownParameterError: a name in ``rows`` that is not a current, a layout
+                constant or ``w_rec``.
+            ShapeError: a value in ``rows`` of another shape.
+        """
         p = self.parameters_record()
-        check_parameters(p, self.size_in, self.size_out)
-        check_values("dt", self.dt)
         dtype = p.Io.dtype
         x = _as_batched_input(input_data, self.size_in, dtype, p.Io.device)
         B, T, _ = x.shape
+        if rows:
+            allowed = CURRENT_NAMES + LAYOUT_NAMES + ("w_rec",)
+            for name in rows:
+                if name not in allowed:
+                    raise UnknownParameterError("rows (of DynapSimTorch.simulate)", name, allowed)
+            if "w_rec" in rows and p.w_rec is None:
+                raise ParameterValueError("rows['w_rec']", "absent (the module has no recurrent weights)", "an array")
+            p = p._replace(**{name: torch.as_tensor(v, dtype=dtype) for name, v in rows.items()})
+        check_parameters(p, self.size_in, self.size_out, rows=B if rows else None)
+        check_values("dt", self.dt)
         state = DynapState(**{name: _batched_state(name, getattr(self, name), B, self.size_out) for name in STATE_NAMES})
         dt = torch.as_tensor(self.dt, dtype=dtype, device=x.device)
         constants = prepare(OPS, p, dt, self.signed)
@@ -291,7 +325,7 @@ class _Loop:
         cot_c: list = [None] * len(self.leaves)
         cot_s = _unflatten(tuple(None if t is None else torch.zeros_like(t) for t in starts[-1]))
         cot_x = []
-        w_rec_t = None if w_rec is None else w_rec.T.contiguous()
+        w_rec_t = None if w_rec is None else w_rec.transpose(-1, -2).contiguous()
         K = self.piece_steps
         recompute, back = (recompute_steps, steps_back) if self.piece is None else self.piece[1:]
         x_blocks = x.split(block, dim=1)
@@ -326,7 +360,10 @@ class _Loop:
             cots_new = [_unflatten(cf) for cf in cots_new]
             if i_w is not None and needs_constants[i_w]:
                 spikes = torch.stack([st.spikes for st in states], dim=1)
-                dw = spikes.reshape(-1, spikes.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+                if w_rec.dim() == 2:
+                    dw = spikes.reshape(-1, spikes.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+                else:  # per-row recurrent weights
+                    dw = torch.einsum("btn,btm->bnm", spikes, g)
                 cot_c[i_w] = dw if cot_c[i_w] is None else cot_c[i_w] + dw
             if any(other):
                 for i, gi in enumerate(self._constants_cotangent(states, us, cots_new, other)):
@@ -401,7 +438,7 @@ def steps_back(
         cots[k] = _flatten(cot_new)
         cot_s, g_u = neuron_update_vjp(OPS, local, _unflatten(states[k]), us[k], split, max_spikes, cot_new)
         if w_rec_t is not None:
-            cot_s = cot_s._replace(spikes=cot_s.spikes + g_u @ w_rec_t)
+            cot_s = cot_s._replace(spikes=cot_s.spikes + _matmul_rows(g_u, w_rec_t))
         g_us[k] = g_u
     return _flatten(cot_s), torch.stack(g_us, dim=1), cots
 

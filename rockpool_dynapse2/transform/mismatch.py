@@ -46,6 +46,7 @@ __all__ = [
     "mismatch",
     "MismatchJax",
     "mismatch_T_config",
+    "mismatch_rows",
     "monte_carlo",
 ]
 
@@ -319,6 +320,54 @@ def _mismatch_torch(net: Any, seed: int, sigma: float, families: Tuple[str, ...]
 
     apply(net, config)
     return net
+
+
+def mismatch_rows(
+    module: Any,
+    n_chips: int,
+    percent_deviation: float = 0.3,
+    sigma_rule: float = 3.0,
+    families: Union[str, Sequence[str]] = ("currents", "layout"),
+    generator: Any = None,
+) -> Dict[str, Any]:
+    """Mismatched values of one torch module's parameters for ``n_chips`` chips at once.
+
+    Each parameter ``p`` of the selected families becomes ``p (1 + sigma eps)`` with one
+    draw ``eps ~ N(0, 1)`` per chip and element (floored at ``POSITIVE_FLOOR`` for
+    currents and layout constants), as :func:`mismatch` draws one chip; the result keeps
+    the gradient of trainable parameters. With a ``DynapSimTorch`` the values feed
+    :meth:`~rockpool_dynapse2.DynapSimTorch.simulate` as per-row parameters (repeated
+    over the samples of each chip), so that many chips train in one batch.
+
+    Args:
+        module: a Rockpool ``TorchModule`` without submodules (e.g. ``DynapSimTorch`` or
+            ``LinearTorch``).
+        n_chips: chips to draw; >= 1.
+        percent_deviation: as :func:`mismatch`.
+        sigma_rule: as :func:`mismatch`.
+        families: as :func:`mismatch`.
+        generator: a ``torch.Generator`` for the draws (default: torch's global one).
+
+    Returns:
+        ``{name: tensor (n_chips, *shape)}`` for every parameter of the families.
+    """
+    import torch
+
+    if not (isinstance(n_chips, (int, np.integer)) and n_chips >= 1):
+        raise ParameterValueError("n_chips", "an integer >= 1", n_chips)
+    sigma = sigma_from_deviation(percent_deviation, sigma_rule)
+    rows: Dict[str, Any] = {}
+    for family in _check_families(families):
+        for name, value in _family_tree(module, family).items():
+            if isinstance(value, dict):
+                raise ParameterValueError("module", "a module without submodules", type(module).__name__)
+            value = getattr(module, name)
+            eps = torch.randn((int(n_chips),) + tuple(value.shape), generator=generator, dtype=torch.float64)
+            factor = (1.0 + sigma * eps).to(dtype=value.dtype, device=value.device)
+            if family in _POSITIVE_FAMILIES:
+                factor = torch.clamp(factor, min=POSITIVE_FLOOR)
+            rows[name] = value * factor
+    return rows
 
 
 # --- both backends -----------------------------------------------------------------------
