@@ -69,7 +69,7 @@ class DemoSettings:
         temperature: scale of the spike counts in the cross-entropy.
         min_count: mean spike count per sample below which an output neuron is penalised.
         train_deviation: injected mismatch (fraction reached at ``sigma_rule`` sigmas).
-        chips_per_step: mismatched chips drawn per training step (JAX: each on the whole batch; torch: each on a slice of it).
+        chips_per_step: mismatched chips drawn per training step, each on the whole batch.
         n_chips: simulated chips of the Monte-Carlo evaluation.
         deviations: mismatch levels of the Monte-Carlo evaluation.
         sigma_rule: standard deviations at which a deviation is reached.

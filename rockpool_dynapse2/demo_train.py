@@ -332,6 +332,7 @@ def _train_torch(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_cla
     linear, neurons = net[0], net[1]
     chips = max(1, s.chips_per_step)
     generator = torch.Generator().manual_seed(s.seed)
+    draw = lambda module, families: mismatch_rows(module, chips, s.deviation, s.sigma_rule, families, generator)
     result = TrainResult(net)
     start = time.perf_counter()
     for _ in progress(range(s.epochs)):
@@ -340,7 +341,6 @@ def _train_torch(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_cla
         if s.inject:
             # `chips` mismatched chips, each on the whole batch, as one batch of rows: the
             # input weights per chip, then every neuron parameter per row (as JAX's vmap).
-            draw = lambda module, families: mismatch_rows(module, chips, s.deviation, s.sigma_rule, families, generator)
             w_in = draw(linear, ("weights",))["weight"]
             rows = {k: v.repeat_interleave(len(xs), dim=0) for k, v in draw(neurons, MISMATCH_FAMILIES).items()}
             drive = torch.einsum("btc,kcn->kbtn", xs, w_in).reshape((chips * len(xs),) + xs.shape[1:2] + w_in.shape[-1:])

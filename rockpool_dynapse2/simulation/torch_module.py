@@ -274,11 +274,10 @@ class _Loop:
     def steps(self, flat_state: Tuple[Optional[torch.Tensor], ...], xs: torch.Tensor):
         """Run over ``xs`` ``(B, K, N_in)``: compiled pieces of ``piece_steps`` where they fit."""
         outs = []
-        K, n = self.piece_steps, xs.shape[1]
-        compiled = (n // K) if self.piece is not None else 0
-        sizes = [K] * compiled + ([n - K * compiled] if n > K * compiled else [])
-        for i, x_piece in enumerate(xs.split(sizes, dim=1)):  # split: see run_steps
-            steps = self.piece[0] if i < compiled else run_steps
+        K = self.piece_steps
+        sizes = _piece_sizes(xs.shape[1], K) if self.piece is not None else [xs.shape[1]]
+        for x_piece, size in zip(xs.split(sizes, dim=1), sizes):  # split: see run_steps
+            steps = self.piece[0] if self.piece is not None and size == K else run_steps
             o, flat_state = steps(self.constants, flat_state, x_piece, self.split, self.max_spikes, self.record)
             outs.append(o)
         return _concat_steps(outs, self.record), flat_state
@@ -333,8 +332,7 @@ class _Loop:
             # Forward again from the block's start, in pieces of K steps (compiled ones
             # where they fit), keeping every step's state and synaptic input.
             xb, t0 = x_blocks[j], j * block
-            n = xb.shape[1]
-            sizes = [K] * (n // K) + ([n % K] if n % K else [])
+            sizes = _piece_sizes(xb.shape[1], K)
             flat, pieces = starts[j], []
             for k, x_piece in enumerate(xb.split(sizes, dim=1)):
                 run = recompute if sizes[k] == K else recompute_steps
@@ -441,6 +439,11 @@ def steps_back(
             cot_s = cot_s._replace(spikes=cot_s.spikes + _matmul_rows(g_u, w_rec_t))
         g_us[k] = g_u
     return _flatten(cot_s), torch.stack(g_us, dim=1), cots
+
+
+def _piece_sizes(n: int, K: int) -> list:
+    """``n`` steps as pieces of ``K`` (the compiled size) and a shorter remainder."""
+    return [K] * (n // K) + ([n % K] if n % K else [])
 
 
 def _time_slice(cot_out: Any, t: int, n: int, record: bool) -> Any:

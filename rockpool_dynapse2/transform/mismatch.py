@@ -220,6 +220,17 @@ class MismatchJax(JaxModule):
 # --- torch -----------------------------------------------------------------------------
 
 
+def _perturb_torch(p: Any, eps: Any, sigma: float, positive: bool) -> Any:
+    """``p (1 + sigma eps)`` for torch tensors (``eps`` float64, broadcast against ``p``), the
+    factor floored at :data:`POSITIVE_FLOOR` for a ``positive`` family."""
+    import torch
+
+    factor = (1.0 + sigma * eps).to(dtype=p.dtype, device=p.device)
+    if positive:
+        factor = torch.clamp(factor, min=POSITIVE_FLOOR)
+    return p * factor
+
+
 class _RelativeNoise:
     """``p -> p (1 + sigma N(0,1))`` for a torch tensor: frozen (one stored draw) or a new draw per call."""
 
@@ -240,10 +251,7 @@ class _RelativeNoise:
         eps = self.eps
         if eps is None:
             eps = torch.randn(tuple(p.shape), generator=self.generator, dtype=torch.float64)
-        factor = (1.0 + self.sigma * eps).to(dtype=p.dtype, device=p.device)
-        if self.positive:
-            factor = torch.clamp(factor, min=POSITIVE_FLOOR)
-        return p * factor
+        return _perturb_torch(p, eps, self.sigma, self.positive)
 
     def __deepcopy__(self, memo: Dict) -> "_RelativeNoise":
         import torch
@@ -363,10 +371,7 @@ def mismatch_rows(
                 raise ParameterValueError("module", "a module without submodules", type(module).__name__)
             value = getattr(module, name)
             eps = torch.randn((int(n_chips),) + tuple(value.shape), generator=generator, dtype=torch.float64)
-            factor = (1.0 + sigma * eps).to(dtype=value.dtype, device=value.device)
-            if family in _POSITIVE_FAMILIES:
-                factor = torch.clamp(factor, min=POSITIVE_FLOOR)
-            rows[name] = value * factor
+            rows[name] = _perturb_torch(value, eps, sigma, family in _POSITIVE_FAMILIES)
     return rows
 
 
