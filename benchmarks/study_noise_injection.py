@@ -29,12 +29,21 @@ def main() -> None:
     parser.add_argument("--backend", default="jax", choices=("jax", "torch"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
+    parser.add_argument("--neurons-per-class", type=int, help="output neurons per class (default: the preset's)")
+    parser.add_argument("--samples", type=int, help="task samples, half for testing (default: the preset's)")
+    parser.add_argument("--chips-per-step", type=int, help="mismatched chips per training step (default: the preset's)")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
 
     rows = []
     for seed in args.seeds:
-        extra = {} if args.epochs is None else {"epochs": args.epochs}
+        options = {
+            "epochs": args.epochs,
+            "neurons_per_class": args.neurons_per_class,
+            "n_samples": args.samples,
+            "chips_per_step": args.chips_per_step,
+        }
+        extra = {k: v for k, v in options.items() if v is not None}
         s = DemoSettings.preset(args.preset, task=args.task, backend=args.backend, seed=seed, **extra)
         s = replace(s, write_configs=False, board_samples=1)  # the board stage equals "quantized" (tested)
         t0 = time.perf_counter()

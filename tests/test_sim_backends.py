@@ -195,3 +195,21 @@ def test_torch_compiled_gradient_equals_eager():
     for eager, comp, name in zip(grads[0], grads[1], ("spikes", "input", "w_rec")):
         assert torch.abs(eager).max() > 0, name
         torch.testing.assert_close(comp, eager, rtol=1e-5, atol=1e-7 * float(torch.abs(eager).max()), msg=name)
+
+    # Compiled once: a call that continues the stored (batched) state and one from rest
+    # reuse the pieces (the loop state and the cotangents are made contiguous; strides of
+    # a broadcast or sliced state compiled every piece again). Per-row parameters compile
+    # their own pieces once; new values of the same shapes reuse them (noise injection).
+    def rows_call(scale):
+        rows = {"Itau_mem": mod.Itau_mem.detach().expand(len(x), n) * scale}
+        xt = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+        mod.simulate(xt, rows=rows).sum().backward()
+
+    rows_call(1.1)
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for reset in (False, True):
+            if reset:
+                mod.reset_state()
+            out, _, _ = mod(torch.tensor(x, dtype=torch.float32, requires_grad=True))
+            out.sum().backward()
+        rows_call(0.9)

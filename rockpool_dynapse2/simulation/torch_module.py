@@ -502,8 +502,10 @@ class _LoopFunction(torch.autograd.Function):
 
 
 def _zeros_if_none(g: Optional[torch.Tensor], x: torch.Tensor, loop: _Loop) -> torch.Tensor:
+    """An output's cotangent as a contiguous tensor (the cotangent of a sum arrives
+    broadcast, with stride 0, and the compiled pieces are specialised to strides), or zeros."""
     if g is not None:
-        return g
+        return g.contiguous()
     n = loop.constants.Io.shape[-1]
     return torch.zeros(x.shape[:2] + (n,), dtype=x.dtype, device=x.device)
 
@@ -556,9 +558,14 @@ def run_steps(
 
 
 def _flatten(state: DynapState) -> Tuple[Optional[torch.Tensor], ...]:
-    """A loop state (:func:`.step.loop_state`) as a flat tuple: four synapse currents (None
-    where idle), then the other fields."""
-    return tuple(state.isyn) + tuple(state[1:])
+    """A loop state (:func:`.step.loop_state`) as a flat tuple of contiguous tensors: four
+    synapse currents (None where idle), then the other fields.
+
+    Contiguous, because the compiled pieces of the loop are specialised to their inputs'
+    strides: a broadcast initial state (stride 0) or a synapse sliced from the stored
+    ``(B, N, 4)`` state would compile each piece again (three times over the first calls).
+    """
+    return tuple(None if t is None else t.contiguous() for t in tuple(state.isyn) + tuple(state[1:]))
 
 
 def _unflatten(flat: Sequence[Optional[torch.Tensor]]) -> DynapState:
