@@ -3,7 +3,7 @@
 * ``raster.png``: one test sample per class (up to four): the input raster and the output
   raster of the network trained with injection (float simulation);
 * ``accuracy.png``: test accuracy per stage for both networks (Monte-Carlo stages as
-  mean ± std, the worst chip marked);
+  mean with the 10th-90th percentile range, the worst chip marked);
 * ``mismatch.png``: the distribution of the accuracy over the simulated chips, per
   mismatch level, both networks;
 * ``training.png``: the training loss of both networks.
@@ -63,9 +63,12 @@ def _accuracy(plt: Any, result: Any, n_classes: int, path: Path) -> None:
     for i, (name, r) in enumerate(result.networks.items()):
         mc = [r.mismatch[d] for d in s.deviations]
         values = [r.float_accuracy, r.quantized_accuracy] + [m.mean() for m in mc] + [r.board_accuracy]
-        errs = [0, 0] + [m.std() for m in mc] + [0]
+        # The chips' spread as the 10th-90th percentile range around the mean: it stays
+        # within [0, 1], unlike mean +- std of a skewed distribution.
+        low = [0.0, 0.0] + [max(m.mean() - np.percentile(m, 10), 0.0) for m in mc] + [0.0]
+        high = [0.0, 0.0] + [max(np.percentile(m, 90) - m.mean(), 0.0) for m in mc] + [0.0]
         pos = x + (i - 0.5) * width
-        ax.bar(pos, values, width, yerr=errs, capsize=3, label=name, color=_COLORS.get(name))
+        ax.bar(pos, values, width, yerr=[low, high], capsize=3, label=name, color=_COLORS.get(name))
         for j, m in enumerate(mc):
             ax.plot(pos[2 + j], m.min(), "v", color="k", markersize=5, label="worst chip" if i == 0 and j == 0 else None)
     ax.set_xticks(x)
@@ -74,7 +77,9 @@ def _accuracy(plt: Any, result: Any, n_classes: int, path: Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.axhline(1.0 / n_classes, color="gray", ls=":", lw=1, label="chance")
     ax.legend(fontsize=8, loc="lower left")
-    ax.set_title(f"accuracy per stage ({s.task}, {s.n_chips} chips per mismatch level)", fontsize=10)
+    ax.set_title(
+        f"accuracy per stage ({s.task}; mismatch: mean, 10-90th percentile and worst of {s.n_chips} chips)", fontsize=10
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
