@@ -120,7 +120,7 @@ def _progress(enabled: bool) -> Callable[..., Any]:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import DemoSettings, run_demo, summary_table
+    from .demo import DemoSettings, injection_note, run_demo, summary_table
 
     if args.board is not None:
         _check_board_available(args.board)
@@ -141,6 +141,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     result = run_demo(settings, out_dir, board_factory=factory, board_name=board_name, progress=_progress(show), log=log)
     print()
     print(summary_table(result))
+    note = injection_note(result)
+    if note:
+        print(note)
     print()
     for name, path in result.files.items():
         print(f"{name}: {path}")

@@ -279,3 +279,41 @@ def test_torch_injection_trains_chips_per_step_chips_each_on_the_whole_batch(mon
     assert not torch.equal(calls[0][1]["Itau_mem"], calls[1][1]["Itau_mem"])  # new chips every step
     assert len(result.loss) == 2 and all(np.isfinite(result.loss))
     assert not np.allclose(result.net[1].w_rec.detach().numpy(), w_rec)  # it trained
+
+
+def _result_with(with_acc, without_acc):
+    from rockpool_dynapse2.demo import NETWORKS, DemoResult, DemoSettings, NetworkReport
+
+    settings = DemoSettings.preset("quick")
+    nets = {}
+    for name, acc in zip(NETWORKS, (with_acc, without_acc)):
+        r = NetworkReport(name, float_accuracy=1.0, quantized_accuracy=1.0, board_accuracy=1.0)
+        r.mismatch = {d: np.asarray(acc[d]) for d in settings.deviations}
+        nets[name] = r
+    return DemoResult(settings=settings, networks=nets, board="virtual board")
+
+
+def test_a_run_where_injection_did_not_help_gets_a_note():
+    """The note explains a single run that goes against the measured result, and names the
+    numbers; a run where injection helps gets none."""
+    from rockpool_dynapse2.demo import injection_note
+
+    worse = _result_with({0.2: [0.95, 0.9], 0.3: [0.8, 0.9]}, {0.2: [0.9, 0.9], 0.3: [0.9, 0.9]})
+    note = injection_note(worse)
+    assert note is not None and "30%" in note and "85.0% against 90.0%" in note and "docs/results.md" in note
+    assert "60 epochs" not in note and "150 epochs" in note  # quick's JAX recipe, from the settings
+    better = _result_with({0.2: [0.9, 0.9], 0.3: [0.95, 0.9]}, {0.2: [0.95, 0.95], 0.3: [0.9, 0.9]})
+    assert injection_note(better) is None  # judged at the highest mismatch level only
+    tie = _result_with({0.2: [0.9], 0.3: [0.9]}, {0.2: [0.9], 0.3: [0.9]})
+    assert injection_note(tie) is not None
+
+
+def test_demo_command_prints_the_note(monkeypatch, tmp_path, capsys):
+    import rockpool_dynapse2.demo as demo
+
+    worse = _result_with({0.2: [0.9], 0.3: [0.8]}, {0.2: [0.9], 0.3: [0.9]})
+    monkeypatch.setattr(demo, "run_demo", lambda *args, **kwargs: worse)
+    assert main(["demo", "--quick", "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "note: in this run, injection did not raise" in out
+    assert out.index("note:") > out.index("virtual board")  # after the summary table
