@@ -229,7 +229,12 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         record = self._record
         loop = _Loop(constants, split, max_spikes, record, self._compiled_piece(), int(self.compile_steps))
         block = self._block(T)
-        steps, flat = loop.run(x, _flatten(state), block)
+        # The state enters the loop contiguous: the compiled pieces are specialised to their
+        # inputs' strides, and a broadcast initial state (stride 0) or a synapse sliced from
+        # the stored (B, N, 4) state would compile each piece again. Inside the loop every
+        # state is a fresh, contiguous result.
+        entry = tuple(None if t is None else t.contiguous() for t in _flatten(state))
+        steps, flat = loop.run(x, entry, block)
         state = stored_state(OPS, _unflatten(flat))
 
         # Keep the batched state: the next call continues every batch element.
@@ -558,14 +563,9 @@ def run_steps(
 
 
 def _flatten(state: DynapState) -> Tuple[Optional[torch.Tensor], ...]:
-    """A loop state (:func:`.step.loop_state`) as a flat tuple of contiguous tensors: four
-    synapse currents (None where idle), then the other fields.
-
-    Contiguous, because the compiled pieces of the loop are specialised to their inputs'
-    strides: a broadcast initial state (stride 0) or a synapse sliced from the stored
-    ``(B, N, 4)`` state would compile each piece again (three times over the first calls).
-    """
-    return tuple(None if t is None else t.contiguous() for t in tuple(state.isyn) + tuple(state[1:]))
+    """A loop state (:func:`.step.loop_state`) as a flat tuple: four synapse currents (None
+    where idle), then the other fields."""
+    return tuple(state.isyn) + tuple(state[1:])
 
 
 def _unflatten(flat: Sequence[Optional[torch.Tensor]]) -> DynapState:
