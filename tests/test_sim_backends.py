@@ -137,6 +137,33 @@ def test_chunked_simulation_equals_one_long_call(backend):
         np.testing.assert_allclose(joined, to_np(rec_whole[name]), rtol=1e-6, atol=0, err_msg=name)
 
 
+@pytest.mark.parametrize("T", [997, 1000])
+def test_jax_checkpoint_chunks_leave_results_unchanged(T):
+    """The JAX loop's checkpointed chunks (default: a divisor of T near sqrt(T) when there
+    is one, T = 1000 -> 25; else sqrt(T) and a remainder, T = 997) give the spikes, states
+    and gradients of one single chunk."""
+    from rockpool_dynapse2.simulation.jax_module import _chunk_length
+
+    assert _chunk_length(1000, None) == 25 and _chunk_length(997, None) == 32
+    assert _chunk_length(10000, None) == 100 and _chunk_length(1, None) == 1 and _chunk_length(50, 7) == 7
+    n = 8
+    kwargs = _network(seed=3, n=n)
+    x = _input(5, 2, T, 4 * n)
+    results = []
+    for chunk in (None, T, 7):
+        mod = rd.DynapSimJax((4 * n, n), chunk=chunk, **kwargs)
+        out, _, rec = mod(x, record=True)
+        loss = lambda p: jax.numpy.mean((mod.set_attributes(p)(x)[0] - 0.05) ** 2)
+        results.append((np.asarray(out), rec, jax.grad(loss)(mod.parameters())["w_rec"]))
+    (out, rec, grad), others = results[0], results[1:]
+    assert out.sum() > 20 and float(np.abs(grad).sum()) > 0
+    for out_k, rec_k, grad_k in others:
+        np.testing.assert_array_equal(out_k, out)
+        for name in RECORDED:
+            np.testing.assert_allclose(np.asarray(rec_k[name]), np.asarray(rec[name]), rtol=1e-6, atol=0, err_msg=name)
+        np.testing.assert_allclose(np.asarray(grad_k), np.asarray(grad), rtol=1e-4, atol=1e-6 * float(np.abs(grad).max()))
+
+
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_batch_equals_separate_runs(backend):
     """A batch of 3 equals 3 runs of one (float64: XLA may round a batch of 3 differently

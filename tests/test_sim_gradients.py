@@ -190,13 +190,13 @@ def test_recurrent_gradients_stay_finite_over_long_sequences_and_match_the_plain
     fast = jax.grad(loss)(mod.parameters())
     assert all(bool(jnp.isfinite(g).all()) for g in fast.values())
     assert float(jnp.abs(fast["w_rec"]).sum()) > 0
-    original = jm._simulate_recurrent
+    original = jm._run_recurrent
     try:
-        jm._simulate_recurrent = jm._simulate  # JAX's own backward through the scan
+        jm._run_recurrent = jm._run  # JAX's own backward through the scan
         jm.evolve_arrays.clear_cache()
         plain = jax.grad(loss)(mod.parameters())
     finally:
-        jm._simulate_recurrent = original
+        jm._run_recurrent = original
         jm.evolve_arrays.clear_cache()
     np.testing.assert_allclose(np.asarray(fast["w_rec"]), np.asarray(plain["w_rec"]), rtol=1e-4, atol=1e-7 * float(jnp.abs(plain["w_rec"]).max()))
     np.testing.assert_allclose(np.asarray(fast["Ispkthr"]), np.asarray(plain["Ispkthr"]), rtol=1e-4)
@@ -217,13 +217,13 @@ def test_recurrent_gradient_after_the_loop_equals_the_scan_backward(max_spikes, 
     loss = lambda p: jnp.mean((mod.set_attributes(p)(x)[0] - 0.3) ** 2)
     fast = jax.grad(loss)(mod.parameters())["w_rec"]
     assert float(jnp.abs(fast).sum()) > 0
-    original = jm._simulate_recurrent
+    original = jm._run_recurrent
     try:
-        jm._simulate_recurrent = jm._simulate
+        jm._run_recurrent = jm._run
         jm.evolve_arrays.clear_cache()
         plain = jax.grad(loss)(mod.parameters())["w_rec"]
     finally:
-        jm._simulate_recurrent = original
+        jm._run_recurrent = original
         jm.evolve_arrays.clear_cache()
     np.testing.assert_allclose(np.asarray(fast), np.asarray(plain), rtol=1e-4, atol=1e-6 * float(jnp.abs(plain).max()))
 
