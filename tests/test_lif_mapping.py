@@ -277,6 +277,41 @@ def test_reference_must_be_the_spec_network(small):
         calibrate_to_reference(spec, other, x)
 
 
+def test_spec_layer_names_are_the_same_in_every_run():
+    """Layer names come from the Rockpool modules, not from Python ids (which Rockpool's
+    graph names end in), so mapping the same architecture twice gives the same names."""
+    first, second = _net_16_32(0.5)[0], _net_16_32(0.5)[0]
+    assert mapper(first.as_graph()).names == mapper(second.as_graph()).names == ("1_LIFJax",)
+
+
+def test_a_spec_loaded_from_json_still_matches_its_network(high_rate):
+    """The reference check compares content: a calibrated spec saved to JSON and loaded
+    again (as in another session) matches the network it came from, and not a network of
+    the same architecture with other weights."""
+    from rockpool_dynapse2.mapping import NetworkSpec
+
+    net, x, _, spec, _ = high_rate
+    loaded = NetworkSpec.from_json(spec.to_json())
+    x = x[:, :100]
+    np.testing.assert_array_equal(reference_spike_counts(loaded, net, x), reference_spike_counts(spec, net, x))
+    with pytest.raises(CalibrationError):
+        reference_spike_counts(loaded, _net_16_32(0.5, seed=1)[0], x)
+
+
+def test_reference_check_allows_one_drive_scale_per_neuron(small):
+    """Calibration scales every synapse onto a neuron by one factor: such a spec still
+    matches its network; one weight changed on its own does not."""
+    net, x, spec = small
+    syn = spec.input_synapses
+    factor = np.random.default_rng(0).uniform(0.5, 2.0, spec.n_neurons)
+    scaled = spec.replace(input_synapses=syn.replace(weight=syn.weight * factor[syn.target]))
+    assert reference_spike_counts(scaled, net, x).shape == (spec.n_neurons,)
+    weight = scaled.input_synapses.weight.copy()
+    weight[0] *= 1.5
+    with pytest.raises(CalibrationError):
+        reference_spike_counts(scaled.replace(input_synapses=syn.replace(weight=weight)), net, x)
+
+
 def test_quantized_spec_cannot_be_calibrated(small):
     net, x, spec = small
     quantized = spec.replace(

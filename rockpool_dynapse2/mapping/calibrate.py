@@ -51,7 +51,7 @@ from ..errors import ParameterValueError, ShapeError
 from ..parameters.biasgen import current_range
 from ..simulation.records import STATE_NAMES, DynapState
 from .cores import CoreCapacityError
-from .mapper import _breadth_first_modules, mapper
+from .mapper import _breadth_first_modules, layer_names, mapper
 from .simulate import dynapsim_net_from_spec
 from .spec import NetworkSpec, Synapses
 from .calibrate_report import CalibrationError, CalibrationReport, LayerCalibration, relative_error
@@ -160,12 +160,9 @@ def reference_spike_counts(
     """
     x = _as_input(x, spec.n_inputs)
     if neuron_modules is None:
-        neuron_modules = _neuron_modules(reference.as_graph())
-    names = tuple(str(m.name) for m in neuron_modules)
-    if spec.names and names != spec.names:
-        raise CalibrationError(
-            f"`reference` must be the network `spec` was mapped from (neuron modules {spec.names}); got {names}"
-        )
+        graph = reference.as_graph()
+        neuron_modules = _neuron_modules(graph)
+        _check_reference(spec, graph, neuron_modules)
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(reference, torch.nn.Module):
         with torch.no_grad():
@@ -195,6 +192,47 @@ def reference_spike_counts(
             )
         counts[members] = spikes.reshape(-1, members.size).sum(axis=0)
     return counts
+
+
+def _check_reference(spec: NetworkSpec, graph: Any, neuron_modules: Sequence[Any]) -> None:
+    """Raise :class:`CalibrationError` unless ``graph`` is the network ``spec`` was mapped
+    from: the same layers (names and sizes), inputs and synapses, and weights equal up to a
+    positive factor per target neuron (what calibration changes). Compared by content, so
+    a spec saved to JSON and loaded in another session still matches its network."""
+    names = layer_names(neuron_modules)
+    sizes = tuple(len(m.output_nodes) for m in neuron_modules)
+    expected = f"the network `spec` was mapped from (neuron modules {spec.names} of {_layer_sizes(spec)} neurons)"
+    if spec.names and (names != spec.names or sizes != _layer_sizes(spec)):
+        raise CalibrationError(f"`reference` must be {expected}; got neuron modules {names} of {sizes} neurons")
+    mapped = mapper(graph, Iscale=spec.Iscale, max_cores=max(1, spec.n_neurons))
+    if mapped.n_inputs != spec.n_inputs or mapped.n_neurons != spec.n_neurons:
+        raise CalibrationError(
+            f"`reference` must be {expected}; got {mapped.n_inputs} inputs and {mapped.n_neurons} neurons"
+            f" (the spec has {spec.n_inputs} and {spec.n_neurons})"
+        )
+    for table in ("input_synapses", "recurrent_synapses"):
+        if not _same_up_to_target_scale(getattr(spec, table), getattr(mapped, table), spec.n_neurons):
+            raise CalibrationError(f"`reference` must be {expected}; its {table.replace('_', ' ')} differ from the spec's")
+
+
+def _same_up_to_target_scale(a: Synapses, b: Synapses, n_neurons: int, rtol: float = 1e-5) -> bool:
+    """The same synapses, with weights equal up to one positive factor per target neuron."""
+    if len(a) != len(b):
+        return False
+    if len(a) == 0:
+        return True
+    ia = np.lexsort((a.kind, a.source, a.target))
+    ib = np.lexsort((b.kind, b.source, b.target))
+    if not all(np.array_equal(getattr(a, f)[ia], getattr(b, f)[ib]) for f in ("source", "target", "kind")):
+        return False
+    target, ratio = a.target[ia], a.weight[ia] / b.weight[ib]
+    mean = np.bincount(target, weights=ratio, minlength=n_neurons) / np.maximum(np.bincount(target, minlength=n_neurons), 1)
+    return bool(np.all(np.abs(ratio - mean[target]) <= rtol * mean[target]))
+
+
+def _layer_sizes(spec: NetworkSpec) -> Tuple[int, ...]:
+    """Neurons per layer of ``spec``."""
+    return tuple(int(n) for n in np.bincount(_layers_of(spec), minlength=max(len(spec.names), 1)))
 
 
 def _layers_of(spec: NetworkSpec) -> np.ndarray:

@@ -36,7 +36,7 @@ from ..simulation.records import CURRENT_NAMES
 from .cores import cluster_cores
 from .spec import NetworkSpec, Synapses
 
-__all__ = ["MappingError", "NeuronGroup", "mapper"]
+__all__ = ["MappingError", "NeuronGroup", "layer_names", "mapper"]
 
 _AMPA, _NMDA, _GABA, _SHUNT = range(4)
 
@@ -102,6 +102,22 @@ def _group_of(mod: GenericNeurons, Iscale: float, converters: Dict[type, Callabl
     raise MappingError(
         f"neuron module `{mod.name}` must be one of {', '.join(supported)}; got {type(mod).__name__}"
     )
+
+
+def layer_names(modules: Sequence[Any]) -> Tuple[str, ...]:
+    """Names of the graph's neuron modules (the spec's layers), the same in every run.
+
+    Each is the Rockpool module's own name (``"1_DynapSimJax"`` for the second module of a
+    ``Sequential``), or its class name for an unnamed top-level module; a name that
+    repeats (nested networks) gets ``"_<layer index>"`` appended. Rockpool's graph names
+    end in the module's ``id()``, which changes from run to run, so they are not used.
+    """
+    names = []
+    for k, mod in enumerate(modules):
+        comp = getattr(mod, "computational_module", None)
+        name = str(getattr(comp, "name", "") or "").strip("'\"") or type(comp if comp is not None else mod).__name__
+        names.append(f"{name}_{k}" if name in names else name)
+    return tuple(names)
 
 
 def _breadth_first_modules(graph: GraphModuleBase) -> List[Any]:
@@ -269,7 +285,7 @@ def mapper(
         Iscale=Iscale,
         dt=dt,
         neuron_deviation=deviation,
-        names=tuple(str(g.module.name) for g in groups),
+        names=layer_names([g.module for g in groups]),
         layer_of_neuron=np.concatenate([np.full(g.size, k) for k, g in enumerate(groups)]),
     )
     if calibration_input is None:
