@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import jax
 import jax.numpy as jnp
@@ -77,7 +77,7 @@ def _recurrent_input_bwd(residuals, g):
 recurrent_input.defvjp(_recurrent_input_fwd, _recurrent_input_bwd)
 
 
-def fence_with(one: jax.Array):
+def fence_with(one: jax.Array) -> Callable[[jax.Array], jax.Array]:
     """``fence(x) = x / one``, with ``one`` an array of ones that XLA cannot fold (outside
     the gradient): the value and the gradient are exactly ``x``'s.
 
@@ -111,7 +111,7 @@ OPS = ArrayOps(
     stop_gradient=jax.lax.stop_gradient,
     stack=lambda arrays, axis: jnp.stack(arrays, axis=axis),
     spike_count=spike_count,
-    fence=lambda x: x,  # replaced in _simulate by fence_with(ones of the state's shape)
+    fence=lambda x: x,  # _run uses fence_with(ones of the state's shape)
     recurrent=lambda spikes, w_rec: recurrent_input(spikes, *w_rec),
 )
 
@@ -174,6 +174,8 @@ def _run(
     split = split_signed_input if signed else split_multi_input
     if not signed:
         xs = synapse_major(xs)
+    state = loop_state(state, idle)
+    ops = OPS._replace(fence=fence_with(_ones_like(state.imem)))
 
     def step(s: DynapState, w_t: jax.Array):
         s, spikes = neuron_step(ops, constants, s, w_t, split, max_spikes)
@@ -187,8 +189,6 @@ def _run(
     def run(s: DynapState, xs: jax.Array):
         return jax.lax.scan(step_remat, s, xs)
 
-    state = loop_state(state, idle)
-    ops = OPS._replace(fence=fence_with(_ones_like(state.imem)))
     T = xs.shape[0]
     k = _chunk_length(T, chunk)
     n_chunks, rest = divmod(T, k)
