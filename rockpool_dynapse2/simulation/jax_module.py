@@ -319,7 +319,8 @@ _SAVED_PRODUCTS_BYTES = 128 * 2**20
 forward pass (above it, the backward pass recomputes them chunk by chunk). 128 MiB keeps
 them at N = 1024, B = 16, T = 1000 (64 MiB; the gradient is then 18 % faster, where the
 products are most of the work) and not at N = 256, B = 16, T = 10 000 (164 MiB, where
-memory matters more)."""
+memory matters more). The limit holds per instance: under ``jax.vmap`` (e.g. over
+mismatched chips) each instance keeps up to this much."""
 
 
 class DynapSimJax(DynapSimBase, JaxModule):
