@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from rockpool.nn.combinators import Sequential
-from rockpool.nn.modules import LIFJax, LIFTorch, LinearJax, LinearTorch, RateJax
+from rockpool.nn.modules import LIFTorch, LinearJax, LinearTorch, RateJax
 
 from rockpool_dynapse2 import CoreParameters, DynapSimJax, DynapSimTorch
 from rockpool_dynapse2.errors import ParameterValueError, ShapeError
