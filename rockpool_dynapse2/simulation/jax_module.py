@@ -130,30 +130,6 @@ def _chunk_length(T: int, chunk: Optional[int]) -> int:
     return max(1, min(T, int(math.ceil(root))))
 
 
-def _simulate(
-    params: DynapParams,
-    state: DynapState,
-    inputs: jax.Array,
-    dt: jax.Array,
-    max_spikes: jax.Array,
-    signed: bool,
-    record: bool,
-    chunk: Optional[int] = None,
-    idle: Tuple[int, ...] = (),
-) -> Tuple[jax.Array, DynapState, Dict[str, jax.Array]]:
-    """Simulate N neurons over T steps; arguments and result as :func:`evolve_arrays`."""
-    xs = jnp.swapaxes(inputs, 0, 1)  # (T, B, N_in): the loop runs over the leading axis
-    run = _run if params.w_rec is None else _run_recurrent
-    ys, state = run(params, state, xs, dt, max_spikes, signed, record, chunk, idle)
-    ys = jax.tree_util.tree_map(lambda y: jnp.swapaxes(y, 0, 1), ys)  # batch first
-    if not record:
-        return ys, state, {}
-    zero = jnp.zeros_like(ys.imem)
-    rec = {f"i{name}": zero if i is None else i for name, i in zip(SYNAPSE_NAMES, ys.isyn)}
-    rec.update({name: getattr(ys, name) for name in STATE_NAMES if name != "isyn"})
-    return ys.spikes, state, rec
-
-
 def _run(
     params: DynapParams,
     state: DynapState,
@@ -311,7 +287,16 @@ def evolve_arrays(
     Returns:
         ``(spikes (B, T, N), final state, record)``.
     """
-    return _simulate(params, state, inputs, dt, max_spikes, signed, record, chunk, idle)
+    xs = jnp.swapaxes(inputs, 0, 1)  # (T, B, N_in): the loop runs over the leading axis
+    run = _run if params.w_rec is None else _run_recurrent
+    ys, state = run(params, state, xs, dt, max_spikes, signed, record, chunk, idle)
+    ys = jax.tree_util.tree_map(lambda y: jnp.swapaxes(y, 0, 1), ys)  # batch first
+    if not record:
+        return ys, state, {}
+    zero = jnp.zeros_like(ys.imem)
+    rec = {f"i{name}": zero if i is None else i for name, i in zip(SYNAPSE_NAMES, ys.isyn)}
+    rec.update({name: getattr(ys, name) for name in STATE_NAMES if name != "isyn"})
+    return ys.spikes, state, rec
 
 
 _SAVED_PRODUCTS_BYTES = 128 * 2**20
