@@ -204,6 +204,7 @@ def _check_reference(spec: NetworkSpec, graph: Any, neuron_modules: Sequence[Any
     expected = f"the network `spec` was mapped from (neuron modules {spec.names} of {_layer_sizes(spec)} neurons)"
     if spec.names and (names != spec.names or sizes != _layer_sizes(spec)):
         raise CalibrationError(f"`reference` must be {expected}; got neuron modules {names} of {sizes} neurons")
+    # Only the synapses are compared: enough cores that the clustering never refuses.
     mapped = mapper(graph, Iscale=spec.Iscale, max_cores=max(1, spec.n_neurons))
     if mapped.n_inputs != spec.n_inputs or mapped.n_neurons != spec.n_neurons:
         raise CalibrationError(

@@ -54,9 +54,13 @@ _RHEOBASE_STEPS = 5000  # near rheobase the first spike comes late: 400 steps ov
 _RHEOBASE_LEVELS = 96
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1 << 16)
 def rheobase(tau_mem: float, tau_syn: float, dt: float) -> float:
     """Smallest constant input current (A) that makes a DYNAP-SE2 neuron fire.
+
+    Cached per ``(tau_mem, tau_syn, dt)`` (about 0.3 s of simulation each), with room for
+    every distinct pair of a large network: mapping it again (as the calibration's check
+    of its reference network does) then costs no simulation.
 
     Simulates ``_RHEOBASE_LEVELS`` neurons with log-spaced ``Idc`` between 0.1 pA and
     1 uA for ``_RHEOBASE_STEPS`` steps (at least ``250 tau_mem``: close to rheobase the
