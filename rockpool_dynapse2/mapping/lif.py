@@ -58,7 +58,7 @@ _RHEOBASE_LEVELS = 96
 def rheobase(tau_mem: float, tau_syn: float, dt: float) -> float:
     """Smallest constant input current (A) that makes a DYNAP-SE2 neuron fire.
 
-    Cached per ``(tau_mem, tau_syn, dt)`` (about 0.3 s of simulation each), with room for
+    Cached per ``(tau_mem, tau_syn, dt)`` (about half a second of simulation each), with room for
     every distinct pair of a large network: mapping it again (as the calibration's check
     of its reference network does) then costs no simulation.
 
