@@ -80,7 +80,7 @@ def cell(ref: np.ndarray, got: np.ndarray) -> str:
 
 def scenario(name: str, make: Callable, B: int, T: int) -> List[str]:
     from rockpool_dynapse2.mapping import mapper
-    from rockpool_dynapse2.mapping.calibrate import map_and_calibrate, reference_spike_counts, spec_spike_counts
+    from rockpool_dynapse2.mapping.calibration.calibrate import map_and_calibrate, reference_spike_counts, spec_spike_counts
 
     net, rng = make()
     n_in = net.shape[0]
@@ -110,7 +110,7 @@ def scenario(name: str, make: Callable, B: int, T: int) -> List[str]:
 
 
 def rate_shift() -> List[str]:
-    from rockpool_dynapse2.mapping.calibrate import map_and_calibrate, spec_spike_counts
+    from rockpool_dynapse2.mapping.calibration.calibrate import map_and_calibrate, spec_spike_counts
 
     net, rng = net_16_32(0.5)
     x = poisson(rng, 4, 1000, 16)
@@ -131,7 +131,7 @@ def quantized() -> List[str]:
     """The calibrated 16 -> 32 network before and after ``quantize_spec`` (4-bit masks, 4
     bases per core, snapped currents)."""
     from rockpool_dynapse2.mapping import quantize_spec
-    from rockpool_dynapse2.mapping.calibrate import map_and_calibrate, spec_spike_counts
+    from rockpool_dynapse2.mapping.calibration.calibrate import map_and_calibrate, spec_spike_counts
 
     net, rng = net_16_32(0.5)
     x, held_out = poisson(rng, 4, 1000, 16), poisson(rng, 4, 1000, 16)

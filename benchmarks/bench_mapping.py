@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--chips", type=int, default=4)
     args = parser.parse_args()
 
-    from rockpool_dynapse2.config import MappedConfiguration, config_from_specification, spec_from_config
+    from rockpool_dynapse2.placement import MappedConfiguration, config_from_specification, spec_from_config
     from rockpool_dynapse2.mapping import mapper, quantize_spec
 
     net = build_network(args.chips)

@@ -1,7 +1,7 @@
 """The paper's claim, measured: does mismatch injection during training keep the accuracy
 after quantization and under device mismatch close to the float accuracy?
 
-Runs the demo pipeline (:func:`rockpool_dynapse2.demo.run_demo`) for several seeds and
+Runs the demo pipeline (:func:`rockpool_dynapse2.app.demo.run_demo`) for several seeds and
 prints, per seed and averaged, the test accuracy of the network trained with injection and
 of the one trained without it: float simulation, quantized (chip-exact), and on simulated
 mismatched chips (mean and worst chip). Figures in ``docs/results.md``.
@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from rockpool_dynapse2.demo import NETWORKS, PRESETS, DemoSettings, run_demo
+from rockpool_dynapse2.app.demo import NETWORKS, PRESETS, DemoSettings, run_demo
 
 
 def main() -> None:

@@ -32,7 +32,12 @@ __all__ = [
     "BIAS_PARAMETERS",
     "BIAS_PARAMETER_BY_NAME",
     "BIAS_PARAMETER_BY_CURRENT",
+    "SynapseType",
+    "SIGNED_EXCITATORY",
+    "SIGNED_INHIBITORY",
     "SYNAPSE_TYPES",
+    "CONTROL_TAG",
+    "MONITOR_HOP",
 ]
 
 
@@ -57,13 +62,53 @@ class Dendrite(enum.IntEnum):
         return self in (Dendrite.AMPA, Dendrite.NMDA)
 
 
-SYNAPSE_TYPES: Tuple[Dendrite, ...] = (
-    Dendrite.AMPA,
-    Dendrite.NMDA,
-    Dendrite.GABA,
-    Dendrite.SHUNT,
-)
-"""The four synapse types in the order the simulators lay out their inputs."""
+class SynapseType(enum.IntEnum):
+    """The four synapse types (dendrites) of a neuron; the value is the index of the type
+    in every synaptic array of the simulators and the network spec (last axis of ``isyn``,
+    channel ``4 i + k`` of the typed input layout, ``Synapses.kind``).
+
+    Use these names, never the literal indices: ``SynapseType.GABA``, ``for k in SynapseType``.
+    """
+
+    AMPA = 0
+    NMDA = 1
+    GABA = 2
+    SHUNT = 3
+
+    @property
+    def dendrite(self) -> "Dendrite":
+        """samna's dendrite of this type (the value a CAM entry holds)."""
+        return Dendrite[self.name]
+
+    @property
+    def circuit(self) -> "Circuit":
+        """The DPI circuit of this type (its time constant and gain)."""
+        return Circuit[self.name]
+
+    @property
+    def label(self) -> str:
+        """The lower-case name used in parameter names: ``"ampa"`` in ``Itau_ampa``."""
+        return self.name.lower()
+
+    @property
+    def is_excitatory(self) -> bool:
+        """AMPA and NMDA excite; GABA and SHUNT inhibit."""
+        return self in (SynapseType.AMPA, SynapseType.NMDA)
+
+    @classmethod
+    def of_dendrite(cls, dendrite: "Dendrite") -> "SynapseType":
+        """The synapse type of one of samna's dendrites (not ``Dendrite.NONE``)."""
+        return cls[Dendrite(dendrite).name]
+
+
+SIGNED_EXCITATORY = SynapseType.AMPA
+"""The synapse a positive weight drives in the signed input layout (Rockpool's)."""
+
+SIGNED_INHIBITORY = SynapseType.GABA
+"""The synapse the magnitude of a negative weight drives in the signed input layout."""
+
+SYNAPSE_TYPES: Tuple[Dendrite, ...] = tuple(s.dendrite for s in SynapseType)
+"""samna's dendrites of the four synapse types, in :class:`SynapseType` order."""
 
 
 class Circuit(enum.Enum):
@@ -285,6 +330,13 @@ class DefaultOperatingPoint:
     Iw_ahp: float = 5e-13
     """AHP weight current (A); the dark current, i.e. no adaptation."""
 
+
+CONTROL_TAG = 2047
+"""Tag reserved for the driver's control events (reading the FPGA clock): the last tag of
+a chip, never given to a neuron."""
+
+MONITOR_HOP = -7
+"""``x_hop`` and ``y_hop`` of a destination that sends events off the grid to the FPGA."""
 
 GEOMETRY = ChipGeometry()
 """The geometry of a DYNAP-SE2 board (4 chips)."""

@@ -2,11 +2,22 @@
 
 Every error says what was wrong, what was expected and where, in one grammar:
 `` "`name` must be <rule>; got <value>" ``. Catch them by type, never by message text.
+
+Every error class of the package is defined here, by the layer that raises it:
+
+* parameters and arrays: :class:`ParameterValueError`, :class:`CurrentRangeError`,
+  :class:`BiasCodeError`, :class:`UnknownParameterError`, :class:`ShapeError`;
+* mapping: :class:`MappingError`, :class:`CalibrationError`, :class:`CoreCapacityError`;
+* placement on the chip: :class:`Dynapse2DRCError` (a Rockpool ``DRCError``; the class is
+  made on first use, so that importing this module does not import Rockpool);
+* boards: :class:`BoardError`, :class:`BoardTimeoutError`, :class:`BoardDisconnectedError`,
+  :class:`BoardNotFoundError`, :class:`BitfileError`, :class:`SamnaNotAvailableError`;
+* the command line: :class:`CliError`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -18,6 +29,16 @@ __all__ = [
     "UnknownParameterError",
     "ShapeError",
     "SamnaNotAvailableError",
+    "MappingError",
+    "CalibrationError",
+    "CoreCapacityError",
+    "Dynapse2DRCError",
+    "BoardError",
+    "BoardTimeoutError",
+    "BoardDisconnectedError",
+    "BoardNotFoundError",
+    "BitfileError",
+    "CliError",
 ]
 
 
@@ -110,3 +131,77 @@ class ShapeError(Dynapse2Error, ValueError):
 
 class SamnaNotAvailableError(Dynapse2Error, ImportError):
     """Deployment needs the real samna, which is not installed (or only its stub is)."""
+
+
+class MappingError(Dynapse2Error, ValueError):
+    """A graph cannot be mapped onto DYNAP-SE2 neurons (unsupported module or wiring)."""
+
+
+class CalibrationError(MappingError):
+    """The calibration cannot run: no reference to compare with, or a spec it cannot change."""
+
+
+class CoreCapacityError(Dynapse2Error, ValueError):
+    """More neurons than the available cores can hold."""
+
+
+class BoardError(Dynapse2Error, RuntimeError):
+    """A board failed or was used wrongly (e.g. closed)."""
+
+
+class BoardTimeoutError(BoardError, TimeoutError):
+    """A run did not finish (its end marker did not come back) in time."""
+
+
+class BoardDisconnectedError(BoardError, ConnectionError):
+    """The board went away during use; it has been closed."""
+
+
+class BoardNotFoundError(BoardError):
+    """samna sees no DYNAP-SE2 board (or none that is not already open)."""
+
+
+class BitfileError(BoardError):
+    """The FPGA bitfile is not given, does not exist, or the FPGA refused it."""
+
+
+class CliError(Exception):
+    """An error the user of the command line can act on; printed as ``error: <message>``."""
+
+
+def _make_drc_error() -> type:
+    """:class:`Dynapse2DRCError`, a subclass of Rockpool's ``DRCError``: made on first use,
+    because importing Rockpool imports jax and torch (seconds)."""
+    from rockpool.typehints import DRCError
+
+    class Dynapse2DRCError(Dynapse2Error, DRCError):
+        """The network breaks one or more design rules of the chip (see ``violations``).
+
+        Each :class:`~rockpool_dynapse2.placement.drc.Violation` gives the rule, the limit,
+        what the network needs and where.
+        """
+
+        def __init__(self, violations: Sequence[Any]):
+            self.violations = tuple(violations)
+            shown = "\n".join(f"  - {v}" for v in self.violations[:20])
+            more = f"\n  ... and {len(self.violations) - 20} more" if len(self.violations) > 20 else ""
+            super().__init__(
+                f"the network must fit the chip; {len(self.violations)} design rule(s) broken:\n{shown}{more}"
+            )
+
+        @property
+        def rules(self) -> List[str]:
+            """The names of the broken rules, one per violation."""
+            return [v.rule for v in self.violations]
+
+    Dynapse2DRCError.__module__ = __name__
+    Dynapse2DRCError.__qualname__ = "Dynapse2DRCError"
+    return Dynapse2DRCError
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Dynapse2DRCError":
+        cls = _make_drc_error()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

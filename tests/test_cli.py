@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rockpool_dynapse2.cli import main
-from rockpool_dynapse2.config import MappedConfiguration
+from rockpool_dynapse2.app.cli import main
+from rockpool_dynapse2.placement import MappedConfiguration
 from rockpool_dynapse2.errors import ParameterValueError, UnknownParameterError
-from rockpool_dynapse2.tasks import Task, frozen_noise, make_task, rate_frequency
+from rockpool_dynapse2.app.tasks import Task, frozen_noise, make_task, rate_frequency
 
 STAGES = ("float simulation", "quantized", "mismatch 30%", "virtual board")
 
@@ -129,7 +129,7 @@ def test_demo_torch_backend_smoke(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     threads = torch.get_num_threads()
     seen = []
-    import rockpool_dynapse2.demo as demo
+    import rockpool_dynapse2.app.demo as demo
 
     original = demo._run_demo
     monkeypatch.setattr(demo, "_run_demo", lambda *a, **k: (seen.append(torch.get_num_threads()), original(*a, **k))[1])
@@ -256,9 +256,9 @@ def test_torch_injection_trains_chips_per_step_chips_each_on_the_whole_batch(mon
     batch, as rows of one batch (one chip's rows share its parameters, chips differ)."""
     import torch
 
-    import rockpool_dynapse2.demo_train as dt
+    import rockpool_dynapse2.app.demo_train as dt
     from rockpool_dynapse2 import DynapSimTorch
-    from rockpool_dynapse2.tasks import frozen_noise
+    from rockpool_dynapse2.app.tasks import frozen_noise
 
     task = frozen_noise(8, seed=0, duration=0.05, n_channels=10, test_fraction=0.0)
     w_in, w_rec = dt.initial_weights(10, 4, 0.3, 0.1, 4, 0)
@@ -282,7 +282,7 @@ def test_torch_injection_trains_chips_per_step_chips_each_on_the_whole_batch(mon
 
 
 def _result_with(with_acc, without_acc):
-    from rockpool_dynapse2.demo import NETWORKS, DemoResult, DemoSettings, NetworkReport
+    from rockpool_dynapse2.app.demo import NETWORKS, DemoResult, DemoSettings, NetworkReport
 
     settings = DemoSettings.preset("quick")
     nets = {}
@@ -296,7 +296,7 @@ def _result_with(with_acc, without_acc):
 def test_a_run_where_injection_did_not_help_gets_a_note():
     """The note explains a single run that goes against the measured result, and names the
     numbers; a run where injection helps gets none."""
-    from rockpool_dynapse2.demo import injection_note
+    from rockpool_dynapse2.app.demo import injection_note
 
     worse = _result_with({0.2: [0.95, 0.9], 0.3: [0.8, 0.9]}, {0.2: [0.9, 0.9], 0.3: [0.9, 0.9]})
     note = injection_note(worse)
@@ -309,7 +309,7 @@ def test_a_run_where_injection_did_not_help_gets_a_note():
 
 
 def test_demo_command_prints_the_note(monkeypatch, tmp_path, capsys):
-    import rockpool_dynapse2.demo as demo
+    import rockpool_dynapse2.app.demo as demo
 
     worse = _result_with({0.2: [0.9], 0.3: [0.8]}, {0.2: [0.9], 0.3: [0.9]})
     monkeypatch.setattr(demo, "run_demo", lambda *args, **kwargs: worse)

@@ -7,14 +7,9 @@ from rockpool.nn.modules import LinearJax, LinearTorch, LIFTorch
 
 from rockpool_dynapse2 import DynapSimJax
 from rockpool_dynapse2.chip import SYNAPSE_TYPES
-from rockpool_dynapse2.config import (
-    Configuration,
-    MappedConfiguration,
-    config_from_specification,
-    dynapsim_net_from_config,
-    spec_from_config,
-)
-from rockpool_dynapse2.config.allocate import CONTROL_TAG, MONITOR_HOP, allocate
+from rockpool_dynapse2.config import Configuration
+from rockpool_dynapse2.placement import MappedConfiguration, config_from_specification, dynapsim_net_from_config, spec_from_config
+from rockpool_dynapse2.placement.allocate import CONTROL_TAG, MONITOR_HOP, allocate
 from rockpool_dynapse2.errors import ParameterValueError
 from rockpool_dynapse2.mapping import dynapsim_net_from_spec, level_table, mapper, quantize_spec
 

@@ -763,7 +763,7 @@ def test_every_error_is_a_named_error():
 
 
 def test_to_samna_without_the_adapter(monkeypatch):
-    monkeypatch.setitem(sys.modules, "rockpool_dynapse2.hardware.samna_adapter", None)  # "not installed"
+    monkeypatch.setitem(sys.modules, "rockpool_dynapse2._samna.adapter", None)  # "not installed"
     with pytest.raises(SamnaNotAvailableError, match="deployment needs SynSense's samna"):
         Configuration.empty(1).to_samna()
 
@@ -772,9 +772,9 @@ def test_to_samna_passes_our_json_to_the_adapter(monkeypatch):
     import types
 
     seen = []
-    fake = types.ModuleType("rockpool_dynapse2.hardware.samna_adapter")
+    fake = types.ModuleType("rockpool_dynapse2._samna.adapter")
     fake.configuration_to_samna = lambda text: seen.append(text) or "samna object"
-    monkeypatch.setitem(sys.modules, "rockpool_dynapse2.hardware.samna_adapter", fake)
+    monkeypatch.setitem(sys.modules, "rockpool_dynapse2._samna.adapter", fake)
     config = _small_config()
     assert config.to_samna() == "samna object"
     assert seen == [config.to_json()]

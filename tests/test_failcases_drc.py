@@ -5,7 +5,7 @@ import pytest
 from rockpool.typehints import DRCError
 
 from rockpool_dynapse2 import CoreParameters
-from rockpool_dynapse2.config import Dynapse2DRCError, allocate, config_from_specification
+from rockpool_dynapse2.placement import Dynapse2DRCError, allocate, config_from_specification
 from rockpool_dynapse2.mapping import NetworkSpec, Synapses
 
 

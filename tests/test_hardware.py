@@ -27,8 +27,8 @@ from rockpool.nn.combinators import Sequential
 from rockpool.nn.modules import LinearJax
 
 from rockpool_dynapse2 import DynapSimJax
-from rockpool_dynapse2.config import config_from_specification
-from rockpool_dynapse2.config.allocate import CONTROL_TAG, MONITOR_HOP, chip_position
+from rockpool_dynapse2.placement import config_from_specification
+from rockpool_dynapse2.placement.allocate import CONTROL_TAG, MONITOR_HOP, chip_position
 from rockpool_dynapse2.errors import ParameterValueError, SamnaNotAvailableError
 from rockpool_dynapse2.hardware import (
     BoardDisconnectedError,

@@ -17,7 +17,7 @@ import pytest
 
 from rockpool_dynapse2.errors import ParameterValueError, ShapeError
 from rockpool_dynapse2.mapping import CoreCapacityError, MappingError, mapper
-from rockpool_dynapse2.mapping.calibrate import (
+from rockpool_dynapse2.mapping.calibration.calibrate import (
     CalibrationError,
     CalibrationReport,
     calibrate_to_reference,
@@ -130,7 +130,7 @@ def test_calibrated_spec_stays_within_the_chip_ranges(high_rate):
     """Weights within what the base weights can sum to; gains and threshold within their
     bias generator ranges; cores of at most 256 neurons."""
     from rockpool_dynapse2.chip import BIAS_PARAMETER_BY_CURRENT
-    from rockpool_dynapse2.mapping.calibrate import MAX_WEIGHT_CURRENT
+    from rockpool_dynapse2.mapping.calibration.calibrate import MAX_WEIGHT_CURRENT
     from rockpool_dynapse2.parameters.biasgen import current_range
 
     *_, spec, report = high_rate

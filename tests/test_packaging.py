@@ -57,4 +57,4 @@ def test_readme_set_up_starts_with_the_demo_command_and_the_script_is_declared()
     assert "pip install" in first and first.endswith("rockpool-dynapse2 demo")
     assert "pytest" in blocks[1]
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'rockpool-dynapse2 = "rockpool_dynapse2.cli:main"' in pyproject
+    assert 'rockpool-dynapse2 = "rockpool_dynapse2.app.cli:main"' in pyproject

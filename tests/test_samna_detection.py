@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from rockpool_dynapse2.errors import SamnaNotAvailableError
-from rockpool_dynapse2.hardware.samna_adapter import require_samna, samna_status
+from rockpool_dynapse2._samna.adapter import require_samna, samna_status
 
 # The first lines of PyPI's samna 0.48.6 __init__.py (the stub runs pip when imported).
 STUB = textwrap.dedent(
@@ -44,7 +44,7 @@ def test_the_pypi_stub_is_recognised_and_never_imported(tmp_path):
     code = textwrap.dedent(
         """
         from rockpool_dynapse2.errors import SamnaNotAvailableError
-        from rockpool_dynapse2.hardware.samna_adapter import require_samna, samna_status
+        from rockpool_dynapse2._samna.adapter import require_samna, samna_status
         import rockpool_dynapse2
         s = samna_status()
         assert s.installed and not s.real, s
@@ -76,7 +76,7 @@ def test_a_compiled_samna_counts_as_real(tmp_path):
     (pkg / "__init__.py").write_text("from .samna import *\n")
     (pkg / "samna.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
     out = _run(
-        "from rockpool_dynapse2.hardware.samna_adapter import samna_status\n"
+        "from rockpool_dynapse2._samna.adapter import samna_status\n"
         "s = samna_status(); assert s.installed and s.real, s\n"
         "import sys; assert 'samna' not in sys.modules\nprint('ok')",
         str(tmp_path),
@@ -105,7 +105,7 @@ def test_with_the_real_pypi_stub_nothing_runs_pip(tmp_path):
         from rockpool_dynapse2 import DynapSimJax
         from rockpool_dynapse2.hardware import VirtualBoard
         from rockpool_dynapse2.errors import SamnaNotAvailableError
-        from rockpool_dynapse2.hardware.samna_adapter import require_samna
+        from rockpool_dynapse2._samna.adapter import require_samna
         try:
             require_samna()
         except SamnaNotAvailableError as e:

@@ -18,7 +18,7 @@ from rockpool.nn.modules import LinearJax, LinearTorch
 
 import rockpool_dynapse2 as rd
 from rockpool_dynapse2 import CoreParameters
-from rockpool_dynapse2.graph import Dynapse2Neurons
+from rockpool_dynapse2.simulation.graph import Dynapse2Neurons
 from rockpool_dynapse2.simulation import CURRENT_NAMES, LAYOUT_NAMES, SYNAPSE_NAMES
 
 N = 3

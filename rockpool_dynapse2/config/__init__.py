@@ -4,18 +4,20 @@
 * :mod:`.records`: the leaves (``Parameter``, ``Synapse``, ``Destination``, chip peripherals)
 * :mod:`.neuron`: ``Neuron`` (64 CAM entries, 4 SRAM entries, 14 latches)
 * :mod:`.tree`: ``Core``, ``Chip``, ``Configuration`` (and every record, re-exported)
-* :mod:`.json_io`: ``to_json`` / ``from_json``
+* :mod:`.json_io`: ``to_json`` / ``from_json``, samna's JSON format
 * :mod:`.summary`: neurons, CAM entries and tags used per core and chip
+* :mod:`._cereal`: the cereal (samna's serialiser) encoding of records; :mod:`._checks`:
+  the field checks every record runs
 
-Nothing here imports samna; :meth:`Configuration.to_samna` loads the samna adapter on use.
+This package knows nothing of networks: placing a network spec on the board (allocation,
+design rules, the mapped configuration with its channel maps) is
+:mod:`rockpool_dynapse2.placement`, one layer above.
+
+Nothing here imports samna; :meth:`Configuration.to_samna` loads the samna adapter
+(:mod:`rockpool_dynapse2._samna.adapter`) on use.
 """
 
-from .allocate import Allocation, allocate
-from .drc import Dynapse2DRCError, Violation
-from .from_spec import config_from_specification
 from .json_io import JSON_KEYS, from_json, to_json
-from .mapped import InputRoute, MappedConfiguration, NeuronAddress
-from .to_spec import dynapsim_net_from_config, spec_from_config
 from .records import (
     Bioamps,
     ChipSadcEnables,
@@ -31,16 +33,6 @@ from .summary import ChipSummary, ConfigurationSummary, CoreSummary
 from .tree import LATCHES, Chip, Configuration, Core, EntryLocation, Neuron, default_core_parameters
 
 __all__ = [
-    "config_from_specification",
-    "spec_from_config",
-    "dynapsim_net_from_config",
-    "MappedConfiguration",
-    "InputRoute",
-    "NeuronAddress",
-    "Allocation",
-    "allocate",
-    "Dynapse2DRCError",
-    "Violation",
     "Configuration",
     "Chip",
     "Core",

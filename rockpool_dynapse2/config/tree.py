@@ -379,15 +379,15 @@ class Configuration:
         """This configuration as a ``samna.dynapse2.Dynapse2Configuration``.
 
         Needs SynSense's samna; the conversion lives in
-        ``rockpool_dynapse2.hardware.samna_adapter.configuration_to_samna`` and takes the
+        ``rockpool_dynapse2._samna.adapter.configuration_to_samna`` and takes the
         JSON text of :meth:`to_json`. samna is imported only by that module, only here.
 
         Raises:
             SamnaNotAvailableError: if the samna adapter (or samna) is not available.
         """
-        adapter = "rockpool_dynapse2.hardware.samna_adapter"
+        adapter = "rockpool_dynapse2._samna.adapter"
         try:
-            from ..hardware.samna_adapter import configuration_to_samna
+            from .._samna.adapter import configuration_to_samna
         except ModuleNotFoundError as error:
             if error.name not in (adapter, adapter.rpartition(".")[0]):
                 raise

@@ -1,11 +1,39 @@
-"""Deployment: the board protocol, the samna board and the virtual board.
+"""Deployment: the board protocol, the boards, and the driver that runs a configuration.
 
-Only :mod:`.samna_adapter` touches samna, and only when called; importing this package
-never imports samna.
+* :mod:`.board`: the board protocol (:class:`Board`, :class:`GridEvent`, the control event
+  that ends a run);
+* :mod:`.virtual`: :class:`VirtualBoard`, which executes a configuration with the simulator;
+* :mod:`.samna_board`: :class:`SamnaBoard`, a DYNAP-SE2 board through SynSense's samna;
+* :mod:`.driver`: :class:`DynapseSamna`, the Rockpool module that applies a configuration
+  to a board and runs rasters through it.
+
+Only :mod:`rockpool_dynapse2._samna.adapter` touches samna, and only when called; importing
+this package never imports samna.
 """
 
-from .samna_adapter import SamnaStatus, require_samna, samna_status
-from .board import Board, BoardDisconnectedError, BoardError, BoardTimeoutError, GridEvent, control_event
+from .._samna.adapter import SamnaStatus, require_samna, samna_status
+from ..errors import BitfileError, BoardDisconnectedError, BoardError, BoardNotFoundError, BoardTimeoutError
+from .board import Board, GridEvent, control_event
 from .driver import DynapseSamna, events_to_raster, raster_to_events
-from .virtual import VirtualBoard
 from .samna_board import SamnaBoard, find_dynapse_boards
+from .virtual import VirtualBoard
+
+__all__ = [
+    "Board",
+    "GridEvent",
+    "control_event",
+    "VirtualBoard",
+    "SamnaBoard",
+    "find_dynapse_boards",
+    "DynapseSamna",
+    "events_to_raster",
+    "raster_to_events",
+    "SamnaStatus",
+    "samna_status",
+    "require_samna",
+    "BoardError",
+    "BoardTimeoutError",
+    "BoardDisconnectedError",
+    "BoardNotFoundError",
+    "BitfileError",
+]

@@ -17,23 +17,11 @@ import abc
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
-from ..config.allocate import CONTROL_TAG, MONITOR_HOP
-from ..config.mapped import MappedConfiguration
-from ..errors import Dynapse2Error
+from ..chip import CONTROL_TAG, MONITOR_HOP
+from ..placement.mapped import MappedConfiguration
+from ..errors import BoardDisconnectedError, BoardError, BoardTimeoutError, Dynapse2Error
 
 __all__ = ["CONTROL_TAG", "MONITOR_HOP", "GridEvent", "Board", "BoardError", "BoardTimeoutError", "BoardDisconnectedError"]
-
-
-class BoardError(Dynapse2Error, RuntimeError):
-    """A board failed or was used wrongly (e.g. closed)."""
-
-
-class BoardTimeoutError(BoardError, TimeoutError):
-    """A run did not finish (its end marker did not come back) in time."""
-
-
-class BoardDisconnectedError(BoardError, ConnectionError):
-    """The board went away during use; it has been closed."""
 
 
 @dataclass(frozen=True, order=True)

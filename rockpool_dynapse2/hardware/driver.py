@@ -27,10 +27,10 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 from rockpool.nn.modules.module import Module
 
-from ..config.allocate import chip_position
-from ..config.mapped import MappedConfiguration
-from ..errors import ParameterValueError, ShapeError
-from .board import Board, BoardDisconnectedError, BoardError, BoardTimeoutError, GridEvent, control_event
+from ..placement.allocate import chip_position
+from ..placement.mapped import MappedConfiguration
+from ..errors import BoardDisconnectedError, BoardError, BoardTimeoutError, ParameterValueError, ShapeError
+from .board import Board, GridEvent, control_event
 
 __all__ = ["DynapseSamna", "raster_to_events", "events_to_raster"]
 

@@ -48,12 +48,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from ..config.mapped import MappedConfiguration
+from ..placement.mapped import MappedConfiguration
 from ..config.neuron import LATCHES
 from ..config.tree import Configuration, Core
-from ..errors import ParameterValueError
-from .board import CONTROL_TAG, MONITOR_HOP, Board, BoardError, BoardTimeoutError, GridEvent, control_event
-from .samna_adapter import (
+from ..errors import BitfileError, BoardError, BoardNotFoundError, BoardTimeoutError, ParameterValueError
+from .board import CONTROL_TAG, MONITOR_HOP, Board, GridEvent, control_event
+from .._samna.adapter import (
     close_device,
     destinations_to_samna,
     grid_events_from_samna,
@@ -83,14 +83,6 @@ TIMESTAMP_MAX = 2**32 - 1
 
 _RETURNED_CONTROL_X_HOPS = (MONITOR_HOP, MONITOR_HOP + 1)
 _BLANK_DESTINATION_ROW = ((False, False, False, False), 0, 0, 0)
-
-
-class BoardNotFoundError(BoardError):
-    """samna sees no DYNAP-SE2 board (or none that is not already open)."""
-
-
-class BitfileError(BoardError):
-    """The FPGA bitfile is not given, does not exist, or the FPGA refused it."""
 
 
 # --- discovery --------------------------------------------------------------------------------

@@ -20,11 +20,12 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..config.mapped import InputRoute, MappedConfiguration, NeuronAddress
-from ..config.to_spec import spec_from_config
+from ..placement.mapped import InputRoute, MappedConfiguration, NeuronAddress
+from ..placement.to_network_spec import spec_from_config
 from ..config.tree import Configuration
 from ..mapping.simulate import dynapsim_net_from_spec
-from .board import MONITOR_HOP, Board, BoardError, GridEvent
+from .board import MONITOR_HOP, Board, GridEvent
+from ..errors import BoardError
 
 __all__ = ["VirtualBoard"]
 

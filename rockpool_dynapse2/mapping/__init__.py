@@ -1,8 +1,38 @@
-"""Rockpool graph -> network spec: the mapper, the spec, core clustering and LIF conversion."""
+"""Rockpool graph -> network spec: the mapper and what it works with.
 
-from .cores import CoreCapacityError, cluster_cores
-from .mapper import MappingError, NeuronGroup, mapper
-from .spec import NetworkSpec, Synapses, level_table
+* :mod:`.mapper`: :func:`mapper`, a Rockpool graph -> :class:`NetworkSpec` (layers of
+  DYNAP-SE2 neurons, their synapses and core parameter sets);
+* :mod:`.network_spec`: :class:`NetworkSpec` and :class:`Synapses`, the hardware-level
+  description of a network that placement (:mod:`rockpool_dynapse2.placement`) reads;
+* :mod:`.cores`: :func:`cluster_cores`, neurons with equal parameters -> logical cores;
+* :mod:`.lif`: LIF neurons (``LIFJax``, ``LIFTorch``, ...) -> DYNAP-SE2 currents;
+* :mod:`.calibration`: the mapped LIF network calibrated against its reference;
+* :mod:`.quantize`: :func:`quantize_spec`, the chip's weight quantization of a spec;
+* :mod:`.simulate`: :func:`dynapsim_net_from_spec`, a spec -> a simulation network.
+"""
+
+from ..errors import CalibrationError, CoreCapacityError, MappingError
+from .calibration import CalibrationReport, calibrate_to_reference, map_and_calibrate
+from .cores import cluster_cores
+from .mapper import NeuronGroup, mapper
+from .network_spec import NetworkSpec, Synapses, level_table
 from .quantize import QuantizationReport, quantize_spec
 from .simulate import dynapsim_net_from_spec
-from .calibrate import CalibrationReport, calibrate_to_reference, map_and_calibrate
+
+__all__ = [
+    "mapper",
+    "NeuronGroup",
+    "NetworkSpec",
+    "Synapses",
+    "level_table",
+    "cluster_cores",
+    "quantize_spec",
+    "QuantizationReport",
+    "dynapsim_net_from_spec",
+    "calibrate_to_reference",
+    "map_and_calibrate",
+    "CalibrationReport",
+    "MappingError",
+    "CalibrationError",
+    "CoreCapacityError",
+]

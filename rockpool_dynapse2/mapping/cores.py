@@ -14,15 +14,11 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from ..errors import Dynapse2Error
+from ..errors import CoreCapacityError, Dynapse2Error
 from ..parameters.core import CoreParameters
 from ..simulation.records import CURRENT_NAMES
 
 __all__ = ["CoreCapacityError", "cluster_cores"]
-
-
-class CoreCapacityError(Dynapse2Error, ValueError):
-    """More neurons than the available cores can hold."""
 
 
 def cluster_cores(

@@ -13,7 +13,7 @@ population of DYNAP-SE2 neurons:
 * neurons are grouped into logical cores of at most 256, one parameter set per core
   (:func:`~.cores.cluster_cores`).
 
-Neuron modules it accepts: our :class:`~rockpool_dynapse2.graph.Dynapse2Neurons` (from
+Neuron modules it accepts: our :class:`~rockpool_dynapse2.simulation.graph.Dynapse2Neurons` (from
 ``DynapSimJax``/``DynapSimTorch``) and Rockpool's ``LIFNeuronWithSynsRealValue``
 (``LIFJax``, ``LIFTorch``, NIR imports), converted by :mod:`.lif`.
 """
@@ -30,19 +30,15 @@ from rockpool.graph.graph_base import GraphHolder
 from rockpool.graph.utils import bag_graph
 
 from ..chip import GEOMETRY
-from ..errors import Dynapse2Error
-from ..graph import Dynapse2Neurons
+from ..errors import Dynapse2Error, MappingError
+from ..simulation.graph import Dynapse2Neurons
 from ..simulation.records import CURRENT_NAMES
 from .cores import cluster_cores
-from .spec import NetworkSpec, Synapses
+from .network_spec import NetworkSpec, Synapses
 
 __all__ = ["MappingError", "NeuronGroup", "layer_names", "mapper"]
 
 _AMPA, _NMDA, _GABA, _SHUNT = range(4)
-
-
-class MappingError(Dynapse2Error, ValueError):
-    """A graph cannot be mapped onto DYNAP-SE2 neurons (unsupported module or wiring)."""
 
 
 @dataclass
@@ -290,6 +286,6 @@ def mapper(
     )
     if calibration_input is None:
         return spec
-    from .calibrate import calibrate_graph
+    from .calibration.calibrate import calibrate_graph
 
     return calibrate_graph(spec, graph, calibration_input, max_cores=max_cores)[0]

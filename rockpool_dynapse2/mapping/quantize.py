@@ -23,7 +23,7 @@ import numpy as np
 
 from ..parameters.biasgen import code_from_current, current_from_code, current_range
 from ..transform.quantization import BASE_WEIGHT_PARAMETERS, quantize_magnitudes
-from .spec import NetworkSpec, Synapses, level_table
+from .network_spec import NetworkSpec, Synapses, level_table
 
 __all__ = ["QuantizationReport", "quantize_spec"]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import UnknownParameterError
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
-from .spec import NetworkSpec
+from .network_spec import NetworkSpec
 
 __all__ = ["dynapsim_net_from_spec", "neuron_values"]
 

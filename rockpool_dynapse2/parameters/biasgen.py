@@ -36,7 +36,7 @@ from ..chip import (
     Transistor,
 )
 from ..errors import BiasCodeError, CurrentRangeError, ParameterValueError, ShapeError, UnknownParameterError
-from ._validate import concrete
+from .validate import concrete
 
 __all__ = [
     "BiasCode",

@@ -21,7 +21,7 @@ from typing import Any, Union
 
 from ..chip import CONSTANTS, Circuit, CircuitConstants, PulseCircuit
 from ..errors import UnknownParameterError
-from ._validate import as_array, check_positive_finite
+from .validate import as_array, check_positive_finite
 
 __all__ = [
     "dpi_time_constant",

@@ -28,7 +28,7 @@ from ..chip import (
     PulseCircuit,
 )
 from ..errors import ParameterValueError, UnknownParameterError
-from ._validate import check_positive_finite
+from .validate import check_positive_finite
 from .biasgen import BiasCode, bias_parameter, code_from_current, current_from_code
 from .convert import (
     gain_ratio_from_igain,

@@ -22,7 +22,7 @@ from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
 from .module_base import DynapSimBase
 from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
-from .spec import (
+from .module_spec import (
     build_module_spec,
     check_parameters,
     check_state,

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ParameterValueError
 from ..parameters.core import CoreHighLevel, CoreParameters
 from .records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams
-from .spec import ModuleSpec, initial_state_values, kaiming_init
+from .module_spec import ModuleSpec, initial_state_values, kaiming_init
 
 __all__ = ["DynapSimBase", "split_high_level"]
 
@@ -98,6 +98,6 @@ class DynapSimBase:
 
     def as_graph(self):
         """A Rockpool graph of this module, for the hardware mapper."""
-        from ..graph import dynapsim_graph
+        from .graph import dynapsim_graph
 
         return dynapsim_graph(self)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Tuple
 
-from ..parameters._validate import concrete
+from ..parameters.validate import concrete
 from ..parameters.convert import dpi_time_constant, pulse_duration
 from .dpi import dpi_decay, dpi_factors, dpi_step
 from .membrane import MembraneTerms, membrane_terms, membrane_voltage, nmda_opening

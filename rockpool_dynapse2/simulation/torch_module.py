@@ -23,7 +23,7 @@ from ..errors import ParameterValueError, ShapeError, UnknownParameterError
 from ..parameters.core import CoreParameters
 from .module_base import DynapSimBase
 from .records import CURRENT_NAMES, LAYOUT_NAMES, STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapState, StepConstants
-from .spec import (
+from .module_spec import (
     build_module_spec,
     check_parameters,
     check_state,

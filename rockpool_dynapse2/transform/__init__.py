@@ -6,6 +6,7 @@
 * :mod:`.mismatch`: relative Gaussian parameter noise, frozen or dynamic, and Monte-Carlo
   evaluation over mismatched chips (loaded on first use: it needs jax; the function is
   ``rockpool_dynapse2.transform.mismatch.mismatch``).
+* :mod:`._subset_sum`: the exact subset-sum search behind the quantizer (private).
 """
 
 from importlib import import_module
@@ -21,6 +22,17 @@ from .quantization import (
 )
 
 _MISMATCH = ("MismatchJax", "mismatch_T_config", "mismatch_prototype", "monte_carlo", "sigma_from_deviation")
+
+__all__ = [
+    "BASE_WEIGHT_PARAMETERS",
+    "MagnitudeQuantization",
+    "WeightQuantization",
+    "quantize_magnitudes",
+    "quantize_weights",
+    "QuantizeT",
+    "quantize_ste",
+    *_MISMATCH,
+]
 
 
 def __getattr__(name: str) -> Any:

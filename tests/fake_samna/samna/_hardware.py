@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from rockpool_dynapse2.config.mapped import MappedConfiguration
+from rockpool_dynapse2.placement.mapped import MappedConfiguration
 from rockpool_dynapse2.config.neuron import BLANK_NEURON, LATCHES, Neuron
 from rockpool_dynapse2.config.records import Destination, Parameter, Synapse
 from rockpool_dynapse2.config.tree import Chip, Configuration, Core

@@ -24,18 +24,13 @@ from typing import Iterator, List, Tuple
 
 import numpy as np
 
-from ..chip import BIAS_PARAMETERS, GEOMETRY, ChipGeometry
+from ..chip import BIAS_PARAMETERS, CONTROL_TAG, GEOMETRY, MONITOR_HOP, ChipGeometry
 from ..errors import CurrentRangeError, ParameterValueError
 from ..parameters.biasgen import code_from_current
 from .drc import Violation, raise_violations
 
 __all__ = ["CONTROL_TAG", "MONITOR_HOP", "Allocation", "allocate", "chip_position"]
 
-CONTROL_TAG = 2047
-"""Tag reserved for the driver's control events (reading the FPGA clock)."""
-
-MONITOR_HOP = -7
-"""``x_hop`` and ``y_hop`` of a destination that sends events off the grid to the FPGA."""
 
 
 def chip_position(chip: int) -> Tuple[int, int]:

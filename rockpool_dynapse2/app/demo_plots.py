@@ -119,8 +119,8 @@ def save_plots(result: Any, task: Any, output: np.ndarray, out_dir: Path) -> Dic
     """Write the demo's plots.
 
     Args:
-        result: the :class:`~rockpool_dynapse2.demo.DemoResult` (its reports filled in).
-        task: the :class:`~rockpool_dynapse2.tasks.Task`.
+        result: the :class:`~rockpool_dynapse2.app.demo.DemoResult` (its reports filled in).
+        task: the :class:`~rockpool_dynapse2.app.tasks.Task`.
         output: the float output of the network trained with injection on the test set,
             ``(B, T, N)`` spike counts.
         out_dir: directory to write to.

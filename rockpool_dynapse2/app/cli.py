@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from ..errors import CliError
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Tuple
 
 __all__ = ["main", "CliError", "open_board"]
 
 EXIT_ERROR = 2
-
-
-class CliError(Exception):
-    """An error the user can act on; printed as ``error: <message>``."""
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -51,7 +48,7 @@ def _read_text(path: str, what: str) -> str:
 
 def _is_mapped(text: str) -> bool:
     """Whether a JSON text is a MappedConfiguration (its format tag comes first)."""
-    from .config.mapped import FORMAT
+    from ..placement.mapped import FORMAT
 
     return '"format"' in text[:2000] and FORMAT in text[:2000]
 
@@ -67,7 +64,8 @@ def load_configuration(path: str) -> Tuple[Any, Any]:
         CliError: a missing or unreadable file.
         ParameterValueError: malformed JSON or content (from the readers).
     """
-    from .config import Configuration, MappedConfiguration
+    from ..config import Configuration
+    from ..placement import MappedConfiguration
 
     text = _read_text(path, "configuration file")
     if _is_mapped(text):
@@ -83,7 +81,7 @@ def _check_board_available(index: int) -> None:
         SamnaNotAvailableError: samna is missing or only PyPI's installer stub.
         CliError: a negative index.
     """
-    from . import hardware
+    from .. import hardware
 
     if index < 0:
         raise CliError(f"--board must be a board index >= 0; got {index}")
@@ -98,7 +96,7 @@ def open_board(index: int) -> Any:
         CliError: there is no board ``index``.
         BoardError: samna found no board, or could not open or program it (from ``SamnaBoard``).
     """
-    from . import hardware
+    from .. import hardware
 
     _check_board_available(index)
     boards = hardware.samna_board.find_dynapse_boards()
@@ -154,8 +152,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _core_table(core: Any) -> str:
-    from .chip import BIAS_PARAMETERS
-    from .parameters import CoreParameters
+    from ..chip import BIAS_PARAMETERS
+    from ..parameters import CoreParameters
 
     codes = core.codes()
     known = {p.name: codes[p.name] for p in BIAS_PARAMETERS if p.name in codes}
@@ -224,7 +222,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .demo import board_outputs
-    from .hardware import VirtualBoard
+    from ..hardware import VirtualBoard
 
     if args.board is not None:
         _check_board_available(args.board)
@@ -266,7 +264,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``rockpool-dynapse2``."""
-    from . import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="rockpool-dynapse2",
@@ -319,7 +317,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Args:
         argv: arguments without the program name (default: ``sys.argv[1:]``).
     """
-    from .errors import Dynapse2Error
+    from ..errors import Dynapse2Error
 
     parser = build_parser()
     args = parser.parse_args(argv)

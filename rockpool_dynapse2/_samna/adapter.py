@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
-from .._samna_detect import SamnaStatus, samna_status
+from .detect import SamnaStatus, samna_status
 from ..errors import SamnaNotAvailableError
 
 __all__ = [

@@ -22,8 +22,8 @@ import numpy as np
 from ..chip import SYNAPSE_TYPES
 from .allocate import MONITOR_HOP, allocate, chip_position
 from .mapped import InputRoute, MappedConfiguration, NeuronAddress
-from .records import Destination, Synapse
-from .tree import Configuration, Neuron
+from ..config.records import Destination, Synapse
+from ..config.tree import Configuration, Neuron
 
 __all__ = ["config_from_specification"]
 

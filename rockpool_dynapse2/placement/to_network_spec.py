@@ -28,11 +28,11 @@ import numpy as np
 from ..chip import BIAS_PARAMETERS, SYNAPSE_TYPES, Dendrite
 from ..errors import ParameterValueError
 from ..mapping.simulate import dynapsim_net_from_spec
-from ..mapping.spec import NetworkSpec, Synapses, level_table
+from ..mapping.network_spec import NetworkSpec, Synapses, level_table
 from ..parameters.core import CoreParameters
 from .allocate import MONITOR_HOP, chip_position
 from .mapped import InputRoute, MappedConfiguration, NeuronAddress
-from .tree import Configuration
+from ..config.tree import Configuration
 
 __all__ = ["spec_from_config", "dynapsim_net_from_config"]
 

@@ -15,7 +15,7 @@ from typing import Any, Dict
 import numpy as np
 from rockpool.graph import GenericNeurons, GraphHolder, LinearWeights, as_GraphHolder
 
-from .simulation.records import CURRENT_NAMES, LAYOUT_NAMES
+from .records import CURRENT_NAMES, LAYOUT_NAMES
 
 __all__ = ["Dynapse2Neurons", "dynapsim_graph"]
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
 from ..errors import ParameterValueError
-from .json_io import from_document
-from .tree import Configuration
+from ..config.json_io import from_document
+from ..config.tree import Configuration
 
 __all__ = ["InputRoute", "NeuronAddress", "MappedConfiguration"]
 

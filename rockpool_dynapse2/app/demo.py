@@ -41,7 +41,7 @@ from .demo_train import (
     initial_weights,
     train,
 )
-from .errors import ParameterValueError, UnknownParameterError
+from ..errors import ParameterValueError, UnknownParameterError
 from .tasks import TASKS, Task, make_task
 
 __all__ = ["DemoSettings", "NetworkReport", "DemoResult", "run_demo", "board_outputs", "summary_table", "injection_note", "PRESETS", "NETWORKS"]
@@ -191,14 +191,14 @@ class DemoResult:
 
 def _quantize(backend: str, net: Any, seed: int):
     """``(quantized spec, report, simulation of it)``."""
-    from .mapping import dynapsim_net_from_spec, mapper, quantize_spec
+    from ..mapping import dynapsim_net_from_spec, mapper, quantize_spec
 
     spec, report = quantize_spec(mapper(net.as_graph()), seed=seed)
     return spec, report, dynapsim_net_from_spec(spec, backend)
 
 
 def _monte_carlo(backend: str, qnet: Any, spec: Any, task: Task, s: DemoSettings, deviation: float) -> np.ndarray:
-    from .transform.mismatch import monte_carlo
+    from ..transform.mismatch import monte_carlo
 
     K, M, outputs = task.n_classes, s.neurons_per_class, spec.output_neurons
     if backend == "jax":
@@ -247,7 +247,7 @@ def board_outputs(
         progress: wraps the sample iterator (e.g. a tqdm bar).
         rest_steps: steps without input before each sample on a real board.
     """
-    from .hardware import DynapseSamna
+    from ..hardware import DynapseSamna
 
     rest = 0 if virtual else (REST_STEPS if rest_steps is None else rest_steps)
     out = np.zeros((x.shape[0], x.shape[1], mapped.n_outputs), dtype=np.float32)
@@ -330,9 +330,9 @@ def _torch_threads(backend: str) -> Iterator[None]:
 def _run_demo(settings: DemoSettings, out_dir: Path, board_factory: Optional[Callable[[], Any]], board_name: str,
               progress: Optional[Callable[..., Any]], log: Callable[[str], None]) -> DemoResult:
     """:func:`run_demo` without the thread setting."""
-    from .config import config_from_specification
+    from ..placement import config_from_specification
     from .demo_plots import save_plots
-    from .hardware import VirtualBoard
+    from ..hardware import VirtualBoard
 
     s = settings
     wrap = progress or (lambda it, **kw: it)

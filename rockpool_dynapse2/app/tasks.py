@@ -22,7 +22,7 @@ from typing import NamedTuple, Sequence, Tuple
 
 import numpy as np
 
-from .errors import ParameterValueError
+from ..errors import ParameterValueError
 
 __all__ = ["Task", "TASKS", "frozen_noise", "rate_frequency", "make_task"]
 
@@ -248,7 +248,7 @@ def make_task(name: str, n_samples: int, seed: int, **kwargs) -> Task:
     Raises:
         UnknownParameterError: for an unknown name.
     """
-    from .errors import UnknownParameterError
+    from ..errors import UnknownParameterError
 
     if name not in TASKS:
         raise UnknownParameterError("task", name, tuple(TASKS))

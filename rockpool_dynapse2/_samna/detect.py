@@ -77,7 +77,7 @@ class _StubShield(types.ModuleType):
     PYPI_SAMNA = True
 
     def __init__(self, location: Optional[str]):
-        super().__init__("samna", "placeholder for PyPI's samna installer stub (see rockpool_dynapse2._samna_detect)")
+        super().__init__("samna", "placeholder for PyPI's samna installer stub (see rockpool_dynapse2._samna.detect)")
         self.location = location
 
     def __getattr__(self, name: str):

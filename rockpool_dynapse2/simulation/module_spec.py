@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ParameterValueError, ShapeError, UnknownParameterError
 from ..parameters.core import CoreParameters
-from ..parameters._validate import concrete
+from ..parameters.validate import concrete
 from .records import CURRENT_NAMES, LAYOUT_NAMES, SYNAPSE_NAMES
 
 __all__ = [

@@ -9,11 +9,9 @@ actual value and where). :func:`raise_violations` raises one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Sequence
+from typing import Any, Iterable
 
-from rockpool.typehints import DRCError
-
-from ..errors import Dynapse2Error
+from ..errors import Dynapse2DRCError
 
 __all__ = ["Violation", "Dynapse2DRCError", "raise_violations"]
 
@@ -36,21 +34,6 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.rule} needs {self.actual}; the chip allows {self.limit}"
-
-
-class Dynapse2DRCError(Dynapse2Error, DRCError):
-    """The network breaks one or more design rules of the chip (see ``violations``)."""
-
-    def __init__(self, violations: Sequence[Violation]):
-        self.violations = tuple(violations)
-        shown = "\n".join(f"  - {v}" for v in self.violations[:20])
-        more = f"\n  ... and {len(self.violations) - 20} more" if len(self.violations) > 20 else ""
-        super().__init__(f"the network must fit the chip; {len(self.violations)} design rule(s) broken:\n{shown}{more}")
-
-    @property
-    def rules(self) -> List[str]:
-        """The names of the broken rules, one per violation."""
-        return [v.rule for v in self.violations]
 
 
 def raise_violations(violations: Iterable[Violation]) -> None:

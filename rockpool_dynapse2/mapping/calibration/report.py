@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+from ...errors import CalibrationError
 from dataclasses import dataclass
 from typing import Tuple
 
-from .mapper import MappingError
 
 __all__ = ["CalibrationError", "LayerCalibration", "CalibrationReport", "relative_error", "short_name"]
 
@@ -20,10 +20,6 @@ def short_name(name: str) -> str:
 def relative_error(achieved: float, target: float) -> float:
     """``(achieved - target) / target`` (a target below 1 counts as 1)."""
     return (achieved - target) / max(target, 1.0)
-
-
-class CalibrationError(MappingError):
-    """The calibration cannot run: no reference to compare with, or a spec it cannot change."""
 
 
 # --- the report ------------------------------------------------------------------------------

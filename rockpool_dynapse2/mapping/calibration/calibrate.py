@@ -46,15 +46,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..chip import BIAS_PARAMETER_BY_CURRENT, GEOMETRY
-from ..errors import ParameterValueError, ShapeError
-from ..parameters.biasgen import current_range
-from ..simulation.records import STATE_NAMES, DynapState
-from .cores import CoreCapacityError
-from .mapper import _breadth_first_modules, layer_names, mapper
-from .simulate import dynapsim_net_from_spec
-from .spec import NetworkSpec, Synapses
-from .calibrate_report import CalibrationError, CalibrationReport, LayerCalibration, relative_error
+from ...chip import BIAS_PARAMETER_BY_CURRENT, GEOMETRY
+from ...errors import CalibrationError, CoreCapacityError, ParameterValueError, ShapeError
+from ...parameters.biasgen import current_range
+from ...simulation.records import STATE_NAMES, DynapState
+from ..mapper import _breadth_first_modules, layer_names, mapper
+from ..simulate import dynapsim_net_from_spec
+from ..network_spec import NetworkSpec, Synapses
+from .report import CalibrationReport, LayerCalibration, relative_error
 
 __all__ = [
     "CalibrationError",
@@ -279,7 +278,7 @@ def _candidate_counts(
     import jax
     import jax.numpy as jnp
 
-    from ..simulation.jax_module import evolve_arrays
+    from ...simulation.jax_module import evolve_arrays
 
     def one(s: Any, thr: Any) -> Any:
         s = jnp.repeat(s, 4)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
-from .errors import ShapeError, UnknownParameterError
+from ..errors import ShapeError, UnknownParameterError
 
 __all__ = [
     "BACKENDS",
@@ -144,13 +144,13 @@ def build_network(backend: str, w_in: np.ndarray, w_rec: np.ndarray) -> Any:
     if backend == "jax":
         from rockpool.nn.modules import LinearJax
 
-        from .simulation.jax_module import DynapSimJax
+        from ..simulation.jax_module import DynapSimJax
 
         return Sequential(LinearJax((n_in, n4), weight=w_in, has_bias=False), DynapSimJax((n4, n4 // 4), w_rec=w_rec))
     import torch
     from rockpool.nn.modules import LinearTorch
 
-    from .simulation.torch_module import DynapSimTorch
+    from ..simulation.torch_module import DynapSimTorch
 
     linear = LinearTorch((n_in, n4), weight=torch.as_tensor(w_in, dtype=torch.float32), has_bias=False)
     return Sequential(linear, DynapSimTorch((n4, n4 // 4), w_rec=w_rec))
@@ -265,7 +265,7 @@ def _train_jax(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_class
     import jax.numpy as jnp
     import optax
 
-    from .transform.mismatch import mismatch
+    from ..transform.mismatch import mismatch
 
     schedule = optax.cosine_decay_schedule(s.learning_rate, max(1, s.epochs), alpha=0.1)
     # Clipped, and a step with a non-finite gradient is skipped (surrogate gradients
@@ -318,7 +318,7 @@ def _train_jax(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_class
 def _train_torch(net: Any, x: np.ndarray, y: np.ndarray, n_classes: int, per_class: int, rec_sources: int, s: TrainSettings, progress: Any) -> TrainResult:
     import torch
 
-    from .transform.mismatch import mismatch_rows
+    from ..transform.mismatch import mismatch_rows
 
     torch.manual_seed(s.seed)
     params = [p for _, p in net.named_parameters() if p.requires_grad]

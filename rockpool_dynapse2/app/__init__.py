@@ -1,0 +1,12 @@
+"""The application: what the ``rockpool-dynapse2`` command runs, on top of the library.
+
+* :mod:`.cli`: the command line (``demo``, ``inspect``, ``deploy``);
+* :mod:`.demo`: the main job, train -> quantize -> map -> configure -> board, with its report;
+* :mod:`.demo_train`: the demo's network, readout and training loops (JAX and torch);
+* :mod:`.demo_plots`: the demo's figures;
+* :mod:`.tasks`: the built-in tasks (frozen noise, rate-frequency), generated from a seed.
+
+Nothing in the library imports this package.
+"""
+
+__all__ = ["cli", "demo", "demo_train", "demo_plots", "tasks"]
