@@ -17,7 +17,7 @@ Every error class of the package is defined here, by the layer that raises it:
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -169,34 +169,56 @@ class CliError(Exception):
     """An error the user of the command line can act on; printed as ``error: <message>``."""
 
 
+_DRC_DOC = """The network breaks one or more design rules of the chip.
+
+    ``violations`` lists them all, each a :class:`~rockpool_dynapse2.placement.drc.Violation`
+    with the rule, the limit, what the network needs and where; ``rules`` their names.
+    Also a Rockpool ``DRCError``, so ``except rockpool.typehints.DRCError`` catches it.
+    """
+
+
+if TYPE_CHECKING:  # what type checkers and the API reference see; the class is made on first use
+
+    from rockpool.typehints import DRCError
+
+    class Dynapse2DRCError(Dynapse2Error, DRCError):
+        """The network breaks one or more design rules of the chip.
+
+        ``violations`` lists them all, each a :class:`~rockpool_dynapse2.placement.drc.Violation`
+        with the rule, the limit, what the network needs and where; ``rules`` their names.
+        Also a Rockpool ``DRCError``, so ``except rockpool.typehints.DRCError`` catches it.
+        """
+
+        violations: Tuple[Any, ...]
+
+        def __init__(self, violations: Sequence[Any]) -> None: ...
+
+        @property
+        def rules(self) -> List[str]:
+            """The names of the broken rules, one per violation."""
+
+
 def _make_drc_error() -> type:
     """:class:`Dynapse2DRCError`, a subclass of Rockpool's ``DRCError``: made on first use,
     because importing Rockpool imports jax and torch (seconds)."""
     from rockpool.typehints import DRCError
 
-    class Dynapse2DRCError(Dynapse2Error, DRCError):
-        """The network breaks one or more design rules of the chip (see ``violations``).
+    def __init__(self: Any, violations: Sequence[Any]) -> None:
+        self.violations = tuple(violations)
+        shown = "\n".join(f"  - {v}" for v in self.violations[:20])
+        more = f"\n  ... and {len(self.violations) - 20} more" if len(self.violations) > 20 else ""
+        DRCError.__init__(
+            self, f"the network must fit the chip; {len(self.violations)} design rule(s) broken:\n{shown}{more}"
+        )
 
-        Each :class:`~rockpool_dynapse2.placement.drc.Violation` gives the rule, the limit,
-        what the network needs and where.
-        """
+    def rules(self: Any) -> List[str]:
+        """The names of the broken rules, one per violation."""
+        return [v.rule for v in self.violations]
 
-        def __init__(self, violations: Sequence[Any]):
-            self.violations = tuple(violations)
-            shown = "\n".join(f"  - {v}" for v in self.violations[:20])
-            more = f"\n  ... and {len(self.violations) - 20} more" if len(self.violations) > 20 else ""
-            super().__init__(
-                f"the network must fit the chip; {len(self.violations)} design rule(s) broken:\n{shown}{more}"
-            )
-
-        @property
-        def rules(self) -> List[str]:
-            """The names of the broken rules, one per violation."""
-            return [v.rule for v in self.violations]
-
-    Dynapse2DRCError.__module__ = __name__
-    Dynapse2DRCError.__qualname__ = "Dynapse2DRCError"
-    return Dynapse2DRCError
+    namespace = {"__init__": __init__, "rules": property(rules), "__doc__": _DRC_DOC, "__module__": __name__}
+    cls = type("Dynapse2DRCError", (Dynapse2Error, DRCError), namespace)
+    cls.__qualname__ = "Dynapse2DRCError"
+    return cls
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ It changes only what the API reference shows, never the package:
   public module in its ``__all__`` (``config.tree`` re-exports the records of
   ``config.records``) would render it a second time; such re-exports are hidden, and the
   object is documented where it is defined. Re-exports of objects of private modules
-  (``hardware.samna_adapter.SamnaStatus`` from ``_samna_detect``) stay: they are the only
+  (``hardware.SamnaStatus`` from ``_samna.detect``) stay: they are the only
   public place of those objects.
 * **reST literal blocks.** ``::`` and ``.. code-block::`` markers are dropped; the
   indented block after them is a code block in Markdown as well.

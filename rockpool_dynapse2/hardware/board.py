@@ -21,7 +21,7 @@ from ..chip import CONTROL_TAG, MONITOR_HOP
 from ..placement.mapped import MappedConfiguration
 from ..errors import BoardDisconnectedError, BoardError, BoardTimeoutError, Dynapse2Error
 
-__all__ = ["CONTROL_TAG", "MONITOR_HOP", "GridEvent", "Board", "BoardError", "BoardTimeoutError", "BoardDisconnectedError"]
+__all__ = ["GridEvent", "Board", "control_event"]
 
 
 @dataclass(frozen=True, order=True)

@@ -31,7 +31,11 @@ __all__ = [
     "quantize_weights",
     "QuantizeT",
     "quantize_ste",
-    *_MISMATCH,
+    "MismatchJax",
+    "mismatch_T_config",
+    "mismatch_prototype",
+    "monte_carlo",
+    "sigma_from_deviation",
 ]
 
 
