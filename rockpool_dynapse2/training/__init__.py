@@ -1,0 +1,34 @@
+"""Hardware-aware training of DYNAP-SE2 networks: the chip's constraints in the loop.
+
+* :mod:`.layout`: :class:`NetworkLayout` (populations, each on its own cores; projections;
+  the readout), :func:`connectivity` (the synapses, drawn once within the 64-CAM fan-in);
+* :mod:`.constraints`: per-core parameters on a log scale, bias-code snapping and
+  per-core 16-level weight quantization (straight-through), the typed dendrites; written
+  once for JAX and torch;
+* :mod:`.model`: :class:`ChipModel` and :class:`TrainSettings`: the trained quantities,
+  what the chip makes of them, the readout and the loss;
+* :mod:`.jax_trainer`: the training loop in JAX (optax), evaluation and Monte Carlo over
+  mismatched chips;
+* :mod:`.result`: :class:`TrainResult` (history, best epoch, plots, the Rockpool network).
+
+See ``docs/training.md``.
+"""
+
+from .layout import INPUT, Connectivity, NetworkLayout, Population, Projection, connectivity
+from .model import ChipModel, TrainSettings
+from .result import EpochRecord, TrainResult, load_parameters, save_parameters
+
+__all__ = [
+    "INPUT",
+    "Population",
+    "Projection",
+    "NetworkLayout",
+    "Connectivity",
+    "connectivity",
+    "ChipModel",
+    "TrainSettings",
+    "TrainResult",
+    "EpochRecord",
+    "save_parameters",
+    "load_parameters",
+]

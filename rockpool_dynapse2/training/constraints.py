@@ -1,0 +1,263 @@
+"""The chip's constraints inside the training loop, written once for JAX and torch.
+
+Everything here maps the trained quantities to what the chip holds, in the forward pass,
+with gradients that still reach the trained quantities:
+
+* :func:`core_currents`: each core's parameters, trained as logarithms of high-level
+  values (time constants in seconds, the threshold in amperes, ...), -> the simulator's
+  currents of every neuron (a core's neurons share them). On a log scale, a gradient step
+  changes a time constant by a fraction of itself, so the gradients of a 20 ms time
+  constant and of a 100 nA threshold are of the same order as the weights'.
+* :func:`snap_to_codes`: each current to the nearest current the bias generator makes
+  (a coarse and a fine code), straight-through (the gradient of the unsnapped current).
+* :func:`quantize_per_core`: every weight onto a neuron of core ``c`` to one of the 16
+  levels ``m * s_c``, ``m`` in 0..15 (4-bit mask), ``s_c`` = the core's largest weight / 15
+  (its base weights ``Iw_k = 2^k s_c``), straight-through; the sign picks the dendrite
+  (AMPA excites, GABA inhibits), as a CAM entry does.
+* :func:`typed_input`: signed weights ``(S, N)`` -> the simulator's typed layout
+  ``(S, 4 N)`` (channel ``4 i + k`` drives synapse ``k`` of neuron ``i``).
+
+The functions take an :class:`Ops` of the backend (:data:`JAX_OPS` needs jax,
+:func:`torch_ops` torch; both are made on first use).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
+
+import numpy as np
+
+from ..chip import BIAS_PARAMETER_BY_CURRENT, SIGNED_EXCITATORY, SIGNED_INHIBITORY, SynapseType
+from ..errors import UnknownParameterError
+from ..parameters.biasgen import bias_table, current_range
+from ..chip import CONSTANTS
+from ..parameters.core import CoreHighLevel
+from ..parameters.core import _currents_from_high_level  # TODO(merge): the public name from the declaration
+
+__all__ = [
+    "Ops",
+    "jax_ops",
+    "torch_ops",
+    "ops_for",
+    "HIGH_LEVEL_NAMES",
+    "DEFAULT_TRAINABLE",
+    "core_currents",
+    "snap_to_codes",
+    "code_grid",
+    "quantize_per_core",
+    "WEIGHT_LEVELS",
+    "typed_input",
+]
+
+WEIGHT_LEVELS = 15
+"""Largest 4-bit mask: a core's weights are ``m * s_c``, ``m`` in 0..15."""
+
+HIGH_LEVEL_NAMES: Tuple[str, ...] = tuple(CoreHighLevel.__dataclass_fields__)
+"""The high-level quantities of a core (:class:`~rockpool_dynapse2.parameters.CoreHighLevel`)."""
+
+DEFAULT_TRAINABLE: Tuple[str, ...] = ("tau_mem", "tau_ampa", "tau_gaba", "Ispkthr")
+"""The core quantities trained by default: the membrane and synaptic time constants, the
+threshold. Every other quantity of :data:`HIGH_LEVEL_NAMES` may be added."""
+
+
+@dataclass(frozen=True)
+class Ops:
+    """The array operations the constraints need, from one backend."""
+
+    name: str
+    asarray: Callable[[Any], Any]
+    exp: Callable[[Any], Any]
+    log: Callable[[Any], Any]
+    abs: Callable[[Any], Any]
+    sign: Callable[[Any], Any]
+    round: Callable[[Any], Any]
+    clip: Callable[[Any, Any, Any], Any]
+    stop_gradient: Callable[[Any], Any]
+    segment_max: Callable[[Any, Any, int], Any]
+    """``segment_max(x (N,), segment (N,) ints, n)``: the largest ``x`` of each segment."""
+    searchsorted: Callable[[Any, Any], Any]
+    take: Callable[[Any, Any], Any]
+    """``take(x, index)``: ``x[index]`` along the first axis."""
+    concat: Callable[[Sequence[Any], int], Any]
+    stack: Callable[[Sequence[Any], int], Any]
+    zeros_like: Callable[[Any], Any]
+    maximum: Callable[[Any, Any], Any]
+    amax0: Callable[[Any], Any]
+    """The largest entry along the first axis."""
+
+
+@functools.lru_cache(maxsize=None)
+def jax_ops() -> Ops:
+    """:class:`Ops` of jax.numpy."""
+    import jax
+    import jax.numpy as jnp
+
+    return Ops(
+        name="jax",
+        asarray=lambda x: jnp.asarray(x, dtype=jnp.float32),
+        exp=jnp.exp,
+        log=jnp.log,
+        abs=jnp.abs,
+        sign=jnp.sign,
+        round=jnp.round,
+        clip=jnp.clip,
+        stop_gradient=jax.lax.stop_gradient,
+        segment_max=lambda x, seg, n: jax.ops.segment_max(x, jnp.asarray(seg), num_segments=n),
+        searchsorted=lambda grid, x: jnp.searchsorted(grid, x),
+        take=lambda x, i: jnp.take(x, jnp.asarray(i), axis=0),
+        concat=lambda xs, axis: jnp.concatenate(xs, axis=axis),
+        stack=lambda xs, axis: jnp.stack(xs, axis=axis),
+        zeros_like=jnp.zeros_like,
+        maximum=jnp.maximum,
+        amax0=lambda x: jnp.max(x, axis=0),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def torch_ops() -> Ops:
+    """:class:`Ops` of torch."""
+    import torch
+
+    def segment_max(x: Any, seg: Any, n: int) -> Any:
+        index = torch.as_tensor(seg, dtype=torch.int64)
+        out = torch.full((n,) + tuple(x.shape[1:]), float("-inf"), dtype=x.dtype)
+        return out.scatter_reduce(0, index, x, reduce="amax", include_self=True)
+
+    return Ops(
+        name="torch",
+        asarray=lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32),
+        exp=torch.exp,
+        log=torch.log,
+        abs=torch.abs,
+        sign=torch.sign,
+        round=torch.round,
+        clip=lambda x, lo, hi: torch.clamp(x, lo, hi),
+        stop_gradient=lambda x: x.detach(),
+        segment_max=segment_max,
+        searchsorted=lambda grid, x: torch.searchsorted(grid, x.contiguous()),
+        take=lambda x, i: x[torch.as_tensor(i, dtype=torch.int64)],
+        concat=lambda xs, axis: torch.cat(list(xs), dim=axis),
+        stack=lambda xs, axis: torch.stack(list(xs), dim=axis),
+        zeros_like=torch.zeros_like,
+        maximum=torch.maximum,
+        amax0=lambda x: x.amax(0),
+    )
+
+
+def ops_for(backend: str) -> Ops:
+    """The :class:`Ops` of ``"jax"`` or ``"torch"``."""
+    if backend == "jax":
+        return jax_ops()
+    if backend == "torch":
+        return torch_ops()
+    raise UnknownParameterError("backend", backend, ("jax", "torch"))
+
+
+# --- core parameters --------------------------------------------------------------------
+
+
+def core_currents(
+    ops: Ops, log_values: Mapping[str, Any], fixed: Mapping[str, float], core_of_neuron: np.ndarray
+) -> Dict[str, Any]:
+    """Every simulator current of every neuron, from its core's high-level values.
+
+    Args:
+        ops: the backend.
+        log_values: ``{quantity: (n_cores,) log of its value}`` for the trained quantities
+            (names of :data:`HIGH_LEVEL_NAMES`).
+        fixed: ``{quantity: value}`` for the others (default: the default operating point).
+        core_of_neuron: ``(N,)`` the core of every neuron.
+
+    Returns:
+        ``{current name: (N,) current (A)}``, one entry per bias parameter.
+    """
+    n_cores = int(np.max(core_of_neuron)) + 1
+    values: Dict[str, Any] = {}
+    for name in HIGH_LEVEL_NAMES:
+        if name in log_values:
+            values[name] = ops.exp(log_values[name])
+        else:
+            default = fixed.get(name, getattr(CoreHighLevel(), name))
+            values[name] = ops.asarray(np.full(n_cores, default, np.float32))
+    per_core = _currents_from_high_level(_Values(values), CONSTANTS)
+    return {name: ops.take(current, core_of_neuron) for name, current in per_core.items()}
+
+
+class _Values:
+    """Attribute access to a dict of arrays (what the conversion reads from a CoreHighLevel)."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self.__dict__.update(values)
+
+
+@functools.lru_cache(maxsize=None)
+def code_grid(current: str) -> np.ndarray:
+    """The sorted logarithms of every current the bias generator makes for one simulator
+    current (all ``6 x 256`` codes), for :func:`snap_to_codes`."""
+    p = BIAS_PARAMETER_BY_CURRENT[current]
+    grid = np.unique(bias_table().currents[p.transistor].ravel() * p.scale_factor)
+    return np.log(grid).astype(np.float32)
+
+
+def snap_to_codes(ops: Ops, currents: Mapping[str, Any], names: Sequence[str]) -> Dict[str, Any]:
+    """The currents ``names`` snapped to their nearest bias code (nearest on a log scale),
+    straight-through; the others unchanged. A current outside the branch's range is first
+    clipped into it (the chip cannot do more).
+
+    Args:
+        ops: the backend.
+        currents: ``{current name: (N,) current}``.
+        names: the currents to snap.
+    """
+    out = dict(currents)
+    for name in names:
+        grid = ops.asarray(code_grid(name))
+        low, high = current_range(name)
+        x = ops.log(ops.clip(currents[name], low, high))
+        i = ops.clip(ops.searchsorted(grid, ops.stop_gradient(x)), 1, len(code_grid(name)) - 1)
+        below, above = ops.take(grid, i - 1), ops.take(grid, i)
+        nearest = below + (above - below) * (x - below > above - x)
+        out[name] = ops.exp(x + ops.stop_gradient(nearest - x))
+    return out
+
+
+# --- weights -------------------------------------------------------------------------------
+
+
+def quantize_per_core(ops: Ops, weights: Sequence[Any], core_of_neuron: np.ndarray) -> Tuple[Tuple[Any, ...], Any]:
+    """Weight matrices ``(S_k, N)`` onto the same N neurons, quantized per target core to
+    16 levels (straight-through).
+
+    Args:
+        ops: the backend.
+        weights: signed weights ``(S_k, N)``.
+        core_of_neuron: ``(N,)`` core of every neuron.
+
+    Returns:
+        ``(quantized matrices, step)``: ``step`` ``(n_cores,)`` is each core's level step
+        ``s_c`` (its base weights are ``s_c * (1, 2, 4, 8)``).
+    """
+    n_cores = int(np.max(core_of_neuron)) + 1
+    per_target = ops.amax0(ops.stack([ops.amax0(ops.abs(w)) for w in weights], 0))  # (N,)
+    largest = ops.segment_max(per_target, core_of_neuron, n_cores)
+    step = ops.stop_gradient(ops.maximum(largest, ops.asarray(1e-12)) / WEIGHT_LEVELS)
+    per_neuron = ops.take(step, core_of_neuron)
+    out = []
+    for w in weights:
+        m = ops.clip(ops.round(ops.abs(w) / per_neuron), 0, WEIGHT_LEVELS)
+        q = ops.sign(w) * m * per_neuron
+        out.append(w + ops.stop_gradient(q - w))
+    return tuple(out), step
+
+
+def typed_input(ops: Ops, w: Any) -> Any:
+    """Signed weights ``(S, N)`` -> typed weights ``(S, 4 N)`` in Rockpool's order (channel
+    ``4 i + k`` drives synapse ``k`` of neuron ``i``): a positive weight drives the
+    excitatory synapse (AMPA), a negative one the inhibitory synapse (GABA) with its
+    magnitude; NMDA and SHUNT get nothing."""
+    zero = ops.zeros_like(w)
+    by_type = {SIGNED_EXCITATORY: ops.maximum(w, zero), SIGNED_INHIBITORY: ops.maximum(-w, zero)}
+    stacked = ops.stack([by_type.get(k, zero) for k in SynapseType], -1)
+    return stacked.reshape(w.shape[0], w.shape[1] * len(SynapseType))

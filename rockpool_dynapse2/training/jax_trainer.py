@@ -1,0 +1,223 @@
+"""Training a :class:`~.model.ChipModel` in JAX (optax): the loop, evaluation, Monte Carlo.
+
+One jitted step: the trained quantities -> the chip's view (per-core currents on bias
+codes, weights on 16 levels per core) -> ``chips_per_step`` mismatched chips, each
+simulating its slice of the batch, under ``jax.vmap`` -> the loss -> Adam. The simulation
+is :func:`~rockpool_dynapse2.simulation.jax_module.evolve_arrays`, the pure core of
+``DynapSimJax``: the trained network is, spike for spike, the ``DynapSimJax`` network
+that :meth:`~.result.TrainResult.to_rockpool` returns.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams, DynapState
+from ..simulation.module_spec import initial_state_values
+from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
+from .constraints import jax_ops
+from .model import ChipModel
+from .result import EpochRecord, TrainResult, split_validation
+
+__all__ = ["train_jax", "simulate_jax", "counts_jax", "mismatch_counts_jax"]
+
+
+def _chip_noise(key: Any, model: ChipModel, sigma: float) -> Dict[str, Any]:
+    """Relative factors ``1 + sigma N(0, 1)`` of one mismatched chip: per neuron for every
+    current and layout constant (floored at :data:`POSITIVE_FLOOR`), per synapse for the
+    weights."""
+    import jax
+    import jax.numpy as jnp
+
+    n = model.layout.n_neurons
+    names = tuple(CURRENT_NAMES) + tuple(LAYOUT_NAMES)
+    keys = jax.random.split(key, len(names) + 2)
+    out = {name: jnp.maximum(1.0 + sigma * jax.random.normal(k, (n,)), POSITIVE_FLOOR) for name, k in zip(names, keys)}
+    out["w_in"] = 1.0 + sigma * jax.random.normal(keys[-2], model.connections.input.shape)
+    out["w_rec"] = 1.0 + sigma * jax.random.normal(keys[-1], model.connections.recurrent.shape)
+    return out
+
+
+def simulate_jax(model: ChipModel, params: Dict[str, Any], x: Any, noise: Optional[Dict[str, Any]] = None,
+                 quantize: Optional[bool] = None, snap: Optional[bool] = None) -> Any:
+    """Output spikes ``(B, T, N)`` of the chip's view of ``params`` on inputs ``x`` ``(B, T, C)``.
+
+    Args:
+        model: the model.
+        params: trained quantities (jax arrays or numpy).
+        x: input spike counts per step.
+        noise: a mismatched chip's factors (see :func:`mismatch_counts_jax`), or None.
+        quantize: weights on 16 levels per core (default: the settings').
+        snap: currents on bias codes (default: the settings').
+    """
+    import jax.numpy as jnp
+
+    from ..simulation.jax_module import evolve_arrays
+
+    ops = jax_ops()
+    view = model.chip_view(ops, params, quantize, snap)
+    currents = {name: view.currents[name] for name in CURRENT_NAMES}
+    layout = {name: jnp.full(model.layout.n_neurons, v, jnp.float32) for name, v in model.layout_constants.items()}
+    w_in, w_rec = view.w_in, view.w_rec
+    if noise is not None:
+        currents = {k: v * noise[k] for k, v in currents.items()}
+        layout = {k: v * noise[k] for k, v in layout.items()}
+        w_in, w_rec = w_in * noise["w_in"], w_rec * noise["w_rec"]
+    view.w_in, view.w_rec = w_in, w_rec
+    typed_in, typed_rec = model.typed(ops, view)
+    s = model.settings
+    p = DynapParams(**currents, **layout, Iscale=jnp.asarray(s.Iscale, jnp.float32), w_rec=typed_rec)
+    x = jnp.asarray(x, jnp.float32)
+    drive = x @ typed_in
+    B = x.shape[0]
+    rest = initial_state_values(np.full(model.layout.n_neurons, model.layout_constants["Io"]))
+    state = DynapState(**{k: jnp.broadcast_to(jnp.asarray(v, jnp.float32), (B,) + v.shape) for k, v in rest.items()})
+    spikes, _, _ = evolve_arrays(p, state, drive, jnp.asarray(s.dt, jnp.float32), jnp.asarray(s.max_spikes, jnp.float32),
+                                 signed=False, record=False)
+    return spikes
+
+
+def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, **kwargs: Any) -> np.ndarray:
+    """Spike counts ``(B, N)`` summed over time, in batches (nominal chip unless ``noise``)."""
+    import jax
+
+    run = jax.jit(lambda p, xb: simulate_jax(model, p, xb, **kwargs).sum(1))
+    return np.concatenate([np.asarray(run(params, x[i : i + batch])) for i in range(0, len(x), batch)])
+
+
+def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, deviation: float, n_chips: int,
+                        seed: int = 0, sigma_rule: float = 3.0, chips_at_once: int = 4, batch: int = 256) -> np.ndarray:
+    """Spike counts ``(n_chips, B, N)`` of ``n_chips`` simulated chips with frozen mismatch.
+
+    Each chip is drawn once (``seed``), as Rockpool's percent-deviation / sigma-rule
+    convention defines it, and runs every sample.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    sigma = sigma_from_deviation(deviation, sigma_rule)
+    keys = jax.random.split(jax.random.PRNGKey(seed), n_chips)
+
+    @jax.jit
+    def run(p: Any, ks: Any, xb: Any) -> Any:
+        def one(k: Any) -> Any:
+            return simulate_jax(model, p, xb, noise=_chip_noise(k, model, sigma)).sum(1)
+
+        return jax.vmap(one)(ks)
+
+    out = []
+    for c in range(0, n_chips, chips_at_once):
+        ks = keys[c : c + chips_at_once]
+        out.append(np.concatenate([np.asarray(run(params, ks, jnp.asarray(x[i : i + batch]))) for i in range(0, len(x), batch)], axis=1))
+    return np.concatenate(out, axis=0)
+
+
+def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional[Callable[[EpochRecord], None]] = None,
+              params: Optional[Dict[str, Any]] = None) -> TrainResult:
+    """Train ``model`` on ``x`` ``(n, T, C)``, ``y`` ``(n,)`` with the settings' constraints.
+
+    Args:
+        model: the model and its settings.
+        x: input spike counts per step.
+        y: integer labels ``0..K-1``.
+        progress: called after every epoch with its :class:`~.result.EpochRecord`.
+        params: start from these trained quantities (default: the model's initial ones).
+
+    Returns:
+        The :class:`~.result.TrainResult`, holding the parameters of the best epoch (by
+        validation loss; the last epoch without a validation set).
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    s = model.settings
+    (x_tr, y_tr), (x_val, y_val) = split_validation(x, y, s.validation_fraction, s.seed)
+    chips = s.chips_per_step if s.inject else 1
+    slice_size = max(1, min(s.batch_size, len(x_tr)) // chips)
+    batch = slice_size * chips
+    steps_per_epoch = max(1, len(x_tr) // batch)
+    total = s.epochs * steps_per_epoch
+    schedule = optax.warmup_cosine_decay_schedule(0.0, s.learning_rate, s.warmup * steps_per_epoch, max(total, 1), s.learning_rate * 0.05)
+    opt = optax.chain(optax.clip_by_global_norm(s.clip_norm), optax.adam(schedule))
+    params = jax.tree_util.tree_map(jnp.asarray, params if params is not None else model.initial_parameters())
+    opt_state = opt.init(params)
+    sigma = sigma_from_deviation(s.deviation, s.sigma_rule) if s.inject else 0.0
+    K = model.layout.n_classes
+
+    def loss_of(p: Any, xb: Any, yb: Any, key: Any) -> Tuple[Any, Any]:
+        onehot = jax.nn.one_hot(yb, K)
+        if s.inject:
+            xs = xb.reshape((chips, slice_size) + xb.shape[1:])
+            keys = jax.random.split(key, chips)
+            counts = jax.vmap(lambda k, xc: simulate_jax(model, p, xc, noise=_chip_noise(k, model, sigma)).sum(1))(keys, xs)
+            counts = counts.reshape((batch,) + counts.shape[2:])
+        else:
+            counts = simulate_jax(model, p, xb).sum(1)
+        ce, rate = model.loss_terms(counts, onehot, jax.nn.log_softmax, jax.nn.relu)
+        return ce + rate, (ce, counts)
+
+    @jax.jit
+    def step(p: Any, st: Any, xb: Any, yb: Any, key: Any):
+        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(p, xb, yb, key)
+        updates, st = opt.update(grads, st, p)
+        norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
+        return optax.apply_updates(p, updates), st, loss, norm, counts
+
+    @jax.jit
+    def evaluate(p: Any, xb: Any, yb: Any) -> Tuple[Any, Any]:
+        counts = simulate_jax(model, p, xb).sum(1)
+        ce, rate = model.loss_terms(counts, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu)
+        return ce + rate, counts
+
+    rng = np.random.default_rng(s.seed + 1)
+    key = jax.random.PRNGKey(s.seed)
+    result = TrainResult(model=model, params=jax.tree_util.tree_map(np.asarray, params), backend="jax")
+    best, waited = np.inf, 0
+    start = time.perf_counter()
+    for epoch in range(s.epochs):
+        order = rng.permutation(len(x_tr))
+        losses, norms, correct = [], [], []
+        for b in range(steps_per_epoch):
+            idx = order[b * batch : (b + 1) * batch]
+            key, sub = jax.random.split(key)
+            new, new_state, loss, norm, counts = step(params, opt_state, jnp.asarray(x_tr[idx]), jnp.asarray(y_tr[idx]), sub)
+            if not (np.isfinite(float(loss)) and np.isfinite(float(norm))):
+                norms.append(float(norm))
+                continue  # a non-finite step is skipped, and counted in the record
+            params, opt_state = new, new_state
+            losses.append(float(loss))
+            norms.append(float(norm))
+            correct.append(model.predict(np.asarray(counts)) == y_tr[idx])
+        record = EpochRecord(
+            epoch=epoch,
+            loss=float(np.mean(losses)) if losses else float("nan"),
+            train_accuracy=float(np.concatenate(correct).mean()) if correct else float("nan"),
+            grad_norm=float(np.median(norms)) if norms else float("nan"),
+            grad_norm_max=float(np.max(norms)) if norms else float("nan"),
+            skipped=len(norms) - len(losses),
+            learning_rate=float(schedule((epoch + 1) * steps_per_epoch - 1)),
+            seconds=time.perf_counter() - start,
+        )
+        if len(x_val):
+            val_loss, val_counts = evaluate(params, jnp.asarray(x_val), jnp.asarray(y_val))
+            record.val_loss = float(val_loss)
+            record.val_accuracy = model.accuracy(np.asarray(val_counts), y_val)
+        score = record.val_loss if len(x_val) else record.loss
+        if np.isfinite(score) and score < best:
+            best, waited = score, 0
+            result.params = jax.tree_util.tree_map(np.asarray, params)
+            result.best_epoch = epoch
+        else:
+            waited += 1
+        result.history.append(record)
+        if progress is not None:
+            progress(record)
+        if s.patience and waited >= s.patience:
+            result.stopped_early = True
+            break
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,302 @@
+"""The shape of a trainable chip network: populations, their cores, who may reach whom.
+
+A :class:`NetworkLayout` is what the chip holds, before any weight is known:
+
+* **populations** of DYNAP-SE2 neurons (an input-receiving hidden population, more hidden
+  ones, an output population), each on its own core(s): every core's neurons share one
+  parameter set, so a population is the unit of shared parameters;
+* **projections** ``source -> target`` (the input channels or a population, to a
+  population), each with a connection probability;
+* the **fan-in limit**: a neuron has ``GEOMETRY.cam_entries`` (64) CAM entries, one per
+  synapse it receives. :func:`connectivity` draws each neuron's sources once, at the
+  start, so that no neuron ever needs more; training then only changes the weights of
+  the drawn synapses (a fixed structural mask, see ``docs/training.md``).
+
+All neurons form one recurrent layer in simulation (``N`` = the sum of the populations'
+sizes): a projection between populations is a block of the recurrent weights and takes
+one time step, as on the chip, where every synapse between neurons is a CAM entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..chip import GEOMETRY
+from ..errors import ParameterValueError, UnknownParameterError
+
+__all__ = ["INPUT", "Population", "Projection", "NetworkLayout", "Connectivity", "connectivity"]
+
+INPUT = "input"
+"""The name of the input channels as the source of a :class:`Projection`."""
+
+
+@dataclass(frozen=True)
+class Population:
+    """A group of neurons that share one core's parameters (or several cores', if larger).
+
+    Attributes:
+        name: unique name (not ``"input"``).
+        size: number of neurons, >= 1.
+    """
+
+    name: str
+    size: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or self.name == INPUT:
+            raise ParameterValueError("Population.name", f"a non-empty name other than {INPUT!r}", self.name)
+        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or self.size < 1:
+            raise ParameterValueError(f"Population({self.name!r}).size", "an integer >= 1", self.size)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Synapses from ``source`` (``"input"`` or a population) onto ``target`` (a population).
+
+    Attributes:
+        source: ``"input"`` or a population's name.
+        target: a population's name.
+        probability: chance that a given source reaches a given target neuron, in (0, 1];
+            the fan-in limit may lower it (see :func:`connectivity`).
+    """
+
+    source: str
+    target: str
+    probability: float = 1.0
+
+    def __post_init__(self) -> None:
+        p = self.probability
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0.0 < float(p) <= 1.0:
+            raise ParameterValueError(f"Projection({self.source!r} -> {self.target!r}).probability", "a number in (0, 1]", p)
+
+
+@dataclass(frozen=True)
+class NetworkLayout:
+    """Populations, projections and the readout of a network to train for the chip.
+
+    Attributes:
+        n_inputs: input channels.
+        populations: the populations, in the order of their neurons in the simulation.
+        projections: who reaches whom.
+        output: the population read out; its neurons are ``n_classes`` groups of
+            ``size // n_classes`` neurons, group ``k`` voting for class ``k``.
+        n_classes: number of classes.
+        fan_in: most synapses a neuron receives (the chip's CAM entries, 64).
+        neurons_per_core: neurons of one core (256).
+    """
+
+    n_inputs: int
+    populations: Tuple[Population, ...]
+    projections: Tuple[Projection, ...]
+    output: str
+    n_classes: int
+    fan_in: int = GEOMETRY.cam_entries
+    neurons_per_core: int = GEOMETRY.neurons_per_core
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "populations", tuple(self.populations))
+        object.__setattr__(self, "projections", tuple(self.projections))
+        _check_count("n_inputs", self.n_inputs)
+        _check_count("n_classes", self.n_classes)
+        _check_count("fan_in", self.fan_in, high=GEOMETRY.cam_entries)
+        _check_count("neurons_per_core", self.neurons_per_core, high=GEOMETRY.neurons_per_core)
+        if not self.populations:
+            raise ParameterValueError("populations", "at least one Population", "none")
+        names = [p.name for p in self.populations]
+        if len(set(names)) != len(names):
+            raise ParameterValueError("populations", "populations with distinct names", names)
+        for proj in self.projections:
+            if proj.source != INPUT and proj.source not in names:
+                raise UnknownParameterError("projection source", proj.source, [INPUT] + names)
+            if proj.target not in names:
+                raise UnknownParameterError("projection target", proj.target, names)
+        if self.output not in names:
+            raise UnknownParameterError("output population", self.output, names)
+        out = self.population(self.output)
+        if out.size % self.n_classes:
+            raise ParameterValueError(
+                f"population {self.output!r}.size",
+                f"a multiple of n_classes = {self.n_classes} (one group of neurons per class)",
+                out.size,
+            )
+        if not any(p.source == INPUT for p in self.projections):
+            raise ParameterValueError("projections", "at least one projection from 'input'", [
+                (p.source, p.target) for p in self.projections])
+        if self.n_cores > GEOMETRY.n_cores:
+            raise ParameterValueError(
+                "populations", f"at most {GEOMETRY.n_cores} cores in all (a 4-chip board)", f"{self.n_cores} cores")
+
+    # --- construction ------------------------------------------------------------------
+
+    @classmethod
+    def layered(
+        cls,
+        n_inputs: int,
+        hidden: Sequence[int],
+        n_classes: int,
+        per_class: int = 4,
+        recurrent: bool = True,
+        input_probability: float = 1.0,
+        recurrent_probability: float = 0.25,
+        forward_probability: float = 1.0,
+    ) -> "NetworkLayout":
+        """Input -> hidden populations (each recurrent) -> an output population.
+
+        Args:
+            n_inputs: input channels.
+            hidden: sizes of the hidden populations (empty: input -> output directly).
+            n_classes: classes.
+            per_class: output neurons per class.
+            recurrent: connections within each hidden population.
+            input_probability: connection probability of the input projection.
+            recurrent_probability: connection probability within a hidden population.
+            forward_probability: connection probability between consecutive populations.
+        """
+        pops = [Population(f"hidden{i}", int(n)) for i, n in enumerate(hidden)]
+        pops.append(Population("output", int(n_classes) * int(per_class)))
+        projs = [Projection(INPUT, pops[0].name, input_probability)]
+        for i, pop in enumerate(pops[:-1]):
+            if recurrent:
+                projs.append(Projection(pop.name, pop.name, recurrent_probability))
+            projs.append(Projection(pop.name, pops[i + 1].name, forward_probability))
+        return cls(int(n_inputs), tuple(pops), tuple(projs), "output", int(n_classes))
+
+    # --- derived -------------------------------------------------------------------------
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations)
+
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise UnknownParameterError("population", name, [p.name for p in self.populations])
+
+    def slice_of(self, name: str) -> slice:
+        """The neurons of a population in the simulation's order."""
+        start = 0
+        for p in self.populations:
+            if p.name == name:
+                return slice(start, start + p.size)
+            start += p.size
+        raise UnknownParameterError("population", name, [p.name for p in self.populations])
+
+    def cores_of(self, name: str) -> int:
+        """How many cores a population takes (it never shares a core with another)."""
+        return -(-self.population(name).size // self.neurons_per_core)
+
+    @property
+    def n_cores(self) -> int:
+        return sum(self.cores_of(p.name) for p in self.populations)
+
+    @property
+    def core_of_neuron(self) -> np.ndarray:
+        """``(N,)`` the core of every neuron: populations in order, ``neurons_per_core`` a core."""
+        cores: List[np.ndarray] = []
+        first = 0
+        for p in self.populations:
+            cores.append(first + np.arange(p.size) // self.neurons_per_core)
+            first += self.cores_of(p.name)
+        return np.concatenate(cores).astype(np.int64)
+
+    @property
+    def output_neurons(self) -> np.ndarray:
+        """Indices of the output population's neurons, class ``k``'s group at ``k * per_class``."""
+        return np.arange(self.n_neurons)[self.slice_of(self.output)]
+
+    @property
+    def per_class(self) -> int:
+        return self.population(self.output).size // self.n_classes
+
+
+@dataclass(frozen=True)
+class Connectivity:
+    """Which synapses exist: 0/1 masks of the input and recurrent weights.
+
+    Attributes:
+        input: ``(C, N)`` 1 where input channel ``c`` reaches neuron ``j``.
+        recurrent: ``(N, N)`` 1 where neuron ``i`` reaches neuron ``j``.
+    """
+
+    input: np.ndarray = field(repr=False)
+    recurrent: np.ndarray = field(repr=False)
+
+    @property
+    def fan_in(self) -> np.ndarray:
+        """``(N,)`` synapses each neuron receives."""
+        return self.input.sum(0).astype(np.int64) + self.recurrent.sum(0).astype(np.int64)
+
+
+def connectivity(layout: NetworkLayout, seed: int = 0) -> Connectivity:
+    """Draw the synapses of a layout, respecting the fan-in limit.
+
+    Each projection connects each (source, target) pair with its probability. A neuron
+    whose draws exceed ``layout.fan_in`` keeps a random subset of them, taken evenly
+    over its projections (each projection keeps its share of the limit, rounded, with at
+    least one synapse), so the limit holds for every neuron, always.
+
+    Args:
+        layout: the network layout.
+        seed: seed of the draws.
+
+    Returns:
+        The :class:`Connectivity`.
+    """
+    rng = np.random.default_rng(seed)
+    n, c = layout.n_neurons, layout.n_inputs
+    w_in = np.zeros((c, n), np.float32)
+    w_rec = np.zeros((n, n), np.float32)
+    blocks: Dict[str, List[Tuple[np.ndarray, slice, np.ndarray]]] = {p.name: [] for p in layout.populations}
+    for proj in layout.projections:
+        tgt = layout.slice_of(proj.target)
+        n_src = c if proj.source == INPUT else layout.population(proj.source).size
+        drawn = rng.random((n_src, tgt.stop - tgt.start)) < proj.probability
+        target = w_in if proj.source == INPUT else w_rec
+        src = slice(0, c) if proj.source == INPUT else layout.slice_of(proj.source)
+        blocks[proj.target].append((target, src, drawn))
+    for pop in layout.populations:
+        _limit_fan_in(blocks[pop.name], layout.fan_in, rng)
+        tgt = layout.slice_of(pop.name)
+        for target, src, drawn in blocks[pop.name]:
+            target[src, tgt] = np.maximum(target[src, tgt], drawn)
+    return Connectivity(w_in, w_rec)
+
+
+def _limit_fan_in(blocks: List[Tuple[np.ndarray, slice, np.ndarray]], limit: int, rng: np.random.Generator) -> None:
+    """Thin the drawn synapses of one population's neurons to ``limit`` each (in place)."""
+    if not blocks:
+        return
+    n_targets = blocks[0][2].shape[1]
+    share = max(1, limit // len(blocks))
+    for j in range(n_targets):
+        counts = [int(b[2][:, j].sum()) for b in blocks]
+        if sum(counts) <= limit:
+            continue
+        budget = _shares(counts, share, limit)
+        for (_, _, drawn), keep in zip(blocks, budget):
+            on = np.flatnonzero(drawn[:, j])
+            if len(on) > keep:
+                drawn[rng.choice(on, len(on) - keep, replace=False), j] = False
+
+
+def _shares(counts: List[int], share: int, limit: int) -> List[int]:
+    """Synapses each projection keeps: at most its count and an even share, the left-over
+    budget handed to the projections that have more."""
+    keep = [min(cnt, share) for cnt in counts]
+    left = limit - sum(keep)
+    for k in np.argsort(counts)[::-1]:
+        extra = min(counts[k] - keep[k], left)
+        keep[k] += extra
+        left -= extra
+    return keep
+
+
+def _check_count(name: str, value: int, high: Optional[int] = None) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
+    if not ok or (high is not None and value > high):
+        rule = "an integer >= 1" + (f" and <= {high}" if high is not None else "")
+        raise ParameterValueError(name, rule, value)

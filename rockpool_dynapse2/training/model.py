@@ -1,0 +1,276 @@
+"""A network to train for the chip: its trained quantities and what the chip makes of them.
+
+:class:`ChipModel` holds a :class:`~.layout.NetworkLayout`, its drawn
+:class:`~.layout.Connectivity` and the :class:`TrainSettings`. Its trained quantities
+(:meth:`ChipModel.initial_parameters`) are
+
+* ``w_in`` ``(C, N)`` and ``w_rec`` ``(N, N)``: signed weights in units of ``Iscale``
+  (only the drawn synapses count; the sign picks AMPA or GABA);
+* ``core``: ``{quantity: (n_cores,)}``, the natural logarithm of each core's trained
+  high-level values (:data:`~.constraints.DEFAULT_TRAINABLE`).
+
+:meth:`ChipModel.chip_view` turns them into what the chip holds (per-core currents
+snapped to bias codes, weights quantized per core, the fan-in respected) and what the
+simulator needs, written once for both backends; :meth:`ChipModel.loss` is the readout
+and the loss. The training loops are in :mod:`.jax_trainer` and :mod:`.torch_trainer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+from ..chip import CONSTANTS, BIAS_PARAMETERS
+from ..errors import ParameterValueError, UnknownParameterError
+from ..parameters.core import CoreHighLevel
+from ..simulation.records import LAYOUT_NAMES
+from .constraints import (
+    DEFAULT_TRAINABLE,
+    HIGH_LEVEL_NAMES,
+    Ops,
+    core_currents,
+    quantize_per_core,
+    snap_to_codes,
+    typed_input,
+)
+from .layout import Connectivity, NetworkLayout, connectivity
+
+__all__ = ["TrainSettings", "ChipView", "ChipModel", "MISMATCH_FAMILIES"]
+
+MISMATCH_FAMILIES = ("currents", "layout", "weights")
+"""What injected mismatch perturbs: every current and layout constant of every neuron,
+and every synapse's weight (Rockpool's families)."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How a :class:`ChipModel` is trained. Every switch is documented in ``docs/training.md``.
+
+    Attributes:
+        epochs: passes over the training set.
+        batch_size: samples per step.
+        learning_rate: Adam's peak learning rate (warm-up over ``warmup`` epochs, then
+            cosine decay to 5 % of it).
+        warmup: epochs of linear learning-rate warm-up.
+        clip_norm: the gradient's global norm is clipped to this.
+        temperature: scale of the output groups' mean spike counts in the softmax.
+        min_rate: mean spike count per sample below which an output neuron is penalised.
+        max_rate: mean spike count per sample and neuron above which any neuron is
+            penalised (keeps the network out of runaway excitation).
+        rate_weight: weight of the two rate penalties in the loss.
+        inject: train with mismatch injection: every step draws ``chips_per_step``
+            mismatched chips; each simulates a slice of the batch.
+        deviation: injected deviation, reached at ``sigma_rule`` standard deviations.
+        sigma_rule: Rockpool's convention: sigma = ``deviation / sigma_rule``.
+        chips_per_step: mismatched chips per step (the batch is split between them, so
+            injection costs about what training without it costs).
+        quantize: quantization-aware training: weights on each core's 16 levels.
+        snap_codes: the trained core parameters snapped to bias codes in the forward pass.
+        trainable: the core quantities trained (names of ``CoreHighLevel`` fields).
+        fixed: values of core quantities that are not trained and not the default.
+        input_scale: standard deviation of the initial input weights.
+        recurrent_scale: standard deviation of the initial recurrent weights.
+        excitatory_fraction: fraction of initial weights that are positive (AMPA).
+        validation_fraction: fraction of the training set held out to pick the best epoch.
+        patience: stop when the validation loss has not improved for this many epochs
+            (0: never stop early).
+        seed: seeds the weights, the connectivity, the batches and the injected chips.
+        dt: time step (s).
+        Iscale: current (A) of a weight of 1.0.
+        max_spikes: the most spikes a neuron emits in one step.
+    """
+
+    epochs: int = 60
+    batch_size: int = 64
+    learning_rate: float = 0.01
+    warmup: int = 3
+    clip_norm: float = 1.0
+    temperature: float = 1.0
+    min_rate: float = 1.0
+    max_rate: float = 40.0
+    rate_weight: float = 0.01
+    inject: bool = True
+    deviation: float = 0.3
+    sigma_rule: float = 3.0
+    chips_per_step: int = 8
+    quantize: bool = True
+    snap_codes: bool = True
+    trainable: Tuple[str, ...] = DEFAULT_TRAINABLE
+    fixed: Mapping[str, float] = field(default_factory=dict)
+    input_scale: float = 0.5
+    recurrent_scale: float = 0.1
+    excitatory_fraction: float = 0.8
+    validation_fraction: float = 0.1
+    patience: int = 0
+    seed: int = 0
+    dt: float = 1e-3
+    Iscale: float = 1e-8
+    max_spikes: float = 31.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trainable", tuple(self.trainable))
+        object.__setattr__(self, "fixed", dict(self.fixed))
+        for name in ("epochs", "batch_size", "chips_per_step"):
+            _check_int(name, getattr(self, name), 1)
+        for name in ("warmup", "patience"):
+            _check_int(name, getattr(self, name), 0)
+        for name in ("learning_rate", "clip_norm", "temperature", "sigma_rule", "dt", "Iscale", "max_spikes",
+                     "input_scale", "max_rate"):
+            _check_float(name, getattr(self, name), positive=True)
+        for name in ("min_rate", "rate_weight", "recurrent_scale", "deviation"):
+            _check_float(name, getattr(self, name), positive=False)
+        for name in ("excitatory_fraction", "validation_fraction"):
+            value = getattr(self, name)
+            _check_float(name, value, positive=False)
+            if value > 1 or (name == "validation_fraction" and value >= 0.5):
+                raise ParameterValueError(name, "a fraction in [0, 1]" + (" below 0.5" if name == "validation_fraction" else ""), value)
+        for name in list(self.trainable) + list(self.fixed):
+            if name not in HIGH_LEVEL_NAMES:
+                raise UnknownParameterError("core quantity (TrainSettings.trainable / fixed)", name, HIGH_LEVEL_NAMES)
+        for name, value in self.fixed.items():
+            _check_float(f"fixed[{name!r}]", value, positive=True)
+
+
+@dataclass
+class ChipView:
+    """What the chip holds for a set of trained quantities (arrays of one backend).
+
+    Attributes:
+        currents: ``{current name: (N,)}`` every neuron's currents (A).
+        w_in: ``(C, N)`` signed input weights as the chip holds them.
+        w_rec: ``(N, N)`` signed recurrent weights.
+        step: ``(n_cores,)`` each core's weight level step (``None`` without quantization).
+    """
+
+    currents: Dict[str, Any]
+    w_in: Any
+    w_rec: Any
+    step: Optional[Any]
+
+
+class ChipModel:
+    """A network of DYNAP-SE2 neurons in populations, to train with the chip's constraints.
+
+    Args:
+        layout: the populations and projections.
+        settings: the :class:`TrainSettings` (default: ``TrainSettings()``).
+        connections: the drawn synapses (default: :func:`~.layout.connectivity` with the
+            settings' seed).
+    """
+
+    def __init__(self, layout: NetworkLayout, settings: Optional[TrainSettings] = None, connections: Optional[Connectivity] = None):
+        settings = TrainSettings() if settings is None else settings
+        if not isinstance(layout, NetworkLayout):
+            raise ParameterValueError("layout", "a NetworkLayout", type(layout).__name__)
+        if not isinstance(settings, TrainSettings):
+            raise ParameterValueError("settings", "a TrainSettings", type(settings).__name__)
+        self.layout = layout
+        self.settings = settings
+        self.connections = connections if connections is not None else connectivity(layout, settings.seed)
+        self.core_of_neuron = layout.core_of_neuron
+        self.n_cores = layout.n_cores
+        self.fixed = {**{f.name: getattr(CoreHighLevel(), f.name) for f in fields(CoreHighLevel)}, **settings.fixed}
+        self.layout_constants = {name: float(getattr(CONSTANTS, name)) for name in LAYOUT_NAMES}
+        # The currents set by trained quantities are snapped; the fixed ones are snapped once, here.
+        self.snapped = tuple(p.current for p in BIAS_PARAMETERS) if settings.snap_codes else ()
+
+    # --- parameters ----------------------------------------------------------------------
+
+    def initial_parameters(self, seed: Optional[int] = None) -> Dict[str, Any]:
+        """The trained quantities at the start: ``{"w_in", "w_rec", "core"}`` (numpy float32).
+
+        Weights are drawn on the drawn synapses only, with magnitudes ``|N(0, scale)|``
+        and a positive sign with probability ``excitatory_fraction``; each core starts
+        at the (fixed or default) values of its quantities.
+        """
+        s = self.settings
+        rng = np.random.default_rng(s.seed if seed is None else seed)
+
+        def draw(mask: np.ndarray, scale: float) -> np.ndarray:
+            magnitude = np.abs(rng.normal(0.0, scale, mask.shape))
+            sign = np.where(rng.random(mask.shape) < s.excitatory_fraction, 1.0, -1.0)
+            return (magnitude * sign * mask).astype(np.float32)
+
+        core = {name: np.full(self.n_cores, np.log(self.fixed[name]), np.float32) for name in s.trainable}
+        return {
+            "w_in": draw(self.connections.input, s.input_scale),
+            "w_rec": draw(self.connections.recurrent, s.recurrent_scale),
+            "core": core,
+        }
+
+    def chip_view(self, ops: Ops, params: Mapping[str, Any], quantize: Optional[bool] = None, snap: Optional[bool] = None) -> ChipView:
+        """What the chip holds for ``params`` (differentiable, straight-through where the
+        chip rounds).
+
+        Args:
+            ops: the backend.
+            params: the trained quantities.
+            quantize: weights on each core's 16 levels (default: the settings').
+            snap: currents on bias codes (default: the settings').
+        """
+        s = self.settings
+        quantize = s.quantize if quantize is None else quantize
+        snap = s.snap_codes if snap is None else snap
+        fixed = {k: v for k, v in self.fixed.items() if k not in s.trainable}
+        currents = core_currents(ops, params["core"], fixed, self.core_of_neuron)
+        if snap:
+            currents = snap_to_codes(ops, currents, self.snapped)
+        w_in = params["w_in"] * ops.asarray(self.connections.input)
+        w_rec = params["w_rec"] * ops.asarray(self.connections.recurrent)
+        step = None
+        if quantize:
+            (w_in, w_rec), step = quantize_per_core(ops, (w_in, w_rec), self.core_of_neuron)
+        return ChipView(currents, w_in, w_rec, step)
+
+    def typed(self, ops: Ops, view: ChipView) -> Tuple[Any, Any]:
+        """The view's weights in the simulator's typed layout: ``(C, 4 N)``, ``(N, 4 N)``."""
+        return typed_input(ops, view.w_in), typed_input(ops, view.w_rec)
+
+    # --- readout and loss ------------------------------------------------------------------
+
+    def class_scores(self, counts: Any) -> Any:
+        """``(B, K)``: the mean spike count of each class's group of output neurons, from
+        spike counts ``(B, N)`` summed over time."""
+        out = counts[:, self.layout.slice_of(self.layout.output)]
+        return out.reshape(out.shape[0], self.layout.n_classes, self.layout.per_class).mean(-1)
+
+    def loss_terms(self, counts: Any, labels_onehot: Any, log_softmax: Any, relu: Any) -> Tuple[Any, Any]:
+        """``(cross-entropy, rate penalty)`` of spike counts ``(B, N)``.
+
+        The cross-entropy is that of the softmax of ``temperature`` times the class
+        scores; the rate penalty keeps every output neuron above ``min_rate`` spikes per
+        sample on average, and every neuron below ``max_rate``.
+        """
+        s = self.settings
+        logp = log_softmax(s.temperature * self.class_scores(counts))
+        ce = -(logp * labels_onehot).sum(1).mean()
+        rates = counts.mean(0)
+        out_rates = rates[self.layout.slice_of(self.layout.output)]
+        quiet = relu(s.min_rate - out_rates) ** 2
+        loud = relu(rates - s.max_rate) ** 2
+        return ce, s.rate_weight * (quiet.mean() + loud.mean())
+
+    def predict(self, counts: np.ndarray) -> np.ndarray:
+        """Predicted classes ``(B,)`` from spike counts ``(B, N)``; -1 where the top score is tied."""
+        scores = np.asarray(self.class_scores(np.asarray(counts)))
+        best = scores.argmax(1)
+        top = scores.max(1)
+        tied = (scores == top[:, None]).sum(1) > 1
+        return np.where(tied, -1, best)
+
+    def accuracy(self, counts: np.ndarray, labels: np.ndarray) -> float:
+        """Fraction of samples whose class's group fires strictly most."""
+        return float((self.predict(counts) == np.asarray(labels)).mean())
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ParameterValueError(f"TrainSettings.{name}", f"an integer >= {low}", value)
+
+
+def _check_float(name: str, value: Any, positive: bool) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value)
+    if not ok or (value <= 0 if positive else value < 0):
+        raise ParameterValueError(f"TrainSettings.{name}", "a finite number " + ("> 0" if positive else ">= 0"), value)

@@ -1,0 +1,246 @@
+"""What a training run gives back: the trained quantities, the history, and the network.
+
+:class:`TrainResult` holds the parameters of the best epoch, one :class:`EpochRecord` per
+epoch (loss, accuracies, gradient norms, learning rate, time), and turns the trained
+quantities into the Rockpool network the chip runs (:meth:`TrainResult.to_rockpool`:
+``Sequential(Linear((C, 4 N)), DynapSim((4 N, N), w_rec))`` with every neuron's currents
+as its core holds them, the weights as the chip stores them), which the mapper maps.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from ..errors import ParameterValueError, UnknownParameterError
+from ..simulation.records import CURRENT_NAMES
+
+__all__ = ["EpochRecord", "TrainResult", "split_validation", "save_parameters", "load_parameters"]
+
+
+@dataclass
+class EpochRecord:
+    """One epoch of training.
+
+    Attributes:
+        epoch: its index, from 0.
+        loss: mean training loss (cross-entropy + rate penalty) over its steps.
+        train_accuracy: accuracy on the training batches (with injected mismatch, if on).
+        grad_norm: median global gradient norm of its steps (before clipping).
+        grad_norm_max: largest global gradient norm of its steps.
+        skipped: steps skipped because the loss or the gradient was not finite.
+        learning_rate: the learning rate at its last step.
+        seconds: wall time since the start of training.
+        val_loss: loss on the validation set (nominal chip), if there is one.
+        val_accuracy: accuracy on the validation set, if there is one.
+    """
+
+    epoch: int
+    loss: float
+    train_accuracy: float
+    grad_norm: float
+    grad_norm_max: float
+    skipped: int
+    learning_rate: float
+    seconds: float
+    val_loss: float = float("nan")
+    val_accuracy: float = float("nan")
+
+    def line(self) -> str:
+        """One line of text for logs and progress output."""
+        val = f" val loss {self.val_loss:.3f} acc {self.val_accuracy:.2f}" if np.isfinite(self.val_loss) else ""
+        skip = f" skipped {self.skipped}" if self.skipped else ""
+        return (f"epoch {self.epoch + 1}: loss {self.loss:.3f} acc {self.train_accuracy:.2f}{val} "
+                f"|grad| {self.grad_norm:.3g} (max {self.grad_norm_max:.3g}) lr {self.learning_rate:.3g}{skip} "
+                f"[{self.seconds:.0f} s]")
+
+
+@dataclass
+class TrainResult:
+    """A trained :class:`~.model.ChipModel`.
+
+    Attributes:
+        model: the model (layout, connectivity, settings).
+        params: the trained quantities of the best epoch (numpy).
+        backend: ``"jax"`` or ``"torch"``.
+        history: one :class:`EpochRecord` per epoch run.
+        best_epoch: the epoch whose parameters are kept (lowest validation loss).
+        stopped_early: whether early stopping ended the run.
+        seconds: wall time of the training.
+    """
+
+    model: Any
+    params: Dict[str, Any]
+    backend: str
+    history: List[EpochRecord] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    # --- what the chip holds -------------------------------------------------------------
+
+    def chip_arrays(self, quantize: Optional[bool] = None) -> Dict[str, np.ndarray]:
+        """The trained network as the chip holds it, as numpy arrays: ``currents`` per
+        neuron, signed ``w_in`` ``(C, N)`` and ``w_rec`` ``(N, N)``, each core's weight
+        level ``step`` and ``core_of_neuron``."""
+        from .constraints import jax_ops
+
+        view = self.model.chip_view(jax_ops(), self.params, quantize=quantize)
+        out = {"w_in": np.asarray(view.w_in), "w_rec": np.asarray(view.w_rec), "core_of_neuron": self.model.core_of_neuron}
+        out["currents"] = {k: np.asarray(v) for k, v in view.currents.items()}
+        if view.step is not None:
+            out["step"] = np.asarray(view.step)
+        return out
+
+    def to_rockpool(self, backend: Optional[str] = None, quantize: Optional[bool] = None) -> Any:
+        """The trained network as a Rockpool network of this package's modules.
+
+        ``Sequential(Linear((C, 4 N)), DynapSim((4 N, N), w_rec=(N, 4 N)))`` in the typed
+        input layout, every neuron with its core's (snapped) currents and the weights the
+        chip stores (quantized, unless ``quantize=False``). It simulates exactly what
+        training simulated on the nominal chip, and ``mapping.mapper`` maps it.
+
+        Args:
+            backend: ``"jax"`` or ``"torch"`` (default: the one trained with).
+            quantize: the quantized weights (default: whether training quantized).
+        """
+        from rockpool.nn.combinators import Sequential
+
+        from .constraints import jax_ops, typed_input
+
+        backend = backend or self.backend
+        arrays = self.chip_arrays(quantize)
+        ops = jax_ops()
+        w_in = np.asarray(typed_input(ops, arrays["w_in"]))
+        w_rec = np.asarray(typed_input(ops, arrays["w_rec"]))
+        s = self.model.settings
+        n = w_rec.shape[0]
+        currents = {k: arrays["currents"][k].astype(np.float64) for k in CURRENT_NAMES}
+        kwargs = dict(w_rec=w_rec, dt=s.dt, Iscale=s.Iscale, max_spikes_per_dt=s.max_spikes, **currents)
+        if backend == "jax":
+            from rockpool.nn.modules import LinearJax
+
+            from ..simulation.jax_module import DynapSimJax
+
+            return Sequential(LinearJax(w_in.shape, weight=w_in, has_bias=False), DynapSimJax((4 * n, n), **kwargs))
+        if backend == "torch":
+            import torch
+            from rockpool.nn.modules import LinearTorch
+
+            from ..simulation.torch_module import DynapSimTorch
+
+            linear = LinearTorch(w_in.shape, weight=torch.as_tensor(w_in, dtype=torch.float32), has_bias=False)
+            return Sequential(linear, DynapSimTorch((4 * n, n), **kwargs))
+        raise UnknownParameterError("backend", backend, ("jax", "torch"))
+
+    # --- history ---------------------------------------------------------------------------
+
+    def curve(self, name: str) -> np.ndarray:
+        """One field of every :class:`EpochRecord`, e.g. ``result.curve("val_accuracy")``."""
+        if name not in EpochRecord.__dataclass_fields__:
+            raise UnknownParameterError("history field", name, tuple(EpochRecord.__dataclass_fields__))
+        return np.array([getattr(r, name) for r in self.history], dtype=np.float64)
+
+    def history_dict(self) -> List[Dict[str, Any]]:
+        """The history as a list of plain dicts (for JSON)."""
+        return [asdict(r) for r in self.history]
+
+    def plot(self, path: Union[str, Path]) -> Path:
+        """Save a figure of the training: loss, accuracies and gradient norm per epoch."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        epochs = self.curve("epoch") + 1
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        axes[0].plot(epochs, self.curve("loss"), label="training")
+        if np.isfinite(self.curve("val_loss")).any():
+            axes[0].plot(epochs, self.curve("val_loss"), label="validation")
+        axes[0].set(title="loss", xlabel="epoch")
+        axes[1].plot(epochs, self.curve("train_accuracy"), label="training (injected chips)" if self.model.settings.inject else "training")
+        if np.isfinite(self.curve("val_accuracy")).any():
+            axes[1].plot(epochs, self.curve("val_accuracy"), label="validation (nominal chip)")
+        axes[1].set(title="accuracy", xlabel="epoch", ylim=(0, 1.02))
+        axes[2].semilogy(epochs, self.curve("grad_norm"), label="median")
+        axes[2].semilogy(epochs, self.curve("grad_norm_max"), label="largest", alpha=0.6)
+        axes[2].set(title="gradient norm (before clipping)", xlabel="epoch")
+        for ax in axes:
+            ax.axvline(self.best_epoch + 1, color="grey", lw=0.8, ls=":")
+            ax.legend(fontsize=8)
+        fig.suptitle(f"training ({self.backend}); dotted: the epoch kept ({self.best_epoch + 1})")
+        fig.tight_layout()
+        path = Path(path)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]:
+    """``((x_train, y_train), (x_val, y_val))``: a stratified random ``fraction`` of each class held out."""
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed + 12345)
+    val = []
+    for k in np.unique(y):
+        idx = np.flatnonzero(y == k)
+        rng.shuffle(idx)
+        val.extend(idx[: int(round(fraction * len(idx)))])
+    val_mask = np.zeros(len(y), bool)
+    val_mask[np.asarray(val, dtype=np.int64)] = True
+    return (x[~val_mask], y[~val_mask]), (x[val_mask], y[val_mask])
+
+
+def save_parameters(path: Union[str, Path], result: TrainResult) -> Path:
+    """Save the trained quantities and what is needed to rebuild the model (``.npz``)."""
+    path = Path(path)
+    arrays = {"w_in": result.params["w_in"], "w_rec": result.params["w_rec"],
+              "mask_in": result.model.connections.input, "mask_rec": result.model.connections.recurrent}
+    arrays.update({f"core.{k}": v for k, v in result.params["core"].items()})
+    meta = {"layout": _layout_dict(result.model.layout), "settings": _settings_dict(result.model.settings), "backend": result.backend,
+            "best_epoch": result.best_epoch}
+    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **{k: np.asarray(v) for k, v in arrays.items()})
+    return path
+
+
+def load_parameters(path: Union[str, Path]) -> TrainResult:
+    """A :class:`TrainResult` (without history) from :func:`save_parameters`' file."""
+    from .layout import Connectivity, NetworkLayout, Population, Projection
+    from .model import ChipModel, TrainSettings
+
+    path = Path(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+        meta = json.loads(str(data["meta"]))
+    except (OSError, ValueError, KeyError) as error:
+        raise ParameterValueError("path", "a file written by save_parameters", f"{str(path)!r} ({error})") from None
+    lay = meta["layout"]
+    layout = NetworkLayout(
+        lay["n_inputs"], tuple(Population(**p) for p in lay["populations"]),
+        tuple(Projection(**p) for p in lay["projections"]), lay["output"], lay["n_classes"], lay["fan_in"], lay["neurons_per_core"])
+    settings = TrainSettings(**{**meta["settings"], "trainable": tuple(meta["settings"]["trainable"])})
+    model = ChipModel(layout, settings, Connectivity(data["mask_in"], data["mask_rec"]))
+    core = {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith("core.")}
+    params = {"w_in": data["w_in"], "w_rec": data["w_rec"], "core": core}
+    return TrainResult(model=model, params=params, backend=meta["backend"], best_epoch=int(meta["best_epoch"]))
+
+
+def _layout_dict(layout: Any) -> Dict[str, Any]:
+    return {
+        "n_inputs": layout.n_inputs,
+        "populations": [{"name": p.name, "size": p.size} for p in layout.populations],
+        "projections": [{"source": p.source, "target": p.target, "probability": p.probability} for p in layout.projections],
+        "output": layout.output,
+        "n_classes": layout.n_classes,
+        "fan_in": layout.fan_in,
+        "neurons_per_core": layout.neurons_per_core,
+    }
+
+
+def _settings_dict(settings: Any) -> Dict[str, Any]:
+    d = asdict(settings)
+    d["trainable"] = list(d["trainable"])
+    return d

@@ -1,0 +1,208 @@
+"""Training a :class:`~.model.ChipModel` in torch (``torch.optim``): the same semantics as
+:mod:`.jax_trainer`.
+
+The chip's view of the trained quantities comes from the same code
+(:meth:`~.model.ChipModel.chip_view` with :func:`~.constraints.torch_ops`); the simulation
+is :meth:`DynapSimTorch.simulate <rockpool_dynapse2.simulation.torch_module.DynapSimTorch.simulate>`
+with per-row parameters, so the ``chips_per_step`` mismatched chips of a step run as the
+rows of one batch, each chip on its slice of the batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
+from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
+from .constraints import torch_ops
+from .model import ChipModel
+from .result import EpochRecord, TrainResult, split_validation
+
+__all__ = ["train_torch", "simulate_torch", "counts_torch"]
+
+
+def _neurons(model: ChipModel, compile: bool) -> Any:
+    """A ``DynapSimTorch`` of the model's size whose parameters every call replaces by rows."""
+    from ..simulation.torch_module import DynapSimTorch
+
+    n = model.layout.n_neurons
+    s = model.settings
+    return DynapSimTorch((4 * n, n), w_rec=np.zeros((n, 4 * n), np.float32), dt=s.dt, Iscale=s.Iscale,
+                         max_spikes_per_dt=s.max_spikes, compile=compile)
+
+
+def _chip_noise(model: ChipModel, chips: int, sigma: float, generator: Any) -> Dict[str, Any]:
+    """Relative factors of ``chips`` mismatched chips (as :func:`.jax_trainer._chip_noise`)."""
+    import torch
+
+    n = model.layout.n_neurons
+    draw = lambda shape: 1.0 + sigma * torch.randn((chips,) + shape, generator=generator)
+    out = {name: torch.clamp(draw((n,)), min=POSITIVE_FLOOR) for name in tuple(CURRENT_NAMES) + tuple(LAYOUT_NAMES)}
+    out["w_in"] = draw(model.connections.input.shape)
+    out["w_rec"] = draw(model.connections.recurrent.shape)
+    return out
+
+
+def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: Any, noise: Optional[Dict[str, Any]] = None,
+                   quantize: Optional[bool] = None, snap: Optional[bool] = None) -> Any:
+    """Output spikes ``(B, T, N)`` for inputs ``x`` ``(B, T, C)``.
+
+    Args:
+        model: the model.
+        neurons: the ``DynapSimTorch`` from :func:`_neurons`.
+        params: trained quantities (tensors).
+        x: input spike counts per step.
+        noise: factors of ``K`` mismatched chips (each ``(K, ...)``), ``B`` divisible by
+            ``K``: chip ``k`` runs rows ``k B/K .. (k+1) B/K - 1``.
+        quantize, snap: see :meth:`~.model.ChipModel.chip_view`.
+    """
+    import torch
+
+    ops = torch_ops()
+    neurons.reset_state()  # every call starts from rest (simulate keeps the state it ends in)
+    view = model.chip_view(ops, params, quantize, snap)
+    x = torch.as_tensor(x, dtype=torch.float32)
+    B = x.shape[0]
+    n = model.layout.n_neurons
+    currents = {name: view.currents[name] for name in CURRENT_NAMES}
+    layout = {name: torch.full((n,), v) for name, v in model.layout_constants.items()}
+    if noise is None:
+        typed_in, typed_rec = model.typed(ops, view)
+        rows = {k: v.expand(B, n) for k, v in {**currents, **layout}.items()}
+        rows["w_rec"] = typed_rec.expand((B,) + typed_rec.shape)
+        return neurons.simulate(x @ typed_in, rows=rows)
+    K = noise["w_in"].shape[0]
+    per = B // K
+    w_in = view.w_in[None] * noise["w_in"]
+    w_rec = view.w_rec[None] * noise["w_rec"]
+    typed_in = torch.stack([ops_typed(model, ops, w) for w in w_in])  # (K, C, 4N)
+    typed_rec = torch.stack([ops_typed(model, ops, w) for w in w_rec])  # (K, N, 4N)
+    drive = torch.einsum("kstc,kcm->kstm", x.reshape((K, per) + x.shape[1:]), typed_in).reshape(B, x.shape[1], -1)
+    rows = {k: (v[None] * noise[k]).repeat_interleave(per, 0) for k, v in {**currents, **layout}.items()}
+    rows["w_rec"] = typed_rec.repeat_interleave(per, 0)
+    return neurons.simulate(drive, rows=rows)
+
+
+def ops_typed(model: ChipModel, ops: Any, w: Any) -> Any:
+    from .constraints import typed_input
+
+    return typed_input(ops, w)
+
+
+def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, neurons: Any = None) -> np.ndarray:
+    """Spike counts ``(B, N)`` summed over time on the nominal chip, in batches."""
+    import torch
+
+    neurons = neurons if neurons is not None else _neurons(model, compile=False)
+    p = _as_tensors(params, requires_grad=False)
+    with torch.no_grad():
+        out = [simulate_torch(model, neurons, p, x[i : i + batch]).sum(1).numpy() for i in range(0, len(x), batch)]
+    return np.concatenate(out)
+
+
+def _as_tensors(params: Dict[str, Any], requires_grad: bool) -> Dict[str, Any]:
+    import torch
+
+    def leaf(v: Any) -> Any:
+        t = torch.tensor(np.asarray(v.detach() if hasattr(v, "detach") else v), dtype=torch.float32)
+        return t.requires_grad_(requires_grad)
+
+    return {"w_in": leaf(params["w_in"]), "w_rec": leaf(params["w_rec"]), "core": {k: leaf(v) for k, v in params["core"].items()}}
+
+
+def _numpy(params: Dict[str, Any]) -> Dict[str, Any]:
+    return {"w_in": params["w_in"].detach().numpy().copy(), "w_rec": params["w_rec"].detach().numpy().copy(),
+            "core": {k: v.detach().numpy().copy() for k, v in params["core"].items()}}
+
+
+def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional[Callable[[EpochRecord], None]] = None,
+                params: Optional[Dict[str, Any]] = None, compile: bool = False) -> TrainResult:
+    """Train ``model`` in torch; the same arguments and result as :func:`.jax_trainer.train_jax`.
+
+    Args:
+        compile: compile the simulation's time loop with ``torch.compile`` (pays for
+            longer runs; the first step then takes tens of seconds to compile).
+    """
+    import torch
+
+    s = model.settings
+    torch.manual_seed(s.seed)
+    generator = torch.Generator().manual_seed(s.seed)
+    (x_tr, y_tr), (x_val, y_val) = split_validation(x, y, s.validation_fraction, s.seed)
+    chips = s.chips_per_step if s.inject else 1
+    slice_size = max(1, min(s.batch_size, len(x_tr)) // chips)
+    batch = slice_size * chips
+    steps_per_epoch = max(1, len(x_tr) // batch)
+    total = max(1, s.epochs * steps_per_epoch)
+    warm = s.warmup * steps_per_epoch
+    p = _as_tensors(params if params is not None else model.initial_parameters(), requires_grad=True)
+    leaves = [p["w_in"], p["w_rec"], *p["core"].values()]
+    opt = torch.optim.Adam(leaves, lr=s.learning_rate)
+    lr_at = lambda k: s.learning_rate * (k / warm if k < warm else 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (k - warm) / max(1, total - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_at(k) / s.learning_rate)
+    neurons = _neurons(model, compile)
+    sigma = sigma_from_deviation(s.deviation, s.sigma_rule) if s.inject else 0.0
+    K = model.layout.n_classes
+    log_softmax = lambda z: torch.log_softmax(z, dim=-1)
+    eye = torch.eye(K)
+    rng = np.random.default_rng(s.seed + 1)
+    result = TrainResult(model=model, params=_numpy(p), backend="torch")
+    best, waited = np.inf, 0
+    start = time.perf_counter()
+    for epoch in range(s.epochs):
+        order = rng.permutation(len(x_tr))
+        losses, norms, correct = [], [], []
+        for b in range(steps_per_epoch):
+            idx = order[b * batch : (b + 1) * batch]
+            xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
+            noise = _chip_noise(model, chips, sigma, generator) if s.inject else None
+            opt.zero_grad()
+            counts = simulate_torch(model, neurons, p, xb, noise).sum(1)
+            ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_tr[idx])], log_softmax, torch.relu)
+            loss = ce + rate
+            loss.backward()
+            norm = float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm))
+            norms.append(norm)
+            if not (math.isfinite(float(loss.detach())) and math.isfinite(norm)):
+                opt.zero_grad()  # a non-finite step is skipped, and counted in the record
+                sched.step()
+                continue
+            opt.step()
+            sched.step()
+            losses.append(float(loss.detach()))
+            correct.append(model.predict(counts.detach().numpy()) == y_tr[idx])
+        record = EpochRecord(
+            epoch=epoch,
+            loss=float(np.mean(losses)) if losses else float("nan"),
+            train_accuracy=float(np.concatenate(correct).mean()) if correct else float("nan"),
+            grad_norm=float(np.median(norms)) if norms else float("nan"),
+            grad_norm_max=float(np.max(norms)) if norms else float("nan"),
+            skipped=len(norms) - len(losses),
+            learning_rate=float(opt.param_groups[0]["lr"]),
+            seconds=time.perf_counter() - start,
+        )
+        if len(x_val):
+            with torch.no_grad():
+                counts = simulate_torch(model, neurons, p, torch.as_tensor(x_val, dtype=torch.float32)).sum(1)
+                ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_val)], log_softmax, torch.relu)
+            record.val_loss = float(ce + rate)
+            record.val_accuracy = model.accuracy(counts.numpy(), y_val)
+        score = record.val_loss if len(x_val) else record.loss
+        if np.isfinite(score) and score < best:
+            best, waited = score, 0
+            result.params = _numpy(p)
+            result.best_epoch = epoch
+        else:
+            waited += 1
+        result.history.append(record)
+        if progress is not None:
+            progress(record)
+        if s.patience and waited >= s.patience:
+            result.stopped_early = True
+            break
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,225 @@
+"""The training library: layouts within the chip's limits, the constraints in the loop, both
+backends alike, and a network that learns and leaves as what the chip holds."""
+
+import numpy as np
+import pytest
+
+from rockpool_dynapse2.chip import GEOMETRY
+from rockpool_dynapse2.errors import ParameterValueError, UnknownParameterError
+from rockpool_dynapse2.parameters.biasgen import code_from_current, current_from_code
+from rockpool_dynapse2.training import (
+    INPUT,
+    ChipModel,
+    NetworkLayout,
+    Population,
+    Projection,
+    TrainSettings,
+    connectivity,
+    load_parameters,
+    save_parameters,
+)
+from rockpool_dynapse2.training.constraints import (
+    WEIGHT_LEVELS,
+    jax_ops,
+    quantize_per_core,
+    snap_to_codes,
+    torch_ops,
+)
+
+
+def _burst_task(n=48, T=60, C=8, seed=0):
+    """Two classes: a burst on the first half of the channels early, or late (same counts)."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, T, C), np.float32)
+    y = np.arange(n) % 2
+    for b in range(n):
+        t0 = 5 if y[b] == 0 else 35
+        x[b, t0 : t0 + 15, : C // 2] = rng.random((15, C // 2)) < 0.6
+        x[b, :, C // 2 :] = rng.random((T, C - C // 2)) < 0.05
+    return x, y
+
+
+# --- layout --------------------------------------------------------------------------------
+
+
+def test_layered_layout_puts_each_population_on_its_own_cores():
+    layout = NetworkLayout.layered(10, hidden=(300, 20), n_classes=3, per_class=2)
+    assert [p.size for p in layout.populations] == [300, 20, 6]
+    assert layout.n_cores == 2 + 1 + 1
+    core = layout.core_of_neuron
+    assert core.shape == (326,)
+    assert set(core[:300]) == {0, 1} and set(core[300:320]) == {2} and set(core[320:]) == {3}
+    assert list(layout.output_neurons) == list(range(320, 326))
+
+
+@pytest.mark.parametrize("fan_in", [64, 10])
+def test_connectivity_never_exceeds_the_fan_in(fan_in):
+    layout = NetworkLayout(
+        n_inputs=100,
+        populations=(Population("a", 50), Population("out", 4)),
+        projections=(Projection(INPUT, "a"), Projection("a", "a", 0.9), Projection("a", "out"), Projection(INPUT, "out")),
+        output="out",
+        n_classes=2,
+        fan_in=fan_in,
+    )
+    c = connectivity(layout, seed=3)
+    assert c.fan_in.max() <= fan_in
+    assert c.fan_in.min() >= 1
+    # Every projection keeps some synapses onto every neuron it reaches.
+    assert c.input[:, :50].sum(0).min() >= 1 and c.recurrent[:50, :50].sum(0).min() >= 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        (dict(output="nope"), UnknownParameterError),
+        (dict(n_classes=3), ParameterValueError),  # 4 output neurons are not 3 groups
+        (dict(projections=(Projection("a", "out"),)), ParameterValueError),  # no input
+        (dict(projections=(Projection(INPUT, "b"),)), UnknownParameterError),
+        (dict(fan_in=65), ParameterValueError),
+        (dict(n_inputs=0), ParameterValueError),
+    ],
+)
+def test_bad_layouts_get_named_errors(kwargs, error):
+    base = dict(
+        n_inputs=4,
+        populations=(Population("a", 8), Population("out", 4)),
+        projections=(Projection(INPUT, "a"), Projection("a", "out")),
+        output="out",
+        n_classes=2,
+    )
+    with pytest.raises(error):
+        NetworkLayout(**{**base, **kwargs})
+
+
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(trainable=("tau_nope",)), dict(deviation=-0.1),
+                                 dict(validation_fraction=0.6), dict(learning_rate=float("nan")), dict(batch_size=True)])
+def test_bad_settings_get_named_errors(bad):
+    with pytest.raises((ParameterValueError, UnknownParameterError)):
+        TrainSettings(**bad)
+
+
+# --- constraints -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ops", [jax_ops, torch_ops])
+def test_snapped_currents_are_bias_generator_currents(ops):
+    o = ops()
+    currents = {"Itau_mem": o.asarray(np.array([3e-12, 5.3e-12, 1e-9])), "Ispkthr": o.asarray(np.array([1e-7, 2.2e-8, 7e-10]))}
+    snapped = snap_to_codes(o, currents, ("Itau_mem", "Ispkthr"))
+    for name, values in snapped.items():
+        for v in np.asarray(values, dtype=np.float64):
+            exact = current_from_code(name, code_from_current(name, v))
+            assert v == pytest.approx(exact, rel=1e-5)
+
+
+@pytest.mark.parametrize("ops", [jax_ops, torch_ops])
+def test_weights_take_at_most_16_levels_per_core(ops):
+    o = ops()
+    rng = np.random.default_rng(0)
+    core = np.repeat(np.arange(3), 5)
+    w_in, w_rec = rng.normal(0, 1, (7, 15)).astype(np.float32), rng.normal(0, 0.3, (15, 15)).astype(np.float32)
+    (q_in, q_rec), step = quantize_per_core(o, (o.asarray(w_in), o.asarray(w_rec)), core)
+    q_in, q_rec, step = np.asarray(q_in), np.asarray(q_rec), np.asarray(step)
+    for c in range(3):
+        both = np.concatenate([q_in[:, core == c].ravel(), q_rec[:, core == c].ravel()])
+        masks = np.abs(both) / step[c]
+        assert np.allclose(masks, np.round(masks), atol=1e-4)
+        assert masks.max() <= WEIGHT_LEVELS + 1e-4
+        assert len(np.unique(np.round(masks))) <= 16
+    assert np.all(np.sign(q_in[np.abs(q_in) > 0]) == np.sign(w_in[np.abs(q_in) > 0]))
+
+
+def test_the_quantizer_passes_the_gradient_straight_through():
+    import jax
+    import jax.numpy as jnp
+
+    core = np.zeros(4, np.int64)
+    w = jnp.asarray(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4))
+    g = jax.grad(lambda w: (quantize_per_core(jax_ops(), (w,), core)[0][0] * jnp.arange(12.0).reshape(3, 4)).sum())(w)
+    assert np.allclose(np.asarray(g), np.arange(12.0).reshape(3, 4))
+
+
+# --- the model in both backends ----------------------------------------------------------------
+
+
+def _small_model(**settings):
+    layout = NetworkLayout.layered(8, hidden=(12,), n_classes=2, per_class=2)
+    return ChipModel(layout, TrainSettings(**{"epochs": 2, "batch_size": 8, "chips_per_step": 2, **settings}))
+
+
+def test_jax_and_torch_simulate_the_same_chip():
+    from rockpool_dynapse2.training.jax_trainer import counts_jax
+    from rockpool_dynapse2.training.torch_trainer import counts_torch
+
+    x, _ = _burst_task(n=6)
+    model = _small_model()
+    params = model.initial_parameters()
+    cj, ct = counts_jax(model, params, x), counts_torch(model, params, x)
+    assert cj.sum() > 0
+    assert np.abs(cj - ct).sum() <= 0.001 * cj.sum()
+
+
+def test_the_exported_network_is_what_training_simulated():
+    from rockpool_dynapse2.training.jax_trainer import counts_jax
+    from rockpool_dynapse2.training.result import TrainResult
+
+    x, _ = _burst_task(n=4)
+    model = _small_model()
+    result = TrainResult(model=model, params=model.initial_parameters(), backend="jax")
+    net = result.to_rockpool("jax")
+    out = np.asarray(net(x)[0]).sum(1)
+    assert np.array_equal(out, counts_jax(model, result.params, x))
+    neurons = net[1]
+    # A core's neurons share every current, as on the chip.
+    core = model.core_of_neuron
+    for name in ("Itau_mem", "Ispkthr", "Igain_ampa"):
+        values = np.asarray(getattr(neurons, name))
+        for c in np.unique(core):
+            assert np.ptp(values[core == c]) == 0
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_training_lowers_the_loss_and_keeps_the_best_epoch(backend):
+    from rockpool_dynapse2.training.jax_trainer import train_jax
+    from rockpool_dynapse2.training.torch_trainer import train_torch
+
+    x, y = _burst_task(n=48)
+    model = _small_model(epochs=8, learning_rate=0.02, inject=True, validation_fraction=0.25)
+    train = train_jax if backend == "jax" else train_torch
+    seen = []
+    result = train(model, x, y, progress=seen.append)
+    assert len(result.history) == 8 and seen == result.history
+    losses = result.curve("val_loss")
+    assert np.isfinite(losses).all()
+    assert result.best_epoch == int(np.argmin(losses))
+    assert losses.min() < losses[0]
+    assert np.isfinite(result.curve("grad_norm")).all()
+    assert set(result.params["core"]) == set(model.settings.trainable)
+
+
+def test_saved_parameters_reload_to_the_same_network(tmp_path):
+    from rockpool_dynapse2.training.jax_trainer import counts_jax
+    from rockpool_dynapse2.training.result import TrainResult
+
+    x, _ = _burst_task(n=4)
+    model = _small_model()
+    params = model.initial_parameters(seed=5)
+    params["core"]["tau_mem"] = params["core"]["tau_mem"] + 0.3
+    path = save_parameters(tmp_path / "net.npz", TrainResult(model=model, params=params, backend="jax"))
+    back = load_parameters(path)
+    assert back.model.layout == model.layout
+    assert np.array_equal(counts_jax(back.model, back.params, x), counts_jax(model, params, x))
+
+
+def test_load_parameters_names_a_bad_file(tmp_path):
+    bad = tmp_path / "x.npz"
+    bad.write_text("not a file of ours")
+    with pytest.raises(ParameterValueError, match="save_parameters"):
+        load_parameters(bad)
+
+
+def test_fan_in_of_every_neuron_fits_the_cam():
+    layout = NetworkLayout.layered(200, hidden=(100,), n_classes=2, per_class=4, recurrent_probability=1.0)
+    model = ChipModel(layout, TrainSettings())
+    assert model.connections.fan_in.max() <= GEOMETRY.cam_entries
