@@ -114,20 +114,30 @@ def test_snapped_currents_are_bias_generator_currents(ops):
 
 
 @pytest.mark.parametrize("ops", [jax_ops, torch_ops])
-def test_weights_take_at_most_16_levels_per_core(ops):
+@pytest.mark.parametrize("Iscale", [None, 1e-8])
+def test_weights_take_their_cores_16_levels(ops, Iscale):
     o = ops()
     rng = np.random.default_rng(0)
     core = np.repeat(np.arange(3), 5)
     w_in, w_rec = rng.normal(0, 1, (7, 15)).astype(np.float32), rng.normal(0, 0.3, (15, 15)).astype(np.float32)
-    (q_in, q_rec), step = quantize_per_core(o, (o.asarray(w_in), o.asarray(w_rec)), core)
-    q_in, q_rec, step = np.asarray(q_in), np.asarray(q_rec), np.asarray(step)
+    (q_in, q_rec), bases = quantize_per_core(o, (o.asarray(w_in), o.asarray(w_rec)), core, Iscale)
+    q_in, q_rec, bases = np.asarray(q_in), np.asarray(q_rec), np.asarray(bases, dtype=np.float64)
+    bits = (np.arange(16)[:, None] >> np.arange(4)) & 1
     for c in range(3):
-        both = np.concatenate([q_in[:, core == c].ravel(), q_rec[:, core == c].ravel()])
-        masks = np.abs(both) / step[c]
-        assert np.allclose(masks, np.round(masks), atol=1e-4)
-        assert masks.max() <= WEIGHT_LEVELS + 1e-4
-        assert len(np.unique(np.round(masks))) <= 16
-    assert np.all(np.sign(q_in[np.abs(q_in) > 0]) == np.sign(w_in[np.abs(q_in) > 0]))
+        levels = bits @ bases[c]
+        both = np.abs(np.concatenate([q_in[:, core == c].ravel(), q_rec[:, core == c].ravel()]))
+        assert np.abs(both[:, None] - levels[None]).min(1).max() <= 1e-5 * levels.max()
+        if Iscale is not None:  # each base weight is a bias generator current
+            for k, base in enumerate(bases[c]):
+                name = f"Iw_{k}"
+                exact = current_from_code(name, code_from_current(name, base * Iscale))
+                assert base * Iscale == pytest.approx(exact, rel=1e-5)
+    kept = np.abs(q_in) > 0
+    assert np.all(np.sign(q_in[kept]) == np.sign(w_in[kept]))
+    # Each weight takes its core's nearest level.
+    w = np.abs(w_in[:, core == 0])
+    levels = bits @ bases[0]
+    assert np.allclose(np.abs(q_in[:, core == 0]), levels[np.abs(w[..., None] - levels).argmin(-1)], rtol=1e-5)
 
 
 def test_the_quantizer_passes_the_gradient_straight_through():

@@ -10,10 +10,11 @@ with gradients that still reach the trained quantities:
   constant and of a 100 nA threshold are of the same order as the weights'.
 * :func:`snap_to_codes`: each current to the nearest current the bias generator makes
   (a coarse and a fine code), straight-through (the gradient of the unsnapped current).
-* :func:`quantize_per_core`: every weight onto a neuron of core ``c`` to one of the 16
-  levels ``m * s_c``, ``m`` in 0..15 (4-bit mask), ``s_c`` = the core's largest weight / 15
-  (its base weights ``Iw_k = 2^k s_c``), straight-through; the sign picks the dendrite
-  (AMPA excites, GABA inhibits), as a CAM entry does.
+* :func:`quantize_per_core`: every weight onto a neuron of core ``c`` to the nearest of
+  the core's 16 levels (a 4-bit mask selects a sum of the 4 base weights ``Iw_k``, set to
+  ``2^k`` times the core's largest weight / 15 and snapped to bias codes),
+  straight-through; the sign picks the dendrite (AMPA excites, GABA inhibits), as a CAM
+  entry does.
 * :func:`typed_input`: signed weights ``(S, N)`` -> the simulator's typed layout
   ``(S, 4 N)`` (channel ``4 i + k`` drives synapse ``k`` of neuron ``i``).
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -48,6 +49,7 @@ __all__ = [
     "code_grid",
     "quantize_per_core",
     "WEIGHT_LEVELS",
+    "BASE_CURRENTS",
     "typed_input",
 ]
 
@@ -86,6 +88,10 @@ class Ops:
     maximum: Callable[[Any, Any], Any]
     amax0: Callable[[Any], Any]
     """The largest entry along the first axis."""
+    argmin_last: Callable[[Any], Any]
+    """The index of the smallest entry along the last axis."""
+    take_last: Callable[[Any, Any], Any]
+    """``take_last(table (1, N, L), index (S, N))``: ``table[0, n, index[s, n]]``."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -112,6 +118,8 @@ def jax_ops() -> Ops:
         zeros_like=jnp.zeros_like,
         maximum=jnp.maximum,
         amax0=lambda x: jnp.max(x, axis=0),
+        argmin_last=lambda x: jnp.argmin(x, axis=-1),
+        take_last=lambda table, i: jnp.take_along_axis(jnp.broadcast_to(table, i.shape + table.shape[-1:]), i[..., None], axis=-1)[..., 0],
     )
 
 
@@ -143,6 +151,8 @@ def torch_ops() -> Ops:
         zeros_like=torch.zeros_like,
         maximum=torch.maximum,
         amax0=lambda x: x.amax(0),
+        argmin_last=lambda x: x.argmin(-1),
+        take_last=lambda table, i: torch.gather(table.expand(i.shape + table.shape[-1:]), -1, i[..., None])[..., 0],
     )
 
 
@@ -226,30 +236,47 @@ def snap_to_codes(ops: Ops, currents: Mapping[str, Any], names: Sequence[str]) -
 # --- weights -------------------------------------------------------------------------------
 
 
-def quantize_per_core(ops: Ops, weights: Sequence[Any], core_of_neuron: np.ndarray) -> Tuple[Tuple[Any, ...], Any]:
-    """Weight matrices ``(S_k, N)`` onto the same N neurons, quantized per target core to
-    16 levels (straight-through).
+BASE_CURRENTS: Tuple[str, ...] = tuple(f"Iw_{k}" for k in range(4))
+"""The simulator currents of a core's 4 base weights (a 4-bit mask selects their sum)."""
+
+_BITS = ((np.arange(16)[:, None] >> np.arange(4)[None, :]) & 1).astype(np.float32)  # (16, 4)
+
+
+def quantize_per_core(
+    ops: Ops, weights: Sequence[Any], core_of_neuron: np.ndarray, Iscale: Optional[float] = None
+) -> Tuple[Tuple[Any, ...], Any]:
+    """Weight matrices ``(S_k, N)`` onto the same N neurons, each weight on one of its
+    target core's 16 levels (straight-through).
+
+    Each core's base weights are ``s_c (1, 2, 4, 8)``, ``s_c`` = the core's largest weight
+    / 15; with ``Iscale`` they are then snapped to the bias generator's currents (as the
+    chip sets them), so the 16 sums are exactly the chip's. Every weight takes the level
+    nearest its magnitude and keeps its sign.
 
     Args:
         ops: the backend.
         weights: signed weights ``(S_k, N)``.
         core_of_neuron: ``(N,)`` core of every neuron.
+        Iscale: current (A) of a weight of 1.0; None: the bases are not snapped.
 
     Returns:
-        ``(quantized matrices, step)``: ``step`` ``(n_cores,)`` is each core's level step
-        ``s_c`` (its base weights are ``s_c * (1, 2, 4, 8)``).
+        ``(quantized matrices, bases)``: ``bases`` ``(n_cores, 4)`` in units of ``Iscale``.
     """
     n_cores = int(np.max(core_of_neuron)) + 1
     per_target = ops.amax0(ops.stack([ops.amax0(ops.abs(w)) for w in weights], 0))  # (N,)
-    largest = ops.segment_max(per_target, core_of_neuron, n_cores)
-    step = ops.stop_gradient(ops.maximum(largest, ops.asarray(1e-12)) / WEIGHT_LEVELS)
-    per_neuron = ops.take(step, core_of_neuron)
+    largest = ops.stop_gradient(ops.maximum(ops.segment_max(per_target, core_of_neuron, n_cores), ops.asarray(1e-6)))
+    bases = (largest / WEIGHT_LEVELS)[:, None] * ops.asarray(np.array([1.0, 2.0, 4.0, 8.0]))
+    if Iscale is not None:
+        snapped = snap_to_codes(ops, {name: bases[:, k] * Iscale for k, name in enumerate(BASE_CURRENTS)}, BASE_CURRENTS)
+        bases = ops.stack([snapped[name] / Iscale for name in BASE_CURRENTS], 1)
+    levels = ops.take(bases @ ops.asarray(_BITS.T), core_of_neuron)  # (N, 16)
     out = []
     for w in weights:
-        m = ops.clip(ops.round(ops.abs(w) / per_neuron), 0, WEIGHT_LEVELS)
-        q = ops.sign(w) * m * per_neuron
+        a = ops.stop_gradient(ops.abs(w))
+        index = ops.argmin_last(ops.abs(a[..., None] - levels[None]))  # (S, N)
+        q = ops.sign(w) * ops.take_last(levels[None], index)
         out.append(w + ops.stop_gradient(q - w))
-    return tuple(out), step
+    return tuple(out), bases
 
 
 def typed_input(ops: Ops, w: Any) -> Any:

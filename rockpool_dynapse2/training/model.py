@@ -141,13 +141,14 @@ class ChipView:
         currents: ``{current name: (N,)}`` every neuron's currents (A).
         w_in: ``(C, N)`` signed input weights as the chip holds them.
         w_rec: ``(N, N)`` signed recurrent weights.
-        step: ``(n_cores,)`` each core's weight level step (``None`` without quantization).
+        bases: ``(n_cores, 4)`` each core's base weights in units of ``Iscale`` (``None``
+            without quantization).
     """
 
     currents: Dict[str, Any]
     w_in: Any
     w_rec: Any
-    step: Optional[Any]
+    bases: Optional[Any]
 
 
 class ChipModel:
@@ -219,10 +220,10 @@ class ChipModel:
             currents = snap_to_codes(ops, currents, self.snapped)
         w_in = params["w_in"] * ops.asarray(self.connections.input)
         w_rec = params["w_rec"] * ops.asarray(self.connections.recurrent)
-        step = None
+        bases = None
         if quantize:
-            (w_in, w_rec), step = quantize_per_core(ops, (w_in, w_rec), self.core_of_neuron)
-        return ChipView(currents, w_in, w_rec, step)
+            (w_in, w_rec), bases = quantize_per_core(ops, (w_in, w_rec), self.core_of_neuron, s.Iscale if snap else None)
+        return ChipView(currents, w_in, w_rec, bases)
 
     def typed(self, ops: Ops, view: ChipView) -> Tuple[Any, Any]:
         """The view's weights in the simulator's typed layout: ``(C, 4 N)``, ``(N, 4 N)``."""

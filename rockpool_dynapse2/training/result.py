@@ -85,15 +85,15 @@ class TrainResult:
 
     def chip_arrays(self, quantize: Optional[bool] = None) -> Dict[str, np.ndarray]:
         """The trained network as the chip holds it, as numpy arrays: ``currents`` per
-        neuron, signed ``w_in`` ``(C, N)`` and ``w_rec`` ``(N, N)``, each core's weight
-        level ``step`` and ``core_of_neuron``."""
+        neuron, signed ``w_in`` ``(C, N)`` and ``w_rec`` ``(N, N)``, each core's base
+        weights ``bases`` ``(n_cores, 4)`` (quantized) and ``core_of_neuron``."""
         from .constraints import jax_ops
 
         view = self.model.chip_view(jax_ops(), self.params, quantize=quantize)
         out = {"w_in": np.asarray(view.w_in), "w_rec": np.asarray(view.w_rec), "core_of_neuron": self.model.core_of_neuron}
         out["currents"] = {k: np.asarray(v) for k, v in view.currents.items()}
-        if view.step is not None:
-            out["step"] = np.asarray(view.step)
+        if view.bases is not None:
+            out["bases"] = np.asarray(view.bases)
         return out
 
     def to_rockpool(self, backend: Optional[str] = None, quantize: Optional[bool] = None) -> Any:
