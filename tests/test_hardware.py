@@ -693,3 +693,17 @@ def test_the_samna_kind_opens_a_board_by_index(fake_samna, bitfile, networks, mo
     with pytest.raises(ParameterValueError, match="device"):
         open_board("samna", index=0, device=a)
 
+
+def test_board_outputs_resets_a_board_that_can_and_rests_one_that_cannot(fake_samna, bitfile, networks, references):
+    from rockpool_dynapse2.app.demo import board_outputs
+
+    qspec, mapped, x = networks["two_layer"]
+    batched = references["two_layer"][0]
+    np.testing.assert_array_equal(board_outputs(mapped, x, VirtualBoard), batched)  # reset before each sample
+    rest = 7
+    idle = rest + int(round(0.1 / mapped.dt))  # and the lead time before each run: the FPGA clock runs on
+    padded = np.concatenate([np.zeros((2, idle, x.shape[2]), np.float32), x], axis=1)
+    expected = _sequential_reference(qspec, padded)[:, idle:]
+    info, _ = _plug(fake_samna, mapped)
+    out = board_outputs(mapped, x, lambda: SamnaBoard(info, bitfile=bitfile), rest_steps=rest)
+    np.testing.assert_array_equal(out, expected)  # rest steps before each sample, no reset
