@@ -230,6 +230,21 @@ def test_board_errors_name_what_is_missing(demo_run, tmp_path, capsys):
     assert "samna" in err.lower() and "board" in err.lower()
 
 
+def test_board_options_name_a_kind_of_the_board_registry(capsys):
+    from rockpool_dynapse2.app.cli import board_request
+    from rockpool_dynapse2.hardware import VirtualBoard, board_kinds
+
+    virtual = board_request(None, "torch")
+    assert (virtual.kind, virtual.options, virtual.label) == ("virtual", {"backend": "torch"}, "virtual board")
+    board = virtual.factory()()
+    assert isinstance(board, VirtualBoard) and board.backend == "torch"
+    chip = board_request(3, "jax")
+    assert (chip.kind, chip.options) == ("samna", {"index": 3}) and chip.kind in board_kinds()
+    assert main(["deploy", "c.json", "--input", "x.npy", "--board", "-1"]) == 2  # checked before the files
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "index" in err and "-1" in err
+
+
 @pytest.mark.parametrize(
     "argv",
     [[], ["demo", "--backend", "tensorflow"], ["deploy", "config.json"], ["deploy", "c.json", "--input", "x.npy", "--virtual", "--board", "0"]],

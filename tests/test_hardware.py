@@ -622,3 +622,88 @@ def test_samna_boards_get_a_lead_time_before_each_run(fake_samna, bitfile, netwo
         first = min(e.timestamp for e in rec["input_events"][0])
         assert first >= 100_000
     assert DynapseSamna(VirtualBoard(), mapped)._lead_us == 0
+
+
+# --- 9. board kinds and capabilities ----------------------------------------------------------------
+
+
+def test_the_registry_opens_boards_by_kind_and_names_the_kinds_it_knows():
+    from rockpool_dynapse2.errors import UnknownParameterError
+    from rockpool_dynapse2.hardware import board_kinds, open_board
+
+    assert board_kinds() == ("virtual", "samna")
+    with open_board("virtual", backend="torch") as board:
+        assert isinstance(board, VirtualBoard) and board.backend == "torch"
+    assert isinstance(open_board(), VirtualBoard)
+    with pytest.raises(UnknownParameterError, match="virtual, samna") as info:
+        open_board("fpga")
+    assert info.value.name == "fpga" and info.value.valid == ("virtual", "samna")
+    with pytest.raises(UnknownParameterError, match="backend; got 'index'"):
+        open_board("virtual", index=0)
+    with pytest.raises(UnknownParameterError, match="got 'backend'"):
+        open_board("samna", backend="jax")  # checked before samna is needed
+
+
+def test_a_new_board_kind_is_one_registry_line(monkeypatch):
+    from rockpool_dynapse2.hardware import BOARD_KINDS, BoardKind, board_kinds, check_board, open_board
+
+    monkeypatch.setitem(BOARD_KINDS, "recording", BoardKind(__name__, "RecordingBoard"))
+    assert "recording" in board_kinds()
+    check_board("recording")
+    board = open_board("recording")
+    assert isinstance(board, RecordingBoard) and board.capabilities.can_reset
+
+
+def test_boards_declare_what_they_can_do(fake_samna, bitfile, networks):
+    _, mapped, _ = networks["two_layer"]
+    virtual = VirtualBoard().capabilities
+    assert virtual.can_reset and not virtual.has_clock and virtual.lead_time == 0.0 and virtual.n_chips == 4
+    info, _ = _plug(fake_samna, mapped, n_chips=2)
+    with SamnaBoard(info, bitfile=bitfile) as sb:
+        chip = sb.capabilities
+        assert not chip.can_reset and chip.has_clock and chip.lead_time == sb.recommended_lead_time == 0.1
+        assert chip.n_chips == 2
+        with pytest.raises(BoardError, match="rest"):
+            sb.reset_state()  # a chip cannot: no silent no-op
+        dyn = DynapseSamna(sb, mapped, lead_time=0.0)
+        assert dyn.capabilities is chip
+        with pytest.raises(BoardError, match="cannot"):
+            dyn.reset_state()
+    assert sb.capabilities is chip  # declared once, readable after closing
+
+
+def test_the_samna_kind_opens_a_board_by_index(fake_samna, bitfile, networks, monkeypatch):
+    from rockpool_dynapse2.errors import ParameterValueError
+    from rockpool_dynapse2.hardware import check_board, open_board
+
+    _, mapped, _ = networks["two_layer"]
+    a, _ = _plug(fake_samna, mapped)
+    b, _ = _plug(fake_samna, mapped)
+    monkeypatch.setenv(BITFILE_ENV, bitfile)
+    check_board("samna", index=1)
+    with open_board("samna", index=1) as sb:
+        assert isinstance(sb, SamnaBoard) and sb.device_info == b
+    with open_board("samna", bitfile=bitfile) as sb:  # the first one not yet opened
+        assert sb.device_info == a
+    with pytest.raises(BoardNotFoundError, match="0..1"):
+        open_board("samna", index=2)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ParameterValueError, match="index"):
+            check_board("samna", index=bad)
+    with pytest.raises(ParameterValueError, match="device"):
+        open_board("samna", index=0, device=a)
+
+
+def test_board_outputs_resets_a_board_that_can_and_rests_one_that_cannot(fake_samna, bitfile, networks, references):
+    from rockpool_dynapse2.app.demo import board_outputs
+
+    qspec, mapped, x = networks["two_layer"]
+    batched = references["two_layer"][0]
+    np.testing.assert_array_equal(board_outputs(mapped, x, VirtualBoard), batched)  # reset before each sample
+    rest = 7
+    idle = rest + int(round(0.1 / mapped.dt))  # and the lead time before each run: the FPGA clock runs on
+    padded = np.concatenate([np.zeros((2, idle, x.shape[2]), np.float32), x], axis=1)
+    expected = _sequential_reference(qspec, padded)[:, idle:]
+    info, _ = _plug(fake_samna, mapped)
+    out = board_outputs(mapped, x, lambda: SamnaBoard(info, bitfile=bitfile), rest_steps=rest)
+    np.testing.assert_array_equal(out, expected)  # rest steps before each sample, no reset

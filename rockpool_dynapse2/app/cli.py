@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from ..errors import CliError
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-__all__ = ["main", "CliError", "open_board"]
+from ..errors import CliError
+
+__all__ = ["main", "CliError", "BoardRequest", "board_request"]
 
 EXIT_ERROR = 2
 
@@ -74,35 +76,52 @@ def load_configuration(path: str) -> Tuple[Any, Any]:
     return None, Configuration.from_json(text)
 
 
-def _check_board_available(index: int) -> None:
-    """Fail early (before minutes of training) if ``--board index`` cannot work.
+@dataclass(frozen=True)
+class BoardRequest:
+    """The board the command line asks for: a kind of the board registry with its options.
 
-    Raises:
-        SamnaNotAvailableError: samna is missing or only PyPI's installer stub.
-        CliError: a negative index.
+    Attributes:
+        kind: one of :func:`rockpool_dynapse2.hardware.board_kinds`.
+        options: the kind's options (keywords of its factory).
+        label: how reports name the board (``"virtual board"``, ``"DYNAP-SE2 board 0"``).
     """
-    from .. import hardware
 
-    if index < 0:
-        raise CliError(f"--board must be a board index >= 0; got {index}")
-    hardware.require_samna()
+    kind: str
+    options: Dict[str, Any]
+    label: str
+
+    def check(self) -> None:
+        """Fail early (before minutes of training) where opening the board surely would.
+
+        Raises:
+            UnknownParameterError: an unknown kind or option.
+            SamnaNotAvailableError: the kind needs samna, which is missing or only PyPI's stub.
+            ParameterValueError: a bad option (e.g. a negative board index).
+        """
+        from ..hardware import check_board
+
+        check_board(self.kind, **self.options)
+
+    def factory(self) -> Callable[[], Any]:
+        """A function that opens the board (see :func:`rockpool_dynapse2.hardware.board_factory`)."""
+        from ..hardware import board_factory
+
+        return board_factory(self.kind, **self.options)
 
 
-def open_board(index: int) -> Any:
-    """Open DYNAP-SE2 board number ``index`` (in samna's order) through samna.
+BOARD_INDEX_KIND = "samna"
+"""The board kind ``--board N`` asks for, with the option ``index=N``."""
 
-    Raises:
-        SamnaNotAvailableError: samna is missing or only PyPI's installer stub.
-        CliError: there is no board ``index``.
-        BoardError: samna found no board, or could not open or program it (from ``SamnaBoard``).
-    """
-    from .. import hardware
+DEFAULT_BOARD_KIND = "virtual"
+"""The board kind without ``--board``, with the option ``backend`` of ``--backend``."""
 
-    _check_board_available(index)
-    boards = hardware.samna_board.find_dynapse_boards()
-    if index >= len(boards):
-        raise CliError(f"--board must be one of 0..{len(boards) - 1} (the DYNAP-SE2 boards samna sees); got {index}")
-    return hardware.SamnaBoard(boards[index])
+
+def board_request(board: Optional[int], backend: str) -> BoardRequest:
+    """What ``--board`` and ``--backend`` ask for: :data:`BOARD_INDEX_KIND` board ``board``,
+    or without ``board`` a :data:`DEFAULT_BOARD_KIND` board of ``backend``."""
+    if board is None:
+        return BoardRequest(DEFAULT_BOARD_KIND, {"backend": backend}, f"{DEFAULT_BOARD_KIND} board")
+    return BoardRequest(BOARD_INDEX_KIND, {"index": board}, f"DYNAP-SE2 board {board}")
 
 
 def _progress(enabled: bool) -> Callable[..., Any]:
@@ -120,8 +139,8 @@ def _progress(enabled: bool) -> Callable[..., Any]:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import DemoSettings, injection_note, run_demo, summary_table
 
-    if args.board is not None:
-        _check_board_available(args.board)
+    board = board_request(args.board, args.backend)
+    board.check()
     preset = "smoke" if args.smoke else ("quick" if args.quick else "default")
     overrides = dict(task=args.task, backend=args.backend, seed=args.seed)
     if args.neurons_per_class is not None:
@@ -130,13 +149,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {args.out!r} exists and is not a directory")
-    factory, board_name = None, "virtual board"
-    if args.board is not None:
-        factory, board_name = (lambda: open_board(args.board)), f"board {args.board}"
     show = not args.no_progress and sys.stderr.isatty()
     log = (lambda msg: print(msg, flush=True)) if not args.quiet else (lambda msg: None)
     log(f"rockpool-dynapse2 demo ({preset} settings) -> {out_dir}")
-    result = run_demo(settings, out_dir, board_factory=factory, board_name=board_name, progress=_progress(show), log=log)
+    result = run_demo(
+        settings, out_dir, board_factory=board.factory(), board_name=board.label, progress=_progress(show), log=log
+    )
     print()
     print(summary_table(result))
     note = injection_note(result)
@@ -222,10 +240,9 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .demo import board_outputs
-    from ..hardware import VirtualBoard
 
-    if args.board is not None:
-        _check_board_available(args.board)
+    request = board_request(args.board, args.backend)
+    request.check()
     mapped, _ = load_configuration(args.config)
     if mapped is None:
         raise CliError(
@@ -234,14 +251,11 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         )
     raster = _load_raster(args.input, mapped.n_inputs)
     batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
-    virtual = args.board is None
-    board = VirtualBoard(args.backend) if virtual else open_board(args.board)
-    where = "the virtual board" if virtual else f"board {args.board}"
-    out = board_outputs(mapped, batched, lambda: board, virtual, rest_steps=0)  # the raster as given
+    out = board_outputs(mapped, batched, request.factory(), rest_steps=0)  # the raster as given
     result = out[0] if raster.ndim == 2 else out
     print(
         f"ran {batched.shape[0]} sample(s) of {batched.shape[1]} steps ({batched.shape[1] * mapped.dt * 1e3:g} ms), "
-        f"{int(batched.sum())} input spikes, on {where}"
+        f"{int(batched.sum())} input spikes, on the {request.label}"
     )
     print(f"output raster {result.shape}: {int(out.sum())} spikes")
     per_channel = out.sum(axis=(0, 1))

@@ -229,31 +229,32 @@ def board_outputs(
     mapped: Any,
     x: np.ndarray,
     board_factory: Callable[[], Any],
-    virtual: bool,
     progress: Callable = lambda it: it,
     rest_steps: Optional[int] = None,
 ) -> np.ndarray:
     """Run every sample through ``DynapseSamna``; output rasters ``(B, T, n_outputs)``.
 
-    The virtual board is reset before each sample. A chip cannot be, so on a real board
-    each sample is preceded by ``rest_steps`` steps without input (default
+    Each sample starts from rest: on a board that can reset its neurons (its
+    ``capabilities.can_reset``, e.g. the virtual board) by a reset before it; on one that
+    cannot (a chip), by ``rest_steps`` steps without input before it (default
     :data:`REST_STEPS`; their output is dropped).
 
     Args:
         mapped: the :class:`~rockpool_dynapse2.config.MappedConfiguration`.
         x: input spike counts ``(B, T, n_inputs)``.
-        board_factory: returns the open board.
-        virtual: whether it is the virtual board.
+        board_factory: returns the open board (e.g. ``board_factory("virtual")`` of
+            :mod:`rockpool_dynapse2.hardware`).
         progress: wraps the sample iterator (e.g. a tqdm bar).
-        rest_steps: steps without input before each sample on a real board.
+        rest_steps: steps without input before each sample on a board that cannot reset.
     """
     from ..hardware import DynapseSamna
 
-    rest = 0 if virtual else (REST_STEPS if rest_steps is None else rest_steps)
     out = np.zeros((x.shape[0], x.shape[1], mapped.n_outputs), dtype=np.float32)
     with DynapseSamna(board_factory(), mapped) as mod:
+        can_reset = mod.capabilities.can_reset
+        rest = 0 if can_reset else (REST_STEPS if rest_steps is None else rest_steps)
         for b in progress(range(x.shape[0])):
-            if virtual:
+            if can_reset:
                 mod.reset_state()
             sample = np.concatenate([np.zeros((rest, x.shape[2]), dtype=x.dtype), x[b]]) if rest else x[b]
             out[b] = mod(sample)[0][0][rest:]
@@ -297,8 +298,9 @@ def run_demo(
     Args:
         settings: the :class:`DemoSettings`.
         out_dir: output directory (created).
-        board_factory: returns an open board for the board stage (default: a
-            :class:`~rockpool_dynapse2.hardware.VirtualBoard` of the same backend).
+        board_factory: returns an open board for the board stage (e.g.
+            ``rockpool_dynapse2.hardware.board_factory("samna", index=0)``); default: a
+            virtual board of the same backend.
         board_name: how the board stage is labelled.
         progress: ``progress(iterable, desc=..., total=...)`` wrapper (e.g. ``tqdm``);
             default: none.
@@ -332,12 +334,11 @@ def _run_demo(settings: DemoSettings, out_dir: Path, board_factory: Optional[Cal
     """:func:`run_demo` without the thread setting."""
     from ..placement import config_from_specification
     from .demo_plots import save_plots
-    from ..hardware import VirtualBoard
+    from ..hardware import board_factory as factory_of
 
     s = settings
     wrap = progress or (lambda it, **kw: it)
-    virtual = board_factory is None
-    board_factory = board_factory or (lambda: VirtualBoard(s.backend))
+    board_factory = board_factory or factory_of("virtual", backend=s.backend)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -413,7 +414,7 @@ def _run_demo(settings: DemoSettings, out_dir: Path, board_factory: Optional[Cal
             report.config_file = str(path)
             result.files[f"config {name}"] = str(path)
         bar = lambda it, name=name: wrap(it, desc=f"{board_name} ({name})", total=n_board, unit="sample")
-        out = board_outputs(mapped, task.x_test[:n_board], board_factory, virtual, bar)
+        out = board_outputs(mapped, task.x_test[:n_board], board_factory, bar)
         board_out[name] = out
         report.board_accuracy = float(accuracy(np, class_counts(np, out, K, M), task.y_test[:n_board]))
         log(f"{board_name} ({name}): test accuracy {report.board_accuracy:.1%} on {n_board} samples")

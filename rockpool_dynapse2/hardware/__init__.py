@@ -1,7 +1,9 @@
 """Deployment: the board protocol, the boards, and the driver that runs a configuration.
 
 * :mod:`.board`: the board protocol (:class:`Board`, :class:`GridEvent`, the control event
-  that ends a run);
+  that ends a run) and what a board declares it can do (:class:`BoardCapabilities`);
+* :mod:`.registry`: the board kinds by name (``"virtual"``, ``"samna"``):
+  :func:`open_board`, :func:`board_kinds`, :func:`check_board`;
 * :mod:`.virtual`: :class:`VirtualBoard`, which executes a configuration with the simulator;
 * :mod:`.samna_board`: :class:`SamnaBoard`, a DYNAP-SE2 board through SynSense's samna;
 * :mod:`.driver`: :class:`DynapseSamna`, the Rockpool module that applies a configuration
@@ -13,15 +15,23 @@ this package never imports samna.
 
 from .._samna.adapter import SamnaStatus, require_samna, samna_status
 from ..errors import BitfileError, BoardDisconnectedError, BoardError, BoardNotFoundError, BoardTimeoutError
-from .board import Board, GridEvent, control_event
+from .board import Board, BoardCapabilities, GridEvent, control_event
 from .driver import DynapseSamna, events_to_raster, raster_to_events
+from .registry import BOARD_KINDS, BoardKind, board_factory, board_kinds, check_board, open_board
 from .samna_board import SamnaBoard, find_dynapse_boards
 from .virtual import VirtualBoard
 
 __all__ = [
     "Board",
+    "BoardCapabilities",
     "GridEvent",
     "control_event",
+    "open_board",
+    "board_factory",
+    "board_kinds",
+    "check_board",
+    "BoardKind",
+    "BOARD_KINDS",
     "VirtualBoard",
     "SamnaBoard",
     "find_dynapse_boards",

@@ -9,6 +9,11 @@ stamped with the run's end time; the board sends it back once its clock has pass
 time, so the driver knows every output event of the run has arrived. This is what
 Rockpool's samna driver does with the FPGA, and what :class:`~.virtual.VirtualBoard` does
 with its simulation.
+
+What a board can do beyond the protocol, it declares in :class:`BoardCapabilities`
+(``board.capabilities``): whether it can return its neurons to rest, whether its clock
+runs on its own, how many chips it has. The driver and the application read these;
+nothing passes "is it virtual" around.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from ..chip import CONTROL_TAG, MONITOR_HOP
 from ..placement.mapped import MappedConfiguration
 from ..errors import BoardDisconnectedError, BoardError, BoardTimeoutError, Dynapse2Error
 
-__all__ = ["GridEvent", "Board", "control_event"]
+__all__ = ["GridEvent", "BoardCapabilities", "Board", "control_event"]
 
 
 @dataclass(frozen=True, order=True)
@@ -50,6 +55,29 @@ class GridEvent:
 def control_event(timestamp: int) -> GridEvent:
     """The end-of-run marker the board sends back when its clock passes ``timestamp``."""
     return GridEvent(timestamp=int(timestamp), tag=CONTROL_TAG, x_hop=MONITOR_HOP, y_hop=MONITOR_HOP)
+
+
+@dataclass(frozen=True)
+class BoardCapabilities:
+    """What a board can do, declared by its class (``board.capabilities``).
+
+    Attributes:
+        can_reset: :meth:`Board.reset_state` returns every neuron to rest. A chip cannot
+            (its neurons' state is analog); to start a trial from rest there, run steps
+            without input before it.
+        has_clock: the board's clock runs on its own (the FPGA's, in real time), so time
+            passes while the host converts and writes a run's events. Without one (the
+            virtual board) the clock advances only as the board works through events.
+        lead_time: seconds the driver leaves between reading the clock and a run's first
+            step, so that the events are written before the clock reaches them (0 without
+            a clock of its own).
+        n_chips: chips on the board.
+    """
+
+    can_reset: bool
+    has_clock: bool
+    lead_time: float
+    n_chips: int
 
 
 class Board(abc.ABC):
@@ -83,11 +111,30 @@ class Board(abc.ABC):
     def is_open(self) -> bool:
         """False once closed."""
 
-    recommended_lead_time: float = 0.0
-    """Seconds the driver leaves between reading the clock and a run's first step."""
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> BoardCapabilities:
+        """What this board can do (see :class:`BoardCapabilities`)."""
+
+    @property
+    def recommended_lead_time(self) -> float:
+        """Seconds the driver leaves between reading the clock and a run's first step
+        (``capabilities.lead_time``)."""
+        return self.capabilities.lead_time
 
     def reset_state(self) -> None:
-        """Return the neurons to rest where the board can (the virtual board can; a chip cannot)."""
+        """Return every neuron to rest, on a board whose capabilities say ``can_reset``.
+
+        A board that can overrides this method; this one says why it cannot.
+
+        Raises:
+            BoardError: the board cannot reset its neurons (a chip: their state is analog).
+        """
+        raise BoardError(
+            f"`reset_state` needs a board that can return its neurons to rest; {type(self).__name__} cannot "
+            "(a chip's neurons keep their analog state): to start a trial from rest, run steps without "
+            "input before it (e.g. `board_outputs(..., rest_steps=N)`), or use the virtual board"
+        )
 
     def __enter__(self) -> "Board":
         return self

@@ -17,6 +17,10 @@ the output channel map:
   silently (``record=True`` returns every raw event and these counts);
 * a board that disappears (:class:`ConnectionError` from it) is closed and reported as
   :class:`~.board.BoardDisconnectedError`.
+
+What the board can do comes from its :class:`~.board.BoardCapabilities`: the lead time
+before a run (a clock that runs on its own needs one), and whether :meth:`reset_state`
+can return the neurons to rest.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from rockpool.nn.modules.module import Module
 from ..placement.allocate import chip_position
 from ..placement.mapped import MappedConfiguration
 from ..errors import BoardDisconnectedError, BoardError, BoardTimeoutError, ParameterValueError, ShapeError
-from .board import Board, GridEvent, control_event
+from .board import Board, BoardCapabilities, GridEvent, control_event
 
 __all__ = ["DynapseSamna", "raster_to_events", "events_to_raster"]
 
@@ -84,7 +88,7 @@ class DynapseSamna(Module):
         poll_interval: seconds between reads while waiting.
         lead_time: seconds between reading the board's clock and the run's first step, so
             that the events are written before the FPGA reaches them; default the board's
-            ``recommended_lead_time`` (0 for the virtual board, 0.1 s for samna boards).
+            ``capabilities.lead_time`` (0 for the virtual board, 0.1 s for samna boards).
     """
 
     def __init__(
@@ -106,8 +110,7 @@ class DynapseSamna(Module):
             raise ParameterValueError("chunk_steps", "an integer >= 1", chunk_steps)
         if not (timeout > 0):
             raise ParameterValueError("timeout", "positive (seconds)", timeout)
-        lead_time = float(getattr(board, "recommended_lead_time", 0.0)) if lead_time is None else lead_time
-        if not (np.isfinite(lead_time) and lead_time >= 0):
+        if lead_time is not None and not (np.isfinite(lead_time) and lead_time >= 0):
             raise ParameterValueError("lead_time", "non-negative (seconds)", lead_time)
         super().__init__(shape=(config.n_inputs, config.n_outputs), spiking_input=True, spiking_output=True)
         self.board = board
@@ -117,6 +120,7 @@ class DynapseSamna(Module):
         self.timeout = float(timeout)
         self.chunk_steps = int(chunk_steps)
         self.poll_interval = float(poll_interval)
+        lead_time = self.capabilities.lead_time if lead_time is None else lead_time
         self._lead_us = int(round(lead_time * 1e6))
         self._call(board.apply_configuration, config)
 
@@ -159,8 +163,9 @@ class DynapseSamna(Module):
         """Run a raster of input spike counts ``(T, n_inputs)`` or ``(B, T, n_inputs)`` on the board.
 
         Batches run one after the other, each continuing from the state the previous one
-        left (as on a chip, which cannot be reset; call ``reset_state()`` between calls on
-        the virtual board for independent trials). Returns ``(output (B, T, n_outputs), {}, record)``;
+        left (as on a chip, which cannot be reset; on a board whose capabilities say
+        ``can_reset``, such as the virtual board, call ``reset_state()`` between calls for
+        independent trials). Returns ``(output (B, T, n_outputs), {}, record)``;
         with ``record``, ``record`` holds the raw ``input_events`` and ``output_events`` of
         every run and the event ``counts`` (binned, outside the run, unknown tags).
         """
@@ -186,8 +191,18 @@ class DynapseSamna(Module):
                     rec["counts"][k] += v
         return out, {}, (rec if record else {})
 
+    @property
+    def capabilities(self) -> BoardCapabilities:
+        """What the board can do (its :class:`~.board.BoardCapabilities`)."""
+        return self._call(lambda: self.board.capabilities)
+
     def reset_state(self) -> "DynapseSamna":
-        """Return the neurons to rest where the board can (the virtual board)."""
+        """Return the neurons to rest, on a board whose capabilities say ``can_reset``.
+
+        Raises:
+            BoardError: the board is closed, or cannot reset its neurons (a chip; the
+                message says what to do instead).
+        """
         self._call(self.board.reset_state)
         return self
 

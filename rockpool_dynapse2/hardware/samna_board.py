@@ -4,7 +4,8 @@ The board protocol (:class:`~.board.Board`) over samna's DYNAP-SE2 interface. Ev
 that needs the samna module goes through :mod:`.samna_adapter` (the only module that
 imports samna, and only when called); this module calls methods on the objects it returns.
 
-* **Opening** (:class:`SamnaBoard`): ``samna.device.open_device`` on a ``DeviceInfo`` of
+* **Opening** (:class:`SamnaBoard`, or :func:`open_samna_board` with a board's index, the
+  factory of the board kind ``"samna"``): ``samna.device.open_device`` on a ``DeviceInfo`` of
   :func:`find_dynapse_boards` (default: the first one not yet opened), then
   ``configure_opal_kelly(bitfile)`` and ``reset_fpga()``. The FPGA bitfile comes from the
   argument ``bitfile=`` or the environment variable ``DYNAPSE2_BITFILE``; Rockpool's
@@ -29,6 +30,10 @@ imports samna, and only when called); this module calls methods on the objects i
   ``<= t`` and not yet reported, as :func:`~.board.control_event` with its *written*
   time, the board protocol's contract. Returned control events that report no marker
   (clock reads, repeated copies) are counted in :attr:`SamnaBoard.stray_control_events`.
+* **Capabilities** (:attr:`SamnaBoard.capabilities`): the chips' neurons cannot be
+  reset (their state is analog: :meth:`~.board.Board.reset_state` raises
+  :class:`~rockpool_dynapse2.errors.BoardError`); the FPGA clock runs on its own, so runs
+  start :data:`LEAD_TIME` after a clock read; the chips are those of the board's model.
 * **Disconnects**: a ``RuntimeError`` or ``OSError`` from a samna call on an open board
   (samna reports transport failures as C++ runtime errors) is raised as
   :class:`ConnectionError`, which :class:`~.driver.DynapseSamna` turns into
@@ -52,9 +57,10 @@ from ..placement.mapped import MappedConfiguration
 from ..config.neuron import LATCHES
 from ..config.tree import Configuration, Core
 from ..errors import BitfileError, BoardError, BoardNotFoundError, BoardTimeoutError, ParameterValueError
-from .board import CONTROL_TAG, MONITOR_HOP, Board, GridEvent, control_event
+from .board import CONTROL_TAG, MONITOR_HOP, Board, BoardCapabilities, GridEvent, control_event
 from .._samna.adapter import (
     close_device,
+    require_samna,
     destinations_to_samna,
     grid_events_from_samna,
     grid_events_to_samna,
@@ -70,13 +76,20 @@ __all__ = [
     "find_dynapse_boards",
     "resolve_bitfile",
     "write_configuration",
+    "LEAD_TIME",
     "SamnaBoard",
+    "check_samna_board",
+    "open_samna_board",
 ]
 
 _log = logging.getLogger(__name__)
 
 BITFILE_ENV = "DYNAPSE2_BITFILE"
 """Environment variable naming the FPGA bitfile when ``bitfile=`` is not given."""
+
+LEAD_TIME = 0.1
+"""Seconds between a clock read and a run's first step: the FPGA's clock runs while the
+driver converts and writes the run's events."""
 
 TIMESTAMP_MAX = 2**32 - 1
 """Largest event timestamp (µs): samna's ``NormalGridEvent.timestamp`` is a uint32."""
@@ -251,9 +264,6 @@ class SamnaBoard(Board):
         ParameterValueError: a bad ``clock_timeout``, ``poll_interval`` or ``marker_copies``.
     """
 
-    recommended_lead_time = 0.1
-    """The FPGA's clock runs while the driver converts and writes a run's events."""
-
     def __init__(
         self,
         device: Any = None,
@@ -282,6 +292,7 @@ class SamnaBoard(Board):
         """The error samna raised when the board was closed, if any (a board that is gone)."""
         self.configuration: Optional[MappedConfiguration] = None
         """The configuration last applied."""
+        self._capabilities: Optional[BoardCapabilities] = None
 
         info = self._device_info(device)  # needs samna: checked before the bitfile
         path = resolve_bitfile(bitfile)
@@ -455,6 +466,21 @@ class SamnaBoard(Board):
         return self._open
 
     @property
+    def capabilities(self) -> BoardCapabilities:
+        """What the board can do: no reset of the neurons, the FPGA's clock (runs start
+        :data:`LEAD_TIME` after reading it), the chips of the board's model (read once).
+
+        Raises:
+            BoardError: the board was closed before its chips were counted.
+            ConnectionError: the board went away.
+        """
+        if self._capabilities is None:
+            self._check_open()
+            chips = self._io("reading the configuration", self._model.get_configuration).chips
+            self._capabilities = BoardCapabilities(can_reset=False, has_clock=True, lead_time=LEAD_TIME, n_chips=len(chips))
+        return self._capabilities
+
+    @property
     def samna_board(self) -> Any:
         """samna's board object (for what this class does not cover; bypasses its bookkeeping)."""
         self._check_open()
@@ -469,3 +495,58 @@ class SamnaBoard(Board):
     def __repr__(self) -> str:
         state = "open" if self._open else "closed"
         return f"SamnaBoard({self.name}, {state})"
+
+
+# --- the board kind "samna" ---------------------------------------------------------------------
+
+
+def check_samna_board(index: Optional[int] = None) -> None:
+    """Fail early, without opening anything, where :func:`open_samna_board` surely would.
+
+    Raises:
+        ParameterValueError: ``index`` is not a board index (an integer >= 0).
+        SamnaNotAvailableError: samna is missing or only PyPI's installer stub.
+    """
+    if index is not None and not (isinstance(index, int) and not isinstance(index, bool) and index >= 0):
+        raise ParameterValueError("index", "a board index >= 0 (in samna's order)", index)
+    require_samna()
+
+
+def open_samna_board(
+    index: Optional[int] = None,
+    device: Any = None,
+    bitfile: Optional[str] = None,
+    *,
+    clock_timeout: float = 5.0,
+    poll_interval: float = 1e-3,
+    marker_copies: int = 2,
+) -> SamnaBoard:
+    """Open a DYNAP-SE2 board through samna: the factory of the board kind ``"samna"``.
+
+    Args:
+        index: the board's number among the DYNAP-SE2 boards samna sees (its order);
+            ``None``: ``device`` decides.
+        device: as :class:`SamnaBoard`'s (``DeviceInfo``, serial number, or ``None`` for the
+            first board not yet opened); only without ``index``.
+        bitfile: path of the FPGA bitfile; default the environment variable ``DYNAPSE2_BITFILE``.
+        clock_timeout, poll_interval, marker_copies: as :class:`SamnaBoard`'s.
+
+    Raises:
+        ParameterValueError: a bad ``index``, or both ``index`` and ``device``.
+        SamnaNotAvailableError: samna is missing or only PyPI's installer stub.
+        BoardNotFoundError: there is no board ``index`` (the message says how many there are).
+        BitfileError, BoardError: as :class:`SamnaBoard`.
+    """
+    check_samna_board(index)
+    if index is not None:
+        if device is not None:
+            raise ParameterValueError("device", f"None when `index` is given (board {index} is the device)", device)
+        boards = find_dynapse_boards()
+        if index >= len(boards):
+            raise BoardNotFoundError(
+                f"`index` must be one of 0..{len(boards) - 1} (the DYNAP-SE2 boards samna sees); got {index}"
+            )
+        device = boards[index]
+    return SamnaBoard(
+        device, bitfile, clock_timeout=clock_timeout, poll_interval=poll_interval, marker_copies=marker_copies
+    )

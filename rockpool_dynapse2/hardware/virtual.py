@@ -11,7 +11,8 @@ stamped in microseconds, several per step when a neuron fires several times.
 Its clock is simulated time: it advances only when events are read, up to the latest
 event written (so a run is simulated as soon as its end marker is written). The
 network's state carries over between runs, as on a chip; :meth:`reset_state` returns
-the neurons to rest, which a chip cannot do.
+the neurons to rest, which a chip cannot do. Its :attr:`~VirtualBoard.capabilities` say
+so: it can reset, its clock does not run on its own, it has the board's 4 chips.
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..chip import GEOMETRY
 from ..placement.mapped import InputRoute, MappedConfiguration, NeuronAddress
 from ..placement.to_network_spec import spec_from_config
 from ..config.tree import Configuration
 from ..mapping.simulate import dynapsim_net_from_spec
-from .board import MONITOR_HOP, Board, GridEvent
+from .board import MONITOR_HOP, Board, BoardCapabilities, GridEvent
 from ..errors import BoardError
 
-__all__ = ["VirtualBoard"]
+__all__ = ["VirtualBoard", "VIRTUAL_CAPABILITIES"]
+
+VIRTUAL_CAPABILITIES = BoardCapabilities(can_reset=True, has_clock=False, lead_time=0.0, n_chips=GEOMETRY.n_chips)
+"""What the virtual board can do: reset its neurons; its clock is simulated time."""
 
 
 class VirtualBoard(Board):
@@ -49,6 +54,11 @@ class VirtualBoard(Board):
         self.unrouted_events = 0
         """Input events that no CAM listens to (dropped, as on the chip)."""
 
+    @property
+    def capabilities(self) -> BoardCapabilities:
+        """:data:`VIRTUAL_CAPABILITIES`."""
+        return VIRTUAL_CAPABILITIES
+
     # --- configuration -------------------------------------------------------------------
 
     def apply_configuration(self, config: Union[MappedConfiguration, Configuration]) -> None:
@@ -69,7 +79,8 @@ class VirtualBoard(Board):
         # neuron sends are recurrent and found by spec_from_config itself.
         heard = sorted({(a.chip, a.core, s.tag) for a in used for s in tree.neuron(a.chip, a.core, a.neuron).synapses if s.is_used})
         self._channel = {key: i for i, key in enumerate(heard)}
-        inputs = tuple((InputRoute(c, tuple(b == k for b in range(4)), t),) for c, k, t in heard)
+        cores = range(GEOMETRY.cores_per_chip)
+        inputs = tuple((InputRoute(c, tuple(b == k for b in cores), t),) for c, k, t in heard)
         self._outputs = sorted(monitor)
         mapped = MappedConfiguration(
             configuration=tree,
@@ -148,7 +159,7 @@ class VirtualBoard(Board):
                 k = 0
             chip = e.x_hop  # injected at chip 0, hopping east
             routed = False
-            for core in range(4):
+            for core in range(GEOMETRY.cores_per_chip):
                 if e.core[core] and (chip, core, e.tag) in self._channel:
                     raster[0, k, self._channel[(chip, core, e.tag)]] += 1
                     routed = True
