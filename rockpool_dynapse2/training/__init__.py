@@ -8,7 +8,7 @@
 * :mod:`.model`: :class:`ChipModel` and :class:`TrainSettings`: the trained quantities,
   what the chip makes of them, the readout and the loss;
 * :mod:`.jax_trainer`: the training loop in JAX (optax), evaluation and Monte Carlo over
-  mismatched chips;
+  mismatched chips; :mod:`.torch_trainer`: the same loop in torch (``torch.optim``);
 * :mod:`.result`: :class:`TrainResult` (history, best epoch, plots, the Rockpool network).
 
 See ``docs/training.md``.
