@@ -46,6 +46,9 @@ from .records import (
     Vec2,
     check_parameter_map,
 )
+from ._cereal import ObjectCodec
+from .schema import parse_document, read_document, schema, write_document
+from .summary import ConfigurationSummary, summarize
 
 __all__ = [
     "Parameter",
@@ -329,11 +332,9 @@ class Configuration:
                 if destination.is_used:
                     yield EntryLocation(i_chip, i_core, i_neuron, i), destination
 
-    def summary(self):
+    def summary(self) -> ConfigurationSummary:
         """Use of neurons, CAM entries and tags per core and chip
         (:class:`~rockpool_dynapse2.config.summary.ConfigurationSummary`; ``print`` it)."""
-        from .summary import summarize
-
         return summarize(self)
 
     # --- change ---------------------------------------------------------------------------
@@ -359,9 +360,7 @@ class Configuration:
 
     def to_json(self) -> str:
         """This configuration as JSON text in samna's (cereal) format; see :mod:`.json_io`."""
-        from .json_io import to_json
-
-        return to_json(self)
+        return write_document(SCHEMA[Configuration], self)
 
     @classmethod
     def from_json(cls, text: str) -> "Configuration":
@@ -371,9 +370,7 @@ class Configuration:
             ParameterValueError: for malformed JSON or a missing or wrong field (the message
                 gives its path), or the field's own error with its path.
         """
-        from .json_io import from_json
-
-        return from_json(text, cls)
+        return read_document(SCHEMA[Configuration], parse_document(text))
 
     def to_samna(self) -> Any:
         """This configuration as a ``samna.dynapse2.Dynapse2Configuration``.
@@ -401,3 +398,7 @@ class Configuration:
 
     def __repr__(self) -> str:
         return f"Configuration(chips={len(self.chips)}, neurons used={sum(1 for n in self._neurons() if n[3].is_used)})"
+
+
+SCHEMA: Mapping[type, ObjectCodec] = MappingProxyType(schema(Configuration, Chip, Core))
+"""samna's JSON schema: the cereal codec of every record class of the tree (:mod:`.schema`)."""
