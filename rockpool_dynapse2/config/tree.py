@@ -311,23 +311,27 @@ class Configuration:
         """Neuron ``neuron`` (0..255) of core ``core`` (0..3) of chip ``chip``."""
         return self.core(chip, core).neurons[check_index("neuron", neuron, GEOMETRY.neurons_per_core)]
 
-    def _neurons(self) -> Iterator[Tuple[int, int, int, Neuron]]:
+    def placed_neurons(self) -> Iterator[Tuple[int, int, int, Neuron]]:
+        """``(chip, core, neuron index, Neuron)`` of every neuron that is not the shared
+        blank neuron (a blank neuron uses nothing), in (chip, core, neuron) order."""
         for i_chip, chip in enumerate(self.chips):
             for i_core, core in enumerate(chip.cores):
                 for i_neuron, neuron in enumerate(core.neurons):
                     if neuron is not BLANK_NEURON:
                         yield i_chip, i_core, i_neuron, neuron
 
+    _neurons = placed_neurons  # the old private name, still used by hardware/virtual.py
+
     def used_synapses(self) -> Iterator[Tuple[EntryLocation, Synapse]]:
         """Every used CAM entry (dendrite not ``NONE``), as ``(EntryLocation, Synapse)``."""
-        for i_chip, i_core, i_neuron, neuron in self._neurons():
+        for i_chip, i_core, i_neuron, neuron in self.placed_neurons():
             for i, synapse in enumerate(neuron.synapses):
                 if synapse.is_used:
                     yield EntryLocation(i_chip, i_core, i_neuron, i), synapse
 
     def used_destinations(self) -> Iterator[Tuple[EntryLocation, Destination]]:
         """Every used SRAM entry (a non-empty core mask), as ``(EntryLocation, Destination)``."""
-        for i_chip, i_core, i_neuron, neuron in self._neurons():
+        for i_chip, i_core, i_neuron, neuron in self.placed_neurons():
             for i, destination in enumerate(neuron.destinations):
                 if destination.is_used:
                     yield EntryLocation(i_chip, i_core, i_neuron, i), destination
@@ -397,7 +401,7 @@ class Configuration:
         return configuration_to_samna(self.to_json())
 
     def __repr__(self) -> str:
-        return f"Configuration(chips={len(self.chips)}, neurons used={sum(1 for n in self._neurons() if n[3].is_used)})"
+        return f"Configuration(chips={len(self.chips)}, neurons used={sum(1 for n in self.placed_neurons() if n[3].is_used)})"
 
 
 SCHEMA: Mapping[type, ObjectCodec] = MappingProxyType(schema(Configuration, Chip, Core))
