@@ -18,32 +18,12 @@ from typing import Any, Callable, Dict, Iterable, Union
 
 from ..chip import Dendrite, Transistor
 from ..errors import ParameterValueError
-from ._cereal import (
-    ArrayCodec,
-    BoolCodec,
-    EmptyListCodec,
-    EnumCodec,
-    IntCodec,
-    ListCodec,
-    Located,
-    ObjectCodec,
-    ParameterMapCodec,
-    TransistorCodec,
-    finish,
-)
+from ._cereal import ArrayCodec, BoolCodec, EmptyListCodec, EnumCodec, IntCodec, ListCodec, Located, ObjectCodec
+from ._cereal import ParameterMapCodec, TransistorCodec, finish
 from ._checks import shown, verbatim
 from .neuron import LATCHES, Neuron
-from .records import (
-    Bioamps,
-    ChipSadcEnables,
-    CoreSadcEnables,
-    Destination,
-    DvsInterface,
-    DvsMode,
-    Parameter,
-    Synapse,
-    Vec2,
-)
+from .records import Bioamps, ChipSadcEnables, CoreSadcEnables, Destination, DvsInterface, DvsMode
+from .records import Parameter, Synapse, Vec2
 
 __all__ = ["schema", "write_document", "read_document", "parse_document"]
 

@@ -26,42 +26,29 @@ from .neuron_group import NeuronGroup
 __all__ = ["MappingError", "NeuronGroup", "layer_names", "mapper"]
 
 
-def mapper(
-    graph: GraphModuleBase,
-    *,
-    Iscale: Optional[float] = None,
-    max_cores: int = GEOMETRY.n_cores,
-    neurons_per_core: int = GEOMETRY.neurons_per_core,
-    tolerance: float = 0.05,
-    calibration_input: Optional[Any] = None,
-) -> NetworkSpec:
-    """Map a Rockpool graph onto one population of DYNAP-SE2 neurons.
+def mapper(graph: GraphModuleBase, *, calibration_input: Optional[Any] = None, **options: Any) -> NetworkSpec:
+    """Map a Rockpool graph onto one population of DYNAP-SE2 neurons, calibrated if asked.
 
     Args:
         graph: ``net.as_graph()`` of a network of linear layers and neuron modules.
-        Iscale: weight unit (A) of the spec; default: the first DYNAP-SE2 neuron module's,
-            else 10 nA.
-        max_cores: cores available (16 on a 4-chip board).
-        neurons_per_core: neurons per core (256).
-        tolerance: neurons whose currents differ by at most this relative amount share a
-            core without counting as different (see :func:`~.cores.cluster_cores`).
         calibration_input: ``(B, T, n_inputs)`` input on which to calibrate the LIF layers
             against the network the graph was made from (drive scale and threshold per
             layer, :func:`~.calibration.calibrate.calibrate_graph`); default: no calibration.
             :func:`~.calibration.calibrate.map_and_calibrate` also returns the calibration report.
+        **options: the mapping's keyword arguments ``Iscale``, ``max_cores`` (also the
+            calibration's), ``neurons_per_core`` and ``tolerance``; see
+            :func:`~.graph_map.map_graph`.
 
     Returns:
         The :class:`~.network_spec.NetworkSpec`.
 
     Raises:
-        MappingError: an unsupported module, a graph output that is not a neuron, a
-            weight onto something that is not a neuron input, or neurons with different
-            time steps.
+        MappingError: see :func:`~.graph_map.map_graph`.
         CalibrationError: (a ``MappingError``) ``calibration_input`` with a graph that has no
             LIF neurons or no ``computational_module``.
         ShapeError: ``calibration_input`` of the wrong width.
     """
-    spec = map_graph(graph, Iscale=Iscale, max_cores=max_cores, neurons_per_core=neurons_per_core, tolerance=tolerance)
+    spec = map_graph(graph, **options)
     if calibration_input is None:
         return spec
-    return calibrate_graph(spec, graph, calibration_input, max_cores=max_cores)[0]
+    return calibrate_graph(spec, graph, calibration_input, max_cores=options.get("max_cores", GEOMETRY.n_cores))[0]

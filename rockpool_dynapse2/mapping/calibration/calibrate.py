@@ -400,25 +400,16 @@ def _next_bracket(scales: np.ndarray, totals: np.ndarray, total: float, top: flo
     return log[above[0] - 1], log[above[0]]
 
 
-def _fit_layer(
-    problem: _LayerProblem,
-    target: np.ndarray,
-    thresholds: Sequence[float],
-    scale_range: Tuple[float, float],
-    points: int,
-    rounds: int,
-    keep: int,
-    tolerance: float,
-    cap: float,
-) -> _Candidate:
+def _fit_layer(problem: _LayerProblem, target: np.ndarray, search: "_Search", cap: float) -> _Candidate:
     """Search thresholds x drive scales (up to ``cap``) for the layer; the chosen candidate."""
+    thresholds, scale_range, points, keep = search.thresholds, search.scale_range, search.points, search.keep
     top = np.log(cap)
     hi = min(np.log(scale_range[1]), top)
     lo = min(np.log(scale_range[0]), hi - np.log(1e3))
     brackets = {thr: (lo, hi) for thr in thresholds}
     found: Dict[float, List[_Candidate]] = {thr: [] for thr in thresholds}
     per_call = min(len(thresholds), keep) * points
-    for r in range(rounds):
+    for r in range(search.rounds):
         grid = {thr: np.exp(np.linspace(a, b, points)) for thr, (a, b) in brackets.items()}
         cands = [(thr, float(s)) for thr, scales in grid.items() for s in scales]
         for (thr, s), c in zip(cands, problem.counts(cands, per_call)):
@@ -430,7 +421,7 @@ def _fit_layer(
             nearest = [min(cs, key=lambda c: c.error(target)) for cs in found.values()]
             promising = [c.Ispkthr for c in _preference(nearest, target, _KEEP_TOLERANCE)[:keep]]
             brackets = {thr: brackets[thr] for thr in promising}
-    return _preference([c for cs in found.values() for c in cs], target, tolerance)[0]
+    return _preference([c for cs in found.values() for c in cs], target, search.tolerance)[0]
 
 
 def _fit_neurons(
@@ -635,10 +626,7 @@ def _fit_layers(
         weight_room, gain_room = _headroom(spec, members, max_weight_current)
         cap = float(weight_room.min()) * gain_room
         target = targets[members]
-        best = _fit_layer(
-            problem, target, search.thresholds, search.scale_range, search.points, search.rounds, search.keep,
-            search.tolerance, cap,
-        )
+        best = _fit_layer(problem, target, search, cap)
         scales = np.full(members.size, best.scale)
         if search.per_neuron:
             scales = _fit_neurons(problem, target, best, search.neuron_spread, cap, search.points, search.rounds)
