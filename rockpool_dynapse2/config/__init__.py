@@ -5,6 +5,8 @@
 * :mod:`.neuron`: ``Neuron`` (64 CAM entries, 4 SRAM entries, 14 latches)
 * :mod:`.tree`: ``Core``, ``Chip``, ``Configuration`` (and every record, re-exported)
 * :mod:`.json_io`: ``to_json`` / ``from_json``, samna's JSON format
+* :mod:`.schema`: samna's JSON schema, one codec per record class (the tree's classes
+  passed in, so that the schema never imports the tree)
 * :mod:`.summary`: neurons, CAM entries and tags used per core and chip
 * :mod:`._cereal`: the cereal (samna's serialiser) encoding of records; :mod:`._checks`:
   the field checks every record runs

@@ -3,7 +3,7 @@
 A codec writes a value at an indentation depth into a list of text fragments, exactly as
 ``json.dumps(..., indent="    ")`` lays it out, and reads the parsed JSON value back,
 raising :class:`Located` (which collects the path on its way up) for anything wrong.
-:mod:`.json_io` assembles the codecs into samna's schema.
+:mod:`.schema` assembles the codecs into samna's schema.
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ not empty (samna's blank entries are neither). ``print(config.summary())`` shows
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Tuple
+from typing import Any, Dict, FrozenSet, Tuple
 
 from ..chip import GEOMETRY
-from .tree import LATCHES, Configuration, Neuron
+from .neuron import LATCHES, Neuron
 
 __all__ = ["CoreSummary", "ChipSummary", "ConfigurationSummary", "summarize"]
 
@@ -145,8 +145,11 @@ def _neuron_use(neuron: Neuron) -> _NeuronUse:
     )
 
 
-def summarize(config: Configuration) -> ConfigurationSummary:
+def summarize(config: Any) -> ConfigurationSummary:
     """Count the neurons, CAM and SRAM entries and tags ``config`` uses, per core and chip.
+
+    ``config`` is a :class:`~.tree.Configuration` (not imported here: the tree imports
+    this module for :meth:`~.tree.Configuration.summary`).
 
     Neurons shared between places (as in an empty configuration) are counted once per
     place but inspected once.

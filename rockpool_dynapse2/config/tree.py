@@ -46,6 +46,9 @@ from .records import (
     Vec2,
     check_parameter_map,
 )
+from ._cereal import ObjectCodec
+from .schema import parse_document, read_document, schema, write_document
+from .summary import ConfigurationSummary, summarize
 
 __all__ = [
     "Parameter",
@@ -308,32 +311,34 @@ class Configuration:
         """Neuron ``neuron`` (0..255) of core ``core`` (0..3) of chip ``chip``."""
         return self.core(chip, core).neurons[check_index("neuron", neuron, GEOMETRY.neurons_per_core)]
 
-    def _neurons(self) -> Iterator[Tuple[int, int, int, Neuron]]:
+    def placed_neurons(self) -> Iterator[Tuple[int, int, int, Neuron]]:
+        """``(chip, core, neuron index, Neuron)`` of every neuron that is not the shared
+        blank neuron (a blank neuron uses nothing), in (chip, core, neuron) order."""
         for i_chip, chip in enumerate(self.chips):
             for i_core, core in enumerate(chip.cores):
                 for i_neuron, neuron in enumerate(core.neurons):
                     if neuron is not BLANK_NEURON:
                         yield i_chip, i_core, i_neuron, neuron
 
+    _neurons = placed_neurons  # the old private name, still used by hardware/virtual.py
+
     def used_synapses(self) -> Iterator[Tuple[EntryLocation, Synapse]]:
         """Every used CAM entry (dendrite not ``NONE``), as ``(EntryLocation, Synapse)``."""
-        for i_chip, i_core, i_neuron, neuron in self._neurons():
+        for i_chip, i_core, i_neuron, neuron in self.placed_neurons():
             for i, synapse in enumerate(neuron.synapses):
                 if synapse.is_used:
                     yield EntryLocation(i_chip, i_core, i_neuron, i), synapse
 
     def used_destinations(self) -> Iterator[Tuple[EntryLocation, Destination]]:
         """Every used SRAM entry (a non-empty core mask), as ``(EntryLocation, Destination)``."""
-        for i_chip, i_core, i_neuron, neuron in self._neurons():
+        for i_chip, i_core, i_neuron, neuron in self.placed_neurons():
             for i, destination in enumerate(neuron.destinations):
                 if destination.is_used:
                     yield EntryLocation(i_chip, i_core, i_neuron, i), destination
 
-    def summary(self):
+    def summary(self) -> ConfigurationSummary:
         """Use of neurons, CAM entries and tags per core and chip
         (:class:`~rockpool_dynapse2.config.summary.ConfigurationSummary`; ``print`` it)."""
-        from .summary import summarize
-
         return summarize(self)
 
     # --- change ---------------------------------------------------------------------------
@@ -359,9 +364,7 @@ class Configuration:
 
     def to_json(self) -> str:
         """This configuration as JSON text in samna's (cereal) format; see :mod:`.json_io`."""
-        from .json_io import to_json
-
-        return to_json(self)
+        return write_document(SCHEMA[Configuration], self)
 
     @classmethod
     def from_json(cls, text: str) -> "Configuration":
@@ -371,9 +374,7 @@ class Configuration:
             ParameterValueError: for malformed JSON or a missing or wrong field (the message
                 gives its path), or the field's own error with its path.
         """
-        from .json_io import from_json
-
-        return from_json(text, cls)
+        return read_document(SCHEMA[Configuration], parse_document(text))
 
     def to_samna(self) -> Any:
         """This configuration as a ``samna.dynapse2.Dynapse2Configuration``.
@@ -400,4 +401,8 @@ class Configuration:
         return configuration_to_samna(self.to_json())
 
     def __repr__(self) -> str:
-        return f"Configuration(chips={len(self.chips)}, neurons used={sum(1 for n in self._neurons() if n[3].is_used)})"
+        return f"Configuration(chips={len(self.chips)}, neurons used={sum(1 for n in self.placed_neurons() if n[3].is_used)})"
+
+
+SCHEMA: Mapping[type, ObjectCodec] = MappingProxyType(schema(Configuration, Chip, Core))
+"""samna's JSON schema: the cereal codec of every record class of the tree (:mod:`.schema`)."""

@@ -1,7 +1,10 @@
 """Rockpool graph -> network spec: the mapper and what it works with.
 
 * :mod:`.mapper`: :func:`mapper`, a Rockpool graph -> :class:`NetworkSpec` (layers of
-  DYNAP-SE2 neurons, their synapses and core parameter sets);
+  DYNAP-SE2 neurons, their synapses and core parameter sets), calibrated if asked;
+* :mod:`.graph_map`: :func:`~.graph_map.map_graph`, the mapping itself (groups, wiring,
+  outputs, cores) that the mapper and the calibration share;
+* :mod:`.neuron_group`: :class:`NeuronGroup`, the DYNAP-SE2 view of one neuron module;
 * :mod:`.network_spec`: :class:`NetworkSpec` and :class:`Synapses`, the hardware-level
   description of a network that placement (:mod:`rockpool_dynapse2.placement`) reads;
 * :mod:`.cores`: :func:`cluster_cores`, neurons with equal parameters -> logical cores;
@@ -14,13 +17,16 @@
 from ..errors import CalibrationError, CoreCapacityError, MappingError
 from .calibration import CalibrationReport, calibrate_to_reference, map_and_calibrate
 from .cores import cluster_cores
-from .mapper import NeuronGroup, mapper
+from .graph_map import map_graph
+from .mapper import mapper
+from .neuron_group import NeuronGroup
 from .network_spec import NetworkSpec, Synapses, level_table
 from .quantize import QuantizationReport, quantize_spec
 from .simulate import dynapsim_net_from_spec
 
 __all__ = [
     "mapper",
+    "map_graph",
     "NeuronGroup",
     "NetworkSpec",
     "Synapses",

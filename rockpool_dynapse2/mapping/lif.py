@@ -42,11 +42,11 @@ from typing import Tuple
 
 import numpy as np
 
-from ..chip import PulseCircuit
+from ..chip import SIGNED_EXCITATORY, SIGNED_INHIBITORY, PulseCircuit
 from ..parameters.convert import ipulse_from_pulse_width, itau_from_tau
 from ..parameters.core import CoreParameters
 from ..simulation.records import CURRENT_NAMES
-from .mapper import NeuronGroup
+from .neuron_group import SIGNED_INPUT, NeuronGroup
 
 __all__ = ["lif_group", "rheobase", "lif_rheobase"]
 
@@ -115,7 +115,7 @@ def _per_neuron(x: object, n: int) -> np.ndarray:
 
 
 def lif_group(mod: object, Iscale: float) -> NeuronGroup:
-    """The :class:`~.mapper.NeuronGroup` of a Rockpool ``LIFNeuronWithSynsRealValue`` graph module."""
+    """The :class:`~.neuron_group.NeuronGroup` of a Rockpool ``LIFNeuronWithSynsRealValue`` graph module."""
     n_in, n = len(mod.input_nodes), len(mod.output_nodes)
     dt = float(mod.dt) if mod.dt is not None else 1e-3
     tau_mem = _per_neuron(mod.tau_mem, n)
@@ -132,16 +132,16 @@ def lif_group(mod: object, Iscale: float) -> NeuronGroup:
         sel = np.array([p == (tm, ts) for p in pairs])
         dpi_rheobase[sel] = rheobase(float(tm), float(ts), dt)
     unit = dpi_rheobase / lif_rheobase(threshold, tau_mem, dt)
+    gain = default.Igain_ampa / default.Itau_ampa
     currents["Itau_mem"] = itau_from_tau(tau_mem, "mem")
-    for syn in ("ampa", "gaba"):
+    for syn in (SIGNED_EXCITATORY.label, SIGNED_INHIBITORY.label):  # the synapses of signed inputs
         currents[f"Itau_{syn}"] = itau_from_tau(tau_syn, syn)
-        currents[f"Igain_{syn}"] = currents[f"Itau_{syn}"] * (default.Igain_ampa / default.Itau_ampa)
+        currents[f"Igain_{syn}"] = currents[f"Itau_{syn}"] * gain
     currents["Igain_mem"] = currents["Itau_mem"] * (default.Igain_mem / default.Itau_mem)
     currents["Idc"] = np.maximum(bias * unit, default.constants.Io)
     currents["Iref"] = np.full(n, ipulse_from_pulse_width(dt / 2, PulseCircuit.REF, default.constants))
 
     # One input spike of weight w must raise the synaptic current by w * unit amperes.
-    gain = default.Igain_ampa / default.Itau_ampa
     t_pulse = default.constants.Vth * default.constants.C_pulse / default.Ipulse
     charge = 1.0 - np.exp(-t_pulse / tau_syn)
     per_neuron_scale = unit / (gain * charge * Iscale)
@@ -150,7 +150,7 @@ def lif_group(mod: object, Iscale: float) -> NeuronGroup:
         module=mod,
         currents=currents,
         weight_scale=per_neuron_scale,
-        synapse_of_input=np.full(n_in, -1),
+        synapse_of_input=np.full(n_in, SIGNED_INPUT),
         neuron_of_input=np.arange(n_in) // n_syn,
         dt=dt,
     )

@@ -4,14 +4,16 @@ A :class:`NetworkSpec` describes one recurrent population of N DYNAP-SE2 neurons
 external input channels:
 
 * two sparse synapse tables (:class:`Synapses`), input -> neuron and neuron -> neuron:
-  for each synapse its source, target neuron, synapse type (0 AMPA, 1 NMDA, 2 GABA,
-  3 SHUNT: the sign of a weight is its type) and weight magnitude in units of ``Iscale``;
+  for each synapse its source, target neuron, synapse type (a
+  :class:`~rockpool_dynapse2.chip.SynapseType` value: 0 AMPA, 1 NMDA, 2 GABA, 3 SHUNT; the
+  sign of a weight is its type) and weight magnitude in units of ``Iscale``;
   once quantized, also its 4-bit mask;
 * ``core_of_neuron`` ``(N,)`` and ``cores``: the logical core of every neuron and the
   parameter set each logical core shares;
 * ``output_neurons``: which neuron is output channel ``j`` (input channel ``i`` is
   source ``i`` of the input synapses);
-* ``bases`` (once quantized): the 4 base weights of each logical core.
+* ``bases`` (once quantized): the 4 base weights of each logical core
+  (:data:`BASE_WEIGHT_BIASES`).
 
 Synapse tables are canonical: sorted by (target, type, source), one entry per
 (source, target, type), weights > 0. ``to_dict``/``from_dict`` (and JSON) round-trip exactly.
@@ -22,18 +24,26 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..chip import SYNAPSE_TYPES, CircuitConstants
+from ..chip import BIAS_PARAMETER_BY_CURRENT, GEOMETRY, BiasParameter, CircuitConstants, SynapseType
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
 
-__all__ = ["Synapses", "NetworkSpec", "level_table"]
+__all__ = ["Synapses", "NetworkSpec", "level_table", "BASE_WEIGHT_BIASES"]
 
-_N_TYPES = len(SYNAPSE_TYPES)
+_N_TYPES = len(SynapseType)
 FORMAT = "rockpool-dynapse2/network-spec/1"
+
+BASE_WEIGHT_BIASES: Tuple[BiasParameter, ...] = tuple(
+    BIAS_PARAMETER_BY_CURRENT[f"Iw_{k}"] for k in range(GEOMETRY.base_weights)
+)
+"""The bias parameters of a core's base weights ``Iw_0..Iw_3`` (``SYAM_W0_P..SYAM_W3_P``),
+in mask-bit order: bit ``k`` of a synapse's mask selects base ``k``. Derived from
+:data:`~rockpool_dynapse2.chip.BIAS_PARAMETERS`; mapping, placement and calibration read
+the base weights from here."""
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -42,9 +52,33 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _check_shape(name: str, a: np.ndarray, shape: Tuple[int, ...], expected: str) -> np.ndarray:
+    """``a``, or :class:`ShapeError` if its shape is not ``shape``."""
+    if a.shape != shape:
+        raise ShapeError(name, expected, a.shape)
+    return a
+
+
+def _check_indices(name: str, a: np.ndarray, high: int, rule: str) -> np.ndarray:
+    """``a``, or :class:`ParameterValueError` (with ``rule``) if an entry is not in ``0..high - 1``."""
+    bad = (a < 0) | (a >= high)
+    if bad.any():
+        raise ParameterValueError(name, rule, a, bad)
+    return a
+
+
+def _check_positive(name: str, a: np.ndarray, rule: str, strict: bool = True) -> np.ndarray:
+    """``a``, or :class:`ParameterValueError` if an entry is not finite and positive
+    (``strict``) or non-negative."""
+    bad = ~np.isfinite(a) | ((a <= 0) if strict else (a < 0))
+    if bad.any():
+        raise ParameterValueError(name, rule, a, bad)
+    return a
+
+
 def level_table(bases: np.ndarray) -> np.ndarray:
     """``(n_cores, 16)``: the weight every 4-bit mask selects in every core (bit k selects base k)."""
-    bits = (np.arange(16)[:, None] >> np.arange(4)[None, :]) & 1  # (16, 4)
+    bits = (np.arange(GEOMETRY.weight_levels)[:, None] >> np.arange(GEOMETRY.base_weights)[None, :]) & 1  # (16, 4)
     return np.asarray(bases, dtype=np.float64) @ bits.T.astype(np.float64)
 
 
@@ -67,6 +101,16 @@ class Synapses:
     mask: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
+        arrays = self._checked_arrays()
+        order = np.lexsort((arrays["source"], arrays["kind"], arrays["target"]))
+        keys = np.stack([arrays["target"][order], arrays["kind"][order], arrays["source"][order]], axis=1)
+        if len(order) > 1 and (keys[1:] == keys[:-1]).all(axis=1).any():
+            raise ParameterValueError("synapses", "one entry per (source, target, type)", "duplicate entries")
+        for name, a in arrays.items():
+            object.__setattr__(self, name, _frozen(a[order]))
+
+    def _checked_arrays(self) -> Dict[str, np.ndarray]:
+        """The columns as flat arrays of one length and their dtypes, each checked."""
         src = np.asarray(self.source, dtype=np.int64).ravel()
         s = src.shape[0]
         arrays = {
@@ -78,27 +122,17 @@ class Synapses:
         if self.mask is not None:
             arrays["mask"] = np.asarray(self.mask).ravel()
         for name, a in arrays.items():
-            if a.shape != (s,):
-                raise ShapeError(f"synapses.{name}", f"({s},) like synapses.source", a.shape)
-        bad = (arrays["kind"] < 0) | (arrays["kind"] >= _N_TYPES)
-        if bad.any():
-            raise ParameterValueError("synapses.kind", "a synapse type in 0..3", arrays["kind"], bad)
-        w = arrays["weight"]
-        bad = ~np.isfinite(w) | (w <= 0)
-        if bad.any():
-            raise ParameterValueError("synapses.weight", "positive and finite (a magnitude; zero weights are no synapse)", w, bad)
+            _check_shape(f"synapses.{name}", a, (s,), f"({s},) like synapses.source")
+        _check_indices("synapses.kind", arrays["kind"], _N_TYPES, f"a synapse type in 0..{_N_TYPES - 1}")
+        _check_positive("synapses.weight", arrays["weight"], "positive and finite (a magnitude; zero weights are no synapse)")
         if "mask" in arrays:
             m = arrays["mask"]
-            bad = (m < 0) | (m > 15) | (m != np.round(m))
+            levels = GEOMETRY.weight_levels
+            bad = (m < 0) | (m >= levels) | (m != np.round(m))
             if bad.any():
-                raise ParameterValueError("synapses.mask", "a 4-bit mask, an integer in 0..15", m, bad)
+                raise ParameterValueError("synapses.mask", f"a 4-bit mask, an integer in 0..{levels - 1}", m, bad)
             arrays["mask"] = m.astype(np.int8)
-        order = np.lexsort((arrays["source"], arrays["kind"], arrays["target"]))
-        keys = np.stack([arrays["target"][order], arrays["kind"][order], arrays["source"][order]], axis=1)
-        if s > 1 and (keys[1:] == keys[:-1]).all(axis=1).any():
-            raise ParameterValueError("synapses", "one entry per (source, target, type)", "duplicate entries")
-        for name, a in arrays.items():
-            object.__setattr__(self, name, _frozen(a[order]))
+        return arrays
 
     @classmethod
     def from_dense(cls, w: np.ndarray) -> "Synapses":
@@ -166,72 +200,75 @@ class NetworkSpec:
     """``(N,)``: index into ``names`` of the neuron module each neuron came from."""
 
     def __post_init__(self) -> None:
-        set_ = lambda k, v: object.__setattr__(self, k, v)
+        self._check_sizes()
+        self._check_cores()
+        self._check_synapse_tables()
+        out = np.asarray(self.output_neurons, dtype=np.int64)
+        if out.ndim != 1:
+            raise ShapeError("output_neurons", "(n_outputs,)", out.shape)
+        _check_indices("output_neurons", out, self.n_neurons, f"neuron indices in 0..{self.n_neurons - 1}")
+        self._set("output_neurons", _frozen(out))
+        for name in ("Iscale", "dt"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v > 0):
+                raise ParameterValueError(name, "positive and finite", v)
+            self._set(name, float(v))
+        self._check_bases()
+        self._check_layers()
+
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    def _check_sizes(self) -> None:
         for name in ("n_inputs", "n_neurons"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v >= 0):
                 raise ParameterValueError(name, "a non-negative integer", v)
-            set_(name, int(v))
-        n = self.n_neurons
-        set_("cores", tuple(self.cores))
+            self._set(name, int(v))
+
+    def _check_cores(self) -> None:
+        self._set("cores", tuple(self.cores))
         for i, c in enumerate(self.cores):
             if not isinstance(c, CoreParameters):
                 raise ParameterValueError(f"cores[{i}]", "a CoreParameters", type(c).__name__)
-        core = np.asarray(self.core_of_neuron, dtype=np.int64)
-        if core.shape != (n,):
-            raise ShapeError("core_of_neuron", f"({n},)", core.shape)
-        bad = (core < 0) | (core >= len(self.cores))
-        if bad.any():
-            raise ParameterValueError("core_of_neuron", f"an index into cores, in 0..{len(self.cores) - 1}", core, bad)
-        set_("core_of_neuron", _frozen(core))
+        n, n_cores = self.n_neurons, len(self.cores)
+        core = _check_shape("core_of_neuron", np.asarray(self.core_of_neuron, dtype=np.int64), (n,), f"({n},)")
+        _check_indices("core_of_neuron", core, n_cores, f"an index into cores, in 0..{n_cores - 1}")
+        self._set("core_of_neuron", _frozen(core))
+
+    def _check_synapse_tables(self) -> None:
+        n = self.n_neurons
         for name, n_src in (("input_synapses", self.n_inputs), ("recurrent_synapses", n)):
             syn = getattr(self, name)
             if not isinstance(syn, Synapses):
                 raise ParameterValueError(name, "a Synapses table", type(syn).__name__)
             for field_, high in (("source", n_src), ("target", n)):
-                a = getattr(syn, field_)
-                bad = (a < 0) | (a >= high)
-                if bad.any():
-                    raise ParameterValueError(f"{name}.{field_}", f"an index in 0..{high - 1}", a, bad)
-        out = np.asarray(self.output_neurons, dtype=np.int64)
-        if out.ndim != 1:
-            raise ShapeError("output_neurons", "(n_outputs,)", out.shape)
-        bad = (out < 0) | (out >= n)
-        if bad.any():
-            raise ParameterValueError("output_neurons", f"neuron indices in 0..{n - 1}", out, bad)
-        set_("output_neurons", _frozen(out))
-        for name in ("Iscale", "dt"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise ParameterValueError(name, "positive and finite", v)
-            set_(name, float(v))
+                _check_indices(f"{name}.{field_}", getattr(syn, field_), high, f"an index in 0..{high - 1}")
+
+    def _check_bases(self) -> None:
+        """Bases and masks come together: a quantized spec has both, an unquantized neither."""
         masked = [s.mask is not None for s in (self.input_synapses, self.recurrent_synapses)]
-        if self.bases is not None:
-            b = np.asarray(self.bases, dtype=np.float64)
-            if b.shape != (len(self.cores), 4):
-                raise ShapeError("bases", f"({len(self.cores)}, 4)", b.shape)
-            bad = ~np.isfinite(b) | (b < 0)
-            if bad.any():
-                raise ParameterValueError("bases", "non-negative and finite", b, bad)
-            set_("bases", _frozen(b))
-            if not all(masked):
-                raise ParameterValueError("synapses.mask", "set on every synapse table when `bases` is", "missing masks")
-        elif any(masked):
-            raise ParameterValueError("bases", "given when synapse masks are", None)
+        if self.bases is None:
+            if any(masked):
+                raise ParameterValueError("bases", "given when synapse masks are", None)
+            return
+        shape = (len(self.cores), GEOMETRY.base_weights)
+        b = _check_shape("bases", np.asarray(self.bases, dtype=np.float64), shape, f"({shape[0]}, {shape[1]})")
+        self._set("bases", _frozen(_check_positive("bases", b, "non-negative and finite", strict=False)))
+        if not all(masked):
+            raise ParameterValueError("synapses.mask", "set on every synapse table when `bases` is", "missing masks")
+
+    def _check_layers(self) -> None:
+        n = self.n_neurons
         if self.neuron_deviation is not None:
             d = np.asarray(self.neuron_deviation, dtype=np.float64)
-            if d.shape != (n,):
-                raise ShapeError("neuron_deviation", f"({n},)", d.shape)
-            set_("neuron_deviation", _frozen(d))
-        set_("names", tuple(str(x) for x in self.names))
+            self._set("neuron_deviation", _frozen(_check_shape("neuron_deviation", d, (n,), f"({n},)")))
+        self._set("names", tuple(str(x) for x in self.names))
         if self.layer_of_neuron is not None:
-            layer = np.asarray(self.layer_of_neuron, dtype=np.int64)
-            if layer.shape != (n,):
-                raise ShapeError("layer_of_neuron", f"({n},)", layer.shape)
-            bad = (layer < 0) | (layer >= max(len(self.names), 1))
-            if bad.any():
-                raise ParameterValueError("layer_of_neuron", f"an index into names, in 0..{len(self.names) - 1}", layer, bad)
-            set_("layer_of_neuron", _frozen(layer))
+            layer = _check_shape("layer_of_neuron", np.asarray(self.layer_of_neuron, dtype=np.int64), (n,), f"({n},)")
+            rule = f"an index into names, in 0..{len(self.names) - 1}"
+            _check_indices("layer_of_neuron", layer, max(len(self.names), 1), rule)
+            self._set("layer_of_neuron", _frozen(layer))
 
     # --- derived ---------------------------------------------------------------------------
 

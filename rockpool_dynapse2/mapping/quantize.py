@@ -22,8 +22,8 @@ from typing import Tuple
 import numpy as np
 
 from ..parameters.biasgen import code_from_current, current_from_code, current_range
-from ..transform.quantization import BASE_WEIGHT_PARAMETERS, quantize_magnitudes
-from .network_spec import NetworkSpec, Synapses, level_table
+from ..transform.quantization import quantize_magnitudes
+from .network_spec import BASE_WEIGHT_BIASES, NetworkSpec, Synapses, level_table
 
 __all__ = ["QuantizationReport", "quantize_spec"]
 
@@ -56,7 +56,7 @@ def _snap_bases(bases: np.ndarray, Iscale: float) -> np.ndarray:
     out = np.zeros_like(bases)
     for k, b in enumerate(bases):
         if b > 0:
-            p = BASE_WEIGHT_PARAMETERS[k]
+            p = BASE_WEIGHT_BIASES[k]
             out[k] = current_from_code(p, code_from_current(p, b * Iscale, clip=True)) / Iscale
     return out
 
@@ -65,10 +65,7 @@ def _with_bases(core, bases: np.ndarray, Iscale: float):
     """A core whose ``Iw_0..Iw_3`` are the base weights as currents (an unused base: the
     branch's smallest current, which no mask selects)."""
     return core.replace(
-        **{
-            f"Iw_{k}": b * Iscale if b > 0 else current_range(BASE_WEIGHT_PARAMETERS[k])[0]
-            for k, b in enumerate(bases)
-        }
+        **{p.current: b * Iscale if b > 0 else current_range(p)[0] for p, b in zip(BASE_WEIGHT_BIASES, bases)}
     )
 
 
@@ -91,7 +88,7 @@ def quantize_spec(spec: NetworkSpec, seed: int = 0) -> Tuple[NetworkSpec, Quanti
     core_rec = spec.core_of_neuron[rec.target]
     masks_in = np.zeros(len(ins), dtype=np.int8)
     masks_rec = np.zeros(len(rec), dtype=np.int8)
-    bases = np.zeros((spec.n_cores, 4))
+    bases = np.zeros((spec.n_cores, len(BASE_WEIGHT_BIASES)))
     core_error = np.zeros(spec.n_cores)
     bound = np.zeros(spec.n_cores)
     for c in range(spec.n_cores):

@@ -27,6 +27,7 @@ import numpy as np
 from ..chip import BIAS_PARAMETERS, CONTROL_TAG, GEOMETRY, MONITOR_HOP, ChipGeometry
 from ..errors import CurrentRangeError, ParameterValueError
 from ..parameters.biasgen import code_from_current
+from ..mapping.network_spec import BASE_WEIGHT_BIASES
 from .drc import Violation, raise_violations
 
 __all__ = ["CONTROL_TAG", "MONITOR_HOP", "Allocation", "allocate", "chip_position"]
@@ -83,6 +84,49 @@ def _sources_by_chip(source: np.ndarray, target_chip: np.ndarray, target_core: n
     return present, masks
 
 
+def _bias_range_violations(spec, cores_per_chip: int) -> List[Violation]:
+    """Bias currents of the spec's cores that the chip cannot produce (the base weights
+    come from the quantization and are not checked)."""
+    cpc = cores_per_chip
+    violations = []
+    for c, params in enumerate(spec.cores):
+        for p in BIAS_PARAMETERS:
+            if p in BASE_WEIGHT_BIASES:
+                continue
+            try:
+                code_from_current(p, getattr(params, p.current))
+            except CurrentRangeError as err:
+                violations.append(
+                    Violation(
+                        "bias_range",
+                        f"[{err.low:.3g}, {err.high:.3g}] A",
+                        f"{getattr(params, p.current):.3g} A",
+                        f"logical core {c} (chip {c // cpc}, core {c % cpc}), {p.name}",
+                    )
+                )
+    return violations
+
+
+def _tags(
+    in_present: np.ndarray, n_present: np.ndarray, tag_limit: int, violations: List[Violation]
+) -> Tuple[np.ndarray, np.ndarray]:
+    """``(input tags (n_inputs, n_chips), neuron tags (N, n_chips))``: on every chip, input
+    channels first, then neurons, each in index order; -1 where a source has no synapse.
+    A chip that needs more than ``tag_limit`` tags adds a violation and gets none."""
+    n_chips = in_present.shape[1]
+    input_tags = np.full(in_present.shape, -1, dtype=np.int64)
+    neuron_tags = np.full(n_present.shape, -1, dtype=np.int64)
+    for c in range(n_chips):
+        n_in_c = int(in_present[:, c].sum())
+        n_neu_c = int(n_present[:, c].sum())
+        if n_in_c + n_neu_c > tag_limit:
+            violations.append(Violation("tags_per_chip", tag_limit, n_in_c + n_neu_c, f"chip {c}"))
+            continue
+        input_tags[in_present[:, c], c] = np.arange(n_in_c)
+        neuron_tags[n_present[:, c], c] = n_in_c + np.arange(n_neu_c)
+    return input_tags, neuron_tags
+
+
 def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Allocation:
     """Place a quantized spec on a board of ``n_chips`` chips (default: as many as needed, at most 4).
 
@@ -120,22 +164,7 @@ def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Al
         members = np.flatnonzero(logical == c)
         slot[members] = np.arange(members.size)
 
-    # Bias currents the chip can produce.
-    for c, params in enumerate(spec.cores):
-        for p in BIAS_PARAMETERS:
-            if p.current.startswith("Iw_"):
-                continue  # the base weights come from the quantization
-            try:
-                code_from_current(p, getattr(params, p.current))
-            except CurrentRangeError as err:
-                violations.append(
-                    Violation(
-                        "bias_range",
-                        f"[{err.low:.3g}, {err.high:.3g}] A",
-                        f"{getattr(params, p.current):.3g} A",
-                        f"logical core {c} (chip {c // cpc}, core {c % cpc}), {p.name}",
-                    )
-                )
+    violations.extend(_bias_range_violations(spec, cpc))
 
     # CAM entries.
     counts = spec.synapse_counts()
@@ -147,17 +176,8 @@ def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Al
     ins, rec = spec.input_synapses, spec.recurrent_synapses
     in_present, in_masks = _sources_by_chip(ins.source, chip[ins.target], core[ins.target], spec.n_inputs, n_chips, cpc)
     n_present, n_masks = _sources_by_chip(rec.source, chip[rec.target], core[rec.target], spec.n_neurons, n_chips, cpc)
-    input_tags = np.full((spec.n_inputs, n_chips), -1, dtype=np.int64)
-    neuron_tags = np.full((spec.n_neurons, n_chips), -1, dtype=np.int64)
     tag_limit = geometry.tags_per_chip - 1  # CONTROL_TAG is reserved
-    for c in range(n_chips):
-        n_in_c = int(in_present[:, c].sum())
-        n_neu_c = int(n_present[:, c].sum())
-        if n_in_c + n_neu_c > tag_limit:
-            violations.append(Violation("tags_per_chip", tag_limit, n_in_c + n_neu_c, f"chip {c}"))
-            continue
-        input_tags[in_present[:, c], c] = np.arange(n_in_c)
-        neuron_tags[n_present[:, c], c] = n_in_c + np.arange(n_neu_c)
+    input_tags, neuron_tags = _tags(in_present, n_present, tag_limit, violations)
 
     # Destinations (SRAM entries) and hops.
     is_output = np.zeros(spec.n_neurons, dtype=bool)

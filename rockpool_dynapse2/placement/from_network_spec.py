@@ -15,12 +15,12 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..chip import SYNAPSE_TYPES
-from .allocate import MONITOR_HOP, allocate, chip_position
+from ..chip import GEOMETRY, MONITOR_HOP, SYNAPSE_TYPES
+from .allocate import Allocation, allocate, chip_position
 from .mapped import InputRoute, MappedConfiguration, NeuronAddress
 from ..config.records import Destination, Synapse
 from ..config.tree import Configuration, Neuron
@@ -28,8 +28,39 @@ from ..config.tree import Configuration, Neuron
 __all__ = ["config_from_specification"]
 
 
-def _weight_bits(mask: int):
-    return tuple(bool((int(mask) >> k) & 1) for k in range(4))
+_ALL_CORES = (True,) * GEOMETRY.cores_per_chip
+
+
+def _weight_bits(mask: int) -> Tuple[bool, ...]:
+    """The 4 booleans of a 4-bit mask: bit ``k`` selects base weight ``k``."""
+    return tuple(bool((int(mask) >> k) & 1) for k in range(GEOMETRY.base_weights))
+
+
+def _synapses(j: int, chip: int, tables, bounds) -> List[Synapse]:
+    """The CAM entries of neuron ``j`` on ``chip``: one per synapse onto it, in table order."""
+    synapses: List[Synapse] = []
+    for (table, tags), b in zip(tables, bounds):
+        lo, hi = b[j], b[j + 1]
+        for src, kind, mask in zip(table.source[lo:hi], table.kind[lo:hi], table.mask[lo:hi]):
+            synapses.append(Synapse(dendrite=SYNAPSE_TYPES[kind], weight=_weight_bits(mask), tag=int(tags[src, chip])))
+    return synapses
+
+
+def _destinations(j: int, chip: int, alloc: Allocation, output_tag: int) -> List[Destination]:
+    """The SRAM entries of neuron ``j`` on ``chip``: one per chip it reaches, and a
+    monitoring entry if it is an output (``output_tag >= 0``)."""
+    destinations = [
+        Destination(
+            core=tuple(bool(b) for b in alloc.neuron_core_masks[j, c]),
+            x_hop=chip_position(int(c))[0] - chip_position(chip)[0],
+            y_hop=0,
+            tag=int(alloc.neuron_tags[j, c]),
+        )
+        for c in np.flatnonzero(alloc.neuron_tags[j] >= 0)
+    ]
+    if output_tag >= 0:
+        destinations.append(Destination(core=_ALL_CORES, x_hop=MONITOR_HOP, y_hop=MONITOR_HOP, tag=int(output_tag)))
+    return destinations
 
 
 def config_from_specification(spec, n_chips: Optional[int] = None) -> MappedConfiguration:
@@ -49,7 +80,6 @@ def config_from_specification(spec, n_chips: Optional[int] = None) -> MappedConf
     """
     alloc = allocate(spec, n_chips)
     config = Configuration.empty(alloc.n_chips)
-    dendrites = SYNAPSE_TYPES
 
     for c, core in enumerate(spec.cores):
         members = np.flatnonzero(spec.core_of_neuron == c)
@@ -68,26 +98,10 @@ def config_from_specification(spec, n_chips: Optional[int] = None) -> MappedConf
     per_core: Dict[tuple, Dict[int, Neuron]] = {}
     for j in range(spec.n_neurons):
         chip = int(alloc.chip[j])
-        synapses: List[Synapse] = []
-        for (table, tags), b in zip(tables, bounds):
-            lo, hi = b[j], b[j + 1]
-            for src, kind, mask in zip(table.source[lo:hi], table.kind[lo:hi], table.mask[lo:hi]):
-                synapses.append(Synapse(dendrite=dendrites[kind], weight=_weight_bits(mask), tag=int(tags[src, chip])))
-        destinations = [
-            Destination(
-                core=tuple(bool(b) for b in alloc.neuron_core_masks[j, c]),
-                x_hop=chip_position(int(c))[0] - chip_position(chip)[0],
-                y_hop=0,
-                tag=int(alloc.neuron_tags[j, c]),
-            )
-            for c in np.flatnonzero(alloc.neuron_tags[j] >= 0)
-        ]
-        if is_output[j] >= 0:
-            destinations.append(Destination(core=(True,) * 4, x_hop=MONITOR_HOP, y_hop=MONITOR_HOP, tag=int(is_output[j])))
         core = spec.cores[spec.core_of_neuron[j]]
         neuron = Neuron.from_entries(
-            synapses,
-            destinations,
+            _synapses(j, chip, tables, bounds),
+            _destinations(j, chip, alloc, int(is_output[j])),
             latch_so_dc=core.dc_on,
             latch_so_adaptation=core.adaptation_on,
         )

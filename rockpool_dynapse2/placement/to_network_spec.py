@@ -21,24 +21,45 @@ are ordered by monitoring tag.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple, Union
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..chip import BIAS_PARAMETERS, SYNAPSE_TYPES, Dendrite
+from ..chip import BIAS_PARAMETERS, GEOMETRY, MONITOR_HOP, SynapseType
+from ..config.tree import Configuration, Neuron
 from ..errors import ParameterValueError
+from ..mapping.network_spec import BASE_WEIGHT_BIASES, NetworkSpec, Synapses, level_table
 from ..mapping.simulate import dynapsim_net_from_spec
-from ..mapping.network_spec import NetworkSpec, Synapses, level_table
 from ..parameters.core import CoreParameters
-from .allocate import MONITOR_HOP, chip_position
+from .allocate import chip_position
 from .mapped import InputRoute, MappedConfiguration, NeuronAddress
-from ..config.tree import Configuration
 
 __all__ = ["spec_from_config", "dynapsim_net_from_config"]
 
-_KIND = {d: k for k, d in enumerate(SYNAPSE_TYPES)}
 _BIAS_NAMES = tuple(p.name for p in BIAS_PARAMETERS)
-_BASES = ("SYAM_W0_P", "SYAM_W1_P", "SYAM_W2_P", "SYAM_W3_P")
+_ALL_CORES = (True,) * GEOMETRY.cores_per_chip
+_TYPE_OF_DENDRITE = {t.dendrite: t for t in SynapseType}  # SynapseType.of_dendrite, as a fast lookup per CAM entry
+
+Sender = Tuple[str, int, Tuple[bool, ...]]
+"""``(source kind "input" or "neuron", its index, the core mask it sends to)``."""
+
+Entries = Dict[Tuple[int, int, int], int]
+"""``{(source, target neuron, synapse type): weight mask}`` of one source kind."""
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What :func:`spec_from_config` reads: the tree, its neurons in spec order, the channel
+    maps (None for a bare configuration), the weight unit and the time step."""
+
+    tree: Configuration
+    addresses: List[NeuronAddress]
+    neurons: List[Neuron]
+    input_routes: Optional[Sequence[Tuple[InputRoute, ...]]]
+    output_tags: Optional[List[int]]
+    Iscale: float
+    dt: float
 
 
 def _chip_of_position(x: int) -> int:
@@ -46,10 +67,163 @@ def _chip_of_position(x: int) -> int:
 
 
 def _used_neurons(config: Configuration) -> List[NeuronAddress]:
-    return [NeuronAddress(c, k, n) for c, k, n, neuron in config._neurons() if neuron.is_used]
+    return [NeuronAddress(c, k, n) for c, k, n, neuron in config.placed_neurons() if neuron.is_used]
 
 
-def spec_from_config(config: Union[MappedConfiguration, Configuration], Iscale: float = None, dt: float = None):
+def _reading(config: Union[MappedConfiguration, Configuration], Iscale: Optional[float], dt: Optional[float]) -> _Reading:
+    """The neurons and maps of ``config``, and the weight unit and time step (the map's by default)."""
+    if isinstance(config, MappedConfiguration):
+        tree, addresses, input_routes, output_tags = config.configuration, list(config.neurons), config.inputs, list(config.outputs)
+        Iscale = config.Iscale if Iscale is None else Iscale
+        dt = config.dt if dt is None else dt
+    else:
+        tree, addresses, input_routes, output_tags = config, _used_neurons(config), None, None
+    neurons = [tree.neuron(a.chip, a.core, a.neuron) for a in addresses]
+    Iscale = 1e-8 if Iscale is None else Iscale
+    dt = 1e-3 if dt is None else dt
+    return _Reading(tree, addresses, neurons, input_routes, output_tags, Iscale, dt)
+
+
+# --- cores ------------------------------------------------------------------------------------
+
+
+def _logical_cores(r: _Reading) -> Tuple[Dict[Tuple[int, int, bool, bool], int], np.ndarray]:
+    """Logical cores: ``{(chip, core, dc latch, adaptation latch): index}`` in order of first
+    neuron, and ``(N,)`` the logical core of every neuron."""
+    logical: Dict[Tuple[int, int, bool, bool], int] = {}
+    core_of_neuron = np.empty(len(r.addresses), dtype=np.int64)
+    for j, (a, neuron) in enumerate(zip(r.addresses, r.neurons)):
+        key = (a.chip, a.core, bool(neuron.latch_so_dc), bool(neuron.latch_so_adaptation))
+        core_of_neuron[j] = logical.setdefault(key, len(logical))
+    return logical, core_of_neuron
+
+
+def _core_parameters(tree: Configuration, chip: int, k: int, dc: bool, adapt: bool) -> CoreParameters:
+    """The currents of core ``k`` of chip ``chip`` from its bias codes; a latch that is off
+    sets ``Idc`` / ``Iw_ahp`` to the dark current."""
+    codes = tree.core(chip, k).codes()
+    missing = [name for name in _BIAS_NAMES if name not in codes]
+    if missing:
+        raise ParameterValueError(f"chip {chip} core {k} parameters", f"a code for every bias parameter (missing {', '.join(missing)})", len(codes))
+    core = CoreParameters.from_codes({name: codes[name] for name in _BIAS_NAMES})
+    off = {}
+    if not dc:
+        off["Idc"] = core.constants.Io
+    if not adapt:
+        off["Iw_ahp"] = core.constants.Io
+    return core.replace(**off) if off else core
+
+
+def _cores_and_bases(r: _Reading, logical: Dict[Tuple[int, int, bool, bool], int]) -> Tuple[List[CoreParameters], np.ndarray]:
+    """Every logical core's parameters and ``(n_cores, 4)`` base weights (units of ``Iscale``)."""
+    cores, bases = [], np.zeros((len(logical), len(BASE_WEIGHT_BIASES)))
+    for (chip, k, dc, adapt), c in logical.items():
+        core = _core_parameters(r.tree, chip, k, dc, adapt)
+        cores.append(core)
+        bases[c] = [getattr(core, p.current) / r.Iscale for p in BASE_WEIGHT_BIASES]
+    return cores, bases
+
+
+def _used_bases_only(bases: np.ndarray, found: Dict[str, Entries], core_of_neuron: np.ndarray) -> np.ndarray:
+    """The bases with those no mask of their core selects set to 0, as the quantizer writes them."""
+    bases = bases.copy()
+    for c in range(len(bases)):
+        used = 0
+        for entries in found.values():
+            for (_, j, _), mask in entries.items():
+                if core_of_neuron[j] == c:
+                    used |= mask
+        bases[c] = np.where([(used >> b) & 1 for b in range(len(BASE_WEIGHT_BIASES))], bases[c], 0.0)
+    return bases
+
+
+# --- who sends what where ---------------------------------------------------------------------
+
+
+def _neuron_senders(r: _Reading) -> Tuple[Dict[Tuple[int, int], List[Sender]], Dict[int, int]]:
+    """``({(chip, tag): senders}, {monitoring tag: neuron})`` from the neurons' SRAM entries."""
+    senders: Dict[Tuple[int, int], List[Sender]] = {}
+    monitor_tag: Dict[int, int] = {}
+    for j, (a, neuron) in enumerate(zip(r.addresses, r.neurons)):
+        for d in neuron.destinations:
+            if not d.is_used:
+                continue
+            if d.x_hop == MONITOR_HOP and d.y_hop == MONITOR_HOP:
+                monitor_tag.setdefault(d.tag, j)
+                continue
+            target = _chip_of_position(chip_position(a.chip)[0] + d.x_hop)
+            senders.setdefault((target, d.tag), []).append(("neuron", j, d.core))
+    return senders, monitor_tag
+
+
+def _orphan_routes(r: _Reading, senders: Dict[Tuple[int, int], List[Sender]]) -> Tuple[Tuple[InputRoute, ...], ...]:
+    """Input channels of a bare configuration: every (chip, tag) that CAMs listen to but no
+    neuron sends, in (chip, tag) order."""
+    heard = sorted({(a.chip, s.tag) for a, neuron in zip(r.addresses, r.neurons) for s in neuron.synapses if s.is_used})
+    orphans = [key for key in heard if key not in senders]
+    return tuple((InputRoute(c, _ALL_CORES, t),) for c, t in orphans)
+
+
+def _add_input_senders(senders: Dict[Tuple[int, int], List[Sender]], input_routes: Sequence[Tuple[InputRoute, ...]]) -> None:
+    for i, routes in enumerate(input_routes):
+        for route in routes:
+            senders.setdefault((route.chip, route.tag), []).append(("input", i, route.core_mask))
+
+
+def _cam_entries(r: _Reading, senders: Dict[Tuple[int, int], List[Sender]]) -> Dict[str, Entries]:
+    """``{"input": entries, "neuron": entries}``: the synapse every used CAM entry makes
+    with every source that sends its tag to the neuron's core.
+
+    Raises:
+        ParameterValueError: two CAM entries of one neuron for one source and dendrite.
+    """
+    found: Dict[str, Entries] = {"input": {}, "neuron": {}}
+    for j, (a, neuron) in enumerate(zip(r.addresses, r.neurons)):
+        for s in neuron.synapses:
+            if not s.is_used:
+                continue
+            kind = _TYPE_OF_DENDRITE[s.dendrite]
+            for source_kind, src, core_mask in senders.get((a.chip, s.tag), ()):
+                if not core_mask[a.core]:
+                    continue
+                key = (src, j, kind)
+                if key in found[source_kind]:
+                    raise ParameterValueError(
+                        f"neuron (chip {a.chip}, core {a.core}, neuron {a.neuron})",
+                        "one CAM entry per source and dendrite",
+                        f"two entries for {source_kind} {src}",
+                    )
+                found[source_kind][key] = s.weight_mask
+    return found
+
+
+# --- the spec ---------------------------------------------------------------------------------
+
+
+def _synapses(entries: Entries, table: np.ndarray, core_of_neuron: np.ndarray) -> Synapses:
+    """The synapse table of CAM entries; weights are the mask-selected levels of the target's core."""
+    if not entries:
+        return Synapses.empty(masked=True)
+    keys = np.array(list(entries.keys()), dtype=np.int64)
+    masks = np.array(list(entries.values()), dtype=np.int64)
+    weights = table[core_of_neuron[keys[:, 1]], masks]
+    keep = (masks > 0) & (weights > 0)
+    return Synapses(keys[keep, 0], keys[keep, 1], keys[keep, 2], weights[keep], masks[keep])
+
+
+def _output_neurons(output_tags: Optional[List[int]], monitor_tag: Dict[int, int]) -> np.ndarray:
+    """The neuron of every output channel (by monitoring tag; all tags in order if no map)."""
+    if output_tags is None:
+        output_tags = sorted(monitor_tag)
+    missing = [t for t in output_tags if t not in monitor_tag]
+    if missing:
+        raise ParameterValueError("outputs", "tags of neurons' monitoring entries", missing)
+    return np.array([monitor_tag[t] for t in output_tags], dtype=np.int64)
+
+
+def spec_from_config(
+    config: Union[MappedConfiguration, Configuration], Iscale: Optional[float] = None, dt: Optional[float] = None
+) -> NetworkSpec:
     """The network spec (quantized) a configuration implements.
 
     Args:
@@ -65,116 +239,33 @@ def spec_from_config(config: Union[MappedConfiguration, Configuration], Iscale: 
         ParameterValueError: a core without a code for a bias parameter, or two CAM entries
             of one neuron listening to the same source with the same dendrite.
     """
-    if isinstance(config, MappedConfiguration):
-        tree, addresses, input_routes, output_tags = config.configuration, list(config.neurons), config.inputs, list(config.outputs)
-        Iscale = config.Iscale if Iscale is None else Iscale
-        dt = config.dt if dt is None else dt
-    else:
-        tree, addresses, input_routes, output_tags = config, _used_neurons(config), None, None
-    Iscale = 1e-8 if Iscale is None else Iscale
-    dt = 1e-3 if dt is None else dt
-    neurons = [tree.neuron(a.chip, a.core, a.neuron) for a in addresses]
-
-    # Logical cores: (chip, core, dc latch, adaptation latch) in order of first neuron.
-    logical: Dict[Tuple[int, int, bool, bool], int] = {}
-    core_of_neuron = np.empty(len(addresses), dtype=np.int64)
-    for j, (a, neuron) in enumerate(zip(addresses, neurons)):
-        key = (a.chip, a.core, bool(neuron.latch_so_dc), bool(neuron.latch_so_adaptation))
-        core_of_neuron[j] = logical.setdefault(key, len(logical))
-    cores, bases = [], np.zeros((len(logical), 4))
-    for (chip, k, dc, adapt), c in logical.items():
-        codes = tree.core(chip, k).codes()
-        missing = [name for name in _BIAS_NAMES if name not in codes]
-        if missing:
-            raise ParameterValueError(f"chip {chip} core {k} parameters", f"a code for every bias parameter (missing {', '.join(missing)})", len(codes))
-        core = CoreParameters.from_codes({name: codes[name] for name in _BIAS_NAMES})
-        off = {}
-        if not dc:
-            off["Idc"] = core.constants.Io
-        if not adapt:
-            off["Iw_ahp"] = core.constants.Io
-        core = core.replace(**off) if off else core
-        cores.append(core)
-        bases[c] = [getattr(core, f"Iw_{b}") / Iscale for b in range(4)]
-
-    # Who sends which tag where: (chip, tag) -> [(kind, index, core mask)].
-    senders: Dict[Tuple[int, int], List[Tuple[str, int, Tuple[bool, ...]]]] = {}
-    monitor_tag: Dict[int, int] = {}
-    for j, (a, neuron) in enumerate(zip(addresses, neurons)):
-        for d in neuron.destinations:
-            if not d.is_used:
-                continue
-            if d.x_hop == MONITOR_HOP and d.y_hop == MONITOR_HOP:
-                monitor_tag.setdefault(d.tag, j)
-                continue
-            target = _chip_of_position(chip_position(a.chip)[0] + d.x_hop)
-            senders.setdefault((target, d.tag), []).append(("neuron", j, d.core))
-    if input_routes is None:
-        heard = sorted({(a.chip, s.tag) for a, neuron in zip(addresses, neurons) for s in neuron.synapses if s.is_used})
-        orphans = [key for key in heard if key not in senders]
-        input_routes = tuple((InputRoute(c, (True,) * 4, t),) for c, t in orphans)
-    for i, routes in enumerate(input_routes):
-        for r in routes:
-            senders.setdefault((r.chip, r.tag), []).append(("input", i, r.core_mask))
-
-    found: Dict[str, Dict[Tuple[int, int, int], int]] = {"input": {}, "neuron": {}}
-    for j, (a, neuron) in enumerate(zip(addresses, neurons)):
-        for s in neuron.synapses:
-            if not s.is_used:
-                continue
-            kind = _KIND[Dendrite(s.dendrite)]
-            mask = s.weight_mask
-            for source_kind, src, core_mask in senders.get((a.chip, s.tag), ()):
-                if not core_mask[a.core]:
-                    continue
-                key = (src, j, kind)
-                if key in found[source_kind]:
-                    raise ParameterValueError(
-                        f"neuron (chip {a.chip}, core {a.core}, neuron {a.neuron})",
-                        "one CAM entry per source and dendrite",
-                        f"two entries for {source_kind} {src}",
-                    )
-                found[source_kind][key] = mask
-
-    # A base no mask of its core selects is unused: 0, as the quantizer writes it.
-    for c in range(len(cores)):
-        used = 0
-        for entries in found.values():
-            for (_, j, _), mask in entries.items():
-                if core_of_neuron[j] == c:
-                    used |= mask
-        bases[c] = np.where([(used >> b) & 1 for b in range(4)], bases[c], 0.0)
+    r = _reading(config, Iscale, dt)
+    logical, core_of_neuron = _logical_cores(r)
+    cores, bases = _cores_and_bases(r, logical)
+    senders, monitor_tag = _neuron_senders(r)
+    input_routes = _orphan_routes(r, senders) if r.input_routes is None else r.input_routes
+    _add_input_senders(senders, input_routes)
+    found = _cam_entries(r, senders)
+    bases = _used_bases_only(bases, found, core_of_neuron)
+    output_neurons = _output_neurons(r.output_tags, monitor_tag)
     table = level_table(bases)
-
-    def synapses(entries: Dict[Tuple[int, int, int], int]) -> Synapses:
-        if not entries:
-            return Synapses.empty(masked=True)
-        keys = np.array(list(entries.keys()), dtype=np.int64)
-        masks = np.array(list(entries.values()), dtype=np.int64)
-        weights = table[core_of_neuron[keys[:, 1]], masks]
-        keep = (masks > 0) & (weights > 0)
-        return Synapses(keys[keep, 0], keys[keep, 1], keys[keep, 2], weights[keep], masks[keep])
-
-    if output_tags is None:
-        output_tags = sorted(monitor_tag)
-    missing = [t for t in output_tags if t not in monitor_tag]
-    if missing:
-        raise ParameterValueError("outputs", "tags of neurons' monitoring entries", missing)
+    input_synapses = _synapses(found["input"], table, core_of_neuron)
+    recurrent_synapses = _synapses(found["neuron"], table, core_of_neuron)
     return NetworkSpec(
         n_inputs=len(input_routes),
-        n_neurons=len(addresses),
-        input_synapses=synapses(found["input"]),
-        recurrent_synapses=synapses(found["neuron"]),
+        n_neurons=len(r.addresses),
+        input_synapses=input_synapses,
+        recurrent_synapses=recurrent_synapses,
         core_of_neuron=core_of_neuron,
         cores=tuple(cores),
-        output_neurons=np.array([monitor_tag[t] for t in output_tags], dtype=np.int64),
-        Iscale=Iscale,
-        dt=dt,
+        output_neurons=output_neurons,
+        Iscale=r.Iscale,
+        dt=r.dt,
         bases=bases,
     )
 
 
-def dynapsim_net_from_config(config: Union[MappedConfiguration, Configuration], backend: str = "jax", **kwargs: Any):
+def dynapsim_net_from_config(config: Union[MappedConfiguration, Configuration], backend: str = "jax", **kwargs: Any) -> Any:
     """Rebuild the network a configuration implements, as a simulation.
 
     Args:

@@ -39,6 +39,7 @@ input), built by :func:`~.simulate.dynapsim_net_from_spec`; its DynapSim core ru
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -46,13 +47,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ...chip import BIAS_PARAMETER_BY_CURRENT, GEOMETRY
+from ...chip import BIAS_PARAMETER_BY_CURRENT, GEOMETRY, SynapseType
 from ...errors import CalibrationError, CoreCapacityError, ParameterValueError, ShapeError
 from ...parameters.biasgen import current_range
 from ...simulation.records import STATE_NAMES, DynapState
-from ..mapper import _breadth_first_modules, layer_names, mapper
+from ..graph_map import layer_names, map_graph, neuron_modules as _graph_neuron_modules
 from ..simulate import dynapsim_net_from_spec
-from ..network_spec import NetworkSpec, Synapses
+from ..network_spec import BASE_WEIGHT_BIASES, NetworkSpec, Synapses
 from .report import CalibrationReport, LayerCalibration, relative_error
 
 __all__ = [
@@ -72,13 +73,11 @@ DEFAULT_THRESHOLDS: Tuple[float, ...] = tuple(float(v) for v in np.geomspace(1e-
 """Candidate spiking thresholds (A), half a decade apart: from 1 pA (twice the resting
 ``I_mem = Io``; bias code (0, 9), 3 % off) to 100 nA (the chip's default)."""
 
-MAX_WEIGHT_CURRENT: float = float(
-    sum(current_range(BIAS_PARAMETER_BY_CURRENT[f"Iw_{k}"])[1] for k in range(GEOMETRY.base_weights))
-)
+MAX_WEIGHT_CURRENT: float = float(sum(current_range(p)[1] for p in BASE_WEIGHT_BIASES))
 """The largest synaptic weight current (A): every base weight ``Iw_0..Iw_3`` at the top of
 its bias generator's range, all selected by the 4-bit mask (about 2 uA)."""
 
-_GAINS = ("Igain_ampa", "Igain_nmda", "Igain_gaba", "Igain_shunt")
+_GAINS = tuple(f"Igain_{s.label}" for s in SynapseType)
 _MAX_GAIN = {g: float(current_range(BIAS_PARAMETER_BY_CURRENT[g])[1]) for g in _GAINS}
 _CORRELATION_TIE = 0.01  # agreements this close count as equal; the weaker drive wins
 _KEEP_TOLERANCE = 0.5  # after the coarse first round, thresholds this close compete on correlation
@@ -126,13 +125,6 @@ def _module_path(root: Any, target: Any) -> Optional[Tuple[str, ...]]:
     return None
 
 
-def _neuron_modules(graph: Any) -> List[Any]:
-    """The graph's neuron modules in the mapper's (layer) order."""
-    from rockpool.graph import GenericNeurons
-
-    return [m for m in _breadth_first_modules(graph) if isinstance(m, GenericNeurons)]
-
-
 def reference_spike_counts(
     spec: NetworkSpec, reference: Any, x: Any, neuron_modules: Optional[Sequence[Any]] = None
 ) -> np.ndarray:
@@ -160,7 +152,7 @@ def reference_spike_counts(
     x = _as_input(x, spec.n_inputs)
     if neuron_modules is None:
         graph = reference.as_graph()
-        neuron_modules = _neuron_modules(graph)
+        neuron_modules = _graph_neuron_modules(graph)
         _check_reference(spec, graph, neuron_modules)
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(reference, torch.nn.Module):
@@ -204,7 +196,7 @@ def _check_reference(spec: NetworkSpec, graph: Any, neuron_modules: Sequence[Any
     if spec.names and (names != spec.names or sizes != _layer_sizes(spec)):
         raise CalibrationError(f"`reference` must be {expected}; got neuron modules {names} of {sizes} neurons")
     # Only the synapses are compared: enough cores that the clustering never refuses.
-    mapped = mapper(graph, Iscale=spec.Iscale, max_cores=max(1, spec.n_neurons))
+    mapped = map_graph(graph, Iscale=spec.Iscale, max_cores=max(1, spec.n_neurons))
     if mapped.n_inputs != spec.n_inputs or mapped.n_neurons != spec.n_neurons:
         raise CalibrationError(
             f"`reference` must be {expected}; got {mapped.n_inputs} inputs and {mapped.n_neurons} neurons"
@@ -272,7 +264,8 @@ def _candidate_counts(
             drive (``x @ w_in``, linear in the weights) and the recurrent weights onto it.
         thresholds: ``(C,)`` ``Ispkthr`` (A) of the layer.
         params, state: the layer's DynapSim parameters and initial state (batch B).
-        drive: ``(B, T, 4 n)`` input drive at scale 1 (channel ``4 j + k``: synapse type k of neuron j).
+        drive: ``(B, T, 4 n)`` input drive at scale 1 (channel ``4 j + k``: synapse type k of neuron j,
+            a :class:`~rockpool_dynapse2.chip.SynapseType`).
         dt, max_spikes: as for :func:`~rockpool_dynapse2.simulation.jax_module.evolve_arrays`.
     """
     import jax
@@ -281,7 +274,7 @@ def _candidate_counts(
     from ...simulation.jax_module import evolve_arrays
 
     def one(s: Any, thr: Any) -> Any:
-        s = jnp.repeat(s, 4)
+        s = jnp.repeat(s, len(SynapseType))
         w_rec = None if params.w_rec is None else params.w_rec * s[None, :]
         p = params._replace(Ispkthr=jnp.full_like(params.Ispkthr, thr), w_rec=w_rec)
         spikes, _, _ = evolve_arrays(p, state, drive * s, dt, max_spikes, signed=False, record=False)
@@ -407,25 +400,16 @@ def _next_bracket(scales: np.ndarray, totals: np.ndarray, total: float, top: flo
     return log[above[0] - 1], log[above[0]]
 
 
-def _fit_layer(
-    problem: _LayerProblem,
-    target: np.ndarray,
-    thresholds: Sequence[float],
-    scale_range: Tuple[float, float],
-    points: int,
-    rounds: int,
-    keep: int,
-    tolerance: float,
-    cap: float,
-) -> _Candidate:
+def _fit_layer(problem: _LayerProblem, target: np.ndarray, search: "_Search", cap: float) -> _Candidate:
     """Search thresholds x drive scales (up to ``cap``) for the layer; the chosen candidate."""
+    thresholds, scale_range, points, keep = search.thresholds, search.scale_range, search.points, search.keep
     top = np.log(cap)
     hi = min(np.log(scale_range[1]), top)
     lo = min(np.log(scale_range[0]), hi - np.log(1e3))
     brackets = {thr: (lo, hi) for thr in thresholds}
     found: Dict[float, List[_Candidate]] = {thr: [] for thr in thresholds}
     per_call = min(len(thresholds), keep) * points
-    for r in range(rounds):
+    for r in range(search.rounds):
         grid = {thr: np.exp(np.linspace(a, b, points)) for thr, (a, b) in brackets.items()}
         cands = [(thr, float(s)) for thr, scales in grid.items() for s in scales]
         for (thr, s), c in zip(cands, problem.counts(cands, per_call)):
@@ -437,7 +421,7 @@ def _fit_layer(
             nearest = [min(cs, key=lambda c: c.error(target)) for cs in found.values()]
             promising = [c.Ispkthr for c in _preference(nearest, target, _KEEP_TOLERANCE)[:keep]]
             brackets = {thr: brackets[thr] for thr in promising}
-    return _preference([c for cs in found.values() for c in cs], target, tolerance)[0]
+    return _preference([c for cs in found.values() for c in cs], target, search.tolerance)[0]
 
 
 def _fit_neurons(
@@ -527,6 +511,150 @@ def _apply(
     return spec, gain
 
 
+# --- the steps of calibrate_to_reference ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Search:
+    """The validated search settings of :func:`calibrate_to_reference` (see its arguments)."""
+
+    thresholds: Tuple[float, ...]
+    scale_range: Tuple[float, float]
+    points: int
+    rounds: int
+    keep: int
+    tolerance: float
+    per_neuron: bool
+    neuron_spread: float
+
+
+@dataclass(frozen=True)
+class _LayerFit:
+    """What the search chose for one layer: the candidate, per-neuron scales and gain scale."""
+
+    best: _Candidate
+    scales: np.ndarray
+    gain: float
+
+
+def _search_settings(
+    thresholds: Sequence[float],
+    scale_range: Tuple[float, float],
+    points: int,
+    rounds: int,
+    keep: int,
+    tolerance: float,
+    per_neuron: bool,
+    neuron_spread: float,
+) -> _Search:
+    """The search settings, checked.
+
+    Raises:
+        ParameterValueError: empty or non-positive thresholds, a bad scale range, too few
+            points, rounds or kept thresholds, or a neuron spread below 1.
+    """
+    thresholds = tuple(float(t) for t in thresholds)
+    if not thresholds or not all(np.isfinite(t) and t > 0 for t in thresholds):
+        raise ParameterValueError("thresholds", "a non-empty sequence of positive currents (A)", np.asarray(thresholds))
+    lo, hi = (float(v) for v in scale_range)
+    if not (0 < lo < hi < np.inf):
+        raise ParameterValueError("scale_range", "(low, high) with 0 < low < high < inf", np.asarray(scale_range))
+    for name, v, least in (("points", points, 3), ("rounds", rounds, 1), ("keep", keep, 1)):
+        if not (isinstance(v, (int, np.integer)) and v >= least):
+            raise ParameterValueError(name, f"an integer >= {least}", v)
+    if not (np.isfinite(neuron_spread) and neuron_spread >= 1):
+        raise ParameterValueError("neuron_spread", "a finite factor >= 1", neuron_spread)
+    return _Search(thresholds, (lo, hi), points, rounds, keep, tolerance, bool(per_neuron), neuron_spread)
+
+
+def _layer_names(spec: NetworkSpec) -> Tuple[str, ...]:
+    """The spec's layer names; ``("network",)`` for a spec without any."""
+    return spec.names or ("network",)
+
+
+def _layers_to_fit(spec: NetworkSpec, layers: Optional[Sequence[int]]) -> List[int]:
+    """The sorted layer indices to fit (default: all).
+
+    Raises:
+        ParameterValueError: an index that is not one of the spec's layers.
+    """
+    n_layers = len(_layer_names(spec))
+    layers = sorted({int(k) for k in (range(n_layers) if layers is None else layers)})
+    bad = [k for k in layers if not 0 <= k < n_layers]
+    if bad:
+        raise ParameterValueError("layers", f"indices into spec.names, in 0..{n_layers - 1}", bad[0])
+    return layers
+
+
+def _target_counts(spec: NetworkSpec, reference_net: Any, x: np.ndarray, targets: Optional[np.ndarray]) -> np.ndarray:
+    """``(N,)`` target spike counts: ``targets``, else the reference network's on ``x``.
+
+    Raises:
+        CalibrationError: neither a reference nor targets.
+        ShapeError: targets of the wrong shape.
+    """
+    if targets is None:
+        if reference_net is None:
+            raise CalibrationError("`reference_net` or `targets` must be given; got neither")
+        targets = reference_spike_counts(spec, reference_net, x)
+    targets = np.asarray(targets, dtype=np.float64)
+    if targets.shape != (spec.n_neurons,):
+        raise ShapeError("targets", f"({spec.n_neurons},), one count per neuron", targets.shape)
+    return targets
+
+
+def _fit_layers(
+    spec: NetworkSpec,
+    x: np.ndarray,
+    targets: np.ndarray,
+    layers: Sequence[int],
+    search: _Search,
+    max_weight_current: float,
+) -> Tuple[NetworkSpec, Dict[int, _LayerFit]]:
+    """Fit the layers in order, each on the spec with the layers before it fitted.
+
+    Returns:
+        ``(spec, {layer: fit})`` (layers without neurons are skipped).
+    """
+    layer_of = _layers_of(spec)
+    fitted: Dict[int, _LayerFit] = {}
+    for k in layers:
+        members = np.flatnonzero(layer_of == k)
+        if members.size == 0:
+            continue
+        problem = _LayerProblem(spec, members, x, functools.partial(_spikes, spec, x))
+        weight_room, gain_room = _headroom(spec, members, max_weight_current)
+        cap = float(weight_room.min()) * gain_room
+        target = targets[members]
+        best = _fit_layer(problem, target, search, cap)
+        scales = np.full(members.size, best.scale)
+        if search.per_neuron:
+            scales = _fit_neurons(problem, target, best, search.neuron_spread, cap, search.points, search.rounds)
+        spec, gain = _apply(spec, members, best.Ispkthr, scales, weight_room)
+        fitted[k] = _LayerFit(best, scales, gain)
+    return spec, fitted
+
+
+def _layer_row(spec: NetworkSpec, k: int, fit: _LayerFit, targets: np.ndarray, final: np.ndarray) -> LayerCalibration:
+    """The report's row of layer ``k``: its fit and how the final counts agree with the targets."""
+    members = np.flatnonzero(_layers_of(spec) == k)
+    a, b = targets[members], final[members]
+    best, scales = fit.best, fit.scales
+    return LayerCalibration(
+        layer=k,
+        name=_layer_names(spec)[k],
+        n_neurons=int(members.size),
+        target=float(a.sum()),
+        achieved=float(b.sum()),
+        correlation=_correlation(a, b),
+        neuron_error=_neuron_error(a, b),
+        Ispkthr=best.Ispkthr,
+        drive_scale=best.scale,
+        gain_scale=fit.gain,
+        neuron_scale_range=(float(scales.min() / best.scale), float(scales.max() / best.scale)),
+    )
+
+
 # --- entry points ------------------------------------------------------------------------------
 
 
@@ -588,72 +716,17 @@ def calibrate_to_reference(
     if spec.quantized:
         raise CalibrationError("`spec` must be unquantized (calibrate before quantizing); got a quantized spec")
     x = _as_input(x, spec.n_inputs)
-    thresholds = tuple(float(t) for t in thresholds)
-    if not thresholds or not all(np.isfinite(t) and t > 0 for t in thresholds):
-        raise ParameterValueError("thresholds", "a non-empty sequence of positive currents (A)", np.asarray(thresholds))
-    lo, hi = (float(v) for v in scale_range)
-    if not (0 < lo < hi < np.inf):
-        raise ParameterValueError("scale_range", "(low, high) with 0 < low < high < inf", np.asarray(scale_range))
-    for name, v, least in (("points", points, 3), ("rounds", rounds, 1), ("keep", keep, 1)):
-        if not (isinstance(v, (int, np.integer)) and v >= least):
-            raise ParameterValueError(name, f"an integer >= {least}", v)
-    if not (np.isfinite(neuron_spread) and neuron_spread >= 1):
-        raise ParameterValueError("neuron_spread", "a finite factor >= 1", neuron_spread)
-    layer_of = _layers_of(spec)
-    names = spec.names or ("network",)
-    n_layers = len(names)
-    layers = sorted({int(k) for k in (range(n_layers) if layers is None else layers)})
-    bad = [k for k in layers if not 0 <= k < n_layers]
-    if bad:
-        raise ParameterValueError("layers", f"indices into spec.names, in 0..{n_layers - 1}", bad[0])
-    if targets is None:
-        if reference_net is None:
-            raise CalibrationError("`reference_net` or `targets` must be given; got neither")
-        targets = reference_spike_counts(spec, reference_net, x)
-    targets = np.asarray(targets, dtype=np.float64)
-    if targets.shape != (spec.n_neurons,):
-        raise ShapeError("targets", f"({spec.n_neurons},), one count per neuron", targets.shape)
+    search = _search_settings(thresholds, scale_range, points, rounds, keep, tolerance, per_neuron, neuron_spread)
+    layers = _layers_to_fit(spec, layers)
+    targets = _target_counts(spec, reference_net, x, targets)
 
-    calibrated = np.isin(layer_of, layers)
+    calibrated = np.isin(_layers_of(spec), layers)
     uncalibrated_total = float(_spikes(spec, x).sum(axis=(0, 1))[calibrated].sum())
     spec = _own_cores(spec, layers, max_cores)
-    fitted = {}
-    for k in layers:
-        members = np.flatnonzero(layer_of == k)
-        if members.size == 0:
-            continue
-        problem = _LayerProblem(spec, members, x, lambda: _spikes(spec, x))
-        weight_room, gain_room = _headroom(spec, members, max_weight_current)
-        cap = float(weight_room.min()) * gain_room
-        best = _fit_layer(problem, targets[members], thresholds, (lo, hi), points, rounds, keep, tolerance, cap)
-        scales = np.full(members.size, best.scale)
-        if per_neuron:
-            scales = _fit_neurons(problem, targets[members], best, neuron_spread, cap, points, rounds)
-        spec, gain = _apply(spec, members, best.Ispkthr, scales, weight_room)
-        fitted[k] = (best, scales, gain)
-
+    spec, fitted = _fit_layers(spec, x, targets, layers, search, max_weight_current)
     final = _spikes(spec, x).sum(axis=(0, 1))
-    rows = []
-    for k, (best, scales, gain) in fitted.items():
-        members = np.flatnonzero(layer_of == k)
-        a, b = targets[members], final[members]
-        rows.append(
-            LayerCalibration(
-                layer=k,
-                name=names[k],
-                n_neurons=int(members.size),
-                target=float(a.sum()),
-                achieved=float(b.sum()),
-                correlation=_correlation(a, b),
-                neuron_error=_neuron_error(a, b),
-                Ispkthr=best.Ispkthr,
-                drive_scale=best.scale,
-                gain_scale=gain,
-                neuron_scale_range=(float(scales.min() / best.scale), float(scales.max() / best.scale)),
-            )
-        )
     report = CalibrationReport(
-        layers=tuple(rows),
+        layers=tuple(_layer_row(spec, k, fit, targets, final) for k, fit in fitted.items()),
         correlation=_correlation(targets[calibrated], final[calibrated]),
         uncalibrated_total=uncalibrated_total,
         input_shape=tuple(int(v) for v in x.shape),
@@ -684,7 +757,7 @@ def calibrate_graph(spec: NetworkSpec, graph: Any, x: Any, **kwargs: Any) -> Tup
         raise CalibrationError(
             "`graph` must come from `net.as_graph()` (calibration runs `graph.computational_module`); it has none"
         )
-    modules = _neuron_modules(graph)
+    modules = _graph_neuron_modules(graph)
     lif = [k for k, m in enumerate(modules) if isinstance(m, LIFNeuronWithSynsRealValue)]
     if not lif:
         raise CalibrationError("`graph` must contain LIF neurons to calibrate (DYNAP-SE2 neurons need none); got none")
@@ -702,10 +775,11 @@ def map_and_calibrate(
         graph: ``net.as_graph()`` of a network with LIF neurons.
         x: calibration input ``(B, T, n_inputs)``.
         calibration: keyword arguments of :func:`calibrate_to_reference`.
-        **mapper_kwargs: keyword arguments of :func:`~.mapper.mapper` (its ``max_cores``
-            applies to the calibration too).
+        **mapper_kwargs: keyword arguments of :func:`~rockpool_dynapse2.mapping.graph_map.map_graph`
+            (as of :func:`~rockpool_dynapse2.mapping.mapper.mapper`; its ``max_cores`` applies
+            to the calibration too).
     """
-    spec = mapper(graph, **mapper_kwargs)
+    spec = map_graph(graph, **mapper_kwargs)
     options = dict(calibration or {})
     if "max_cores" in mapper_kwargs:
         options.setdefault("max_cores", mapper_kwargs["max_cores"])
