@@ -12,6 +12,8 @@ Layers, bottom to top; each module imports only its own layer and the ones below
   ``DynapSimTorch`` Rockpool modules;
 * :mod:`rockpool_dynapse2.transform`: mismatch, weight quantization, quantization-aware
   training;
+* :mod:`rockpool_dynapse2.training`: hardware-aware training of networks of populations,
+  with the chip's constraints in the loop (JAX and torch);
 * :mod:`rockpool_dynapse2.mapping`: Rockpool graph -> network spec (mapper, LIF conversion,
   calibration, the spec's quantization);
 * :mod:`rockpool_dynapse2.config`: samna's configuration tree and its JSON, in pure Python;

@@ -431,7 +431,7 @@ def test_apply_configuration_writes_our_fields_onto_the_models_configuration(fak
     back = configuration_from_fake(after)
     for a in mapped.neurons:
         assert back.neuron(a.chip, a.core, a.neuron) == ours.neuron(a.chip, a.core, a.neuron)
-    in_use = {(c, k, n) for c, k, n, x in back._neurons() if x.is_used}
+    in_use = {(c, k, n) for c, k, n, x in back.placed_neurons() if x.is_used}
     assert in_use == {(a.chip, a.core, a.neuron) for a in mapped.neurons}
     # the chip-level maps are samna's
     name = "R2R_BUFFER_AMPB"

@@ -128,9 +128,10 @@ def schema(configuration: type, chip: type, core: type) -> Dict[type, ObjectCode
     """The codec of every record class, in the order of ``JSON_KEYS``.
 
     Args:
-        configuration, chip, core: the classes :class:`~.tree.Configuration`,
-            :class:`~.tree.Chip` and :class:`~.tree.Core` (passed in: :mod:`.tree` imports
-            this module).
+        configuration: the class :class:`~.tree.Configuration` (the tree's classes are
+            passed in: :mod:`.tree` imports this module).
+        chip: the class :class:`~.tree.Chip`.
+        core: the class :class:`~.tree.Core`.
     """
     core_codec = ObjectCodec(
         core,

@@ -320,7 +320,6 @@ class Configuration:
                     if neuron is not BLANK_NEURON:
                         yield i_chip, i_core, i_neuron, neuron
 
-    _neurons = placed_neurons  # the old private name, still used by hardware/virtual.py
 
     def used_synapses(self) -> Iterator[Tuple[EntryLocation, Synapse]]:
         """Every used CAM entry (dendrite not ``NONE``), as ``(EntryLocation, Synapse)``."""

@@ -529,7 +529,9 @@ def open_samna_board(
         device: as :class:`SamnaBoard`'s (``DeviceInfo``, serial number, or ``None`` for the
             first board not yet opened); only without ``index``.
         bitfile: path of the FPGA bitfile; default the environment variable ``DYNAPSE2_BITFILE``.
-        clock_timeout, poll_interval, marker_copies: as :class:`SamnaBoard`'s.
+        clock_timeout: as :class:`SamnaBoard`'s.
+        poll_interval: as :class:`SamnaBoard`'s.
+        marker_copies: as :class:`SamnaBoard`'s.
 
     Raises:
         ParameterValueError: a bad ``index``, or both ``index`` and ``device``.

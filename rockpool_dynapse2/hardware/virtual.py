@@ -67,7 +67,7 @@ class VirtualBoard(Board):
         tree = config.configuration if isinstance(config, MappedConfiguration) else config
         self.dt = config.dt if isinstance(config, MappedConfiguration) else 1e-3
         self._dt_us = int(round(self.dt * 1e6))
-        used = [NeuronAddress(c, k, n) for c, k, n, neuron in tree._neurons() if neuron.is_used]
+        used = [NeuronAddress(c, k, n) for c, k, n, neuron in tree.placed_neurons() if neuron.is_used]
         monitor: Dict[int, Tuple[int, Tuple[bool, ...]]] = {}
         for j, a in enumerate(used):
             for d in tree.neuron(a.chip, a.core, a.neuron).destinations:

@@ -58,7 +58,8 @@ def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: An
         x: input spike counts per step.
         noise: factors of ``K`` mismatched chips (each ``(K, ...)``), ``B`` divisible by
             ``K``: chip ``k`` runs rows ``k B/K .. (k+1) B/K - 1``.
-        quantize, snap: see :meth:`~.model.ChipModel.chip_view`.
+        quantize: weights on 16 levels per core (default: the settings').
+        snap: currents on bias codes (default: the settings').
     """
     import torch
 
