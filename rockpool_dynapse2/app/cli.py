@@ -166,6 +166,41 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- train --------------------------------------------------------------------------------
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .data import load_dataset
+    from .train_pipeline import TrainJob, run_training
+
+    board = board_request(args.board, args.backend)
+    board.check()
+    hidden = tuple(args.hidden) if args.hidden else None
+    job = TrainJob(backend=args.backend, quick=args.quick, hidden=hidden, per_class=args.per_class, epochs=args.epochs,
+                   seed=args.seed, inject=not args.no_injection, n_chips=args.chips, board_samples=args.board_samples,
+                   compile=args.compile)
+    task = load_dataset(args.data)
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CliError(f"--out {args.out!r} exists and is not a directory")
+    log = (lambda msg: print(msg, flush=True)) if not args.quiet else (lambda msg: None)
+    log(f"rockpool-dynapse2 train {args.data} -> {out_dir}")
+    results = run_training(task, job, out_dir, board_factory=board.factory(), log=log)
+    acc = results["accuracy"]
+    print()
+    print(f"{'stage':<22}test accuracy")
+    print(f"{'float':<22}{acc['float']:.1%}")
+    print(f"{'quantized':<22}{acc['quantized']:.1%}")
+    for dev, m in acc["mismatch"].items():
+        print(f"{'mismatch ' + dev:<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst of {len(m['chips'])} chips")
+    print(f"{board.label:<22}{acc['board']:.1%} ({results['board_samples']} samples)")
+    print()
+    for name, path in results["files"].items():
+        print(f"{name}: {path}")
+    print(f"results: {out_dir / 'results.json'}")
+    return 0
+
+
 # --- inspect ------------------------------------------------------------------------------
 
 
@@ -304,6 +339,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(func=_cmd_demo)
+
+    train = sub.add_parser("train", help="train a network on your data, quantize, map, deploy; report accuracy",
+                           description="Train a network of DYNAP-SE2 neurons on a data set (an .npz file with x_train "
+                           "(n, T, C) spike counts per step, y_train (n,) labels 0..K-1, x_test, y_test, optionally dt) "
+                           "with mismatch injection and the chip's constraints in the loop; then quantize, map, write the "
+                           "configuration, run it on the virtual board and report the test accuracy at every stage.")
+    train.add_argument("--data", required=True, metavar="DATA.npz", help="the data set (see docs/cli.md)")
+    train.add_argument("--out", default="dynapse2-train", metavar="DIR", help="output directory (default: ./dynapse2-train)")
+    train.add_argument("--backend", choices=("jax", "torch"), default="jax", help="training backend (default: jax)")
+    train.add_argument("--quick", action="store_true", help="fewer epochs and chips: a few minutes on a laptop CPU")
+    train.add_argument("--epochs", type=int, default=None, help="training epochs (default: 60; --quick: 25)")
+    train.add_argument("--hidden", type=int, nargs="+", default=None, metavar="N",
+                       help="sizes of the hidden populations (default: one of clip(8 K, 32, 128) neurons)")
+    train.add_argument("--per-class", type=int, default=None, metavar="M", help="output neurons per class (default: 4)")
+    train.add_argument("--chips", type=int, default=None, metavar="N",
+                       help="simulated mismatched chips per deviation (default: 64; --quick: 16)")
+    train.add_argument("--no-injection", action="store_true", help="train without mismatch injection")
+    train.add_argument("--board", type=int, default=None, metavar="N",
+                       help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
+    train.add_argument("--board-samples", type=int, default=None, metavar="N",
+                       help="test samples sent to the board (default: all; --quick: 100)")
+    train.add_argument("--compile", action="store_true", help="torch: compile the time loop (slow first step)")
+    train.add_argument("--seed", type=int, default=0, help="seed of everything random (default: 0)")
+    train.add_argument("--quiet", action="store_true", help="print only the summary")
+    train.set_defaults(func=_cmd_train)
 
     inspect = sub.add_parser("inspect", help="what a configuration file holds",
                              description="Show what a configuration holds: neurons, CAM and tag use per core and chip; "

@@ -141,7 +141,8 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     batch = slice_size * chips
     steps_per_epoch = max(1, len(x_tr) // batch)
     total = s.epochs * steps_per_epoch
-    schedule = optax.warmup_cosine_decay_schedule(0.0, s.learning_rate, s.warmup * steps_per_epoch, max(total, 1), s.learning_rate * 0.05)
+    warm = min(s.warmup * steps_per_epoch, max(0, total - 1))  # a warm-up longer than the run is cut
+    schedule = optax.warmup_cosine_decay_schedule(0.0, s.learning_rate, warm, max(total, warm + 1), s.learning_rate * 0.05)
     opt = optax.chain(optax.clip_by_global_norm(s.clip_norm), optax.adam(schedule))
     params = jax.tree_util.tree_map(jnp.asarray, params if params is not None else model.initial_parameters())
     opt_state = opt.init(params)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..chip import CONSTANTS, BIAS_PARAMETERS
 from ..errors import ParameterValueError, UnknownParameterError
-from ..parameters.core import CoreHighLevel
+from ..parameters.core import OFF_TOLERANCE, CoreHighLevel
 from ..simulation.records import LAYOUT_NAMES
 from .constraints import (
     DEFAULT_TRAINABLE,
@@ -38,6 +38,9 @@ from .constraints import (
 from .layout import Connectivity, NetworkLayout, connectivity
 
 __all__ = ["TrainSettings", "ChipView", "ChipModel", "MISMATCH_FAMILIES"]
+
+LATCHED = ("Idc", "Iw_ahp")
+"""Currents the chip switches off by a per-neuron latch (then exactly ``Io``)."""
 
 MISMATCH_FAMILIES = ("currents", "layout", "weights")
 """What injected mismatch perturbs: every current and layout constant of every neuron,
@@ -217,13 +220,23 @@ class ChipModel:
         fixed = {k: v for k, v in self.fixed.items() if k not in s.trainable}
         currents = core_currents(ops, params["core"], fixed, self.core_of_neuron)
         if snap:
-            currents = snap_to_codes(ops, currents, self.snapped)
+            currents = self._latched(ops, currents, snap_to_codes(ops, currents, self.snapped))
         w_in = params["w_in"] * ops.asarray(self.connections.input)
         w_rec = params["w_rec"] * ops.asarray(self.connections.recurrent)
         bases = None
         if quantize:
             (w_in, w_rec), bases = quantize_per_core(ops, (w_in, w_rec), self.core_of_neuron, s.Iscale if snap else None)
         return ChipView(currents, w_in, w_rec, bases)
+
+    def _latched(self, ops: Ops, raw: Dict[str, Any], snapped: Dict[str, Any]) -> Dict[str, Any]:
+        """A DC input or adaptation weight that is off stays exactly ``Io``: the chip switches
+        it off by a latch rather than by a bias code (as ``CoreParameters.quantized``)."""
+        io = self.layout_constants["Io"]
+        out = dict(snapped)
+        for name in LATCHED:
+            off = raw[name] <= io * (1 + OFF_TOLERANCE)
+            out[name] = off * io + (1 - off * 1.0) * snapped[name]
+        return out
 
     def typed(self, ops: Ops, view: ChipView) -> Tuple[Any, Any]:
         """The view's weights in the simulator's typed layout: ``(C, 4 N)``, ``(N, 4 N)``."""

@@ -139,7 +139,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     batch = slice_size * chips
     steps_per_epoch = max(1, len(x_tr) // batch)
     total = max(1, s.epochs * steps_per_epoch)
-    warm = s.warmup * steps_per_epoch
+    warm = min(s.warmup * steps_per_epoch, total - 1)  # a warm-up longer than the run is cut
     p = _as_tensors(params if params is not None else model.initial_parameters(), requires_grad=True)
     leaves = [p["w_in"], p["w_rec"], *p["core"].values()]
     opt = torch.optim.Adam(leaves, lr=s.learning_rate)

@@ -1,0 +1,257 @@
+"""``rockpool-dynapse2 train``: a user's data set -> a trained, deployed network, measured.
+
+:func:`run_training` sizes a network for the data (:func:`size_network`), trains it with
+the training library (mismatch injection and the chip's constraints in the loop), and
+measures its test accuracy at every stage:
+
+* ``float``: the trained weights and core parameters without the chip's rounding;
+* ``quantized``: what the chip holds (currents on bias codes, 16 weight levels per core,
+  64 synapses per neuron), simulated from the chip-exact network spec
+  (:func:`~rockpool_dynapse2.mapping.trained.spec_from_training`);
+* ``mismatch``: that network on simulated chips with frozen mismatch, per deviation:
+  mean, worst chip and every chip;
+* ``board``: the configuration (``config_from_specification``) run on a board (the
+  virtual board by default) through ``DynapseSamna``, the test set sent as events.
+
+It writes ``results.json`` (the keys of :data:`RESULT_KEYS`, fractions in 0..1), the
+configuration, the trained network (``network.npz``, reloadable with
+:func:`~rockpool_dynapse2.training.load_parameters`), the test raster and labels
+(``x_test.npy``, ``y_test.npy``: ``deploy`` runs at once) and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..chip import GEOMETRY
+from ..errors import ParameterValueError, UnknownParameterError
+from ..training import ChipModel, NetworkLayout, TrainResult, TrainSettings, save_parameters
+from .tasks import Task
+
+__all__ = ["TrainJob", "RESULT_KEYS", "size_network", "run_training", "class_accuracy"]
+
+RESULT_KEYS = ("float", "quantized", "mismatch", "board")
+"""The keys of ``results.json``'s ``"accuracy"``."""
+
+INPUT_SYNAPSES = 40
+"""Input synapses a hidden neuron gets on average (of its 64 CAM entries) when the data
+has more channels: the rest are left for the recurrent ones."""
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """What ``rockpool-dynapse2 train`` does (see ``docs/cli.md``).
+
+    Attributes:
+        backend: ``"jax"`` or ``"torch"``: the training loop.
+        quick: fewer epochs and chips (a few minutes on a laptop CPU).
+        hidden: sizes of the hidden populations (default: :func:`size_network`'s).
+        per_class: output neurons per class (default: :func:`size_network`'s).
+        epochs: training epochs (default: 60, quick: 25).
+        seed: seed of everything random.
+        inject: train with mismatch injection.
+        deviations: mismatch levels of the Monte-Carlo evaluation.
+        n_chips: simulated chips per deviation (default: 64, quick: 16).
+        board_samples: test samples sent to the board (default: all; quick: 100).
+        compile: compile torch's time loop (``torch.compile``).
+    """
+
+    backend: str = "jax"
+    quick: bool = False
+    hidden: Optional[Tuple[int, ...]] = None
+    per_class: Optional[int] = None
+    epochs: Optional[int] = None
+    seed: int = 0
+    inject: bool = True
+    deviations: Tuple[float, ...] = (0.2, 0.3)
+    n_chips: Optional[int] = None
+    board_samples: Optional[int] = None
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("jax", "torch"):
+            raise UnknownParameterError("--backend", self.backend, ("jax", "torch"))
+        for name in ("epochs", "n_chips", "per_class", "board_samples"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+                raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
+        if self.hidden is not None:
+            hidden = tuple(self.hidden)
+            if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
+                raise ParameterValueError("--hidden", "population sizes >= 1", hidden)
+            object.__setattr__(self, "hidden", hidden)
+        for d in self.deviations:
+            if not (np.isfinite(d) and 0 <= d <= 1):
+                raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
+
+    @property
+    def n_epochs(self) -> int:
+        return self.epochs or (25 if self.quick else 60)
+
+    @property
+    def chips(self) -> int:
+        return self.n_chips or (16 if self.quick else 64)
+
+
+def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: Optional[int] = None) -> NetworkLayout:
+    """A network for a data set: input -> a recurrent hidden population -> output groups.
+
+    Defaults: ``per_class`` 4 output neurons per class (2 from 17 classes on, so the output
+    population fits one core); one hidden population of ``clip(8 K, 32, 128)`` neurons; each
+    hidden neuron reached by each input channel with probability ``min(1, 40 / C)`` (about
+    40 input synapses of its 64), by a quarter of its population, and every output neuron
+    by every hidden one (the fan-in limit then keeps 64).
+    """
+    K, C = task.n_classes, task.x_train.shape[2]
+    if per_class is None:
+        per_class = 4 if K <= 16 else 2
+    if K * per_class > GEOMETRY.neurons_per_core:
+        raise ParameterValueError("--per-class", f"at most {GEOMETRY.neurons_per_core // K} for {K} classes (one core of output neurons)", per_class)
+    if hidden is None:
+        hidden = (int(np.clip(8 * K, 32, 128)),)
+    return NetworkLayout.layered(C, hidden=tuple(hidden), n_classes=K, per_class=per_class,
+                                 input_probability=min(1.0, INPUT_SYNAPSES / C))
+
+
+def class_accuracy(model: ChipModel, output_counts: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy from the output population's spike counts ``(B, n_outputs)`` (summed over time)."""
+    scores = output_counts.reshape(len(output_counts), model.layout.n_classes, model.layout.per_class).mean(-1)
+    best = scores.argmax(1)
+    tied = (scores == scores.max(1, keepdims=True)).sum(1) > 1
+    return float(np.mean(np.where(tied, -1, best) == labels))
+
+
+def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Optional[Callable[[], Any]] = None,
+                 log: Callable[[str], None] = print, epoch_log: Optional[Callable[[Any], None]] = None) -> Dict[str, Any]:
+    """Train, quantize, map, configure and run on a board; write the files; return the results.
+
+    Args:
+        task: the data (a built-in task or :func:`~.data.load_dataset`'s).
+        job: the :class:`TrainJob`.
+        out_dir: where the files go (created).
+        board_factory: opens the board (default: the virtual board of the job's backend).
+        log: receives one line per stage.
+        epoch_log: receives every epoch's record (default: a line every few epochs to ``log``).
+
+    Returns:
+        The content of ``results.json``.
+    """
+    from ..hardware import board_factory as factory_of
+    from ..mapping import dynapsim_net_from_spec
+    from ..mapping.trained import spec_from_training
+    from ..placement import config_from_specification
+    from ..training.jax_trainer import counts_jax, mismatch_counts_jax
+    from .demo import board_outputs
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    board_factory = board_factory or factory_of("virtual", backend=job.backend)
+    start = time.perf_counter()
+    layout = size_network(task, job.hidden, job.per_class)
+    settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
+                             chips_per_step=4 if job.quick else 8)
+    model = ChipModel(layout, settings)
+    pops = ", ".join(f"{p.name} {p.size}" for p in layout.populations)
+    log(f"data {task.name}: {len(task.y_train)} training and {len(task.y_test)} test samples, "
+        f"{task.x_train.shape[1]} steps of {task.dt * 1e3:g} ms, {task.x_train.shape[2]} channels, {task.n_classes} classes")
+    log(f"network: {pops} neurons on {layout.n_cores} cores, at most {int(model.connections.fan_in.max())} synapses "
+        f"per neuron; backend {job.backend}; {'with' if job.inject else 'without'} mismatch injection")
+    every = max(1, job.n_epochs // 10)
+    epoch_log = epoch_log or (lambda r: log(r.line()) if (r.epoch + 1) % every == 0 or r.epoch == 0 else None)
+    result = _train(model, task, job, epoch_log)
+    log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}")
+
+    accuracy: Dict[str, Any] = {}
+    float_counts = counts_jax(model, result.params, task.x_test, quantize=False, snap=False)
+    accuracy["float"] = model.accuracy(float_counts, task.y_test)
+    spec = spec_from_training(result)
+    net = dynapsim_net_from_spec(spec, "jax")
+    q_counts = np.concatenate([np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]).sum(1) for i in range(0, len(task.x_test), 256)])
+    accuracy["quantized"] = class_accuracy(model, q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
+    log(f"test accuracy: float {accuracy['float']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
+    accuracy["mismatch"] = {}
+    for dev in job.deviations:
+        counts = mismatch_counts_jax(model, result.params, task.x_test, dev, job.chips, seed=job.seed + 1)
+        chips = [model.accuracy(c, task.y_test) for c in counts]
+        accuracy["mismatch"][f"{dev:g}"] = {"mean": float(np.mean(chips)), "worst": float(np.min(chips)), "chips": chips}
+        log(f"mismatch {dev:.0%} ({job.chips} chips): mean {np.mean(chips):.1%}, worst {np.min(chips):.1%}")
+    mapped = config_from_specification(spec)
+    files = _write_files(out_dir, mapped, result, task)
+    n_board = len(task.y_test) if job.board_samples is None else min(job.board_samples, len(task.y_test))
+    if job.quick and job.board_samples is None:
+        n_board = min(100, n_board)
+    board = board_outputs(mapped, task.x_test[:n_board], board_factory).sum(1)
+    accuracy["board"] = class_accuracy(model, board, task.y_test[:n_board])
+    log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
+    files.update(_plots(out_dir, result, accuracy))
+    results = {
+        "accuracy": accuracy,
+        "task": {"name": task.name, "n_train": int(len(task.y_train)), "n_test": int(len(task.y_test)),
+                 "steps": int(task.x_train.shape[1]), "channels": int(task.x_train.shape[2]), "classes": int(task.n_classes), "dt": task.dt},
+        "network": {"populations": {p.name: p.size for p in layout.populations}, "cores": layout.n_cores,
+                    "per_class": layout.per_class, "max_fan_in": int(model.connections.fan_in.max()),
+                    "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
+        "training": {"backend": job.backend, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+                     "seconds": result.seconds, "history": result.history_dict(), "settings": _jsonable(asdict(settings))},
+        "board_samples": n_board,
+        "job": _jsonable(asdict(job)),
+        "files": files,
+        "seconds": time.perf_counter() - start,
+    }
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def _train(model: ChipModel, task: Task, job: TrainJob, epoch_log: Callable[[Any], None]) -> TrainResult:
+    if job.backend == "jax":
+        from ..training.jax_trainer import train_jax
+
+        return train_jax(model, task.x_train, task.y_train, progress=epoch_log)
+    from ..training.torch_trainer import train_torch
+
+    return train_torch(model, task.x_train, task.y_train, progress=epoch_log, compile=job.compile)
+
+
+def _write_files(out_dir: Path, mapped: Any, result: TrainResult, task: Task) -> Dict[str, str]:
+    files = {"config": out_dir / "config.json", "network": out_dir / "network.npz",
+             "x_test": out_dir / "x_test.npy", "y_test": out_dir / "y_test.npy"}
+    files["config"].write_text(mapped.to_json())
+    save_parameters(files["network"], result)
+    np.save(files["x_test"], task.x_test)
+    np.save(files["y_test"], task.y_test)
+    return {k: str(v) for k, v in files.items()}
+
+
+def _plots(out_dir: Path, result: TrainResult, accuracy: Dict[str, Any]) -> Dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    files = {"training_plot": str(result.plot(out_dir / "training.png"))}
+    stages = ["float", "quantized"] + [f"mismatch {k}" for k in accuracy["mismatch"]] + ["board"]
+    values = [accuracy["float"], accuracy["quantized"]] + [v["mean"] for v in accuracy["mismatch"].values()] + [accuracy["board"]]
+    worst = [np.nan, np.nan] + [v["worst"] for v in accuracy["mismatch"].values()] + [np.nan]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    bars = ax.bar(stages, values, color=["#4c72b0", "#55a868"] + ["#dd8452"] * len(accuracy["mismatch"]) + ["#8172b3"])
+    ax.scatter(stages, worst, color="black", marker="v", zorder=3, label="worst chip")
+    for bar, v in zip(bars, values):
+        ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.0%}", ha="center", fontsize=8)
+    ax.set(ylim=(0, 1.1), ylabel="test accuracy", title="test accuracy at every stage (mismatch: mean of the chips)")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    path = out_dir / "accuracy.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    files["accuracy_plot"] = str(path)
+    return files
+
+
+def _jsonable(d: Dict[str, Any]) -> Dict[str, Any]:
+    return json.loads(json.dumps(d, default=lambda v: list(v) if isinstance(v, (tuple, set)) else str(v)))

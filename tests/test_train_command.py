@@ -1,0 +1,114 @@
+"""``rockpool-dynapse2 train``: a user's data in, a trained and deployed network out; bad data
+refused with a named error; what is trained is what the configuration and the board hold."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rockpool_dynapse2.app.cli import main
+from rockpool_dynapse2.app.data import check_dataset, load_dataset
+from rockpool_dynapse2.errors import ParameterValueError, ShapeError
+
+
+def _data(n=24, T=40, C=6, K=2, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, T, C)) < 0.15).astype(np.int16)
+    y = np.arange(n) % K
+    for b in range(n):  # class k: an early burst on channel k
+        x[b, 5 + 20 * (y[b] % 2) : 15 + 20 * (y[b] % 2), y[b]] += 1
+    return {"x_train": x, "y_train": y, "x_test": x[: n // 2].copy(), "y_test": y[: n // 2].copy()}
+
+
+def _bad(**changes):
+    d = _data()
+    d.update(changes)
+    return {k: v for k, v in d.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    "arrays, error, words",
+    [
+        (_bad(x_train=None), ParameterValueError, "missing: x_train"),
+        (_bad(x_train=np.zeros((4, 5))), ShapeError, "x_train"),
+        (_bad(x_train=-_data()["x_train"]), ParameterValueError, "non-negative"),
+        (_bad(x_train=_data()["x_train"] * 0.5), ParameterValueError, "whole spike counts"),
+        (_bad(x_train=np.full((24, 40, 6), np.nan)), ParameterValueError, "finite"),
+        (_bad(x_train=np.array([["a"]])), ParameterValueError, "numbers"),
+        (_bad(x_test=np.zeros((12, 40, 7))), ShapeError, "x_test"),
+        (_bad(x_test=np.zeros((12, 39, 6))), ShapeError, "x_test"),
+        (_bad(y_train=np.arange(24) % 2 + 1), ParameterValueError, "every class present"),
+        (_bad(y_train=np.full(24, -1)), ParameterValueError, "non-negative"),
+        (_bad(y_train=np.zeros(23, int)), ShapeError, "y_train"),
+        (_bad(y_train=np.full(24, 0.5)), ParameterValueError, "integer labels"),
+        (_bad(y_train=np.zeros(24, int)), ParameterValueError, "at least 2 classes"),
+        (_bad(y_test=np.full(12, 5)), ParameterValueError, "y_test"),
+        (_bad(dt=np.array(-1.0)), ParameterValueError, "dt"),
+        (_bad(dt=np.array(5.0)), ParameterValueError, "dt"),
+    ],
+)
+def test_bad_data_gets_a_named_error_naming_the_array(arrays, error, words):
+    with pytest.raises(error, match=words):
+        check_dataset(arrays)
+
+
+def test_a_file_that_is_not_npz_is_refused(tmp_path):
+    path = tmp_path / "data.npz"
+    path.write_text("hello")
+    with pytest.raises(ParameterValueError, match="npz"):
+        load_dataset(path)
+    with pytest.raises(ParameterValueError, match="existing"):
+        load_dataset(tmp_path / "nothing.npz")
+
+
+def test_the_command_exits_2_with_one_line_on_bad_data(tmp_path, capsys):
+    d = _bad(y_test=np.full(12, 5))
+    np.savez(tmp_path / "d.npz", **d)
+    code = main(["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quick"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: `y_test`")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train")
+    np.savez(out / "d.npz", **_data(), dt=np.array(1e-3))
+    code = main(["train", "--data", str(out / "d.npz"), "--out", str(out / "run"), "--quick", "--epochs", "3",
+                 "--chips", "3", "--hidden", "12", "--per-class", "2", "--quiet"])
+    return code, out / "run"
+
+
+def test_train_writes_results_scripts_can_read(trained):
+    code, out = trained
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    acc = results["accuracy"]
+    for key in ("float", "quantized", "board"):
+        assert 0.0 <= acc[key] <= 1.0
+    for dev in ("0.2", "0.3"):
+        m = acc["mismatch"][dev]
+        assert len(m["chips"]) == 3 and m["worst"] == min(m["chips"]) and m["mean"] == pytest.approx(np.mean(m["chips"]))
+    assert results["network"]["max_fan_in"] <= 64
+    for name in ("config.json", "network.npz", "x_test.npy", "y_test.npy", "training.png", "accuracy.png"):
+        assert (out / name).is_file(), name
+    assert len(results["training"]["history"]) == 3
+
+
+def test_what_was_trained_is_what_the_board_runs(trained):
+    """The quantized network (from the chip-exact spec) and the virtual board running the
+    written configuration agree on every test sample."""
+    _, out = trained
+    results = json.loads((out / "results.json").read_text())
+    assert results["board_samples"] == 12
+    assert results["accuracy"]["board"] == results["accuracy"]["quantized"]
+
+
+def test_the_saved_network_reloads_and_deploy_runs_the_saved_raster(trained, capsys):
+    from rockpool_dynapse2.training import load_parameters
+
+    _, out = trained
+    back = load_parameters(out / "network.npz")
+    assert back.model.layout.n_classes == 2
+    code = main(["deploy", str(out / "config.json"), "--input", str(out / "x_test.npy"), "--output", str(out / "o.npy")])
+    assert code == 0
+    assert np.load(out / "o.npy").shape[:2] == np.load(out / "x_test.npy").shape[:2]
