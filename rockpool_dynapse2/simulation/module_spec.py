@@ -17,7 +17,7 @@ import numpy as np
 from ..chip import SynapseType
 from ..errors import ParameterValueError, ShapeError, UnknownParameterError
 from ..parameters.core import CoreParameters
-from ..parameters.validate import concrete
+from ..parameters.validate import check_positive_finite, concrete
 from .records import CURRENT_NAMES, LAYOUT_NAMES, SYNAPSE_NAMES, DynapState
 
 __all__ = [
@@ -96,15 +96,9 @@ def parse_shape(shape: Union[int, Sequence[int]]) -> Tuple[int, int, bool]:
 
 
 def check_values(name: str, value: Any) -> None:
-    """Raise :class:`ParameterValueError` unless a current/constant is positive and finite."""
-    arr = concrete(value)
-    if arr is None:
-        return
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(arr) & (arr > 0))
-    if bad.any():
-        unit = _UNITS.get(name[0], "")
-        raise ParameterValueError(name, f"positive and finite ({unit})", arr, bad)
+    """Raise :class:`ParameterValueError` unless a current/constant is positive and finite
+    (where concrete); the unit in the message from the name's first letter."""
+    check_positive_finite(name, value, _UNITS.get(name[0], ""))
 
 
 def check_parameters(p: Any, size_in: int, n: int, rows: Optional[int] = None) -> None:

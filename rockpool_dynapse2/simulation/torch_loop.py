@@ -170,7 +170,7 @@ class TimeLoop:
         # state is a fresh, contiguous result.
         flat = tuple(None if t is None else t.contiguous() for t in flatten_state(state))
         state_leaves = [t for t in flat if t is not None]
-        if not torch.is_grad_enabled() or not any(t.requires_grad for t in [x, *self.leaves, *state_leaves]):
+        if not self._needs_gradient([x, *state_leaves]):
             with torch.no_grad():
                 out, final = self.steps(flat, x)
         else:
@@ -180,6 +180,11 @@ class TimeLoop:
             out = _fill(present, results[:n_out]) if self.record else results[0]
             final = _fill(present, results[n_out:])
         return (unflatten_state(out) if self.record else out), unflatten_state(final)
+
+    def _needs_gradient(self, tensors: Sequence[torch.Tensor]) -> bool:
+        """Whether a gradient may flow: autograd on, and the input, the initial state's
+        ``tensors`` or the constants' tensors requiring one."""
+        return torch.is_grad_enabled() and any(t.requires_grad for t in [*tensors, *self.leaves])
 
     def steps(self, flat_state: FlatState, xs: torch.Tensor) -> Tuple[Any, FlatState]:
         """Run over ``xs`` ``(B, K, N_in)``: compiled pieces of ``piece_steps`` where they fit."""
@@ -212,8 +217,8 @@ class TimeLoop:
         """
         w_rec = self.constants.w_rec
         i_w = next((i for i, leaf in enumerate(self.leaves) if leaf is w_rec), None)
-        needs_w = i_w is not None and needs_constants[i_w]
         other = [need and i != i_w for i, need in enumerate(needs_constants)]
+        i_w = i_w if i_w is not None and needs_constants[i_w] else None
         w_rec_t = None if w_rec is None else w_rec.transpose(-1, -2).contiguous()
         cot_c: list = [None] * len(self.leaves)
         cot_flat = tuple(None if t is None else torch.zeros_like(t) for t in starts[-1])
@@ -223,16 +228,26 @@ class TimeLoop:
             pieces = self._recompute_block(starts[j], x_blocks[j])
             cot_flat, g, cots_new = self._back_through_block(pieces, j * block, cot_flat, cot_out, w_rec_t, any(other))
             cot_x.append(g)
-            states = [unflatten_state(st) for _, kept, _ in pieces for st in kept]
-            if needs_w:
-                _accumulate(cot_c, i_w, _recurrent_weight_cotangent(states, g, w_rec))
-            if any(other):
-                us = [u for _, _, piece_us in pieces for u in piece_us]
-                cots = [unflatten_state(cf) for cf in cots_new]
-                for i, gi in enumerate(self._constants_cotangent(states, us, cots, other)):
-                    _accumulate(cot_c, i, gi)
+            self._add_constants_cotangent(cot_c, pieces, g, cots_new, i_w, other)
         cot_x.reverse()
         return torch.cat(cot_x, dim=1), cot_flat, cot_c
+
+    def _add_constants_cotangent(
+        self, cot_c: list, pieces: list, g: torch.Tensor, cots_new: list, i_w: Optional[int], other: Sequence[bool]
+    ) -> None:
+        """Add one block's share to the constants' cotangents ``cot_c``: the recurrent
+        weights' (index ``i_w``, None: not needed) from the spikes and the synaptic inputs'
+        cotangents ``g``, the ``other`` needed ones by :meth:`_constants_cotangent`."""
+        if i_w is None and not any(other):
+            return
+        states = [unflatten_state(st) for _, kept, _ in pieces for st in kept]
+        if i_w is not None:
+            _accumulate(cot_c, i_w, _recurrent_weight_cotangent(states, g, self.constants.w_rec))
+        if any(other):
+            us = [u for _, _, piece_us in pieces for u in piece_us]
+            cots = [unflatten_state(cf) for cf in cots_new]
+            for i, gi in enumerate(self._constants_cotangent(states, us, cots, other)):
+                _accumulate(cot_c, i, gi)
 
     def _recompute_block(self, start: FlatState, xb: torch.Tensor) -> List[Tuple[int, list, list]]:
         """Run one block forward again from its saved start, in pieces of ``piece_steps``
