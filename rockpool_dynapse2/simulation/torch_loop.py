@@ -461,7 +461,8 @@ class TimeLoopFunction(torch.autograd.Function):
             cot_out = _fill(present, [_zeros_if_none(g, x, loop) for g in grads[:n_present]])
         else:
             cot_out = _zeros_if_none(grads[0], x, loop)
-        needs = ctx.needs_input_grad[4 : 4 + len(loop.leaves)]
+        first = 4  # the inputs before the constants' tensors: loop, block, present, x
+        needs = ctx.needs_input_grad[first : first + len(loop.leaves)]
         cot_x, cot_state, cot_c = loop.backward(x, starts, ctx.block, cot_out, needs)
         cot_state = [t for t in cot_state if t is not None]
         return (None, None, None, cot_x, *cot_c, *cot_state)
