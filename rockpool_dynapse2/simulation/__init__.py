@@ -8,9 +8,12 @@ The circuit equations are written once over an array namespace (:class:`~.record
 * :mod:`.step`: one time step composed of them; :mod:`.step_vjp`: its derivative written
   by hand (used by the torch loop's backward pass);
 * :mod:`.records`: the named records (parameters, state, step constants, array operations);
-* :mod:`.module_spec`: the size, layout and initial values of a simulation module;
+* :mod:`.module_spec`: the size, layout and initial values of a simulation module, and
+  the one table of the state's fields;
 * :mod:`.module_base`: what both Rockpool modules share; :mod:`.graph`: their Rockpool graph;
-* :mod:`.jax_module`: :class:`DynapSimJax`; :mod:`.torch_module`: :class:`DynapSimTorch`.
+* :mod:`.jax_module`: :class:`DynapSimJax` (its time loop included);
+  :mod:`.torch_module`: :class:`DynapSimTorch`, whose time loop and backward pass are in
+  :mod:`.torch_loop`.
 
 The backend modules are imported on first use (``from rockpool_dynapse2.simulation import
 DynapSimJax`` works), so importing this package needs neither jax nor torch.

@@ -15,7 +15,7 @@ from typing import Any, Dict
 import numpy as np
 from rockpool.graph import GenericNeurons, GraphHolder, LinearWeights, as_GraphHolder
 
-from .records import CURRENT_NAMES, LAYOUT_NAMES
+from .module_spec import PARAMETER_NAMES
 
 __all__ = ["Dynapse2Neurons", "dynapsim_graph"]
 
@@ -31,7 +31,8 @@ class Dynapse2Neurons(GenericNeurons):
     """DYNAP-SE2 neurons in a Rockpool graph.
 
     Input node ``j`` is neuron ``j``'s signed input when ``signed``, else synapse type
-    ``j % 4`` (AMPA, NMDA, GABA, SHUNT) of neuron ``j // 4``. Output node ``i`` is neuron ``i``.
+    ``j % 4`` (:class:`~rockpool_dynapse2.chip.SynapseType`: AMPA, NMDA, GABA, SHUNT) of
+    neuron ``j // 4``. Output node ``i`` is neuron ``i``.
     """
 
     values: Dict[str, np.ndarray] = field(default_factory=dict)
@@ -54,7 +55,7 @@ def dynapsim_graph(module: Any) -> GraphHolder:
         A ``GraphHolder`` around a :class:`Dynapse2Neurons` (and a recurrent
         ``LinearWeights`` when the module has recurrent weights).
     """
-    values = {name: _numpy(getattr(module, name)) for name in CURRENT_NAMES + LAYOUT_NAMES}
+    values = {name: _numpy(getattr(module, name)) for name in PARAMETER_NAMES}
     neurons = Dynapse2Neurons._factory(
         module.size_in,
         module.size_out,

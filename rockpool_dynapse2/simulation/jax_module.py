@@ -10,25 +10,16 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from rockpool.nn.modules.jax.jax_module import JaxModule
 from rockpool.parameters import Parameter, SimulationParameter, State
 
-from ..errors import ParameterValueError, ShapeError
-from ..parameters.core import CoreParameters
-from .module_base import DynapSimBase
-from .records import STATE_NAMES, SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState
-from .module_spec import (
-    build_module_spec,
-    check_parameters,
-    check_state,
-    check_values,
-    state_needs_broadcast,
-)
+from ..errors import ParameterValueError
+from .module_base import DynapSimBase, check_input, record_dict
+from .records import ArrayOps, DynapParams, DynapState
 from .spiking import spike_count_forward, surrogate_slope
 from .step import (
     idle_synapses,
@@ -293,10 +284,7 @@ def evolve_arrays(
     ys = jax.tree_util.tree_map(lambda y: jnp.swapaxes(y, 0, 1), ys)  # batch first
     if not record:
         return ys, state, {}
-    zero = jnp.zeros_like(ys.imem)
-    rec = {f"i{name}": zero if i is None else i for name, i in zip(SYNAPSE_NAMES, ys.isyn)}
-    rec.update({name: getattr(ys, name) for name in STATE_NAMES if name != "isyn"})
-    return ys.spikes, state, rec
+    return ys.spikes, state, record_dict(ys, jnp.zeros_like)
 
 
 _SAVED_PRODUCTS_BYTES = 128 * 2**20
@@ -324,54 +312,37 @@ class DynapSimJax(DynapSimBase, JaxModule):
 
     Args:
         shape: ``N``, ``(N,)``, ``(N, N)`` or ``(4 N, N)``.
-        core: a :class:`~rockpool_dynapse2.parameters.CoreParameters` to take the
-            currents from (default: the chip's default operating point).
-        w_rec: recurrent weights ``(N, N_in)`` in units of ``Iscale`` (trainable).
-        has_rec: give the module (randomly initialised) recurrent weights.
-        dt: time step (s).
-        Iscale: current (A) of a weight of 1.0 (default 10 nA).
-        max_spikes_per_dt: the most spikes per neuron and step (default unbounded).
-        trainable: currents/constants to register as trainable ``Parameter`` s
-            (e.g. ``("Itau_mem", "Ispkthr")``); all others are ``SimulationParameter`` s.
         chunk: steps per checkpointed chunk of the time loop (default about ``sqrt(T)``,
             a divisor of ``T`` when one is near).
         seed: seed of the random recurrent weights.
         dtype: ``"float32"`` (default) or ``"float64"`` (needs ``jax_enable_x64``).
-        **currents: any of Rockpool DynapSim's currents (``Idc, Itau_mem, Igain_mem,
-            Ispkthr, Iref, Ipulse, Itau_ahp, Igain_ahp, Iw_ahp, Ipulse_ahp, If_nmda``),
-            the per-type ``Itau_ampa, Igain_ampa, ...``, the merged ``Itau_syn,
-            Igain_syn, C_syn``, and layout constants (``C_mem, Io, kappa_n, Ut, ...``);
-            scalar or ``(N,)``.
+        **arguments: what the network is made of, resolved and checked by
+            :func:`~.module_spec.build_module_spec` (the same for both backends):
+
+            * ``core``: a :class:`~rockpool_dynapse2.parameters.CoreParameters` to take the
+              currents from (default: the chip's default operating point);
+            * ``w_rec``: recurrent weights ``(N, N_in)`` in units of ``Iscale`` (trainable);
+              ``has_rec``: give the module (randomly initialised) recurrent weights;
+            * ``dt``: time step (s); ``Iscale``: current (A) of a weight of 1.0 (default
+              10 nA); ``max_spikes_per_dt``: the most spikes per neuron and step (default
+              unbounded);
+            * ``trainable``: currents/constants to register as trainable ``Parameter`` s
+              (e.g. ``("Itau_mem", "Ispkthr")``); all others are ``SimulationParameter`` s;
+            * currents and layout constants by name (every name of
+              :data:`~.records.CURRENT_NAMES` and :data:`~.records.LAYOUT_NAMES`, e.g.
+              ``Itau_mem=...``, ``C_mem=...``; Rockpool DynapSim's merged ``Itau_syn``,
+              ``Igain_syn``, ``C_syn`` set all four synapse types), scalar or ``(N,)``.
     """
 
     def __init__(
         self,
         shape: Union[int, Tuple[int, ...]],
-        core: Optional[CoreParameters] = None,
-        w_rec: Any = None,
-        has_rec: bool = False,
-        dt: float = 1e-3,
-        Iscale: Optional[float] = None,
-        max_spikes_per_dt: float = float("inf"),
-        trainable: Sequence[str] = (),
         chunk: Optional[int] = None,
         seed: Optional[int] = None,
         dtype: str = "float32",
-        **currents: Any,
+        **arguments: Any,
     ):
-        spec = build_module_spec(
-            shape,
-            core=core,
-            w_rec=w_rec,
-            has_rec=has_rec,
-            dt=dt,
-            Iscale=Iscale,
-            max_spikes_per_dt=max_spikes_per_dt,
-            trainable=trainable,
-            **currents,
-        )
-        if dtype not in ("float32", "float64"):
-            raise ParameterValueError("dtype", "'float32' or 'float64'", dtype)
+        spec = self._module_spec(shape, dtype, arguments)
         if dtype == "float64" and not jax.config.jax_enable_x64:
             raise ParameterValueError(
                 "dtype", "'float32' unless jax_enable_x64 is set (jax.config.update('jax_enable_x64', True))", dtype
@@ -423,10 +394,6 @@ class DynapSimJax(DynapSimBase, JaxModule):
         mod._force_set_attributes = False
         return mod
 
-    def _check(self, p: DynapParams) -> None:
-        check_parameters(p, self.size_in, self.size_out)
-        check_values("dt", self.dt)
-
     def evolve(self, input_data: Any, record: bool = False) -> Tuple[jax.Array, Dict[str, jax.Array], Dict[str, jax.Array]]:
         """Simulate over ``input_data`` ``(T, N_in)`` or ``(B, T, N_in)``.
 
@@ -435,11 +402,10 @@ class DynapSimJax(DynapSimBase, JaxModule):
             state over time, ``(B, T, N)``, when ``record`` is True.
         """
         p = self.parameters_record()
-        self._check(p)
+        self._check_call(p)
         static = dict(self._static)
-        x = _as_batched_input(input_data, self.size_in, static["dtype"])
-        B = x.shape[0]
-        state = DynapState(**{name: _batched_state(name, getattr(self, name), B, self.size_out) for name in STATE_NAMES})
+        x = check_input(jnp.asarray(input_data, dtype=static["dtype"]), self.size_in)
+        state = self._batched_state(x.shape[0])
         dtype = x.dtype
         spikes, state, rec = evolve_arrays(
             p,
@@ -454,20 +420,10 @@ class DynapSimJax(DynapSimBase, JaxModule):
         )
         return spikes, state._asdict(), rec
 
-def _as_batched_input(data: Any, size_in: int, dtype: str) -> jax.Array:
-    x = jnp.asarray(data, dtype=dtype)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3 or x.shape[-1] != size_in or x.shape[1] == 0 or x.shape[0] == 0:
-        raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in}) with B, T >= 1", x.shape)
-    if not isinstance(x, jax.core.Tracer) and not bool(jnp.isfinite(x).all()):
-        raise ParameterValueError("input_data", "finite", np.asarray(x), ~np.isfinite(np.asarray(x)))
-    return x
+    @staticmethod
+    def _state_array(value: Any) -> jax.Array:
+        return jnp.asarray(value)
 
-
-def _batched_state(name: str, value: jax.Array, B: int, n: int) -> jax.Array:
-    """A stored state ``(N, ...)`` broadcast to ``(B, N, ...)``, or a batched one checked against B."""
-    value = jnp.asarray(value)
-    check_state(name, value)
-    return jnp.broadcast_to(value, (B,) + value.shape) if state_needs_broadcast(name, value.shape, B, n) else value
-
+    @staticmethod
+    def _broadcast(value: jax.Array, shape: Tuple[int, ...]) -> jax.Array:
+        return jnp.broadcast_to(value, shape)

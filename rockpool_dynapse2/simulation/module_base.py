@@ -1,20 +1,37 @@
-"""What ``DynapSimJax`` and ``DynapSimTorch`` share besides the equations: registering the
-parameters and states of a :class:`~.spec.ModuleSpec`, building from high-level values,
-resetting a batched state, and the module's graph."""
+"""What ``DynapSimJax`` and ``DynapSimTorch`` share besides the equations: the constructor's
+arguments (resolved by :func:`~.module_spec.build_module_spec`), registering the parameters
+and states of a :class:`~.module_spec.ModuleSpec`, building from high-level values, the
+checks of a call (parameters, input, stored state), resetting a batched state, the record
+dictionary and the module's graph."""
 
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any, Callable, Dict, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import ParameterValueError
+from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreHighLevel, CoreParameters
-from .records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams
-from .module_spec import ModuleSpec, initial_state_values, kaiming_init
+from ..parameters.validate import concrete
+from .records import CURRENT_NAMES, DynapParams, DynapState
+from .module_spec import (
+    PARAMETER_NAMES,
+    ModuleSpec,
+    build_module_spec,
+    check_parameters,
+    check_state,
+    check_values,
+    initial_state_values,
+    kaiming_init,
+    state_field,
+    state_needs_broadcast,
+)
 
-__all__ = ["DynapSimBase", "split_high_level"]
+__all__ = ["DTYPES", "DynapSimBase", "split_high_level", "check_input", "record_dict"]
+
+DTYPES: Tuple[str, ...] = ("float32", "float64")
+"""The floating-point types a simulation module computes in."""
 
 _HIGH_LEVEL = frozenset(f.name for f in fields(CoreHighLevel))
 
@@ -35,10 +52,87 @@ def split_high_level(kwargs: Dict[str, Any]) -> Dict[str, Any]:
     return kwargs
 
 
+def check_input(x: Any, size_in: int) -> Any:
+    """A call's input, an array of the backend ``(T, N_in)`` or ``(B, T, N_in)``, as ``(B, T, N_in)``.
+
+    Raises:
+        ShapeError: another shape, or no time step or batch element.
+        ParameterValueError: a NaN or infinite input (where concrete).
+    """
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[-1] != size_in or x.shape[1] == 0 or x.shape[0] == 0:
+        raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in}) with B, T >= 1", tuple(x.shape))
+    arr = concrete(x)
+    if arr is not None and not np.isfinite(arr).all():
+        raise ParameterValueError("input_data", "finite", arr, ~np.isfinite(arr))
+    return x
+
+
+def record_dict(ys: DynapState, zeros_like: Callable[[Any], Any]) -> Dict[str, Any]:
+    """The record dictionary of a call from every state over time as the time loop carries it
+    (per-synapse fields as tuples, None for an idle type: recorded as zeros).
+
+    Returns:
+        ``{name: (B, T, N)}``; per-synapse fields under their :attr:`~.module_spec.StateField.record_names`.
+    """
+    zero = zeros_like(ys.imem)
+    rec: Dict[str, Any] = {}
+    for name, value in zip(DynapState._fields, ys):
+        layout = state_field(name)
+        if layout.per_synapse:
+            rec.update({key: zero if v is None else v for key, v in zip(layout.record_names, value)})
+        else:
+            rec[name] = value
+    return rec
+
+
 class DynapSimBase:
-    """Mixed into both simulation modules (before their Rockpool base class)."""
+    """Mixed into both simulation modules (before their Rockpool base class).
+
+    A backend gives :meth:`_state_array` (a stored state as its array type) and
+    :meth:`_broadcast` (an array broadcast to a shape, without copying).
+    """
 
     _spec: ModuleSpec
+
+    @staticmethod
+    def _module_spec(shape: Union[int, Tuple[int, ...]], dtype: str, arguments: Mapping[str, Any]) -> ModuleSpec:
+        """Check ``dtype`` and resolve the other constructor arguments (``core``, ``w_rec``,
+        ``has_rec``, ``dt``, ``Iscale``, ``max_spikes_per_dt``, ``trainable``, currents and
+        layout constants: see :func:`~.module_spec.build_module_spec`)."""
+        if dtype not in DTYPES:
+            raise ParameterValueError("dtype", " or ".join(repr(d) for d in DTYPES), dtype)
+        return build_module_spec(shape, **arguments)
+
+    @staticmethod
+    def _state_array(value: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def _broadcast(value: Any, shape: Tuple[int, ...]) -> Any:
+        raise NotImplementedError
+
+    def _check_call(self, p: DynapParams, rows: Optional[int] = None) -> None:
+        """Check the parameters of a call (see :func:`~.module_spec.check_parameters`) and ``dt``."""
+        check_parameters(p, self.size_in, self.size_out, rows=rows)
+        check_values("dt", self.dt)
+
+    def _batched_state(self, B: int) -> DynapState:
+        """The stored state for a batch of B: each field ``(N, ...)`` broadcast to
+        ``(B, N, ...)``, or a batched one checked against B.
+
+        Raises:
+            ShapeError: a state of another shape.
+            ParameterValueError: a NaN or infinite state.
+        """
+        values = {}
+        for name in DynapState._fields:
+            value = self._state_array(getattr(self, name))
+            check_state(name, value)
+            needs = state_needs_broadcast(name, value.shape, B, self.size_out)
+            values[name] = self._broadcast(value, (B,) + tuple(value.shape)) if needs else value
+        return DynapState(**values)
 
     def _register(self, spec: ModuleSpec, cast: Callable, parameter: type, simulation: type, state: type, seed: Any) -> Any:
         """Register currents, layout constants, ``w_rec``, ``Iscale``, ``dt`` and the states.
@@ -47,7 +141,7 @@ class DynapSimBase:
             The initial recurrent weights (numpy), or None without recurrence.
         """
         self._spec = spec
-        for name in CURRENT_NAMES + LAYOUT_NAMES:
+        for name in PARAMETER_NAMES:
             kind = parameter if name in spec.trainable else simulation
             family = "currents" if name in CURRENT_NAMES else "layout"
             setattr(self, name, kind(cast(spec.values[name]), family=family, cast_fn=cast))
@@ -93,7 +187,7 @@ class DynapSimBase:
 
     def parameters_record(self) -> DynapParams:
         """The module's parameters as a :class:`~.records.DynapParams` of arrays."""
-        values = {name: getattr(self, name) for name in CURRENT_NAMES + LAYOUT_NAMES}
+        values = {name: getattr(self, name) for name in PARAMETER_NAMES}
         return DynapParams(**values, Iscale=self.Iscale, w_rec=self.w_rec if self.has_rec else None)
 
     def as_graph(self):

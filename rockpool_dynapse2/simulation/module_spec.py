@@ -10,17 +10,23 @@ The backends only convert its arrays to their own types.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..chip import SynapseType
 from ..errors import ParameterValueError, ShapeError, UnknownParameterError
 from ..parameters.core import CoreParameters
-from ..parameters.validate import concrete
-from .records import CURRENT_NAMES, LAYOUT_NAMES, SYNAPSE_NAMES
+from ..parameters.validate import check_positive_finite, concrete
+from .records import CURRENT_NAMES, LAYOUT_NAMES, SYNAPSE_NAMES, DynapState
 
 __all__ = [
     "ALIASES",
+    "PARAMETER_NAMES",
+    "StateField",
+    "STATE_FIELDS",
+    "state_field",
+    "state_trailing_shape",
     "ModuleSpec",
     "build_module_spec",
     "check_parameters",
@@ -37,6 +43,9 @@ ALIASES: Mapping[str, Tuple[str, ...]] = {
     "C_syn": tuple(f"C_{s}" for s in SYNAPSE_NAMES),
 }
 """Rockpool DynapSim's merged-synapse names, each setting all four synapse types."""
+
+PARAMETER_NAMES: Tuple[str, ...] = CURRENT_NAMES + LAYOUT_NAMES
+"""Every per-neuron current and layout constant of a module, in registration order."""
 
 _UNITS = {"I": "amperes", "C": "farads", "U": "volts", "V": "volts", "k": "dimensionless", "d": "seconds"}
 
@@ -72,7 +81,8 @@ class ModuleSpec:
 
 
 def parse_shape(shape: Union[int, Sequence[int]]) -> Tuple[int, int, bool]:
-    """``(size_in, N, signed)`` from ``N``, ``(N,)``, ``(N, N)`` or ``(4 N, N)``."""
+    """``(size_in, N, signed)`` from ``N``, ``(N,)``, ``(N, N)`` or ``(4 N, N)`` (4: the
+    number of synapse types)."""
     dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     ok = len(dims) in (1, 2) and all(isinstance(d, (int, np.integer)) and d > 0 for d in dims)
     if ok:
@@ -80,21 +90,15 @@ def parse_shape(shape: Union[int, Sequence[int]]) -> Tuple[int, int, bool]:
         size_in = int(dims[0])
         if size_in == n:
             return n, n, True
-        if size_in == 4 * n:
+        if size_in == len(SynapseType) * n:
             return size_in, n, False
     raise ShapeError("shape", "(N,), (N, N) for signed inputs or (4 N, N) for one input per synapse type, with N > 0", dims)
 
 
 def check_values(name: str, value: Any) -> None:
-    """Raise :class:`ParameterValueError` unless a current/constant is positive and finite."""
-    arr = concrete(value)
-    if arr is None:
-        return
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(arr) & (arr > 0))
-    if bad.any():
-        unit = _UNITS.get(name[0], "")
-        raise ParameterValueError(name, f"positive and finite ({unit})", arr, bad)
+    """Raise :class:`ParameterValueError` unless a current/constant is positive and finite
+    (where concrete); the unit in the message from the name's first letter."""
+    check_positive_finite(name, value, _UNITS.get(name[0], ""))
 
 
 def check_parameters(p: Any, size_in: int, n: int, rows: Optional[int] = None) -> None:
@@ -112,32 +116,39 @@ def check_parameters(p: Any, size_in: int, n: int, rows: Optional[int] = None) -
             scalar, ``w_rec`` not ``(N, size_in)`` (or ``(rows, N, size_in)``).
         ParameterValueError: a non-positive, NaN or inf current or constant, or non-finite ``w_rec``.
     """
-    per_row = " or ({}, {})".format(rows, n) if rows else ""
-    for name in CURRENT_NAMES + LAYOUT_NAMES:
-        value = getattr(p, name)
-        if tuple(value.shape) != (n,) and not (rows and tuple(value.shape) == (rows, n)):
-            raise ShapeError(name, f"({n},){per_row}", value.shape)
-        check_values(name, value)
+    for name in PARAMETER_NAMES:
+        _check_shape(name, getattr(p, name), (n,), rows, f"({n},)")
+        check_values(name, getattr(p, name))
     if tuple(np.shape(p.Iscale)) not in ((), (1,)):
         raise ShapeError("Iscale", "()", np.shape(p.Iscale))
     check_values("Iscale", p.Iscale)
     if p.w_rec is not None:
-        shape = tuple(p.w_rec.shape)
-        if shape != (n, size_in) and not (rows and shape == (rows, n, size_in)):
-            expected = f"(N, size_in) = ({n}, {size_in})" + (f" or ({rows}, {n}, {size_in})" if rows else "")
-            raise ShapeError("w_rec", expected, p.w_rec.shape)
-        w = concrete(p.w_rec)
-        if w is not None and not np.isfinite(w).all():
-            raise ParameterValueError("w_rec", "finite", w, ~np.isfinite(w))
+        _check_shape("w_rec", p.w_rec, (n, size_in), rows, f"(N, size_in) = ({n}, {size_in})")
+        _check_finite("w_rec", concrete(p.w_rec))
+
+
+def _check_shape(name: str, value: Any, shape: Tuple[int, ...], rows: Optional[int], expected: str) -> None:
+    """Raise :class:`ShapeError` unless ``value`` is ``shape`` (or ``(rows,) + shape`` with ``rows``)."""
+    got = tuple(value.shape)
+    if got == shape or (rows and got == (rows,) + shape):
+        return
+    raise ShapeError(name, expected + (f" or {(rows,) + shape}" if rows else ""), value.shape)
+
+
+def _check_finite(name: str, arr: Optional[np.ndarray]) -> None:
+    """Raise :class:`ParameterValueError` for a non-finite entry of a concrete ``arr`` (None: traced)."""
+    if arr is not None and not np.isfinite(arr).all():
+        raise ParameterValueError(name, "finite", arr, ~np.isfinite(arr))
 
 
 def state_needs_broadcast(name: str, shape: Tuple[int, ...], B: int, n: int) -> bool:
     """Whether a stored state must be broadcast over the batch (True) or is already batched (False).
 
     Raises:
-        ShapeError: unless the state is ``(N, ...)`` or ``(B, N, ...)`` (``...`` is ``4`` for ``isyn``).
+        ShapeError: unless the state is ``(N, ...)`` or ``(B, N, ...)`` (``...`` from
+            :func:`state_trailing_shape`: ``4`` for ``isyn``).
     """
-    per_neuron = (n, 4) if name == "isyn" else (n,)
+    per_neuron = (n,) + state_trailing_shape(name)
     shape = tuple(shape)
     if shape == per_neuron:
         return True
@@ -204,47 +215,14 @@ def build_module_spec(
             a layout constant.
     """
     size_in, n, signed = parse_shape(shape)
-    valid = CURRENT_NAMES + LAYOUT_NAMES + tuple(ALIASES)
-    for key in values:
-        if key not in valid:
-            raise UnknownParameterError("parameter", key, valid + ("Iscale", "dt", "w_rec", "has_rec"))
-    for key in trainable:
-        if key not in CURRENT_NAMES + LAYOUT_NAMES:
-            raise UnknownParameterError("trainable", key, CURRENT_NAMES + LAYOUT_NAMES)
-
-    core = core if core is not None else CoreParameters()
-    base: Dict[str, Any] = {name: getattr(core, name) for name in CURRENT_NAMES}
-    base.update({name: getattr(core.constants, name) for name in LAYOUT_NAMES})
-    for alias, names in ALIASES.items():
-        if alias in values:
-            for name in names:
-                if name not in values:
-                    base[name] = values[alias]
-    base.update({k: v for k, v in values.items() if k not in ALIASES})
-    resolved = {name: _per_neuron(name, base[name], n) for name in CURRENT_NAMES + LAYOUT_NAMES}
-
-    dt_arr = concrete(dt)
-    if dt_arr is None or np.ndim(dt_arr) != 0 or not (np.isfinite(dt_arr) and dt_arr > 0):
-        raise ParameterValueError("dt", "a positive finite time step in seconds", dt if dt_arr is None else dt_arr)
-    iscale = 1e-8 if Iscale is None else Iscale
-    iscale_arr = concrete(iscale)
-    if iscale_arr is None or np.ndim(iscale_arr) != 0:
-        raise ParameterValueError("Iscale", "a positive finite scalar current in amperes", iscale)
-    check_values("Iscale", iscale_arr)
+    _check_names(values, trainable)
+    resolved = _resolve_values(core if core is not None else CoreParameters(), values, n)
+    dt_arr = _check_dt(dt)
+    iscale_arr = _check_iscale(1e-8 if Iscale is None else Iscale)
     if not (max_spikes_per_dt >= 1):
         raise ParameterValueError("max_spikes_per_dt", ">= 1", max_spikes_per_dt)
-
-    w = None
-    if w_rec is not None:
-        w = concrete(w_rec)
-        if w is None:
-            raise ParameterValueError("w_rec", "a concrete array at construction", "a traced value")
-        w = np.asarray(w, dtype=np.float64)
-        if w.shape != (n, size_in):
-            raise ShapeError("w_rec", f"(N, size_in) = ({n}, {size_in})", w.shape)
-        if not np.isfinite(w).all():
-            raise ParameterValueError("w_rec", "finite", w, ~np.isfinite(w))
-        has_rec = True
+    w = None if w_rec is None else _check_w_rec(w_rec, n, size_in)
+    has_rec = has_rec or w is not None
 
     return ModuleSpec(
         size_in=size_in,
@@ -260,23 +238,115 @@ def build_module_spec(
     )
 
 
-def initial_state_values(Io: np.ndarray) -> Dict[str, np.ndarray]:
-    """Initial state of N neurons with dark currents ``Io`` ``(N,)``: the neuron at rest.
+def _check_names(values: Mapping[str, Any], trainable: Sequence[str]) -> None:
+    """Raise :class:`UnknownParameterError` for a keyword or a ``trainable`` name that is
+    not a current, a layout constant (or, for keywords, a merged alias)."""
+    valid = PARAMETER_NAMES + tuple(ALIASES)
+    for key in values:
+        if key not in valid:
+            raise UnknownParameterError("parameter", key, valid + ("Iscale", "dt", "w_rec", "has_rec"))
+    for key in trainable:
+        if key not in PARAMETER_NAMES:
+            raise UnknownParameterError("trainable", key, PARAMETER_NAMES)
 
-    AMPA, AHP and membrane currents start at ``Io``; NMDA, GABA and SHUNT at 0 (they get
-    no drive without input spikes); voltages, timers and spikes at 0.
-    """
-    n = Io.shape[0]
-    isyn = np.zeros((n, len(SYNAPSE_NAMES)))
-    isyn[:, 0] = Io
-    return {
-        "isyn": isyn,
-        "iahp": Io.copy(),
-        "imem": Io.copy(),
-        "vmem": np.zeros(n),
-        "timer_ref": np.zeros(n),
-        "spikes": np.zeros(n),
-    }
+
+def _resolve_values(core: CoreParameters, values: Mapping[str, Any], n: int) -> Dict[str, np.ndarray]:
+    """Every current and layout constant as ``(N,)`` float64: ``core``'s, overridden by the
+    merged aliases, overridden by the explicit keywords."""
+    base: Dict[str, Any] = {name: getattr(core, name) for name in CURRENT_NAMES}
+    base.update({name: getattr(core.constants, name) for name in LAYOUT_NAMES})
+    for alias, names in ALIASES.items():
+        if alias in values:
+            base.update({name: values[alias] for name in names if name not in values})
+    base.update({k: v for k, v in values.items() if k not in ALIASES})
+    return {name: _per_neuron(name, base[name], n) for name in PARAMETER_NAMES}
+
+
+def _check_dt(dt: Any) -> np.ndarray:
+    """``dt`` as a numpy scalar; :class:`ParameterValueError` unless concrete, scalar, positive and finite."""
+    dt_arr = concrete(dt)
+    if dt_arr is None or np.ndim(dt_arr) != 0 or not (np.isfinite(dt_arr) and dt_arr > 0):
+        raise ParameterValueError("dt", "a positive finite time step in seconds", dt if dt_arr is None else dt_arr)
+    return dt_arr
+
+
+def _check_iscale(iscale: Any) -> np.ndarray:
+    """``Iscale`` as a numpy scalar; :class:`ParameterValueError` unless concrete, scalar, positive and finite."""
+    iscale_arr = concrete(iscale)
+    if iscale_arr is None or np.ndim(iscale_arr) != 0:
+        raise ParameterValueError("Iscale", "a positive finite scalar current in amperes", iscale)
+    check_values("Iscale", iscale_arr)
+    return iscale_arr
+
+
+def _check_w_rec(w_rec: Any, n: int, size_in: int) -> np.ndarray:
+    """Recurrent weights as a float64 ``(N, size_in)`` array; named errors unless concrete,
+    of that shape and finite."""
+    w = concrete(w_rec)
+    if w is None:
+        raise ParameterValueError("w_rec", "a concrete array at construction", "a traced value")
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (n, size_in):
+        raise ShapeError("w_rec", f"(N, size_in) = ({n}, {size_in})", w.shape)
+    _check_finite("w_rec", w)
+    return w
+
+
+def _synapses_at_rest(Io: np.ndarray) -> np.ndarray:
+    """Synaptic currents at rest, ``(N, 4)``: AMPA at ``Io`` (its drive is floored at the dark
+    current), the other types at 0 (no drive without input spikes)."""
+    isyn = np.zeros((Io.shape[0], len(SynapseType)))
+    isyn[:, SynapseType.AMPA] = Io
+    return isyn
+
+
+class StateField(NamedTuple):
+    """How a field of :class:`~.records.DynapState` is stored, started and recorded."""
+
+    per_synapse: bool = False
+    """One value per synapse type: stored ``(..., N, 4)`` (4 = ``len(SynapseType)``), carried
+    by the time loop as a tuple of ``(..., N)`` arrays (None for an idle type, see
+    :func:`.step.loop_state`) and recorded as one entry per type."""
+    at_rest: Callable[[np.ndarray], np.ndarray] = np.zeros_like
+    """The stored value at rest from the dark currents ``Io`` ``(N,)``."""
+    record_names: Optional[Tuple[str, ...]] = None
+    """Names in a record dictionary, one per synapse type for a per-synapse field (None:
+    the field's name)."""
+
+
+STATE_FIELDS: Mapping[str, StateField] = {
+    "isyn": StateField(
+        per_synapse=True, at_rest=_synapses_at_rest, record_names=tuple(f"i{s.label}" for s in SynapseType)
+    ),
+    "iahp": StateField(at_rest=np.copy),
+    "imem": StateField(at_rest=np.copy),
+    "vmem": StateField(),
+    "timer_ref": StateField(),
+    "spikes": StateField(),
+}
+"""The one table of the state's layout, by :class:`~.records.DynapState` field. A field
+missing here is per neuron, 0 at rest and recorded under its name (:func:`state_field`):
+adding such a state to ``DynapState`` needs no edit of the modules."""
+
+
+def state_field(name: str) -> StateField:
+    """The layout of state ``name`` (:data:`STATE_FIELDS`, or the default :class:`StateField`)."""
+    return STATE_FIELDS.get(name, _PER_NEURON)
+
+
+_PER_NEURON = StateField()
+
+
+def state_trailing_shape(name: str) -> Tuple[int, ...]:
+    """The stored shape of state ``name`` after its neuron axis: ``(4,)`` per synapse type, else ``()``."""
+    return (len(SynapseType),) if state_field(name).per_synapse else ()
+
+
+def initial_state_values(Io: np.ndarray) -> Dict[str, np.ndarray]:
+    """Initial state of N neurons with dark currents ``Io`` ``(N,)``: the neuron at rest,
+    ``{field: array}`` for every field of :class:`~.records.DynapState` (values from
+    :data:`STATE_FIELDS`: AMPA, AHP and membrane currents at ``Io``, the rest at 0)."""
+    return {name: state_field(name).at_rest(Io) for name in DynapState._fields}
 
 
 def kaiming_init(rng: np.random.Generator) -> Callable[[Tuple[int, ...]], np.ndarray]:
