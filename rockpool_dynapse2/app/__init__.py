@@ -1,6 +1,8 @@
 """The application: what the ``rockpool-dynapse2`` command runs, on top of the library.
 
-* :mod:`.cli`: the command line (``demo``, ``inspect``, ``deploy``);
+* :mod:`.cli`: the command line (``demo``, ``train``, ``inspect``, ``deploy``);
+* :mod:`.train_pipeline`: ``train``: a data set -> trained, quantized, mapped, configured,
+  run on a board, each stage measured; :mod:`.data`: the data file it reads, checked;
 * :mod:`.demo`: the main job, train -> quantize -> map -> configure -> board, with its report;
 * :mod:`.demo_train`: the demo's network, readout and training loops (JAX and torch);
 * :mod:`.demo_plots`: the demo's figures;
@@ -11,4 +13,4 @@
 Nothing in the library imports this package.
 """
 
-__all__ = ["cli", "demo", "demo_train", "demo_plots", "tasks", "temporal_tasks"]
+__all__ = ["cli", "data", "demo", "demo_train", "demo_plots", "tasks", "temporal_tasks", "train_pipeline"]

@@ -11,7 +11,9 @@
 * :mod:`.lif`: LIF neurons (``LIFJax``, ``LIFTorch``, ...) -> DYNAP-SE2 currents;
 * :mod:`.calibration`: the mapped LIF network calibrated against its reference;
 * :mod:`.quantize`: :func:`quantize_spec`, the chip's weight quantization of a spec;
-* :mod:`.simulate`: :func:`dynapsim_net_from_spec`, a spec -> a simulation network.
+* :mod:`.simulate`: :func:`dynapsim_net_from_spec`, a spec -> a simulation network;
+* :mod:`.trained`: :func:`spec_from_training`, a network trained by
+  :mod:`rockpool_dynapse2.training` -> its chip-exact spec (its own cores, bases, masks).
 """
 
 from ..errors import CalibrationError, CoreCapacityError, MappingError
@@ -23,6 +25,7 @@ from .neuron_group import NeuronGroup
 from .network_spec import NetworkSpec, Synapses, level_table
 from .quantize import QuantizationReport, quantize_spec
 from .simulate import dynapsim_net_from_spec
+from .trained import spec_from_training
 
 __all__ = [
     "mapper",
@@ -35,6 +38,7 @@ __all__ = [
     "quantize_spec",
     "QuantizationReport",
     "dynapsim_net_from_spec",
+    "spec_from_training",
     "calibrate_to_reference",
     "map_and_calibrate",
     "CalibrationReport",
