@@ -1,0 +1,120 @@
+"""Hardware-aware training measured: per task, with and without injection, over seeds.
+
+For every (task, backend, seed, injection) this runs the ``train`` pipeline
+(:func:`rockpool_dynapse2.app.train_pipeline.run_training`: float, quantized, mismatch at
+20 % and 30 % over ``--chips`` simulated chips, virtual board) and records the accuracies,
+the yield (fraction of chips within 5 points of float) and the training time. The table
+it prints is the one in ``docs/results.md``; ``--json`` keeps every number.
+
+    python benchmarks/study_training.py --tasks rate-frequency temporal-xor --seeds 0 1 2 --json study.json
+    python benchmarks/study_training.py --quick            # a few minutes: one task, one seed
+
+The LIF reference of each task is ``benchmarks/task_references.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _task(name: str, n_samples: int, seed: int):
+    from rockpool_dynapse2.app import tasks
+
+    registry = dict(tasks.TASKS)
+    try:
+        from rockpool_dynapse2.app.temporal_tasks import TEMPORAL_TASKS
+
+        registry.update(TEMPORAL_TASKS)
+    except ImportError:  # pragma: no cover
+        pass
+    if name not in registry:
+        sys.exit(f"unknown task {name!r}; known: {', '.join(registry)}")
+    fn = registry[name]
+    return fn(n_samples, seed) if n_samples else fn(seed=seed)
+
+
+def _yield(chips: List[float], reference: float, points: float = 0.05) -> float:
+    return float(np.mean(np.asarray(chips) >= reference - points))
+
+
+def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
+    from rockpool_dynapse2.app.train_pipeline import TrainJob, run_training
+
+    rows = []
+    for task_name in args.tasks:
+        for seed in args.seeds:
+            task = _task(task_name, args.samples, seed)
+            for backend in args.backends:
+                for inject in (True, False) if not args.inject_only else (True,):
+                    job = TrainJob(backend=backend, epochs=args.epochs, seed=seed, inject=inject, n_chips=args.chips,
+                                   board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None)
+                    with tempfile.TemporaryDirectory() as out:
+                        t0 = time.perf_counter()
+                        res = run_training(task, job, Path(out), log=lambda m: None, epoch_log=lambda r: None)
+                        wall = time.perf_counter() - t0
+                    acc = res["accuracy"]
+                    row = {
+                        "task": task_name, "seed": seed, "backend": backend, "inject": inject,
+                        "float": acc["float"], "quantized": acc["quantized"], "board": acc["board"],
+                        "train_seconds": res["training"]["seconds"], "wall_seconds": wall,
+                        "best_epoch": res["training"]["best_epoch"],
+                    }
+                    for dev, m in acc["mismatch"].items():
+                        row[f"mismatch_{dev}_mean"] = m["mean"]
+                        row[f"mismatch_{dev}_worst"] = m["worst"]
+                        row[f"yield_{dev}"] = _yield(m["chips"], acc["float"])
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    return rows
+
+
+def table(rows: List[Dict[str, Any]]) -> str:
+    keys = sorted({(r["task"], r["backend"], r["inject"]) for r in rows})
+    cols = ["float", "quantized", "mismatch_0.2_mean", "mismatch_0.3_mean", "mismatch_0.3_worst", "yield_0.3", "board", "train_seconds"]
+    head = "| task | backend | injection | seeds | " + " | ".join(c.replace("_", " ") for c in cols) + " |"
+    lines = [head, "|" + "---|" * (4 + len(cols))]
+    for task, backend, inject in keys:
+        sel = [r for r in rows if (r["task"], r["backend"], r["inject"]) == (task, backend, inject)]
+        cells = []
+        for c in cols:
+            v = np.array([r.get(c, np.nan) for r in sel], dtype=float)
+            cells.append(f"{v.mean():.0f} s" if c == "train_seconds" else f"{100 * v.mean():.1f}" + (f" ± {100 * v.std():.1f}" if len(v) > 1 else ""))
+        lines.append(f"| {task} | {backend} | {'yes' if inject else 'no'} | {len(sel)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=["rate-frequency", "temporal-xor", "beat-anomaly", "burst-detection", "emg-gesture", "frozen-noise"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--backends", nargs="+", default=["jax"], choices=("jax", "torch"))
+    parser.add_argument("--samples", type=int, default=1200, help="samples per task (half train, half test); 0: the task's default")
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--chips", type=int, default=64)
+    parser.add_argument("--board-samples", type=int, default=100)
+    parser.add_argument("--hidden", type=int, nargs="+", default=None)
+    parser.add_argument("--inject-only", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="one task, one seed, 20 epochs, 16 chips")
+    parser.add_argument("--json", default=None, help="write every row here")
+    args = parser.parse_args()
+    if args.quick:
+        args.tasks, args.seeds, args.epochs, args.chips = args.tasks[:1], args.seeds[:1], 20, 16
+    rows = run(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
