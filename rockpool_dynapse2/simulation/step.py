@@ -103,14 +103,18 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool) -> StepConstan
     )
 
 
+# The per-type tuples are indexed with ``SynapseType.X.value``, a plain int: torch.compile
+# cannot index a tuple or list with an IntEnum.
+
+
 def split_signed_input(ops: ArrayOps, w: Any) -> Tuple[Any, ...]:
     """Signed weights ``(..., N)`` -> the weights driving each synapse type, in
     :class:`~rockpool_dynapse2.chip.SynapseType` order: positive to
     :data:`~rockpool_dynapse2.chip.SIGNED_EXCITATORY` (AMPA), negative to
     :data:`~rockpool_dynapse2.chip.SIGNED_INHIBITORY` (GABA), None (no input) for the others."""
     weights = [None] * len(SynapseType)
-    weights[SIGNED_EXCITATORY] = ops.relu(w)
-    weights[SIGNED_INHIBITORY] = ops.relu(-w)
+    weights[SIGNED_EXCITATORY.value] = ops.relu(w)
+    weights[SIGNED_INHIBITORY.value] = ops.relu(-w)
     return tuple(weights)
 
 
@@ -122,7 +126,7 @@ def split_multi_input(ops: ArrayOps, w: Any) -> Tuple[Any, ...]:
     A DPI cannot be driven negative: negative weights drive nothing.
     """
     n = w.shape[-1] // len(SynapseType)
-    return tuple(ops.relu(w[..., k * n : (k + 1) * n]) for k in SynapseType)
+    return tuple(ops.relu(w[..., k.value * n : (k.value + 1) * n]) for k in SynapseType)
 
 
 def synapse_major(w: Any) -> Any:
@@ -162,7 +166,7 @@ def loop_state(state: DynapState, idle: Tuple[int, ...] = ()) -> DynapState:
             layout, unless set otherwise): carried as None, so :func:`neuron_step` skips
             them. They would stay exactly 0, so the result is the same.
     """
-    return state._replace(isyn=tuple(None if k in idle else state.isyn[..., int(k)] for k in SynapseType))
+    return state._replace(isyn=tuple(None if k in idle else state.isyn[..., k.value] for k in SynapseType))
 
 
 def stored_state(ops: ArrayOps, state: DynapState) -> DynapState:
@@ -234,12 +238,12 @@ def step_terms(ops: ArrayOps, c: StepConstants, state: DynapState, u: Any, split
     ahp_update = dpi_step(state.iahp, ahp_drive, c.ahp_discharge, c.ahp_charge)
     iahp = ops.maximum(ahp_update, c.Io)
 
-    iampa, inmda = isyn[SynapseType.AMPA], isyn[SynapseType.NMDA]
+    iampa, inmda = isyn[SynapseType.AMPA.value], isyn[SynapseType.NMDA.value]
     nmda_open = None if inmda is None else nmda_opening(state.imem, c.currents.If_nmda)
     isyn_net = iampa if inmda is None else iampa + inmda * nmda_open
-    isyn_net = isyn_net - isyn[SynapseType.GABA]
+    isyn_net = isyn_net - isyn[SynapseType.GABA.value]
     refractory = state.timer_ref > 0.0
-    membrane = membrane_terms(ops, c, state.imem, state.vmem, isyn_net, iahp, isyn[SynapseType.SHUNT], refractory)
+    membrane = membrane_terms(ops, c, state.imem, state.vmem, isyn_net, iahp, isyn[SynapseType.SHUNT.value], refractory)
     imem = ops.fence(ops.maximum(membrane.update, c.Io))
     x = distance_to_threshold(ops, imem, c.currents.Ispkthr)
     spikes = ops.spike_count(x, max_spikes)
@@ -264,9 +268,10 @@ def _synapse_step(ops: ArrayOps, c: StepConstants, k: SynapseType, current: Any,
     ``Io`` (Rockpool's one merged synapse), the others get no drive without spikes, so
     without input they only decay (and an idle type, None, stays None: exactly 0).
     """
+    i = k.value  # a plain int: torch.compile cannot index a tuple with an IntEnum
     if w is None:
-        return None if current is None else dpi_decay(current, c.syn_discharge[k])
-    drive = c.syn_gain_ratio[k] * (w * c.Iscale)
+        return None if current is None else dpi_decay(current, c.syn_discharge[i])
+    drive = c.syn_gain_ratio[i] * (w * c.Iscale)
     if k is SynapseType.AMPA:
         drive = ops.maximum(drive, c.Io)
-    return dpi_step(current, drive, c.syn_discharge[k], c.syn_charge[k])
+    return dpi_step(current, drive, c.syn_discharge[i], c.syn_charge[i])

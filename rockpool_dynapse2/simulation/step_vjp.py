@@ -97,14 +97,16 @@ def neuron_update_vjp(
     }
     if t.nmda_open is not None:
         # d/dI_mem of I_nmda / (1 + If / I_mem) = I_nmda * open^2 * If / I_mem^2
-        inmda = t.isyn[SynapseType.NMDA]
+        inmda = t.isyn[SynapseType.NMDA.value]
         g_imem = g_imem + g_isyn_net * (inmda * t.nmda_open**2 * c.currents.If_nmda / (imem * imem))
-    g_isyn = tuple(_add(cotangent.isyn[k], shares[k]) if t.isyn[k] is not None else None for k in SynapseType)
+    g_isyn = tuple(
+        None if new is None else _add(cot, shares[k]) for k, new, cot in zip(SynapseType, t.isyn, cotangent.isyn)
+    )
 
     # 4. Each DPI -> its old current and its weights; the AHP DPI -> the old spikes.
-    g_old_isyn = tuple(None if state.isyn[k] is None else g_isyn[k] * c.syn_discharge[k] for k in SynapseType)
+    g_old_isyn = tuple(None if old is None else g * d for old, g, d in zip(state.isyn, g_isyn, c.syn_discharge))
     g_weights = tuple(
-        None if t.weights[k] is None else _weight_cotangent(ops, c, k, t.weights[k], g_isyn[k]) for k in SynapseType
+        None if w is None else _weight_cotangent(ops, c, k, w, g) for k, w, g in zip(SynapseType, t.weights, g_isyn)
     )
     g_ahp_update = ops.where(t.ahp_update > c.Io, cotangent.iahp + g_leak_and_inhibition, 0.0)
     g_spikes = g_ahp_update * (c.ahp_charge * c.ahp_gain_ratio * c.currents.Iw_ahp)
@@ -123,19 +125,20 @@ def _add(a: Any, b: Any) -> Any:
 
 def _weight_cotangent(ops: ArrayOps, c: StepConstants, k: SynapseType, w: Any, g: Any) -> Any:
     """Cotangent of the weights driving synapse type ``k`` (see :func:`.step._synapse_step`)."""
-    scale = c.syn_charge[k] * (c.syn_gain_ratio[k] * c.Iscale)
+    i = k.value  # a plain int: torch.compile cannot index a tuple with an IntEnum
+    scale = c.syn_charge[i] * (c.syn_gain_ratio[i] * c.Iscale)
     if k is SynapseType.AMPA:  # the AMPA drive is floored at Io
-        return ops.where(c.syn_gain_ratio[k] * (w * c.Iscale) > c.Io, g * scale, 0.0)
+        return ops.where(c.syn_gain_ratio[i] * (w * c.Iscale) > c.Io, g * scale, 0.0)
     return g * scale
 
 
 def _split_signed_vjp(ops: ArrayOps, u: Any, g: Tuple[Any, ...]) -> Any:
-    return ops.where(u > 0.0, g[SIGNED_EXCITATORY], 0.0) - ops.where(u < 0.0, g[SIGNED_INHIBITORY], 0.0)
+    return ops.where(u > 0.0, g[SIGNED_EXCITATORY.value], 0.0) - ops.where(u < 0.0, g[SIGNED_INHIBITORY.value], 0.0)
 
 
 def _split_multi_vjp(ops: ArrayOps, u: Any, g: Tuple[Any, ...]) -> Any:
     n = u.shape[-1] // len(SynapseType)
-    parts = [ops.where(u[..., k * n : (k + 1) * n] > 0.0, g[k], 0.0) for k in SynapseType]
+    parts = [ops.where(u[..., k.value * n : (k.value + 1) * n] > 0.0, g[k.value], 0.0) for k in SynapseType]
     return ops.stack(parts, -2).reshape(u.shape)
 
 
