@@ -35,6 +35,7 @@ __all__ = [
     "BIAS_PARAMETERS",
     "BIAS_PARAMETER_BY_NAME",
     "BIAS_PARAMETER_BY_CURRENT",
+    "BIAS_SETTING",
     "NEURON_BIASES",
     "BASE_WEIGHT_BIASES",
     "HIGH_LEVEL_BIASES",
@@ -349,6 +350,12 @@ BIAS_PARAMETER_BY_NAME: Mapping[str, BiasParameter] = MappingProxyType(
 BIAS_PARAMETER_BY_CURRENT: Mapping[str, BiasParameter] = MappingProxyType(
     {p.current: p for p in BIAS_PARAMETERS}
 )
+
+BIAS_SETTING: Mapping[Tuple[Quantity, "Circuit | PulseCircuit"], BiasParameter] = MappingProxyType(
+    {(p.sets, p.circuit): p for p in BIAS_PARAMETERS if p.sets is not Quantity.CURRENT}
+)
+"""The bias that sets a high-level quantity of a circuit:
+``BIAS_SETTING[Quantity.TAU, Circuit.MEM]`` is ``SOIF_LEAK_N`` (``Itau_mem``)."""
 
 NEURON_BIASES: Tuple[BiasParameter, ...] = tuple(p for p in BIAS_PARAMETERS if not p.is_base_weight)
 """The biases that set a per-neuron current of the simulator (all but the base weights), in

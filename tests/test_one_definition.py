@@ -22,6 +22,7 @@ import pytest
 from rockpool_dynapse2.chip import (
     BASE_WEIGHT_BIASES,
     BIAS_PARAMETERS,
+    BIAS_SETTING,
     DEFAULTS,
     GEOMETRY,
     HIGH_LEVEL_BIASES,
@@ -71,6 +72,13 @@ def test_every_circuit_has_its_time_constant_gain_and_pulse_width():
     assert {p.circuit for p in BIAS_PARAMETERS if p.sets is Quantity.TAU} == set(Circuit)
     assert {p.circuit for p in BIAS_PARAMETERS if p.sets is Quantity.GAIN_RATIO} == set(Circuit)
     assert {p.circuit for p in BIAS_PARAMETERS if p.sets is Quantity.PULSE_WIDTH} == set(PulseCircuit)
+
+
+def test_each_quantity_of_a_circuit_has_one_bias():
+    settings = [p for p in BIAS_PARAMETERS if p.sets is not Quantity.CURRENT]
+    assert len(BIAS_SETTING) == len(settings)
+    for p in settings:
+        assert BIAS_SETTING[p.sets, p.circuit] is p
 
 
 def test_base_weights_are_the_mask_bits():

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..chip import (
     BIAS_PARAMETERS,
+    BIAS_SETTING,
     CONSTANTS,
     HIGH_LEVEL_BIASES,
     BiasParameter,
@@ -45,8 +46,6 @@ OFF_TOLERANCE = 0.1
 """A DC or adaptation-weight current within 10 % of the dark current ``Io`` counts as off."""
 
 _CURRENT_NAMES = tuple(p.current for p in BIAS_PARAMETERS)
-_TAU_BIAS = {p.circuit: p for p in BIAS_PARAMETERS if p.sets is Quantity.TAU}
-"""The leak-current bias of each circuit: a gain ratio is relative to it."""
 
 
 def _declared_fields(declared: Sequence[Tuple[str, Any, Any]]) -> Callable[[type], type]:
@@ -85,7 +84,11 @@ class CoreHighLevel:
 
 def _currents_from_high_level(high: CoreHighLevel, constants: CircuitConstants) -> Dict[str, float]:
     """``{simulator current name: current (A)}`` for a high-level parameter set."""
-    itau = {c: itau_from_tau(getattr(high, p.high_level_name), c, constants) for c, p in _TAU_BIAS.items()}
+    itau = {
+        p.circuit: itau_from_tau(getattr(high, p.high_level_name), p.circuit, constants)
+        for p in BIAS_PARAMETERS
+        if p.sets is Quantity.TAU
+    }
     currents: Dict[str, float] = {}
     for p in BIAS_PARAMETERS:
         value = getattr(high, p.high_level_name)
@@ -194,7 +197,7 @@ class CoreParameters:
             if p.sets is Quantity.TAU:
                 current = float(tau_from_itau(current, p.circuit, self.constants))
             elif p.sets is Quantity.GAIN_RATIO:
-                current = float(gain_ratio_from_igain(current, getattr(self, _TAU_BIAS[p.circuit].current)))
+                current = float(gain_ratio_from_igain(current, getattr(self, BIAS_SETTING[Quantity.TAU, p.circuit].current)))
             elif p.sets is Quantity.PULSE_WIDTH:
                 current = float(pulse_width_from_ipulse(current, p.circuit, self.constants))
             values[p.high_level_name] = current
