@@ -13,9 +13,11 @@ uncertain there are uncertain here.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from types import MappingProxyType
-from typing import Mapping, Tuple
+from typing import Mapping, Optional, Tuple
+
+from .errors import ParameterValueError
 
 __all__ = [
     "Transistor",
@@ -24,6 +26,7 @@ __all__ = [
     "PulseCircuit",
     "ChipGeometry",
     "CircuitConstants",
+    "Quantity",
     "BiasParameter",
     "DefaultOperatingPoint",
     "GEOMETRY",
@@ -32,6 +35,10 @@ __all__ = [
     "BIAS_PARAMETERS",
     "BIAS_PARAMETER_BY_NAME",
     "BIAS_PARAMETER_BY_CURRENT",
+    "BIAS_SETTING",
+    "NEURON_BIASES",
+    "BASE_WEIGHT_BIASES",
+    "HIGH_LEVEL_BIASES",
     "SynapseType",
     "SIGNED_EXCITATORY",
     "SIGNED_INHIBITORY",
@@ -225,9 +232,39 @@ class CircuitConstants:
         return getattr(self, f"C_{circuit.value}")
 
 
+class Quantity(enum.Enum):
+    """The high-level quantity a bias parameter sets."""
+
+    TAU = "tau"
+    """The time constant (s) of a :class:`Circuit`, set by its leak current ``Itau``: ``tau_<circuit>``."""
+    GAIN_RATIO = "gain"
+    """The gain ratio ``Igain / Itau`` (dimensionless) of a :class:`Circuit`: ``gain_<circuit>``."""
+    PULSE_WIDTH = "t"
+    """The pulse width or refractory period (s) of a :class:`PulseCircuit`: ``t_<circuit>``."""
+    CURRENT = "current"
+    """A current (A) with no higher-level meaning (threshold, DC, gate, weights), named as itself."""
+
+    @property
+    def unit(self) -> str:
+        """The unit in words: "seconds", "dimensionless" or "amperes"."""
+        return {Quantity.GAIN_RATIO: "dimensionless", Quantity.CURRENT: "amperes"}.get(self, "seconds")
+
+    @property
+    def circuit_kind(self) -> "Optional[type]":
+        """The enum of the circuit a bias of this quantity belongs to (None: any, or none)."""
+        return {Quantity.TAU: Circuit, Quantity.GAIN_RATIO: Circuit, Quantity.PULSE_WIDTH: PulseCircuit}.get(self)
+
+
 @dataclass(frozen=True)
 class BiasParameter:
-    """One named bias parameter of a core, and the simulator current it sets."""
+    """One named bias parameter of a core: the simulator current it sets, its branch of the
+    bias generator, the high-level quantity it stands for and its default.
+
+    This is the one declaration of a bias: the parameter sets of :mod:`.parameters`, the
+    simulator's records (``CURRENT_NAMES``, ``DynapParams``), the default operating point,
+    the weight quantizer and the configuration reader all derive from
+    :data:`BIAS_PARAMETERS`.
+    """
 
     name: str
     """The chip's name, e.g. ``"SOIF_LEAK_N"``."""
@@ -236,36 +273,76 @@ class BiasParameter:
     transistor: Transistor
     scale_factor: float
     """Measured ratio of this branch's current to the bias generator's table value."""
+    sets: Quantity
+    """The high-level quantity the current stands for."""
+    circuit: "Optional[Circuit | PulseCircuit]"
+    """The circuit the bias belongs to: a :class:`Circuit` for a time constant or a gain
+    ratio, a :class:`PulseCircuit` for a pulse width; for a plain current, the circuit it
+    feeds, or None (the base weights feed every synapse)."""
+    default: float
+    """The default operating point, in the unit of :attr:`sets` (s, ratio or A)."""
+    base_weight: Optional[int] = None
+    """``k`` for the base weight current ``Iw_k`` (mask bit ``k``), which a core's synapses
+    share; None for a per-neuron current of the simulator."""
 
+    def __post_init__(self) -> None:
+        kind = self.sets.circuit_kind
+        if not isinstance(self.circuit, kind or (Circuit, PulseCircuit, type(None))):
+            rule = f"a {kind.__name__} for a {self.sets}" if kind else "a Circuit, a PulseCircuit or None"
+            raise ParameterValueError(f"{self.name}.circuit", rule, repr(self.circuit))
+
+    @property
+    def high_level_name(self) -> str:
+        """The name of the high-level quantity: ``tau_mem``, ``gain_ampa``, ``t_ref``, or the
+        current's own name for a plain current."""
+        if self.sets is Quantity.CURRENT:
+            return self.current
+        return f"{self.sets.value}_{self.circuit.value}"
+
+    @property
+    def is_base_weight(self) -> bool:
+        """Whether this is a base weight current ``Iw_k`` of the core's synapses."""
+        return self.base_weight is not None
+
+
+_TAU, _GAIN, _PULSE, _CURRENT = Quantity.TAU, Quantity.GAIN_RATIO, Quantity.PULSE_WIDTH, Quantity.CURRENT
+_N, _P = Transistor.N, Transistor.P
 
 # Scale factors as measured by the chip's makers and published with Rockpool 3.1
-# (``rockpool.devices.dynapse.lookup.scaling.scale_factor_se2``); a test checks them.
+# (``rockpool.devices.dynapse.lookup.scaling.scale_factor_se2``); defaults are Rockpool
+# 3.1's operating point. Tests check both against Rockpool.
+#
+# To add a bias: one line here. The parameter sets, the simulator's records, the
+# configuration's parameter map and the default operating point follow; the equation
+# that uses the new current reads it from ``StepConstants.currents`` (simulation/step.py).
 BIAS_PARAMETERS: Tuple[BiasParameter, ...] = (
-    BiasParameter("SOIF_DC_P", "Idc", Transistor.P, 0.38),
-    BiasParameter("SOIF_LEAK_N", "Itau_mem", Transistor.N, 0.61),
-    BiasParameter("SOIF_GAIN_N", "Igain_mem", Transistor.N, 1.05),
-    BiasParameter("SOIF_REFR_N", "Iref", Transistor.N, 1.05),
-    BiasParameter("SOIF_SPKTHR_P", "Ispkthr", Transistor.P, 0.38),
-    BiasParameter("SYPD_EXT_N", "Ipulse", Transistor.N, 0.92),
-    BiasParameter("SOAD_TAU_P", "Itau_ahp", Transistor.P, 0.2),
-    BiasParameter("SOAD_GAIN_P", "Igain_ahp", Transistor.P, 0.68),
-    BiasParameter("SOAD_PWTAU_N", "Ipulse_ahp", Transistor.N, 0.92),
-    BiasParameter("SOAD_W_N", "Iw_ahp", Transistor.N, 0.92),
-    BiasParameter("DEAM_ETAU_P", "Itau_ampa", Transistor.P, 0.2),
-    BiasParameter("DEAM_EGAIN_P", "Igain_ampa", Transistor.P, 0.68),
-    BiasParameter("DENM_ETAU_P", "Itau_nmda", Transistor.P, 0.2),
-    BiasParameter("DENM_EGAIN_P", "Igain_nmda", Transistor.P, 0.68),
-    BiasParameter("DENM_NMREV_N", "If_nmda", Transistor.N, 1.05),
-    BiasParameter("DEGA_ITAU_P", "Itau_gaba", Transistor.P, 0.2),
-    BiasParameter("DEGA_IGAIN_P", "Igain_gaba", Transistor.P, 0.68),
-    BiasParameter("DESC_ITAU_P", "Itau_shunt", Transistor.P, 0.2),
-    BiasParameter("DESC_IGAIN_P", "Igain_shunt", Transistor.P, 0.68),
-    BiasParameter("SYAM_W0_P", "Iw_0", Transistor.P, 0.22),
-    BiasParameter("SYAM_W1_P", "Iw_1", Transistor.P, 0.22),
-    BiasParameter("SYAM_W2_P", "Iw_2", Transistor.P, 0.22),
-    BiasParameter("SYAM_W3_P", "Iw_3", Transistor.P, 0.22),
+    # chip name, simulator current, transistor, scale factor, quantity it sets, circuit, default
+    BiasParameter("SOIF_DC_P", "Idc", _P, 0.38, _CURRENT, Circuit.MEM, 5e-13),
+    BiasParameter("SOIF_LEAK_N", "Itau_mem", _N, 0.61, _TAU, Circuit.MEM, 20e-3),
+    BiasParameter("SOIF_GAIN_N", "Igain_mem", _N, 1.05, _GAIN, Circuit.MEM, 4.0),
+    BiasParameter("SOIF_REFR_N", "Iref", _N, 1.05, _PULSE, PulseCircuit.REF, 1e-3),
+    BiasParameter("SOIF_SPKTHR_P", "Ispkthr", _P, 0.38, _CURRENT, Circuit.MEM, 1e-7),
+    BiasParameter("SYPD_EXT_N", "Ipulse", _N, 0.92, _PULSE, PulseCircuit.PULSE, 10e-6),
+    BiasParameter("SOAD_TAU_P", "Itau_ahp", _P, 0.2, _TAU, Circuit.AHP, 50e-3),
+    BiasParameter("SOAD_GAIN_P", "Igain_ahp", _P, 0.68, _GAIN, Circuit.AHP, 1.0),
+    BiasParameter("SOAD_PWTAU_N", "Ipulse_ahp", _N, 0.92, _PULSE, PulseCircuit.PULSE_AHP, 1e-6),
+    BiasParameter("SOAD_W_N", "Iw_ahp", _N, 0.92, _CURRENT, Circuit.AHP, 5e-13),
+    BiasParameter("DEAM_ETAU_P", "Itau_ampa", _P, 0.2, _TAU, Circuit.AMPA, 10e-3),
+    BiasParameter("DEAM_EGAIN_P", "Igain_ampa", _P, 0.68, _GAIN, Circuit.AMPA, 100.0),
+    BiasParameter("DENM_ETAU_P", "Itau_nmda", _P, 0.2, _TAU, Circuit.NMDA, 10e-3),
+    BiasParameter("DENM_EGAIN_P", "Igain_nmda", _P, 0.68, _GAIN, Circuit.NMDA, 100.0),
+    BiasParameter("DENM_NMREV_N", "If_nmda", _N, 1.05, _CURRENT, Circuit.NMDA, 5e-13),
+    BiasParameter("DEGA_ITAU_P", "Itau_gaba", _P, 0.2, _TAU, Circuit.GABA, 10e-3),
+    BiasParameter("DEGA_IGAIN_P", "Igain_gaba", _P, 0.68, _GAIN, Circuit.GABA, 100.0),
+    BiasParameter("DESC_ITAU_P", "Itau_shunt", _P, 0.2, _TAU, Circuit.SHUNT, 10e-3),
+    BiasParameter("DESC_IGAIN_P", "Igain_shunt", _P, 0.68, _GAIN, Circuit.SHUNT, 100.0),
+    BiasParameter("SYAM_W0_P", "Iw_0", _P, 0.22, _CURRENT, None, 1e-9, base_weight=0),
+    BiasParameter("SYAM_W1_P", "Iw_1", _P, 0.22, _CURRENT, None, 2e-9, base_weight=1),
+    BiasParameter("SYAM_W2_P", "Iw_2", _P, 0.22, _CURRENT, None, 4e-9, base_weight=2),
+    BiasParameter("SYAM_W3_P", "Iw_3", _P, 0.22, _CURRENT, None, 8e-9, base_weight=3),
 )
-"""Every bias parameter the simulator models, one per simulator current."""
+"""Every bias parameter the package models, one per simulator current: the one declaration
+of the chip's biases (the default of a plain current of ``Io``, 0.5 pA, means off)."""
 
 BIAS_PARAMETER_BY_NAME: Mapping[str, BiasParameter] = MappingProxyType(
     {p.name: p for p in BIAS_PARAMETERS}
@@ -274,61 +351,73 @@ BIAS_PARAMETER_BY_CURRENT: Mapping[str, BiasParameter] = MappingProxyType(
     {p.current: p for p in BIAS_PARAMETERS}
 )
 
+BIAS_SETTING: Mapping[Tuple[Quantity, "Circuit | PulseCircuit"], BiasParameter] = MappingProxyType(
+    {(p.sets, p.circuit): p for p in BIAS_PARAMETERS if p.sets is not Quantity.CURRENT}
+)
+"""The bias that sets a high-level quantity of a circuit:
+``BIAS_SETTING[Quantity.TAU, Circuit.MEM]`` is ``SOIF_LEAK_N`` (``Itau_mem``)."""
 
-def _default_tau() -> Mapping[Circuit, float]:
-    return MappingProxyType(
-        {
-            Circuit.MEM: 20e-3,
-            Circuit.AMPA: 10e-3,
-            Circuit.NMDA: 10e-3,
-            Circuit.GABA: 10e-3,
-            Circuit.SHUNT: 10e-3,
-            Circuit.AHP: 50e-3,
-        }
-    )
+NEURON_BIASES: Tuple[BiasParameter, ...] = tuple(p for p in BIAS_PARAMETERS if not p.is_base_weight)
+"""The biases that set a per-neuron current of the simulator (all but the base weights), in
+declaration order: the simulator's ``CURRENT_NAMES``."""
 
-
-def _default_pulse() -> Mapping[PulseCircuit, float]:
-    return MappingProxyType(
-        {PulseCircuit.PULSE: 10e-6, PulseCircuit.PULSE_AHP: 1e-6, PulseCircuit.REF: 1e-3}
-    )
+BASE_WEIGHT_BIASES: Tuple[BiasParameter, ...] = tuple(
+    sorted((p for p in BIAS_PARAMETERS if p.is_base_weight), key=lambda p: p.base_weight)
+)
+"""The base weight currents ``Iw_0..Iw_3`` of a core (``SYAM_W0_P``..``SYAM_W3_P``), in
+mask-bit order: base ``k`` is bit ``k`` of a synapse's weight mask."""
 
 
-def _default_gain() -> Mapping[Circuit, float]:
-    return MappingProxyType(
-        {
-            Circuit.MEM: 4.0,
-            Circuit.AMPA: 100.0,
-            Circuit.NMDA: 100.0,
-            Circuit.GABA: 100.0,
-            Circuit.SHUNT: 100.0,
-            Circuit.AHP: 1.0,
-        }
-    )
+def _ordered(quantity: Quantity, kinds: type) -> Tuple[BiasParameter, ...]:
+    """The biases that set ``quantity``, in the order of their circuits' enum."""
+    order = {c: i for i, c in enumerate(kinds)}
+    return tuple(sorted((p for p in BIAS_PARAMETERS if p.sets is quantity), key=lambda p: order[p.circuit]))
 
 
-@dataclass(frozen=True)
-class DefaultOperatingPoint:
-    """The default high-level operating point of a core (Rockpool 3.1's defaults)."""
+HIGH_LEVEL_BIASES: Tuple[BiasParameter, ...] = (
+    _ordered(Quantity.TAU, Circuit)
+    + _ordered(Quantity.PULSE_WIDTH, PulseCircuit)
+    + _ordered(Quantity.GAIN_RATIO, Circuit)
+    + tuple(p for p in BIAS_PARAMETERS if p.sets is Quantity.CURRENT)
+)
+"""Every bias in the order of the high-level parameter set (``CoreHighLevel``): time
+constants, pulse widths, gain ratios (each in the order of its circuits), plain currents."""
 
-    tau: Mapping[Circuit, float] = field(default_factory=_default_tau)
-    """Time constants (s)."""
-    pulse_width: Mapping[PulseCircuit, float] = field(default_factory=_default_pulse)
-    """Pulse widths and refractory period (s)."""
-    gain_ratio: Mapping[Circuit, float] = field(default_factory=_default_gain)
-    """``Igain / Itau`` of every DPI circuit."""
-    Ispkthr: float = 1e-7
-    """Spiking threshold current (A)."""
-    Iw: Tuple[float, float, float, float] = (1e-9, 2e-9, 4e-9, 8e-9)
-    """Base weight currents ``Iw_0..Iw_3`` (A)."""
-    Iscale: float = 1e-8
-    """Current (A) of a weight of 1.0 in the simulators' weight units."""
-    Idc: float = 5e-13
-    """DC input current (A); the dark current, i.e. off."""
-    If_nmda: float = 5e-13
-    """NMDA gate current (A); the dark current, i.e. the gate is always open."""
-    Iw_ahp: float = 5e-13
-    """AHP weight current (A); the dark current, i.e. no adaptation."""
+
+def _defaults(quantity: Quantity) -> Mapping["Circuit | PulseCircuit", float]:
+    return MappingProxyType({p.circuit: p.default for p in HIGH_LEVEL_BIASES if p.sets is quantity})
+
+
+DefaultOperatingPoint = make_dataclass(
+    "DefaultOperatingPoint",
+    [
+        ("tau", Mapping[Circuit, float], field(default_factory=lambda: _defaults(Quantity.TAU))),
+        ("pulse_width", Mapping[PulseCircuit, float], field(default_factory=lambda: _defaults(Quantity.PULSE_WIDTH))),
+        ("gain_ratio", Mapping[Circuit, float], field(default_factory=lambda: _defaults(Quantity.GAIN_RATIO))),
+    ]
+    + [(p.current, float, field(default=p.default)) for p in NEURON_BIASES if p.sets is Quantity.CURRENT]
+    + [
+        ("Iw", Tuple[float, ...], field(default=tuple(p.default for p in BASE_WEIGHT_BIASES))),
+        ("Iscale", float, field(default=1e-8)),
+    ],
+    frozen=True,
+    namespace={
+        "__module__": __name__,
+        "__doc__": """The default high-level operating point of a core (Rockpool 3.1's defaults),
+    derived from the defaults of :data:`BIAS_PARAMETERS`.
+
+    Fields:
+        tau: ``{Circuit: time constant (s)}``.
+        pulse_width: ``{PulseCircuit: pulse width or refractory period (s)}``.
+        gain_ratio: ``{Circuit: Igain / Itau}`` of every DPI circuit.
+        Idc, Ispkthr, If_nmda, Iw_ahp, ...: one field per plain per-neuron current (A):
+            the DC input, the spiking threshold, the NMDA gate and the AHP weight; a
+            current at the dark current ``Io`` is off.
+        Iw: the base weight currents ``Iw_0..Iw_3`` (A).
+        Iscale: current (A) of a weight of 1.0 in the simulators' weight units (not a bias).
+    """,
+    },
+)
 
 
 CONTROL_TAG = 2047

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-from ..chip import CONSTANTS, Circuit, CircuitConstants, PulseCircuit
+from ..chip import BIAS_SETTING, CONSTANTS, Circuit, CircuitConstants, PulseCircuit, Quantity
 from ..errors import UnknownParameterError
 from .validate import as_array, check_positive_finite
 
@@ -114,7 +114,7 @@ def itau_from_tau(
         5.32
     """
     tau = as_array(tau)
-    check_positive_finite(f"tau_{as_circuit(circuit).value}", tau, "seconds")
+    check_positive_finite(BIAS_SETTING[Quantity.TAU, as_circuit(circuit)].high_level_name, tau, "seconds")
     return _tau_relation(tau, circuit, constants)
 
 
@@ -123,20 +123,13 @@ def tau_from_itau(
 ) -> Array:
     """Time constant (s) of a DPI circuit from its leak current ``itau`` (A); inverse of :func:`itau_from_tau`."""
     itau = as_array(itau)
-    check_positive_finite(f"Itau_{as_circuit(circuit).value}", itau, "amperes")
+    check_positive_finite(BIAS_SETTING[Quantity.TAU, as_circuit(circuit)].current, itau, "amperes")
     return _tau_relation(itau, circuit, constants)
 
 
 def _pulse_relation(x: Array, circuit: Union[str, PulseCircuit], constants: CircuitConstants) -> Array:
     c = as_pulse_circuit(circuit)
     return pulse_duration(x, constants.capacitance(c), constants.Vth)
-
-
-_PULSE_CURRENT = {
-    PulseCircuit.PULSE: "Ipulse",
-    PulseCircuit.PULSE_AHP: "Ipulse_ahp",
-    PulseCircuit.REF: "Iref",
-}
 
 
 def ipulse_from_pulse_width(
@@ -160,7 +153,7 @@ def ipulse_from_pulse_width(
         35.0
     """
     width = as_array(width)
-    check_positive_finite(f"t_{as_pulse_circuit(circuit).value}", width, "seconds")
+    check_positive_finite(BIAS_SETTING[Quantity.PULSE_WIDTH, as_pulse_circuit(circuit)].high_level_name, width, "seconds")
     return _pulse_relation(width, circuit, constants)
 
 
@@ -169,7 +162,7 @@ def pulse_width_from_ipulse(
 ) -> Array:
     """Pulse width (s) from its current (A); inverse of :func:`ipulse_from_pulse_width`."""
     current = as_array(current)
-    check_positive_finite(_PULSE_CURRENT[as_pulse_circuit(circuit)], current, "amperes")
+    check_positive_finite(BIAS_SETTING[Quantity.PULSE_WIDTH, as_pulse_circuit(circuit)].current, current, "amperes")
     return _pulse_relation(current, circuit, constants)
 
 

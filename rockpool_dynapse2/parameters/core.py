@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..chip import (
     BIAS_PARAMETERS,
+    BIAS_SETTING,
     CONSTANTS,
-    DEFAULTS,
-    Circuit,
+    HIGH_LEVEL_BIASES,
+    BiasParameter,
     CircuitConstants,
-    PulseCircuit,
+    Quantity,
 )
 from ..errors import ParameterValueError, UnknownParameterError
 from .validate import check_positive_finite
@@ -44,98 +45,77 @@ __all__ = ["OFF_TOLERANCE", "CoreHighLevel", "CoreParameters"]
 OFF_TOLERANCE = 0.1
 """A DC or adaptation-weight current within 10 % of the dark current ``Io`` counts as off."""
 
-_CIRCUITS = tuple(Circuit)
-_PULSES = tuple(PulseCircuit)
-_PULSE_CURRENT = {PulseCircuit.PULSE: "Ipulse", PulseCircuit.PULSE_AHP: "Ipulse_ahp", PulseCircuit.REF: "Iref"}
-_PLAIN_CURRENTS = ("Ispkthr", "Idc", "If_nmda", "Iw_ahp", "Iw_0", "Iw_1", "Iw_2", "Iw_3")
-_PULSE_FIELD = {PulseCircuit.PULSE: "t_pulse", PulseCircuit.PULSE_AHP: "t_pulse_ahp", PulseCircuit.REF: "t_ref"}
+_CURRENT_NAMES = tuple(p.current for p in BIAS_PARAMETERS)
+
+
+def _declared_fields(declared: Sequence[Tuple[str, Any, Any]]) -> Callable[[type], type]:
+    """Class decorator, applied under ``@dataclass``: the fields ``(name, type, default)``
+    come first, before the fields the class body declares. The fields derived from
+    :data:`~rockpool_dynapse2.chip.BIAS_PARAMETERS` are so written nowhere else."""
+
+    def add(cls: type) -> type:
+        own = dict(cls.__dict__.get("__annotations__", {}))
+        cls.__annotations__ = {**{name: kind for name, kind, _ in declared}, **own}
+        for name, _, default in declared:
+            setattr(cls, name, default)
+        return cls
+
+    return add
 
 
 @dataclass(frozen=True)
+@_declared_fields([(p.high_level_name, float, p.default) for p in HIGH_LEVEL_BIASES])
 class CoreHighLevel:
-    """High-level parameters of one core (SI units; gains are dimensionless ratios)."""
+    """High-level parameters of one core (SI units; gains are dimensionless ratios).
 
-    tau_mem: float = DEFAULTS.tau[Circuit.MEM]
-    tau_ampa: float = DEFAULTS.tau[Circuit.AMPA]
-    tau_nmda: float = DEFAULTS.tau[Circuit.NMDA]
-    tau_gaba: float = DEFAULTS.tau[Circuit.GABA]
-    tau_shunt: float = DEFAULTS.tau[Circuit.SHUNT]
-    tau_ahp: float = DEFAULTS.tau[Circuit.AHP]
-    t_pulse: float = DEFAULTS.pulse_width[PulseCircuit.PULSE]
-    t_pulse_ahp: float = DEFAULTS.pulse_width[PulseCircuit.PULSE_AHP]
-    t_ref: float = DEFAULTS.pulse_width[PulseCircuit.REF]
-    gain_mem: float = DEFAULTS.gain_ratio[Circuit.MEM]
-    gain_ampa: float = DEFAULTS.gain_ratio[Circuit.AMPA]
-    gain_nmda: float = DEFAULTS.gain_ratio[Circuit.NMDA]
-    gain_gaba: float = DEFAULTS.gain_ratio[Circuit.GABA]
-    gain_shunt: float = DEFAULTS.gain_ratio[Circuit.SHUNT]
-    gain_ahp: float = DEFAULTS.gain_ratio[Circuit.AHP]
-    Ispkthr: float = DEFAULTS.Ispkthr
-    Idc: float = DEFAULTS.Idc
-    If_nmda: float = DEFAULTS.If_nmda
-    Iw_ahp: float = DEFAULTS.Iw_ahp
-    Iw_0: float = DEFAULTS.Iw[0]
-    Iw_1: float = DEFAULTS.Iw[1]
-    Iw_2: float = DEFAULTS.Iw[2]
-    Iw_3: float = DEFAULTS.Iw[3]
+    One field per bias parameter of :data:`~rockpool_dynapse2.chip.BIAS_PARAMETERS`, named
+    by what it sets (:attr:`~rockpool_dynapse2.chip.BiasParameter.high_level_name`), with
+    the bias's default: the time constants ``tau_mem``, ``tau_ampa``, ``tau_nmda``,
+    ``tau_gaba``, ``tau_shunt``, ``tau_ahp`` (s); the pulse widths ``t_pulse``,
+    ``t_pulse_ahp`` and the refractory period ``t_ref`` (s); the gain ratios ``gain_mem``,
+    ``gain_ampa``, ..., ``gain_ahp``; and the currents without a higher-level meaning,
+    ``Idc``, ``Ispkthr``, ``Iw_ahp``, ``If_nmda``, ``Iw_0``..``Iw_3`` (A).
+    """
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            unit = "seconds" if f.name.startswith(("tau_", "t_")) else (
-                "dimensionless" if f.name.startswith("gain_") else "amperes"
-            )
-            check_positive_finite(f.name, getattr(self, f.name), unit)
+        for p in HIGH_LEVEL_BIASES:
+            check_positive_finite(p.high_level_name, getattr(self, p.high_level_name), p.sets.unit)
 
 
 def _currents_from_high_level(high: CoreHighLevel, constants: CircuitConstants) -> Dict[str, float]:
     """``{simulator current name: current (A)}`` for a high-level parameter set."""
+    itau = {
+        p.circuit: itau_from_tau(getattr(high, p.high_level_name), p.circuit, constants)
+        for p in BIAS_PARAMETERS
+        if p.sets is Quantity.TAU
+    }
     currents: Dict[str, float] = {}
-    for c in _CIRCUITS:
-        itau = itau_from_tau(getattr(high, f"tau_{c.value}"), c, constants)
-        currents[f"Itau_{c.value}"] = itau
-        currents[f"Igain_{c.value}"] = igain_from_gain_ratio(getattr(high, f"gain_{c.value}"), itau)
-    for pc in _PULSES:
-        currents[_PULSE_CURRENT[pc]] = ipulse_from_pulse_width(getattr(high, _PULSE_FIELD[pc]), pc, constants)
-    for name in _PLAIN_CURRENTS:
-        currents[name] = getattr(high, name)
+    for p in BIAS_PARAMETERS:
+        value = getattr(high, p.high_level_name)
+        if p.sets is Quantity.TAU:
+            value = itau[p.circuit]
+        elif p.sets is Quantity.GAIN_RATIO:
+            value = igain_from_gain_ratio(value, itau[p.circuit])
+        elif p.sets is Quantity.PULSE_WIDTH:
+            value = ipulse_from_pulse_width(value, p.circuit, constants)
+        currents[p.current] = value
     return currents
 
 
-_CURRENT_NAMES = tuple(p.current for p in BIAS_PARAMETERS)
-
-
 @dataclass(frozen=True)
+@_declared_fields([(p.current, Optional[float], None) for p in BIAS_PARAMETERS])
 class CoreParameters:
     """Every bias current one core shares (A), with the circuit constants to interpret them.
+
+    One field per bias parameter of :data:`~rockpool_dynapse2.chip.BIAS_PARAMETERS`, named
+    by its simulator current (``Idc``, ``Itau_mem``, ``Igain_mem``, ..., ``Iw_3``), then
+    ``constants``.
 
     Construct from currents (``CoreParameters(Itau_mem=5e-12, ...)``; unnamed currents take
     the default operating point under the given ``constants``), from high-level values (:meth:`from_high_level`) or from
     bias codes (:meth:`from_codes`).
     """
 
-    Idc: Optional[float] = None
-    If_nmda: Optional[float] = None
-    Igain_ahp: Optional[float] = None
-    Igain_ampa: Optional[float] = None
-    Igain_gaba: Optional[float] = None
-    Igain_nmda: Optional[float] = None
-    Igain_shunt: Optional[float] = None
-    Igain_mem: Optional[float] = None
-    Ipulse_ahp: Optional[float] = None
-    Ipulse: Optional[float] = None
-    Iref: Optional[float] = None
-    Ispkthr: Optional[float] = None
-    Itau_ahp: Optional[float] = None
-    Itau_ampa: Optional[float] = None
-    Itau_gaba: Optional[float] = None
-    Itau_nmda: Optional[float] = None
-    Itau_shunt: Optional[float] = None
-    Itau_mem: Optional[float] = None
-    Iw_0: Optional[float] = None
-    Iw_1: Optional[float] = None
-    Iw_2: Optional[float] = None
-    Iw_3: Optional[float] = None
-    Iw_ahp: Optional[float] = None
     constants: CircuitConstants = field(default=CONSTANTS, compare=True)
 
     def __post_init__(self) -> None:
@@ -212,16 +192,15 @@ class CoreParameters:
     def high_level(self) -> CoreHighLevel:
         """The high-level values these currents stand for."""
         values: Dict[str, float] = {}
-        for c in _CIRCUITS:
-            itau = getattr(self, f"Itau_{c.value}")
-            values[f"tau_{c.value}"] = float(tau_from_itau(itau, c, self.constants))
-            values[f"gain_{c.value}"] = float(gain_ratio_from_igain(getattr(self, f"Igain_{c.value}"), itau))
-        for pc in _PULSES:
-            values[_PULSE_FIELD[pc]] = float(
-                pulse_width_from_ipulse(getattr(self, _PULSE_CURRENT[pc]), pc, self.constants)
-            )
-        for name in _PLAIN_CURRENTS:
-            values[name] = getattr(self, name)
+        for p in BIAS_PARAMETERS:
+            current = getattr(self, p.current)
+            if p.sets is Quantity.TAU:
+                current = float(tau_from_itau(current, p.circuit, self.constants))
+            elif p.sets is Quantity.GAIN_RATIO:
+                current = float(gain_ratio_from_igain(current, getattr(self, BIAS_SETTING[Quantity.TAU, p.circuit].current)))
+            elif p.sets is Quantity.PULSE_WIDTH:
+                current = float(pulse_width_from_ipulse(current, p.circuit, self.constants))
+            values[p.high_level_name] = current
         return CoreHighLevel(**values)
 
     def to_codes(self, clip: bool = False) -> Dict[str, BiasCode]:
@@ -278,7 +257,7 @@ class CoreParameters:
         rows = [("parameter", "value", "chip parameter", "current", "code", "code current", "error")]
         for p in BIAS_PARAMETERS:
             current = getattr(self, p.current)
-            hl_name, hl_value = _high_level_of(p.current, high)
+            hl_name, hl_value = p.high_level_name, _high_level_text(p, high)
             try:
                 code = code_from_current(p, current)
                 code_current = current_from_code(p, code)
@@ -297,19 +276,12 @@ class CoreParameters:
         return self.table()
 
 
-def _high_level_of(current: str, high: CoreHighLevel):
-    """(high-level name, formatted value) of the quantity a current sets."""
-    if current.startswith("Itau_"):
-        name = "tau_" + current[5:]
-        return name, _si(getattr(high, name), "s")
-    if current.startswith("Igain_"):
-        name = "gain_" + current[6:]
-        return name, f"{getattr(high, name):.4g}"
-    pulse = {v: k for k, v in _PULSE_CURRENT.items()}.get(current)
-    if pulse is not None:
-        name = _PULSE_FIELD[pulse]
-        return name, _si(getattr(high, name), "s")
-    return current, _si(getattr(high, current), "A")
+def _high_level_text(p: BiasParameter, high: CoreHighLevel) -> str:
+    """The high-level value a bias sets, formatted with its unit."""
+    value = getattr(high, p.high_level_name)
+    if p.sets is Quantity.GAIN_RATIO:
+        return f"{value:.4g}"
+    return _si(value, "A" if p.sets is Quantity.CURRENT else "s")
 
 
 _PREFIXES = ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1.0, ""))

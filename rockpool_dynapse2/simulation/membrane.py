@@ -93,7 +93,7 @@ def membrane_terms(
     # An idle SHUNT (None, exactly 0) leaves out two additions of 0.
     ileak = c.Itau_mem + iahp if ishunt is None else c.Itau_mem + iahp + ishunt
     inhibition = iahp if ishunt is None else iahp + ishunt
-    iin_raw = isyn - ileak + c.Idc
+    iin_raw = isyn - ileak + c.currents.Idc
     iin = ops.maximum(ops.where(refractory, 0.0, iin_raw), c.Io)
     imem_inf = c.mem_gain_ratio * (iin - ileak)
     ifb = c.Io * f_feedback
@@ -118,8 +118,9 @@ def membrane_step(
 
     Args:
         ops: array operations of the backend.
-        c: per-neuron constants (``Itau_mem``, ``Igain_mem`` floored at ``Io``, ``Idc``,
-            ``C_mem``, ``Io``, ``Ut``, ``kappa``, ``dt``, ...) from :func:`.step.prepare`.
+        c: per-neuron constants (``Itau_mem``, ``Igain_mem`` floored at ``Io``,
+            ``currents.Idc``, ``C_mem``, ``Io``, ``Ut``, ``kappa``, ``dt``, ...) from
+            :func:`.step.prepare`.
         imem: membrane current (A), ``(B, N)``.
         vmem: membrane voltage (V) driving the positive feedback, ``(B, N)``.
         isyn: net synaptic current ``I_ampa + I_nmda_gated - I_gaba`` (A), ``(B, N)``.

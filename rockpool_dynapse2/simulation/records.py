@@ -6,106 +6,55 @@ The records hold arrays of whichever backend runs them (jax or torch); the equat
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Callable, NamedTuple, Tuple
+
+from ..chip import NEURON_BIASES, CircuitConstants, SynapseType
 
 __all__ = [
     "CURRENT_NAMES",
     "LAYOUT_NAMES",
     "SYNAPSE_NAMES",
     "STATE_NAMES",
+    "BiasCurrents",
     "DynapParams",
     "DynapState",
     "StepConstants",
     "ArrayOps",
 ]
 
-SYNAPSE_NAMES: Tuple[str, ...] = ("ampa", "nmda", "gaba", "shunt")
+SYNAPSE_NAMES: Tuple[str, ...] = tuple(s.label for s in SynapseType)
 """Synapse types in the order of the last axis of synaptic arrays (AMPA, NMDA, GABA, SHUNT)."""
 
-CURRENT_NAMES: Tuple[str, ...] = (
-    "Idc",
-    "If_nmda",
-    "Igain_ahp",
-    "Igain_mem",
-    "Igain_ampa",
-    "Igain_nmda",
-    "Igain_gaba",
-    "Igain_shunt",
-    "Ipulse_ahp",
-    "Ipulse",
-    "Iref",
-    "Ispkthr",
-    "Itau_ahp",
-    "Itau_mem",
-    "Itau_ampa",
-    "Itau_nmda",
-    "Itau_gaba",
-    "Itau_shunt",
-    "Iw_ahp",
-)
-"""Per-neuron bias currents of the simulator (A)."""
+CURRENT_NAMES: Tuple[str, ...] = tuple(p.current for p in NEURON_BIASES)
+"""Per-neuron bias currents of the simulator (A): the simulator current of every bias of
+:data:`~rockpool_dynapse2.chip.BIAS_PARAMETERS` but the base weights, in its order."""
 
-LAYOUT_NAMES: Tuple[str, ...] = (
-    "C_ahp",
-    "C_ampa",
-    "C_nmda",
-    "C_gaba",
-    "C_shunt",
-    "C_pulse_ahp",
-    "C_pulse",
-    "C_ref",
-    "C_mem",
-    "Io",
-    "kappa_n",
-    "kappa_p",
-    "Ut",
-    "Vth",
-)
-"""Per-neuron layout constants (F, A, V, dimensionless)."""
+LAYOUT_NAMES: Tuple[str, ...] = tuple(f.name for f in fields(CircuitConstants))
+"""Per-neuron layout constants (F, A, V, dimensionless): the fields of
+:class:`~rockpool_dynapse2.chip.CircuitConstants`."""
 
 STATE_NAMES: Tuple[str, ...] = ("isyn", "iahp", "imem", "vmem", "timer_ref", "spikes")
 
 
-class DynapParams(NamedTuple):
-    """Parameters of N neurons; every field has shape ``(N,)`` unless noted."""
+BiasCurrents = NamedTuple("BiasCurrents", [(name, Any) for name in CURRENT_NAMES])
+BiasCurrents.__doc__ = """The per-neuron bias currents (A) as given, one ``(N,)`` array per name of
+:data:`CURRENT_NAMES` (generated from :data:`~rockpool_dynapse2.chip.BIAS_PARAMETERS`).
+:class:`StepConstants` carries them, so an equation reads a new bias by its name."""
 
-    Idc: Any
-    If_nmda: Any
-    Igain_ahp: Any
-    Igain_mem: Any
-    Igain_ampa: Any
-    Igain_nmda: Any
-    Igain_gaba: Any
-    Igain_shunt: Any
-    Ipulse_ahp: Any
-    Ipulse: Any
-    Iref: Any
-    Ispkthr: Any
-    Itau_ahp: Any
-    Itau_mem: Any
-    Itau_ampa: Any
-    Itau_nmda: Any
-    Itau_gaba: Any
-    Itau_shunt: Any
-    Iw_ahp: Any
-    C_ahp: Any
-    C_ampa: Any
-    C_nmda: Any
-    C_gaba: Any
-    C_shunt: Any
-    C_pulse_ahp: Any
-    C_pulse: Any
-    C_ref: Any
-    C_mem: Any
-    Io: Any
-    kappa_n: Any
-    kappa_p: Any
-    Ut: Any
-    Vth: Any
-    Iscale: Any
-    """Current (A) of an input weight of 1.0; a scalar."""
-    w_rec: Any
-    """Recurrent weights ``(N, N_in)`` in units of ``Iscale``; ``None`` without recurrence."""
+DynapParams = NamedTuple(
+    "DynapParams",
+    [(name, Any) for name in CURRENT_NAMES + LAYOUT_NAMES] + [("Iscale", Any), ("w_rec", Any)],
+)
+DynapParams.__doc__ = """Parameters of N neurons; every field has shape ``(N,)`` unless noted.
+
+Generated from the declarations in :mod:`rockpool_dynapse2.chip`: one field per name of
+:data:`CURRENT_NAMES` (the bias currents, A), one per name of :data:`LAYOUT_NAMES` (the
+circuit constants), then ``Iscale``, the current (A) of an input weight of 1.0 (a
+scalar), and ``w_rec``, the recurrent weights ``(N, N_in)`` in units of ``Iscale``
+(``None`` without recurrence)."""
+DynapParams.Iscale.__doc__ = "Current (A) of an input weight of 1.0; a scalar."
+DynapParams.w_rec.__doc__ = "Recurrent weights ``(N, N_in)`` in units of ``Iscale``; ``None`` without recurrence."
 
 
 class DynapState(NamedTuple):
@@ -127,7 +76,8 @@ class DynapState(NamedTuple):
 
 
 class StepConstants(NamedTuple):
-    """Per-neuron quantities derived once per evolution from :class:`DynapParams` and ``dt``."""
+    """Per-neuron quantities derived once per evolution from :class:`DynapParams` and ``dt``
+    (by :func:`.step.prepare`)."""
 
     dt: Any
     Io: Any
@@ -143,19 +93,21 @@ class StepConstants(NamedTuple):
     """``exp(-dt / tau)`` of the four synapse types, a tuple of four ``(N,)`` arrays."""
     syn_charge: Any
     """``1 - exp(-t_pulse / tau)`` of the four synapse types, a tuple of four ``(N,)`` arrays."""
-    If_nmda: Any
     ahp_gain_ratio: Any
     ahp_discharge: Any
     ahp_charge: Any
-    Iw_ahp: Any
     Itau_mem: Any
+    """The membrane's leak current, floored at ``Io``."""
     Igain_mem: Any
+    """The membrane's gain current, floored at ``Io``."""
     mem_gain_ratio: Any
     """``Igain_mem / Itau_mem``."""
     C_mem: Any
-    Idc: Any
-    Ispkthr: Any
     t_ref: Any
+    currents: Any
+    """The bias currents as given (not floored), a :class:`BiasCurrents`: the equations
+    read the currents that need no derived form here (``c.currents.Idc``), so a new bias
+    reaches them without a new field."""
     w_rec: Any
     """Recurrent weights ``(N, N_in)`` with their columns in the loop's input order
     (synapse-major for the multi-synapse layout), or None; a backend may replace them by

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Tuple
 
+from ..chip import SIGNED_EXCITATORY, SIGNED_INHIBITORY, SynapseType
 from ..parameters.validate import concrete
 from ..parameters.convert import dpi_time_constant, pulse_duration
 from .dpi import dpi_decay, dpi_factors, dpi_step
 from .membrane import MembraneTerms, membrane_terms, membrane_voltage, nmda_opening
-from .records import SYNAPSE_NAMES, ArrayOps, DynapParams, DynapState, StepConstants
+from .records import CURRENT_NAMES, ArrayOps, BiasCurrents, DynapParams, DynapState, StepConstants
 from .spiking import distance_to_threshold, reset_and_refractory
 
 __all__ = [
@@ -44,7 +45,8 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool) -> StepConstan
     """Derive the per-neuron constants of a step from the parameters.
 
     Leak and gain currents are floored at ``Io`` (a transistor cannot pass less than its
-    dark current), as in Rockpool's DynapSim.
+    dark current), as in Rockpool's DynapSim. Every bias current also reaches the
+    equations as given, by name, in :attr:`~.records.StepConstants.currents`.
 
     Args:
         ops: array operations of the backend.
@@ -60,10 +62,10 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool) -> StepConstan
     t_ref = pulse_duration(p.Iref, p.C_ref, p.Vth)
 
     def syn(prefix: str) -> Tuple[Any, ...]:
-        return tuple(getattr(p, f"{prefix}_{s}") for s in SYNAPSE_NAMES)
+        return tuple(getattr(p, f"{prefix}_{s.label}") for s in SynapseType)
 
-    # One (N,) array per synapse type, not an (N, 4) stack: the time loop then works on
-    # contiguous (B, N) arrays (strided slices of a (B, N, 4) state cost twice the time).
+    # One (N,) array per synapse type, not an (N, types) stack: the time loop then works on
+    # contiguous (B, N) arrays (strided slices of a (B, N, types) state cost twice the time).
     itau_syn = tuple(ops.maximum(itau, io) for itau in syn("Itau"))
     igain_syn = tuple(ops.maximum(igain, io) for igain in syn("Igain"))
     syn_factors = tuple(
@@ -88,50 +90,59 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool) -> StepConstan
         syn_gain_ratio=tuple(igain / itau for igain, itau in zip(igain_syn, itau_syn)),
         syn_discharge=tuple(discharge for discharge, _ in syn_factors),
         syn_charge=tuple(charge for _, charge in syn_factors),
-        If_nmda=p.If_nmda,
         ahp_gain_ratio=igain_ahp / itau_ahp,
         ahp_discharge=ahp_discharge,
         ahp_charge=ahp_charge,
-        Iw_ahp=p.Iw_ahp,
         Itau_mem=itau_mem,
         Igain_mem=igain_mem,
         mem_gain_ratio=igain_mem / itau_mem,
         C_mem=p.C_mem,
-        Idc=p.Idc,
-        Ispkthr=p.Ispkthr,
         t_ref=t_ref,
+        currents=BiasCurrents(*(getattr(p, name) for name in CURRENT_NAMES)),
         w_rec=p.w_rec if signed or p.w_rec is None else synapse_major(p.w_rec),
     )
 
 
+# The per-type tuples are indexed with ``SynapseType.X.value``, a plain int: torch.compile
+# cannot index a tuple or list with an IntEnum.
+
+
 def split_signed_input(ops: ArrayOps, w: Any) -> Tuple[Any, ...]:
-    """Signed weights ``(..., N)`` -> the weights driving each synapse type (AMPA, NMDA,
-    GABA, SHUNT): positive to AMPA, negative to GABA, None (no input) for NMDA and SHUNT."""
-    return ops.relu(w), None, ops.relu(-w), None
+    """Signed weights ``(..., N)`` -> the weights driving each synapse type, in
+    :class:`~rockpool_dynapse2.chip.SynapseType` order: positive to
+    :data:`~rockpool_dynapse2.chip.SIGNED_EXCITATORY` (AMPA), negative to
+    :data:`~rockpool_dynapse2.chip.SIGNED_INHIBITORY` (GABA), None (no input) for the others."""
+    weights = [None] * len(SynapseType)
+    weights[SIGNED_EXCITATORY.value] = ops.relu(w)
+    weights[SIGNED_INHIBITORY.value] = ops.relu(-w)
+    return tuple(weights)
 
 
 def split_multi_input(ops: ArrayOps, w: Any) -> Tuple[Any, ...]:
-    """Weights ``(..., 4 N)`` in synapse-major order (channel ``k N + i`` for synapse type
-    ``k`` of neuron ``i``; see :func:`synapse_major`) -> the weights ``(..., N)`` driving
-    each synapse type.
+    """Weights ``(..., T N)`` (``T = len(SynapseType)``) in synapse-major order (channel
+    ``k N + i`` for synapse type ``k`` of neuron ``i``; see :func:`synapse_major`) -> the
+    weights ``(..., N)`` driving each synapse type.
 
     A DPI cannot be driven negative: negative weights drive nothing.
     """
-    n = w.shape[-1] // 4
-    return tuple(ops.relu(w[..., k * n : (k + 1) * n]) for k in range(4))
+    n = w.shape[-1] // len(SynapseType)
+    return tuple(ops.relu(w[..., k.value * n : (k.value + 1) * n]) for k in SynapseType)
 
 
 def synapse_major(w: Any) -> Any:
-    """Multi-synapse weights ``(..., 4 N)`` in Rockpool's order (channel ``4 i + k`` drives
-    synapse type ``k`` of neuron ``i``) -> synapse-major order (channel ``k N + i``), so that
-    each type's weights are contiguous in the time loop. Applied once per evolution to the
-    inputs and to the columns of ``w_rec``."""
+    """Multi-synapse weights ``(..., T N)`` in Rockpool's order (channel ``T i + k`` drives
+    synapse type ``k`` of neuron ``i``; ``T = len(SynapseType)``) -> synapse-major order
+    (channel ``k N + i``), so that each type's weights are contiguous in the time loop.
+    Applied once per evolution to the inputs and to the columns of ``w_rec``."""
     lead = tuple(w.shape[:-1])
-    n = w.shape[-1] // 4
-    return w.reshape(lead + (n, 4)).swapaxes(-1, -2).reshape(lead + (4 * n,))
+    types = len(SynapseType)
+    n = w.shape[-1] // types
+    return w.reshape(lead + (n, types)).swapaxes(-1, -2).reshape(lead + (types * n,))
 
 
-IDLE_SIGNED = (1, 3)
+IDLE_SIGNED: Tuple[SynapseType, ...] = tuple(
+    s for s in SynapseType if s not in (SIGNED_EXCITATORY, SIGNED_INHIBITORY)
+)
 """NMDA and SHUNT: the synapse types the signed layout does not drive."""
 
 
@@ -141,11 +152,11 @@ def idle_synapses(isyn: Any, signed: bool) -> Tuple[int, ...]:
     if not signed:
         return ()
     values = concrete(isyn)
-    return IDLE_SIGNED if values is not None and not values[..., IDLE_SIGNED].any() else ()
+    return IDLE_SIGNED if values is not None and not values[..., list(IDLE_SIGNED)].any() else ()
 
 
 def loop_state(state: DynapState, idle: Tuple[int, ...] = ()) -> DynapState:
-    """The state as the time loop carries it: ``isyn`` ``(B, N, 4)`` -> a tuple of four
+    """The state as the time loop carries it: ``isyn`` ``(B, N, T)`` -> a tuple of ``T``
     ``(B, N)`` arrays, one per synapse type (contiguous; strided slices of the stacked
     array cost the loop about half its time).
 
@@ -155,11 +166,11 @@ def loop_state(state: DynapState, idle: Tuple[int, ...] = ()) -> DynapState:
             layout, unless set otherwise): carried as None, so :func:`neuron_step` skips
             them. They would stay exactly 0, so the result is the same.
     """
-    return state._replace(isyn=tuple(None if k in idle else state.isyn[..., k] for k in range(4)))
+    return state._replace(isyn=tuple(None if k in idle else state.isyn[..., k.value] for k in SynapseType))
 
 
 def stored_state(ops: ArrayOps, state: DynapState) -> DynapState:
-    """Inverse of :func:`loop_state`: ``isyn`` back to ``(..., N, 4)``, idle types as 0."""
+    """Inverse of :func:`loop_state`: ``isyn`` back to ``(..., N, T)``, idle types as 0."""
     zero = ops.zeros_like(state.imem)
     return state._replace(isyn=ops.stack([zero if i is None else i for i in state.isyn], -1))
 
@@ -221,19 +232,20 @@ def step_terms(ops: ArrayOps, c: StepConstants, state: DynapState, u: Any, split
     :func:`total_input`); :func:`neuron_update` and the backward pass of :mod:`.step_vjp`
     both read them."""
     weights = split(ops, u)
-    isyn = tuple(_synapse_step(ops, c, k, current, w) for k, (current, w) in enumerate(zip(state.isyn, weights)))
+    isyn = tuple(_synapse_step(ops, c, k, current, w) for k, current, w in zip(SynapseType, state.isyn, weights))
 
-    ahp_drive = c.ahp_gain_ratio * (c.Iw_ahp * state.spikes)
+    ahp_drive = c.ahp_gain_ratio * (c.currents.Iw_ahp * state.spikes)
     ahp_update = dpi_step(state.iahp, ahp_drive, c.ahp_discharge, c.ahp_charge)
     iahp = ops.maximum(ahp_update, c.Io)
 
-    iampa, inmda, igaba, ishunt = isyn
-    nmda_open = None if inmda is None else nmda_opening(state.imem, c.If_nmda)
+    iampa, inmda = isyn[SynapseType.AMPA.value], isyn[SynapseType.NMDA.value]
+    nmda_open = None if inmda is None else nmda_opening(state.imem, c.currents.If_nmda)
     isyn_net = iampa if inmda is None else iampa + inmda * nmda_open
-    isyn_net = isyn_net - igaba
-    membrane = membrane_terms(ops, c, state.imem, state.vmem, isyn_net, iahp, ishunt, state.timer_ref > 0.0)
+    isyn_net = isyn_net - isyn[SynapseType.GABA.value]
+    refractory = state.timer_ref > 0.0
+    membrane = membrane_terms(ops, c, state.imem, state.vmem, isyn_net, iahp, isyn[SynapseType.SHUNT.value], refractory)
     imem = ops.fence(ops.maximum(membrane.update, c.Io))
-    x = distance_to_threshold(ops, imem, c.Ispkthr)
+    x = distance_to_threshold(ops, imem, c.currents.Ispkthr)
     spikes = ops.spike_count(x, max_spikes)
     return StepTerms(weights, isyn, ahp_update, iahp, nmda_open, membrane, imem, x, spikes, spikes > 0.0)
 
@@ -249,16 +261,17 @@ def neuron_update(
     return DynapState(t.isyn, t.iahp, imem, vmem, timer_ref, t.spikes), t.spikes
 
 
-def _synapse_step(ops: ArrayOps, c: StepConstants, k: int, current: Any, w: Any) -> Any:
+def _synapse_step(ops: ArrayOps, c: StepConstants, k: SynapseType, current: Any, w: Any) -> Any:
     """One step of synapse type ``k`` driven by weights ``w`` (None: no input).
 
     The drive is ``(Igain/Itau) w Iscale``; the AMPA drive is floored at the dark current
     ``Io`` (Rockpool's one merged synapse), the others get no drive without spikes, so
     without input they only decay (and an idle type, None, stays None: exactly 0).
     """
+    i = k.value  # a plain int: torch.compile cannot index a tuple with an IntEnum
     if w is None:
-        return None if current is None else dpi_decay(current, c.syn_discharge[k])
-    drive = c.syn_gain_ratio[k] * (w * c.Iscale)
-    if k == 0:
+        return None if current is None else dpi_decay(current, c.syn_discharge[i])
+    drive = c.syn_gain_ratio[i] * (w * c.Iscale)
+    if k is SynapseType.AMPA:
         drive = ops.maximum(drive, c.Io)
-    return dpi_step(current, drive, c.syn_discharge[k], c.syn_charge[k])
+    return dpi_step(current, drive, c.syn_discharge[i], c.syn_charge[i])

@@ -4,10 +4,11 @@
 the cotangent of its new state: the derivative of :func:`.step.neuron_update`, with the
 surrogate gradient of :mod:`.spiking`, term by term from the intermediate quantities of
 :func:`.step.step_terms`. It is what automatic differentiation of the step gives (the
-tests compare the two on random states), in fewer operations: a compiled backward step
-of JAX then runs about half the kernels of an automatically differentiated one. It
-covers the state and the input only; the backends differentiate the constants of
-:func:`.step.prepare` automatically, where a gradient needs them.
+tests compare the two, with JAX's automatic differentiation as the reference, on random
+states), in fewer operations. The torch backend's time loop
+(:mod:`.torch_module`) steps back with it; the JAX backend differentiates its loop
+automatically. It covers the state and the input only; the torch backend differentiates
+the constants of :func:`.step.prepare` automatically, where a gradient needs them.
 
 The derivative follows the forward pass backwards:
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from ..chip import SIGNED_EXCITATORY, SIGNED_INHIBITORY, SynapseType
 from .records import ArrayOps, DynapState, StepConstants
 from .spiking import surrogate_slope
 from .step import StepTerms, split_multi_input, split_signed_input, step_terms
@@ -87,19 +89,27 @@ def neuron_update_vjp(
     g_leak_and_inhibition = g_ileak - g_drive * (imem / c.Itau_mem)
 
     # 3. Net synaptic current -> each type: AMPA + gated NMDA - GABA; SHUNT adds to the leak.
-    shares = (g_isyn_net, None if t.nmda_open is None else g_isyn_net * t.nmda_open, -g_isyn_net, g_leak_and_inhibition)
+    shares = {
+        SynapseType.AMPA: g_isyn_net,
+        SynapseType.NMDA: None if t.nmda_open is None else g_isyn_net * t.nmda_open,
+        SynapseType.GABA: -g_isyn_net,
+        SynapseType.SHUNT: g_leak_and_inhibition,
+    }
     if t.nmda_open is not None:
         # d/dI_mem of I_nmda / (1 + If / I_mem) = I_nmda * open^2 * If / I_mem^2
-        g_imem = g_imem + g_isyn_net * (t.isyn[1] * t.nmda_open**2 * c.If_nmda / (imem * imem))
-    g_isyn = tuple(_add(cotangent.isyn[k], shares[k]) if t.isyn[k] is not None else None for k in range(4))
+        inmda = t.isyn[SynapseType.NMDA.value]
+        g_imem = g_imem + g_isyn_net * (inmda * t.nmda_open**2 * c.currents.If_nmda / (imem * imem))
+    g_isyn = tuple(
+        None if new is None else _add(cot, shares[k]) for k, new, cot in zip(SynapseType, t.isyn, cotangent.isyn)
+    )
 
     # 4. Each DPI -> its old current and its weights; the AHP DPI -> the old spikes.
-    g_old_isyn = tuple(
-        None if state.isyn[k] is None else g_isyn[k] * c.syn_discharge[k] for k in range(4)
+    g_old_isyn = tuple(None if old is None else g * d for old, g, d in zip(state.isyn, g_isyn, c.syn_discharge))
+    g_weights = tuple(
+        None if w is None else _weight_cotangent(ops, c, k, w, g) for k, w, g in zip(SynapseType, t.weights, g_isyn)
     )
-    g_weights = tuple(None if t.weights[k] is None else _weight_cotangent(ops, c, k, t.weights[k], g_isyn[k]) for k in range(4))
     g_ahp_update = ops.where(t.ahp_update > c.Io, cotangent.iahp + g_leak_and_inhibition, 0.0)
-    g_spikes = g_ahp_update * (c.ahp_charge * c.ahp_gain_ratio * c.Iw_ahp)
+    g_spikes = g_ahp_update * (c.ahp_charge * c.ahp_gain_ratio * c.currents.Iw_ahp)
 
     # The timer counts down where the neuron did not fire (its cotangent reaches no loss:
     # the timer is only compared with 0; it is passed on as automatic differentiation does).
@@ -113,21 +123,22 @@ def _add(a: Any, b: Any) -> Any:
     return a if b is None else (b if a is None else a + b)
 
 
-def _weight_cotangent(ops: ArrayOps, c: StepConstants, k: int, w: Any, g: Any) -> Any:
+def _weight_cotangent(ops: ArrayOps, c: StepConstants, k: SynapseType, w: Any, g: Any) -> Any:
     """Cotangent of the weights driving synapse type ``k`` (see :func:`.step._synapse_step`)."""
-    scale = c.syn_charge[k] * (c.syn_gain_ratio[k] * c.Iscale)
-    if k == 0:  # the AMPA drive is floored at Io
-        return ops.where(c.syn_gain_ratio[0] * (w * c.Iscale) > c.Io, g * scale, 0.0)
+    i = k.value  # a plain int: torch.compile cannot index a tuple with an IntEnum
+    scale = c.syn_charge[i] * (c.syn_gain_ratio[i] * c.Iscale)
+    if k is SynapseType.AMPA:  # the AMPA drive is floored at Io
+        return ops.where(c.syn_gain_ratio[i] * (w * c.Iscale) > c.Io, g * scale, 0.0)
     return g * scale
 
 
 def _split_signed_vjp(ops: ArrayOps, u: Any, g: Tuple[Any, ...]) -> Any:
-    return ops.where(u > 0.0, g[0], 0.0) - ops.where(u < 0.0, g[2], 0.0)
+    return ops.where(u > 0.0, g[SIGNED_EXCITATORY.value], 0.0) - ops.where(u < 0.0, g[SIGNED_INHIBITORY.value], 0.0)
 
 
 def _split_multi_vjp(ops: ArrayOps, u: Any, g: Tuple[Any, ...]) -> Any:
-    n = u.shape[-1] // 4
-    parts = [ops.where(u[..., k * n : (k + 1) * n] > 0.0, g[k], 0.0) for k in range(4)]
+    n = u.shape[-1] // len(SynapseType)
+    parts = [ops.where(u[..., k.value * n : (k.value + 1) * n] > 0.0, g[k.value], 0.0) for k in SynapseType]
     return ops.stack(parts, -2).reshape(u.shape)
 
 

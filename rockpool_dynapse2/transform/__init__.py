@@ -21,8 +21,6 @@ from .quantization import (
     quantize_weights,
 )
 
-_MISMATCH = ("MismatchJax", "mismatch_T_config", "mismatch_prototype", "monte_carlo", "sigma_from_deviation")
-
 __all__ = [
     "BASE_WEIGHT_PARAMETERS",
     "MagnitudeQuantization",
@@ -31,6 +29,7 @@ __all__ = [
     "quantize_weights",
     "QuantizeT",
     "quantize_ste",
+    # from .mismatch, on first use (written out: the API reference reads __all__ statically)
     "MismatchJax",
     "mismatch_T_config",
     "mismatch_prototype",
@@ -40,6 +39,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _MISMATCH:
+    # Called only for a name not defined above: the exports of .mismatch.
+    if name in __all__:
         return getattr(import_module(".mismatch", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,7 +28,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from ..chip import GEOMETRY, Dendrite
+from ..chip import BASE_WEIGHT_BIASES, SIGNED_EXCITATORY, SIGNED_INHIBITORY, Dendrite, SynapseType
 from ..errors import ParameterValueError, ShapeError
 from ..parameters import BiasCode, code_from_current, current_from_code, current_range
 from ._subset_sum import (
@@ -52,8 +52,12 @@ __all__ = [
     "BASE_WEIGHT_PARAMETERS",
 ]
 
-BASE_WEIGHT_PARAMETERS = tuple(f"SYAM_W{k}_P" for k in range(GEOMETRY.base_weights))
-"""Chip parameters of the base weight currents ``Iw_0..Iw_3``; base ``k`` is mask bit ``k``."""
+BASE_WEIGHT_PARAMETERS = tuple(p.name for p in BASE_WEIGHT_BIASES)
+"""Chip parameters of the base weight currents ``Iw_0..Iw_3``; base ``k`` is mask bit ``k``
+(the names of :data:`~rockpool_dynapse2.chip.BASE_WEIGHT_BIASES`)."""
+
+_EXCITATORY = tuple(s.dendrite for s in SynapseType if s.is_excitatory)
+_INHIBITORY = tuple(s.dendrite for s in SynapseType if not s.is_excitatory)
 
 _MAX_BASES = 7  # masks are int8
 _DEFAULTS = {"lower_bound_max_unique": 65536, "n_random": 4096, "n_starts": 8}
@@ -402,8 +406,8 @@ def quantize_weights(
         >>> q.w_in.tolist(), q.error < 1e-12
         ([[0.5, -1.0], [0.0, 1.5]], True)
     """
-    excitatory = _check_dendrite("excitatory", excitatory, Dendrite.AMPA, (Dendrite.AMPA, Dendrite.NMDA))
-    inhibitory = _check_dendrite("inhibitory", inhibitory, Dendrite.GABA, (Dendrite.GABA, Dendrite.SHUNT))
+    excitatory = _check_dendrite("excitatory", excitatory, SIGNED_EXCITATORY.dendrite, _EXCITATORY)
+    inhibitory = _check_dendrite("inhibitory", inhibitory, SIGNED_INHIBITORY.dendrite, _INHIBITORY)
     seed = _check_int("seed", seed, 0)
     Iscale_arr = np.asarray(Iscale, dtype=np.float64) if isinstance(Iscale, (int, float, np.number, np.ndarray)) else None
     if Iscale_arr is None or Iscale_arr.ndim != 0:
@@ -423,7 +427,7 @@ def quantize_weights(
             raise ShapeError("w_rec", f"(N, N) = ({n}, {n}) to match w_in's N", w_rec.shape)
     cores = _check_core_map(core_of_neuron, n)
     n_cores = int(cores.max()) + 1 if n else 0
-    n_bases = GEOMETRY.base_weights
+    n_bases = len(BASE_WEIGHT_BIASES)
 
     n_in = w_in.shape[0]
     stacked = w_in if w_rec is None else np.concatenate([w_in, w_rec], axis=0)
