@@ -6,11 +6,12 @@
 * :mod:`.demo`: the main job, train -> quantize -> map -> configure -> board, with its report;
 * :mod:`.demo_train`: the demo's network, readout and training loops (JAX and torch);
 * :mod:`.demo_plots`: the demo's figures;
-* :mod:`.tasks`: the built-in tasks (frozen noise, rate-frequency), generated from a seed;
+* :mod:`.tasks`: the built-in tasks (frozen noise, rate-frequency, and the temporal ones),
+  generated from a seed; :mod:`.task_base`: what they share (the ``Task`` record, checks);
 * :mod:`.temporal_tasks`: temporal tasks whose classes only timing tells apart, with the
   spike-count baseline that shows it.
 
 Nothing in the library imports this package.
 """
 
-__all__ = ["cli", "data", "demo", "demo_train", "demo_plots", "tasks", "temporal_tasks", "train_pipeline"]
+__all__ = ["cli", "data", "demo", "demo_train", "demo_plots", "task_base", "tasks", "temporal_tasks", "train_pipeline"]

@@ -314,6 +314,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``rockpool-dynapse2``."""
     from .._version import __version__
+    from .tasks import TASKS
 
     parser = argparse.ArgumentParser(
         prog="rockpool-dynapse2",
@@ -330,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="dynapse2-demo", metavar="DIR", help="output directory (default: ./dynapse2-demo)")
     demo.add_argument("--quick", action="store_true", help="smaller settings: under a minute with jax")
     demo.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
-    demo.add_argument("--task", choices=("frozen-noise", "rate-frequency"), default="frozen-noise", help="built-in task")
+    demo.add_argument("--task", choices=tuple(TASKS), default="frozen-noise", help="built-in task")
     demo.add_argument("--seed", type=int, default=0, help="seed of everything random (default: 0)")
     demo.add_argument("--neurons-per-class", type=int, default=None, metavar="M",
                       help="output neurons per class (default: 2)")

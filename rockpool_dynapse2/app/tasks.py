@@ -1,6 +1,6 @@
-"""Built-in classification tasks for the demo and for quick experiments.
+"""Built-in classification tasks for the demo, the training study and quick experiments.
 
-Both tasks are generated locally from a seed (no download) and return a :class:`Task`:
+Every task is generated locally from a seed (no download) and returns a :class:`Task`:
 a training and a held-out test split of spike-count rasters ``x`` ``(B, T, C)``
 (float32, spikes per time step) with integer labels ``y`` ``(B,)``. Classes are
 balanced and interleaved (sample ``b`` has class ``b % n_classes`` before shuffling).
@@ -9,6 +9,9 @@ balanced and interleaved (sample ``b`` has class ``b % n_classes`` before shuffl
   ``dt`` = 1 ms, 2 classes, each class one frozen noise pattern). Here every sample is a
   noisy copy of its class pattern (spikes jittered in time, some dropped, as many added
   at random), so a held-out test set measures generalisation rather than memory.
+* the temporal tasks of :mod:`.temporal_tasks` (:func:`temporal_xor`, :func:`beat_anomaly`,
+  :func:`burst_detection`, :func:`emg_gesture`), whose per-channel spike totals carry no
+  class information;
 * :func:`rate_frequency`: a temporal task. Every channel fires as an inhomogeneous
   Poisson process whose rate is modulated sinusoidally at one of ``K`` frequencies (the
   class), the modulation reaching the channels one after the other; the mean rate is the
@@ -18,91 +21,25 @@ balanced and interleaved (sample ``b`` has class ``b % n_classes`` before shuffl
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence, Tuple
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import ParameterValueError
+from .task_base import Task, _check_common, _check_delay, _check_fraction, _check_int, _labels, _split
+from .temporal_tasks import TEMPORAL_TASKS, beat_anomaly, burst_detection, emg_gesture, temporal_xor
 
-__all__ = ["Task", "TASKS", "frozen_noise", "rate_frequency", "make_task"]
-
-
-class Task(NamedTuple):
-    """A classification task: train and test splits of spike-count rasters.
-
-    Attributes:
-        x_train: ``(B_train, T, C)`` float32 spike counts per time step.
-        y_train: ``(B_train,)`` int64 class labels in ``0 .. n_classes - 1``.
-        x_test: ``(B_test, T, C)`` float32.
-        y_test: ``(B_test,)`` int64.
-        n_classes: number of classes.
-        dt: time step (s).
-        name: the task's name.
-        class_names: a label for every class (e.g. ``"8 Hz"``).
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    n_classes: int
-    dt: float
-    name: str
-    class_names: Tuple[str, ...]
-
-
-def _check_int(name: str, value: int, low: int) -> int:
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low):
-        raise ParameterValueError(name, f"an integer >= {low}", value)
-    return int(value)
-
-
-def _check_fraction(name: str, value: float, closed_high: bool = True) -> float:
-    ok = np.isfinite(value) and 0 <= value and (value <= 1 if closed_high else value < 1)
-    if not ok:
-        raise ParameterValueError(name, "a fraction in [0, 1]" if closed_high else "a fraction in [0, 1)", value)
-    return float(value)
-
-
-def _check_positive(name: str, value: float) -> float:
-    if not (np.isfinite(value) and value > 0):
-        raise ParameterValueError(name, "positive and finite", value)
-    return float(value)
-
-
-def _check_common(n_channels: int, rate: float, duration: float, dt: float, test_fraction: float) -> Tuple[int, float, float, int, float]:
-    """Checks shared by the tasks: ``(n_channels, rate, dt, T, test_fraction)``."""
-    n_channels = _check_int("n_channels", n_channels, 1)
-    rate, duration, dt = (_check_positive(k, v) for k, v in (("rate", rate), ("duration", duration), ("dt", dt)))
-    test_fraction = _check_fraction("test_fraction", test_fraction, closed_high=False)
-    T = int(round(duration / dt))
-    if T < 1:
-        raise ParameterValueError("duration", f"at least one time step (dt = {dt} s)", duration)
-    return n_channels, rate, dt, T, test_fraction
-
-
-def _check_delay(name: str, value: float) -> float:
-    if not (np.isfinite(value) and value >= 0):
-        raise ParameterValueError(name, "a time >= 0 (s)", value)
-    return float(value)
-
-
-def _labels(n: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
-    """Balanced labels in a random order."""
-    return rng.permutation(np.arange(n) % n_classes).astype(np.int64)
-
-
-def _split(x: np.ndarray, y: np.ndarray, test_fraction: float) -> Tuple[np.ndarray, ...]:
-    """Train/test split keeping the classes balanced (the first samples of each class train)."""
-    n_test = int(round(len(y) * test_fraction))
-    test = np.zeros(len(y), dtype=bool)
-    classes = np.unique(y)
-    per_class = n_test // len(classes)
-    extra = n_test - per_class * len(classes)
-    for k, c in enumerate(classes):
-        members = np.flatnonzero(y == c)
-        test[members[: per_class + (k < extra)]] = True
-    return x[~test], y[~test], x[test], y[test]
+__all__ = [
+    "Task",
+    "TASKS",
+    "frozen_noise",
+    "rate_frequency",
+    "temporal_xor",
+    "beat_anomaly",
+    "burst_detection",
+    "emg_gesture",
+    "make_task",
+]
 
 
 def frozen_noise(
@@ -238,12 +175,12 @@ def rate_frequency(
     return Task(*_split(x, y, test_fraction), n_classes=K, dt=dt, name="rate-frequency", class_names=names)
 
 
-TASKS = {"frozen-noise": frozen_noise, "rate-frequency": rate_frequency}
-"""Built-in tasks by command-line name."""
+TASKS = {"frozen-noise": frozen_noise, "rate-frequency": rate_frequency, **TEMPORAL_TASKS}
+"""Built-in tasks by command-line name (the temporal ones from :mod:`.temporal_tasks`)."""
 
 
 def make_task(name: str, n_samples: int, seed: int, **kwargs) -> Task:
-    """A built-in task by name (``"frozen-noise"`` or ``"rate-frequency"``).
+    """A built-in task by name (a key of :data:`TASKS`).
 
     Raises:
         UnknownParameterError: for an unknown name.

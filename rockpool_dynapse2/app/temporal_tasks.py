@@ -27,12 +27,12 @@ The tasks:
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 
 from ..errors import ParameterValueError
-from .tasks import Task, _check_delay, _check_fraction, _check_int, _check_positive, _labels, _split
+from .task_base import Task, _check_delay, _check_fraction, _check_int, _check_positive, _labels, _split
 
 __all__ = [
     "TEMPORAL_TASKS",

@@ -24,7 +24,7 @@ from typing import List, Sequence, Tuple
 
 from ..chip import CONTROL_TAG, MONITOR_HOP
 from ..placement.mapped import MappedConfiguration
-from ..errors import BoardDisconnectedError, BoardError, BoardTimeoutError, Dynapse2Error
+from ..errors import BoardError
 
 __all__ = ["GridEvent", "BoardCapabilities", "Board", "control_event"]
 

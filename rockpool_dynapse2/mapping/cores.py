@@ -14,7 +14,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from ..errors import CoreCapacityError, Dynapse2Error
+from ..errors import CoreCapacityError
 from ..parameters.core import CoreParameters
 from ..simulation.records import CURRENT_NAMES
 

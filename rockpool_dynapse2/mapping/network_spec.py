@@ -24,11 +24,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..chip import BIAS_PARAMETER_BY_CURRENT, GEOMETRY, BiasParameter, CircuitConstants, SynapseType
+from ..chip import BASE_WEIGHT_BIASES, GEOMETRY, CircuitConstants, SynapseType
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
 
@@ -37,13 +37,6 @@ __all__ = ["Synapses", "NetworkSpec", "level_table", "BASE_WEIGHT_BIASES"]
 _N_TYPES = len(SynapseType)
 FORMAT = "rockpool-dynapse2/network-spec/1"
 
-BASE_WEIGHT_BIASES: Tuple[BiasParameter, ...] = tuple(
-    BIAS_PARAMETER_BY_CURRENT[f"Iw_{k}"] for k in range(GEOMETRY.base_weights)
-)
-"""The bias parameters of a core's base weights ``Iw_0..Iw_3`` (``SYAM_W0_P..SYAM_W3_P``),
-in mask-bit order: bit ``k`` of a synapse's mask selects base ``k``. Derived from
-:data:`~rockpool_dynapse2.chip.BIAS_PARAMETERS`; mapping, placement and calibration read
-the base weights from here."""
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ from .convert import (
     tau_from_itau,
 )
 
-__all__ = ["OFF_TOLERANCE", "CoreHighLevel", "CoreParameters"]
+__all__ = ["OFF_TOLERANCE", "CoreHighLevel", "CoreParameters", "currents_from_high_level"]
 
 OFF_TOLERANCE = 0.1
 """A DC or adaptation-weight current within 10 % of the dark current ``Io`` counts as off."""
@@ -82,8 +82,15 @@ class CoreHighLevel:
             check_positive_finite(p.high_level_name, getattr(self, p.high_level_name), p.sets.unit)
 
 
-def _currents_from_high_level(high: CoreHighLevel, constants: CircuitConstants) -> Dict[str, float]:
-    """``{simulator current name: current (A)}`` for a high-level parameter set."""
+def currents_from_high_level(high: Any, constants: CircuitConstants = CONSTANTS) -> Dict[str, Any]:
+    """``{simulator current name: current (A)}`` for a high-level parameter set.
+
+    Args:
+        high: a :class:`CoreHighLevel`, or any object with its fields as attributes,
+            each a float or an array (numpy, jax, torch: the conversions are plain
+            arithmetic, so the training library calls this on arrays of cores).
+        constants: the circuit constants of the conversions.
+    """
     itau = {
         p.circuit: itau_from_tau(getattr(high, p.high_level_name), p.circuit, constants)
         for p in BIAS_PARAMETERS
@@ -124,7 +131,7 @@ class CoreParameters:
             value = getattr(self, name)
             if value is None:  # the default operating point, under this core's constants
                 if defaults is None:
-                    defaults = _currents_from_high_level(CoreHighLevel(), self.constants)
+                    defaults = currents_from_high_level(CoreHighLevel(), self.constants)
                 value = defaults[name]
             check_positive_finite(name, value, "amperes")
             object.__setattr__(self, name, float(np.asarray(value)))
@@ -155,7 +162,7 @@ class CoreParameters:
             if key not in valid:
                 raise UnknownParameterError("high-level parameter", key, valid)
         high = dataclasses.replace(high, **overrides)
-        currents = _currents_from_high_level(high, constants)
+        currents = currents_from_high_level(high, constants)
         return cls(constants=constants, **currents)
 
     @classmethod

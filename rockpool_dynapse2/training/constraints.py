@@ -35,7 +35,7 @@ from ..errors import UnknownParameterError
 from ..parameters.biasgen import bias_table, current_range
 from ..chip import CONSTANTS
 from ..parameters.core import CoreHighLevel
-from ..parameters.core import _currents_from_high_level  # TODO(merge): the public name from the declaration
+from ..parameters.core import currents_from_high_level
 
 __all__ = [
     "Ops",
@@ -191,7 +191,7 @@ def core_currents(
         else:
             default = fixed.get(name, getattr(CoreHighLevel(), name))
             values[name] = ops.asarray(np.full(n_cores, default, np.float32))
-    per_core = _currents_from_high_level(_Values(values), CONSTANTS)
+    per_core = currents_from_high_level(_Values(values), CONSTANTS)
     return {name: ops.take(current, core_of_neuron) for name, current in per_core.items()}
 
 

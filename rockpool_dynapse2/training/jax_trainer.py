@@ -10,8 +10,7 @@ that :meth:`~.result.TrainResult.to_rockpool` returns.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from ..simulation.module_spec import initial_state_values
 from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import jax_ops
 from .model import ChipModel
-from .result import EpochRecord, TrainResult, split_validation
+from .result import EpochRecord, EpochTracker, TrainResult, split_validation
 
 __all__ = ["train_jax", "simulate_jax", "counts_jax", "mismatch_counts_jax"]
 
@@ -177,48 +176,20 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     rng = np.random.default_rng(s.seed + 1)
     key = jax.random.PRNGKey(s.seed)
     result = TrainResult(model=model, params=jax.tree_util.tree_map(np.asarray, params), backend="jax")
-    best, waited = np.inf, 0
-    start = time.perf_counter()
+    tracker = EpochTracker(result, s.patience, progress)
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))
-        losses, norms, correct = [], [], []
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             key, sub = jax.random.split(key)
             new, new_state, loss, norm, counts = step(params, opt_state, jnp.asarray(x_tr[idx]), jnp.asarray(y_tr[idx]), sub)
-            if not (np.isfinite(float(loss)) and np.isfinite(float(norm))):
-                norms.append(float(norm))
-                continue  # a non-finite step is skipped, and counted in the record
-            params, opt_state = new, new_state
-            losses.append(float(loss))
-            norms.append(float(norm))
-            correct.append(model.predict(np.asarray(counts)) == y_tr[idx])
-        record = EpochRecord(
-            epoch=epoch,
-            loss=float(np.mean(losses)) if losses else float("nan"),
-            train_accuracy=float(np.concatenate(correct).mean()) if correct else float("nan"),
-            grad_norm=float(np.median(norms)) if norms else float("nan"),
-            grad_norm_max=float(np.max(norms)) if norms else float("nan"),
-            skipped=len(norms) - len(losses),
-            learning_rate=float(schedule((epoch + 1) * steps_per_epoch - 1)),
-            seconds=time.perf_counter() - start,
-        )
+            if tracker.step(float(loss), float(norm), model.predict(np.asarray(counts)) == y_tr[idx]):
+                params, opt_state = new, new_state  # a non-finite step is skipped, and counted
+        validation = None
         if len(x_val):
             val_loss, val_counts = evaluate(params, jnp.asarray(x_val), jnp.asarray(y_val))
-            record.val_loss = float(val_loss)
-            record.val_accuracy = model.accuracy(np.asarray(val_counts), y_val)
-        score = record.val_loss if len(x_val) else record.loss
-        if np.isfinite(score) and score < best:
-            best, waited = score, 0
-            result.params = jax.tree_util.tree_map(np.asarray, params)
-            result.best_epoch = epoch
-        else:
-            waited += 1
-        result.history.append(record)
-        if progress is not None:
-            progress(record)
-        if s.patience and waited >= s.patience:
-            result.stopped_early = True
+            validation = (float(val_loss), model.accuracy(np.asarray(val_counts), y_val))
+        lr = schedule((epoch + 1) * steps_per_epoch - 1)
+        if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, params)):
             break
-    result.seconds = time.perf_counter() - start
     return result

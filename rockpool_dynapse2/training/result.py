@@ -10,6 +10,7 @@ as its core holds them, the weights as the chip stores them), which the mapper m
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -19,7 +20,7 @@ import numpy as np
 from ..errors import ParameterValueError, UnknownParameterError
 from ..simulation.records import CURRENT_NAMES
 
-__all__ = ["EpochRecord", "TrainResult", "split_validation", "save_parameters", "load_parameters"]
+__all__ = ["EpochRecord", "TrainResult", "EpochTracker", "split_validation", "save_parameters", "load_parameters"]
 
 
 @dataclass
@@ -178,6 +179,81 @@ class TrainResult:
         fig.savefig(path, dpi=110)
         plt.close(fig)
         return path
+
+
+class EpochTracker:
+    """The bookkeeping both training loops share: each step's loss, gradient norm and
+    predictions; per epoch an :class:`EpochRecord`, the best parameters (lowest validation
+    loss, or training loss without a validation set) and early stopping.
+
+    Args:
+        result: the :class:`TrainResult` to fill.
+        patience: epochs without improvement before stopping (0: never).
+        progress: called with every epoch's record.
+    """
+
+    def __init__(self, result: TrainResult, patience: int, progress: Any = None):
+        self.result = result
+        self.patience = patience
+        self.progress = progress
+        self.best = np.inf
+        self.waited = 0
+        self.start = time.perf_counter()
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        self.losses: List[float] = []
+        self.norms: List[float] = []
+        self.correct: List[np.ndarray] = []
+
+    def step(self, loss: float, norm: float, correct: Optional[np.ndarray] = None) -> bool:
+        """Count one step; False (and counted as skipped) if its loss or gradient is not finite."""
+        self.norms.append(float(norm))
+        if not (np.isfinite(loss) and np.isfinite(norm)):
+            return False
+        self.losses.append(float(loss))
+        if correct is not None:
+            self.correct.append(np.asarray(correct))
+        return True
+
+    def end_epoch(self, epoch: int, learning_rate: float, validation: Optional[Tuple[float, float]], params: Any) -> bool:
+        """Close an epoch: its record, the best parameters (``params()`` gives them as numpy
+        when they are the best so far); True if training should stop early.
+
+        Args:
+            epoch: its index.
+            learning_rate: the learning rate at its last step.
+            validation: ``(loss, accuracy)`` on the validation set, or None.
+            params: a function returning the current parameters as numpy arrays.
+        """
+        norms, losses = self.norms, self.losses
+        record = EpochRecord(
+            epoch=epoch,
+            loss=float(np.mean(losses)) if losses else float("nan"),
+            train_accuracy=float(np.concatenate(self.correct).mean()) if self.correct else float("nan"),
+            grad_norm=float(np.median(norms)) if norms else float("nan"),
+            grad_norm_max=float(np.max(norms)) if norms else float("nan"),
+            skipped=len(norms) - len(losses),
+            learning_rate=float(learning_rate),
+            seconds=time.perf_counter() - self.start,
+        )
+        if validation is not None:
+            record.val_loss, record.val_accuracy = float(validation[0]), float(validation[1])
+        score = record.val_loss if validation is not None else record.loss
+        if np.isfinite(score) and score < self.best:
+            self.best, self.waited = score, 0
+            self.result.params = params()
+            self.result.best_epoch = epoch
+        else:
+            self.waited += 1
+        self.result.history.append(record)
+        self.result.seconds = record.seconds
+        if self.progress is not None:
+            self.progress(record)
+        self._new_epoch()
+        stop = bool(self.patience) and self.waited >= self.patience
+        self.result.stopped_early = stop
+        return stop
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]:

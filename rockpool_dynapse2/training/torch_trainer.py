@@ -11,8 +11,7 @@ rows of one batch, each chip on its slice of the batch.
 from __future__ import annotations
 
 import math
-import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import torch_ops
 from .model import ChipModel
-from .result import EpochRecord, TrainResult, split_validation
+from .result import EpochRecord, EpochTracker, TrainResult, split_validation
 
 __all__ = ["train_torch", "simulate_torch", "counts_torch"]
 
@@ -152,11 +151,9 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     eye = torch.eye(K)
     rng = np.random.default_rng(s.seed + 1)
     result = TrainResult(model=model, params=_numpy(p), backend="torch")
-    best, waited = np.inf, 0
-    start = time.perf_counter()
+    tracker = EpochTracker(result, s.patience, progress)
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))
-        losses, norms, correct = [], [], []
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
@@ -167,43 +164,15 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
             loss = ce + rate
             loss.backward()
             norm = float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm))
-            norms.append(norm)
-            if not (math.isfinite(float(loss.detach())) and math.isfinite(norm)):
-                opt.zero_grad()  # a non-finite step is skipped, and counted in the record
-                sched.step()
-                continue
-            opt.step()
+            if tracker.step(float(loss.detach()), norm, model.predict(counts.detach().numpy()) == y_tr[idx]):
+                opt.step()  # a non-finite step is skipped, and counted
             sched.step()
-            losses.append(float(loss.detach()))
-            correct.append(model.predict(counts.detach().numpy()) == y_tr[idx])
-        record = EpochRecord(
-            epoch=epoch,
-            loss=float(np.mean(losses)) if losses else float("nan"),
-            train_accuracy=float(np.concatenate(correct).mean()) if correct else float("nan"),
-            grad_norm=float(np.median(norms)) if norms else float("nan"),
-            grad_norm_max=float(np.max(norms)) if norms else float("nan"),
-            skipped=len(norms) - len(losses),
-            learning_rate=float(opt.param_groups[0]["lr"]),
-            seconds=time.perf_counter() - start,
-        )
+        validation = None
         if len(x_val):
             with torch.no_grad():
                 counts = simulate_torch(model, neurons, p, torch.as_tensor(x_val, dtype=torch.float32)).sum(1)
                 ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_val)], log_softmax, torch.relu)
-            record.val_loss = float(ce + rate)
-            record.val_accuracy = model.accuracy(counts.numpy(), y_val)
-        score = record.val_loss if len(x_val) else record.loss
-        if np.isfinite(score) and score < best:
-            best, waited = score, 0
-            result.params = _numpy(p)
-            result.best_epoch = epoch
-        else:
-            waited += 1
-        result.history.append(record)
-        if progress is not None:
-            progress(record)
-        if s.patience and waited >= s.patience:
-            result.stopped_early = True
+            validation = (float(ce + rate), model.accuracy(counts.numpy(), y_val))
+        if tracker.end_epoch(epoch, float(opt.param_groups[0]["lr"]), validation, lambda: _numpy(p)):
             break
-    result.seconds = time.perf_counter() - start
     return result

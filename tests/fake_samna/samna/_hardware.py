@@ -141,7 +141,7 @@ class FakeHardware:
         """Load a fake ``Dynapse2Configuration`` into the chips."""
         tree = configuration_from_fake(config)
         self.configuration = tree
-        if not any(n.is_used for _, _, _, n in tree._neurons()):
+        if not any(n.is_used for _, _, _, n in tree.placed_neurons()):
             self._chips, self._mapped = None, None
             return
         self._mapped = MappedConfiguration(configuration=tree, inputs=(), outputs=(), neurons=(), dt=self.dt, Iscale=self.Iscale)
