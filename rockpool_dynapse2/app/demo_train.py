@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
+from ..chip import SynapseType
 from ..errors import ShapeError, UnknownParameterError
 
 __all__ = [
@@ -94,7 +95,7 @@ def project_typed(xp: Any, w: Any, allowed: Any, w_max: float = None) -> Any:
     """
     n = w.shape[1] // 4
     q = w.reshape(w.shape[0], n, 4)
-    signed = (q[..., 0] - q[..., 2]) * allowed
+    signed = (q[..., SynapseType.AMPA.value] - q[..., SynapseType.GABA.value]) * allowed
     w_max = W_MAX if w_max is None else w_max
     signed = xp.clip(signed, -w_max, w_max)
     return typed_weights(xp, signed)

@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..chip import BIAS_PARAMETER_BY_CURRENT, SIGNED_EXCITATORY, SIGNED_INHIBITORY, SynapseType
+from ..chip import BASE_WEIGHT_BIASES, BIAS_PARAMETER_BY_CURRENT, GEOMETRY, SIGNED_EXCITATORY, SIGNED_INHIBITORY, SynapseType
 from ..errors import UnknownParameterError
 from ..parameters.biasgen import bias_table, current_range
 from ..chip import CONSTANTS
@@ -53,7 +53,7 @@ __all__ = [
     "typed_input",
 ]
 
-WEIGHT_LEVELS = 15
+WEIGHT_LEVELS = GEOMETRY.weight_levels - 1
 """Largest 4-bit mask: a core's weights are ``m * s_c``, ``m`` in 0..15."""
 
 HIGH_LEVEL_NAMES: Tuple[str, ...] = tuple(CoreHighLevel.__dataclass_fields__)
@@ -236,10 +236,10 @@ def snap_to_codes(ops: Ops, currents: Mapping[str, Any], names: Sequence[str]) -
 # --- weights -------------------------------------------------------------------------------
 
 
-BASE_CURRENTS: Tuple[str, ...] = tuple(f"Iw_{k}" for k in range(4))
+BASE_CURRENTS: Tuple[str, ...] = tuple(p.current for p in BASE_WEIGHT_BIASES)
 """The simulator currents of a core's 4 base weights (a 4-bit mask selects their sum)."""
 
-_BITS = ((np.arange(16)[:, None] >> np.arange(4)[None, :]) & 1).astype(np.float32)  # (16, 4)
+_BITS = ((np.arange(GEOMETRY.weight_levels)[:, None] >> np.arange(GEOMETRY.base_weights)[None, :]) & 1).astype(np.float32)  # (16, 4)
 
 
 def quantize_per_core(
@@ -265,7 +265,7 @@ def quantize_per_core(
     n_cores = int(np.max(core_of_neuron)) + 1
     per_target = ops.amax0(ops.stack([ops.amax0(ops.abs(w)) for w in weights], 0))  # (N,)
     largest = ops.stop_gradient(ops.maximum(ops.segment_max(per_target, core_of_neuron, n_cores), ops.asarray(1e-6)))
-    bases = (largest / WEIGHT_LEVELS)[:, None] * ops.asarray(np.array([1.0, 2.0, 4.0, 8.0]))
+    bases = (largest / WEIGHT_LEVELS)[:, None] * ops.asarray(2.0 ** np.arange(GEOMETRY.base_weights))
     if Iscale is not None:
         snapped = snap_to_codes(ops, {name: bases[:, k] * Iscale for k, name in enumerate(BASE_CURRENTS)}, BASE_CURRENTS)
         bases = ops.stack([snapped[name] / Iscale for name in BASE_CURRENTS], 1)
