@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
-from ..chip import SynapseType
+from ..chip import SIGNED_EXCITATORY, SIGNED_INHIBITORY, SynapseType
 from ..errors import ShapeError, UnknownParameterError
 
 __all__ = [
@@ -45,6 +45,8 @@ __all__ = [
     "spike_counts",
     "train",
 ]
+
+_TYPES = len(SynapseType)
 
 BACKENDS = ("jax", "torch")
 """Simulation backends of the demo."""
@@ -75,8 +77,8 @@ def typed_weights(xp: Any, w: Any) -> Any:
         w: signed weights ``(C, N)`` in units of ``Iscale``.
     """
     zero = xp.zeros_like(w)
-    pos, neg = xp.maximum(w, zero), xp.maximum(-w, zero)
-    return xp.stack([pos, zero, neg, zero], -1).reshape(w.shape[0], 4 * w.shape[1])
+    by_type = {SIGNED_EXCITATORY: xp.maximum(w, zero), SIGNED_INHIBITORY: xp.maximum(-w, zero)}
+    return xp.stack([by_type.get(k, zero) for k in SynapseType], -1).reshape(w.shape[0], _TYPES * w.shape[1])
 
 
 def project_typed(xp: Any, w: Any, allowed: Any, w_max: float = None) -> Any:
@@ -93,9 +95,9 @@ def project_typed(xp: Any, w: Any, allowed: Any, w_max: float = None) -> Any:
         allowed: ``(S, N)`` 0/1 array: which source may reach which neuron.
         w_max: largest magnitude (default :data:`W_MAX`).
     """
-    n = w.shape[1] // 4
-    q = w.reshape(w.shape[0], n, 4)
-    signed = (q[..., SynapseType.AMPA.value] - q[..., SynapseType.GABA.value]) * allowed
+    n = w.shape[1] // _TYPES
+    q = w.reshape(w.shape[0], n, _TYPES)
+    signed = (q[..., SIGNED_EXCITATORY.value] - q[..., SIGNED_INHIBITORY.value]) * allowed
     w_max = W_MAX if w_max is None else w_max
     signed = xp.clip(signed, -w_max, w_max)
     return typed_weights(xp, signed)
@@ -140,21 +142,21 @@ def build_network(backend: str, w_in: np.ndarray, w_rec: np.ndarray) -> Any:
     if backend not in BACKENDS:
         raise UnknownParameterError("backend", backend, BACKENDS)
     n_in, n4 = np.shape(w_in)
-    if n4 % 4 or np.shape(w_rec) != (n4 // 4, n4):
-        raise ShapeError("w_rec", f"(N, 4 N) = ({n4 // 4}, {n4})", np.shape(w_rec))
+    if n4 % _TYPES or np.shape(w_rec) != (n4 // _TYPES, n4):
+        raise ShapeError("w_rec", f"(N, 4 N) = ({n4 // _TYPES}, {n4})", np.shape(w_rec))
     if backend == "jax":
         from rockpool.nn.modules import LinearJax
 
         from ..simulation.jax_module import DynapSimJax
 
-        return Sequential(LinearJax((n_in, n4), weight=w_in, has_bias=False), DynapSimJax((n4, n4 // 4), w_rec=w_rec))
+        return Sequential(LinearJax((n_in, n4), weight=w_in, has_bias=False), DynapSimJax((n4, n4 // _TYPES), w_rec=w_rec))
     import torch
     from rockpool.nn.modules import LinearTorch
 
     from ..simulation.torch_module import DynapSimTorch
 
     linear = LinearTorch((n_in, n4), weight=torch.as_tensor(w_in, dtype=torch.float32), has_bias=False)
-    return Sequential(linear, DynapSimTorch((n4, n4 // 4), w_rec=w_rec))
+    return Sequential(linear, DynapSimTorch((n4, n4 // _TYPES), w_rec=w_rec))
 
 
 # --- readout ---------------------------------------------------------------------------
