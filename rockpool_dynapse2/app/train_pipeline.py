@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
@@ -34,7 +34,7 @@ from ..errors import ParameterValueError, UnknownParameterError
 from ..training import ChipModel, NetworkLayout, TrainResult, TrainSettings, save_parameters
 from .tasks import Task
 
-__all__ = ["TrainJob", "RESULT_KEYS", "size_network", "run_training", "class_accuracy"]
+__all__ = ["TrainJob", "RESULT_KEYS", "size_network", "initial_input_scale", "run_training", "class_accuracy"]
 
 RESULT_KEYS = ("float", "quantized", "mismatch", "board")
 """The keys of ``results.json``'s ``"accuracy"``."""
@@ -43,6 +43,12 @@ INPUT_SYNAPSES = 40
 """Input synapses a hidden neuron gets on average (of its 64 CAM entries) when the data
 has more channels: the rest are left for the recurrent ones."""
 
+INITIAL_DRIVE = 0.25
+"""Mean net input weight per time step (units of ``Iscale``) a hidden neuron receives at
+the start: the initial input weights are scaled to it from the data's mean spike rate
+and the neuron's input synapses (too strong a drive saturates the neurons, and training
+then starts slowly or not at all; measured on rate-frequency with 32 and 64 channels)."""
+
 
 @dataclass(frozen=True)
 class TrainJob:
@@ -50,7 +56,7 @@ class TrainJob:
 
     Attributes:
         backend: ``"jax"`` or ``"torch"``: the training loop.
-        quick: fewer epochs and chips (a few minutes on a laptop CPU).
+        quick: fewer epochs (batches of 32) and chips (a few minutes on a laptop CPU).
         hidden: sizes of the hidden populations (default: :func:`size_network`'s).
         per_class: output neurons per class (default: :func:`size_network`'s).
         epochs: training epochs (default: 60, quick: 25).
@@ -119,6 +125,22 @@ def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: 
                                  input_probability=min(1.0, INPUT_SYNAPSES / C))
 
 
+def initial_input_scale(model: ChipModel, task: Task) -> float:
+    """The standard deviation of the initial input weights that gives the hidden neurons a
+    mean net drive of :data:`INITIAL_DRIVE` per step on this data (clipped to 0.05..1).
+
+    A weight's magnitude is ``|N(0, s)|`` (mean ``0.8 s``), positive with probability
+    ``excitatory_fraction`` ``p``, so the mean net drive is ``0.8 s (2 p - 1)`` times the
+    input synapses times the mean spike count per channel and step.
+    """
+    receives = model.connections.input.sum(0)
+    hidden = receives[receives > 0]
+    rate = float(np.mean(task.x_train))
+    p = model.settings.excitatory_fraction
+    per_unit = 0.8 * max(2 * p - 1, 0.1) * float(hidden.mean()) * max(rate, 1e-6)
+    return float(np.clip(INITIAL_DRIVE / per_unit, 0.05, 1.0))
+
+
 def class_accuracy(model: ChipModel, output_counts: np.ndarray, labels: np.ndarray) -> float:
     """Accuracy from the output population's spike counts ``(B, n_outputs)`` (summed over time)."""
     scores = output_counts.reshape(len(output_counts), model.layout.n_classes, model.layout.per_class).mean(-1)
@@ -155,8 +177,9 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     start = time.perf_counter()
     layout = size_network(task, job.hidden, job.per_class)
     settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
-                             chips_per_step=4 if job.quick else 8)
+                             chips_per_step=4 if job.quick else 8, batch_size=32 if job.quick else 64)
     model = ChipModel(layout, settings)
+    model = ChipModel(layout, replace(settings, input_scale=initial_input_scale(model, task)), model.connections)
     pops = ", ".join(f"{p.name} {p.size}" for p in layout.populations)
     log(f"data {task.name}: {len(task.y_train)} training and {len(task.y_test)} test samples, "
         f"{task.x_train.shape[1]} steps of {task.dt * 1e3:g} ms, {task.x_train.shape[2]} channels, {task.n_classes} classes")
