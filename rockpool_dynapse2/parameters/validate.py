@@ -18,10 +18,24 @@ from ..errors import ParameterValueError
 __all__ = ["concrete", "check_positive_finite", "as_array"]
 
 
+_HALF = ("float16", "bfloat16", "torch.float16", "torch.bfloat16")
+"""Half-precision dtypes: too coarse for currents of 1e-13 A (they flush to 0), so upcast."""
+
+
 def as_array(x: Any) -> Any:
-    """Lists and tuples as float64 numpy arrays; arrays of any backend unchanged."""
+    """Lists and tuples of numbers as float64 numpy arrays, half-precision arrays upcast
+    (numpy to float64, jax and torch to float32), other arrays of any backend unchanged;
+    anything that is not numbers is left for :func:`check_positive_finite` to name."""
     if isinstance(x, (list, tuple)):
-        return np.asarray(x, dtype=np.float64)
+        try:
+            return np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            return np.asarray(x, dtype=object)
+    dtype = str(getattr(x, "dtype", ""))
+    if dtype in _HALF:
+        if isinstance(x, (np.ndarray, np.generic)):
+            return np.asarray(x, dtype=np.float64)
+        return x.float() if hasattr(x, "float") else x.astype("float32")
     return x
 
 
@@ -42,10 +56,15 @@ def concrete(x: Any) -> Optional[np.ndarray]:
 
 
 def check_positive_finite(name: str, x: Any, unit: str) -> None:
-    """Raise :class:`ParameterValueError` unless every entry of ``x`` is > 0 and finite."""
+    """Raise :class:`ParameterValueError` unless every entry of ``x`` is a real number,
+    > 0 and finite (``None``, strings, booleans, complex and object arrays are refused)."""
+    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
+        raise ParameterValueError(name, f"a positive real number or array of them ({unit})", repr(x))
     arr = concrete(x)
     if arr is None:
         return
+    if arr.dtype.kind not in "iuf":
+        raise ParameterValueError(name, f"a positive real number or array of them ({unit})", f"an array of dtype {arr.dtype}")
     with np.errstate(invalid="ignore"):
         bad = ~(np.isfinite(arr) & (arr > 0))
     if bad.any():
