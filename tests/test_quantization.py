@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -512,14 +511,14 @@ def test_importable_without_jax_or_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_speed_one_dense_core():
+def test_one_dense_core():
+    """A full core (its speed is measured by benchmarks/bench_quantization.py, not here)."""
     x = np.abs(np.random.default_rng(0).standard_normal((256, 256)))
-    t = time.perf_counter()
-    quantize_magnitudes(x)
-    assert time.perf_counter() - t < 3.0  # target 1 s (benchmarks/bench_quantization.py); 3x slack
+    q = quantize_magnitudes(x)
+    assert len(q.bases) == 4 and np.all(np.isfinite(q.bases))
 
 
-def test_speed_four_cores_64_synapses():
+def test_four_cores_64_synapses():
     rng = np.random.default_rng(0)
     n, n_in, fan_in = 1024, 256, 64
     w_in, w_rec = np.zeros((n_in, n)), np.zeros((n, n))
@@ -528,9 +527,7 @@ def test_speed_four_cores_64_synapses():
         w = rng.standard_normal(fan_in)
         w_in[pre[pre < n_in], j] = w[pre < n_in]
         w_rec[pre[pre >= n_in] - n_in, j] = w[pre >= n_in]
-    t = time.perf_counter()
-    q = quantize_weights(w_in, w_rec, np.arange(n) // 256, Iscale=1e-8)
-    assert time.perf_counter() - t < 15.0  # target 5 s; 3x slack
+    q = quantize_weights(w_in, w_rec, np.arange(n) // 256, Iscale=1e-8)  # speed: benchmarks/bench_quantization.py
     assert q.bases.shape == (4, 4) and np.count_nonzero(q.masks_in) + np.count_nonzero(q.masks_rec) <= n * fan_in
 
 

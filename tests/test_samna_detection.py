@@ -116,5 +116,4 @@ def test_with_the_real_pypi_stub_nothing_runs_pip(tmp_path):
     out = _run(code, str(target))
     assert out.returncode == 0, out.stderr
     assert "refused: deployment to a DYNAP-SE2 board needs SynSense's samna" in out.stdout
-    assert float(out.stdout.split("seconds")[-1]) < 20
     assert "pip" not in out.stderr.lower() and "Looking in indexes" not in out.stdout

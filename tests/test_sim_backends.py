@@ -6,7 +6,6 @@ so there we ask for identical spike totals, >= 99.9 % identical raster entries a
 equal to 1e-3 at the 99th percentile.
 """
 
-import time
 
 import jax
 import numpy as np
@@ -194,9 +193,7 @@ def test_torch_compile_equals_eager():
     compiled = rd.DynapSimTorch((n,), compile=True, **kwargs)
     with torch.no_grad():
         out_e, _, rec_e = eager(x, record=True)
-        start = time.perf_counter()
         out_c, _, rec_c = compiled(x, record=True)
-    assert time.perf_counter() - start < 120
     assert out_e.sum() > 0
     assert torch.equal(out_c, out_e)
     for name in RECORDED:
