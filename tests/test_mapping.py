@@ -74,12 +74,34 @@ def test_torch_network_maps_like_the_same_jax_network():
     np.testing.assert_array_equal(a.output_neurons, b.output_neurons)
 
 
-def test_typed_inputs_keep_their_synapse_type_and_drop_negative_drive():
-    w = np.array([[1.0, -2.0, 3.0, 4.0, 0.5, 0.0, 0.0, -1.0]])  # 1 input -> 2 neurons x 4 types
+def test_typed_inputs_keep_their_synapse_type_and_refuse_negative_drive():
+    w = np.array([[1.0, 0.0, 3.0, 4.0, 0.5, 0.0, 0.0, 0.0]])  # 1 input -> 2 neurons x 4 types
     net = Sequential(LinearJax((1, 8), weight=w, has_bias=False), DynapSimJax((8, 2)))
     w_in, _ = mapper(net.as_graph()).dense_weights()
     np.testing.assert_allclose(w_in[0, 0], [1.0, 0.0, 3.0, 4.0])
     np.testing.assert_allclose(w_in[0, 1], [0.5, 0.0, 0.0, 0.0])
+    # A negative weight onto a typed input drives nothing in the simulation: refused, not dropped.
+    w[0, 1] = -2.0
+    net = Sequential(LinearJax((1, 8), weight=w, has_bias=False), DynapSimJax((8, 2)))
+    with pytest.raises(MappingError, match=r"must be >= 0.*-2 at \[0, 1\]"):
+        mapper(net.as_graph())
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_weights_that_are_not_finite_are_refused(bad):
+    w = np.ones((3, 4))
+    w[1, 2] = bad
+    net = Sequential(LinearJax((3, 4), weight=w, has_bias=False), DynapSimJax((4,)))
+    with pytest.raises(MappingError, match=r"must be finite.*at \[1, 2\]"):
+        mapper(net.as_graph())
+
+
+def test_two_neuron_layers_without_weights_between_them_are_refused():
+    from rockpool.nn.modules import LIFJax
+
+    net = Sequential(LinearJax((8, 6)), LIFJax(6), LIFJax(6))
+    with pytest.raises(MappingError, match="without a weight layer"):
+        mapper(net.as_graph())
 
 
 def test_weights_are_expressed_in_the_specs_Iscale():

@@ -156,6 +156,24 @@ def _signed_to_typed(kind: np.ndarray, w: np.ndarray) -> Tuple[np.ndarray, np.nd
     return kind, w
 
 
+def _check_weights(W: np.ndarray, kind: np.ndarray, where: str) -> None:
+    """Refuse weights the chip cannot hold, rather than drop them: NaN or infinite weights,
+    and negative weights onto typed inputs (each typed input is one synapse of a fixed
+    dendrite, which a DPI cannot drive negative; the simulation would ignore them)."""
+    bad = ~np.isfinite(W)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise MappingError(f"{where}: weights must be finite; got {W[i, j]} at [{i}, {j}] ({int(bad.sum())} such)")
+    negative = (W < 0) & (kind[None, :] != SIGNED_INPUT)
+    if negative.any():
+        i, j = (int(v) for v in np.argwhere(negative)[0])
+        raise MappingError(
+            f"{where}: weights onto typed inputs (one synapse type each) must be >= 0, as the simulation "
+            f"drives nothing with a negative one; got {W[i, j]:.4g} at [{i}, {j}] ({int(negative.sum())} such). "
+            "Use the signed layout, or put the magnitude on the inhibitory (GABA) input"
+        )
+
+
 def _merge(parts: List[Tuple[np.ndarray, ...]]) -> Synapses:
     """One synapse table from pieces, summing the weights of repeated (source, target, type)."""
     if not parts:
@@ -187,6 +205,7 @@ class _Wiring:
             for g in groups
             for j, node in enumerate(g.module.input_nodes)
         }
+        self.target_nodes = [node for g in groups for node in g.module.input_nodes]
         self.collected: Dict[bool, List[Tuple[np.ndarray, ...]]] = {False: [], True: []}
 
     def _targets(self, tgt_nodes: Sequence[Any], where: str) -> np.ndarray:
@@ -211,6 +230,7 @@ class _Wiring:
         """Collect the synapses of weights ``W`` ``(n_src, n_tgt)`` from ``src_nodes`` to ``tgt_nodes``."""
         tgt = self._targets(tgt_nodes, where)
         src, from_neuron = self._sources(src_nodes, where)
+        _check_weights(W, tgt[:, 1].astype(np.int64), where)
         i, j = np.nonzero(W)
         kind, w = _signed_to_typed(tgt[j, 1].astype(np.int64), W[i, j] * tgt[j, 2])
         keep = w > 0
@@ -236,6 +256,13 @@ def _wire(graph: GraphModuleBase, modules: Sequence[Any], wiring: _Wiring) -> No
             raise MappingError(
                 f"graph module `{mod.name}` must be LinearWeights or a neuron module; got {type(mod).__name__}"
             )
+    chained = [node for node in wiring.target_nodes if id(node) in wiring.source_neuron]
+    if chained:
+        raise MappingError(
+            f"{len(chained)} neuron input(s) are the outputs of another neuron module: two neuron layers "
+            "follow each other without a weight layer between them, which the chip cannot wire (every "
+            "synapse is a weight); put a linear layer (e.g. identity weights) between them"
+        )
     direct = [node for node in graph.input_nodes if id(node) in wiring.target]
     if direct:
         wiring.connect(direct, direct, np.eye(len(direct)), "graph input")
