@@ -17,9 +17,11 @@ Its own JSON (``to_json``/``from_json``) embeds samna's JSON of the configuratio
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
+from ..chip import CONTROL_TAG, GEOMETRY
 from ..errors import ParameterValueError
 from ..config.json_io import from_document
 from ..config.tree import Configuration
@@ -57,6 +59,30 @@ class MappedConfiguration:
     neurons: Tuple[NeuronAddress, ...]
     dt: float = 1e-3
     Iscale: float = 1e-8
+
+    def __post_init__(self) -> None:
+        """Every map must point at something the board has: checked here, on construction
+        and on load, with the path of the bad entry in the error."""
+        for name in ("dt", "Iscale"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ParameterValueError(name, "a positive finite number", value)
+        n_chips = len(self.configuration.chips)
+        if n_chips < 1:
+            raise ParameterValueError("configuration.chips", "at least one chip", n_chips)
+        for i, routes in enumerate(self.inputs):
+            for k, route in enumerate(routes):
+                where = f"inputs[{i}][{k}]"
+                _check_index(f"{where}.chip", route.chip, n_chips)
+                if len(route.core_mask) != GEOMETRY.cores_per_chip or not all(isinstance(b, bool) for b in route.core_mask):
+                    raise ParameterValueError(f"{where}.core_mask", f"{GEOMETRY.cores_per_chip} booleans", route.core_mask)
+                _check_index(f"{where}.tag", route.tag, CONTROL_TAG)
+        for j, tag in enumerate(self.outputs):
+            _check_index(f"outputs[{j}]", tag, CONTROL_TAG)
+        for j, a in enumerate(self.neurons):
+            _check_index(f"neurons[{j}].chip", a.chip, n_chips)
+            _check_index(f"neurons[{j}].core", a.core, GEOMETRY.cores_per_chip)
+            _check_index(f"neurons[{j}].neuron", a.neuron, GEOMETRY.neurons_per_core)
 
     @property
     def n_inputs(self) -> int:
@@ -113,3 +139,9 @@ class MappedConfiguration:
             if isinstance(err, ParameterValueError):
                 raise
             raise ParameterValueError("configuration maps", "lists of [chip, [4 bools], tag] and integers", str(err)) from None
+
+
+def _check_index(where: str, value: Any, n: int) -> None:
+    """``value`` must be an integer in ``0 .. n-1``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n:
+        raise ParameterValueError(where, f"an integer in 0..{n - 1}", value)
