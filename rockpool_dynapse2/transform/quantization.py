@@ -113,6 +113,9 @@ def _check_finite(name: str, arr: np.ndarray) -> None:
 
 
 def _as_float_array(name: str, x: Any) -> np.ndarray:
+    raw = np.asarray(x) if not isinstance(x, (str, bytes)) else np.asarray([x])
+    if raw.dtype.kind not in "biuf":
+        raise ParameterValueError(name, "an array of real numbers", f"an array of dtype {raw.dtype}")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -437,18 +440,23 @@ def quantize_weights(
     sse = np.zeros(n_cores)
     norm2 = np.zeros(n_cores)
     bound_sse = np.zeros(n_cores)
+    # The search is scale-invariant, but its sums of squares under- or overflow for weights
+    # far from 1 (1e-300, 1e300): those are divided by the largest one first and the results
+    # scaled back (weights in the usual range take the search unchanged, bit for bit).
+    largest = float(np.abs(stacked).max()) if stacked.size else 0.0
+    scale = largest if largest > 0 and not 1e-100 < largest < 1e100 else 1.0
     for core in range(n_cores):
         cols = np.flatnonzero(cores == core)
         if cols.size == 0:
             continue
-        block = stacked[:, cols]
+        block = stacked[:, cols] / scale
         result = _quantize(
             np.abs(block), n_bases, seed, True,
             _DEFAULTS["lower_bound_max_unique"], _DEFAULTS["n_random"], _DEFAULTS["n_starts"],
         )
         masks[:, cols] = result.masks
-        quantized[:, cols] = np.sign(block) * result.quantized
-        bases[core] = result.bases
+        quantized[:, cols] = np.sign(block) * result.quantized * scale
+        bases[core] = result.bases * scale
         norm2[core] = float(np.sum(block * block))
         sse[core] = result.error**2 * norm2[core]
         bound_sse[core] = result.lower_bound**2 * norm2[core]
