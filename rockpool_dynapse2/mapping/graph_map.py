@@ -314,6 +314,9 @@ def map_graph(
             time steps.
         CoreCapacityError: more neurons than ``max_cores * neurons_per_core``.
     """
+    if not isinstance(graph, GraphModuleBase):
+        hint = " (call net.as_graph() on a Rockpool network)" if hasattr(graph, "as_graph") else ""
+        raise MappingError(f"`graph` must be a Rockpool graph{hint}; got {type(graph).__name__}")
     modules = breadth_first_modules(graph)
     neuron_mods = [m for m in modules if isinstance(m, GenericNeurons)]
     if not neuron_mods:

@@ -342,7 +342,7 @@ class DynapSimJax(DynapSimBase, JaxModule):
         dtype: str = "float32",
         **arguments: Any,
     ):
-        spec = self._module_spec(shape, dtype, arguments)
+        spec = self._module_spec(shape, dtype, arguments, chunk=chunk, seed=seed)
         if dtype == "float64" and not jax.config.jax_enable_x64:
             raise ParameterValueError(
                 "dtype", "'float32' unless jax_enable_x64 is set (jax.config.update('jax_enable_x64', True))", dtype

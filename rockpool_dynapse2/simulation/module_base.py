@@ -97,12 +97,18 @@ class DynapSimBase:
     _spec: ModuleSpec
 
     @staticmethod
-    def _module_spec(shape: Union[int, Tuple[int, ...]], dtype: str, arguments: Mapping[str, Any]) -> ModuleSpec:
-        """Check ``dtype`` and resolve the other constructor arguments (``core``, ``w_rec``,
+    def _module_spec(
+        shape: Union[int, Tuple[int, ...]], dtype: str, arguments: Mapping[str, Any], chunk: Any = None, seed: Any = None
+    ) -> ModuleSpec:
+        """Check ``dtype``, ``chunk`` (None or an integer >= 1) and ``seed`` (None or an
+        integer >= 0), and resolve the other constructor arguments (``core``, ``w_rec``,
         ``has_rec``, ``dt``, ``Iscale``, ``max_spikes_per_dt``, ``trainable``, currents and
         layout constants: see :func:`~.module_spec.build_module_spec`)."""
         if dtype not in DTYPES:
             raise ParameterValueError("dtype", " or ".join(repr(d) for d in DTYPES), dtype)
+        for name, value, low in (("chunk", chunk, 1), ("seed", seed, 0)):
+            if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low):
+                raise ParameterValueError(name, f"None or an integer >= {low}", value)
         return build_module_spec(shape, **arguments)
 
     @staticmethod

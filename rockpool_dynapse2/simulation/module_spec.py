@@ -83,8 +83,13 @@ class ModuleSpec:
 def parse_shape(shape: Union[int, Sequence[int]]) -> Tuple[int, int, bool]:
     """``(size_in, N, signed)`` from ``N``, ``(N,)``, ``(N, N)`` or ``(4 N, N)`` (4: the
     number of synapse types)."""
-    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    ok = len(dims) in (1, 2) and all(isinstance(d, (int, np.integer)) and d > 0 for d in dims)
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
+        dims: Tuple[Any, ...] = (shape,)
+    elif isinstance(shape, (tuple, list)):
+        dims = tuple(shape)
+    else:
+        raise ShapeError("shape", "N or a tuple (N,), (N, N) or (4 N, N) of positive integers", (repr(shape),))
+    ok = len(dims) in (1, 2) and all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims)
     if ok:
         n = int(dims[-1])
         size_in = int(dims[0])
@@ -165,9 +170,13 @@ def check_state(name: str, value: Any) -> None:
 
 
 def _per_neuron(name: str, value: Any, n: int) -> np.ndarray:
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ParameterValueError(name, "a positive real number or an array of them", repr(value))
     arr = concrete(value)
     if arr is None:
         raise ParameterValueError(name, "a concrete value at construction", "a traced value")
+    if np.asarray(arr).dtype.kind not in "iuf":
+        raise ParameterValueError(name, "a positive real number or an array of them", f"an array of dtype {np.asarray(arr).dtype}")
     arr = np.asarray(arr, dtype=np.float64)
     if arr.shape not in ((), (1,), (n,)):
         raise ShapeError(name, f"() or ({n},)", arr.shape)
@@ -215,6 +224,10 @@ def build_module_spec(
             a layout constant.
     """
     size_in, n, signed = parse_shape(shape)
+    if core is not None and not isinstance(core, CoreParameters):
+        raise ParameterValueError("core", "a CoreParameters (or None: the default operating point)", type(core).__name__)
+    if not isinstance(has_rec, (bool, np.bool_)):
+        raise ParameterValueError("has_rec", "True or False", repr(has_rec))
     _check_names(values, trainable)
     resolved = _resolve_values(core if core is not None else CoreParameters(), values, n)
     dt_arr = _check_dt(dt)

@@ -61,7 +61,7 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         compile_steps: int = 4,
         **arguments: Any,
     ):
-        spec = self._module_spec(shape, dtype, arguments)
+        spec = self._module_spec(shape, dtype, arguments, chunk=chunk, seed=seed)
         super().__init__(shape=(spec.size_in, spec.n_neurons), spiking_input=False, spiking_output=True)
         torch_dtype = getattr(torch, dtype)
         cast = lambda x: torch.as_tensor(np.asarray(x), dtype=torch_dtype)
