@@ -6,7 +6,8 @@ Layers, bottom to top; each module imports only its own layer and the ones below
 * :mod:`rockpool_dynapse2.chip`, :mod:`rockpool_dynapse2.errors`: chip facts (geometry,
   circuit constants, the bias parameters, synapse types); every named error;
   :mod:`rockpool_dynapse2._samna` (finding and importing samna) and
-  :mod:`rockpool_dynapse2._version` sit here too;
+  :mod:`rockpool_dynapse2._version` and :mod:`rockpool_dynapse2._json` (JSON reading that
+  refuses duplicate keys) sit here too;
 * :mod:`rockpool_dynapse2.parameters`: time constants <-> currents <-> bias codes;
 * :mod:`rockpool_dynapse2.simulation`: the circuit equations and the ``DynapSimJax`` /
   ``DynapSimTorch`` Rockpool modules;

@@ -19,7 +19,7 @@ PACKAGE = "rockpool_dynapse2"
 ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 
 LAYERS: Tuple[Tuple[str, ...], ...] = (
-    ("errors", "chip", "_samna", "_version"),
+    ("errors", "chip", "_samna", "_version", "_json"),
     ("parameters",),
     ("simulation",),
     ("transform",),

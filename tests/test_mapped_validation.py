@@ -48,3 +48,18 @@ def test_maps_that_point_at_nothing_are_refused_on_load(document, field, value, 
 def test_a_valid_file_still_loads_and_round_trips(document):
     text = json.dumps(document)
     assert json.loads(MappedConfiguration.from_json(text).to_json())["outputs"] == document["outputs"]
+
+
+def test_duplicate_json_keys_are_refused_not_last_wins(document):
+    from rockpool_dynapse2.config import Configuration
+    from rockpool_dynapse2.mapping import NetworkSpec
+
+    text = json.dumps(document)
+    doubled = text.replace('"dt": ', '"dt": 0.5, "dt": ', 1)
+    with pytest.raises(ParameterValueError, match="'dt' twice"):
+        MappedConfiguration.from_json(doubled)
+    config_text = json.dumps(document["configuration"])
+    with pytest.raises(ParameterValueError, match="twice"):
+        Configuration.from_json(config_text.replace("{", '{"value0": 1, ', 1))
+    with pytest.raises(ParameterValueError, match="'n_inputs' twice"):
+        NetworkSpec.from_json('{"n_inputs": 1, "n_inputs": 2}')

@@ -17,6 +17,7 @@ import json
 from typing import Any, Callable, Dict, Iterable, Union
 
 from ..chip import Dendrite, Transistor
+from .._json import loads
 from ..errors import ParameterValueError
 from ._cereal import ArrayCodec, BoolCodec, EmptyListCodec, EnumCodec, IntCodec, ListCodec, Located, ObjectCodec
 from ._cereal import ParameterMapCodec, TransistorCodec, finish
@@ -198,7 +199,7 @@ def parse_document(text: Union[str, bytes]) -> Any:
         ParameterValueError: for text that is not JSON.
     """
     try:
-        return json.loads(text)
+        return loads(text, "JSON text")
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ParameterValueError("JSON text", "valid JSON", verbatim(str(error))) from error
 

@@ -28,6 +28,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from .._json import loads
 from ..chip import BASE_WEIGHT_BIASES, GEOMETRY, CircuitConstants, SynapseType
 from ..errors import ParameterValueError, ShapeError
 from ..parameters.core import CoreParameters
@@ -361,7 +362,7 @@ class NetworkSpec:
     def from_json(cls, text: str) -> "NetworkSpec":
         """Rebuild a spec from :meth:`to_json`'s output."""
         try:
-            d = json.loads(text)
+            d = loads(text, "spec JSON")
         except json.JSONDecodeError as err:
             raise ParameterValueError("spec JSON", "valid JSON", f"{err.msg} at line {err.lineno}") from None
         return cls.from_dict(d)

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
+from .._json import loads
 from ..chip import CONTROL_TAG, GEOMETRY
 from ..errors import ParameterValueError
 from ..config.json_io import from_document
@@ -115,7 +116,7 @@ class MappedConfiguration:
             ParameterValueError: malformed JSON, a wrong format tag or a missing field.
         """
         try:
-            d = json.loads(text)
+            d = loads(text, "configuration file")
         except json.JSONDecodeError as err:
             raise ParameterValueError("configuration file", "valid JSON", f"{err.msg} at line {err.lineno}") from None
         if not isinstance(d, dict) or d.get("format") != FORMAT:
