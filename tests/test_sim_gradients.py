@@ -233,7 +233,7 @@ def test_recurrent_gradient_after_the_loop_equals_the_scan_backward(max_spikes, 
     np.testing.assert_allclose(np.asarray(fast), np.asarray(plain), rtol=1e-4, atol=1e-6 * float(jnp.abs(plain).max()))
 
 
-@pytest.mark.parametrize("chunk", [0, 7], ids=["whole", "blocks-of-7"])
+@pytest.mark.parametrize("chunk", [None, 7], ids=["default-blocks", "blocks-of-7"])
 def test_torch_backward_equals_jax_autodiff_for_every_gradient(chunk):
     """torch's time loop is one autograd node with a hand-written backward pass; its
     gradients w.r.t. the input, the recurrent weights and trainable currents equal JAX's
