@@ -31,10 +31,10 @@ import numpy as np
 
 from ..chip import GEOMETRY
 from ..errors import ParameterValueError, UnknownParameterError
-from ..training import ChipModel, NetworkLayout, TrainResult, TrainSettings, save_parameters
+from ..training import ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity, save_parameters
 from .tasks import Task
 
-__all__ = ["TrainJob", "RESULT_KEYS", "size_network", "initial_input_scale", "run_training", "class_accuracy"]
+__all__ = ["TrainJob", "RESULT_KEYS", "size_network", "initial_input_scale", "run_training"]
 
 RESULT_KEYS = ("float", "quantized", "mismatch", "board")
 """The keys of ``results.json``'s ``"accuracy"``."""
@@ -125,7 +125,7 @@ def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: 
                                  input_probability=min(1.0, INPUT_SYNAPSES / C))
 
 
-def initial_input_scale(model: ChipModel, task: Task) -> float:
+def initial_input_scale(connections: Connectivity, task: Task, excitatory_fraction: float) -> float:
     """The standard deviation of the initial input weights that gives the hidden neurons a
     mean net drive of :data:`INITIAL_DRIVE` per step on this data (clipped to 0.05..1).
 
@@ -133,20 +133,12 @@ def initial_input_scale(model: ChipModel, task: Task) -> float:
     ``excitatory_fraction`` ``p``, so the mean net drive is ``0.8 s (2 p - 1)`` times the
     input synapses times the mean spike count per channel and step.
     """
-    receives = model.connections.input.sum(0)
+    receives = connections.input.sum(0)
     hidden = receives[receives > 0]
     rate = float(np.mean(task.x_train))
-    p = model.settings.excitatory_fraction
+    p = excitatory_fraction
     per_unit = 0.8 * max(2 * p - 1, 0.1) * float(hidden.mean()) * max(rate, 1e-6)
     return float(np.clip(INITIAL_DRIVE / per_unit, 0.05, 1.0))
-
-
-def class_accuracy(model: ChipModel, output_counts: np.ndarray, labels: np.ndarray) -> float:
-    """Accuracy from the output population's spike counts ``(B, n_outputs)`` (summed over time)."""
-    scores = output_counts.reshape(len(output_counts), model.layout.n_classes, model.layout.per_class).mean(-1)
-    best = scores.argmax(1)
-    tied = (scores == scores.max(1, keepdims=True)).sum(1) > 1
-    return float(np.mean(np.where(tied, -1, best) == labels))
 
 
 def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Optional[Callable[[], Any]] = None,
@@ -178,8 +170,9 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     layout = size_network(task, job.hidden, job.per_class)
     settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
                              chips_per_step=4 if job.quick else 8, batch_size=32 if job.quick else 64)
-    model = ChipModel(layout, settings)
-    model = ChipModel(layout, replace(settings, input_scale=initial_input_scale(model, task)), model.connections)
+    connections = connectivity(layout, settings.seed)
+    scale = initial_input_scale(connections, task, settings.excitatory_fraction)
+    model = ChipModel(layout, replace(settings, input_scale=scale), connections)
     pops = ", ".join(f"{p.name} {p.size}" for p in layout.populations)
     log(f"data {task.name}: {len(task.y_train)} training and {len(task.y_test)} test samples, "
         f"{task.x_train.shape[1]} steps of {task.dt * 1e3:g} ms, {task.x_train.shape[2]} channels, {task.n_classes} classes")
@@ -196,7 +189,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     spec = spec_from_training(result)
     net = dynapsim_net_from_spec(spec, "jax")
     q_counts = np.concatenate([np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]).sum(1) for i in range(0, len(task.x_test), 256)])
-    accuracy["quantized"] = class_accuracy(model, q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
+    accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
     log(f"test accuracy: float {accuracy['float']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
     accuracy["mismatch"] = {}
     for dev in job.deviations:
@@ -210,7 +203,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     if job.quick and job.board_samples is None:
         n_board = min(100, n_board)
     board = board_outputs(mapped, task.x_test[:n_board], board_factory).sum(1)
-    accuracy["board"] = class_accuracy(model, board, task.y_test[:n_board])
+    accuracy["board"] = model.output_accuracy(board, task.y_test[:n_board])
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
     files.update(_plots(out_dir, result, accuracy))
     results = {

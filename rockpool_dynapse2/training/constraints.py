@@ -25,6 +25,7 @@ The functions take an :class:`Ops` of the backend (:data:`JAX_OPS` needs jax,
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
@@ -191,15 +192,8 @@ def core_currents(
         else:
             default = fixed.get(name, getattr(CoreHighLevel(), name))
             values[name] = ops.asarray(np.full(n_cores, default, np.float32))
-    per_core = currents_from_high_level(_Values(values), CONSTANTS)
+    per_core = currents_from_high_level(SimpleNamespace(**values), CONSTANTS)
     return {name: ops.take(current, core_of_neuron) for name, current in per_core.items()}
-
-
-class _Values:
-    """Attribute access to a dict of arrays (what the conversion reads from a CoreHighLevel)."""
-
-    def __init__(self, values: Mapping[str, Any]):
-        self.__dict__.update(values)
 
 
 @functools.lru_cache(maxsize=None)

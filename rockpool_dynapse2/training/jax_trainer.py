@@ -17,7 +17,7 @@ import numpy as np
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams, DynapState
 from ..simulation.module_spec import initial_state_values
 from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
-from .constraints import jax_ops
+from .constraints import jax_ops, typed_input
 from .model import ChipModel
 from .result import EpochRecord, EpochTracker, TrainResult, split_validation
 
@@ -65,8 +65,7 @@ def simulate_jax(model: ChipModel, params: Dict[str, Any], x: Any, noise: Option
         currents = {k: v * noise[k] for k, v in currents.items()}
         layout = {k: v * noise[k] for k, v in layout.items()}
         w_in, w_rec = w_in * noise["w_in"], w_rec * noise["w_rec"]
-    view.w_in, view.w_rec = w_in, w_rec
-    typed_in, typed_rec = model.typed(ops, view)
+    typed_in, typed_rec = typed_input(ops, w_in), typed_input(ops, w_rec)
     s = model.settings
     p = DynapParams(**currents, **layout, Iscale=jnp.asarray(s.Iscale, jnp.float32), w_rec=typed_rec)
     x = jnp.asarray(x, jnp.float32)

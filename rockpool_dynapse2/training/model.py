@@ -33,7 +33,6 @@ from .constraints import (
     core_currents,
     quantize_per_core,
     snap_to_codes,
-    typed_input,
 )
 from .layout import Connectivity, NetworkLayout, connectivity
 
@@ -238,16 +237,15 @@ class ChipModel:
             out[name] = off * io + (1 - off * 1.0) * snapped[name]
         return out
 
-    def typed(self, ops: Ops, view: ChipView) -> Tuple[Any, Any]:
-        """The view's weights in the simulator's typed layout: ``(C, 4 N)``, ``(N, 4 N)``."""
-        return typed_input(ops, view.w_in), typed_input(ops, view.w_rec)
-
     # --- readout and loss ------------------------------------------------------------------
 
     def class_scores(self, counts: Any) -> Any:
         """``(B, K)``: the mean spike count of each class's group of output neurons, from
         spike counts ``(B, N)`` summed over time."""
-        out = counts[:, self.layout.slice_of(self.layout.output)]
+        return self._group_means(counts[:, self.layout.slice_of(self.layout.output)])
+
+    def _group_means(self, out: Any) -> Any:
+        """``(B, K)`` from the output population's counts ``(B, n_outputs)``."""
         return out.reshape(out.shape[0], self.layout.n_classes, self.layout.per_class).mean(-1)
 
     def loss_terms(self, counts: Any, labels_onehot: Any, log_softmax: Any, relu: Any) -> Tuple[Any, Any]:
@@ -268,15 +266,24 @@ class ChipModel:
 
     def predict(self, counts: np.ndarray) -> np.ndarray:
         """Predicted classes ``(B,)`` from spike counts ``(B, N)``; -1 where the top score is tied."""
-        scores = np.asarray(self.class_scores(np.asarray(counts)))
-        best = scores.argmax(1)
-        top = scores.max(1)
-        tied = (scores == top[:, None]).sum(1) > 1
-        return np.where(tied, -1, best)
+        return _winners(np.asarray(self.class_scores(np.asarray(counts))))
 
     def accuracy(self, counts: np.ndarray, labels: np.ndarray) -> float:
-        """Fraction of samples whose class's group fires strictly most."""
+        """Fraction of samples whose class's group fires strictly most, from every neuron's
+        spike counts ``(B, N)``."""
         return float((self.predict(counts) == np.asarray(labels)).mean())
+
+    def output_accuracy(self, output_counts: np.ndarray, labels: np.ndarray) -> float:
+        """:meth:`accuracy` from the output population's counts ``(B, n_outputs)`` only (what a
+        board returns, in output-channel order)."""
+        winners = _winners(np.asarray(self._group_means(np.asarray(output_counts))))
+        return float((winners == np.asarray(labels)).mean())
+
+
+def _winners(scores: np.ndarray) -> np.ndarray:
+    """The class of highest score per row; -1 where the top score is tied."""
+    tied = (scores == scores.max(1, keepdims=True)).sum(1) > 1
+    return np.where(tied, -1, scores.argmax(1))
 
 
 def _check_int(name: str, value: Any, low: int) -> None:

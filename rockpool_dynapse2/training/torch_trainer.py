@@ -17,7 +17,7 @@ import numpy as np
 
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
-from .constraints import torch_ops
+from .constraints import torch_ops, typed_input
 from .model import ChipModel
 from .result import EpochRecord, EpochTracker, TrainResult, split_validation
 
@@ -71,7 +71,7 @@ def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: An
     currents = {name: view.currents[name] for name in CURRENT_NAMES}
     layout = {name: torch.full((n,), v) for name, v in model.layout_constants.items()}
     if noise is None:
-        typed_in, typed_rec = model.typed(ops, view)
+        typed_in, typed_rec = typed_input(ops, view.w_in), typed_input(ops, view.w_rec)
         rows = {k: v.expand(B, n) for k, v in {**currents, **layout}.items()}
         rows["w_rec"] = typed_rec.expand((B,) + typed_rec.shape)
         return neurons.simulate(x @ typed_in, rows=rows)
@@ -79,18 +79,12 @@ def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: An
     per = B // K
     w_in = view.w_in[None] * noise["w_in"]
     w_rec = view.w_rec[None] * noise["w_rec"]
-    typed_in = torch.stack([ops_typed(model, ops, w) for w in w_in])  # (K, C, 4N)
-    typed_rec = torch.stack([ops_typed(model, ops, w) for w in w_rec])  # (K, N, 4N)
+    typed_in = torch.stack([typed_input(ops, w) for w in w_in])  # (K, C, 4N)
+    typed_rec = torch.stack([typed_input(ops, w) for w in w_rec])  # (K, N, 4N)
     drive = torch.einsum("kstc,kcm->kstm", x.reshape((K, per) + x.shape[1:]), typed_in).reshape(B, x.shape[1], -1)
     rows = {k: (v[None] * noise[k]).repeat_interleave(per, 0) for k, v in {**currents, **layout}.items()}
     rows["w_rec"] = typed_rec.repeat_interleave(per, 0)
     return neurons.simulate(drive, rows=rows)
-
-
-def ops_typed(model: ChipModel, ops: Any, w: Any) -> Any:
-    from .constraints import typed_input
-
-    return typed_input(ops, w)
 
 
 def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, neurons: Any = None) -> np.ndarray:
