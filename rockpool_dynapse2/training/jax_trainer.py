@@ -10,6 +10,8 @@ that :meth:`~.result.TrainResult.to_rockpool` returns.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -78,11 +80,36 @@ def simulate_jax(model: ChipModel, params: Dict[str, Any], x: Any, noise: Option
     return spikes
 
 
-def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, **kwargs: Any) -> np.ndarray:
-    """Spike counts ``(B, N)`` summed over time, in batches (nominal chip unless ``noise``)."""
+@functools.lru_cache(maxsize=8)
+def _count_runner(model: ChipModel, quantize: Optional[bool], snap: Optional[bool]) -> Callable:
+    """The jitted nominal-chip count function of a model (compiled once per model, options
+    and input shape, not once per call)."""
     import jax
 
-    run = jax.jit(lambda p, xb: simulate_jax(model, p, xb, **kwargs).sum(1))
+    return jax.jit(lambda p, xb: simulate_jax(model, p, xb, quantize=quantize, snap=snap).sum(1))
+
+
+@functools.lru_cache(maxsize=8)
+def _mismatch_runner(model: ChipModel) -> Callable:
+    """The jitted count function of a batch of mismatched chips (``sigma`` an argument, so
+    every deviation uses the same compiled function)."""
+    import jax
+
+    def run(p: Any, ks: Any, xb: Any, sigma: Any) -> Any:
+        return jax.vmap(lambda k: simulate_jax(model, p, xb, noise=_chip_noise(k, model, sigma)).sum(1))(ks)
+
+    return jax.jit(run)
+
+
+def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256,
+               quantize: Optional[bool] = None, snap: Optional[bool] = None) -> np.ndarray:
+    """Spike counts ``(B, N)`` summed over time on the nominal chip, in batches.
+
+    Args:
+        quantize: weights on 16 levels per core (default: the settings').
+        snap: currents on bias codes (default: the settings').
+    """
+    run = _count_runner(model, quantize, snap)
     return np.concatenate([np.asarray(run(params, x[i : i + batch])) for i in range(0, len(x), batch)])
 
 
@@ -96,20 +123,13 @@ def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray,
     import jax
     import jax.numpy as jnp
 
-    sigma = sigma_from_deviation(deviation, sigma_rule)
+    sigma = jnp.asarray(sigma_from_deviation(deviation, sigma_rule), jnp.float32)
     keys = jax.random.split(jax.random.PRNGKey(seed), n_chips)
-
-    @jax.jit
-    def run(p: Any, ks: Any, xb: Any) -> Any:
-        def one(k: Any) -> Any:
-            return simulate_jax(model, p, xb, noise=_chip_noise(k, model, sigma)).sum(1)
-
-        return jax.vmap(one)(ks)
-
+    run = _mismatch_runner(model)
     out = []
     for c in range(0, n_chips, chips_at_once):
         ks = keys[c : c + chips_at_once]
-        out.append(np.concatenate([np.asarray(run(params, ks, jnp.asarray(x[i : i + batch]))) for i in range(0, len(x), batch)], axis=1))
+        out.append(np.concatenate([np.asarray(run(params, ks, jnp.asarray(x[i : i + batch]), sigma)) for i in range(0, len(x), batch)], axis=1))
     return np.concatenate(out, axis=0)
 
 
