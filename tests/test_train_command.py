@@ -109,6 +109,8 @@ def test_the_saved_network_reloads_and_deploy_runs_the_saved_raster(trained, cap
     _, out = trained
     back = load_parameters(out / "network.npz")
     assert back.model.layout.n_classes == 2
+    recorded = json.loads((out / "results.json").read_text())["training"]["settings"]
+    assert recorded["input_scale"] == pytest.approx(back.model.settings.input_scale)  # the settings trained with
     code = main(["deploy", str(out / "config.json"), "--input", str(out / "x_test.npy"), "--output", str(out / "o.npy")])
     assert code == 0
     assert np.load(out / "o.npy").shape[:2] == np.load(out / "x_test.npy").shape[:2]

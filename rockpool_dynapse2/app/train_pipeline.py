@@ -214,7 +214,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
                     "per_class": layout.per_class, "max_fan_in": int(model.connections.fan_in.max()),
                     "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
         "training": {"backend": job.backend, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
-                     "seconds": result.seconds, "history": result.history_dict(), "settings": _jsonable(asdict(settings))},
+                     "seconds": result.seconds, "history": result.history_dict(), "settings": _jsonable(asdict(model.settings))},
         "board_samples": n_board,
         "job": _jsonable(asdict(job)),
         "files": files,
