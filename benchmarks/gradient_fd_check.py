@@ -8,7 +8,14 @@ that smoothed loss with its central finite differences (step ``--step``), for tw
 independent sets of perturbations: the correlation of the two finite-difference estimates
 with each other bounds what the gradient's correlation with them can show.
 
+Random directions of many weights are nearly orthogonal to the gradient, so the
+differences along them are small and noisy. ``--mixed`` uses the directions
+``a g/|g| + 0.7 r`` instead (``a`` from -1 to 1, ``r`` random and orthogonal to the
+gradient): a gradient that points where the loss goes makes the differences follow ``a``
+(``tests/test_gradient_stability.py`` asserts this at the start and the end of training).
+
     python benchmarks/gradient_fd_check.py --epochs 12 --recurrent-scale 0.3
+    python benchmarks/gradient_fd_check.py --epochs 12 --mixed
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ def main() -> None:
     parser.add_argument("--step", type=float, default=0.05)
     parser.add_argument("--directions", type=int, default=12)
     parser.add_argument("--samples", type=int, default=64)
+    parser.add_argument("--mixed", action="store_true", help="directions a g/|g| + 0.7 r (see the module docstring)")
     args = parser.parse_args()
 
     task = rate_frequency(n_samples=96, seed=3, duration=0.2, n_channels=16, frequencies=(10.0, 40.0), test_fraction=0.0)
@@ -72,6 +80,8 @@ def main() -> None:
         noise = {k: jnp.asarray(r.normal(0, args.sigma, (args.draws,) + m.shape) * m, jnp.float32) for k, m in masks.items()}
         loss = jax.jit(lambda p: smoothed(p, noise))
         grad = jax.grad(lambda p: smoothed(p, noise))(params)
+        if args.mixed:
+            dirs = _mixed_directions(grad, masks, args.directions, rng)
         h = args.step
         fd = np.array([float(loss({**params, **{k: params[k] + h * d[k] for k in d}})
                              - loss({**params, **{k: params[k] - h * d[k] for k in d}})) / (2 * h) for d in dirs])
@@ -81,6 +91,22 @@ def main() -> None:
               f"|gradient| / |finite differences| = {np.std(an) / np.std(fd):.2f}")
     print(f"corr(finite differences 1, 2) = {np.corrcoef(results[0][0], results[1][0])[0, 1]:+.2f} (the ceiling); "
           f"corr(gradient 1, 2) = {np.corrcoef(results[0][1], results[1][1])[0, 1]:+.2f}")
+
+
+def _mixed_directions(grad, masks, n, rng):
+    """``a g/|g| + 0.7 r`` for ``n`` values of ``a`` in [-1, 1], ``r`` random, orthogonal to ``g``."""
+    import jax.numpy as jnp
+
+    norm = np.sqrt(sum(float((grad[k] ** 2).sum()) for k in masks))
+    ghat = {k: np.asarray(grad[k]) / norm for k in masks}
+    dirs = []
+    for a in np.linspace(-1, 1, n):
+        r = {k: rng.normal(0, 1, m.shape) * m for k, m in masks.items()}
+        along = sum(float((r[k] * ghat[k]).sum()) for k in masks)
+        r = {k: r[k] - along * ghat[k] for k in masks}
+        r_norm = np.sqrt(sum(float((v**2).sum()) for v in r.values()))
+        dirs.append({k: jnp.asarray(a * ghat[k] + 0.7 * r[k] / r_norm, jnp.float32) for k in masks})
+    return dirs
 
 
 if __name__ == "__main__":
