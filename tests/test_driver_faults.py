@@ -14,6 +14,7 @@ compared with the ideal virtual board:
 5. input events that reach no neuron are counted by the driver, as the virtual board counts them.
 """
 
+import _thread
 import dataclasses
 import logging
 import threading
@@ -161,6 +162,21 @@ def test_a_close_that_blocks_too_is_reported_and_does_not_hang(setup, release):
     with pytest.raises(BoardTimeoutError, match="closing it did not finish within 0.2 s either"):
         dyn(x[0])
     dyn.close()  # the driver closed it already: nothing to do, no hang
+
+
+@pytest.mark.timeout(30)
+def test_an_interrupt_while_a_call_is_inside_the_board_closes_it(setup, release):
+    mapped, x, _ = setup
+    board = FaultyBoard("read_events", release.wait)
+    dyn = DynapseSamna(board, mapped, timeout=20.0, chunk_steps=CHUNK)
+    interrupt = threading.Timer(0.5, _thread.interrupt_main)  # Ctrl-C while the driver waits for the read
+    interrupt.start()
+    with pytest.raises(KeyboardInterrupt):
+        dyn(x[0])
+    interrupt.join()
+    assert not board.is_open
+    with pytest.raises(BoardError, match="an interrupt while `board.read_events` ran"):
+        dyn(x[0])
 
 
 # --- 2. the finished runs are kept --------------------------------------------------------------------

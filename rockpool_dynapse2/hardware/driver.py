@@ -28,7 +28,8 @@ blocks inside the board cannot hold the driver past its deadline:
 
 A stuck call raises :class:`~rockpool_dynapse2.errors.BoardTimeoutError` and the driver
 closes the board (its helper thread may stay blocked in the board; the board must not be
-used again: the driver refuses to, whatever the board says). An end marker that does not
+used again: the driver refuses to, whatever the board says). An interrupt (Ctrl-C) while
+the driver waits for such a call closes the board too, and is raised. An end marker that does not
 come back while the reads do return raises ``BoardTimeoutError`` too, but the board stays
 open and usable: it answered, and the next clock read starts a new run (a late output
 of the failed run is then counted as ``outside_run``). ``apply_configuration``,
@@ -354,12 +355,18 @@ class DynapseSamna(Module):
             BoardTimeoutError: the call did not return within ``seconds`` (the board is closed).
             BoardError: the board is closed, raised a BoardError itself, or raised anything
                 else (translated; the board is closed).
+            KeyboardInterrupt: while waiting for a call with a deadline (the board is
+                closed: the call may still be inside it).
         """
         try:
             self._check_usable()
             if seconds is None:
                 return fn(*args)
             finished, value = _call_within(fn, args, seconds)
+        except KeyboardInterrupt:
+            if seconds is not None:  # the helper thread may still be inside the board
+                self._close_after(f"an interrupt while `{what}` ran")
+            raise
         except BoardError:
             raise
         except Exception as err:
