@@ -14,9 +14,9 @@ compared with the ideal virtual board:
 5. input events that reach no neuron are counted by the driver, as the virtual board counts them.
 """
 
-import _thread
 import dataclasses
 import logging
+import signal
 import threading
 
 import numpy as np
@@ -169,7 +169,8 @@ def test_an_interrupt_while_a_call_is_inside_the_board_closes_it(setup, release)
     mapped, x, _ = setup
     board = FaultyBoard("read_events", release.wait)
     dyn = DynapseSamna(board, mapped, timeout=20.0, chunk_steps=CHUNK)
-    interrupt = threading.Timer(0.5, _thread.interrupt_main)  # Ctrl-C while the driver waits for the read
+    # Ctrl-C while the driver waits for the read: SIGINT to the main thread, as a terminal sends it
+    interrupt = threading.Timer(0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
     interrupt.start()
     with pytest.raises(KeyboardInterrupt):
         dyn(x[0])

@@ -18,8 +18,8 @@ the output channel map:
 
 **Deadlines: the driver never hangs.** Every board call of a run (``time_us``,
 ``write_events``, ``read_events``, and ``close`` after a failure) runs in a helper thread
-(a daemon thread, one per call) that the driver waits for with a timeout, so a call that
-blocks inside the board cannot hold the driver past its deadline:
+(a daemon thread, one per ``evolve`` call) that the driver waits for with a timeout, so a
+call that blocks inside the board cannot hold the driver past its deadline:
 
 * ``time_us`` and ``write_events`` must return within ``timeout`` seconds;
 * the end marker must be back within ``T dt + timeout`` seconds of writing the run; a
@@ -67,6 +67,7 @@ can return the neurons to rest.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -206,25 +207,68 @@ def lost_inputs(raster: np.ndarray, config: MappedConfiguration) -> LostInputs:
 # --- board calls with a deadline --------------------------------------------------------------
 
 
-def _call_within(fn: Callable[..., Any], args: Tuple[Any, ...], seconds: float) -> Tuple[bool, Any]:
-    """``fn(*args)`` in a daemon thread: ``(True, result)`` if it returned within ``seconds``,
-    ``(False, None)`` if it is still running; what it raised is raised here."""
-    box: Dict[str, Any] = {}
+class _Job:
+    """One board call, run by a :class:`_Worker`; ``done`` is set when it returned or raised."""
 
-    def target() -> None:
+    __slots__ = ("fn", "args", "done", "value", "error")
+
+    def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...]):
+        self.fn, self.args = fn, args
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: Optional[BaseException] = None
+
+    def run(self) -> None:
         try:
-            box["value"] = fn(*args)
+            self.value = self.fn(*self.args)
         except BaseException as err:  # handed to the caller's thread, raised there
-            box["error"] = err
+            self.error = err
+        finally:
+            self.done.set()
 
-    thread = threading.Thread(target=target, name="rockpool-dynapse2 board call", daemon=True)
-    thread.start()
-    thread.join(max(seconds, 0.0))
-    if thread.is_alive():
-        return False, None
-    if "error" in box:
-        raise box["error"]
-    return True, box.get("value")
+
+class _Worker:
+    """A daemon thread that runs board calls one at a time, each waited for with a deadline.
+
+    One serves a whole ``evolve`` call (starting a thread per call cost a JAX board about
+    1 ms a call: JAX sets up its state anew in every new thread); a worker stuck in a board
+    is abandoned (it is a daemon thread) and ends if the call ever returns.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: "queue.SimpleQueue[Optional[_Job]]" = queue.SimpleQueue()
+        threading.Thread(target=self._serve, args=(self._jobs,), name="rockpool-dynapse2 board calls", daemon=True).start()
+
+    @staticmethod
+    def _serve(jobs: "queue.SimpleQueue[Optional[_Job]]") -> None:
+        job = jobs.get()
+        while job is not None:
+            job.run()
+            job = jobs.get()
+
+    def call(self, fn: Callable[..., Any], args: Tuple[Any, ...], seconds: float) -> Tuple[bool, Any]:
+        """``(True, fn(*args))`` if it returned within ``seconds``, ``(False, None)`` if it is
+        still running; what it raised is raised here."""
+        job = _Job(fn, args)
+        self._jobs.put(job)
+        if not job.done.wait(max(seconds, 0.0)):
+            return False, None
+        if job.error is not None:
+            raise job.error
+        return True, job.value
+
+    def stop(self) -> None:
+        """End the thread once it has run what it was given."""
+        self._jobs.put(None)
+
+
+def _call_within(fn: Callable[..., Any], args: Tuple[Any, ...], seconds: float) -> Tuple[bool, Any]:
+    """``fn(*args)`` in a thread of its own, as :meth:`_Worker.call`."""
+    worker = _Worker()
+    try:
+        return worker.call(fn, args, seconds)
+    finally:
+        worker.stop()
 
 
 def _translate(what: str, err: Exception, where: str, note: str) -> BoardError:
@@ -317,6 +361,7 @@ class DynapseSamna(Module):
         self.chunk_steps = int(chunk_steps)
         self.poll_interval = float(poll_interval)
         self._closed_because: Optional[str] = None
+        self._worker: Optional[_Worker] = None
         self._init_lost_inputs(config)
         capabilities = self.capabilities
         if timeout is None and not capabilities.has_clock:
@@ -362,7 +407,7 @@ class DynapseSamna(Module):
             self._check_usable()
             if seconds is None:
                 return fn(*args)
-            finished, value = _call_within(fn, args, seconds)
+            finished, value = (self._worker.call if self._worker is not None else _call_within)(fn, args, seconds)
         except KeyboardInterrupt:
             if seconds is not None:  # the helper thread may still be inside the board
                 self._close_after(f"an interrupt while `{what}` ran")
@@ -464,6 +509,15 @@ class DynapseSamna(Module):
                 every finished run's output is kept.
         """
         x = self._checked_input(input_data)
+        self._worker = _Worker()
+        try:
+            return self._run_all(x, record)
+        finally:
+            self._worker.stop()
+            self._worker = None
+
+    def _run_all(self, x: np.ndarray, record: bool):
+        """``evolve`` on checked input ``(B, T, n_inputs)``."""
         out = np.zeros((x.shape[0], x.shape[1], self.size_out), dtype=np.float32)
         rec = _new_record()
         runs = [(b, start) for b in range(x.shape[0]) for start in range(0, x.shape[1], self.chunk_steps)]
