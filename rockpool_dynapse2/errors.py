@@ -11,13 +11,15 @@ Every error class of the package is defined here, by the layer that raises it:
 * placement on the chip: :class:`Dynapse2DRCError` (a Rockpool ``DRCError``; the class is
   made on first use, so that importing this module does not import Rockpool);
 * boards: :class:`BoardError`, :class:`BoardTimeoutError`, :class:`BoardDisconnectedError`,
-  :class:`BoardNotFoundError`, :class:`BitfileError`, :class:`SamnaNotAvailableError`;
+  :class:`BoardFailureError`, :class:`BoardNotFoundError`, :class:`BitfileError`,
+  :class:`SamnaNotAvailableError`; input events that would reach no neuron:
+  :class:`LostInputsError`;
 * the command line: :class:`CliError`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -36,7 +38,9 @@ __all__ = [
     "BoardError",
     "BoardTimeoutError",
     "BoardDisconnectedError",
+    "BoardFailureError",
     "BoardNotFoundError",
+    "LostInputsError",
     "BitfileError",
     "CliError",
 ]
@@ -146,15 +150,63 @@ class CoreCapacityError(Dynapse2Error, ValueError):
 
 
 class BoardError(Dynapse2Error, RuntimeError):
-    """A board failed or was used wrongly (e.g. closed)."""
+    """A board failed or was used wrongly (e.g. closed).
+
+    Raised by ``DynapseSamna.evolve`` while it runs a raster, the error keeps what the
+    runs that finished gave (nothing is thrown away); elsewhere these stay at their
+    defaults:
+
+    Attributes:
+        partial: the output raster ``(B, T, n_outputs)`` of the call, filled for every
+            finished step and zero after (``None``: not raised by ``evolve``).
+        samples_done: samples (batch entries) finished; ``partial[:samples_done]`` is complete.
+        steps_done: steps of sample ``samples_done`` finished; ``partial[samples_done, :steps_done]``
+            is complete too.
+        record: the record so far, as ``evolve(..., record=True)`` returns it, plus
+            ``"unfinished"``: the failed run's ``t0``, its ``input_events`` and the
+            ``output_events`` that came back before it failed.
+    """
+
+    partial: Optional[np.ndarray] = None
+    samples_done: int = 0
+    steps_done: int = 0
+    record: Optional[Dict[str, Any]] = None
 
 
 class BoardTimeoutError(BoardError, TimeoutError):
-    """A run did not finish (its end marker did not come back) in time."""
+    """A run did not finish (its end marker did not come back), or a board call did not
+    return, in time."""
 
 
 class BoardDisconnectedError(BoardError, ConnectionError):
     """The board went away during use; it has been closed."""
+
+
+class BoardFailureError(BoardError):
+    """A board raised an error that is not a :class:`BoardError` (an ``OSError``, a
+    ``RuntimeError``, a ``ValueError``, ...); it has been closed. The board's own error is
+    the ``__cause__``."""
+
+
+class LostInputsError(Dynapse2Error, ValueError):
+    """Input events would reach no neuron: their routes send them to a tag no CAM entry
+    of the target chip and cores listens to (the chip drops such events without a trace).
+
+    Attributes:
+        lost: input events that would be lost.
+        sent: input events in all.
+        where: one description per input route that loses events, with its count.
+    """
+
+    def __init__(self, lost: int, sent: int, where: Sequence[str], hint: str = ""):
+        self.lost = int(lost)
+        self.sent = int(sent)
+        self.where = tuple(where)
+        shown = "; ".join(self.where[:8]) + (f"; ... and {len(self.where) - 8} more routes" if len(self.where) > 8 else "")
+        super().__init__(
+            f"`input routes` must reach a neuron (a CAM entry listening to their tag on the target chip and cores); "
+            f"got {self.lost} of {self.sent} input events lost: {shown}" + (f" ({hint})" if hint else "")
+        )
 
 
 class BoardNotFoundError(BoardError):

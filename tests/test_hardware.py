@@ -18,7 +18,6 @@ import collections
 import importlib
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +46,7 @@ from rockpool_dynapse2.mapping import dynapsim_net_from_spec, mapper, quantize_s
 FAKE_SAMNA = Path(__file__).parent / "fake_samna"
 T = 60
 CHUNK = 25  # chunks of 25, 25, 10 steps
+RUN_TIMEOUT = 120.0  # runs that must not time out: the fake samna's reads simulate (seconds of JIT compilation)
 
 
 # --- networks -------------------------------------------------------------------------------
@@ -245,14 +245,15 @@ class UnpluggedBoard(VirtualBoard):
 
 
 def test_a_run_whose_end_marker_never_comes_back_times_out(networks):
+    """The reads return, the marker does not: a timeout, and the board stays open (it answered)."""
     _, mapped, x = networks["two_layer"]
-    dyn = DynapseSamna(NoMarkerBoard(), mapped, timeout=0.3, chunk_steps=CHUNK)
-    tic = time.monotonic()
-    with pytest.raises(BoardTimeoutError, match="within 0.3 s") as info:
+    DynapseSamna(VirtualBoard(), mapped, chunk_steps=CHUNK)(x[0])  # compiled: the reads below are quick
+    board = NoMarkerBoard()
+    dyn = DynapseSamna(board, mapped, timeout=1.0, chunk_steps=CHUNK)
+    with pytest.raises(BoardTimeoutError, match="end marker .* did not come back") as info:
         dyn(x[0])
-    elapsed = time.monotonic() - tic
-    assert 0.3 <= elapsed < 2.0
     assert isinstance(info.value, TimeoutError) and isinstance(info.value, BoardError)
+    assert board.is_open
 
 
 def test_a_board_that_goes_away_is_closed_and_reported(networks):
@@ -453,7 +454,7 @@ def test_driver_over_samna_board_reproduces_the_virtual_board(fake_samna, bitfil
     info, fake = _plug(fake_samna, mapped, n_chips=2)
     fake.fake.foreign_events = True  # reads include events that are not grid events
     with SamnaBoard(info, bitfile=bitfile) as sb:
-        dyn = DynapseSamna(sb, mapped, lead_time=0.0, chunk_steps=CHUNK, timeout=5.0)
+        dyn = DynapseSamna(sb, mapped, lead_time=0.0, chunk_steps=CHUNK, timeout=RUN_TIMEOUT)
         out, _, rec = dyn(x, record=True)
         np.testing.assert_array_equal(out, sequential)
         assert rec["counts"]["binned"] == out.sum() and rec["counts"]["outside_run"] == rec["counts"]["unknown_tag"] == 0
@@ -474,7 +475,7 @@ def test_end_markers_that_come_back_late_still_end_their_run(fake_samna, bitfile
     info, fake = _plug(fake_samna, mapped)
     fake.fake.bounce_latency_us = 3
     with SamnaBoard(info, bitfile=bitfile) as sb:
-        dyn = DynapseSamna(sb, mapped, lead_time=0.0, chunk_steps=CHUNK, timeout=2.0)
+        dyn = DynapseSamna(sb, mapped, lead_time=0.0, chunk_steps=CHUNK, timeout=RUN_TIMEOUT)
         out, _, rec = dyn(x[0], record=True)
     markers = [e for batch in rec["output_events"] for e in batch if e.is_control]
     assert len(markers) == len(rec["input_events"]) == 3
@@ -493,7 +494,7 @@ def test_a_new_configuration_silences_the_neurons_of_the_old_one(fake_samna, bit
     info, fake = _plug(fake_samna, mapped, n_chips=2)
     with SamnaBoard(info, bitfile=bitfile) as sb:
         sb.apply_configuration(chain)
-        dyn = DynapseSamna(sb, mapped, lead_time=0.0, chunk_steps=CHUNK)
+        dyn = DynapseSamna(sb, mapped, lead_time=0.0, chunk_steps=CHUNK, timeout=RUN_TIMEOUT)
         out, _, _ = dyn(x[0])
     np.testing.assert_array_equal(out[0], references["two_layer"][1][0])
     back = configuration_from_fake(fake.get_model().get_configuration())
@@ -507,13 +508,14 @@ def test_fault_injection_through_samna_board(fake_samna, bitfile, networks):
     _, mapped, x = networks["two_layer"]
     info, fake = _plug(fake_samna, mapped)
     sb = SamnaBoard(info, bitfile=bitfile, clock_timeout=0.2)
-    dyn = DynapseSamna(sb, mapped, lead_time=0.0, timeout=0.3, chunk_steps=CHUNK)
-    # the end marker is lost: the driver times out
+    dyn = DynapseSamna(sb, mapped, lead_time=0.0, timeout=RUN_TIMEOUT, chunk_steps=CHUNK)
+    dyn(x[0])  # compiled: the fake's reads below are quick
+    dyn.timeout = 1.0  # above the board's clock timeout: the board's own error comes first
+    # the end marker is lost: the driver times out; the board answered, so it stays open
     fake.fake.drop_end_markers = True
-    tic = time.monotonic()
     with pytest.raises(BoardTimeoutError, match="end marker"):
         dyn(x[0])
-    assert time.monotonic() - tic < 2.0
+    assert sb.is_open
     # no control event comes back at all: reading the clock times out
     fake.fake.drop_end_markers, fake.fake.drop_control_events = False, True
     with pytest.raises(BoardTimeoutError, match="FPGA clock"):
@@ -548,8 +550,8 @@ def test_samna_board_checks_what_it_writes_and_refuses_work_when_closed(fake_sam
     _, mapped, _ = networks["two_layer"]
     _plug(fake_samna, mapped)
     sb = SamnaBoard(bitfile=bitfile)
-    with pytest.raises(ParameterValueError, match="timestamps"):
-        sb.write_events([GridEvent(-1, 3)])
+    with pytest.raises(ParameterValueError, match="timestamp"):
+        sb.write_events([GridEvent(-1, 3)])  # refused by GridEvent itself
     with pytest.raises(ParameterValueError, match="GridEvent"):
         sb.write_events([(0, 3)])
     with pytest.raises(ParameterValueError, match="marker_copies"):
@@ -566,7 +568,7 @@ def test_clock_reads_follow_the_fpga_clock(fake_samna, bitfile, networks):
     _, mapped, x = networks["two_layer"]
     info, fake = _plug(fake_samna, mapped)
     with SamnaBoard(info, bitfile=bitfile) as sb:
-        dyn = DynapseSamna(sb, mapped, lead_time=0.0, chunk_steps=T)
+        dyn = DynapseSamna(sb, mapped, lead_time=0.0, chunk_steps=T, timeout=RUN_TIMEOUT)
         assert sb.time_us() == 0
         dyn(x[0])
         assert sb.time_us() == fake.fake.now == T * 1000
@@ -617,7 +619,7 @@ def test_samna_boards_get_a_lead_time_before_each_run(fake_samna, bitfile, netwo
     _, mapped, x = networks["two_layer"]
     info, _ = _plug(fake_samna, mapped)
     with SamnaBoard(info, bitfile=bitfile) as sb:
-        dyn = DynapseSamna(sb, mapped, chunk_steps=T)
+        dyn = DynapseSamna(sb, mapped, chunk_steps=T, timeout=RUN_TIMEOUT)
         _, _, rec = dyn(x[0], record=True)
         first = min(e.timestamp for e in rec["input_events"][0])
         assert first >= 100_000
@@ -638,7 +640,7 @@ def test_the_registry_opens_boards_by_kind_and_names_the_kinds_it_knows():
     with pytest.raises(UnknownParameterError, match="virtual, samna") as info:
         open_board("fpga")
     assert info.value.name == "fpga" and info.value.valid == ("virtual", "samna")
-    with pytest.raises(UnknownParameterError, match="backend; got 'index'"):
+    with pytest.raises(UnknownParameterError, match="backend, horizon_steps; got 'index'"):
         open_board("virtual", index=0)
     with pytest.raises(UnknownParameterError, match="got 'backend'"):
         open_board("samna", backend="jax")  # checked before samna is needed

@@ -7,7 +7,8 @@ Commands:
 * ``inspect CONFIG.json``: what a configuration holds (use per core and chip, every used
   core's parameters in high-level units with their bias codes, channel maps);
 * ``deploy CONFIG.json --input RASTER.npy``: run a raster of input spike counts on the
-  virtual board (or a board) and write the output raster.
+  virtual board (or a board) and write the output raster; input events that would reach
+  no neuron are refused (``LostInputsError``) unless ``--allow-lost-inputs`` is given.
 
 Errors a user can act on (a missing or malformed file, a raster of the wrong shape, no
 board or no samna) print one line ``error: ...`` on stderr and exit with status 2;
@@ -271,6 +272,21 @@ def _load_raster(path: str, n_inputs: int) -> Any:
     return raster
 
 
+def _lost_inputs(mapped: Any, raster: Any, allow: bool) -> Any:
+    """The raster's input events that no neuron would receive; refused unless ``allow``.
+
+    Raises:
+        LostInputsError: events would be lost and ``allow`` is false.
+    """
+    from ..errors import LostInputsError
+    from ..hardware import lost_inputs
+
+    lost = lost_inputs(raster, mapped)
+    if lost.lost and not allow:
+        raise LostInputsError(lost.lost, lost.sent, lost.where, hint="--allow-lost-inputs runs it anyway")
+    return lost
+
+
 def _cmd_deploy(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -286,12 +302,15 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         )
     raster = _load_raster(args.input, mapped.n_inputs)
     batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
+    lost = _lost_inputs(mapped, batched, args.allow_lost_inputs)  # before any board is opened
     out = board_outputs(mapped, batched, request.factory(), rest_steps=0)  # the raster as given
     result = out[0] if raster.ndim == 2 else out
     print(
         f"ran {batched.shape[0]} sample(s) of {batched.shape[1]} steps ({batched.shape[1] * mapped.dt * 1e3:g} ms), "
         f"{int(batched.sum())} input spikes, on the {request.label}"
     )
+    if lost.lost:
+        print(f"lost inputs: {lost.lost} of {lost.sent} input events reached no neuron (--allow-lost-inputs): " + "; ".join(lost.where))
     print(f"output raster {result.shape}: {int(out.sum())} spikes")
     per_channel = out.sum(axis=(0, 1))
     shown = ", ".join(f"{j}: {int(c)}" for j, c in enumerate(per_channel[:32]))
@@ -382,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--board", type=int, default=None, metavar="N", help="use DYNAP-SE2 board N (needs samna)")
     deploy.add_argument("--backend", choices=("jax", "torch"), default="jax", help="simulation backend of the virtual board")
     deploy.add_argument("--output", metavar="OUT.npy", help="write the output raster (same layout as the input)")
+    deploy.add_argument("--allow-lost-inputs", action="store_true",
+                        help="run even if input events would reach no neuron (their count is printed)")
     deploy.set_defaults(func=_cmd_deploy)
     return parser
 

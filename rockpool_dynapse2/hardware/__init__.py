@@ -7,16 +7,25 @@
 * :mod:`.virtual`: :class:`VirtualBoard`, which executes a configuration with the simulator;
 * :mod:`.samna_board`: :class:`SamnaBoard`, a DYNAP-SE2 board through SynSense's samna;
 * :mod:`.driver`: :class:`DynapseSamna`, the Rockpool module that applies a configuration
-  to a board and runs rasters through it.
+  to a board and runs rasters through it, with deadlines on every board call of a run;
+  :func:`lost_inputs`, the input events a configuration would lose.
 
 Only :mod:`rockpool_dynapse2._samna.adapter` touches samna, and only when called; importing
 this package never imports samna.
 """
 
 from .._samna.adapter import SamnaStatus, require_samna, samna_status
-from ..errors import BitfileError, BoardDisconnectedError, BoardError, BoardNotFoundError, BoardTimeoutError
+from ..errors import (
+    BitfileError,
+    BoardDisconnectedError,
+    BoardError,
+    BoardFailureError,
+    BoardNotFoundError,
+    BoardTimeoutError,
+    LostInputsError,
+)
 from .board import Board, BoardCapabilities, GridEvent, control_event
-from .driver import DynapseSamna, events_to_raster, raster_to_events
+from .driver import DynapseSamna, LostInputs, events_to_raster, lost_inputs, raster_to_events, unrouted_input_routes
 from .registry import BOARD_KINDS, BoardKind, board_factory, board_kinds, check_board, open_board
 from .samna_board import SamnaBoard, find_dynapse_boards
 from .virtual import VirtualBoard
@@ -38,12 +47,17 @@ __all__ = [
     "DynapseSamna",
     "events_to_raster",
     "raster_to_events",
+    "unrouted_input_routes",
+    "lost_inputs",
+    "LostInputs",
     "SamnaStatus",
     "samna_status",
     "require_samna",
     "BoardError",
     "BoardTimeoutError",
     "BoardDisconnectedError",
+    "BoardFailureError",
     "BoardNotFoundError",
     "BitfileError",
+    "LostInputsError",
 ]

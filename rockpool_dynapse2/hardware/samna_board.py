@@ -91,9 +91,6 @@ LEAD_TIME = 0.1
 """Seconds between a clock read and a run's first step: the FPGA's clock runs while the
 driver converts and writes the run's events."""
 
-TIMESTAMP_MAX = 2**32 - 1
-"""Largest event timestamp (µs): samna's ``NormalGridEvent.timestamp`` is a uint32."""
-
 _RETURNED_CONTROL_X_HOPS = (MONITOR_HOP, MONITOR_HOP + 1)
 _BLANK_DESTINATION_ROW = ((False, False, False, False), 0, 0, 0)
 
@@ -396,16 +393,15 @@ class SamnaBoard(Board):
         """Queue events (sorted by time) on the grid bus; control events are end markers.
 
         Raises:
-            ParameterValueError: an event is not a :class:`~.board.GridEvent` or its
-                timestamp is outside samna's 0..2**32-1 µs.
+            ParameterValueError: an event is not a :class:`~.board.GridEvent` (a
+                ``GridEvent`` holds a timestamp in samna's 0..2**32-1 µs by construction:
+                :data:`~.board.TIMESTAMP_MAX`).
             ConnectionError: the board went away.
         """
         self._check_open()
         for e in events:
             if not isinstance(e, GridEvent):
                 raise ParameterValueError("events", "GridEvent objects", type(e).__name__)
-            if not 0 <= e.timestamp <= TIMESTAMP_MAX:
-                raise ParameterValueError("event timestamps", f"in 0..{TIMESTAMP_MAX} µs (samna's uint32)", e.timestamp)
         rows = []
         for e in sorted(events, key=lambda e: e.timestamp):
             row = (e.timestamp, e.tag, e.x_hop, e.y_hop, tuple(e.core))

@@ -13,6 +13,23 @@ event written (so a run is simulated as soon as its end marker is written). The
 network's state carries over between runs, as on a chip; :meth:`reset_state` returns
 the neurons to rest, which a chip cannot do. Its :attr:`~VirtualBoard.capabilities` say
 so: it can reset, its clock does not run on its own, it has the board's 4 chips.
+
+What it is given is checked before anything is queued (a :class:`~.board.GridEvent`
+checks its own fields on construction); a bad event raises
+:class:`~rockpool_dynapse2.errors.ParameterValueError` naming it (``events[3].timestamp``):
+the board is fine, an argument's value is outside what a board takes.
+
+* **Horizon**: an event may lie at most ``horizon_steps`` steps (default
+  :data:`HORIZON_STEPS`) past the board's clock. A read simulates every step up to the
+  latest event, so the horizon bounds its memory (about ``horizon_steps`` x the heard
+  (chip, core, tag) entries x 4 bytes) instead of allocating whatever a far timestamp asks
+  for (10**12 µs would ask for 52 GiB).
+* **Chips**: an input event must address a chip of the board (``x_hop`` 0..3 east of the
+  FPGA, ``y_hop`` 0); control events (tag 2047, hops -7, -7) are the end markers.
+* **Late events** (a time the clock has passed) are injected in the current step and
+  counted in :attr:`VirtualBoard.late_events`; events that no CAM listens to (a tag no
+  used CAM entry of the chip's selected cores holds, or an empty core mask) are dropped,
+  as on the chip, and counted in :attr:`VirtualBoard.unrouted_events`.
 """
 
 from __future__ import annotations
@@ -27,9 +44,13 @@ from ..placement.to_network_spec import spec_from_config
 from ..config.tree import Configuration
 from ..mapping.simulate import dynapsim_net_from_spec
 from .board import MONITOR_HOP, Board, BoardCapabilities, GridEvent
-from ..errors import BoardError
+from ..errors import BoardError, ParameterValueError
 
-__all__ = ["VirtualBoard", "VIRTUAL_CAPABILITIES"]
+__all__ = ["VirtualBoard", "VIRTUAL_CAPABILITIES", "HORIZON_STEPS"]
+
+HORIZON_STEPS = 100_000
+"""Default horizon of the virtual board: events at most this many steps past its clock
+(100 s at 1 ms; the driver's runs are 2000 steps by default)."""
 
 VIRTUAL_CAPABILITIES = BoardCapabilities(can_reset=True, has_clock=False, lead_time=0.0, n_chips=GEOMETRY.n_chips)
 """What the virtual board can do: reset its neurons; its clock is simulated time."""
@@ -40,10 +61,17 @@ class VirtualBoard(Board):
 
     Args:
         backend: simulation backend, ``"jax"`` (default) or ``"torch"``.
+        horizon_steps: how many steps past its clock an event may lie (see the module docs).
+
+    Raises:
+        ParameterValueError: ``horizon_steps`` is not an integer >= 1.
     """
 
-    def __init__(self, backend: str = "jax"):
+    def __init__(self, backend: str = "jax", horizon_steps: int = HORIZON_STEPS):
+        if isinstance(horizon_steps, bool) or not isinstance(horizon_steps, (int, np.integer)) or horizon_steps < 1:
+            raise ParameterValueError("horizon_steps", "an integer >= 1 (steps)", horizon_steps)
         self.backend = backend
+        self.horizon_steps = int(horizon_steps)
         self._open = True
         self._net = None
         self._time = 0
@@ -113,10 +141,35 @@ class VirtualBoard(Board):
         return self._time
 
     def write_events(self, events: Sequence[GridEvent]) -> None:
+        """Queue events; all are checked first, none is queued if one is bad.
+
+        Raises:
+            BoardError: the board is closed or has no configuration.
+            ParameterValueError: an event that is not a :class:`~.board.GridEvent`, lies
+                beyond the horizon, or addresses no chip of the board.
+        """
         self._check_open()
         if self._net is None:
             raise BoardError("`apply_configuration` must come before events are written; the board has no configuration")
+        events = list(events)
+        for i, e in enumerate(events):
+            self._check_event(i, e)
         self._pending.extend(events)
+
+    def _check_event(self, i: int, e: GridEvent) -> None:
+        if not isinstance(e, GridEvent):
+            raise ParameterValueError(f"events[{i}]", "a GridEvent", type(e).__name__)
+        horizon = self._time + self.horizon_steps * self._dt_us
+        if e.timestamp > horizon:
+            rule = (
+                f"at most {horizon} µs: within `horizon_steps` = {self.horizon_steps} steps of {self._dt_us} µs "
+                f"past the board's clock ({self._time} µs)"
+            )
+            raise ParameterValueError(f"events[{i}].timestamp", rule, e.timestamp)
+        n_chips = self.capabilities.n_chips
+        if not e.is_control and not (e.y_hop == 0 and 0 <= e.x_hop < n_chips):
+            rule = f"a chip of the board: x_hop 0..{n_chips - 1} (east of the FPGA) and y_hop 0"
+            raise ParameterValueError(f"events[{i}] (x_hop, y_hop)", rule, str((e.x_hop, e.y_hop)))
 
     def read_events(self) -> List[GridEvent]:
         self._check_open()
@@ -145,7 +198,8 @@ class VirtualBoard(Board):
         """Simulate every step up to time ``end`` (a step boundary); emit outputs and markers."""
         dt_us = self._dt_us
         start = self._time
-        end = max(start, end)
+        inputs = any(not e.is_control for e in self._pending)
+        end = max(start + dt_us if inputs else start, end)  # late inputs: injected in the current step
         steps = (end - start) // dt_us
         raster = np.zeros((1, steps, self.spec.n_inputs), dtype=np.float32)
         controls = []
