@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import functools
 import pathlib
-from typing import Any, Dict, List, Tuple
+from dataclasses import replace
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -41,9 +42,11 @@ from ..errors import NIRError
 from ..mapping.network_spec import NetworkSpec
 from ..parameters.convert import tau_from_itau
 from ..parameters.core import CoreParameters
+from .network import NirNetwork, network_from_graph
 from .reader import _nir_module
+from .reference import simulate_nir
 
-__all__ = ["core_rheobase", "nir_from_spec", "write_nir"]
+__all__ = ["core_rheobase", "fit_drive", "nir_from_spec", "write_nir"]
 
 _LEVELS = 96
 _STEPS = 5000
@@ -168,13 +171,77 @@ def _outputs(nir: Any, spec: NetworkSpec, names: List[str], layer_of: np.ndarray
             edges += [(name, f"select_{name}"), (f"select_{name}", "output")]
 
 
-def nir_from_spec(spec: NetworkSpec) -> Any:
+def _scaled(network: NirNetwork, name: str, scale: float) -> NirNetwork:
+    """``network`` with every input current of layer ``name`` (weights onto it, its constant
+    input and ``v_leak``) multiplied by ``scale``."""
+    layers = tuple(
+        replace(l, bias=l.bias * scale, params=replace(l.params, v_leak=l.params.v_leak * scale)) if l.name == name else l
+        for l in network.layers
+    )
+    projections = tuple(replace(p, weight=p.weight * scale) if p.target == name else p for p in network.projections)
+    return replace(network, layers=layers, projections=projections)
+
+
+def _bisect(count: Callable[[float], float], target: float, rtol: float, span: Tuple[float, float] = (1e-3, 1e3)) -> float:
+    """The scale in ``span`` (log bisection) whose count is within ``rtol`` of ``target``, or the nearest end."""
+    lo, hi = np.log(span[0]), np.log(span[1])
+    if count(float(np.exp(hi))) <= target:
+        return float(np.exp(hi))
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        got = count(float(np.exp(mid)))
+        if abs(got - target) <= rtol * max(target, 1.0):
+            return float(np.exp(mid))
+        lo, hi = (mid, hi) if got < target else (lo, mid)
+    return float(np.exp(0.5 * (lo + hi)))
+
+
+def fit_drive(graph: Any, spec: NetworkSpec, x: Any, rtol: float = 0.02) -> Dict[str, float]:
+    """One drive scale per layer of ``graph`` (written from ``spec``) so that NIR's semantics
+    fire as many spikes per layer as the chip's simulation of ``spec`` on ``x``.
+
+    Layers are fitted in update order, each with the ones before it fitted, by a log
+    bisection in ``[1e-3, 1e3]`` (a layer that cannot reach its count gets the nearer end).
+
+    Args:
+        graph: :func:`nir_from_spec` of ``spec`` (changed in place: the scales are applied).
+        spec: the network spec.
+        x: ``(B, T, spec.n_inputs)`` input.
+        rtol: relative count error at which the search stops.
+
+    Returns:
+        ``{layer: scale}``.
+    """
+    from ..mapping.simulate import dynapsim_net_from_spec
+
+    x = np.asarray(x, dtype=np.float32)
+    chip = np.asarray(dynapsim_net_from_spec(spec)(x)[0]).sum(axis=(0, 1))
+    names, layer_of = _layers(spec)
+    network = network_from_graph(graph)
+    scales: Dict[str, float] = {}
+    for layer in network.layers:
+        target = float(chip[layer_of == names.index(layer.name)].sum())
+        count = lambda s, name=layer.name: float(simulate_nir(_scaled(network, name, s), x).counts(name).sum())
+        scales[layer.name] = _bisect(count, target, rtol)
+        network = _scaled(network, layer.name, scales[layer.name])
+    for a, b in graph.edges:
+        if b in scales and type(graph.nodes[a]).__name__ == "Linear":  # the weights onto a fitted layer
+            graph.nodes[a].weight = graph.nodes[a].weight * scales[b]
+    for name, scale in scales.items():
+        graph.nodes[name].v_leak = graph.nodes[name].v_leak * scale
+    return scales
+
+
+def nir_from_spec(spec: NetworkSpec, calibration_input: Optional[Any] = None) -> Any:
     """A DYNAP-SE2 network spec as a ``nir.NIRGraph`` of ``CubaLIF`` and ``Linear`` nodes.
 
     Args:
         spec: any network spec (mapped, calibrated, quantized or from
             :func:`~rockpool_dynapse2.mapping.trained.spec_from_training`); quantized
             weights are written as the real values the chip's masks select.
+        calibration_input: ``(B, T, spec.n_inputs)`` input on which each layer's drive is
+            fitted to the chip's spike count (:func:`fit_drive`); default: the analytic
+            conversion only.
 
     Returns:
         The graph (see the module docs for the approximation); ``nir.write`` stores it.
@@ -203,9 +270,12 @@ def nir_from_spec(spec: NetworkSpec) -> Any:
                 nodes[f"w_{src}_{name}"] = nir.Linear(weight=w.T.copy())
                 edges += [(src, f"w_{src}_{name}"), (f"w_{src}_{name}", name)]
     _outputs(nir, spec, names, layer_of, nodes, edges)
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": spec.dt, "source": "rockpool-dynapse2"})
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": spec.dt, "source": "rockpool-dynapse2"})
+    if calibration_input is not None:
+        fit_drive(graph, spec, calibration_input)
+    return graph
 
 
-def write_nir(spec: NetworkSpec, path: Any) -> None:
+def write_nir(spec: NetworkSpec, path: Any, calibration_input: Optional[Any] = None) -> None:
     """Write :func:`nir_from_spec` of ``spec`` to a ``.nir`` file (``nir.write``)."""
-    _nir_module().write(str(pathlib.Path(path)), nir_from_spec(spec))
+    _nir_module().write(str(pathlib.Path(path)), nir_from_spec(spec, calibration_input))
