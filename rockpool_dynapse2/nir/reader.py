@@ -87,7 +87,13 @@ def read_nir(
         source: a path to a ``.nir`` file (read with ``nir.read`` without NIR's type check,
             which refuses scalar neuron parameters; this reader checks and broadcasts them),
             or a ``nir.NIRGraph``.
-        dt, time_scale, reset, discrete, rtol: see :func:`~.network.network_from_graph`.
+        dt: time step (s); default: the one the graph implies.
+        time_scale: factor on every time constant of the graph.
+        reset: the spiking layers' reset rule (``"zero"``, NIR's, or ``"subtract"``).
+        discrete: which couplings to read as the discrete model an exporter simulated.
+        rtol: relative tolerance within which implied time steps agree.
+
+    See :func:`~.network.network_from_graph` for each.
 
     Raises:
         ImportError: a path, and ``nir`` is not installed.
