@@ -19,6 +19,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 nir = pytest.importorskip("nir")
 
@@ -176,6 +178,36 @@ def test_scale_linear_and_affine_compose_into_one_weight_and_bias():
     assert np.allclose(net.layer("lif").bias, w2 @ np.array([0.1, 0.2]))
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_any_chain_of_linear_nodes_composes_into_their_product(data):
+    """Property: Input -> (Affine | Linear | Scale)* -> LIF reads as one weight, the product
+    of the chain, and one bias, the chain applied to the biases."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    kinds = data.draw(st.lists(st.sampled_from(["Affine", "Linear", "Scale"]), min_size=1, max_size=4))
+    size = data.draw(st.integers(1, 5))
+    nodes, edges, prev = {"input": nir.Input(input_type=np.array([size]))}, [], "input"
+    matrix, bias = np.eye(size), np.zeros(size)
+    for k, kind in enumerate(kinds):
+        out = size if kind == "Scale" else data.draw(st.integers(1, 5))
+        if kind == "Scale":
+            s = rng.normal(size=size)
+            node, w, b = nir.Scale(scale=s), np.diag(s), np.zeros(size)
+        else:
+            w = rng.normal(size=(out, size))
+            b = rng.normal(size=out) if kind == "Affine" else np.zeros(out)
+            node = nir.Affine(weight=w, bias=b) if kind == "Affine" else nir.Linear(weight=w)
+        nodes[f"n{k}"] = node
+        edges.append((prev, f"n{k}"))
+        matrix, bias, prev, size = w @ matrix, w @ bias + b, f"n{k}", out
+    nodes["lif"], nodes["output"] = _lif(size), nir.Output(output_type=np.array([size]))
+    edges += [(prev, "lif"), ("lif", "output")]
+    net = network_from_graph(_graph(nodes, edges), dt=1e-3)
+    weight = sum((p.weight for p in net.projections), np.zeros((matrix.shape[1], size)))
+    assert np.allclose(weight, matrix.T)
+    assert np.allclose(net.layer("lif").bias, bias)
+
+
 def test_scalar_parameters_are_broadcast_to_the_size_of_the_weights_that_feed_them():
     scalar = nir.LIF(tau=np.array(1e-2), r=np.array(1.0), v_leak=np.array(0.0), v_threshold=np.array(1.0), v_reset=np.array(0.0))
     net = network_from_graph(_ff(3, 5, weight=np.ones((5, 3)), neuron=scalar), dt=1e-3)
@@ -239,6 +271,17 @@ def test_spyx_files_and_the_options_that_reproduce_spyx(name):
         # spyx's RLIF subgraph sends the layer's input through w_rec: NIR's semantics differ
         assert net.layer(first).size == 32 and any(p.source == p.target == first for p in net.projections)
         assert rec.spikes[first].sum() > 1.3 * framework["layer_1"].sum()
+
+
+def test_spyx_rlif_repaired_as_docs_nir_says_reproduces_spyx():
+    x, framework = _load("spyx_rlif")
+    graph = nir.read(str(DATA / "spyx_rlif.nir"), type_check=False)
+    sub = graph.nodes["layer_1"]
+    sub.edges = [("layer_1.input", "layer_1.lif") if e == ("layer_1.input", "layer_1.w_rec") else e for e in sub.edges]
+    net = read_nir(graph, dt=1e-3, time_scale=1e-3, reset="subtract", discrete="membrane")
+    rec = simulate_nir(net, x)
+    assert np.array_equal(rec.spikes["layer_1.lif"][:, :-1], framework["layer_1"][:, 1:])  # one step late
+    assert abs(rec.spikes["layer_3"].sum() / framework["layer_3"].sum() - 1) < 0.01
 
 
 # --- every file on the chip, against the NIR reference -------------------------------------------------
@@ -464,7 +507,12 @@ def test_an_output_that_is_not_a_neurons_spikes_is_refused():
     graph = _ff()
     graph.nodes["read"] = nir.Linear(weight=np.array([[1.0, 1.0], [0.0, 2.0]]))
     graph.edges = [("input", "w"), ("w", "lif"), ("lif", "read"), ("read", "output")]
-    with pytest.raises(NIRGraphError, match="channel 0 of NIR Output `output` must be one neuron's output"):
+    with pytest.raises(NIRGraphError, match="channel 0 of NIR Output `output` must be one neuron's output.*got a sum of 2"):
+        network_from_graph(graph, dt=1e-3)
+    del graph.nodes["read"]
+    graph.edges = [("input", "w"), ("w", "lif"), ("input", "output")]
+    graph.nodes["output"] = nir.Output(output_type=np.array([3]))
+    with pytest.raises(NIRGraphError, match="got the graph's input"):
         network_from_graph(graph, dt=1e-3)
 
 

@@ -369,6 +369,20 @@ def _update_order(layers: List[Layer], projections: List[Projection]) -> List[La
 # --- 4. outputs ------------------------------------------------------------------------------------
 
 
+def _channel_fault(nodes: Dict[str, _Node], terms: Dict[str, np.ndarray], bias: float, j: int) -> Optional[str]:
+    """What is wrong with output channel ``j`` (None if it is one neuron's output)."""
+    hits = [(src, int(i)) for src, m in terms.items() for i in np.flatnonzero(m[:, j])]
+    if not hits:
+        return "nothing"
+    if any(nodes[src].role == "input" for src, _ in hits):
+        return "the graph's input"
+    if len(hits) > 1:
+        return f"a sum of {len(hits)} neuron outputs"
+    if terms[hits[0][0]][hits[0][1], j] != 1:
+        return "a weighted neuron output"
+    return "a neuron output plus a bias" if bias != 0 else None
+
+
 def _outputs(nodes: Dict[str, _Node], composer: _Composer) -> Tuple[List[Tuple[str, int]], List[str]]:
     """``(layer, neuron)`` of every output channel; an Output must select neuron outputs."""
     channels, names = [], []
@@ -377,18 +391,13 @@ def _outputs(nodes: Dict[str, _Node], composer: _Composer) -> Tuple[List[Tuple[s
             continue
         names.append(name)
         terms, bias = composer.incoming(name)
-        picks = [(src, m) for src, m in terms.items() if np.any(m)]
         for j in range(node.size_in):
-            hits = [(src, int(i)) for src, m in picks for i in np.flatnonzero(m[:, j])]
-            ok = len(hits) == 1 and nodes[hits[0][0]].role == "neuron" and terms[hits[0][0]][hits[0][1], j] == 1
-            if not ok or bias[j] != 0:
+            fault = _channel_fault(nodes, terms, bias[j], j)
+            if fault is not None:
                 raise NIRGraphError(
-                    f"channel {j} of NIR Output `{name}` must be one neuron's output (the chip outputs spikes); "
-                    f"got {'a weighted sum' if len(hits) > 1 or hits else 'no neuron'}"
-                    + (" from the graph's input" if any(nodes[s].role == "input" for s, _ in hits) else "")
-                    + (" with a bias" if bias[j] != 0 else "")
+                    f"channel {j} of NIR Output `{name}` must be one neuron's output (the chip outputs spikes); got {fault}"
                 )
-            channels.append(hits[0])
+            channels.append(next((src, int(i)) for src, m in terms.items() for i in np.flatnonzero(m[:, j])))
     return channels, names
 
 
