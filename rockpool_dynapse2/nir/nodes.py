@@ -4,15 +4,13 @@ A NIR node is recognised by its class name (``type(node).__name__``), so reading
 object needs no import of ``nir``. Every neuron type is read into one record,
 :class:`NeuronParams`, whose per-neuron arrays cover them all:
 
-==========  ==============  ==========  ======  ========  ===========  =======  =====
-NIR type    ``tau_mem``     ``tau_syn``  ``r``  ``v_leak``  ``v_threshold``  ``v_reset``  ``w_in``
-==========  ==============  ==========  ======  ========  ===========  =======  =====
-LIF         ``tau``         0 (none)    r       v_leak    v_threshold  v_reset  1
-CubaLIF     tau_mem         tau_syn     r       v_leak    v_threshold  v_reset  w_in
-IF          inf (no leak)   0           r       0         v_threshold  v_reset  1
-LI          ``tau``         0           r       v_leak    inf (silent)  0       1
-CubaLI      tau_mem         tau_syn     r       v_leak    inf           0       w_in
-==========  ==============  ==========  ======  ========  ===========  =======  =====
+| NIR type | `tau_mem` | `tau_syn` | `r` | `v_leak` | `v_threshold` | `v_reset` | `w_in` |
+|---|---|---|---|---|---|---|---|
+| LIF | `tau` | 0 (none) | `r` | `v_leak` | `v_threshold` | `v_reset` | 1 |
+| CubaLIF | `tau_mem` | `tau_syn` | `r` | `v_leak` | `v_threshold` | `v_reset` | `w_in` |
+| IF | inf (no leak) | 0 | `r` | 0 | `v_threshold` | `v_reset` | 1 |
+| LI | `tau` | 0 | `r` | `v_leak` | inf (silent) | 0 | 1 |
+| CubaLI | `tau_mem` | `tau_syn` | `r` | `v_leak` | inf | 0 | `w_in` |
 
 Adding a neuron type is one :class:`NeuronKind` line in :data:`NEURON_KINDS` (its NIR
 fields and the defaults of the fields it lacks); the reference simulator
