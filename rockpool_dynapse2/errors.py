@@ -8,6 +8,8 @@ Every error class of the package is defined here, by the layer that raises it:
 * parameters and arrays: :class:`ParameterValueError`, :class:`CurrentRangeError`,
   :class:`BiasCodeError`, :class:`UnknownParameterError`, :class:`ShapeError`;
 * mapping: :class:`MappingError`, :class:`CalibrationError`, :class:`CoreCapacityError`;
+* NIR graphs (:mod:`rockpool_dynapse2.nir`): :class:`NIRError` and its kinds
+  :class:`UnsupportedNodeError`, :class:`NIRGraphError`, :class:`TimeStepError`;
 * placement on the chip: :class:`Dynapse2DRCError` (a Rockpool ``DRCError``; the class is
   made on first use, so that importing this module does not import Rockpool);
 * boards: :class:`BoardError`, :class:`BoardTimeoutError`, :class:`BoardDisconnectedError`,
@@ -34,6 +36,10 @@ __all__ = [
     "MappingError",
     "CalibrationError",
     "CoreCapacityError",
+    "NIRError",
+    "UnsupportedNodeError",
+    "NIRGraphError",
+    "TimeStepError",
     "Dynapse2DRCError",
     "BoardError",
     "BoardTimeoutError",
@@ -147,6 +153,31 @@ class CalibrationError(MappingError):
 
 class CoreCapacityError(Dynapse2Error, ValueError):
     """More neurons than the available cores can hold."""
+
+
+class NIRError(MappingError):
+    """A NIR graph cannot be read into, or written from, a DYNAP-SE2 network."""
+
+
+class UnsupportedNodeError(NIRError):
+    """A NIR node of a type (or in a place) the chip has no counterpart for; the message
+    names the node, its type and what to do instead."""
+
+    def __init__(self, node: str, node_type: str, instead: str, rule: str = "of a type the chip supports"):
+        self.node = node
+        self.node_type = node_type
+        self.instead = instead
+        super().__init__(f"NIR node `{node}` must be {rule}; got {node_type}. {instead}")
+
+
+class NIRGraphError(NIRError):
+    """A NIR graph whose structure is broken: an edge to a node that does not exist, a node
+    without the edges it needs, sizes that do not match along an edge, a loop without a neuron."""
+
+
+class TimeStepError(NIRError):
+    """The time step of a NIR graph is undetermined, inconsistent between its nodes, or
+    longer than one of its time constants."""
 
 
 class BoardError(Dynapse2Error, RuntimeError):
