@@ -97,6 +97,7 @@ class BiasCodeError(Dynapse2Error, ValueError):
         self.value = value
         self.low = low
         self.high = high
+        self.where = where
         loc = f" ({where})" if where else ""
         super().__init__(
             f"`{field}`{loc} must be an integer in {low}..{high}; got {value!r}"
