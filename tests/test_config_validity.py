@@ -1,25 +1,31 @@
-"""Configurations valid by construction and on load (issue #16, item 3).
+"""Configurations valid by construction and on load; every chip limit a design-rule error
+(issue #16, items 2 and 3).
 
 * ``Configuration``: at least one chip, integers within their bit width, booleans that are
   booleans, enums in range, the JSON path of the bad field in the error;
 * ``MappedConfiguration``: maps that point at the board, JSON read with its exact types,
   ``to_json -> from_json -> to_json`` the identity;
+* the mapper's and the placement's capacity limits: a Rockpool ``DRCError`` naming the
+  rule, the limit, the need and where (``CoreCapacityError`` is one).
 """
 
 import json
+import pickle
 import re
 
 import numpy as np
 import pytest
 from rockpool.nn.combinators import Sequential
 from rockpool.nn.modules import LinearJax
+from rockpool.typehints import DRCError
 
 from rockpool_dynapse2 import DynapSimJax
 from rockpool_dynapse2.config import Bioamps, Chip, Configuration, Core, DvsInterface, Neuron, Parameter, Vec2
 from rockpool_dynapse2.config import from_json, to_json
-from rockpool_dynapse2.errors import ParameterValueError
-from rockpool_dynapse2.mapping import mapper, quantize_spec
+from rockpool_dynapse2.errors import CoreCapacityError, Dynapse2DRCError, Dynapse2Error, ParameterValueError, Violation
+from rockpool_dynapse2.mapping import calibrate_to_reference, cluster_cores, mapper, quantize_spec
 from rockpool_dynapse2.placement import InputRoute, MappedConfiguration, NeuronAddress, config_from_specification
+from rockpool_dynapse2.simulation.records import CURRENT_NAMES
 
 UINT64_MAX, UINT32_MAX, INT32_MIN, INT32_MAX = 2**64 - 1, 2**32 - 1, -(2**31), 2**31 - 1
 
@@ -212,3 +218,61 @@ def test_construction_checks_types_and_normalises_integers(mapped):
     assert all(type(t) is int for t in numpy_ints.outputs) and type(numpy_ints.neurons[0].chip) is int
     assert type(numpy_ints.dt) is float
     assert MappedConfiguration.from_json(numpy_ints.to_json()) == numpy_ints
+
+
+# --- chip limits are design-rule errors ---------------------------------------------------------
+
+
+def test_a_network_larger_than_the_board_is_a_design_rule_error_from_the_mapper():
+    graph = Sequential(LinearJax((2, 5000), has_bias=False), DynapSimJax((5000,))).as_graph()
+    with pytest.raises(CoreCapacityError) as info:
+        mapper(graph)
+    error = info.value
+    assert isinstance(error, Dynapse2DRCError) and isinstance(error, DRCError) and isinstance(error, Dynapse2Error)
+    assert isinstance(error, ValueError)  # as CoreCapacityError was
+    (v,) = error.violations
+    assert (v.rule, v.limit, v.actual) == ("neurons", 4096, 5000)
+    assert v.where == "network (16 cores x 256 neurons)"
+    assert "at most 4096" in str(error)
+    with pytest.raises(Dynapse2DRCError) as info:  # a one-chip board
+        mapper(graph, max_cores=4)
+    assert info.value.violations[0].limit == 1024
+
+
+def test_cluster_cores_names_the_layers_it_was_given():
+    currents = {k: np.ones(600) * 1e-9 for k in CURRENT_NAMES}
+    with pytest.raises(CoreCapacityError) as info:
+        cluster_cores(currents, 2, 256, layers=[("0_DynapSimJax", 400), ("1_DynapSimJax", 200)])
+    (v,) = info.value.violations
+    assert (v.rule, v.limit, v.actual) == ("neurons", 512, 600)
+    assert "layers '0_DynapSimJax' (400 neurons), '1_DynapSimJax' (200 neurons)" in v.where
+
+
+def test_a_fan_in_of_65_is_a_design_rule_error_naming_the_neuron_and_its_layer():
+    net = Sequential(LinearJax((65, 1), weight=np.ones((65, 1)), has_bias=False), DynapSimJax((1,)))
+    spec, _ = quantize_spec(mapper(net.as_graph()))
+    with pytest.raises(Dynapse2DRCError) as info:
+        config_from_specification(spec)
+    assert isinstance(info.value, DRCError) and not isinstance(info.value, CoreCapacityError)
+    (v,) = info.value.violations
+    assert (v.rule, v.limit, v.actual) == ("cam_entries", 64, 65)
+    assert v.where == "neuron 0 (chip 0, core 0, neuron 0) of layer '1_DynapSimJax'"
+
+
+def test_calibrated_layers_that_need_more_cores_than_the_board_has_are_a_design_rule_error():
+    net = Sequential(
+        LinearJax((2, 3), has_bias=False), DynapSimJax((3,)), LinearJax((3, 2), has_bias=False), DynapSimJax((2,))
+    )
+    spec = mapper(net.as_graph())
+    x = np.zeros((5, 2))
+    with pytest.raises(CoreCapacityError) as info:
+        calibrate_to_reference(spec, None, x, targets=np.ones(spec.n_neurons), max_cores=1)
+    (v,) = info.value.violations
+    assert (v.rule, v.limit, v.actual) == ("cores", 1, 2)
+    assert "'1_DynapSimJax'" in v.where and "'3_DynapSimJax'" in v.where
+
+
+def test_the_error_carries_its_violations_through_pickle():
+    error = CoreCapacityError(Violation("neurons", 4096, 5000, "network"))
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is CoreCapacityError and again.violations == error.violations
