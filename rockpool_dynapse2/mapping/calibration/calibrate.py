@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ...chip import BIAS_PARAMETER_BY_CURRENT, GEOMETRY, SynapseType
-from ...errors import CalibrationError, CoreCapacityError, ParameterValueError, ShapeError
+from ...errors import CalibrationError, CoreCapacityError, ParameterValueError, ShapeError, Violation
 from ...parameters.biasgen import current_range
 from ...simulation.records import STATE_NAMES, DynapState
 from ..graph_map import layer_names, map_graph, neuron_modules as _graph_neuron_modules
@@ -463,10 +463,9 @@ def _own_cores(spec: NetworkSpec, layers: Sequence[int], max_cores: int) -> Netw
     pairs = np.stack([spec.core_of_neuron, key], axis=1)
     _, first, label = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
     if first.size > max_cores:
-        raise CoreCapacityError(
-            f"the calibrated network must fit {max_cores} cores (one per core and calibrated layer); "
-            f"it needs {first.size}"
-        )
+        names = ", ".join(repr(spec.names[k]) if k < len(spec.names) else str(k) for k in layers)
+        where = f"calibrated network (one core per core and calibrated layer; layers {names})"
+        raise CoreCapacityError(Violation("cores", max_cores, int(first.size), where))
     order = np.argsort(first)  # cores numbered by their first neuron
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
