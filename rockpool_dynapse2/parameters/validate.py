@@ -141,20 +141,21 @@ def _range_rule(low: Bound, high: Bound, low_open: bool, high_open: bool) -> str
     return ""
 
 
-def _outside(arr: np.ndarray, low: Bound, high: Bound, low_open: bool, high_open: bool, finite: bool) -> np.ndarray:
-    """Where ``arr`` is NaN, infinite (if ``finite``) or outside the bounds."""
+def _bad_entries(
+    arr: np.ndarray, low: Bound, high: Bound, low_open: bool, high_open: bool, finite: bool
+) -> Tuple[str, np.ndarray]:
+    """``(rule, where)``: the entries that are NaN or infinite (if ``finite``) and the rule
+    they break, else the entries outside the bounds and the range rule."""
     with np.errstate(invalid="ignore"):
-        bad = np.isnan(arr) | (~np.isfinite(arr) if finite else False)
+        bad = np.asarray(np.isnan(arr) | (~np.isfinite(arr) if finite else False))
+        if bad.any():
+            return ("finite" if finite else "not NaN"), bad
+        out = np.zeros(arr.shape, dtype=bool)
         if low is not None:
-            bad |= (arr <= low) if low_open else (arr < low)
+            out |= (arr <= low) if low_open else (arr < low)
         if high is not None:
-            bad |= (arr >= high) if high_open else (arr > high)
-    return np.asarray(bad)
-
-
-def _rule(what: str, low: Bound, high: Bound, low_open: bool, high_open: bool, finite: bool, unit: str) -> str:
-    parts = [p for p in (_range_rule(low, high, low_open, high_open), "finite" if finite else "not NaN") if p]
-    return f"{what} " + " and ".join(parts) + (f" ({unit})" if unit else "")
+            out |= (arr >= high) if high_open else (arr > high)
+    return _range_rule(low, high, low_open, high_open), out
 
 
 def check_real(
@@ -187,9 +188,9 @@ def check_real(
         return None
     if arr.dtype.kind not in "iuf":
         raise ParameterValueError(name, kind, _given(arr))
-    bad = _outside(arr, low, high, low_open, high_open, finite)
+    rule, bad = _bad_entries(arr, low, high, low_open, high_open, finite)
     if bad.any():
-        raise ParameterValueError(name, _rule("", low, high, low_open, high_open, finite, unit).strip(), arr, bad)
+        raise ParameterValueError(name, rule + (f" ({unit})" if unit else ""), arr, bad)
     return arr
 
 
@@ -216,6 +217,7 @@ def real_array(
     high_open: bool = False,
     finite: bool = True,
     unit: str = "",
+    what: str = "a real number or array of them",
 ) -> np.ndarray:
     """A concrete array of real numbers as float64 numpy, checked as :func:`check_real`.
 
@@ -227,7 +229,8 @@ def real_array(
         ParameterValueError: see :func:`check_real`; a traced value.
         ShapeError: another shape.
     """
-    arr = check_real(name, as_array(x), low=low, high=high, low_open=low_open, high_open=high_open, finite=finite, unit=unit)
+    arr = check_real(name, as_array(x), low=low, high=high, low_open=low_open, high_open=high_open, finite=finite, unit=unit,
+                     what=what)
     if arr is None:
         raise ParameterValueError(name, "a concrete array", Shown("a traced value"))
     if shape is not None:
@@ -247,16 +250,17 @@ def real_number(
     high_open: bool = False,
     finite: bool = True,
     unit: str = "",
+    what: str = "a real number",
 ) -> float:
     """A real scalar (Python, numpy, or a concrete 0-d jax/torch array) as a float.
 
     Raises:
-        ParameterValueError: see :func:`check_real`; a traced value.
-        ShapeError: an array with dimensions.
+        ParameterValueError: see :func:`check_real`; a traced value; an array with dimensions.
     """
-    arr = real_array(name, value, low=low, high=high, low_open=low_open, high_open=high_open, finite=finite, unit=unit)
+    arr = real_array(name, value, low=low, high=high, low_open=low_open, high_open=high_open, finite=finite, unit=unit,
+                     what=what)
     if arr.ndim != 0:
-        raise ShapeError(name, "() (a single number)", arr.shape)
+        raise ParameterValueError(name, what + (f" ({unit})" if unit else ""), Shown(f"an array of shape {arr.shape}"))
     return float(arr)
 
 
