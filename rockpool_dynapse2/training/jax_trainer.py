@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from ..parameters.validate import instance
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams, DynapState
 from ..simulation.module_spec import initial_state_values
 from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
@@ -152,6 +153,8 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     import jax.numpy as jnp
     import optax
 
+    instance("model", model, ChipModel)
+    x, y = model.check_data(x, y)
     s = model.settings
     (x_tr, y_tr), (x_val, y_val) = split_validation(x, y, s.validation_fraction, s.seed)
     chips = s.chips_per_step if s.inject else 1

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from ..parameters.validate import instance
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import torch_ops, typed_input
@@ -123,6 +124,8 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     """
     import torch
 
+    instance("model", model, ChipModel)
+    x, y = model.check_data(x, y)
     s = model.settings
     torch.manual_seed(s.seed)
     generator = torch.Generator().manual_seed(s.seed)
