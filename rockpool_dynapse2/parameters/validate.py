@@ -46,6 +46,7 @@ __all__ = [
     "real_array",
     "real_number",
     "integer",
+    "indices",
     "seed",
     "flag",
     "choice",
@@ -64,6 +65,9 @@ _HALF = ("float16", "bfloat16", "torch.float16", "torch.bfloat16")
 _NOT_A_NUMBER = (str, bytes, bool, np.bool_)
 
 Bound = Optional[float]
+
+_INDEX_LIMIT = 2**53
+"""Indices from 2**53 on are not exact in float64 (and no array has that many entries)."""
 
 
 def as_array(x: Any) -> Any:
@@ -278,6 +282,36 @@ def integer(name: str, value: Any, *, low: Optional[int] = None, high: Optional[
             rule = "an integer" + (f" >= {low}" if low is not None else "") + (f" <= {high}" if high is not None else "")
         raise ParameterValueError(name, rule, value if ok else _given(value))
     return int(value)
+
+
+def indices(
+    name: str,
+    x: Any,
+    *,
+    high: Optional[int] = None,
+    shape: Optional[Sequence[Optional[int]]] = None,
+    expected: Optional[str] = None,
+    rule: Optional[str] = None,
+) -> np.ndarray:
+    """An array of indices (integers, or floats with integral values) in ``0..high - 1``,
+    as int64.
+
+    Args:
+        high: one more than the largest index (None: no upper bound).
+        shape, expected: as :func:`real_array`.
+        rule: how the indices are described in an error (default ``"an index in 0..high - 1"``).
+
+    Raises:
+        ParameterValueError: not integers, negative, too large, NaN or infinite.
+        ShapeError: another shape.
+    """
+    rule = rule or (f"an index in 0..{high - 1}" if high is not None else "a non-negative integer index")
+    arr = real_array(name, x, shape=shape, expected=expected, what="an array of integers")
+    with np.errstate(invalid="ignore"):
+        bad = (arr < 0) | (arr != np.round(arr)) | (arr >= (high if high is not None else _INDEX_LIMIT))
+    if np.any(bad):
+        raise ParameterValueError(name, rule, arr, np.asarray(bad))
+    return arr.astype(np.int64)
 
 
 def seed(name: str, value: Any) -> int:
