@@ -406,7 +406,7 @@ class DynapSimJax(DynapSimBase, JaxModule):
         p = self.parameters_record()
         self._check_call(p)
         static = dict(self._static)
-        given = check_input_type(input_data)
+        given = check_input_type(input_data, static["dtype"])
         x = check_input(jnp.asarray(input_data, dtype=static["dtype"]), self.size_in, given)
         state = self._batched_state(x.shape[0])
         dtype = x.dtype

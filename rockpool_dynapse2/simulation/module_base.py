@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import ParameterValueError, ShapeError
+from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.core import CoreHighLevel, CoreParameters
 from ..parameters.validate import check_real, concrete, flag, integer, seed as check_seed
 from .records import CURRENT_NAMES, DynapParams, DynapState
@@ -43,26 +43,29 @@ def split_high_level(kwargs: Dict[str, Any]) -> Dict[str, Any]:
         if np.ndim(value) != 0:
             raise ParameterValueError(
                 name,
-                "one value for the whole core (a core's neurons share its biases); for per-neuron "
-                "values pass currents to the constructor, e.g. Itau_ampa=itau_from_tau(taus, ...) or Idc=array",
-                f"an array of shape {np.shape(value)}",
+                "one value for the whole core (a core's neurons share its biases: for per-neuron "
+                "values pass currents to the constructor, e.g. Itau_ampa=itau_from_tau(taus, ...) or Idc=array)",
+                Shown(f"an array of shape {np.shape(value)}"),
             )
     if high:
         kwargs["core"] = CoreParameters.from_high_level(**high)
     return kwargs
 
 
-def check_input_type(x: Any) -> Optional[np.ndarray]:
-    """A call's input before it is cast to the module's dtype: real numbers or booleans (a
-    spike raster), as numpy where concrete.
+def check_input_type(x: Any, dtype: str) -> Optional[np.ndarray]:
+    """A call's input before it is cast to the module's ``dtype``: real numbers that the
+    dtype can hold, or booleans (a spike raster), as numpy where concrete.
 
     Raises:
-        ParameterValueError: ``None``, a string, a boolean scalar, complex numbers, objects.
+        ParameterValueError: ``None``, a string, a boolean scalar, complex numbers, objects,
+            NaN, or a number too large for ``dtype`` (1e300 in float32).
     """
     arr = concrete(x) if x is not None and not isinstance(x, (str, bytes)) else None
     if arr is not None and arr.dtype.kind == "b" and arr.ndim > 0:
         return arr
-    return check_real("input_data", x, finite=False, what="an array of real numbers (T, N_in) or (B, T, N_in)")
+    largest = float(np.finfo(dtype).max)
+    return check_real("input_data", x, low=-largest, high=largest, finite=False,
+                      what="an array of real numbers (T, N_in) or (B, T, N_in)")
 
 
 def check_input(x: Any, size_in: int, given: Optional[np.ndarray] = None) -> Any:

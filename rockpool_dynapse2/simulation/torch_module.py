@@ -125,7 +125,7 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         """
         p = self.parameters_record()
         dtype = p.Io.dtype
-        given = check_input_type(input_data)
+        given = check_input_type(input_data, str(dtype).replace("torch.", ""))
         x = check_input(_as_tensor(input_data, given, dtype, p.Io.device), self.size_in, given)
         B, T, _ = x.shape
         if rows is not None:

@@ -147,7 +147,8 @@ class TrainSettings:
         object.__setattr__(self, "trainable", trainable)
         fixed = dict(mapping("TrainSettings.fixed", self.fixed, "a mapping {core quantity: value}"))
         names("TrainSettings.fixed", list(fixed), HIGH_LEVEL_NAMES, "core quantity (TrainSettings.fixed)")
-        object.__setattr__(self, "fixed", {k: real_number(f"TrainSettings.fixed[{k!r}]", v, low=0.0, low_open=True) for k, v in fixed.items()})
+        bounds = dict(low=_FLOAT32.tiny, high=_FLOAT32.max)
+        object.__setattr__(self, "fixed", {k: real_number(f"TrainSettings.fixed[{k!r}]", v, **bounds) for k, v in fixed.items()})
 
 
 @dataclass

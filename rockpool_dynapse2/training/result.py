@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from ..errors import ParameterValueError, Shown, UnknownParameterError
-from ..parameters.validate import instance
+from ..parameters.validate import choice, flag, instance
 from ..simulation.records import CURRENT_NAMES
 
 __all__ = ["EpochRecord", "TrainResult", "EpochTracker", "split_validation", "save_parameters", "load_parameters"]
@@ -115,7 +115,9 @@ class TrainResult:
 
         from .constraints import jax_ops, typed_input
 
-        backend = backend or self.backend
+        backend = self.backend if backend is None else choice("backend", backend, ("jax", "torch"))
+        if quantize is not None:
+            flag("quantize", quantize)
         arrays = self.chip_arrays(quantize)
         ops = jax_ops()
         w_in = np.asarray(typed_input(ops, arrays["w_in"]))
@@ -144,8 +146,7 @@ class TrainResult:
 
     def curve(self, name: str) -> np.ndarray:
         """One field of every :class:`EpochRecord`, e.g. ``result.curve("val_accuracy")``."""
-        if name not in EpochRecord.__dataclass_fields__:
-            raise UnknownParameterError("history field", name, tuple(EpochRecord.__dataclass_fields__))
+        choice("history field", name, tuple(EpochRecord.__dataclass_fields__))
         return np.array([getattr(r, name) for r in self.history], dtype=np.float64)
 
     def history_dict(self) -> List[Dict[str, Any]]:
