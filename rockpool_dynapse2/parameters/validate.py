@@ -155,10 +155,10 @@ def _bad_entries(
         if bad.any():
             return ("finite" if finite else "not NaN"), bad
         out = np.zeros(arr.shape, dtype=bool)
-        if low is not None:
-            out |= (arr <= low) if low_open else (arr < low)
+        if low is not None:  # bounds as float64: against float16 a Python float would be cast to float16
+            out |= (arr <= np.float64(low)) if low_open else (arr < np.float64(low))
         if high is not None:
-            out |= (arr >= high) if high_open else (arr > high)
+            out |= (arr >= np.float64(high)) if high_open else (arr > np.float64(high))
     return _range_rule(low, high, low_open, high_open), out
 
 
@@ -298,7 +298,8 @@ def indices(
 
     Args:
         high: one more than the largest index (None: no upper bound).
-        shape, expected: as :func:`real_array`.
+        shape: the expected shape, as for :func:`real_array`.
+        expected: how the shape is described in an error.
         rule: how the indices are described in an error (default ``"an index in 0..high - 1"``).
 
     Raises:
