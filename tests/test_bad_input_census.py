@@ -358,6 +358,8 @@ def simulation_cases(backend: str) -> List[Case]:
         *sweep(f"{b}.w_rec", lambda v: cls()(3, w_rec=v), SE, none=Accepted(lambda v, m: not m.has_rec),
                str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE),
         Case(f"{b}.w_rec[float16 array]", lambda v: cls()(3, w_rec=v), np.full((3, 3), 0.5, np.float16), values_of("w_rec", lambda v: 0.5)),
+        Case(f"{b}.w_rec[list of lists]", lambda v: cls()(3, w_rec=v), [[0.5, -0.5, 0.0]] * 3,
+             values_of("w_rec", lambda v: np.asarray(v))),
         Case(f"{b}.w_rec[1e300]", lambda v: cls()(3, w_rec=v), np.full((3, 3), 1e300), PVE),
         *sweep(f"{b}.max_spikes_per_dt", lambda v: cls()(3, max_spikes_per_dt=v), PVE,
                inf=Accepted(lambda v, m: max_spikes(m) == v), huge=Accepted(lambda v, m: max_spikes(m) == v)),
@@ -501,6 +503,12 @@ TRANSFORM_CASES: List[Case] = [
     Case("quantize_weights[float16 array]", quantize_any, W.astype(np.float16),
          Accepted(lambda v, r: r.w_in.dtype == np.float16 and (r.w_in == v).all())),
     Case("quantize_weights[1e300]", quantize_any, W * 1e300, Accepted(lambda v, r: exact_weights(v, r))),
+    Case("quantize_weights[list of lists]", quantize_any, W.tolist(), Accepted(exact_weights)),
+    Case("quantize_weights[no inputs]", lambda v: T.quantize_weights(v, None, [0, 0], Iscale=1e-8), np.zeros((0, 2)),
+         Accepted(lambda v, r: r.w_in.shape == (0, 2) and r.error == 0.0 and (r.bases == 0).all())),
+    Case("quantize_weights[no neurons]", lambda v: T.quantize_weights(v, None, [], Iscale=1e-8), np.zeros((3, 0)),
+         Accepted(lambda v, r: r.w_in.shape == (3, 0) and r.bases.shape == (0, 4))),
+    Case("quantize_ste[empty matrix]", T.quantize_ste, [np.zeros((0, 2))], Accepted(lambda v, r: np.asarray(r[0]).shape == (0, 2))),
     *sweep("quantize_weights.w_rec", lambda v: T.quantize_weights(W, v, [0, 0], Iscale=1e-8), SE,
            none=Accepted(lambda v, r: r.w_rec is None and r.masks_rec is None), str=PVE, bool=PVE, complex=PVE, object=PVE,
            nan=PVE, inf=PVE),
@@ -592,8 +600,8 @@ TRANSFORM_CASES: List[Case] = [
 # =================================================================================================
 
 from rockpool_dynapse2 import training as TR  # noqa: E402
-from rockpool_dynapse2.training.jax_trainer import train_jax  # noqa: E402
-from rockpool_dynapse2.training.torch_trainer import train_torch  # noqa: E402
+from rockpool_dynapse2.training.jax_trainer import counts_jax, mismatch_counts_jax, train_jax  # noqa: E402
+from rockpool_dynapse2.training.torch_trainer import counts_torch, train_torch  # noqa: E402
 
 POPS = (TR.Population("hidden", 4), TR.Population("out", 4))
 PROJS = (TR.Projection("input", "hidden"), TR.Projection("hidden", "out"))
@@ -611,6 +619,9 @@ def model() -> Any:
 
 
 DATA = (np.ones((4, 5, 3), np.float32), np.array([0, 1, 0, 1]))
+
+SHAPED_X = dict(none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE, neg=PVE)
+"""Outcomes of inputs ``(n, T, C)`` of spike counts: not counts (>= 0, finite) by value, the rest by shape."""
 
 
 def setting(name: str, expected: Callable[[Any], Any] = float) -> Accepted:
@@ -696,15 +707,20 @@ TRAINING_CASES: List[Case] = [
            none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE),
     *sweep("ChipModel.predict", lambda v: model().predict(v), SE,
            none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE),
-    *sweep("train_jax.x", lambda v: train_jax(model(), v, DATA[1]), SE, none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE,
-           nan=PVE, inf=PVE, neg=PVE),
+    *sweep("train_jax.x", lambda v: train_jax(model(), v, DATA[1]), SE, **SHAPED_X),
     *sweep("train_jax.y", lambda v: train_jax(model(), DATA[0], v), SE, none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE,
            nan=PVE, inf=PVE, neg=PVE, huge=PVE),
     Case("train_jax.y[class 2]", lambda v: train_jax(model(), DATA[0], v), np.array([0, 1, 2, 1]), PVE),
     *sweep("train_jax.model", lambda v: train_jax(v, *DATA), PVE),
-    *sweep("train_torch.x", lambda v: train_torch(model(), v, DATA[1]), SE, none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE,
-           nan=PVE, inf=PVE, neg=PVE),
+    *sweep("train_torch.x", lambda v: train_torch(model(), v, DATA[1]), SE, **SHAPED_X),
     *sweep("train_torch.model", lambda v: train_torch(v, *DATA), PVE),
+    *sweep("counts_jax.x", lambda v: counts_jax(model(), model().initial_parameters(), v), SE, **SHAPED_X),
+    *sweep("counts_jax.batch", lambda v: counts_jax(model(), model().initial_parameters(), DATA[0], batch=v), PVE),
+    *sweep("counts_torch.x", lambda v: counts_torch(model(), model().initial_parameters(), v), SE, **SHAPED_X),
+    *sweep("mismatch_counts_jax.n_chips", lambda v: mismatch_counts_jax(model(), model().initial_parameters(), DATA[0], 0.3, v), PVE),
+    *sweep("mismatch_counts_jax.deviation", lambda v: mismatch_counts_jax(model(), model().initial_parameters(), DATA[0], v, 2), PVE,
+           omit=("float16", "zero", "tiny")),
+    *sweep("mismatch_counts_jax.seed", lambda v: mismatch_counts_jax(model(), model().initial_parameters(), DATA[0], 0.3, 2, seed=v), PVE),
     *sweep("load_parameters", TR.load_parameters, PVE),
     *sweep("save_parameters.path", lambda v: TR.save_parameters(v, None), PVE, values=dict(str="")),
     *sweep("save_parameters.result", lambda v: TR.save_parameters("/nonexistent/census.npz", v), PVE),

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..parameters.validate import instance
+from ..parameters.validate import instance, integer, seed as check_seed
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams, DynapState
 from ..simulation.module_spec import initial_state_values
 from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
@@ -110,6 +110,8 @@ def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: i
         quantize: weights on 16 levels per core (default: the settings').
         snap: currents on bias codes (default: the settings').
     """
+    instance("model", model, ChipModel)
+    x, batch = model.check_inputs(x), integer("batch", batch, low=1)
     run = _count_runner(model, quantize, snap)
     return np.concatenate([np.asarray(run(params, x[i : i + batch])) for i in range(0, len(x), batch)])
 
@@ -124,6 +126,9 @@ def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray,
     import jax
     import jax.numpy as jnp
 
+    instance("model", model, ChipModel)
+    x, n_chips, seed = model.check_inputs(x), integer("n_chips", n_chips, low=1), check_seed("seed", seed)
+    chips_at_once, batch = integer("chips_at_once", chips_at_once, low=1), integer("batch", batch, low=1)
     sigma = jnp.asarray(sigma_from_deviation(deviation, sigma_rule), jnp.float32)
     keys = jax.random.split(jax.random.PRNGKey(seed), n_chips)
     run = _mismatch_runner(model)

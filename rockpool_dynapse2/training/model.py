@@ -310,16 +310,21 @@ class ChipModel:
             raise ParameterValueError(name, f"class indices, integers in 0..{K - 1}", y, bad)
         return y.astype(np.int64)
 
-    def check_data(self, x: Any, y: Any) -> Tuple[np.ndarray, np.ndarray]:
-        """Training data ``x`` ``(n, T, C)`` (spike counts per step, >= 0) and labels ``y``
-        ``(n,)``, as float32 and int64 arrays; named errors for anything else (the trainers
-        call it first)."""
+    def check_inputs(self, x: Any) -> np.ndarray:
+        """Inputs ``x`` ``(n, T, C)`` (spike counts per step, >= 0) as float32; named errors
+        for anything else."""
         C = self.layout.n_inputs
         expected = f"(n, T, C) = (n, T, {C}) with n, T >= 1"
         arr = check_real("x", as_array(x), low=0.0, what="an array of spike counts")  # no float64 copy of a large data set
         if arr is None or arr.ndim != 3 or arr.shape[2] != C or 0 in arr.shape:
             raise ShapeError("x", expected, np.shape(x) if arr is None else arr.shape)
-        return np.asarray(arr, dtype=np.float32), self.check_labels("y", y, arr.shape[0])
+        return np.asarray(arr, dtype=np.float32)
+
+    def check_data(self, x: Any, y: Any) -> Tuple[np.ndarray, np.ndarray]:
+        """Training data: inputs ``x`` (:meth:`check_inputs`) and labels ``y`` ``(n,)``
+        (:meth:`check_labels`), as float32 and int64 arrays (the trainers call it first)."""
+        x = self.check_inputs(x)
+        return x, self.check_labels("y", y, x.shape[0])
 
 
 def _check_connections(connections: Any, layout: NetworkLayout) -> Connectivity:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-from ..parameters.validate import instance
+from ..parameters.validate import instance, integer
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import torch_ops, typed_input
@@ -92,6 +92,8 @@ def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch:
     """Spike counts ``(B, N)`` summed over time on the nominal chip, in batches."""
     import torch
 
+    instance("model", model, ChipModel)
+    x, batch = model.check_inputs(x), integer("batch", batch, low=1)
     neurons = neurons if neurons is not None else _neurons(model, compile=False)
     p = _as_tensors(params, requires_grad=False)
     with torch.no_grad():
