@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.core import CoreHighLevel, CoreParameters
-from ..parameters.validate import check_real, concrete, flag, integer, seed as check_seed
+from ..parameters.validate import check_real, concrete, integer, seed as check_seed
 from .records import CURRENT_NAMES, DynapParams, DynapState
 from .module_spec import (
     PARAMETER_NAMES,

@@ -17,7 +17,7 @@ import numpy as np
 from ..chip import SynapseType
 from ..errors import ParameterValueError, ShapeError, Shown, UnknownParameterError
 from ..parameters.core import CoreParameters
-from ..parameters.validate import check_positive_finite, check_real, concrete, flag, instance, names, real_array, real_number
+from ..parameters.validate import check_positive_finite, check_real, concrete, flag, instance, names as check_names, real_array, real_number
 from .records import CURRENT_NAMES, LAYOUT_NAMES, SYNAPSE_NAMES, DynapState
 
 __all__ = [
@@ -247,7 +247,7 @@ def _check_names(values: Mapping[str, Any], trainable: Sequence[str]) -> Tuple[s
     for key in values:
         if key not in valid:
             raise UnknownParameterError("parameter", key, valid + ("Iscale", "dt", "w_rec", "has_rec"))
-    return names("trainable", trainable, PARAMETER_NAMES)
+    return check_names("trainable", trainable, PARAMETER_NAMES)
 
 
 def _resolve_values(core: CoreParameters, values: Mapping[str, Any], n: int) -> Dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from ..chip import CONSTANTS, BIAS_PARAMETERS
-from ..errors import ParameterValueError, ShapeError, Shown
+from ..errors import ParameterValueError, ShapeError
 from ..parameters.validate import (
     as_array,
     check_real,

@@ -452,9 +452,7 @@ def mismatch(
     families = _check_families(families)
     if backend == "jax":
         return _mismatch_jax(net, _jax_key(key), sigma, families)
-    if not isinstance(key, (int, np.integer)) or isinstance(key, (bool, np.bool_)):
-        raise ParameterValueError("key", "an integer seed for a torch network", Shown(f"a {type(key).__name__}"))
-    return _mismatch_torch(net, check_seed("key", key), sigma, families)
+    return _mismatch_torch(net, check_seed("key", key), sigma, families)  # a torch network takes a seed
 
 
 def monte_carlo(
