@@ -19,7 +19,7 @@ import numpy as np
 from ..parameters.validate import instance, integer, seed as check_seed
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams, DynapState
 from ..simulation.module_spec import initial_state_values
-from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
+from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import jax_ops, typed_input
 from .model import ChipModel
 from .result import EpochRecord, EpochTracker, TrainResult, split_validation

@@ -36,7 +36,7 @@ from ..parameters.validate import (
     real_number,
     seed as check_seed,
 )
-from ..transform.mismatch import MAX_DEVIATION
+from ..transform.deviation import MAX_DEVIATION
 from ..parameters.core import OFF_TOLERANCE, CoreHighLevel
 from ..simulation.records import LAYOUT_NAMES
 from .constraints import (

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..parameters.validate import instance, integer
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
-from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
+from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import torch_ops, typed_input
 from .model import ChipModel
 from .result import EpochRecord, EpochTracker, TrainResult, split_validation
