@@ -23,7 +23,7 @@ import numpy as np
 
 from ..parameters.biasgen import code_from_current, current_from_code, current_range
 from ..transform.quantization import quantize_magnitudes
-from ..errors import ParameterValueError
+from ..parameters.validate import instance, seed as check_seed
 from .network_spec import BASE_WEIGHT_BIASES, NetworkSpec, Synapses, level_table
 
 __all__ = ["QuantizationReport", "quantize_spec"]
@@ -84,8 +84,8 @@ def quantize_spec(spec: NetworkSpec, seed: int = 0) -> Tuple[NetworkSpec, Quanti
     Returns:
         ``(quantized spec, report)``.
     """
-    if not isinstance(spec, NetworkSpec):
-        raise ParameterValueError("spec", "a NetworkSpec (from mapping.mapper)", type(spec).__name__)
+    instance("spec", spec, NetworkSpec, "a NetworkSpec (from mapping.mapper)")
+    seed = check_seed("seed", seed)
     ins, rec = spec.input_synapses, spec.recurrent_synapses
     core_in = spec.core_of_neuron[ins.target]
     core_rec = spec.core_of_neuron[rec.target]
