@@ -158,6 +158,21 @@ def test_the_training_plot_has_a_title_and_both_networks():
 # --- command line --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("argv, command", [
+    (["demo", "--learning-rate", "0.1"], "demo"),
+    (["demo", "--quick", "--hidden", "3"], "demo"),
+    (["train", "--data", "d.npz", "--neurons", "3"], "train"),
+])
+def test_an_option_the_command_does_not_know_shows_the_commands_usage(argv, command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: rockpool-dynapse2 {command} ")
+    assert f"rockpool-dynapse2 {command}: error: unrecognized arguments: {' '.join(argv[-2:])}" in err
+    assert "--seed" in err  # the command's own options are listed
+
+
 def test_demo_takes_epochs_and_per_class(monkeypatch, tmp_path, capsys):
     import rockpool_dynapse2.app.demo as demo
 

@@ -12,7 +12,8 @@ Commands:
 
 Errors a user can act on (a missing or malformed file, a raster of the wrong shape, no
 board or no samna) print one line ``error: ...`` on stderr and exit with status 2;
-usage errors are argparse's (also status 2).
+usage errors are argparse's (also status 2), with the usage of the command they concern
+(an option ``demo`` does not know shows ``demo``'s options, not the command list).
 
 See ``docs/cli.md``.
 """
@@ -411,7 +412,19 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--allow-lost-inputs", action="store_true",
                         help="run even if input events would reach no neuron (their count is printed)")
     deploy.set_defaults(func=_cmd_deploy)
+    for command in sub.choices.values():  # who reports an option the command does not know (see _parse)
+        command.set_defaults(command_parser=command)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parse; an option the chosen command does not know is reported with that command's
+    usage (argparse reports it with the top-level usage, which lists no option of it)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = getattr(args, "command_parser", None) or parser
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -423,7 +436,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from ..errors import Dynapse2Error
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
         return args.func(args)
     except (CliError, Dynapse2Error) as err:
