@@ -93,6 +93,30 @@ def test_epoch_lines_log_the_first_and_every_tenth_epoch():
     assert "loss" in lines[0] and "acc" in lines[0]
 
 
+@pytest.mark.parametrize("run", [5, 3])  # every epoch, or stopped early
+def test_the_epoch_bar_counts_the_epochs_run_and_closes(run):
+    import io
+
+    from tqdm import tqdm
+
+    from rockpool_dynapse2.app.demo import epoch_reporter
+
+    bars, records = [], []
+    progress = lambda it, **kw: bars.append(tqdm(it, file=io.StringIO(), mininterval=0, **kw)) or bars[-1]
+    report, finish = epoch_reporter(progress, "training x", 5, records.append)
+    assert bars[0].n == 0 and bars[0].total == 5 and bars[0].desc.startswith("training x")
+    for e in range(run):
+        report(e)
+        assert bars[0].n == e + 1
+    finish()
+    assert bars[0].n == 5 and bars[0].disable  # closed, full
+    assert records == list(range(run))
+    report_only, finish_only = epoch_reporter(None, "x", 5, records.append)
+    report_only(7)
+    finish_only()
+    assert records[-1] == 7
+
+
 # --- plots ---------------------------------------------------------------------------------
 
 
@@ -137,8 +161,8 @@ def test_the_raster_names_its_stage_and_its_colours():
     task = frozen_noise(8, 0, n_channels=10, duration=0.05)
     out = np.zeros((len(task.y_test), task.x_test.shape[1], 4), np.float32)
     out[:, ::5, :] = 1.0
-    fig = raster_figure(task, task.x_test, task.y_test, out, per_class=2, stage="virtual board (network trained with injection)")
-    assert "virtual board (network trained with injection)" in fig._suptitle.get_text()
+    fig = raster_figure(task, task.x_test, task.y_test, out, per_class=2, stage="virtual board, network trained with injection")
+    assert fig.get_suptitle().startswith("virtual board, network trained with injection: ")
     legend = fig.legends[0]
     assert [t.get_text() for t in legend.get_texts()] == list(task.class_names)
     assert "class" in legend.get_title().get_text()
@@ -148,7 +172,7 @@ def test_the_raster_names_its_stage_and_its_colours():
 
 def test_the_training_plot_has_a_title_and_both_networks():
     fig = training_figure(_result())
-    assert "frozen-noise" in fig._suptitle.get_text()
+    assert "frozen-noise" in fig.get_suptitle()
     loss, acc = fig.axes
     assert loss.get_title() and acc.get_title()
     assert [t.get_text() for t in loss.get_legend().get_texts()] == list(NETWORKS)

@@ -64,6 +64,7 @@ __all__ = [
     "DemoResult",
     "demo_layout",
     "run_demo",
+    "epoch_reporter",
     "board_outputs",
     "summary_table",
     "injection_note",
@@ -351,25 +352,8 @@ class _Run:
 
     def _epoch_callback(self, name: str) -> Tuple[Callable[[Any], None], Callable[[], None]]:
         """The per-epoch callback (a bar, summary lines or both) and what closes the bar."""
-        epochs = self.s.epochs
-        bar = None
-        if self.progress is not None:
-            bar = iter(self.progress(range(epochs + 1), desc=f"training {name}", total=epochs, unit="epoch"))
-            next(bar, None)  # draws the empty bar
-        lines = epoch_lines(epochs, self.log, prefix=f"  {name}, ") if self.epoch_summaries else None
-
-        def report(record: Any) -> None:
-            if bar is not None:
-                next(bar, None)
-            if lines is not None:
-                lines(record)
-
-        def finish() -> None:
-            if bar is not None:
-                for _ in bar:
-                    pass
-
-        return report, finish
+        lines = epoch_lines(self.s.epochs, self.log, prefix=f"  {name}, ") if self.epoch_summaries else None
+        return epoch_reporter(self.progress, f"training {name}", self.s.epochs, lines)
 
     def measure(self, name: str, result: TrainResult) -> None:
         """Float, quantized and mismatch stages in simulation; the configuration; the board."""
@@ -427,6 +411,39 @@ class _Run:
             "network": {"populations": {p.name: p.size for p in layout.populations}, "per_class": layout.per_class,
                         "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
         })
+
+
+def epoch_reporter(progress: Optional[Callable[..., Any]], desc: str, epochs: int,
+                   lines: Optional[Callable[[Any], None]] = None) -> Tuple[Callable[[Any], None], Callable[[], None]]:
+    """A training library ``progress`` callback that advances a bar and passes every epoch's
+    record to ``lines``; and a function that closes the bar (call it after training, which
+    may stop early).
+
+    Args:
+        progress: ``progress(iterable, desc=..., total=..., unit=...)`` (e.g. tqdm), or None.
+        desc: the bar's label.
+        epochs: epochs of the run.
+        lines: receives every :class:`~rockpool_dynapse2.training.EpochRecord` (e.g.
+            :func:`~.train_pipeline.epoch_lines`), or None.
+    """
+    bar = None
+    if progress is not None:
+        # The bar counts an epoch each time the next item is asked for: the first draws it
+        # empty, the one after the last epoch closes it.
+        bar = iter(progress(range(epochs), desc=desc, total=epochs, unit="epoch"))
+        next(bar, None)
+
+    def report(record: Any) -> None:
+        if bar is not None:
+            next(bar, None)
+        if lines is not None:
+            lines(record)
+
+    def finish() -> None:
+        for _ in bar or ():
+            pass
+
+    return report, finish
 
 
 # --- report ------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def raster_figure(task: Any, x: np.ndarray, y: np.ndarray, out: np.ndarray, per_
             ax_out.set_ylabel("output neuron")
     handles = [Line2D([], [], color=f"C{k}", marker="|", ls="", markersize=10, label=task.class_names[k]) for k in range(K)]
     fig.legend(handles=handles, title="output neurons of class", loc="center right", fontsize=8, title_fontsize=8)
-    fig.suptitle(f"input spikes (top) and output spikes on the {stage} (bottom)", fontsize=10)
+    fig.suptitle(f"{stage}: input spikes (top) and output spikes (bottom) of test samples", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1 - 1.5 / fig.get_figwidth(), 1))
     return fig
 
@@ -203,14 +203,14 @@ def save_plots(result: Any, task: Any, raster: Tuple[np.ndarray, np.ndarray, np.
         raster: ``(x, y, out)``: inputs ``(B, T, C)``, labels ``(B,)`` and the outputs
             ``(B, T, n_outputs)`` of the network trained with injection on the board.
         out_dir: directory to write to.
-        stage: what made the outputs (default: the board's name, network trained with injection).
+        stage: what made the outputs (default: the board, network trained with injection).
 
     Returns:
         ``{plot name: path}``.
     """
     plt = _pyplot()
     x, y, out = raster
-    stage = stage or f"{result.board} (network trained with injection)"
+    stage = stage or f"{result.board}, network trained with injection"
     figures = {
         "raster plot": (raster_figure(task, x, y, out, result.settings.neurons_per_class, stage), "raster.png"),
         "accuracy plot": (accuracy_figure(result, task.n_classes), "accuracy.png"),
