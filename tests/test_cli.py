@@ -326,7 +326,7 @@ def test_a_run_where_injection_did_not_help_gets_a_note():
     worse = _result_with({0.2: [0.95, 0.9], 0.3: [0.8, 0.9]}, {0.2: [0.9, 0.9], 0.3: [0.9, 0.9]})
     note = injection_note(worse)
     assert note is not None and "30%" in note and "85.0% against 90.0%" in note and "docs/results.md" in note
-    assert "100 epochs" not in note and "40 epochs" in note  # quick's recipe, from the settings
+    assert "100 epochs, 8 chips per training step, 16 evaluation chips" in note  # quick's recipe, from the settings
     better = _result_with({0.2: [0.9, 0.9], 0.3: [0.95, 0.9]}, {0.2: [0.95, 0.95], 0.3: [0.9, 0.9]})
     assert injection_note(better) is None  # judged at the highest mismatch level only
     tie = _result_with({0.2: [0.9], 0.3: [0.9]}, {0.2: [0.9], 0.3: [0.9]})

@@ -47,11 +47,18 @@ def _close_figures():
 # --- settings and network ----------------------------------------------------------------
 
 
+def test_torch_trains_fewer_epochs():
+    assert DemoSettings.preset("default", backend="torch").epochs < DemoSettings.preset("default").epochs
+    quick = DemoSettings.preset("quick", backend="torch")
+    assert (quick.epochs, quick.n_samples, quick.n_chips) == (20, 100, 16)
+    assert DemoSettings.preset("quick", backend="torch", epochs=5).epochs == 5  # an override wins
+
+
 def test_the_two_jobs_differ_only_in_injection():
     s = DemoSettings.preset("quick", seed=3, neurons_per_class=4)
     with_inj, without = s.job(True), s.job(False)
     assert with_inj.inject and not without.inject
-    assert (with_inj.n_epochs, with_inj.n_batch, with_inj.n_chips_per_step, with_inj.chips) == (40, 32, 4, 16)
+    assert (with_inj.n_epochs, with_inj.n_batch, with_inj.n_chips_per_step, with_inj.chips) == (100, 32, 8, 16)
     assert with_inj.per_class == 4 and with_inj.seed == 3 and with_inj.board_samples == 20
     from dataclasses import replace
 
@@ -176,7 +183,7 @@ def test_the_training_plot_has_a_title_and_both_networks():
     loss, acc = fig.axes
     assert loss.get_title() and acc.get_title()
     assert [t.get_text() for t in loss.get_legend().get_texts()] == list(NETWORKS)
-    assert len(loss.get_lines()[0].get_xdata()) == 40
+    assert len(loss.get_lines()[0].get_xdata()) == DemoSettings.preset("quick").epochs
 
 
 # --- command line --------------------------------------------------------------------------
@@ -203,4 +210,4 @@ def test_demo_takes_epochs_and_per_class(monkeypatch, tmp_path, capsys):
     seen = []
     monkeypatch.setattr(demo, "run_demo", lambda settings, *a, **k: (seen.append(settings), _result())[1])
     assert main(["demo", "--quick", "--epochs", "7", "--per-class", "3", "--out", str(tmp_path / "o"), "--quiet"]) == 0
-    assert (seen[0].epochs, seen[0].neurons_per_class, seen[0].n_samples) == (7, 3, 100)
+    assert (seen[0].epochs, seen[0].neurons_per_class, seen[0].n_chips) == (7, 3, 16)

@@ -354,11 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "the virtual board.")
     demo.add_argument("--backend", choices=("jax", "torch"), default="jax", help="training backend (default: jax)")
     demo.add_argument("--out", default="dynapse2-demo", metavar="DIR", help="output directory (default: ./dynapse2-demo)")
-    demo.add_argument("--quick", action="store_true", help="smaller settings: under a minute with jax")
+    demo.add_argument("--quick", action="store_true", help="fewer simulated chips and board samples (torch: shorter training)")
     demo.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
     demo.add_argument("--task", choices=tuple(TASKS), default="frozen-noise", help="built-in task")
     demo.add_argument("--epochs", type=int, default=None, metavar="E",
-                      help="training epochs (default: 100; --quick: 40)")
+                      help="training epochs (default: 100; torch: 40, --quick 20)")
     demo.add_argument("--per-class", "--neurons-per-class", dest="per_class", type=int, default=None, metavar="M",
                       help="output neurons per class (default: 4)")
     demo.add_argument("--seed", type=int, default=0, help="seed of everything random (default: 0)")

@@ -134,8 +134,10 @@ class DemoSettings:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "DemoSettings":
-        """Settings of a named size: ``"default"`` (about two minutes with JAX on a 2-core
-        CPU), ``"quick"`` (under a minute) or ``"smoke"`` (seconds; for tests).
+        """Settings of a named size: ``"default"`` (about 80 s of CPU time with JAX, most
+        of it compiling), ``"quick"`` (the same training, fewer chips and board samples)
+        or ``"smoke"`` (tiny; for tests). torch's eager loop is slower per step: it trains
+        fewer epochs (and ``quick`` on less data).
 
         Args:
             name: one of :data:`PRESETS`.
@@ -143,9 +145,11 @@ class DemoSettings:
         """
         if name not in PRESETS:
             raise UnknownParameterError("preset", name, PRESETS)
+        torch = overrides.get("backend") == "torch"
         sizes: Dict[str, Any] = {
-            "default": dict(),
-            "quick": dict(n_samples=100, epochs=40, chips_per_step=4, n_chips=16, board_samples=20),
+            "default": dict(epochs=40) if torch else {},
+            "quick": dict(n_chips=16, board_samples=20,
+                          **(dict(n_samples=100, epochs=20, batch_size=16, chips_per_step=4) if torch else {})),
             "smoke": dict(n_samples=16, neurons_per_class=2, epochs=2, batch_size=8, chips_per_step=2, n_chips=2,
                           board_samples=2, deviations=(0.3,)),
         }[name]
