@@ -43,12 +43,12 @@ from typing import Tuple
 import numpy as np
 
 from ..chip import SIGNED_EXCITATORY, SIGNED_INHIBITORY, PulseCircuit
-from ..parameters.convert import ipulse_from_pulse_width, itau_from_tau
+from ..parameters.convert import ipulse_from_pulse_width, itau_from_tau, tau_from_itau
 from ..parameters.core import CoreParameters
 from ..simulation.records import CURRENT_NAMES
 from .neuron_group import SIGNED_INPUT, NeuronGroup
 
-__all__ = ["lif_group", "rheobase", "lif_rheobase"]
+__all__ = ["lif_group", "rheobase", "core_rheobase", "lif_rheobase"]
 
 _RHEOBASE_STEPS = 5000  # near rheobase the first spike comes late: 400 steps overestimate it by 20 %, 5000 by 0.2 %
 _RHEOBASE_LEVELS = 96
@@ -73,10 +73,26 @@ def rheobase(tau_mem: float, tau_syn: float, dt: float) -> float:
             the neuron's other parameters those of the mapped neuron).
         dt: time step (s).
     """
-    from ..simulation.jax_module import DynapSimJax
-
     core = CoreParameters.from_high_level(tau_mem=tau_mem, tau_ampa=tau_syn, tau_gaba=tau_syn)
-    steps = max(_RHEOBASE_STEPS, int(np.ceil(250 * tau_mem / dt)))
+    return _fires_from(core, dt, max(_RHEOBASE_STEPS, int(np.ceil(250 * tau_mem / dt))))
+
+
+@functools.lru_cache(maxsize=256)
+def core_rheobase(core: CoreParameters, dt: float) -> float:
+    """Smallest DC current (A) that makes a neuron of ``core`` fire, by simulation.
+
+    As :func:`rheobase`, but with every current of the core (threshold, gains, refractory
+    period), not only its time constants.
+    """
+    tau_mem = tau_from_itau(core.Itau_mem, "mem", core.constants)
+    return _fires_from(core, dt, max(_RHEOBASE_STEPS, int(np.ceil(250 * tau_mem / dt))))
+
+
+def _fires_from(core: CoreParameters, dt: float, steps: int) -> float:
+    """The rheobase search: ``_RHEOBASE_LEVELS`` log-spaced ``Idc`` from 0.1 pA to 1 uA for
+    ``steps`` steps, then a grid of the same size between the last silent and the first
+    firing level."""
+    from ..simulation.jax_module import DynapSimJax
 
     def fires(levels: np.ndarray) -> np.ndarray:
         mod = DynapSimJax((levels.size,), core=core, dt=dt, Idc=levels)
@@ -90,8 +106,7 @@ def rheobase(tau_mem: float, tau_syn: float, dt: float) -> float:
     k = int(np.argmax(fired))
     if k == 0:
         return float(levels[0])
-    lo, hi = levels[k - 1], levels[k]
-    fine = np.geomspace(lo, hi, _RHEOBASE_LEVELS)
+    fine = np.geomspace(levels[k - 1], levels[k], _RHEOBASE_LEVELS)
     return float(fine[int(np.argmax(fires(fine)))])
 
 

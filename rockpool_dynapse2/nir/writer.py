@@ -6,7 +6,7 @@ exponential integrate-and-fire membrane with positive feedback, a refractory per
 ``CubaLIF`` (one exponential synaptic current, a leaky membrane, a threshold and a reset).
 The writer inverts the reader's analytic conversion (:mod:`.reader`): per core it measures
 the DPI neuron's rheobase ``I_rh`` (the smallest DC current that makes it fire, by
-simulation with all the core's currents, :func:`core_rheobase`) and takes one unit of LIF
+simulation with all the core's currents, :func:`~rockpool_dynapse2.mapping.lif.core_rheobase`) and takes one unit of LIF
 current to be ``I_rh / (1 - exp(-dt / tau_mem))`` amperes (threshold 1). Then
 
 * ``tau_mem``, ``tau_syn`` (of ``Itau_mem``, ``Itau_ampa``) -> NIR time constants whose
@@ -30,7 +30,6 @@ quantized weights are written as real numbers). NMDA and SHUNT synapses are refu
 
 from __future__ import annotations
 
-import functools
 import pathlib
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -39,46 +38,14 @@ import numpy as np
 
 from ..chip import SIGNED_EXCITATORY, SIGNED_INHIBITORY, SynapseType
 from ..errors import NIRError
+from ..mapping.lif import core_rheobase
 from ..mapping.network_spec import NetworkSpec
 from ..parameters.convert import tau_from_itau
-from ..parameters.core import CoreParameters
 from .network import NirNetwork, network_from_graph
 from .reader import _nir_module
 from .reference import simulate_nir
 
-__all__ = ["core_rheobase", "fit_drive", "nir_from_spec", "write_nir"]
-
-_LEVELS = 96
-_STEPS = 5000
-
-
-@functools.lru_cache(maxsize=256)
-def core_rheobase(core: CoreParameters, dt: float) -> float:
-    """Smallest DC current (A) that makes a neuron of ``core`` fire, by simulation.
-
-    As :func:`rockpool_dynapse2.mapping.lif.rheobase`, but with every current of the core
-    (threshold, gains, refractory period), not only its time constants: ``_LEVELS``
-    log-spaced ``Idc`` from 0.1 pA to 1 uA for at least 5000 steps (and 250 membrane time
-    constants), then a finer grid between the last silent and the first firing level.
-    """
-    from ..simulation.jax_module import DynapSimJax
-
-    steps = max(_STEPS, int(np.ceil(250 * tau_from_itau(core.Itau_mem, "mem", core.constants) / dt)))
-
-    def fires(levels: np.ndarray) -> np.ndarray:
-        mod = DynapSimJax((levels.size,), core=core, dt=dt, Idc=levels)
-        out, _, _ = mod(np.zeros((1, steps, levels.size), dtype=np.float32))
-        return np.asarray(out).sum(axis=(0, 1)) > 0
-
-    levels = np.geomspace(1e-13, 1e-6, _LEVELS)
-    fired = fires(levels)
-    if not fired.any():
-        return float(levels[-1])
-    k = int(np.argmax(fired))
-    if k == 0:
-        return float(levels[0])
-    fine = np.geomspace(levels[k - 1], levels[k], _LEVELS)
-    return float(fine[int(np.argmax(fires(fine)))])
+__all__ = ["fit_drive", "nir_from_spec", "write_nir"]
 
 
 def _euler_tau(tau: np.ndarray, dt: float) -> np.ndarray:
