@@ -328,7 +328,9 @@ def map_graph(
     _wire(graph, modules, wiring)
     outputs = _output_neurons(graph, wiring)
     currents = {k: np.concatenate([g.currents[k] for g in groups]) for k in CURRENT_NAMES}
-    core_of_neuron, cores, deviation = cluster_cores(currents, max_cores, neurons_per_core, tolerance)
+    names = layer_names([g.module for g in groups])
+    layers = [(name, g.size) for name, g in zip(names, groups)]
+    core_of_neuron, cores, deviation = cluster_cores(currents, max_cores, neurons_per_core, tolerance, layers=layers)
     input_synapses, recurrent_synapses = wiring.tables()
     return NetworkSpec(
         n_inputs=len(graph.input_nodes),
@@ -341,6 +343,6 @@ def map_graph(
         Iscale=Iscale,
         dt=dt,
         neuron_deviation=deviation,
-        names=layer_names([g.module for g in groups]),
+        names=names,
         layer_of_neuron=np.concatenate([np.full(g.size, k) for k, g in enumerate(groups)]),
     )
