@@ -6,7 +6,7 @@ configuration, the network spec).
 Compression is transparent: a reader given bytes that start with gzip's magic bytes
 (``1f 8b``) decompresses them, whatever the file is called; a writer compresses when the
 file name ends in ``.gz`` (``config.json.gz``). samna's JSON of a chip (50 MB, mostly the
-same CAM entry repeated) compresses about 300-fold.
+same blank CAM entry repeated) compresses about 65-fold: 0.75 MB per chip, in about 1 s.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ GZIP_SUFFIX = ".gz"
 """A file name ending in this is written compressed."""
 
 GZIP_LEVEL = 6
-"""zlib's default level: on samna's JSON, level 9 is slower for a few percent."""
+"""zlib's default level. On a chip's JSON (50 MB): level 1 gives 1.2 MB in 0.4 s, level 6
+0.75 MB in 1 s, level 9 0.54 MB in 3.4 s (measured on the 2-core development machine)."""
 
 
 def decompressed(data: Union[str, bytes], what: str) -> Union[str, bytes]:
