@@ -242,3 +242,25 @@ def test_inspect_reads_a_compressed_configuration_and_shows_its_classes(mapped_n
     code, out, _ = _run(["inspect", mapped_nir / "config.json.gz"], capsys)
     assert code == 0 and "mapped configuration" in out
     assert "classes (class: output channels): 0: 0, 1; 1: 2, 3; 2: 4, 5; 3: 6, 7" in out
+
+
+def test_a_nir_network_too_large_for_the_board_names_its_layer_in_the_report(tmp_path, capsys):
+    import nir
+
+    n = 5000
+    graph = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type=np.array([2])),
+            "w": nir.Linear(weight=np.ones((n, 2))),
+            "big": nir.LIF(tau=np.full(n, 1e-2), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n), v_reset=np.zeros(n)),
+            "output": nir.Output(output_type=np.array([n])),
+        },
+        edges=[("input", "w"), ("w", "big"), ("big", "output")],
+        type_check=False,
+    )
+    nir.write(tmp_path / "big.nir", graph)
+    code, _, err = _run(["map", tmp_path / "big.nir", "--out", tmp_path / "out", "--dt", "1e-3"], capsys)
+    assert code == 2 and "neurons needs 5000; the chip allows at most 4096" in err
+    (violation,) = json.loads((tmp_path / "out" / "report.json").read_text())["design_rules"]
+    assert violation == {"rule": "neurons", "limit": 4096, "actual": 5000,
+                         "where": "network (16 cores x 256 neurons); layers 'big' (5000 neurons)"}

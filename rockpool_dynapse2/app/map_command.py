@@ -406,12 +406,11 @@ def run_map(model: Union[str, Path], out_dir: Union[str, Path], options: MapOpti
         Dynapse2Error: a malformed model, a bad class map (each with its path).
     """
     out = Path(out_dir)
-    report = MapReport(model=str(model), kind="")
-    loaded = load_model(model, options)
-    report.kind = loaded.kind
-    log(f"read {model} ({loaded.kind})")
+    report = MapReport(model=str(model), kind=model_kind(model))
     out.mkdir(parents=True, exist_ok=True)
-    try:
+    try:  # the mapper (a NIR file) and placement check design rules
+        loaded = load_model(model, options)
+        log(f"read {model} ({loaded.kind})")
         mapped, report.quantization, spec = _mapped(loaded, options, report)
     except Dynapse2DRCError as err:
         report.design_rules = _violations(err)

@@ -18,7 +18,8 @@ neurons are one object. Change a tree with the ``with_*`` methods (or
 
 JSON in samna's format: :meth:`Configuration.to_json` / :meth:`Configuration.from_json`
 (:mod:`.json_io`); files: :meth:`Configuration.save` / :meth:`Configuration.load`,
-gzip-compressed when the name ends in ``.gz``. On a machine with SynSense's samna, :meth:`Configuration.to_samna`.
+gzip-compressed when the name ends in ``.gz``. On a machine with SynSense's samna,
+:meth:`Configuration.to_samna`.
 """
 
 from __future__ import annotations

@@ -79,14 +79,17 @@ def layer_names(modules: Sequence[Any]) -> Tuple[str, ...]:
     """Names of the graph's neuron modules (the spec's layers), the same in every run.
 
     Each is the Rockpool module's own name (``"1_DynapSimJax"`` for the second module of a
-    ``Sequential``), or its class name for an unnamed top-level module; a name that
-    repeats (nested networks) gets ``"_<layer index>"`` appended. Rockpool's graph names
-    end in the module's ``id()``, which changes from run to run, so they are not used.
+    ``Sequential``), or its class name for an unnamed top-level module; a graph module made
+    without a Rockpool module (as the NIR reader makes them) has the name it was given; a
+    name that repeats (nested networks) gets ``"_<layer index>"`` appended. Rockpool's
+    graph names of its modules end in the module's ``id()``, which changes from run to
+    run, so they are not used.
     """
     names = []
     for k, mod in enumerate(modules):
         comp = getattr(mod, "computational_module", None)
-        name = str(getattr(comp, "name", "") or "").strip("'\"") or type(comp if comp is not None else mod).__name__
+        given = getattr(mod, "name", "") if comp is None else getattr(comp, "name", "")
+        name = str(given or "").strip("'\"") or type(comp if comp is not None else mod).__name__
         names.append(f"{name}_{k}" if name in names else name)
     return tuple(names)
 
