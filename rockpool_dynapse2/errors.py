@@ -20,6 +20,8 @@ Every error class of the package is defined here, by the layer that raises it:
   :class:`SamnaNotAvailableError`; input events that would reach no neuron:
   :class:`LostInputsError`;
 * the command line: :class:`CliError`.
+
+:class:`Shown` (not an error) marks a description of what was given, shown as written.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence,
 import numpy as np
 
 __all__ = [
+    "Shown",
     "Dynapse2Error",
     "ParameterValueError",
     "CurrentRangeError",
@@ -61,9 +64,16 @@ class Dynapse2Error(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+class Shown(str):
+    """A description of what was given, shown verbatim after ``got`` (``"an array of dtype
+    object"``, ``"a traced value"``) where a plain string would be quoted as a value."""
+
+
 def _describe(value: Any, bad: Optional[np.ndarray] = None) -> str:
     """A short description of a (possibly array) value, pointing at the first bad entry."""
-    arr = np.asarray(value)
+    if isinstance(value, Shown):
+        return str(value)
+    arr = np.asarray(value) if not isinstance(value, (list, tuple)) else np.asarray(value, dtype=object)
     if arr.ndim == 0:
         return f"{arr.item()!r}"
     if bad is not None and bad.any():
