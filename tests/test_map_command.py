@@ -66,6 +66,8 @@ def test_a_nir_file_is_mapped_with_a_report_of_what_happened(mapped_nir):
     assert report["classes"] == [[0, 1], [2, 3], [4, 5], [6, 7]] and mapped.classes == ((0, 1), (2, 3), (4, 5), (6, 7))
     assert "layer" in report["calibration"] and "total" in report["calibration"]
     assert any("quantized to weight 0" in n for n in report["notes"]) == (q["dropped"] > 0)
+    assert len(q["dropped_synapses"]) == q["dropped"]  # each one listed: table, source, target, float weight
+    assert all(d["table"] in ("input", "recurrent") and d["weight"] > 0 for d in q["dropped_synapses"])
 
 
 def test_the_map_report_is_printed(tmp_path, capsys):
@@ -97,7 +99,7 @@ def test_a_trained_network_is_mapped_as_trained_with_its_class_map(tmp_path):
     assert mapped.configuration == expected.configuration and mapped.outputs == expected.outputs
     assert mapped.classes == ((0, 1), (2, 3), (4, 5))
     q = report.quantization
-    assert q["error"] > 0 and q["dropped"] >= 0 and "16 levels" in q["how"]
+    assert q["error"] > 0 and q["dropped"] == len(q["dropped_synapses"]) and "16 levels" in q["how"]
     assert report.synapses["spec"] == report.synapses["placed"] > 0
 
 

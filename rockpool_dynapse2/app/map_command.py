@@ -142,7 +142,8 @@ class MapReport:
         cores: one entry per used core: chip, core, neurons, CAM entries, most per neuron.
         quantization: ``error`` (relative Frobenius error of the weights, ``None`` when
             nothing was quantized here), ``dropped`` (synapses quantized to 0 and
-            removed), ``per_core`` errors, ``how`` (what was compared).
+            removed) and ``dropped_synapses`` (each: table, source, target, float weight),
+            ``per_core`` errors, ``how`` (what was compared).
         synapses: the spec's synapses and the configuration's used CAM entries (equal).
         design_rules: the violated rules (rule, limit, need, where); empty when it fits.
         classes: the class map recorded, or ``None``.
@@ -274,12 +275,23 @@ def _trained_quantization(result: Any) -> Dict[str, Any]:
     q = np.concatenate([np.ravel(exact["w_in"]), np.ravel(exact["w_rec"])]).astype(np.float64)
     f = np.concatenate([np.ravel(free["w_in"]), np.ravel(free["w_rec"])]).astype(np.float64)
     norm = float(np.linalg.norm(f))
+    dropped = [
+        _dropped(table, int(source), int(target), float(free[key][source, target]))
+        for table, key in (("input", "w_in"), ("recurrent", "w_rec"))
+        for source, target in zip(*np.nonzero((np.asarray(free[key]) != 0) & (np.asarray(exact[key]) == 0)))
+    ]
     return {
         "error": float(np.linalg.norm(q - f) / norm) if norm > 0 else 0.0,
-        "dropped": int(np.sum((f != 0) & (q == 0))),
+        "dropped": len(dropped),
+        "dropped_synapses": dropped,
         "per_core": None,
         "how": "trained on the chip's 16 levels per core: the level weights against the float weights training kept",
     }
+
+
+def _dropped(table: str, source: int, target: int, weight: float) -> Dict[str, Any]:
+    """One synapse quantized to 0: its table (``input``, ``recurrent``), source, target, float weight."""
+    return {"table": table, "source": source, "target": target, "weight": weight}
 
 
 def _load_spec(path: Path, options: MapOptions) -> LoadedModel:
@@ -332,7 +344,9 @@ def _quantized(spec: Any, seed: int) -> Tuple[Any, Dict[str, Any]]:
     if spec.quantized:
         return spec, {"error": None, "dropped": 0, "per_core": None, "how": "the spec was quantized already (masks and bases)"}
     q, report = quantize_spec(spec, seed=seed)
-    return q, {"error": float(report.error), "dropped": int(report.dropped), "per_core": [float(e) for e in report.core_error],
+    return q, {"error": float(report.error), "dropped": int(report.dropped),
+               "dropped_synapses": [_dropped(*entry) for entry in report.dropped_synapses],
+               "per_core": [float(e) for e in report.core_error],
                "how": "the spec's float weights against the 4 base weights and 4-bit masks of each core"}
 
 
@@ -446,7 +460,11 @@ def _fill(report: MapReport, loaded: LoadedModel, spec: Any, mapped: Any) -> Non
         report.synapses = {"spec": len(spec.input_synapses) + len(spec.recurrent_synapses), "placed": placed}
     dropped = report.quantization.get("dropped", 0)
     if dropped:
-        report.notes.append(f"{dropped} synapse(s) quantized to weight 0 (the nearest level of their core) and removed")
+        listed = report.quantization.get("dropped_synapses", [])[:5]
+        shown = ", ".join(f"{d['table']} {d['source']} -> {d['target']} ({d['weight']:.3g})" for d in listed)
+        more = " ..." if dropped > len(listed) else ""
+        report.notes.append(f"{dropped} synapse(s) quantized to weight 0 (the nearest level of their core) and removed: "
+                            f"{shown}{more} (report.json lists them all)")
 
 
 def _write_report(out: Path, report: MapReport) -> None:
