@@ -232,7 +232,7 @@ def test_a_network_larger_than_the_board_is_a_design_rule_error_from_the_mapper(
     assert isinstance(error, ValueError)  # as CoreCapacityError was
     (v,) = error.violations
     assert (v.rule, v.limit, v.actual) == ("neurons", 4096, 5000)
-    assert v.where == "network (16 cores x 256 neurons)"
+    assert v.where == "network (16 cores x 256 neurons); layers '1_DynapSimJax' (5000 neurons)"  # the layers named
     assert "at most 4096" in str(error)
     with pytest.raises(Dynapse2DRCError) as info:  # a one-chip board
         mapper(graph, max_cores=4)

@@ -14,8 +14,7 @@ neuron's and a core's own documents, which the same codecs read. The profile
 ``rockpool-dynapse2`` is deterministic (``derandomize=True``) and keeps the module well
 under a minute.
 
-Not covered yet: ``NetworkSpec.from_json`` (``mapping/network_spec.py``), whose reader
-still lets bare ``TypeError``, ``ValueError`` and ``OverflowError`` out of mutated specs.
+``NetworkSpec.from_json``'s documents are mutated the same way in ``test_network_spec_json.py``.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def test_train_writes_results_scripts_can_read(trained):
             m = acc[key][dev]
             assert len(m["chips"]) == 3 and m["worst"] == min(m["chips"]) and m["mean"] == pytest.approx(np.mean(m["chips"]))
     assert results["network"]["max_fan_in"] <= 64
-    for name in ("config.json", "network.npz", "x_test.npy", "y_test.npy", "training.png", "accuracy.png"):
+    for name in ("config.json.gz", "network.npz", "x_test.npy", "y_test.npy", "training.png", "accuracy.png"):
         assert (out / name).is_file(), name
     assert len(results["training"]["history"]) == 3
 
@@ -112,6 +112,36 @@ def test_the_saved_network_reloads_and_deploy_runs_the_saved_raster(trained, cap
     assert back.model.layout.n_classes == 2
     recorded = json.loads((out / "results.json").read_text())["training"]["settings"]
     assert recorded["input_scale"] == pytest.approx(back.model.settings.input_scale)  # the settings trained with
-    code = main(["deploy", str(out / "config.json"), "--input", str(out / "x_test.npy"), "--output", str(out / "o.npy")])
+    code = main(["deploy", str(out / "config.json.gz"), "--input", str(out / "x_test.npy"), "--output", str(out / "o.npy")])
     assert code == 0
     assert np.load(out / "o.npy").shape[:2] == np.load(out / "x_test.npy").shape[:2]
+
+
+def test_deploy_with_the_labels_gives_the_board_accuracy_of_results(trained, capsys):
+    """The configuration records the class map (results.json's output_channels), so
+    ``deploy --labels`` on the saved test set scores what ``train`` scored on the board."""
+    from rockpool_dynapse2.placement import MappedConfiguration
+
+    _, out = trained
+    results = json.loads((out / "results.json").read_text())
+    mapped = MappedConfiguration.load(out / "config.json.gz")
+    channels = results["network"]["output_channels"]
+    assert mapped.classes == tuple(tuple(int(j) for j in channels if channels[j] == k) for k in range(2))
+    capsys.readouterr()
+    code = main(["deploy", str(out / "config.json.gz"), "--input", str(out / "x_test.npy"), "--labels", str(out / "y_test.npy")])
+    printed = capsys.readouterr().out
+    assert code == 0
+    board = results["accuracy"]["board"]
+    correct = round(board * results["board_samples"])
+    assert f"accuracy: {board:.1%} ({correct} of {results['board_samples']} samples)" in printed
+
+
+def test_map_of_the_saved_network_writes_the_configuration_train_wrote(trained, tmp_path):
+    from rockpool_dynapse2.app.map_command import run_map
+    from rockpool_dynapse2.placement import MappedConfiguration
+
+    _, out = trained
+    report = run_map(out / "network.npz", tmp_path, log=lambda m: None)
+    assert report.classes == [[0, 1], [2, 3]]
+    assert (tmp_path / "config.json.gz").read_bytes() == (out / "config.json.gz").read_bytes()
+    assert MappedConfiguration.load(tmp_path / "config.json.gz").classes == ((0, 1), (2, 3))

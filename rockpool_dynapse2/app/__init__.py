@@ -1,6 +1,7 @@
 """The application: what the ``rockpool-dynapse2`` command runs, on top of the library.
 
-* :mod:`.cli`: the command line (``demo``, ``train``, ``inspect``, ``deploy``);
+* :mod:`.cli`: the command line (``demo``, ``train``, ``map``, ``inspect``, ``deploy``);
+* :mod:`.map_command`: ``map``: a NIR file or a saved network -> configuration and report;
 * :mod:`.train_pipeline`: ``train``: a data set -> trained, quantized, mapped, configured,
   run on a board, each stage measured; :mod:`.data`: the data file it reads, checked;
 * :mod:`.demo`: ``demo``: the same stages on a built-in task, with and without mismatch
@@ -14,4 +15,4 @@
 Nothing in the library imports this package.
 """
 
-__all__ = ["cli", "data", "demo", "demo_plots", "task_base", "tasks", "temporal_tasks", "train_pipeline"]
+__all__ = ["cli", "data", "demo", "demo_plots", "map_command", "task_base", "tasks", "temporal_tasks", "train_pipeline"]

@@ -4,11 +4,18 @@ Commands:
 
 * ``demo``: train a network with and without mismatch injection on a built-in task,
   quantize, map, write the chip configuration and report the accuracy at every stage;
+* ``map MODEL --out DIR``: a NIR file or a network saved by this package -> the chip
+  configuration (``config.json.gz``) and a report (``report.json``): cores used,
+  quantization error, dropped synapses, design rules (:mod:`.map_command`);
 * ``inspect CONFIG.json``: what a configuration holds (use per core and chip, every used
-  core's parameters in high-level units with their bias codes, channel maps);
-* ``deploy CONFIG.json --input RASTER.npy``: run a raster of input spike counts on the
-  virtual board (or a board) and write the output raster; input events that would reach
-  no neuron are refused (``LostInputsError``) unless ``--allow-lost-inputs`` is given.
+  core's parameters in high-level units with their bias codes, channel and class maps);
+* ``deploy CONFIG.json --input RASTER.npy [--labels LABELS.npy]``: run a raster of input
+  spike counts on the virtual board (or a board) and write the output raster; with a
+  class map, each sample's class and, given labels, the accuracy; input events that would
+  reach no neuron are refused (``LostInputsError``) unless ``--allow-lost-inputs`` is given.
+
+Configuration files may be gzip-compressed (``config.json.gz``); they are read by their
+first bytes, whatever their name.
 
 Errors a user can act on (a missing or malformed file, a raster of the wrong shape, no
 board or no samna) print one line ``error: ...`` on stderr and exit with status 2;
@@ -36,25 +43,28 @@ EXIT_ERROR = 2
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _read_text(path: str, what: str) -> str:
+def _read_bytes(path: str, what: str) -> bytes:
+    """The file's bytes, decompressed if they are gzip's (by their magic bytes)."""
+    from .._json import decompressed
+
     p = Path(path)
     if not p.exists():
         raise CliError(f"{what} {path!r} does not exist")
     if p.is_dir():
         raise CliError(f"{what} {path!r} is a directory, not a file")
     try:
-        return p.read_text()
-    except UnicodeDecodeError:
-        raise CliError(f"{what} {path!r} is not a text (JSON) file") from None
+        data = p.read_bytes()
     except OSError as err:
         raise CliError(f"cannot read {what} {path!r}: {err.strerror or err}") from None
+    return bytes(decompressed(data, what))
 
 
-def _is_mapped(text: str) -> bool:
+def _is_mapped(text: bytes) -> bool:
     """Whether a JSON text is a MappedConfiguration (its format tag comes first)."""
     from ..placement.mapped import FORMAT
 
-    return '"format"' in text[:2000] and FORMAT in text[:2000]
+    head = text[:2000].decode("utf-8", errors="replace")
+    return '"format"' in head and FORMAT in head
 
 
 def load_configuration(path: str) -> Tuple[Any, Any]:
@@ -62,16 +72,17 @@ def load_configuration(path: str) -> Tuple[Any, Any]:
 
     Accepts this package's mapped configuration (``MappedConfiguration.to_json``) and a
     bare configuration in samna's JSON format (``Configuration.to_json``, samna's
-    ``Dynapse2Configuration.to_json``).
+    ``Dynapse2Configuration.to_json``), each gzip-compressed or not (told by the file's
+    first bytes, whatever its name: ``config.json.gz``).
 
     Raises:
         CliError: a missing or unreadable file.
-        ParameterValueError: malformed JSON or content (from the readers).
+        ParameterValueError: malformed JSON or content (from the readers), a corrupt gzip stream.
     """
     from ..config import Configuration
     from ..placement import MappedConfiguration
 
-    text = _read_text(path, "configuration file")
+    text = _read_bytes(path, "configuration file")
     if _is_mapped(text):
         mapped = MappedConfiguration.from_json(text)
         return mapped, mapped.configuration
@@ -210,6 +221,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- map ----------------------------------------------------------------------------------
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from .map_command import MapOptions, load_spike_array, parse_classes, run_map
+
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CliError(f"--out {args.out!r} exists and is not a directory")
+    x = None if args.calibration_input is None else load_spike_array(args.calibration_input, "--calibration-input")
+    options = MapOptions(
+        dt=args.dt, time_scale=args.time_scale, reset=args.reset, discrete=args.discrete, rtol=args.rtol, if_tau=args.if_tau,
+        Iscale=args.iscale, calibration_input=x, per_neuron=args.per_neuron, chips=args.chips, seed=args.seed,
+        classes=None if args.classes is None else parse_classes(args.classes), compress=not args.uncompressed,
+    )
+    log = (lambda msg: print(msg, flush=True)) if not args.quiet else (lambda msg: None)
+    report = run_map(args.model, out_dir, options, log=log)
+    print(report.text())
+    print(f"configuration: {report.config}")
+    print(f"report: {out_dir / 'report.json'}")
+    return 0
+
+
 # --- inspect ------------------------------------------------------------------------------
 
 
@@ -243,6 +277,9 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         routes = sum(len(r) for r in mapped.inputs)
         print(f"input routes: {routes} (chip, core mask, tag) entries; output tags: {', '.join(map(str, mapped.outputs[:16]))}"
               + (" ..." if mapped.n_outputs > 16 else ""))
+        classes = "; ".join(f"{k}: {', '.join(map(str, c))}" for k, c in enumerate((mapped.classes or ())[:16]))
+        print(f"classes (class: output channels): {classes}" + (" ..." if mapped.n_classes > 16 else "")
+              if mapped.classes is not None else "classes: none recorded (deploy --classes, or map --classes)")
     print()
     summary = config.summary()
     print(summary)
@@ -295,6 +332,60 @@ def _lost_inputs(mapped: Any, raster: Any, allow: bool) -> Any:
     return lost
 
 
+def _with_classes(mapped: Any, classes: Optional[Sequence[str]], labels: Optional[str], config: str) -> Any:
+    """The configuration with the class map of ``--classes``, if given; refused without a
+    class map when ``--labels`` asks for the accuracy.
+
+    Raises:
+        CliError: ``--labels`` and no class map.
+        ParameterValueError: a class map that does not fit the configuration.
+    """
+    from dataclasses import replace
+
+    from .map_command import parse_classes, resolve_classes
+
+    if classes is not None:
+        return replace(mapped, classes=resolve_classes(parse_classes(classes), mapped.n_outputs))
+    if labels is not None and mapped.classes is None:
+        raise CliError(
+            f"`--labels` must come with a class map (which output channels are which class); {config!r} has none: "
+            f"give --classes M ({mapped.n_outputs} output channels, M consecutive ones per class) or --classes 0,1 2,3 "
+            "(the channels of each class), or record it with `rockpool-dynapse2 map CONFIG --classes M --out DIR`"
+        )
+    return mapped
+
+
+def _load_labels(path: str, n_samples: int, n_classes: int) -> Any:
+    """``(n_samples,)`` integer labels in ``0..n_classes - 1`` from a ``.npy`` file."""
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"`--labels` must be an existing .npy file; got {path!r}")
+    try:
+        y = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise CliError(f"`--labels` must be a .npy array file; got {path!r} (numpy: {err})") from None
+    if not isinstance(y, np.ndarray) or y.size != n_samples or y.ndim > 1:
+        got = y.shape if isinstance(y, np.ndarray) else "an archive of several arrays"
+        raise CliError(f"`--labels` must have shape ({n_samples},), one label per sample of the input; got {got}")
+    y = y.reshape(n_samples)
+    if not np.issubdtype(y.dtype, np.integer) or y.min(initial=0) < 0 or y.max(initial=0) >= n_classes:
+        raise CliError(f"`--labels` must be integer classes in 0..{n_classes - 1} (the class map's); got dtype {y.dtype}, "
+                       f"values {y.min(initial=0)}..{y.max(initial=0)}")
+    return y
+
+
+def _print_classes(mapped: Any, counts: Any, labels: Any) -> None:
+    """Each sample's class and, with labels, the accuracy."""
+    predicted = mapped.predict(counts)
+    shown = " ".join("-" if c < 0 else str(c) for c in predicted[:32])
+    print(f"class per sample (-: a tie, no class): {shown}" + (" ..." if len(predicted) > 32 else ""))
+    if labels is not None:
+        correct = int((predicted == labels).sum())
+        print(f"accuracy: {correct / len(labels):.1%} ({correct} of {len(labels)} samples)")
+
+
 def _cmd_deploy(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -308,8 +399,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             f"{args.config!r} is a bare samna configuration without channel maps; deploy needs a "
             "configuration written by rockpool-dynapse2 (e.g. `rockpool-dynapse2 demo` writes config.json)"
         )
+    mapped = _with_classes(mapped, args.classes, args.labels, args.config)
     raster = _load_raster(args.input, mapped.n_inputs)
     batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
+    labels = None if args.labels is None else _load_labels(args.labels, batched.shape[0], mapped.n_classes)
     lost = _lost_inputs(mapped, batched, args.allow_lost_inputs)  # before any board is opened
     out = board_outputs(mapped, batched, request.factory(), rest_steps=0)  # the raster as given
     result = out[0] if raster.ndim == 2 else out
@@ -326,6 +419,8 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     if batched.shape[0] > 1:
         winners = out.sum(1).argmax(1)
         print(f"most active output channel per sample: {' '.join(map(str, winners[:32]))}" + (" ..." if len(winners) > 32 else ""))
+    if mapped.classes is not None:
+        _print_classes(mapped, out.sum(1), labels)
     if args.output:
         try:
             np.save(args.output, result)
@@ -396,6 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(func=_cmd_train)
 
+    _add_map_parser(sub)
+
     inspect = sub.add_parser("inspect", help="what a configuration file holds",
                              description="Show what a configuration holds: neurons, CAM and tag use per core and chip; "
                              "every used core's parameters in high-level units with their bias codes; channel counts.")
@@ -414,10 +511,46 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--output", metavar="OUT.npy", help="write the output raster (same layout as the input)")
     deploy.add_argument("--allow-lost-inputs", action="store_true",
                         help="run even if input events would reach no neuron (their count is printed)")
+    deploy.add_argument("--labels", metavar="LABELS.npy", help="each sample's class (B,): print the accuracy (needs a class map)")
+    deploy.add_argument("--classes", nargs="+", metavar="M|CHANNELS",
+                        help="the class map, if the configuration has none (or to replace it): M consecutive output "
+                        "channels per class, or the channels of each class (0,1 2,3)")
     deploy.set_defaults(func=_cmd_deploy)
     for command in sub.choices.values():  # who reports an option the command does not know (see _parse)
         command.set_defaults(command_parser=command)
     return parser
+
+
+def _add_map_parser(sub: Any) -> None:
+    """The ``map`` subcommand's options (the NIR reader checks its own: importing it here
+    would import Rockpool for every command)."""
+    cmd = sub.add_parser("map", help="a NIR file or a saved network -> chip configuration and report",
+                         description="Map a model onto the chip: a NIR file, a trained network (network.npz), a network "
+                         "spec JSON or a mapped configuration (kind told by the file's bytes). Quantize it, place it, "
+                         "write DIR/config.json.gz and DIR/report.json (cores used, quantization error, dropped synapses, "
+                         "design rules) and print the report.")
+    cmd.add_argument("model", metavar="MODEL", help="model.nir, network.npz, a network spec .json or a configuration .json(.gz)")
+    cmd.add_argument("--out", default="dynapse2-map", metavar="DIR", help="output directory (default: ./dynapse2-map)")
+    nir = cmd.add_argument_group("NIR files (see docs/nir.md)")
+    nir.add_argument("--dt", type=float, default=None, metavar="S", help="time step (s); default: the one the graph implies")
+    nir.add_argument("--time-scale", type=float, default=None, metavar="F", help="factor on every time constant (norse: 1/dt)")
+    nir.add_argument("--reset", default=None, help="reset rule of spiking layers: zero (NIR's) or subtract (snnTorch, spyx)")
+    nir.add_argument("--discrete", default=None, help="couplings read as an exporter's discrete model: none, synapse, "
+                     "membrane or both")
+    nir.add_argument("--rtol", type=float, default=None, help="tolerance within which implied time steps agree (1e-3)")
+    nir.add_argument("--if-tau", type=float, default=None, metavar="S", help="membrane time constant of IF neurons (100 steps)")
+    nir.add_argument("--iscale", type=float, default=None, metavar="A", help="weight unit of the spec (1e-8 A)")
+    nir.add_argument("--calibration-input", default=None, metavar="X.npy",
+                     help="input (B, T, C) on which to calibrate against NIR's semantics (strongly advised)")
+    nir.add_argument("--per-neuron", action="store_true", help="calibrate one drive per neuron, not only per layer")
+    cmd.add_argument("--chips", type=int, default=None, metavar="N", help="chips of the board (default: as many as needed)")
+    cmd.add_argument("--classes", nargs="+", default=None, metavar="M|CHANNELS",
+                     help="record the class map: M consecutive output channels per class, or the channels of each "
+                     "class (0,1 2,3); default: the model's own (a trained network's)")
+    cmd.add_argument("--seed", type=int, default=0, help="seed of the weight quantization (default: 0)")
+    cmd.add_argument("--uncompressed", action="store_true", help="write config.json instead of config.json.gz")
+    cmd.add_argument("--quiet", action="store_true", help="print only the report")
+    cmd.set_defaults(func=_cmd_map)
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:

@@ -14,7 +14,9 @@ measures its test accuracy at every stage:
   virtual board by default) through ``DynapseSamna``, the test set sent as events.
 
 It writes ``results.json`` (the keys of :data:`RESULT_KEYS`, fractions in 0..1), the
-configuration, the trained network (``network.npz``, reloadable with
+configuration with its class map (``config.json.gz``, gzip-compressed: about 0.75 MB per
+chip instead of 50 MB; :meth:`~rockpool_dynapse2.placement.MappedConfiguration.load`
+reads it), the trained network (``network.npz``, reloadable with
 :func:`~rockpool_dynapse2.training.load_parameters`), the test raster and labels
 (``x_test.npy``, ``y_test.npy``: ``deploy`` runs at once) and plots.
 
@@ -337,6 +339,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     """
     from ..hardware import board_factory as factory_of
     from ..placement import config_from_specification
+    from ..placement.mapped import consecutive_classes
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -350,7 +353,8 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}")
     accuracy, spec = measure_simulated(model, result, task, job, log)
     mapped = config_from_specification(spec)
-    files = write_files(out_dir, mapped, result, task)
+    mapped = replace(mapped, classes=consecutive_classes(mapped.n_outputs, model.layout.per_class))  # as output_channels says
+    files = write_files(out_dir, mapped, result, task, compress=True)
     n_board = board_samples(task, job)
     accuracy["board"], _ = measure_board(model, mapped, task.x_test[:n_board], task.y_test[:n_board], board_factory)
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
@@ -384,13 +388,16 @@ def training_summary(result: TrainResult, job: TrainJob) -> Dict[str, Any]:
             "seconds": result.seconds, "history": result.history_dict(), "settings": jsonable(asdict(result.model.settings))}
 
 
-def write_files(out_dir: Path, mapped: Any, result: TrainResult, task: Task, suffix: str = "") -> Dict[str, str]:
-    """Write the configuration (``config{suffix}.json``), the trained network
+def write_files(out_dir: Path, mapped: Any, result: TrainResult, task: Task, suffix: str = "",
+                compress: bool = False) -> Dict[str, str]:
+    """Write the configuration (``config{suffix}.json``, or gzip-compressed
+    ``config{suffix}.json.gz`` with ``compress``: ``train`` does), the trained network
     (``network{suffix}.npz``) and the test raster and labels (``x_test.npy``,
     ``y_test.npy``: ``deploy`` runs at once); ``{name: path}``."""
-    files = {"config": out_dir / f"config{suffix}.json", "network": out_dir / f"network{suffix}.npz",
+    config = f"config{suffix}.json" + (".gz" if compress else "")
+    files = {"config": out_dir / config, "network": out_dir / f"network{suffix}.npz",
              "x_test": out_dir / "x_test.npy", "y_test": out_dir / "y_test.npy"}
-    files["config"].write_text(mapped.to_json())
+    mapped.save(files["config"])
     save_parameters(files["network"], result)
     np.save(files["x_test"], task.x_test)
     np.save(files["y_test"], task.y_test)

@@ -17,16 +17,20 @@ neurons are one object. Change a tree with the ``with_*`` methods (or
 :func:`dataclasses.replace`), which return a new tree and share everything unchanged.
 
 JSON in samna's format: :meth:`Configuration.to_json` / :meth:`Configuration.from_json`
-(:mod:`.json_io`). On a machine with SynSense's samna, :meth:`Configuration.to_samna`.
+(:mod:`.json_io`); files: :meth:`Configuration.save` / :meth:`Configuration.load`,
+gzip-compressed when the name ends in ``.gz``. On a machine with SynSense's samna,
+:meth:`Configuration.to_samna`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping, NamedTuple, Optional, Tuple, Union
 
+from .._json import read_json_file, write_json_file
 from ..chip import BIAS_PARAMETER_BY_NAME, BIAS_PARAMETERS, GEOMETRY
 from ..errors import ParameterValueError, SamnaNotAvailableError, UnknownParameterError
 from ..parameters.biasgen import BiasCode
@@ -379,14 +383,33 @@ class Configuration:
         return write_document(SCHEMA[Configuration], self)
 
     @classmethod
-    def from_json(cls, text: str) -> "Configuration":
-        """Read a configuration from JSON text in samna's format; see :mod:`.json_io`.
+    def from_json(cls, text: Union[str, bytes]) -> "Configuration":
+        """Read a configuration from JSON text in samna's format (or its bytes, gzip-compressed
+        or not); see :mod:`.json_io`.
 
         Raises:
             ParameterValueError: for malformed JSON or a missing or wrong field (the message
                 gives its path), or the field's own error with its path.
         """
         return read_document(SCHEMA[Configuration], parse_document(text))
+
+    def save(self, path: Union[str, Path], compress: Optional[bool] = None) -> Path:
+        """Write :meth:`to_json` to ``path``, gzip-compressed if ``compress`` (default: if the
+        name ends in ``.gz``).
+
+        Raises:
+            ParameterValueError: the file cannot be written.
+        """
+        return write_json_file(path, self.to_json(), compress)
+
+    @classmethod
+    def load(cls, path: Union[str, Path]) -> "Configuration":
+        """Read a file of samna's JSON, gzip-compressed or not (told by its first bytes).
+
+        Raises:
+            ParameterValueError: no such file, and see :meth:`from_json`.
+        """
+        return cls.from_json(read_json_file(path, "configuration file"))
 
     def to_samna(self) -> Any:
         """This configuration as a ``samna.dynapse2.Dynapse2Configuration``.

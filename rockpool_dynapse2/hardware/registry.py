@@ -7,7 +7,8 @@ the kinds imports no board module, and no optional dependency such as samna):
 ======== ============================================== ==============================
 kind     factory                                        options
 ======== ============================================== ==============================
-virtual  :class:`~.virtual.VirtualBoard`                ``backend`` (``"jax"``, ``"torch"``)
+virtual  :class:`~.virtual.VirtualBoard`                ``backend`` (``"jax"``, ``"torch"``),
+                                                        ``horizon_steps``
 samna    :func:`~.samna_board.open_samna_board`         ``index``, ``device``, ``bitfile``,
                                                         ``clock_timeout``, ...
 ======== ============================================== ==============================

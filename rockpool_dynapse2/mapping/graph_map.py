@@ -80,14 +80,17 @@ def layer_names(modules: Sequence[Any]) -> Tuple[str, ...]:
     """Names of the graph's neuron modules (the spec's layers), the same in every run.
 
     Each is the Rockpool module's own name (``"1_DynapSimJax"`` for the second module of a
-    ``Sequential``), or its class name for an unnamed top-level module; a name that
-    repeats (nested networks) gets ``"_<layer index>"`` appended. Rockpool's graph names
-    end in the module's ``id()``, which changes from run to run, so they are not used.
+    ``Sequential``), or its class name for an unnamed top-level module; a graph module made
+    without a Rockpool module (as the NIR reader makes them) has the name it was given; a
+    name that repeats (nested networks) gets ``"_<layer index>"`` appended. Rockpool's
+    graph names of its modules end in the module's ``id()``, which changes from run to
+    run, so they are not used.
     """
     names = []
     for k, mod in enumerate(modules):
         comp = getattr(mod, "computational_module", None)
-        name = str(getattr(comp, "name", "") or "").strip("'\"") or type(comp if comp is not None else mod).__name__
+        given = getattr(mod, "name", "") if comp is None else getattr(comp, "name", "")
+        name = str(given or "").strip("'\"") or type(comp if comp is not None else mod).__name__
         names.append(f"{name}_{k}" if name in names else name)
     return tuple(names)
 
@@ -334,7 +337,9 @@ def map_graph(
     _wire(graph, modules, wiring)
     outputs = _output_neurons(graph, wiring)
     currents = {k: np.concatenate([g.currents[k] for g in groups]) for k in CURRENT_NAMES}
-    core_of_neuron, cores, deviation = cluster_cores(currents, max_cores, neurons_per_core, tolerance)
+    names = layer_names([g.module for g in groups])
+    layers = [(name, g.size) for name, g in zip(names, groups)]
+    core_of_neuron, cores, deviation = cluster_cores(currents, max_cores, neurons_per_core, tolerance, layers=layers)
     input_synapses, recurrent_synapses = wiring.tables()
     return NetworkSpec(
         n_inputs=len(graph.input_nodes),
@@ -347,6 +352,6 @@ def map_graph(
         Iscale=Iscale,
         dt=dt,
         neuron_deviation=deviation,
-        names=layer_names([g.module for g in groups]),
+        names=names,
         layer_of_neuron=np.concatenate([np.full(g.size, k) for k, g in enumerate(groups)]),
     )

@@ -24,12 +24,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .._json import loads
-from ..chip import BASE_WEIGHT_BIASES, GEOMETRY, CircuitConstants, SynapseType
+from ..chip import BASE_WEIGHT_BIASES, BIAS_PARAMETERS, GEOMETRY, CircuitConstants, SynapseType
 from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.core import CoreParameters
 from ..parameters.validate import indices, instance, integer, mapping, real_array, real_number
@@ -39,6 +40,16 @@ __all__ = ["Synapses", "NetworkSpec", "level_table", "BASE_WEIGHT_BIASES"]
 _N_TYPES = len(SynapseType)
 FORMAT = "rockpool-dynapse2/network-spec/1"
 
+_SPEC_KEYS = (
+    "format", "n_inputs", "n_neurons", "input_synapses", "recurrent_synapses", "core_of_neuron", "cores",
+    "output_neurons", "Iscale", "dt", "bases", "neuron_deviation", "names", "layer_of_neuron",
+)
+"""The keys of a spec's JSON document, in the order :meth:`NetworkSpec.to_dict` writes them."""
+
+_SYNAPSE_KEYS = ("source", "target", "kind", "weight", "mask")
+_CURRENT_NAMES = tuple(p.current for p in BIAS_PARAMETERS)
+_CONSTANT_NAMES = tuple(f.name for f in dataclasses.fields(CircuitConstants))
+_INT64 = 2**63
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -138,16 +149,13 @@ class Synapses:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Synapses":
-        """Rebuild a table from :meth:`to_dict`'s output.
+        """Rebuild a table from :meth:`to_dict`'s output, each column read by its JSON type.
 
         Raises:
-            ParameterValueError: not a mapping, or a missing field.
+            ParameterValueError, ShapeError: a missing or unknown key, a value of the wrong
+                type or out of range, columns of different lengths (the path in the message).
         """
-        mapping("synapses", d, "a mapping with source, target, kind, weight and mask")
-        missing = [k for k in ("source", "target", "kind", "weight", "mask") if k not in d]
-        if missing:
-            raise ParameterValueError(f"synapses field {missing[0]!r}", "present", Shown("missing"))
-        return cls(d["source"], d["target"], d["kind"], d["weight"], d["mask"])
+        return _read_synapses("synapses", d)
 
 
 @dataclass(frozen=True)
@@ -304,45 +312,185 @@ class NetworkSpec:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "NetworkSpec":
-        """Rebuild a spec from :meth:`to_dict`'s output.
+        """Rebuild a spec from :meth:`to_dict`'s output (a parsed JSON document).
+
+        Every field is read by its JSON type (an integer is not a float or a boolean, a
+        list is not an object), and exactly the keys :meth:`to_dict` writes are accepted.
 
         Raises:
-            ParameterValueError: a wrong format tag or a missing field.
+            ParameterValueError: a wrong format tag, a missing or unknown key, a value of the
+                wrong JSON type or out of range; the message names its path
+                (``input_synapses.weight[3]``, ``cores[1].currents.Itau_mem``, ``bases[0][2]``).
+            ShapeError: arrays whose lengths disagree (e.g. ``core_of_neuron`` and ``n_neurons``).
         """
-        if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise ParameterValueError("format", f"{FORMAT!r}", d.get("format") if isinstance(d, dict) else type(d).__name__)
-        try:
-            return cls(
-                n_inputs=d["n_inputs"],
-                n_neurons=d["n_neurons"],
-                input_synapses=Synapses.from_dict(d["input_synapses"]),
-                recurrent_synapses=Synapses.from_dict(d["recurrent_synapses"]),
-                core_of_neuron=d["core_of_neuron"],
-                cores=tuple(
-                    CoreParameters(constants=CircuitConstants(**c["constants"]), **c["currents"]) for c in d["cores"]
-                ),
-                output_neurons=d["output_neurons"],
-                Iscale=d["Iscale"],
-                dt=d["dt"],
-                bases=d["bases"],
-                neuron_deviation=d["neuron_deviation"],
-                names=tuple(d["names"]),
-                layer_of_neuron=d["layer_of_neuron"],
-            )
-        except KeyError as err:
-            raise ParameterValueError(f"spec field {err.args[0]!r}", "present", "missing") from None
+        _check_object("", d, _SPEC_KEYS, tag=True)
+        n_inputs, n_neurons = _read_int("n_inputs", d["n_inputs"]), _read_int("n_neurons", d["n_neurons"])
+        fields = dict(
+            input_synapses=_read_synapses("input_synapses", d["input_synapses"]),
+            recurrent_synapses=_read_synapses("recurrent_synapses", d["recurrent_synapses"]),
+            core_of_neuron=_read_ints("core_of_neuron", d["core_of_neuron"]),
+            cores=tuple(_read_core(f"cores[{c}]", core) for c, core in enumerate(_read_list("cores", d["cores"]))),
+            output_neurons=_read_ints("output_neurons", d["output_neurons"]),
+            Iscale=_read_number("Iscale", d["Iscale"]),
+            dt=_read_number("dt", d["dt"]),
+            bases=_optional(_read_bases, "bases", d["bases"]),
+            neuron_deviation=_optional(_read_numbers, "neuron_deviation", d["neuron_deviation"]),
+            names=tuple(_read_string(f"names[{k}]", x) for k, x in enumerate(_read_list("names", d["names"]))),
+            layer_of_neuron=_optional(_read_ints, "layer_of_neuron", d["layer_of_neuron"]),
+        )
+        return cls(n_inputs=n_inputs, n_neurons=n_neurons, **fields)
 
     def to_json(self) -> str:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str) -> "NetworkSpec":
-        """Rebuild a spec from :meth:`to_json`'s output."""
+    def from_json(cls, text: Union[str, bytes]) -> "NetworkSpec":
+        """Rebuild a spec from :meth:`to_json`'s output (text, or its bytes, gzip-compressed or not).
+
+        ``to_json(from_json(text))`` is ``text`` for any text :meth:`to_json` wrote.
+
+        Raises:
+            ParameterValueError: text that is not JSON, and see :meth:`from_dict`.
+            ShapeError: see :meth:`from_dict`.
+        """
         if not isinstance(text, (str, bytes)):
-            raise ParameterValueError("spec JSON", "JSON text (a str)", Shown(f"a {type(text).__name__}"))
+            raise ParameterValueError("spec JSON", "JSON text (a str, or its bytes)", Shown(f"a {type(text).__name__}"))
         try:
             d = loads(text, "spec JSON")
-        except json.JSONDecodeError as err:
-            raise ParameterValueError("spec JSON", "valid JSON", f"{err.msg} at line {err.lineno}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ParameterValueError("spec JSON", "valid JSON", str(err)) from None
         return cls.from_dict(d)
+
+
+# --- reading the JSON document ------------------------------------------------------------------
+# Each reader takes the path of its node (``cores[1].currents``) and names it in its error.
+
+
+def _shown(value: Any) -> Any:
+    """``value`` as an error shows it: a JSON scalar as it is, a container by its type."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else type(value).__name__
+
+
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _check_object(where: str, node: Any, keys: Sequence[str], tag: bool = False) -> Dict[str, Any]:
+    """``node``, a JSON object with exactly ``keys`` (and, with ``tag``, the spec's format tag)."""
+    if tag and (not isinstance(node, dict) or node.get("format") != FORMAT):
+        got = node.get("format") if isinstance(node, dict) else type(node).__name__
+        raise ParameterValueError("format", f"{FORMAT!r}", _shown(got))
+    if type(node) is not dict:
+        raise ParameterValueError(where or "spec", "a JSON object", _shown(node))
+    for key in keys:
+        if key not in node:
+            raise ParameterValueError(_path(where, key), "present", "missing")
+    for key in node:
+        if key not in keys:
+            raise ParameterValueError(_path(where, str(key)), f"absent: {where or 'the spec'} has only the keys {', '.join(keys)}", "present")
+    return node
+
+
+def _read_list(where: str, node: Any) -> List[Any]:
+    if type(node) is not list:
+        raise ParameterValueError(where, "a JSON list", _shown(node))
+    return node
+
+
+def _read_int(where: str, node: Any) -> int:
+    if type(node) is not int or not -_INT64 <= node < _INT64:
+        raise ParameterValueError(where, "a JSON integer (64 bits)", _shown(node))
+    return node
+
+
+def _is_finite_number(node: Any) -> bool:
+    if type(node) is float:
+        return np.isfinite(node)
+    return type(node) is int and abs(node) < 2.0**1023
+
+
+def _read_number(where: str, node: Any) -> float:
+    if not _is_finite_number(node):
+        raise ParameterValueError(where, "a finite JSON number", _shown(node))
+    return float(node)
+
+
+def _read_string(where: str, node: Any) -> str:
+    if type(node) is not str:
+        raise ParameterValueError(where, "a JSON string", _shown(node))
+    return node
+
+
+def _read_ints(where: str, node: Any) -> np.ndarray:
+    """A list of 64-bit JSON integers as an ``int64`` array."""
+    items = _read_list(where, node)
+    bad = next((k for k, v in enumerate(items) if type(v) is not int or not -_INT64 <= v < _INT64), None)
+    if bad is not None:
+        _read_int(f"{where}[{bad}]", items[bad])
+    return np.asarray(items, dtype=np.int64).reshape(len(items))
+
+
+def _read_numbers(where: str, node: Any) -> np.ndarray:
+    """A list of finite JSON numbers as a ``float64`` array."""
+    items = _read_list(where, node)
+    bad = next((k for k, v in enumerate(items) if not _is_finite_number(v)), None)
+    if bad is not None:
+        _read_number(f"{where}[{bad}]", items[bad])
+    return np.asarray(items, dtype=np.float64).reshape(len(items))
+
+
+def _optional(read: Callable[[str, Any], Any], where: str, node: Any) -> Any:
+    """``None`` for JSON null, else ``read(where, node)``."""
+    return None if node is None else read(where, node)
+
+
+def _read_bases(where: str, node: Any) -> np.ndarray:
+    """``(n_cores, 4)`` base weights: a list of rows of 4 numbers."""
+    rows = []
+    for c, row in enumerate(_read_list(where, node)):
+        values = _read_numbers(f"{where}[{c}]", row)
+        if values.shape != (GEOMETRY.base_weights,):
+            rule = f"a list of {GEOMETRY.base_weights} numbers (one core's base weights)"
+            raise ParameterValueError(f"{where}[{c}]", rule, f"a list of {values.shape[0]}")
+        rows.append(values)
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), GEOMETRY.base_weights)
+
+
+@contextmanager
+def _renamed(old: str, new: str) -> Iterator[None]:
+    """Errors raised inside name their field by its path: the prefix ``old`` of the field's
+    name replaced by ``new`` (the error keeps its class, rule and value)."""
+    try:
+        yield
+    except (ParameterValueError, ShapeError) as err:
+        if err.name.startswith(old):
+            name = new + err.name[len(old) :]
+            err.args = (str(err).replace(f"`{err.name}`", f"`{name}`", 1),)
+            err.name = name
+        raise
+
+
+def _read_synapses(where: str, node: Any) -> Synapses:
+    """A synapse table: the columns of :meth:`Synapses.to_dict`."""
+    d = _check_object(where, node, _SYNAPSE_KEYS)
+    columns = {k: _read_ints(f"{where}.{k}", d[k]) for k in ("source", "target", "kind")}
+    columns["weight"] = _read_numbers(f"{where}.weight", d["weight"])
+    columns["mask"] = _optional(_read_ints, f"{where}.mask", d["mask"])
+    with _renamed("synapses", where):
+        return Synapses(**columns)
+
+
+def _read_core(where: str, node: Any) -> CoreParameters:
+    """One core's parameter set: ``{"currents": {name: A}, "constants": {name: SI value}}``."""
+    d = _check_object(where, node, ("currents", "constants"))
+    currents = _check_object(f"{where}.currents", d["currents"], _CURRENT_NAMES)
+    constants = _check_object(f"{where}.constants", d["constants"], _CONSTANT_NAMES)
+    values = {k: _read_number(f"{where}.constants.{k}", constants[k]) for k in _CONSTANT_NAMES}
+    for k, v in values.items():
+        if v <= 0:
+            raise ParameterValueError(f"{where}.constants.{k}", "positive (a physical constant)", v)
+    with _renamed("", f"{where}.currents."):
+        return CoreParameters(
+            constants=CircuitConstants(**values), **{k: _read_number(k, currents[k]) for k in _CURRENT_NAMES}
+        )

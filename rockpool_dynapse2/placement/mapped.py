@@ -9,15 +9,21 @@ channel of the trained network. A :class:`MappedConfiguration` keeps them togeth
   events (chip, target core mask, tag);
 * ``outputs``: for output channel ``j``, the tag its monitoring events carry;
 * ``neurons``: the (chip, core, neuron) of every neuron of the spec, in spec order;
-* ``dt`` and ``Iscale``: the time step and weight unit of the simulation it came from.
+* ``dt`` and ``Iscale``: the time step and weight unit of the simulation it came from;
+* ``classes`` (when known): for class ``k``, the output channels whose mean spike count
+  is its score (:meth:`MappedConfiguration.predict` reads a sample's class from them).
 
-Its own JSON (``to_json``/``from_json``) embeds samna's JSON of the configuration.
+Its own JSON (``to_json``/``from_json``) embeds samna's JSON of the configuration;
+``save``/``load`` write and read files, gzip-compressed when the name ends in ``.gz``
+(read by gzip's magic bytes, whatever the name).
 Construction and loading check every map against the board (the path of the bad entry in
 the error): a configuration with at least one chip; ``dt`` and ``Iscale`` positive and
 finite; every input route on a chip of the board, with 4 booleans for its cores and a tag
 that is not the control tag; distinct output tags, each the tag of a monitoring entry of
-one of ``neurons``; distinct neuron addresses on the board. ``from_json`` reads JSON types
-exactly (``"3"`` is not an integer, ``1`` is not a boolean) and refuses unknown keys.
+one of ``neurons``; distinct neuron addresses on the board; each class a non-empty list
+of output channels, none in two classes. ``from_json`` reads JSON types exactly (``"3"``
+is not an integer, ``1`` is not a boolean) and refuses unknown keys; a file written before
+the class map existed (no ``"classes"`` key) loads with ``classes=None``.
 """
 
 from __future__ import annotations
@@ -25,22 +31,26 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple, Union
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._json import loads
+from .._json import loads, read_json_file, write_json_file
 from ..chip import CONTROL_TAG, GEOMETRY, MONITOR_HOP
 from ..errors import BiasCodeError, ParameterValueError, ShapeError
 from ..config.json_io import from_document
 from ..config.tree import Configuration
 
-__all__ = ["InputRoute", "NeuronAddress", "MappedConfiguration"]
+__all__ = ["InputRoute", "NeuronAddress", "MappedConfiguration", "consecutive_classes"]
 
 FORMAT = "rockpool-dynapse2/mapped-configuration/1"
 
 _KEYS = ("format", "dt", "Iscale", "inputs", "outputs", "neurons", "configuration")
-"""The keys of the JSON document, in the order :meth:`MappedConfiguration.to_json` writes them."""
+"""The keys every JSON document has, in the order :meth:`MappedConfiguration.to_json` writes them."""
+
+_OPTIONAL_KEYS = ("classes",)
+"""The keys a document may have (written before ``"configuration"`` when set)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,9 @@ class MappedConfiguration:
     neurons: Tuple[NeuronAddress, ...]
     dt: float = 1e-3
     Iscale: float = 1e-8
+    classes: Optional[Tuple[Tuple[int, ...], ...]] = None
+    """For class ``k``, the output channels whose mean spike count is its score; ``None``:
+    unknown (see :func:`consecutive_classes` for ``M`` channels per class in order)."""
 
     def __post_init__(self) -> None:
         """Every map must point at something the board has: checked here, on construction
@@ -89,6 +102,8 @@ class MappedConfiguration:
         set_(self, "inputs", tuple(_routes(f"inputs[{i}]", r, n_chips) for i, r in enumerate(_sequence("inputs", self.inputs))))
         set_(self, "neurons", _addresses(self.neurons, n_chips))
         set_(self, "outputs", _output_tags(self.outputs, _monitoring_tags(self.configuration, self.neurons)))
+        if self.classes is not None:
+            set_(self, "classes", _class_map(self.classes, len(self.outputs)))
 
     @property
     def n_inputs(self) -> int:
@@ -98,6 +113,40 @@ class MappedConfiguration:
     def n_outputs(self) -> int:
         return len(self.outputs)
 
+    @property
+    def n_classes(self) -> int:
+        """Classes of the class map (0 without one)."""
+        return 0 if self.classes is None else len(self.classes)
+
+    def class_scores(self, counts: Any) -> np.ndarray:
+        """``(B, n_classes)``: the mean spike count of each class's output channels, from
+        output spike counts ``(B, n_outputs)`` (summed over a sample's steps).
+
+        Raises:
+            ParameterValueError: the configuration has no class map.
+            ShapeError: ``counts`` is not ``(B, n_outputs)``.
+        """
+        if self.classes is None:
+            raise ParameterValueError("classes", "set to score classes (e.g. consecutive_classes(n_outputs, M))", None)
+        counts = np.asarray(counts, dtype=np.float64)
+        if counts.ndim != 2 or counts.shape[1] != self.n_outputs:
+            raise ShapeError("counts", f"(B, {self.n_outputs}): spike counts per sample and output channel", counts.shape)
+        return np.stack([counts[:, list(channels)].mean(1) for channels in self.classes], axis=1)
+
+    def predict(self, counts: Any) -> np.ndarray:
+        """``(B,)``: each sample's class, the one whose channels fire most on average; -1
+        where the top score is tied (a silent network predicts nothing, not class 0).
+
+        Args:
+            counts: ``(B, n_outputs)`` output spike counts (summed over each sample's steps).
+
+        Raises:
+            ParameterValueError, ShapeError: see :meth:`class_scores`.
+        """
+        scores = self.class_scores(counts)
+        tied = (scores == scores.max(1, keepdims=True)).sum(1) > 1
+        return np.where(tied, -1, scores.argmax(1))
+
     def _maps(self) -> Dict[str, Any]:
         return {
             "format": FORMAT,
@@ -106,6 +155,7 @@ class MappedConfiguration:
             "inputs": [[[r.chip, list(r.core_mask), r.tag] for r in routes] for routes in self.inputs],
             "outputs": list(self.outputs),
             "neurons": [[a.chip, a.core, a.neuron] for a in self.neurons],
+            **({} if self.classes is None else {"classes": [list(c) for c in self.classes]}),
         }
 
     def to_json(self) -> str:
@@ -134,6 +184,37 @@ class MappedConfiguration:
         _check_keys(d)
         maps = _read_maps(d)  # the small part first: a bad map fails before the configuration is read
         return cls(configuration=_configuration(d["configuration"]), **maps)
+
+    def save(self, path: Union[str, Path], compress: Optional[bool] = None) -> Path:
+        """Write :meth:`to_json` to ``path``, gzip-compressed if ``compress`` (default: if
+        the name ends in ``.gz``, e.g. ``config.json.gz``: about 65 times smaller).
+
+        Raises:
+            ParameterValueError: the file cannot be written.
+        """
+        return write_json_file(path, self.to_json(), compress)
+
+    @classmethod
+    def load(cls, path: Union[str, Path]) -> "MappedConfiguration":
+        """Read a file :meth:`save` wrote, gzip-compressed or not (told by its first bytes).
+
+        Raises:
+            ParameterValueError: no such file, and see :meth:`from_json`.
+        """
+        return cls.from_json(read_json_file(path, "configuration file"))
+
+
+def consecutive_classes(n_outputs: int, per_class: int) -> Tuple[Tuple[int, ...], ...]:
+    """The class map of ``per_class`` consecutive output channels per class, in order
+    (class ``k``: channels ``k M .. k M + M - 1``), as ``rockpool-dynapse2 train`` lays them out.
+
+    Raises:
+        ParameterValueError: ``per_class`` is not a whole divisor of ``n_outputs``.
+    """
+    ok = not isinstance(per_class, bool) and isinstance(per_class, (int, np.integer)) and per_class >= 1
+    if not ok or n_outputs % per_class or n_outputs == 0:
+        raise ParameterValueError("per_class", f"an integer >= 1 that divides the {n_outputs} output channels", _shown(per_class))
+    return tuple(tuple(range(k * per_class, (k + 1) * per_class)) for k in range(n_outputs // per_class))
 
 
 # --- checks of the maps -------------------------------------------------------------------------
@@ -213,6 +294,28 @@ def _monitoring_tags(configuration: Configuration, neurons: Tuple[NeuronAddress,
     return tags
 
 
+def _class_map(classes: Any, n_outputs: int) -> Tuple[Tuple[int, ...], ...]:
+    """The class map: at least one class, each a non-empty list of output channels, none in two classes."""
+    classes = _sequence("classes", classes)
+    if not classes or not n_outputs:
+        rule = "at least one class (a list of output channels), or None" if n_outputs else "None: there is no output channel"
+        raise ParameterValueError("classes", rule, f"a list of {len(classes)}")
+    out: List[Tuple[int, ...]] = []
+    owner: Dict[int, int] = {}
+    for k, channels in enumerate(classes):
+        channels = channels.tolist() if isinstance(channels, np.ndarray) and channels.ndim == 1 else channels
+        channels = tuple(_check_index(f"classes[{k}][{i}]", c, n_outputs) for i, c in enumerate(_sequence(f"classes[{k}]", channels)))
+        if not channels:
+            raise ParameterValueError(f"classes[{k}]", "a non-empty list of output channels", "an empty list")
+        for i, channel in enumerate(channels):
+            if channel in owner:
+                rule = f"an output channel of no other class (classes[{owner[channel]}] has it)"
+                raise ParameterValueError(f"classes[{k}][{i}]", rule, channel)
+            owner[channel] = k
+        out.append(channels)
+    return tuple(out)
+
+
 def _output_tags(outputs: Any, monitored: Dict[int, int]) -> Tuple[int, ...]:
     """The output tags: distinct, not the control tag, each sent by a neuron's monitoring entry."""
     out: List[int] = []
@@ -238,9 +341,9 @@ def _check_keys(d: Any) -> None:
     missing = [k for k in _KEYS if k not in d]
     if missing:
         raise ParameterValueError(f"configuration field {missing[0]!r}", "present", "missing")
-    extra = sorted(set(d) - set(_KEYS))
+    extra = sorted(set(d) - set(_KEYS) - set(_OPTIONAL_KEYS))
     if extra:
-        rule = f"absent: the document has only the keys {', '.join(_KEYS)}"
+        rule = f"absent: the document has only the keys {', '.join(_KEYS + _OPTIONAL_KEYS)}"
         raise ParameterValueError(f"configuration field {extra[0]!r}", rule, "present")
 
 
@@ -267,6 +370,16 @@ def _read_maps(d: Dict[str, Any]) -> Dict[str, Any]:
         neurons=tuple(_read_address(f"neurons[{j}]", a) for j, a in enumerate(_read_list("neurons", d["neurons"]))),
         dt=_read_number("dt", d["dt"]),
         Iscale=_read_number("Iscale", d["Iscale"]),
+        classes=_read_classes(d["classes"]) if "classes" in d else None,
+    )
+
+
+def _read_classes(node: Any) -> Tuple[Tuple[int, ...], ...]:
+    """``[[channel, ...], ...]``: a list per class (JSON null is refused: a file without a
+    class map has no ``"classes"`` key)."""
+    return tuple(
+        tuple(_read_int(f"classes[{k}][{i}]", c) for i, c in enumerate(_read_list(f"classes[{k}]", channels)))
+        for k, channels in enumerate(_read_list("classes", node))
     )
 
 
