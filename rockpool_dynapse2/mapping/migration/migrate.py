@@ -172,11 +172,26 @@ def migrate(net: Any, inputs: Optional[np.ndarray] = None, compensate: bool = Tr
     migration = Migration(network, model, params, report, params, x, None if spikes is None else spikes.sum(1))
     if spikes is not None:
         report.inhibition_acted = inhibition_scale(network, x, spikes)
+        report.findings.append(_acted_finding(network, report.inhibition_acted, compensate))
         if compensate:
             migration.params = scale_inhibition(params, report.inhibition_acted)
         report.behaviour = _behaviour(migration, params, spikes)
         report.findings += _spike_limit_findings(report.behaviour.most_spikes_per_step, model.settings.max_spikes)
     return migration
+
+
+def _acted_finding(network: RockpoolNetwork, acted: np.ndarray, compensate: bool) -> Finding:
+    per_layer = "; ".join(f"{layer.name} {_percent(acted[layer.neurons])}" for layer in network.layers)
+    done = ("each neuron's negative weights are scaled by it (compensate=True)" if compensate
+            else "the weights are kept as they are (compensate=False)")
+    return Finding("inhibition that acted", (
+        f"on the inputs, the share of the inhibitory drive that met excitation in the same step (all that acted in "
+        f"Rockpool) per neuron: {per_layer}; {done}."))
+
+
+def _percent(values: np.ndarray) -> str:
+    lo, hi = float(values.min()), float(values.max())
+    return f"{lo:.0%}" if round(lo * 100) == round(hi * 100) else f"{lo:.0%}..{hi:.0%}"
 
 
 def _spike_limit_findings(most: float, limit: float) -> list:
