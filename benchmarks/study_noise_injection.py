@@ -32,8 +32,6 @@ def main() -> None:
     parser.add_argument("--neurons-per-class", type=int, help="output neurons per class (default: the preset's)")
     parser.add_argument("--samples", type=int, help="task samples, half for testing (default: the preset's)")
     parser.add_argument("--chips-per-step", type=int, help="mismatched chips per training step (default: the preset's)")
-    parser.add_argument("--learning-rate", type=float, help="Adam's peak learning rate (default: the preset's)")
-    parser.add_argument("--weight-scale", type=float, help="std of the initial input weights (default: the preset's)")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
 
@@ -44,8 +42,6 @@ def main() -> None:
             "neurons_per_class": args.neurons_per_class,
             "n_samples": args.samples,
             "chips_per_step": args.chips_per_step,
-            "learning_rate": args.learning_rate,
-            "weight_scale": args.weight_scale,
         }
         extra = {k: v for k, v in options.items() if v is not None}
         s = DemoSettings.preset(args.preset, task=args.task, backend=args.backend, seed=seed, **extra)

@@ -17,6 +17,8 @@ Layers, bottom to top; each module imports only its own layer and the ones below
   with the chip's constraints in the loop (JAX and torch);
 * :mod:`rockpool_dynapse2.mapping`: Rockpool graph -> network spec (mapper, LIF conversion,
   calibration, the spec's quantization);
+* :mod:`rockpool_dynapse2.nir`: NIR graphs <-> network specs (our own reader and writer,
+  and a reference simulator of NIR's semantics);
 * :mod:`rockpool_dynapse2.config`: samna's configuration tree and its JSON, in pure Python;
 * :mod:`rockpool_dynapse2.placement`: network spec <-> configuration (allocation, design
   rules, the mapped configuration);

@@ -7,23 +7,32 @@ Every error class of the package is defined here, by the layer that raises it:
 
 * parameters and arrays: :class:`ParameterValueError`, :class:`CurrentRangeError`,
   :class:`BiasCodeError`, :class:`UnknownParameterError`, :class:`ShapeError`;
-* mapping: :class:`MappingError`, :class:`CalibrationError`, :class:`CoreCapacityError`;
-* placement on the chip: :class:`Dynapse2DRCError` (a Rockpool ``DRCError``; the class is
-  made on first use, so that importing this module does not import Rockpool);
+* mapping: :class:`MappingError`, :class:`CalibrationError`;
+* the chip's limits, wherever they are met (the mapper, the calibration, placement):
+  :class:`Dynapse2DRCError`, a Rockpool ``DRCError`` listing every broken design rule as a
+  :class:`Violation` (limit, need, where); :class:`CoreCapacityError`, its subclass for a
+  network with more neurons or cores than the board has. Both classes are made on first
+  use, so that importing this module does not import Rockpool;
+* NIR graphs (:mod:`rockpool_dynapse2.nir`): :class:`NIRError` and its kinds
+  :class:`UnsupportedNodeError`, :class:`NIRGraphError`, :class:`TimeStepError`;
 * boards: :class:`BoardError`, :class:`BoardTimeoutError`, :class:`BoardDisconnectedError`,
   :class:`BoardFailureError`, :class:`BoardNotFoundError`, :class:`BitfileError`,
   :class:`SamnaNotAvailableError`; input events that would reach no neuron:
   :class:`LostInputsError`;
 * the command line: :class:`CliError`.
+
+:class:`Shown` (not an error) marks a description of what was given, shown as written.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 __all__ = [
+    "Shown",
     "Dynapse2Error",
     "ParameterValueError",
     "CurrentRangeError",
@@ -34,7 +43,12 @@ __all__ = [
     "MappingError",
     "CalibrationError",
     "CoreCapacityError",
+    "NIRError",
+    "UnsupportedNodeError",
+    "NIRGraphError",
+    "TimeStepError",
     "Dynapse2DRCError",
+    "Violation",
     "BoardError",
     "BoardTimeoutError",
     "BoardDisconnectedError",
@@ -50,9 +64,16 @@ class Dynapse2Error(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+class Shown(str):
+    """A description of what was given, shown verbatim after ``got`` (``"an array of dtype
+    object"``, ``"a traced value"``) where a plain string would be quoted as a value."""
+
+
 def _describe(value: Any, bad: Optional[np.ndarray] = None) -> str:
     """A short description of a (possibly array) value, pointing at the first bad entry."""
-    arr = np.asarray(value)
+    if isinstance(value, Shown):
+        return str(value)
+    arr = np.asarray(value) if not isinstance(value, (list, tuple)) else np.asarray(value, dtype=object)
     if arr.ndim == 0:
         return f"{arr.item()!r}"
     if bad is not None and bad.any():
@@ -101,6 +122,7 @@ class BiasCodeError(Dynapse2Error, ValueError):
         self.value = value
         self.low = low
         self.high = high
+        self.where = where
         loc = f" ({where})" if where else ""
         super().__init__(
             f"`{field}`{loc} must be an integer in {low}..{high}; got {value!r}"
@@ -145,8 +167,29 @@ class CalibrationError(MappingError):
     """The calibration cannot run: no reference to compare with, or a spec it cannot change."""
 
 
-class CoreCapacityError(Dynapse2Error, ValueError):
-    """More neurons than the available cores can hold."""
+class NIRError(MappingError):
+    """A NIR graph cannot be read into, or written from, a DYNAP-SE2 network."""
+
+
+class UnsupportedNodeError(NIRError):
+    """A NIR node of a type (or in a place) the chip has no counterpart for; the message
+    names the node, its type and what to do instead."""
+
+    def __init__(self, node: str, node_type: str, instead: str, rule: str = "of a type the chip supports"):
+        self.node = node
+        self.node_type = node_type
+        self.instead = instead
+        super().__init__(f"NIR node `{node}` must be {rule}; got {node_type}. {instead}")
+
+
+class NIRGraphError(NIRError):
+    """A NIR graph whose structure is broken: an edge to a node that does not exist, a node
+    without the edges it needs, sizes that do not match along an edge, a loop without a neuron."""
+
+
+class TimeStepError(NIRError):
+    """The time step of a NIR graph is undetermined, inconsistent between its nodes, or
+    longer than one of its time constants."""
 
 
 class BoardError(Dynapse2Error, RuntimeError):
@@ -221,11 +264,39 @@ class CliError(Exception):
     """An error the user of the command line can act on; printed as ``error: <message>``."""
 
 
+@dataclass(frozen=True)
+class Violation:
+    """One broken design rule: what :class:`Dynapse2DRCError` lists.
+
+    Attributes:
+        rule: the rule's name, e.g. ``"cam_entries"``, ``"neurons"``, ``"cores"``.
+        limit: what the chip (or board) allows: a number is a maximum; a text is a range.
+        actual: what the network needs.
+        where: location, e.g. ``"neuron 17 (chip 0, core 2, neuron 17)"``.
+    """
+
+    rule: str
+    limit: Any
+    actual: Any
+    where: str
+
+    def __str__(self) -> str:
+        allows = f"at most {self.limit}" if isinstance(self.limit, (int, np.integer)) else str(self.limit)
+        return f"{self.where}: {self.rule} needs {self.actual}; the chip allows {allows}"
+
+
 _DRC_DOC = """The network breaks one or more design rules of the chip.
 
-    ``violations`` lists them all, each a :class:`~rockpool_dynapse2.placement.drc.Violation`
-    with the rule, the limit, what the network needs and where; ``rules`` their names.
-    Also a Rockpool ``DRCError``, so ``except rockpool.typehints.DRCError`` catches it.
+    ``violations`` lists them all, each a :class:`Violation` with the rule, the limit, what
+    the network needs and where; ``rules`` their names. Also a Rockpool ``DRCError`` (and
+    so a ``ValueError``), so ``except rockpool.typehints.DRCError`` catches it.
+    """
+
+_CORE_CAPACITY_DOC = """The network has more neurons (or needs more cores) than the board's cores hold.
+
+    A :class:`Dynapse2DRCError` (and so a Rockpool ``DRCError`` and a ``ValueError``) whose
+    violations name the limit, the need and where; raised by the mapper and the calibration,
+    before placement. ``except CoreCapacityError`` and ``except Dynapse2DRCError`` both catch it.
     """
 
 
@@ -241,13 +312,22 @@ if TYPE_CHECKING:  # what type checkers and the API reference see; the class is 
         Also a Rockpool ``DRCError``, so ``except rockpool.typehints.DRCError`` catches it.
         """
 
-        violations: Tuple[Any, ...]
+        violations: Tuple[Violation, ...]
 
-        def __init__(self, violations: Sequence[Any]) -> None: ...
+        def __init__(self, violations: Union[Violation, Sequence[Violation]]) -> None: ...
 
         @property
         def rules(self) -> List[str]:
             """The names of the broken rules, one per violation."""
+
+    class CoreCapacityError(Dynapse2DRCError):
+        """The network has more neurons (or needs more cores) than the board's cores hold.
+
+        A :class:`Dynapse2DRCError` (and so a Rockpool ``DRCError`` and a ``ValueError``)
+        whose violations name the limit, the need and where; raised by the mapper and the
+        calibration, before placement. ``except CoreCapacityError`` and
+        ``except Dynapse2DRCError`` both catch it.
+        """
 
 
 def _make_drc_error() -> type:
@@ -255,8 +335,8 @@ def _make_drc_error() -> type:
     because importing Rockpool imports jax and torch (seconds)."""
     from rockpool.typehints import DRCError
 
-    def __init__(self: Any, violations: Sequence[Any]) -> None:
-        self.violations = tuple(violations)
+    def __init__(self: Any, violations: Union[Violation, Sequence[Violation]]) -> None:
+        self.violations = (violations,) if isinstance(violations, Violation) else tuple(violations)
         shown = "\n".join(f"  - {v}" for v in self.violations[:20])
         more = f"\n  ... and {len(self.violations) - 20} more" if len(self.violations) > 20 else ""
         DRCError.__init__(
@@ -267,15 +347,37 @@ def _make_drc_error() -> type:
         """The names of the broken rules, one per violation."""
         return [v.rule for v in self.violations]
 
-    namespace = {"__init__": __init__, "rules": property(rules), "__doc__": _DRC_DOC, "__module__": __name__}
+    def __reduce__(self: Any) -> Tuple[Any, ...]:  # pickles (e.g. across processes) with its violations
+        return type(self), (self.violations,)
+
+    namespace = {
+        "__init__": __init__,
+        "__reduce__": __reduce__,
+        "rules": property(rules),
+        "__doc__": _DRC_DOC,
+        "__module__": __name__,
+    }
     cls = type("Dynapse2DRCError", (Dynapse2Error, DRCError), namespace)
     cls.__qualname__ = "Dynapse2DRCError"
     return cls
 
 
+def _make_core_capacity_error() -> type:
+    """:class:`CoreCapacityError`, a subclass of :class:`Dynapse2DRCError`, made on first use."""
+    namespace = {"__doc__": _CORE_CAPACITY_DOC, "__module__": __name__}
+    cls = type("CoreCapacityError", (__getattr__("Dynapse2DRCError"),), namespace)
+    cls.__qualname__ = "CoreCapacityError"
+    return cls
+
+
+_LAZY_CLASSES = {"Dynapse2DRCError": _make_drc_error, "CoreCapacityError": _make_core_capacity_error}
+
+
 def __getattr__(name: str) -> Any:
-    if name == "Dynapse2DRCError":
-        cls = _make_drc_error()
-        globals()[name] = cls
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    make = _LAZY_CLASSES.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    cls = globals().get(name)
+    if cls is None:
+        cls = globals()[name] = make()
+    return cls

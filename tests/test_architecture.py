@@ -25,6 +25,7 @@ LAYERS: Tuple[Tuple[str, ...], ...] = (
     ("transform",),
     ("training",),
     ("mapping",),
+    ("nir",),
     ("config",),
     ("placement",),
     ("hardware",),

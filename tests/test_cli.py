@@ -123,6 +123,46 @@ def test_demo_writes_a_readable_configuration_and_plots(demo_run):
         assert len(report["mismatch"]["0.3"]["accuracies"]) == results["settings"]["n_chips"]
 
 
+def test_demo_trains_both_networks_with_the_training_library(demo_run):
+    """Both networks are the training library's: their saved networks reload as
+    ``TrainResult``s of the same synapses, one trained with injection and one without,
+    each with its epoch history."""
+    from rockpool_dynapse2.training import load_parameters
+
+    _, _, out = demo_run
+    with_inj, without = load_parameters(out / "network.npz"), load_parameters(out / "network_without_injection.npz")
+    assert with_inj.model.settings.inject and not without.model.settings.inject
+    np.testing.assert_array_equal(with_inj.model.connections.input, without.model.connections.input)
+    assert with_inj.model.layout.population("output").size == 4 and with_inj.model.connections.fan_in.max() <= 64
+    results = json.loads((out / "results.json").read_text())
+    for name in ("with injection", "without injection"):
+        history = results["training"][name]["history"]
+        assert len(history) == results["settings"]["epochs"] and "grad_norm" in history[0]
+        assert len(results["networks"][name]["train_loss"]) == len(history)
+
+
+def test_demo_output_to_a_file_has_a_line_per_stage_and_training_summaries(demo_run):
+    """Not on a terminal (here a buffer), where no progress bar draws: a line as every
+    stage starts and ends, and a training summary every tenth of the epochs."""
+    _, text, _ = demo_run
+    log = text[: text.index("stage ")]
+    for name in ("with injection", "without injection"):
+        for line in (f"training {name}: 2 epochs", f"  {name}, epoch 1: loss", f"  {name}, epoch 2: loss",
+                     f"trained {name} in", f"measuring {name}", f"virtual board ({name}): sending 2 test samples",
+                     f"virtual board ({name}): test accuracy"):
+            assert line in log, line
+    assert log.index("training without injection") < log.index("measuring with injection")
+
+
+def test_deploy_runs_at_once_on_the_test_set_the_demo_saved(demo_run, tmp_path, capsys):
+    _, text, out = demo_run
+    x, y = np.load(out / "x_test.npy"), np.load(out / "y_test.npy")
+    assert x.shape == (8, 500, 60) and y.shape == (8,)
+    assert f"rockpool-dynapse2 deploy {out / 'config.json'} --input {out / 'x_test.npy'}" in text
+    assert main(["deploy", str(out / "config.json"), "--input", str(out / "x_test.npy"), "--output", str(tmp_path / "o.npy")]) == 0
+    assert np.load(tmp_path / "o.npy").shape == (8, 500, 4)
+
+
 def test_demo_torch_backend_smoke(tmp_path, capsys, monkeypatch):
     import torch
 
@@ -131,14 +171,14 @@ def test_demo_torch_backend_smoke(tmp_path, capsys, monkeypatch):
     seen = []
     import rockpool_dynapse2.app.demo as demo
 
-    original = demo._run_demo
-    monkeypatch.setattr(demo, "_run_demo", lambda *a, **k: (seen.append(torch.get_num_threads()), original(*a, **k))[1])
+    original = demo.train_model
+    monkeypatch.setattr(demo, "train_model", lambda *a, **k: (seen.append((torch.get_num_threads(), a[2].backend)), original(*a, **k))[1])
     assert main(["demo", "--smoke", "--backend", "torch", "--out", str(tmp_path), "--no-progress", "--quiet"]) == 0
     text = capsys.readouterr().out
     for stage in STAGES:
         assert stage in text
     MappedConfiguration.from_json((tmp_path / "config.json").read_text())
-    assert seen == [1]  # the small torch network trains on one thread ...
+    assert seen == [(1, "torch")] * 2  # the small torch networks train on one thread ...
     assert torch.get_num_threads() == threads  # ... and the caller's setting comes back
 
 
@@ -266,36 +306,6 @@ def test_console_script_is_installed(demo_run):
     assert done.returncode == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
 
 
-def test_torch_injection_trains_chips_per_step_chips_each_on_the_whole_batch(monkeypatch):
-    """torch injection: every step draws `chips_per_step` mismatched chips, each on the whole
-    batch, as rows of one batch (one chip's rows share its parameters, chips differ)."""
-    import torch
-
-    import rockpool_dynapse2.app.demo_train as dt
-    from rockpool_dynapse2 import DynapSimTorch
-    from rockpool_dynapse2.app.tasks import frozen_noise
-
-    task = frozen_noise(8, seed=0, duration=0.05, n_channels=10, test_fraction=0.0)
-    w_in, w_rec = dt.initial_weights(10, 4, 0.3, 0.1, 4, 0)
-    sizes, calls = [], []
-    original = dt._loss_terms
-    monkeypatch.setattr(dt, "_loss_terms", lambda xp, counts, *a: (sizes.append(counts.shape[0]), original(xp, counts, *a))[1])
-    simulate = DynapSimTorch.simulate
-    monkeypatch.setattr(DynapSimTorch, "simulate", lambda self, x, rows=None: (calls.append((x.shape, rows)), simulate(self, x, rows))[1])
-    settings = dt.TrainSettings(epochs=2, learning_rate=0.01, temperature=0.5, min_count=1.0, inject=True, chips_per_step=3)
-    result = dt.train("torch", w_in, w_rec, task.x_train, task.y_train, 2, 2, 4, settings)
-    assert sizes == [8, 8, 8] * 2  # 3 chips per step, each on all 8 samples
-    assert len(calls) == 2  # one simulation per step
-    shape, rows = calls[0]
-    assert shape[0] == 24 and rows["Itau_mem"].shape == (24, 4) and rows["w_rec"].shape == (24, 4, 16)
-    chips = rows["Itau_mem"].detach().reshape(3, 8, 4)
-    assert torch.equal(chips[:, :1].expand(3, 8, 4), chips)  # one chip per block of 8 rows
-    assert not torch.equal(chips[0, 0], chips[1, 0])  # different chips
-    assert not torch.equal(calls[0][1]["Itau_mem"], calls[1][1]["Itau_mem"])  # new chips every step
-    assert len(result.loss) == 2 and all(np.isfinite(result.loss))
-    assert not np.allclose(result.net[1].w_rec.detach().numpy(), w_rec)  # it trained
-
-
 def _result_with(with_acc, without_acc):
     from rockpool_dynapse2.app.demo import NETWORKS, DemoResult, DemoSettings, NetworkReport
 
@@ -316,7 +326,7 @@ def test_a_run_where_injection_did_not_help_gets_a_note():
     worse = _result_with({0.2: [0.95, 0.9], 0.3: [0.8, 0.9]}, {0.2: [0.9, 0.9], 0.3: [0.9, 0.9]})
     note = injection_note(worse)
     assert note is not None and "30%" in note and "85.0% against 90.0%" in note and "docs/results.md" in note
-    assert "60 epochs" not in note and "150 epochs" in note  # quick's JAX recipe, from the settings
+    assert "100 epochs, 8 chips per training step, 16 evaluation chips" in note  # quick's recipe, from the settings
     better = _result_with({0.2: [0.9, 0.9], 0.3: [0.95, 0.9]}, {0.2: [0.95, 0.95], 0.3: [0.9, 0.9]})
     assert injection_note(better) is None  # judged at the highest mismatch level only
     tie = _result_with({0.2: [0.9], 0.3: [0.9]}, {0.2: [0.9], 0.3: [0.9]})

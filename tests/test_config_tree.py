@@ -10,7 +10,6 @@ import dataclasses
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -463,15 +462,10 @@ def test_empty_configuration_content():
     }
 
 
-def test_empty_four_chip_configuration_is_fast():
-    t0 = time.perf_counter()
+def test_empty_four_chip_configuration_is_complete():
+    # Its speed is measured in benchmarks/ (docs/benchmarks.md), never asserted here.
     config = Configuration.empty(4)
-    t_build = time.perf_counter() - t0
-    t0 = time.perf_counter()
     text = config.to_json()
-    t_json = time.perf_counter() - t0
-    assert t_build < 1.0
-    assert t_json < 5.0
     assert len(text) > 100_000_000  # ~200 MB: 262,144 CAM entries, indented
     assert text.count('"dendrite": 0') == 4 * 4 * 256 * 64
 
@@ -603,7 +597,7 @@ def test_wrong_record_types():
         Core(parameters={"SOIF_LEAK_N": (1, 2)})
     with pytest.raises(ParameterValueError, match=r"`dvs_mode` must be one of DVS128=0"):
         DvsInterface(dvs_mode=1)
-    with pytest.raises(ParameterValueError, match=r"`origin.x` must be an integer >= 0; got -1"):
+    with pytest.raises(ParameterValueError, match=r"`origin.x` must be an integer in 0\.\.4294967295; got -1"):
         DvsInterface(origin=Vec2(-1, 0))
 
 

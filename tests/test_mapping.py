@@ -225,3 +225,22 @@ def test_spec_validation_names_what_is_wrong():
         NetworkSpec.from_dict({"format": "something else"})
     with pytest.raises(ParameterValueError, match="JSON"):
         NetworkSpec.from_json("{not json")
+
+
+def test_the_quantization_report_lists_every_synapse_it_drops():
+    """A weight far below the core's others quantizes to 0: it is removed from the spec and
+    listed, by table, source, target and weight (nothing is removed without a trace)."""
+    from rockpool_dynapse2.mapping import NetworkSpec, Synapses, quantize_spec
+    from rockpool_dynapse2.parameters import CoreParameters
+
+    weights = np.random.default_rng(0).uniform(0.5, 1.0, 40)
+    weights[3] = 1e-4  # 16 levels spent on 0.5..1 leave nothing near it
+    inputs = Synapses(np.arange(40), np.arange(40) % 2, np.zeros(40, int), weights)
+    spec = NetworkSpec(n_inputs=40, n_neurons=2, input_synapses=inputs, recurrent_synapses=Synapses.empty(),
+                       core_of_neuron=[0, 0], cores=(CoreParameters(),), output_neurons=[1])
+    quantized, report = quantize_spec(spec)
+    assert report.dropped == 1 == len(report.dropped_synapses)
+    table, source, target, weight = report.dropped_synapses[0]
+    assert (table, source, target) == ("input", 3, 1) and weight == pytest.approx(1e-4)
+    assert len(quantized.input_synapses) == 39 and 3 not in quantized.input_synapses.source
+    assert "dropped input synapse 3 -> 1" in str(report)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rockpool_dynapse2.errors import MappingError, ParameterValueError
+from rockpool_dynapse2.errors import MappingError, ParameterValueError, ShapeError, UnknownParameterError
 
 DATA = Path(__file__).parent / "data" / "rockpool_dynapse"
 ROCKPOOL_COUNTS = [[113, 53], [70, 114]]
@@ -213,7 +213,14 @@ def test_refuses_what_it_cannot_migrate():
     net = Sequential(LinearJax((3, 2)), DynapSim(2))
     with pytest.raises(ParameterValueError, match="Iscale"):
         migrate(net, Iscale=1e-9)
-    with pytest.raises(ParameterValueError, match="inputs"):
+    with pytest.raises(ShapeError, match="inputs"):
         migrate(net, inputs=np.zeros((1, 10, 4)))
+    with pytest.raises(ParameterValueError, match="compensate"):
+        migrate(net, compensate=1)
+    with pytest.raises(UnknownParameterError, match="tau"):
+        migrate(net, tau=1.0)
     with pytest.raises(ParameterValueError, match="inputs"):
         migrate(net).fine_tune()
+    x = np.ones((2, 5, 3), np.float32)
+    with pytest.raises(ParameterValueError, match="labels"):
+        migrate(net, inputs=x).fine_tune(labels=[0, 2])

@@ -21,23 +21,19 @@ def test_ci_runs_the_readme_test_command():
     assert _readme_test_command() in ci
 
 
-def test_import_is_quiet_fast_and_never_imports_samna():
+def test_import_is_quiet_and_never_imports_samna():
     code = (
-        "import sys, time, warnings\n"
+        "import sys, warnings\n"
         "warnings.simplefilter('always')\n"
-        "t = time.perf_counter()\n"
         "with warnings.catch_warnings(record=True) as w:\n"
         "    import rockpool_dynapse2\n"
-        "dt = time.perf_counter() - t\n"
         "assert not w, [str(x.message) for x in w]\n"
         "assert 'samna' not in sys.modules\n"
         "assert 'rockpool.devices.dynapse' not in sys.modules\n"
-        "sys.stderr.write(repr(dt))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
-    assert out.stdout == ""
-    assert float(out.stderr) < 3.0
+    assert out.stdout == "" and out.stderr == ""  # its speed: benchmarks/bench_import.py
 
 
 def test_package_data_ships_the_bias_table():

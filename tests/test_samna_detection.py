@@ -70,6 +70,131 @@ def test_the_pypi_stub_is_recognised_and_never_imported(tmp_path):
     assert not (pkg / "__init__.py.imported").exists()
 
 
+# A stub that counts its own imports (one line per import) and fails as the real one does
+# where SynSense's index cannot be reached; Rockpool's samna check swallows the failure.
+COUNTING_STUB = textwrap.dedent(
+    '''
+    PYPI_SAMNA = True  # a mark to indicate it's pypi samna
+    def install_real_samna():
+        raise RuntimeError("pip install samna --index-url=... failed")
+    open(__file__ + ".imports", "a").write("imported\\n")
+    {tail}
+    '''
+)
+
+
+def _stub(tmp_path, tail="install_real_samna()"):
+    pkg = tmp_path / "samna"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(COUNTING_STUB.format(tail=tail))
+    return pkg / "__init__.py.imports"
+
+
+def _imports(marker) -> int:
+    return len(marker.read_text().splitlines()) if marker.exists() else 0
+
+
+def test_the_guard_holds_for_every_later_import_of_samna(tmp_path):
+    """rockpool_dynapse2 first: a cleared ``sys.modules``, a reload, Rockpool's check: never the stub."""
+    marker = _stub(tmp_path)
+    code = textwrap.dedent(
+        """
+        import importlib, sys
+        import rockpool_dynapse2
+        import samna
+        assert samna.PYPI_SAMNA and not hasattr(samna, "dynapse2")
+        importlib.reload(samna)
+        del sys.modules["samna"]
+        import samna
+        assert samna.PYPI_SAMNA
+        from rockpool_dynapse2._samna.detect import samna_status
+        s = samna_status()
+        assert s.stub and not s.real, s
+        print("ok")
+        """
+    )
+    out = _run(code, str(tmp_path))
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert _imports(marker) == 0
+
+
+def test_with_rockpool_imported_first_the_stub_runs_once_and_never_again(tmp_path):
+    """Rockpool first: its samna check runs the stub (nothing can stop that), the stub fails;
+    once rockpool_dynapse2 is imported, no later import runs it a second time."""
+    marker = _stub(tmp_path)
+    code = textwrap.dedent(
+        """
+        import sys
+        import rockpool
+        assert "samna" not in sys.modules  # the stub failed; Rockpool's check swallowed it
+        import rockpool_dynapse2
+        from rockpool_dynapse2._samna.adapter import require_samna
+        from rockpool_dynapse2.errors import SamnaNotAvailableError
+        import samna
+        assert samna.PYPI_SAMNA
+        try:
+            require_samna()
+        except SamnaNotAvailableError as e:
+            assert "stub" in str(e), e
+        else:
+            raise AssertionError("require_samna accepted the stub")
+        print("ok")
+        """
+    )
+    out = _run(code, str(tmp_path))
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert _imports(marker) == 1
+
+
+def test_a_stub_imported_before_the_package_is_reported_as_having_run(tmp_path):
+    marker = _stub(tmp_path, tail="")  # a stub whose pip succeeded stays imported
+    code = textwrap.dedent(
+        """
+        import samna
+        import rockpool_dynapse2
+        from rockpool_dynapse2._samna.adapter import require_samna, samna_status
+        from rockpool_dynapse2.errors import SamnaNotAvailableError
+        s = samna_status()
+        assert s.stub and not s.real and "already run pip" in s.reason, s
+        try:
+            require_samna()
+        except SamnaNotAvailableError as e:
+            assert "restart Python" in str(e), e
+        else:
+            raise AssertionError("require_samna accepted the stub")
+        print("ok")
+        """
+    )
+    out = _run(code, str(tmp_path))
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert _imports(marker) == 1
+
+
+def test_what_imports_samna_and_when(tmp_path):
+    """docs/installation.md's list: with a (stand-in for the) real samna installed, these
+    packages import neither Rockpool nor samna; ``mapping`` imports Rockpool, whose own
+    check imports samna."""
+    pkg = tmp_path / "samna"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("__version__ = '0.0.0+compiled-stand-in'\n")
+    (pkg / "samna.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    code = textwrap.dedent(
+        """
+        import sys
+        import rockpool_dynapse2
+        from rockpool_dynapse2 import app, chip, config, errors, parameters, simulation, training, transform
+        from rockpool_dynapse2.config import Configuration
+        Configuration.from_json(Configuration.empty().to_json())
+        assert "samna" not in sys.modules and "rockpool" not in sys.modules
+        import rockpool_dynapse2.mapping
+        assert "rockpool" in sys.modules and "samna" in sys.modules
+        print("ok")
+        """
+    )
+    out = _run(code, str(tmp_path))
+    assert out.returncode == 0, out.stderr + out.stdout
+
+
 def test_a_compiled_samna_counts_as_real(tmp_path):
     pkg = tmp_path / "samna"
     pkg.mkdir()

@@ -12,7 +12,8 @@ Commands:
 
 Errors a user can act on (a missing or malformed file, a raster of the wrong shape, no
 board or no samna) print one line ``error: ...`` on stderr and exit with status 2;
-usage errors are argparse's (also status 2).
+usage errors are argparse's (also status 2), with the usage of the command they concern
+(an option ``demo`` does not know shows ``demo``'s options, not the command list).
 
 See ``docs/cli.md``.
 """
@@ -144,18 +145,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     board.check()
     preset = "smoke" if args.smoke else ("quick" if args.quick else "default")
     overrides = dict(task=args.task, backend=args.backend, seed=args.seed)
-    if args.neurons_per_class is not None:
-        overrides["neurons_per_class"] = args.neurons_per_class
+    if args.per_class is not None:
+        overrides["neurons_per_class"] = args.per_class
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
     settings = DemoSettings.preset(preset, **overrides)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {args.out!r} exists and is not a directory")
-    show = not args.no_progress and sys.stderr.isatty()
+    bars = not args.no_progress and sys.stderr.isatty()
+    # Progress bars draw only on a terminal: to a file or a pipe, a line every tenth of the epochs.
+    summaries = not bars or not sys.stdout.isatty()
     log = (lambda msg: print(msg, flush=True)) if not args.quiet else (lambda msg: None)
     log(f"rockpool-dynapse2 demo ({preset} settings) -> {out_dir}")
-    result = run_demo(
-        settings, out_dir, board_factory=board.factory(), board_name=board.label, progress=_progress(show), log=log
-    )
+    result = run_demo(settings, out_dir, board_factory=board.factory(), board_name=board.label,
+                      progress=_progress(bars), log=log, epoch_summaries=summaries)
     print()
     print(summary_table(result))
     note = injection_note(result)
@@ -164,6 +168,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print()
     for name, path in result.files.items():
         print(f"{name}: {path}")
+    print(f"run it again on the board: rockpool-dynapse2 deploy {out_dir / 'config.json'} --input {out_dir / 'x_test.npy'}")
     return 0
 
 
@@ -344,19 +349,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="train with and without mismatch injection; report accuracy at every stage",
                           description="Train one network with and one without dynamic mismatch injection on a built-in "
-                          "task, quantize and map both, write the chip configuration, and report the test accuracy "
-                          "in float simulation, quantized, on simulated mismatched chips and on the virtual board.")
-    demo.add_argument("--backend", choices=("jax", "torch"), default="jax", help="simulation backend (default: jax)")
+                          "task with the training library, quantize and map both, write the chip configuration, and "
+                          "report the test accuracy in float simulation, quantized, on simulated mismatched chips and on "
+                          "the virtual board.")
+    demo.add_argument("--backend", choices=("jax", "torch"), default="jax", help="training backend (default: jax)")
     demo.add_argument("--out", default="dynapse2-demo", metavar="DIR", help="output directory (default: ./dynapse2-demo)")
-    demo.add_argument("--quick", action="store_true", help="smaller settings: under a minute with jax")
+    demo.add_argument("--quick", action="store_true", help="fewer simulated chips and board samples (torch: shorter training)")
     demo.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
     demo.add_argument("--task", choices=tuple(TASKS), default="frozen-noise", help="built-in task")
+    demo.add_argument("--epochs", type=int, default=None, metavar="E",
+                      help="training epochs (default: 100; torch: 40, --quick 20)")
+    demo.add_argument("--per-class", "--neurons-per-class", dest="per_class", type=int, default=None, metavar="M",
+                      help="output neurons per class (default: 4)")
     demo.add_argument("--seed", type=int, default=0, help="seed of everything random (default: 0)")
-    demo.add_argument("--neurons-per-class", type=int, default=None, metavar="M",
-                      help="output neurons per class (default: 2)")
     demo.add_argument("--board", type=int, default=None, metavar="N",
                       help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
-    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars (a training summary every tenth of the epochs instead)")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(func=_cmd_demo)
 
@@ -404,7 +412,19 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--allow-lost-inputs", action="store_true",
                         help="run even if input events would reach no neuron (their count is printed)")
     deploy.set_defaults(func=_cmd_deploy)
+    for command in sub.choices.values():  # who reports an option the command does not know (see _parse)
+        command.set_defaults(command_parser=command)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parse; an option the chosen command does not know is reported with that command's
+    usage (argparse reports it with the top-level usage, which lists no option of it)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = getattr(args, "command_parser", None) or parser
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -416,7 +436,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from ..errors import Dynapse2Error
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
         return args.func(args)
     except (CliError, Dynapse2Error) as err:

@@ -1,21 +1,29 @@
-"""The demo pipeline: the paper's method end to end, on a built-in task.
+"""The demo pipeline: the training library's method end to end, on a built-in task.
 
-:func:`run_demo` trains the same network twice through the differentiable simulation —
-once with dynamic mismatch injection (a new mismatched chip at every training step),
-once without — and then takes both through every stage of deployment, measuring the
-task accuracy at each:
+:func:`run_demo` trains the same network twice with the training library
+(:mod:`rockpool_dynapse2.training`, through the stages of :mod:`.train_pipeline`, which
+``rockpool-dynapse2 train`` runs too): once with dynamic mismatch injection (new
+mismatched chips at every training step), once without, from the same synapses and
+initial weights. Both are trained with the chip's constraints in the loop (per-core
+parameters on bias codes, 16 weight levels per core, 64 synapses per neuron), then taken
+through every stage of deployment, the test accuracy measured at each:
 
-1. **float**: the trained network in simulation;
-2. **quantized**: ``mapper(net.as_graph())`` -> ``quantize_spec`` (4 base weights and 4-bit
-   masks per core, currents snapped to bias codes), simulated with
-   ``dynapsim_net_from_spec``: exactly what the chip configuration holds;
-3. **mismatch**: the quantized network on ``n_chips`` simulated chips with frozen mismatch
-   (``monte_carlo``) at each deviation: mean, standard deviation and worst chip;
-4. **board**: ``config_from_specification`` -> JSON file -> ``DynapseSamna`` on the virtual
-   board (or a real board), the test set sent as events and read back.
+1. **float**: the trained network without the chip's rounding, in simulation;
+2. **quantized**: the chip-exact network spec
+   (:func:`~rockpool_dynapse2.mapping.trained.spec_from_training`), simulated: exactly
+   what the configuration holds;
+3. **mismatch**: that network on ``n_chips`` simulated chips with frozen mismatch at each
+   deviation: mean, standard deviation and worst chip;
+4. **board**: ``config_from_specification`` -> JSON file -> ``DynapseSamna`` on the
+   virtual board (or a real board), the test set sent as events and read back.
+
+The network (:func:`demo_layout`): ``neurons_per_class`` output neurons per class, each
+reached by every input channel and by every output neuron (recurrent).
 
 Results go to a directory: ``config.json`` (the network trained with injection, ready to
-deploy), ``config_without_injection.json``, ``results.json`` and the plots of
+deploy), ``config_without_injection.json``, the trained networks (``network.npz``,
+``network_without_injection.npz``), the test raster and labels (``x_test.npy``,
+``y_test.npy``: ``deploy`` runs at once), ``results.json`` and the plots of
 :mod:`.demo_plots`; :func:`summary_table` prints the stage x network table.
 """
 
@@ -25,31 +33,57 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .demo_train import (
-    BACKENDS,
-    MISMATCH_FAMILIES,
-    TrainSettings,
-    accuracy,
-    class_counts,
-    spike_counts,
-    initial_weights,
-    train,
-)
 from ..errors import ParameterValueError, UnknownParameterError
+from ..training import INPUT, NetworkLayout, Population, Projection, TrainResult
 from .tasks import TASKS, Task, make_task
+from .train_pipeline import (
+    REST_STEPS,
+    TrainJob,
+    board_outputs,
+    build_model,
+    describe,
+    epoch_lines,
+    jsonable,
+    measure_board,
+    measure_simulated,
+    task_summary,
+    train_model,
+    training_summary,
+    write_files,
+)
 
-__all__ = ["DemoSettings", "NetworkReport", "DemoResult", "run_demo", "board_outputs", "summary_table", "injection_note", "PRESETS", "NETWORKS"]
+__all__ = [
+    "DemoSettings",
+    "NetworkReport",
+    "DemoResult",
+    "demo_layout",
+    "run_demo",
+    "epoch_reporter",
+    "board_outputs",
+    "summary_table",
+    "injection_note",
+    "PRESETS",
+    "NETWORKS",
+    "BACKENDS",
+    "REST_STEPS",
+]
 
 NETWORKS = ("with injection", "without injection")
 """The two trained networks, in report order."""
 
+BACKENDS = ("jax", "torch")
+"""Training backends of the demo."""
+
 PRESETS = ("default", "quick", "smoke")
+
+_SUFFIX = {"with injection": "", "without injection": "_without_injection"}
+"""File-name suffix of each network's configuration and trained network."""
 
 
 @dataclass(frozen=True)
@@ -57,22 +91,20 @@ class DemoSettings:
     """Everything that defines a demo run (see ``docs/cli.md``).
 
     Attributes:
-        task: ``"frozen-noise"`` or ``"rate-frequency"``.
-        backend: ``"jax"`` or ``"torch"``.
-        seed: seed of the task, the initial weights, the injected draws and the chips.
-        n_samples: task samples, half for training and half for testing.
-        neurons_per_class: output neurons per class (readout: the class whose neurons fire most).
-        epochs: training epochs (full batch, one Adam step each).
-        learning_rate: Adam's peak learning rate.
-        weight_scale: standard deviation of the initial input weights (units of ``Iscale``).
-        rec_scale: standard deviation of the initial recurrent weights.
-        temperature: scale of the spike counts in the cross-entropy.
-        min_count: mean spike count per sample below which an output neuron is penalised.
-        train_deviation: injected mismatch (fraction reached at ``sigma_rule`` sigmas).
-        chips_per_step: mismatched chips drawn per training step, each on the whole batch.
-        n_chips: simulated chips of the Monte-Carlo evaluation.
+        task: a built-in task (a key of :data:`~.tasks.TASKS`).
+        backend: ``"jax"`` or ``"torch"``: the training loop.
+        seed: seed of the task, the synapses, the initial weights, the injected draws and
+            the chips.
+        n_samples: task samples, half for training (a tenth of those held out for
+            validation) and half for testing.
+        neurons_per_class: output neurons per class (readout: the class whose neurons
+            fire most).
+        epochs: training epochs.
+        batch_size: samples per training step.
+        chips_per_step: mismatched chips per training step with injection, each on its
+            slice of the batch.
+        n_chips: simulated chips of the Monte-Carlo evaluation, per deviation.
         deviations: mismatch levels of the Monte-Carlo evaluation.
-        sigma_rule: standard deviations at which a deviation is reached.
         board_samples: test samples sent to the board (None: all).
         write_configs: write the configuration JSON files (about 50 MB per chip).
     """
@@ -81,18 +113,12 @@ class DemoSettings:
     backend: str = "jax"
     seed: int = 0
     n_samples: int = 200
-    neurons_per_class: int = 2
-    epochs: int = 300
-    learning_rate: float = 0.01
-    weight_scale: float = 0.1
-    rec_scale: float = 0.1
-    temperature: float = 0.5
-    min_count: float = 2.0
-    train_deviation: float = 0.3
+    neurons_per_class: int = 4
+    epochs: int = 100
+    batch_size: int = 32
     chips_per_step: int = 8
     n_chips: int = 32
     deviations: Tuple[float, ...] = (0.2, 0.3)
-    sigma_rule: float = 3.0
     board_samples: Optional[int] = None
     write_configs: bool = True
 
@@ -101,15 +127,17 @@ class DemoSettings:
             raise UnknownParameterError("task", self.task, tuple(TASKS))
         if self.backend not in BACKENDS:
             raise UnknownParameterError("backend", self.backend, BACKENDS)
-        for name in ("n_samples", "neurons_per_class", "epochs", "chips_per_step", "n_chips"):
+        for name in ("n_samples", "neurons_per_class", "epochs", "batch_size", "chips_per_step", "n_chips"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, np.integer)) and value >= 1):
+            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value >= 1):
                 raise ParameterValueError(name, "an integer >= 1", value)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "DemoSettings":
-        """Settings of a named size: ``"default"`` (a few minutes), ``"quick"`` (under a
-        minute with JAX) or ``"smoke"`` (seconds; for tests).
+        """Settings of a named size: ``"default"`` (about 80 s of CPU time with JAX, most
+        of it compiling), ``"quick"`` (the same training, fewer chips and board samples)
+        or ``"smoke"`` (tiny; for tests). torch's eager loop is slower per step: it trains
+        fewer epochs (and ``quick`` on less data).
 
         Args:
             name: one of :data:`PRESETS`.
@@ -117,16 +145,32 @@ class DemoSettings:
         """
         if name not in PRESETS:
             raise UnknownParameterError("preset", name, PRESETS)
-        base = cls(**{k: v for k, v in overrides.items() if k in ("task", "backend")})
-        torch = base.backend == "torch"
+        torch = overrides.get("backend") == "torch"
         sizes: Dict[str, Any] = {
-            "default": dict(epochs=150 if torch else 300, n_chips=32),
-            "quick": dict(n_samples=100, epochs=60 if torch else 150, chips_per_step=4, n_chips=16, board_samples=20),
-            "smoke": dict(n_samples=16, epochs=3, chips_per_step=2, n_chips=2, board_samples=2, deviations=(0.3,)),
+            "default": dict(epochs=40) if torch else {},
+            "quick": dict(n_chips=16, board_samples=20,
+                          **(dict(n_samples=100, epochs=20, batch_size=16, chips_per_step=4) if torch else {})),
+            "smoke": dict(n_samples=16, neurons_per_class=2, epochs=2, batch_size=8, chips_per_step=2, n_chips=2,
+                          board_samples=2, deviations=(0.3,)),
         }[name]
-        if base.task == "rate-frequency":
+        if overrides.get("task") == "rate-frequency" and name != "smoke":
             sizes.setdefault("n_samples", 240)
-        return replace(base, **{**sizes, **overrides})
+        return cls(**{**sizes, **overrides})
+
+    def job(self, inject: bool) -> TrainJob:
+        """The :class:`~.train_pipeline.TrainJob` of one of the two networks."""
+        return TrainJob(backend=self.backend, hidden=(), per_class=self.neurons_per_class, epochs=self.epochs,
+                        seed=self.seed, inject=inject, deviations=tuple(self.deviations), n_chips=self.n_chips,
+                        board_samples=self.board_samples, batch_size=self.batch_size, chips_per_step=self.chips_per_step)
+
+
+def demo_layout(task: Task, per_class: int) -> NetworkLayout:
+    """The demo's network: one population of ``per_class`` output neurons per class, each
+    reached by every input channel and every neuron of the population (the fan-in limit
+    thins both evenly where they exceed the 64 CAM entries)."""
+    pops = (Population("output", task.n_classes * per_class),)
+    projs = (Projection(INPUT, "output", 1.0), Projection("output", "output", 1.0))
+    return NetworkLayout(task.x_train.shape[2], pops, projs, "output", task.n_classes)
 
 
 @dataclass
@@ -139,8 +183,9 @@ class NetworkReport:
         quantized_accuracy: test accuracy of the quantized (chip-exact) network.
         mismatch: ``{deviation: (n_chips,) accuracies}`` of the quantized network.
         board_accuracy: test accuracy on the board (over ``board_samples`` samples).
-        quantization_error: relative error of the quantized weights.
         train_loss: training loss per epoch.
+        val_accuracy: validation accuracy (nominal chip) per epoch.
+        best_epoch: the epoch whose parameters were kept (lowest validation loss).
         train_seconds: training time.
         config_file: where its configuration was written (or None).
     """
@@ -150,15 +195,17 @@ class NetworkReport:
     quantized_accuracy: float = float("nan")
     mismatch: Dict[float, np.ndarray] = field(default_factory=dict)
     board_accuracy: float = float("nan")
-    quantization_error: float = float("nan")
     train_loss: List[float] = field(default_factory=list)
+    val_accuracy: List[float] = field(default_factory=list)
+    best_epoch: int = -1
     train_seconds: float = 0.0
     config_file: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
         d["mismatch"] = {
-            f"{dev:g}": {"accuracies": acc.tolist(), "mean": float(acc.mean()), "std": float(acc.std()), "min": float(acc.min())}
+            f"{dev:g}": {"accuracies": np.asarray(acc).tolist(), "mean": float(np.mean(acc)), "std": float(np.std(acc)),
+                         "min": float(np.min(acc))}
             for dev, acc in self.mismatch.items()
         }
         return d
@@ -174,108 +221,18 @@ class DemoResult:
     seconds: float = 0.0
     stage_seconds: Dict[str, float] = field(default_factory=dict)
     files: Dict[str, str] = field(default_factory=dict)
+    details: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return {
-            "settings": asdict(self.settings),
+            "settings": jsonable(asdict(self.settings)),
             "board": self.board,
             "seconds": self.seconds,
             "stage_seconds": self.stage_seconds,
             "files": self.files,
             "networks": {k: v.to_dict() for k, v in self.networks.items()},
+            **self.details,
         }
-
-
-# --- stages ----------------------------------------------------------------------------
-
-
-def _quantize(backend: str, net: Any, seed: int):
-    """``(quantized spec, report, simulation of it)``."""
-    from ..mapping import dynapsim_net_from_spec, mapper, quantize_spec
-
-    spec, report = quantize_spec(mapper(net.as_graph()), seed=seed)
-    return spec, report, dynapsim_net_from_spec(spec, backend)
-
-
-def _monte_carlo(backend: str, qnet: Any, spec: Any, task: Task, s: DemoSettings, deviation: float) -> np.ndarray:
-    from ..transform.mismatch import monte_carlo
-
-    K, M, outputs = task.n_classes, s.neurons_per_class, spec.output_neurons
-    if backend == "jax":
-        import jax.numpy as jnp
-
-        labels = jnp.asarray(task.y_test)
-        metric = lambda out: accuracy(jnp, class_counts(jnp, out, K, M, outputs), labels)
-    else:
-        import torch
-
-        labels = torch.as_tensor(task.y_test)
-        index = torch.as_tensor(np.array(outputs))
-        metric = lambda out: accuracy(torch, class_counts(torch, out, K, M, index), labels)
-        qnet.reset_state()
-    return monte_carlo(
-        qnet,
-        task.x_test,
-        metric,
-        n_chips=s.n_chips,
-        percent_deviation=deviation,
-        sigma_rule=s.sigma_rule,
-        families=MISMATCH_FAMILIES,
-        seed=s.seed + 1,
-    )
-
-
-def board_outputs(
-    mapped: Any,
-    x: np.ndarray,
-    board_factory: Callable[[], Any],
-    progress: Callable = lambda it: it,
-    rest_steps: Optional[int] = None,
-) -> np.ndarray:
-    """Run every sample through ``DynapseSamna``; output rasters ``(B, T, n_outputs)``.
-
-    Each sample starts from rest: on a board that can reset its neurons (its
-    ``capabilities.can_reset``, e.g. the virtual board) by a reset before it; on one that
-    cannot (a chip), by ``rest_steps`` steps without input before it (default
-    :data:`REST_STEPS`; their output is dropped).
-
-    Args:
-        mapped: the :class:`~rockpool_dynapse2.config.MappedConfiguration`.
-        x: input spike counts ``(B, T, n_inputs)``.
-        board_factory: returns the open board (e.g. ``board_factory("virtual")`` of
-            :mod:`rockpool_dynapse2.hardware`).
-        progress: wraps the sample iterator (e.g. a tqdm bar).
-        rest_steps: steps without input before each sample on a board that cannot reset.
-    """
-    from ..hardware import DynapseSamna
-
-    out = np.zeros((x.shape[0], x.shape[1], mapped.n_outputs), dtype=np.float32)
-    with DynapseSamna(board_factory(), mapped) as mod:
-        can_reset = mod.capabilities.can_reset
-        rest = 0 if can_reset else (REST_STEPS if rest_steps is None else rest_steps)
-        for b in progress(range(x.shape[0])):
-            if can_reset:
-                mod.reset_state()
-            sample = np.concatenate([np.zeros((rest, x.shape[2]), dtype=x.dtype), x[b]]) if rest else x[b]
-            out[b] = mod(sample)[0][0][rest:]
-    return out
-
-
-REST_STEPS = 200
-"""Steps without input before each sample on a real board (200 ms at 1 ms: ten membrane time constants)."""
-
-
-CAM_ENTRIES = 64
-"""Synapses (CAM entries) per neuron."""
-
-
-def _recurrent_sources(task: Task, s: DemoSettings) -> int:
-    """Recurrent sources per neuron: all neurons, as far as the CAM entries left by the inputs allow."""
-    n, n_in = task.n_classes * s.neurons_per_class, task.x_train.shape[2]
-    free = CAM_ENTRIES - n_in
-    if free < 1:
-        raise ParameterValueError("input channels", f"fewer than {CAM_ENTRIES} (synapses per neuron)", n_in)
-    return min(n, free)
 
 
 # --- the pipeline --------------------------------------------------------------------------
@@ -288,6 +245,7 @@ def run_demo(
     board_name: str = "virtual board",
     progress: Optional[Callable[..., Any]] = None,
     log: Callable[[str], None] = print,
+    epoch_summaries: bool = True,
 ) -> DemoResult:
     """Run the whole demo and write its files to ``out_dir``.
 
@@ -302,15 +260,18 @@ def run_demo(
             ``rockpool_dynapse2.hardware.board_factory("samna", index=0)``); default: a
             virtual board of the same backend.
         board_name: how the board stage is labelled.
-        progress: ``progress(iterable, desc=..., total=...)`` wrapper (e.g. ``tqdm``);
-            default: none.
-        log: where progress messages go.
+        progress: ``progress(iterable, desc=..., total=...)`` wrapper (e.g. ``tqdm``) for
+            the training epochs and the board's samples; default: none.
+        log: receives a line as every stage starts and ends.
+        epoch_summaries: also log a training summary every tenth of the epochs (for
+            output that is not a terminal, where progress bars do not draw).
 
     Returns:
         The :class:`DemoResult` (also written to ``out_dir/results.json``).
     """
     with _torch_threads(settings.backend):
-        return _run_demo(settings, out_dir, board_factory, board_name, progress, log)
+        run = _Run(settings, Path(out_dir), board_factory, board_name, progress, log, epoch_summaries)
+        return run.all()
 
 
 @contextmanager
@@ -329,104 +290,164 @@ def _torch_threads(backend: str) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _run_demo(settings: DemoSettings, out_dir: Path, board_factory: Optional[Callable[[], Any]], board_name: str,
-              progress: Optional[Callable[..., Any]], log: Callable[[str], None]) -> DemoResult:
-    """:func:`run_demo` without the thread setting."""
-    from ..placement import config_from_specification
-    from .demo_plots import save_plots
-    from ..hardware import board_factory as factory_of
+class _Run:
+    """One demo run: its settings, where it writes, how it reports, what it has measured."""
 
-    s = settings
-    wrap = progress or (lambda it, **kw: it)
-    board_factory = board_factory or factory_of("virtual", backend=s.backend)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    stage_seconds: Dict[str, float] = {}
+    def __init__(self, settings: DemoSettings, out_dir: Path, board_factory: Optional[Callable[[], Any]], board_name: str,
+                 progress: Optional[Callable[..., Any]], log: Callable[[str], None], epoch_summaries: bool):
+        from ..hardware import board_factory as factory_of
 
-    task = make_task(s.task, s.n_samples, s.seed)
-    K, M = task.n_classes, s.neurons_per_class
-    rec_sources = _recurrent_sources(task, s)
-    log(
-        f"task {task.name}: {len(task.y_train)} training and {len(task.y_test)} test samples, "
-        f"{task.x_train.shape[1]} steps of {task.dt * 1e3:g} ms, {task.x_train.shape[2]} channels, "
-        f"{K} classes ({', '.join(task.class_names)})"
-    )
-    log(
-        f"network: {task.x_train.shape[2]} inputs -> {K * M} recurrently connected DYNAP-SE2 neurons "
-        f"({M} per class, {rec_sources} recurrent sources each), backend {s.backend}"
-    )
-    w_in, w_rec = initial_weights(task.x_train.shape[2], K * M, s.weight_scale, s.rec_scale, rec_sources, s.seed)
-    result = DemoResult(settings=s, networks={}, board=board_name)
-    trained: Dict[str, Any] = {}
-    for name in NETWORKS:
-        inject = name == "with injection"
-        ts = TrainSettings(
-            epochs=s.epochs,
-            learning_rate=s.learning_rate,
-            temperature=s.temperature,
-            min_count=s.min_count,
-            inject=inject,
-            deviation=s.train_deviation,
-            sigma_rule=s.sigma_rule,
-            seed=s.seed,
-            chips_per_step=s.chips_per_step,
-        )
-        bar = lambda it, name=name: wrap(it, desc=f"training {name}", total=s.epochs, unit="epoch")
+        self.s = settings
+        self.out_dir = out_dir
+        self.board_factory = board_factory or factory_of("virtual", backend=settings.backend)
+        self.progress = progress
+        self.log = log
+        self.epoch_summaries = epoch_summaries
+        self.result = DemoResult(settings=settings, networks={}, board=board_name)
+        self.task = make_task(settings.task, settings.n_samples, settings.seed)
+        self.layout = demo_layout(self.task, settings.neurons_per_class)
+        self.board_out: Dict[str, np.ndarray] = {}
+        self.eval_model: Any = None
+
+    def all(self) -> DemoResult:
+        """Every stage, both networks; the files; the result."""
+        start = time.perf_counter()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        trained = {name: self.train(name) for name in NETWORKS}
+        for name, result in trained.items():
+            self.measure(name, result)
+        self._files()
+        self.result.seconds = time.perf_counter() - start
+        path = self.out_dir / "results.json"
+        self.result.files["results"] = str(path)
+        path.write_text(json.dumps(self.result.to_dict(), indent=2))
+        return self.result
+
+    def _timed(self, stage: str, started: float) -> None:
+        seconds = self.result.stage_seconds
+        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
+
+    def train(self, name: str) -> TrainResult:
+        """Train one network; its report gets the training curve."""
+        s, task, job = self.s, self.task, self.s.job(name == "with injection")
+        model = build_model(task, job, self.layout)
+        # The two models differ only in `inject`, which evaluation does not read: both
+        # networks are evaluated with the first, so the simulation compiles once (the
+        # compiled functions are cached per model).
+        self.eval_model = self.eval_model or model
+        if name == NETWORKS[0]:
+            for line in describe(task, model, s.backend):
+                self.log(line)
+        self.log(f"training {name}: {s.epochs} epochs, batches of {model.settings.batch_size}"
+                 + (f", {s.chips_per_step} mismatched chips per step" if job.inject else ""))
         t0 = time.perf_counter()
-        tr = train(s.backend, w_in, w_rec, task.x_train, task.y_train, K, M, rec_sources, ts, bar)
-        stage_seconds[f"train {name}"] = time.perf_counter() - t0
-        report = NetworkReport(name, train_loss=tr.loss, train_seconds=tr.seconds)
-        out = spike_counts(s.backend, tr.net, task.x_test)
-        report.float_accuracy = float(accuracy(np, class_counts(np, out, K, M), task.y_test))
-        trained[name] = (tr.net, out)
-        result.networks[name] = report
-        log(f"trained {name} in {tr.seconds:.1f} s: float test accuracy {report.float_accuracy:.1%}")
+        callback, finish = self._epoch_callback(name)
+        try:
+            result = train_model(model, task, job, callback)
+        finally:
+            finish()
+        self._timed("train", t0)
+        report = NetworkReport(name, train_loss=result.curve("loss").tolist(), val_accuracy=result.curve("val_accuracy").tolist(),
+                               best_epoch=result.best_epoch, train_seconds=result.seconds)
+        self.result.networks[name] = report
+        self.result.details.setdefault("training", {})[name] = training_summary(result, job)
+        self.log(f"trained {name} in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}")
+        return result
 
-    t0 = time.perf_counter()
-    quantized: Dict[str, Any] = {}
-    for name, report in result.networks.items():
-        spec, qreport, qnet = _quantize(s.backend, trained[name][0], s.seed)
-        out = spike_counts(s.backend, qnet, task.x_test)
-        report.quantized_accuracy = float(accuracy(np, class_counts(np, out, K, M, spec.output_neurons), task.y_test))
-        report.quantization_error = qreport.error
-        quantized[name] = (spec, qnet)
-        log(f"quantized {name}: weight error {qreport.error:.1%}, test accuracy {report.quantized_accuracy:.1%}")
-    stage_seconds["quantize"] = time.perf_counter() - t0
+    def _epoch_callback(self, name: str) -> Tuple[Callable[[Any], None], Callable[[], None]]:
+        """The per-epoch callback (a bar, summary lines or both) and what closes the bar."""
+        lines = epoch_lines(self.s.epochs, self.log, prefix=f"  {name}, ") if self.epoch_summaries else None
+        return epoch_reporter(self.progress, f"training {name}", self.s.epochs, lines)
 
-    t0 = time.perf_counter()
-    runs = [(name, dev) for name in NETWORKS for dev in s.deviations]
-    for name, dev in wrap(runs, desc=f"Monte Carlo ({s.n_chips} chips per run)", total=len(runs), unit="run"):
-        spec, qnet = quantized[name]
-        acc = _monte_carlo(s.backend, qnet, spec, task, s, dev)
-        result.networks[name].mismatch[dev] = acc
-        log(f"mismatch {dev:.0%} ({name}): mean {acc.mean():.1%}, std {acc.std():.1%}, worst chip {acc.min():.1%}")
-    stage_seconds["monte carlo"] = time.perf_counter() - t0
+    def measure(self, name: str, result: TrainResult) -> None:
+        """Float, quantized and mismatch stages in simulation; the configuration; the board."""
+        from ..placement import config_from_specification
 
-    t0 = time.perf_counter()
-    n_board = len(task.y_test) if s.board_samples is None else min(s.board_samples, len(task.y_test))
-    board_out: Dict[str, np.ndarray] = {}
-    for name, report in result.networks.items():
-        mapped = config_from_specification(quantized[name][0])
+        s, task, report, model = self.s, self.task, self.result.networks[name], self.eval_model
+        job = s.job(name == "with injection")
+        self.log(f"measuring {name}: float and quantized simulation, {s.n_chips} mismatched chips at "
+                 + ", ".join(f"{d:.0%}" for d in s.deviations))
+        t0 = time.perf_counter()
+        accuracy, spec = measure_simulated(model, result, task, job, self.log, prefix=f"  {name}, ")
+        self._timed("simulate", t0)
+        report.float_accuracy, report.quantized_accuracy = accuracy["float"], accuracy["quantized"]
+        report.mismatch = {dev: np.asarray(accuracy["mismatch"][f"{dev:g}"]["chips"]) for dev in s.deviations}
+        t0 = time.perf_counter()
+        mapped = config_from_specification(spec)
         if s.write_configs:
-            path = out_dir / ("config.json" if name == "with injection" else "config_without_injection.json")
-            path.write_text(mapped.to_json())
-            report.config_file = str(path)
-            result.files[f"config {name}"] = str(path)
-        bar = lambda it, name=name: wrap(it, desc=f"{board_name} ({name})", total=n_board, unit="sample")
-        out = board_outputs(mapped, task.x_test[:n_board], board_factory, bar)
-        board_out[name] = out
-        report.board_accuracy = float(accuracy(np, class_counts(np, out, K, M), task.y_test[:n_board]))
-        log(f"{board_name} ({name}): test accuracy {report.board_accuracy:.1%} on {n_board} samples")
-    stage_seconds["board"] = time.perf_counter() - t0
+            files = write_files(self.out_dir, mapped, result, task, _SUFFIX[name])
+            report.config_file = files["config"]
+            self.result.files.update({f"{key} {name}" if key in ("config", "network") else key: path for key, path in files.items()})
+        self._timed("configure", t0)
+        self.board(name, model, mapped)
 
-    result.files.update(save_plots(result, task, trained["with injection"][1], out_dir))
-    result.seconds = time.perf_counter() - start
-    result.stage_seconds = stage_seconds
-    results_path = out_dir / "results.json"
-    result.files["results"] = str(results_path)
-    results_path.write_text(json.dumps(result.to_dict(), indent=2))
-    return result
+    def board(self, name: str, model: Any, mapped: Any) -> None:
+        """Run the test set (``board_samples`` of it) on the board."""
+        task, board_name = self.task, self.result.board
+        n = len(task.y_test) if self.s.board_samples is None else min(self.s.board_samples, len(task.y_test))
+        self.log(f"{board_name} ({name}): sending {n} test samples")
+        wrap = self.progress or (lambda it, **kw: it)
+        bar = lambda it: wrap(it, desc=f"{board_name} ({name})", total=n, unit="sample")
+        t0 = time.perf_counter()
+        accuracy, out = measure_board(model, mapped, task.x_test[:n], task.y_test[:n], self.board_factory, bar)
+        self._timed("board", t0)
+        self.result.networks[name].board_accuracy = accuracy
+        self.board_out[name] = out
+        self.log(f"{board_name} ({name}): test accuracy {accuracy:.1%} on {n} samples")
+
+    def _files(self) -> None:
+        """``x_test.npy`` and ``y_test.npy`` (also without configurations), the plots, and
+        what ``results.json`` records beyond the reports."""
+        from .demo_plots import save_plots
+
+        task = self.task
+        for key in ("x_test", "y_test"):
+            path = self.out_dir / f"{key}.npy"
+            if key not in self.result.files:  # written with the configurations, or now
+                np.save(path, getattr(task, key))
+            self.result.files[key] = str(path)
+        n = self.board_out[NETWORKS[0]].shape[0]
+        raster = (task.x_test[:n], task.y_test[:n], self.board_out[NETWORKS[0]])
+        self.result.files.update(save_plots(self.result, task, raster, self.out_dir))
+        layout = self.layout
+        self.result.details.update({
+            "task": task_summary(task),
+            "network": {"populations": {p.name: p.size for p in layout.populations}, "per_class": layout.per_class,
+                        "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
+        })
+
+
+def epoch_reporter(progress: Optional[Callable[..., Any]], desc: str, epochs: int,
+                   lines: Optional[Callable[[Any], None]] = None) -> Tuple[Callable[[Any], None], Callable[[], None]]:
+    """A training library ``progress`` callback that advances a bar and passes every epoch's
+    record to ``lines``; and a function that closes the bar (call it after training, which
+    may stop early).
+
+    Args:
+        progress: ``progress(iterable, desc=..., total=..., unit=...)`` (e.g. tqdm), or None.
+        desc: the bar's label.
+        epochs: epochs of the run.
+        lines: receives every :class:`~rockpool_dynapse2.training.EpochRecord` (e.g.
+            :func:`~.train_pipeline.epoch_lines`), or None.
+    """
+    bar = None
+    if progress is not None:
+        # The bar counts an epoch each time the next item is asked for: the first draws it
+        # empty, the one after the last epoch closes it.
+        bar = iter(progress(range(epochs), desc=desc, total=epochs, unit="epoch"))
+        next(bar, None)
+
+    def report(record: Any) -> None:
+        if bar is not None:
+            next(bar, None)
+        if lines is not None:
+            lines(record)
+
+    def finish() -> None:
+        for _ in bar or ():
+            pass
+
+    return report, finish
 
 
 # --- report ------------------------------------------------------------------------------
@@ -471,8 +492,8 @@ def injection_note(result: DemoResult) -> Optional[str]:
         f"note: in this run, injection did not raise the mean accuracy at {devs[-1]:.0%} mismatch "
         f"({with_inj:.1%} against {without:.1%}). Single runs vary with the seed, the more so with short "
         f"training ({s.epochs} epochs, {s.chips_per_step} chips per training step, {s.n_chips} evaluation chips, "
-        f"{s.n_samples // 2} test samples). Averaged over seeds with the default settings, injection helps "
-        "in both backends: see docs/results.md."
+        f"{s.n_samples // 2} test samples). Averaged over seeds with the default settings, injection helps: "
+        "see docs/results.md."
     )
 
 

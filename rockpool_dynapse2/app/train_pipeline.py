@@ -17,6 +17,11 @@ It writes ``results.json`` (the keys of :data:`RESULT_KEYS`, fractions in 0..1),
 configuration, the trained network (``network.npz``, reloadable with
 :func:`~rockpool_dynapse2.training.load_parameters`), the test raster and labels
 (``x_test.npy``, ``y_test.npy``: ``deploy`` runs at once) and plots.
+
+Its stages are functions the demo (:mod:`.demo`) runs too, on a built-in task, once with
+and once without injection: :func:`build_model`, :func:`train_model` (with
+:func:`epoch_lines` for the log), :func:`measure_simulated`, :func:`write_files` and
+:func:`measure_board`.
 """
 
 from __future__ import annotations
@@ -34,10 +39,32 @@ from ..errors import ParameterValueError, UnknownParameterError
 from ..training import ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity, save_parameters
 from .tasks import Task
 
-__all__ = ["TrainJob", "RESULT_KEYS", "size_network", "initial_input_scale", "run_training"]
+__all__ = [
+    "TrainJob",
+    "RESULT_KEYS",
+    "REST_STEPS",
+    "size_network",
+    "initial_input_scale",
+    "build_model",
+    "describe",
+    "epoch_lines",
+    "train_model",
+    "measure_simulated",
+    "board_samples",
+    "board_outputs",
+    "measure_board",
+    "write_files",
+    "task_summary",
+    "training_summary",
+    "jsonable",
+    "run_training",
+]
 
 RESULT_KEYS = ("float", "quantized", "mismatch", "board")
 """The keys of ``results.json``'s ``"accuracy"``."""
+
+REST_STEPS = 200
+"""Steps without input before each sample on a real board (200 ms at 1 ms: ten membrane time constants)."""
 
 INPUT_SYNAPSES = 40
 """Input synapses a hidden neuron gets on average (of its 64 CAM entries) when the data
@@ -66,6 +93,8 @@ class TrainJob:
         n_chips: simulated chips per deviation (default: 64, quick: 16).
         board_samples: test samples sent to the board (default: all; quick: 100).
         compile: compile torch's time loop (``torch.compile``).
+        batch_size: samples per training step (default: 64, quick: 32).
+        chips_per_step: mismatched chips per training step (default: 8, quick: 4).
     """
 
     backend: str = "jax"
@@ -79,11 +108,13 @@ class TrainJob:
     n_chips: Optional[int] = None
     board_samples: Optional[int] = None
     compile: bool = False
+    batch_size: Optional[int] = None
+    chips_per_step: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
             raise UnknownParameterError("--backend", self.backend, ("jax", "torch"))
-        for name in ("epochs", "n_chips", "per_class", "board_samples"):
+        for name in ("epochs", "n_chips", "per_class", "board_samples", "batch_size", "chips_per_step"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
                 raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
@@ -103,6 +134,14 @@ class TrainJob:
     @property
     def chips(self) -> int:
         return self.n_chips or (16 if self.quick else 64)
+
+    @property
+    def n_batch(self) -> int:
+        return self.batch_size or (32 if self.quick else 64)
+
+    @property
+    def n_chips_per_step(self) -> int:
+        return self.chips_per_step or (4 if self.quick else 8)
 
 
 def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: Optional[int] = None) -> NetworkLayout:
@@ -141,6 +180,134 @@ def initial_input_scale(connections: Connectivity, task: Task, excitatory_fracti
     return float(np.clip(INITIAL_DRIVE / per_unit, 0.05, 1.0))
 
 
+def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = None) -> ChipModel:
+    """The :class:`~rockpool_dynapse2.training.ChipModel` a job trains on a task: the layout
+    (default: :func:`size_network`'s), the synapses drawn with the job's seed, the initial
+    input weights scaled to the data (:func:`initial_input_scale`)."""
+    layout = layout or size_network(task, job.hidden, job.per_class)
+    settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
+                             chips_per_step=job.n_chips_per_step, batch_size=job.n_batch)
+    connections = connectivity(layout, settings.seed)
+    scale = initial_input_scale(connections, task, settings.excitatory_fraction)
+    return ChipModel(layout, replace(settings, input_scale=scale), connections)
+
+
+def describe(task: Task, model: ChipModel, backend: str) -> Tuple[str, str]:
+    """Two lines for the log: the data, and the network."""
+    layout = model.layout
+    pops = ", ".join(f"{p.name} {p.size}" for p in layout.populations)
+    data = (f"data {task.name}: {len(task.y_train)} training and {len(task.y_test)} test samples, "
+            f"{task.x_train.shape[1]} steps of {task.dt * 1e3:g} ms, {task.x_train.shape[2]} channels, {task.n_classes} classes")
+    network = (f"network: {pops} neurons on {layout.n_cores} cores, at most {int(model.connections.fan_in.max())} synapses "
+               f"per neuron; backend {backend}")
+    return data, network
+
+
+def epoch_lines(epochs: int, log: Callable[[str], None], every: Optional[int] = None, prefix: str = "") -> Callable[[Any], None]:
+    """An ``EpochRecord`` callback that logs the first epoch and every ``every``-th (default:
+    a tenth of the run), each as ``prefix`` + :meth:`~rockpool_dynapse2.training.EpochRecord.line`."""
+    every = every or max(1, epochs // 10)
+
+    def report(record: Any) -> None:
+        if record.epoch == 0 or (record.epoch + 1) % every == 0:
+            log(prefix + record.line())
+
+    return report
+
+
+def train_model(model: ChipModel, task: Task, job: TrainJob, epoch_log: Optional[Callable[[Any], None]] = None) -> TrainResult:
+    """Train ``model`` on the task's training set with the job's backend; ``epoch_log``
+    receives every epoch's record."""
+    if job.backend == "jax":
+        from ..training.jax_trainer import train_jax
+
+        return train_jax(model, task.x_train, task.y_train, progress=epoch_log)
+    from ..training.torch_trainer import train_torch
+
+    return train_torch(model, task.x_train, task.y_train, progress=epoch_log, compile=job.compile)
+
+
+def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: TrainJob,
+                      log: Callable[[str], None] = print, prefix: str = "") -> Tuple[Dict[str, Any], Any]:
+    """The test accuracy in simulation: ``float``, ``quantized`` (from the chip-exact spec)
+    and ``mismatch`` (per deviation: mean, worst and every chip), as in ``results.json``.
+
+    Returns:
+        ``(accuracy, spec)``: the accuracies and the chip-exact
+        :class:`~rockpool_dynapse2.mapping.NetworkSpec`.
+    """
+    from ..mapping import dynapsim_net_from_spec
+    from ..mapping.trained import spec_from_training
+    from ..training.jax_trainer import counts_jax, mismatch_counts_jax
+
+    accuracy: Dict[str, Any] = {}
+    float_counts = counts_jax(model, result.params, task.x_test, quantize=False, snap=False)
+    accuracy["float"] = model.accuracy(float_counts, task.y_test)
+    spec = spec_from_training(result)
+    net = dynapsim_net_from_spec(spec, "jax")
+    q_counts = np.concatenate([np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]).sum(1) for i in range(0, len(task.x_test), 256)])
+    accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
+    log(f"{prefix}test accuracy: float {accuracy['float']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
+    accuracy["mismatch"] = {}
+    for dev in job.deviations:
+        counts = mismatch_counts_jax(model, result.params, task.x_test, dev, job.chips, seed=job.seed + 1)
+        chips = [model.accuracy(c, task.y_test) for c in counts]
+        accuracy["mismatch"][f"{dev:g}"] = {"mean": float(np.mean(chips)), "worst": float(np.min(chips)), "chips": chips}
+        log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {np.mean(chips):.1%}, worst {np.min(chips):.1%}")
+    return accuracy, spec
+
+
+def board_samples(task: Task, job: TrainJob) -> int:
+    """How many test samples the board stage sends: ``job.board_samples`` (default: all;
+    ``quick``: at most 100)."""
+    n = len(task.y_test) if job.board_samples is None else min(job.board_samples, len(task.y_test))
+    return min(100, n) if job.quick and job.board_samples is None else n
+
+
+def board_outputs(
+    mapped: Any,
+    x: np.ndarray,
+    board_factory: Callable[[], Any],
+    progress: Callable = lambda it: it,
+    rest_steps: Optional[int] = None,
+) -> np.ndarray:
+    """Run every sample through ``DynapseSamna``; output rasters ``(B, T, n_outputs)``.
+
+    Each sample starts from rest: on a board that can reset its neurons (its
+    ``capabilities.can_reset``, e.g. the virtual board) by a reset before it; on one that
+    cannot (a chip), by ``rest_steps`` steps without input before it (default
+    :data:`REST_STEPS`; their output is dropped).
+
+    Args:
+        mapped: the :class:`~rockpool_dynapse2.config.MappedConfiguration`.
+        x: input spike counts ``(B, T, n_inputs)``.
+        board_factory: returns the open board (e.g. ``board_factory("virtual")`` of
+            :mod:`rockpool_dynapse2.hardware`).
+        progress: wraps the sample iterator (e.g. a tqdm bar).
+        rest_steps: steps without input before each sample on a board that cannot reset.
+    """
+    from ..hardware import DynapseSamna
+
+    out = np.zeros((x.shape[0], x.shape[1], mapped.n_outputs), dtype=np.float32)
+    with DynapseSamna(board_factory(), mapped) as mod:
+        can_reset = mod.capabilities.can_reset
+        rest = 0 if can_reset else (REST_STEPS if rest_steps is None else rest_steps)
+        for b in progress(range(x.shape[0])):
+            if can_reset:
+                mod.reset_state()
+            sample = np.concatenate([np.zeros((rest, x.shape[2]), dtype=x.dtype), x[b]]) if rest else x[b]
+            out[b] = mod(sample)[0][0][rest:]
+    return out
+
+
+def measure_board(model: ChipModel, mapped: Any, x: np.ndarray, y: np.ndarray, board_factory: Callable[[], Any],
+                  progress: Callable = lambda it: it) -> Tuple[float, np.ndarray]:
+    """``(accuracy, output raster (B, T, n_outputs))`` of a configuration run on a board
+    (:func:`board_outputs`) on inputs ``x`` ``(B, T, C)`` with labels ``y``."""
+    out = board_outputs(mapped, x, board_factory, progress)
+    return model.output_accuracy(out.sum(1), y), out
+
+
 def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Optional[Callable[[], Any]] = None,
                  log: Callable[[str], None] = print, epoch_log: Optional[Callable[[Any], None]] = None) -> Dict[str, Any]:
     """Train, quantize, map, configure and run on a board; write the files; return the results.
@@ -157,66 +324,35 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
         The content of ``results.json``.
     """
     from ..hardware import board_factory as factory_of
-    from ..mapping import dynapsim_net_from_spec
-    from ..mapping.trained import spec_from_training
     from ..placement import config_from_specification
-    from ..training.jax_trainer import counts_jax, mismatch_counts_jax
-    from .demo import board_outputs
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     board_factory = board_factory or factory_of("virtual", backend=job.backend)
     start = time.perf_counter()
-    layout = size_network(task, job.hidden, job.per_class)
-    settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
-                             chips_per_step=4 if job.quick else 8, batch_size=32 if job.quick else 64)
-    connections = connectivity(layout, settings.seed)
-    scale = initial_input_scale(connections, task, settings.excitatory_fraction)
-    model = ChipModel(layout, replace(settings, input_scale=scale), connections)
-    pops = ", ".join(f"{p.name} {p.size}" for p in layout.populations)
-    log(f"data {task.name}: {len(task.y_train)} training and {len(task.y_test)} test samples, "
-        f"{task.x_train.shape[1]} steps of {task.dt * 1e3:g} ms, {task.x_train.shape[2]} channels, {task.n_classes} classes")
-    log(f"network: {pops} neurons on {layout.n_cores} cores, at most {int(model.connections.fan_in.max())} synapses "
-        f"per neuron; backend {job.backend}; {'with' if job.inject else 'without'} mismatch injection")
-    every = max(1, job.n_epochs // 10)
-    epoch_log = epoch_log or (lambda r: log(r.line()) if (r.epoch + 1) % every == 0 or r.epoch == 0 else None)
-    result = _train(model, task, job, epoch_log)
+    model = build_model(task, job)
+    data, network = describe(task, model, job.backend)
+    log(data)
+    log(f"{network}; {'with' if job.inject else 'without'} mismatch injection")
+    result = train_model(model, task, job, epoch_log or epoch_lines(job.n_epochs, log))
     log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}")
-
-    accuracy: Dict[str, Any] = {}
-    float_counts = counts_jax(model, result.params, task.x_test, quantize=False, snap=False)
-    accuracy["float"] = model.accuracy(float_counts, task.y_test)
-    spec = spec_from_training(result)
-    net = dynapsim_net_from_spec(spec, "jax")
-    q_counts = np.concatenate([np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]).sum(1) for i in range(0, len(task.x_test), 256)])
-    accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
-    log(f"test accuracy: float {accuracy['float']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
-    accuracy["mismatch"] = {}
-    for dev in job.deviations:
-        counts = mismatch_counts_jax(model, result.params, task.x_test, dev, job.chips, seed=job.seed + 1)
-        chips = [model.accuracy(c, task.y_test) for c in counts]
-        accuracy["mismatch"][f"{dev:g}"] = {"mean": float(np.mean(chips)), "worst": float(np.min(chips)), "chips": chips}
-        log(f"mismatch {dev:.0%} ({job.chips} chips): mean {np.mean(chips):.1%}, worst {np.min(chips):.1%}")
+    accuracy, spec = measure_simulated(model, result, task, job, log)
     mapped = config_from_specification(spec)
-    files = _write_files(out_dir, mapped, result, task)
-    n_board = len(task.y_test) if job.board_samples is None else min(job.board_samples, len(task.y_test))
-    if job.quick and job.board_samples is None:
-        n_board = min(100, n_board)
-    board = board_outputs(mapped, task.x_test[:n_board], board_factory).sum(1)
-    accuracy["board"] = model.output_accuracy(board, task.y_test[:n_board])
+    files = write_files(out_dir, mapped, result, task)
+    n_board = board_samples(task, job)
+    accuracy["board"], _ = measure_board(model, mapped, task.x_test[:n_board], task.y_test[:n_board], board_factory)
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
     files.update(_plots(out_dir, result, accuracy))
+    layout = model.layout
     results = {
         "accuracy": accuracy,
-        "task": {"name": task.name, "n_train": int(len(task.y_train)), "n_test": int(len(task.y_test)),
-                 "steps": int(task.x_train.shape[1]), "channels": int(task.x_train.shape[2]), "classes": int(task.n_classes), "dt": task.dt},
+        "task": task_summary(task),
         "network": {"populations": {p.name: p.size for p in layout.populations}, "cores": layout.n_cores,
                     "per_class": layout.per_class, "max_fan_in": int(model.connections.fan_in.max()),
                     "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
-        "training": {"backend": job.backend, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
-                     "seconds": result.seconds, "history": result.history_dict(), "settings": _jsonable(asdict(model.settings))},
+        "training": training_summary(result, job),
         "board_samples": n_board,
-        "job": _jsonable(asdict(job)),
+        "job": jsonable(asdict(job)),
         "files": files,
         "seconds": time.perf_counter() - start,
     }
@@ -224,18 +360,23 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     return results
 
 
-def _train(model: ChipModel, task: Task, job: TrainJob, epoch_log: Callable[[Any], None]) -> TrainResult:
-    if job.backend == "jax":
-        from ..training.jax_trainer import train_jax
-
-        return train_jax(model, task.x_train, task.y_train, progress=epoch_log)
-    from ..training.torch_trainer import train_torch
-
-    return train_torch(model, task.x_train, task.y_train, progress=epoch_log, compile=job.compile)
+def task_summary(task: Task) -> Dict[str, Any]:
+    """The task's name and sizes, for ``results.json``."""
+    return {"name": task.name, "n_train": int(len(task.y_train)), "n_test": int(len(task.y_test)),
+            "steps": int(task.x_train.shape[1]), "channels": int(task.x_train.shape[2]), "classes": int(task.n_classes), "dt": task.dt}
 
 
-def _write_files(out_dir: Path, mapped: Any, result: TrainResult, task: Task) -> Dict[str, str]:
-    files = {"config": out_dir / "config.json", "network": out_dir / "network.npz",
+def training_summary(result: TrainResult, job: TrainJob) -> Dict[str, Any]:
+    """The training's backend, epochs, history and settings, for ``results.json``."""
+    return {"backend": job.backend, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+            "seconds": result.seconds, "history": result.history_dict(), "settings": jsonable(asdict(result.model.settings))}
+
+
+def write_files(out_dir: Path, mapped: Any, result: TrainResult, task: Task, suffix: str = "") -> Dict[str, str]:
+    """Write the configuration (``config{suffix}.json``), the trained network
+    (``network{suffix}.npz``) and the test raster and labels (``x_test.npy``,
+    ``y_test.npy``: ``deploy`` runs at once); ``{name: path}``."""
+    files = {"config": out_dir / f"config{suffix}.json", "network": out_dir / f"network{suffix}.npz",
              "x_test": out_dir / "x_test.npy", "y_test": out_dir / "y_test.npy"}
     files["config"].write_text(mapped.to_json())
     save_parameters(files["network"], result)
@@ -269,5 +410,5 @@ def _plots(out_dir: Path, result: TrainResult, accuracy: Dict[str, Any]) -> Dict
     return files
 
 
-def _jsonable(d: Dict[str, Any]) -> Dict[str, Any]:
+def jsonable(d: Dict[str, Any]) -> Dict[str, Any]:
     return json.loads(json.dumps(d, default=lambda v: list(v) if isinstance(v, (tuple, set)) else str(v)))

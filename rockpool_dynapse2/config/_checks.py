@@ -17,6 +17,11 @@ from ..errors import ParameterValueError, ShapeError
 
 __all__ = [
     "ParameterMap",
+    "UINT64_MAX",
+    "UINT32_MAX",
+    "INT32_MIN",
+    "INT32_MAX",
+    "check_enum",
     "verbatim",
     "shown",
     "check_bool",
@@ -30,6 +35,19 @@ __all__ = [
 
 ParameterMap = Mapping[str, Any]
 """A read-only ``{chip parameter name: Parameter}`` map (samna's ``ParamMap``)."""
+
+# Bit widths of samna's integer fields that the chip's geometry does not fix (tags, hops,
+# codes and indices take theirs from :data:`~rockpool_dynapse2.chip.GEOMETRY`). samna's C++
+# headers are not public; the widths are those Rockpool's samna alias declares, or, where it
+# says only ``int``, the widest unsigned integer cereal writes (no value samna writes can
+# exceed it, and 2**80 is refused); ``docs/configuration.md`` lists them field by field.
+UINT64_MAX = 2**64 - 1
+"""Largest ``uint64``: samna's private ``_address``, ``_cookie`` and ``_id`` (Rockpool's alias:
+``np.uint64``), and the fields whose width is not public (DVS delay, bio-amplifier gain)."""
+UINT32_MAX = 2**32 - 1
+"""Largest C++ ``unsigned int`` (32 bits): ``Vec2_unsigned_int`` (DVS pooling shift, origin, max)."""
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+"""Range of a C++ ``int`` (32 bits): ``Vec2_int`` (the DVS copy hop)."""
 
 
 class _Shown:
@@ -90,6 +108,22 @@ def check_int(name: str, value: Any, low: Optional[int], high: Optional[int]) ->
     if (low is not None and value < low) or (high is not None and value > high):
         raise ParameterValueError(name, rule, value)
     return value
+
+
+def check_enum(name: str, value: Any, enum: Any) -> Any:
+    """``value`` as a member of the ``IntEnum`` ``enum``; accepts members and their integer values.
+
+    Raises:
+        ParameterValueError: for anything else (a bool or a float is not an enum value),
+            listing the valid choices.
+    """
+    if type(value) is enum:
+        return value
+    known = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not known or int(value) not in enum._value2member_map_:
+        valid = ", ".join(f"{m.name}={m.value}" for m in enum)
+        raise ParameterValueError(name, f"one of {valid}", shown(value))
+    return enum(int(value))
 
 
 def check_length(name: str, value: Any, n: Optional[int], what: str) -> tuple:

@@ -22,10 +22,15 @@ from ..chip import GEOMETRY, Dendrite, Transistor
 from ..errors import BiasCodeError, ParameterValueError
 from ..parameters.biasgen import BiasCode
 from ._checks import (
+    INT32_MAX,
+    INT32_MIN,
+    UINT32_MAX,
+    UINT64_MAX,
     ParameterMap,
     check_bool,
     check_bool_fields,
     check_bools,
+    check_enum,
     check_int,
     check_length,
     check_records,
@@ -75,8 +80,8 @@ class Parameter:
         coarse_value: coarse code, 0..5 (roughly x8 per step).
         fine_value: fine code, 0..255.
         address: samna's private ``_address`` (parameter generator number and branch,
-            shifted for the hardware), >= 0. 0 unless read from a samna configuration.
-        cookie: samna's private ``_cookie``, >= 0.
+            shifted for the hardware), a ``uint64``. 0 unless read from a samna configuration.
+        cookie: samna's private ``_cookie``, a ``uint64``.
         initial_type: samna's private ``_initialType``: the transistor type the branch
             starts with; ``None`` means ``type``.
         switchable_type: samna's private ``_switchableType``: True for the type-switchable
@@ -104,8 +109,8 @@ class Parameter:
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= value <= high:
                 raise BiasCodeError(name, value, 0, high)
             set_(self, name, int(value))
-        set_(self, "address", check_int("address", self.address, 0, None))
-        set_(self, "cookie", check_int("cookie", self.cookie, 0, None))
+        set_(self, "address", check_int("address", self.address, 0, UINT64_MAX))
+        set_(self, "cookie", check_int("cookie", self.cookie, 0, UINT64_MAX))
         initial = self.type if self.initial_type is None else self.initial_type
         set_(self, "initial_type", transistor("initial_type", initial))
         set_(self, "switchable_type", check_bool("switchable_type", self.switchable_type))
@@ -171,12 +176,7 @@ class Synapse:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if type(self.dendrite) is not Dendrite:
-            value = self.dendrite
-            known = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-            if not known or int(value) not in Dendrite._value2member_map_:
-                valid = ", ".join(f"{d.name}={d.value}" for d in Dendrite)
-                raise ParameterValueError("dendrite", f"one of {valid}", shown(value))
-            set_(self, "dendrite", Dendrite(int(value)))
+            set_(self, "dendrite", check_enum("dendrite", self.dendrite, Dendrite))
         if type(self.weight) is not tuple or len(self.weight) != 4 or not all(w is True or w is False for w in self.weight):
             set_(self, "weight", check_bools("weight", self.weight, GEOMETRY.base_weights))
         if type(self.tag) is not int or not 0 <= self.tag <= TAG_MAX:
@@ -243,14 +243,18 @@ BLANK_DESTINATION = Destination()
 
 @dataclass(frozen=True)
 class Vec2:
-    """An integer 2-vector (samna's ``Vec2_int`` / ``Vec2_unsigned_int``)."""
+    """An integer 2-vector (samna's ``Vec2_int`` / ``Vec2_unsigned_int``).
+
+    Each coordinate fits one of them: -2**31 .. 2**32 - 1; the record holding the vector
+    narrows it to its own type (:class:`DvsInterface`).
+    """
 
     x: int = 0
     y: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "x", check_int("x", self.x, None, None))
-        object.__setattr__(self, "y", check_int("y", self.y, None, None))
+        object.__setattr__(self, "x", check_int("x", self.x, INT32_MIN, UINT32_MAX))
+        object.__setattr__(self, "y", check_int("y", self.y, INT32_MIN, UINT32_MAX))
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,16 @@ class ChipSadcEnables:
         check_bool_fields(self, _field_names(self))
 
 
+_DVS_VECTORS = (
+    ("pooling_shift", 0, UINT32_MAX),
+    ("copy_hop", INT32_MIN, INT32_MAX),
+    ("origin", 0, UINT32_MAX),
+    ("max", 0, UINT32_MAX),
+)
+"""The 2-vectors of the DVS interface with their coordinates' range: ``Vec2_unsigned_int``,
+except the copy hop (``Vec2_int``), as in Rockpool's samna alias."""
+
+
 @dataclass(frozen=True)
 class DvsInterface:
     """A chip's DVS sensor interface (samna's ``Dynapse2DvsInterface``); default off.
@@ -306,9 +320,9 @@ class DvsInterface:
     Attributes:
         drop_events, off_events, on_events, copy_events: switches.
         dvs_mode: the sensor model, :class:`DvsMode`.
-        pooling_shift, origin, max: unsigned 2-vectors (pixels).
-        copy_hop: signed 2-vector (chip hops).
-        davis_req_ack_bugfix_delay_ns: delay (ns), >= 0.
+        pooling_shift, origin, max: unsigned 2-vectors (pixels; 32-bit ``unsigned int``).
+        copy_hop: signed 2-vector (chip hops; 32-bit ``int``).
+        davis_req_ack_bugfix_delay_ns: delay (ns), a ``uint64`` (samna's width is not public).
         pixel_destinations: SRAM entries of the interface (any number; samna's count is
             not public, the blank default has none).
     """
@@ -327,20 +341,17 @@ class DvsInterface:
 
     def __post_init__(self) -> None:
         check_bool_fields(self, ("drop_events", "off_events", "on_events", "copy_events"))
-        try:
-            object.__setattr__(self, "dvs_mode", DvsMode(self.dvs_mode))
-        except ValueError:
-            valid = ", ".join(f"{m.name}={m.value}" for m in DvsMode)
-            raise ParameterValueError("dvs_mode", f"one of {valid}", shown(self.dvs_mode)) from None
-        for name in ("pooling_shift", "copy_hop", "origin", "max"):
-            if not isinstance(getattr(self, name), Vec2):
-                raise ParameterValueError(name, "a Vec2", shown(getattr(self, name)))
-        for name in ("pooling_shift", "origin", "max"):
+        object.__setattr__(self, "dvs_mode", check_enum("dvs_mode", self.dvs_mode, DvsMode))
+        for name, low, high in _DVS_VECTORS:
             vec = getattr(self, name)
-            check_int(f"{name}.x", vec.x, 0, None)
-            check_int(f"{name}.y", vec.y, 0, None)
+            if not isinstance(vec, Vec2):
+                raise ParameterValueError(name, "a Vec2", shown(vec))
+            check_int(f"{name}.x", vec.x, low, high)
+            check_int(f"{name}.y", vec.y, low, high)
         object.__setattr__(
-            self, "davis_req_ack_bugfix_delay_ns", check_int("davis_req_ack_bugfix_delay_ns", self.davis_req_ack_bugfix_delay_ns, 0, None)
+            self,
+            "davis_req_ack_bugfix_delay_ns",
+            check_int("davis_req_ack_bugfix_delay_ns", self.davis_req_ack_bugfix_delay_ns, 0, UINT64_MAX),
         )
         object.__setattr__(
             self, "pixel_destinations", check_records("pixel_destinations", self.pixel_destinations, Destination, None)
@@ -356,7 +367,7 @@ class Bioamps:
         channel_parameters: one ``{name: Parameter}`` per channel (samna's count is not
             public; the blank default has none).
         param_gen2_powerdown, separate_parameters, monitor_channel_*: switches.
-        gain: amplifier gain setting, >= 0.
+        gain: amplifier gain setting, a ``uint64`` (samna's width is not public).
         route: SRAM entries of the amplifier outputs (any number; default none).
     """
 
@@ -382,7 +393,7 @@ class Bioamps:
             "channel_parameters",
             tuple(check_parameter_map(f"channel_parameters[{i}]", m) for i, m in enumerate(channels)),
         )
-        set_(self, "gain", check_int("gain", self.gain, 0, None))
+        set_(self, "gain", check_int("gain", self.gain, 0, UINT64_MAX))
         check_bool_fields(
             self,
             ("param_gen2_powerdown", "separate_parameters")

@@ -30,7 +30,7 @@ from typing import Any, Iterator, Mapping, NamedTuple, Optional, Tuple, Union
 from ..chip import BIAS_PARAMETER_BY_NAME, BIAS_PARAMETERS, GEOMETRY
 from ..errors import ParameterValueError, SamnaNotAvailableError, UnknownParameterError
 from ..parameters.biasgen import BiasCode
-from ._checks import check_bool_fields, check_int, check_records, shown
+from ._checks import UINT64_MAX, check_bool_fields, check_int, check_records, shown, verbatim
 from .neuron import BLANK_NEURON, LATCHES, Neuron, check_index
 from .records import (
     EMPTY_PARAMETER_MAP,
@@ -102,8 +102,8 @@ class Core:
         sadc_enables: :class:`CoreSadcEnables`.
         enable_syaw_stdbuf_an, enable_pulse_extender_monitor1, enable_pulse_extender_monitor2:
             monitoring switches.
-        core_id: samna's private ``_id``, >= 0 (0 unless read from samna).
-        cookie: samna's private ``_cookie``, >= 0.
+        core_id: samna's private ``_id``, a ``uint64`` (0 unless read from samna).
+        cookie: samna's private ``_cookie``, a ``uint64``.
 
     Raises:
         ShapeError: if there are not 256 neurons.
@@ -134,8 +134,8 @@ class Core:
             self,
             ("neuron_monitoring_on", "enable_syaw_stdbuf_an", "enable_pulse_extender_monitor1", "enable_pulse_extender_monitor2"),
         )
-        set_(self, "core_id", check_int("core_id", self.core_id, 0, None))
-        set_(self, "cookie", check_int("cookie", self.cookie, 0, None))
+        set_(self, "core_id", check_int("core_id", self.core_id, 0, UINT64_MAX))
+        set_(self, "cookie", check_int("cookie", self.cookie, 0, UINT64_MAX))
 
     def with_neuron(self, index: int, neuron: Neuron) -> "Core":
         """This core with neuron ``index`` (0..255) replaced."""
@@ -256,6 +256,9 @@ class Chip:
         return f"Chip(cores={list(self.cores)})"
 
 
+_BLANK_CHIP = Chip()
+
+
 class EntryLocation(NamedTuple):
     """Where a CAM or SRAM entry sits: chip, core (in the chip), neuron (in the core), entry."""
 
@@ -269,14 +272,24 @@ class EntryLocation(NamedTuple):
 class Configuration:
     """The configuration of a board (samna's ``Dynapse2Configuration``): one :class:`Chip` per chip.
 
+    Checked when built and when read from JSON: a configuration without a chip configures
+    nothing and is refused.
+
     Attributes:
-        chips: the chips, in samna's order (any number; Rockpool's boards have up to 4).
+        chips: the chips, in samna's order: at least one (Rockpool's boards have up to 4).
+            Default: one blank chip.
+
+    Raises:
+        ParameterValueError: if there is no chip or an entry is not a :class:`Chip`.
     """
 
-    chips: Tuple[Chip, ...] = ()
+    chips: Tuple[Chip, ...] = (_BLANK_CHIP,)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "chips", check_records("chips", self.chips, Chip, None))
+        chips = check_records("chips", self.chips, Chip, None)
+        if not chips:
+            raise ParameterValueError("chips", "at least one Chip (a board has one or more chips)", verbatim("none"))
+        object.__setattr__(self, "chips", chips)
 
     @classmethod
     def empty(cls, n_chips: int = 1, parameters: Optional[Mapping[str, Parameter]] = None) -> "Configuration":

@@ -36,6 +36,7 @@ from rockpool.graph.utils import bag_graph
 
 from ..chip import GEOMETRY, SIGNED_EXCITATORY, SIGNED_INHIBITORY
 from ..errors import MappingError
+from ..parameters.validate import integer, real_number
 from ..simulation.graph import Dynapse2Neurons
 from ..simulation.records import CURRENT_NAMES
 from .cores import cluster_cores
@@ -317,6 +318,11 @@ def map_graph(
     if not isinstance(graph, GraphModuleBase):
         hint = " (call net.as_graph() on a Rockpool network)" if hasattr(graph, "as_graph") else ""
         raise MappingError(f"`graph` must be a Rockpool graph{hint}; got {type(graph).__name__}")
+    if Iscale is not None:
+        Iscale = real_number("Iscale", Iscale, low=0.0, low_open=True, unit="amperes")
+    max_cores = integer("max_cores", max_cores, low=1)
+    neurons_per_core = integer("neurons_per_core", neurons_per_core, low=1, high=GEOMETRY.neurons_per_core)
+    tolerance = real_number("tolerance", tolerance, low=0.0, what="a relative difference")
     modules = breadth_first_modules(graph)
     neuron_mods = [m for m in modules if isinstance(m, GenericNeurons)]
     if not neuron_mods:

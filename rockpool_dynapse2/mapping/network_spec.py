@@ -30,8 +30,9 @@ import numpy as np
 
 from .._json import loads
 from ..chip import BASE_WEIGHT_BIASES, GEOMETRY, CircuitConstants, SynapseType
-from ..errors import ParameterValueError, ShapeError
+from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.core import CoreParameters
+from ..parameters.validate import indices, instance, integer, mapping, real_array, real_number
 
 __all__ = ["Synapses", "NetworkSpec", "level_table", "BASE_WEIGHT_BIASES"]
 
@@ -53,27 +54,11 @@ def _check_shape(name: str, a: np.ndarray, shape: Tuple[int, ...], expected: str
     return a
 
 
-def _check_indices(name: str, a: np.ndarray, high: int, rule: str) -> np.ndarray:
-    """``a``, or :class:`ParameterValueError` (with ``rule``) if an entry is not in ``0..high - 1``."""
-    bad = (a < 0) | (a >= high)
-    if bad.any():
-        raise ParameterValueError(name, rule, a, bad)
-    return a
-
-
-def _check_positive(name: str, a: np.ndarray, rule: str, strict: bool = True) -> np.ndarray:
-    """``a``, or :class:`ParameterValueError` if an entry is not finite and positive
-    (``strict``) or non-negative."""
-    bad = ~np.isfinite(a) | ((a <= 0) if strict else (a < 0))
-    if bad.any():
-        raise ParameterValueError(name, rule, a, bad)
-    return a
-
-
 def level_table(bases: np.ndarray) -> np.ndarray:
     """``(n_cores, 16)``: the weight every 4-bit mask selects in every core (bit k selects base k)."""
     bits = (np.arange(GEOMETRY.weight_levels)[:, None] >> np.arange(GEOMETRY.base_weights)[None, :]) & 1  # (16, 4)
-    return np.asarray(bases, dtype=np.float64) @ bits.T.astype(np.float64)
+    bases = real_array("bases", bases, shape=(None, GEOMETRY.base_weights), low=0.0)
+    return bases @ bits.T.astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -105,35 +90,26 @@ class Synapses:
 
     def _checked_arrays(self) -> Dict[str, np.ndarray]:
         """The columns as flat arrays of one length and their dtypes, each checked."""
-        src = np.asarray(self.source, dtype=np.int64).ravel()
+        src = indices("synapses.source", self.source, rule="an input channel or neuron index >= 0").ravel()
         s = src.shape[0]
+        levels = GEOMETRY.weight_levels
         arrays = {
             "source": src,
-            "target": np.asarray(self.target, dtype=np.int64).ravel(),
-            "kind": np.asarray(self.kind, dtype=np.int64).ravel(),
-            "weight": np.asarray(self.weight, dtype=np.float64).ravel(),
+            "target": indices("synapses.target", self.target, rule="a neuron index >= 0").ravel(),
+            "kind": indices("synapses.kind", self.kind, high=_N_TYPES, rule=f"a synapse type in 0..{_N_TYPES - 1}").ravel(),
+            "weight": real_array("synapses.weight", self.weight, low=0.0, low_open=True).ravel(),
         }
         if self.mask is not None:
-            arrays["mask"] = np.asarray(self.mask).ravel()
+            rule = f"a 4-bit mask, an integer in 0..{levels - 1}"
+            arrays["mask"] = indices("synapses.mask", self.mask, high=levels, rule=rule).ravel().astype(np.int8)
         for name, a in arrays.items():
             _check_shape(f"synapses.{name}", a, (s,), f"({s},) like synapses.source")
-        _check_indices("synapses.kind", arrays["kind"], _N_TYPES, f"a synapse type in 0..{_N_TYPES - 1}")
-        _check_positive("synapses.weight", arrays["weight"], "positive and finite (a magnitude; zero weights are no synapse)")
-        if "mask" in arrays:
-            m = arrays["mask"]
-            levels = GEOMETRY.weight_levels
-            bad = (m < 0) | (m >= levels) | (m != np.round(m))
-            if bad.any():
-                raise ParameterValueError("synapses.mask", f"a 4-bit mask, an integer in 0..{levels - 1}", m, bad)
-            arrays["mask"] = m.astype(np.int8)
         return arrays
 
     @classmethod
     def from_dense(cls, w: np.ndarray) -> "Synapses":
         """From a dense ``(n_sources, N, 4)`` array of magnitudes (zeros are no synapse)."""
-        w = np.asarray(w, dtype=np.float64)
-        if w.ndim != 3 or w.shape[2] != _N_TYPES:
-            raise ShapeError("w", "(n_sources, N, 4)", w.shape)
+        w = real_array("w", w, shape=(None, None, _N_TYPES), expected="(n_sources, N, 4)", low=0.0)
         src, tgt, kind = np.nonzero(w)
         return cls(src, tgt, kind, w[src, tgt, kind])
 
@@ -162,6 +138,15 @@ class Synapses:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Synapses":
+        """Rebuild a table from :meth:`to_dict`'s output.
+
+        Raises:
+            ParameterValueError: not a mapping, or a missing field.
+        """
+        mapping("synapses", d, "a mapping with source, target, kind, weight and mask")
+        missing = [k for k in ("source", "target", "kind", "weight", "mask") if k not in d]
+        if missing:
+            raise ParameterValueError(f"synapses field {missing[0]!r}", "present", Shown("missing"))
         return cls(d["source"], d["target"], d["kind"], d["weight"], d["mask"])
 
 
@@ -197,16 +182,11 @@ class NetworkSpec:
         self._check_sizes()
         self._check_cores()
         self._check_synapse_tables()
-        out = np.asarray(self.output_neurons, dtype=np.int64)
-        if out.ndim != 1:
-            raise ShapeError("output_neurons", "(n_outputs,)", out.shape)
-        _check_indices("output_neurons", out, self.n_neurons, f"neuron indices in 0..{self.n_neurons - 1}")
+        out = indices("output_neurons", self.output_neurons, high=self.n_neurons, shape=(None,), expected="(n_outputs,)",
+                      rule=f"neuron indices in 0..{self.n_neurons - 1}")
         self._set("output_neurons", _frozen(out))
-        for name in ("Iscale", "dt"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise ParameterValueError(name, "positive and finite", v)
-            self._set(name, float(v))
+        for name, unit in (("Iscale", "amperes"), ("dt", "seconds")):
+            self._set(name, real_number(name, getattr(self, name), low=0.0, low_open=True, unit=unit))
         self._check_bases()
         self._check_layers()
 
@@ -215,29 +195,26 @@ class NetworkSpec:
 
     def _check_sizes(self) -> None:
         for name in ("n_inputs", "n_neurons"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, np.integer)) and v >= 0):
-                raise ParameterValueError(name, "a non-negative integer", v)
-            self._set(name, int(v))
+            self._set(name, integer(name, getattr(self, name), low=0))
 
     def _check_cores(self) -> None:
+        if not isinstance(self.cores, (list, tuple)):
+            raise ParameterValueError("cores", "a list of CoreParameters", Shown(f"a {type(self.cores).__name__}"))
         self._set("cores", tuple(self.cores))
         for i, c in enumerate(self.cores):
-            if not isinstance(c, CoreParameters):
-                raise ParameterValueError(f"cores[{i}]", "a CoreParameters", type(c).__name__)
+            instance(f"cores[{i}]", c, CoreParameters)
         n, n_cores = self.n_neurons, len(self.cores)
-        core = _check_shape("core_of_neuron", np.asarray(self.core_of_neuron, dtype=np.int64), (n,), f"({n},)")
-        _check_indices("core_of_neuron", core, n_cores, f"an index into cores, in 0..{n_cores - 1}")
+        core = indices("core_of_neuron", self.core_of_neuron, high=n_cores, shape=(n,), expected=f"({n},)",
+                       rule=f"an index into cores, in 0..{n_cores - 1}")
         self._set("core_of_neuron", _frozen(core))
 
     def _check_synapse_tables(self) -> None:
         n = self.n_neurons
         for name, n_src in (("input_synapses", self.n_inputs), ("recurrent_synapses", n)):
             syn = getattr(self, name)
-            if not isinstance(syn, Synapses):
-                raise ParameterValueError(name, "a Synapses table", type(syn).__name__)
+            instance(name, syn, Synapses, "a Synapses table")
             for field_, high in (("source", n_src), ("target", n)):
-                _check_indices(f"{name}.{field_}", getattr(syn, field_), high, f"an index in 0..{high - 1}")
+                indices(f"{name}.{field_}", getattr(syn, field_), high=high)
 
     def _check_bases(self) -> None:
         """Bases and masks come together: a quantized spec has both, an unquantized neither."""
@@ -247,21 +224,22 @@ class NetworkSpec:
                 raise ParameterValueError("bases", "given when synapse masks are", None)
             return
         shape = (len(self.cores), GEOMETRY.base_weights)
-        b = _check_shape("bases", np.asarray(self.bases, dtype=np.float64), shape, f"({shape[0]}, {shape[1]})")
-        self._set("bases", _frozen(_check_positive("bases", b, "non-negative and finite", strict=False)))
+        b = real_array("bases", self.bases, shape=shape, low=0.0)
+        self._set("bases", _frozen(b))
         if not all(masked):
             raise ParameterValueError("synapses.mask", "set on every synapse table when `bases` is", "missing masks")
 
     def _check_layers(self) -> None:
         n = self.n_neurons
         if self.neuron_deviation is not None:
-            d = np.asarray(self.neuron_deviation, dtype=np.float64)
-            self._set("neuron_deviation", _frozen(_check_shape("neuron_deviation", d, (n,), f"({n},)")))
-        self._set("names", tuple(str(x) for x in self.names))
+            d = real_array("neuron_deviation", self.neuron_deviation, shape=(n,), low=0.0)
+            self._set("neuron_deviation", _frozen(d))
+        if not isinstance(self.names, (list, tuple)) or not all(isinstance(x, str) for x in self.names):
+            raise ParameterValueError("names", "a list of layer names (strings)", Shown(f"a {type(self.names).__name__}"))
+        self._set("names", tuple(self.names))
         if self.layer_of_neuron is not None:
-            layer = _check_shape("layer_of_neuron", np.asarray(self.layer_of_neuron, dtype=np.int64), (n,), f"({n},)")
             rule = f"an index into names, in 0..{len(self.names) - 1}"
-            _check_indices("layer_of_neuron", layer, max(len(self.names), 1), rule)
+            layer = indices("layer_of_neuron", self.layer_of_neuron, high=max(len(self.names), 1), shape=(n,), rule=rule)
             self._set("layer_of_neuron", _frozen(layer))
 
     # --- derived ---------------------------------------------------------------------------
@@ -361,6 +339,8 @@ class NetworkSpec:
     @classmethod
     def from_json(cls, text: str) -> "NetworkSpec":
         """Rebuild a spec from :meth:`to_json`'s output."""
+        if not isinstance(text, (str, bytes)):
+            raise ParameterValueError("spec JSON", "JSON text (a str)", Shown(f"a {type(text).__name__}"))
         try:
             d = loads(text, "spec JSON")
         except json.JSONDecodeError as err:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..parameters.biasgen import code_from_current, current_from_code, current_range
 from ..transform.quantization import quantize_magnitudes
-from ..errors import ParameterValueError
+from ..parameters.validate import instance, seed as check_seed
 from .network_spec import BASE_WEIGHT_BIASES, NetworkSpec, Synapses, level_table
 
 __all__ = ["QuantizationReport", "quantize_spec"]
@@ -40,16 +40,24 @@ class QuantizationReport:
             choice of bases can beat).
         error: relative Frobenius error over all synapses.
         dropped: synapses quantized to 0 and removed.
+        dropped_synapses: each of them, as ``(table, source, target, weight)``: ``table``
+            ``"input"`` or ``"recurrent"``, ``source`` the input channel or neuron, ``target``
+            the neuron, ``weight`` its float weight (units of ``Iscale``). Nothing is
+            removed without being listed here.
     """
 
     core_error: np.ndarray
     core_lower_bound: np.ndarray
     error: float
     dropped: int
+    dropped_synapses: Tuple[Tuple[str, int, int, float], ...] = ()
 
     def __str__(self) -> str:
         rows = [f"core {c}: error {e:.2%} (16-level bound {b:.2%})" for c, (e, b) in enumerate(zip(self.core_error, self.core_lower_bound))]
-        return "\n".join(rows + [f"overall: {self.error:.2%}; synapses dropped (quantized to 0): {self.dropped}"])
+        listed = [f"  dropped {t} synapse {src} -> {dst} (weight {w:.3g})" for t, src, dst, w in self.dropped_synapses[:20]]
+        if self.dropped > len(listed):
+            listed.append(f"  ... and {self.dropped - len(listed)} more (QuantizationReport.dropped_synapses lists them all)")
+        return "\n".join(rows + [f"overall: {self.error:.2%}; synapses dropped (quantized to 0): {self.dropped}"] + listed)
 
 
 def _snap_bases(bases: np.ndarray, Iscale: float) -> np.ndarray:
@@ -84,8 +92,8 @@ def quantize_spec(spec: NetworkSpec, seed: int = 0) -> Tuple[NetworkSpec, Quanti
     Returns:
         ``(quantized spec, report)``.
     """
-    if not isinstance(spec, NetworkSpec):
-        raise ParameterValueError("spec", "a NetworkSpec (from mapping.mapper)", type(spec).__name__)
+    instance("spec", spec, NetworkSpec, "a NetworkSpec (from mapping.mapper)")
+    seed = check_seed("seed", seed)
     ins, rec = spec.input_synapses, spec.recurrent_synapses
     core_in = spec.core_of_neuron[ins.target]
     core_rec = spec.core_of_neuron[rec.target]
@@ -122,5 +130,9 @@ def quantize_spec(spec: NetworkSpec, seed: int = 0) -> Tuple[NetworkSpec, Quanti
     table = level_table(bases)
     all_q = np.concatenate([table[core_in, masks_in], table[core_rec, masks_rec]])
     error = float(np.linalg.norm(all_q - all_w) / np.linalg.norm(all_w)) if all_w.size else 0.0
-    dropped = int((masks_in == 0).sum() + (masks_rec == 0).sum())
-    return quantized, QuantizationReport(core_error, bound, error, dropped)
+    listed = tuple(
+        (name, int(table.source[i]), int(table.target[i]), float(table.weight[i]))
+        for name, table, masks in (("input", ins, masks_in), ("recurrent", rec, masks_rec))
+        for i in np.flatnonzero(masks == 0)
+    )
+    return quantized, QuantizationReport(core_error, bound, error, len(listed), listed)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UnknownParameterError
+from ..parameters.validate import choice, instance
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from .network_spec import NetworkSpec
 
@@ -44,8 +44,8 @@ def dynapsim_net_from_spec(spec: NetworkSpec, backend: str = "jax", **kwargs: An
     Returns:
         The network; its output is ``(B, T, N)`` spike counts of all neurons.
     """
-    if backend not in BACKENDS:
-        raise UnknownParameterError("backend", backend, BACKENDS)
+    instance("spec", spec, NetworkSpec)
+    choice("backend", backend, BACKENDS)
     from rockpool.nn.combinators import Sequential
 
     w_in, w_rec = spec.dense_weights()

@@ -18,6 +18,8 @@ import numpy as np
 from ..chip import SIGNED_EXCITATORY, SIGNED_INHIBITORY
 from ..errors import ParameterValueError
 from ..parameters.core import CoreParameters
+from ..parameters.validate import instance
+from ..training.result import TrainResult
 from .network_spec import NetworkSpec, Synapses, level_table
 
 __all__ = ["spec_from_training"]
@@ -38,6 +40,7 @@ def spec_from_training(result: Any) -> NetworkSpec:
     Raises:
         ParameterValueError: the result was trained without weight quantization.
     """
+    instance("result", result, TrainResult, "a TrainResult (from train_jax, train_torch or load_parameters)")
     model = result.model
     if not model.settings.quantize:
         raise ParameterValueError(

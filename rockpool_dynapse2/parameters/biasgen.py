@@ -35,8 +35,8 @@ from ..chip import (
     BiasParameter,
     Transistor,
 )
-from ..errors import BiasCodeError, CurrentRangeError, ParameterValueError, ShapeError, UnknownParameterError
-from .validate import concrete
+from ..errors import BiasCodeError, CurrentRangeError, ParameterValueError, ShapeError, Shown, UnknownParameterError
+from .validate import check_positive_finite, concrete, flag, mapping, real_array
 
 __all__ = [
     "BiasCode",
@@ -115,15 +115,15 @@ class BiasTable:
     provenance: str
 
     def __post_init__(self) -> None:
+        mapping("currents", self.currents, "a mapping {Transistor: (6, 256) array}")
+        missing = [t.value for t in Transistor if t not in self.currents]
+        if missing or len(self.currents) != len(Transistor):
+            raise ParameterValueError("currents", f"one table per transistor type ({', '.join(t.value for t in Transistor)})", list(self.currents))
         for transistor, table in self.currents.items():
-            if table.shape != (_N_COARSE, _N_FINE):
-                raise ValueError(
-                    f"bias table for {transistor.value} must have shape {(_N_COARSE, _N_FINE)}; got {table.shape}"
-                )
-            if not (np.isfinite(table).all() and (table > 0).all()):
-                raise ValueError(f"bias table for {transistor.value} must be positive and finite")
-            if np.unique(table).size != table.size:
-                raise ValueError(f"bias table for {transistor.value} must have distinct currents")
+            name = f"currents[{transistor.value}]"
+            arr = real_array(name, table, shape=(_N_COARSE, _N_FINE), low=0.0, low_open=True, unit="amperes")
+            if np.unique(arr).size != arr.size:
+                raise ParameterValueError(name, "distinct currents (one per code)", f"{arr.size - np.unique(arr).size} repeated")
 
     @functools.cached_property
     def _sorted(self) -> Dict[Transistor, Tuple[np.ndarray, np.ndarray]]:
@@ -197,6 +197,10 @@ def currents_from_codes(name: Union[str, BiasParameter], coarse: Any, fine: Any)
         bad = (arr < 0) | (arr > high)
         if bad.any():
             raise BiasCodeError(field, arr[bad].ravel()[0].item(), 0, high, p.name)
+    try:
+        np.broadcast_shapes(coarse.shape, fine.shape)
+    except ValueError:
+        raise ShapeError("fine", f"broadcastable with coarse's {coarse.shape}", fine.shape) from None
     return bias_table().currents[p.transistor][coarse, fine] * p.scale_factor
 
 
@@ -248,14 +252,12 @@ def codes_from_currents(
             :func:`current_range` (unless ``clip``).
     """
     p = bias_parameter(name)
+    clip = flag("clip", clip)
+    check_positive_finite(p.current, currents, "amperes")
     arr = concrete(currents)
     if arr is None:
-        raise ParameterValueError(p.current, "a concrete array (codes cannot be traced)", "a traced value")
+        raise ParameterValueError(p.current, "a concrete array (codes cannot be traced)", Shown("a traced value"))
     arr = np.asarray(arr, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(arr) & (arr > 0))
-    if bad.any():
-        raise ParameterValueError(p.current, "positive and finite (amperes)", arr, bad)
     low, high = current_range(p)
     outside = (arr < low / (1 + RANGE_TOLERANCE)) | (arr > high * (1 + RANGE_TOLERANCE))
     if outside.any() and not clip:
@@ -275,6 +277,7 @@ def codes_from_currents(
 
 def code_from_current(name: Union[str, BiasParameter], current: float, clip: bool = False) -> BiasCode:
     """Nearest code to one current (A). See :func:`codes_from_currents`."""
+    check_positive_finite(bias_parameter(name).current, current, "amperes")
     arr = concrete(current)
     if arr is not None and np.size(arr) != 1:
         raise ShapeError("current", "a scalar (use codes_from_currents for arrays)", np.shape(arr))
@@ -284,7 +287,7 @@ def code_from_current(name: Union[str, BiasParameter], current: float, clip: boo
 
 def code_relative_error(name: Union[str, BiasParameter], currents: Any, clip: bool = False) -> np.ndarray:
     """Relative error ``(I_code - I) / I`` the nearest code costs, for an array of currents (A)."""
+    codes = codes_from_currents(name, currents, clip)
     arr = concrete(currents)
-    codes = codes_from_currents(name, currents if arr is None else arr, clip)
     arr = np.asarray(arr, dtype=np.float64)
     return (currents_from_codes(name, codes.coarse, codes.fine) - arr) / arr

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Union
 
+import numpy as np
+
 from ..chip import BIAS_SETTING, CONSTANTS, Circuit, CircuitConstants, PulseCircuit, Quantity
-from ..errors import UnknownParameterError
-from .validate import as_array, check_positive_finite
+from ..errors import ParameterValueError, UnknownParameterError
+from .validate import as_array, check_positive_finite, check_real, concrete
 
 __all__ = [
     "dpi_time_constant",
@@ -64,6 +66,24 @@ def dpi_time_constant(itau: Array, capacitance: Array, Ut: Array, kappa: Array) 
 def pulse_duration(current: Array, capacitance: Array, Vth: Array) -> Array:
     """The pulse-extender relation :math:`t = V_{th} C / I`, unchecked, on any arrays (its own inverse)."""
     return (Vth * capacitance) / current
+
+
+def _checked_result(name: str, given: Array, result: Array, quantity: str, positive: bool = True) -> Array:
+    """``result``, unless a concrete entry of it is not finite (or not positive) though
+    ``given`` was: the conversion under- or overflowed (e.g. ``tau = 1e-320`` s).
+
+    Raises:
+        ParameterValueError: naming the input ``name`` and its first such entry.
+    """
+    out = concrete(result)
+    if out is None:
+        return result
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(out) | ((out <= 0) if positive else False)
+    if np.any(bad):
+        arr = np.broadcast_to(np.asarray(concrete(given)), np.shape(out))
+        raise ParameterValueError(name, f"within the range that gives a {'positive ' if positive else ''}finite {quantity}", arr, bad)
+    return result
 
 
 def as_circuit(circuit: Union[str, Circuit]) -> Circuit:
@@ -114,8 +134,9 @@ def itau_from_tau(
         5.32
     """
     tau = as_array(tau)
-    check_positive_finite(BIAS_SETTING[Quantity.TAU, as_circuit(circuit)].high_level_name, tau, "seconds")
-    return _tau_relation(tau, circuit, constants)
+    name = BIAS_SETTING[Quantity.TAU, as_circuit(circuit)].high_level_name
+    check_positive_finite(name, tau, "seconds")
+    return _checked_result(name, tau, _tau_relation(tau, circuit, constants), "current")
 
 
 def tau_from_itau(
@@ -123,8 +144,9 @@ def tau_from_itau(
 ) -> Array:
     """Time constant (s) of a DPI circuit from its leak current ``itau`` (A); inverse of :func:`itau_from_tau`."""
     itau = as_array(itau)
-    check_positive_finite(BIAS_SETTING[Quantity.TAU, as_circuit(circuit)].current, itau, "amperes")
-    return _tau_relation(itau, circuit, constants)
+    name = BIAS_SETTING[Quantity.TAU, as_circuit(circuit)].current
+    check_positive_finite(name, itau, "amperes")
+    return _checked_result(name, itau, _tau_relation(itau, circuit, constants), "time constant")
 
 
 def _pulse_relation(x: Array, circuit: Union[str, PulseCircuit], constants: CircuitConstants) -> Array:
@@ -153,8 +175,9 @@ def ipulse_from_pulse_width(
         35.0
     """
     width = as_array(width)
-    check_positive_finite(BIAS_SETTING[Quantity.PULSE_WIDTH, as_pulse_circuit(circuit)].high_level_name, width, "seconds")
-    return _pulse_relation(width, circuit, constants)
+    name = BIAS_SETTING[Quantity.PULSE_WIDTH, as_pulse_circuit(circuit)].high_level_name
+    check_positive_finite(name, width, "seconds")
+    return _checked_result(name, width, _pulse_relation(width, circuit, constants), "current")
 
 
 def pulse_width_from_ipulse(
@@ -162,8 +185,9 @@ def pulse_width_from_ipulse(
 ) -> Array:
     """Pulse width (s) from its current (A); inverse of :func:`ipulse_from_pulse_width`."""
     current = as_array(current)
-    check_positive_finite(BIAS_SETTING[Quantity.PULSE_WIDTH, as_pulse_circuit(circuit)].current, current, "amperes")
-    return _pulse_relation(current, circuit, constants)
+    name = BIAS_SETTING[Quantity.PULSE_WIDTH, as_pulse_circuit(circuit)].current
+    check_positive_finite(name, current, "amperes")
+    return _checked_result(name, current, _pulse_relation(current, circuit, constants), "pulse width")
 
 
 def igain_from_gain_ratio(ratio: Array, itau: Array) -> Array:
@@ -172,7 +196,7 @@ def igain_from_gain_ratio(ratio: Array, itau: Array) -> Array:
     itau = as_array(itau)
     check_positive_finite("gain ratio", ratio, "dimensionless")
     check_positive_finite("Itau", itau, "amperes")
-    return ratio * itau
+    return _checked_result("gain ratio", ratio, ratio * itau, "current")
 
 
 def gain_ratio_from_igain(igain: Array, itau: Array) -> Array:
@@ -181,7 +205,7 @@ def gain_ratio_from_igain(igain: Array, itau: Array) -> Array:
     itau = as_array(itau)
     check_positive_finite("Igain", igain, "amperes")
     check_positive_finite("Itau", itau, "amperes")
-    return igain / itau
+    return _checked_result("Igain", igain, igain / itau, "gain ratio")
 
 
 def current_from_weight(weight: Array, Iscale: Array) -> Array:
@@ -191,12 +215,16 @@ def current_from_weight(weight: Array, Iscale: Array) -> Array:
     magnitude the current).
     """
     weight = as_array(weight)
+    Iscale = as_array(Iscale)
+    check_real("weight", weight, unit="units of Iscale")
     check_positive_finite("Iscale", Iscale, "amperes")
-    return weight * Iscale
+    return _checked_result("weight", weight, weight * Iscale, "current", positive=False)
 
 
 def weight_from_current(current: Array, Iscale: Array) -> Array:
     """Weight in units of ``Iscale`` from a weight current (A); inverse of :func:`current_from_weight`."""
     current = as_array(current)
+    Iscale = as_array(Iscale)
+    check_real("current", current, unit="amperes")
     check_positive_finite("Iscale", Iscale, "amperes")
-    return current / Iscale
+    return _checked_result("current", current, current / Iscale, "weight", positive=False)

@@ -17,7 +17,6 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
-import numpy as np
 
 from ..chip import (
     BIAS_PARAMETERS,
@@ -29,7 +28,7 @@ from ..chip import (
     Quantity,
 )
 from ..errors import ParameterValueError, UnknownParameterError
-from .validate import check_positive_finite
+from .validate import flag, instance, mapping, real_number
 from .biasgen import BiasCode, bias_parameter, code_from_current, current_from_code
 from .convert import (
     gain_ratio_from_igain,
@@ -79,7 +78,8 @@ class CoreHighLevel:
 
     def __post_init__(self) -> None:
         for p in HIGH_LEVEL_BIASES:
-            check_positive_finite(p.high_level_name, getattr(self, p.high_level_name), p.sets.unit)
+            value = real_number(p.high_level_name, getattr(self, p.high_level_name), low=0.0, low_open=True, unit=p.sets.unit)
+            object.__setattr__(self, p.high_level_name, value)
 
 
 def currents_from_high_level(high: Any, constants: CircuitConstants = CONSTANTS) -> Dict[str, Any]:
@@ -126,6 +126,7 @@ class CoreParameters:
     constants: CircuitConstants = field(default=CONSTANTS, compare=True)
 
     def __post_init__(self) -> None:
+        _check_constants(self.constants)
         defaults = None
         for name in _CURRENT_NAMES:
             value = getattr(self, name)
@@ -133,8 +134,7 @@ class CoreParameters:
                 if defaults is None:
                     defaults = currents_from_high_level(CoreHighLevel(), self.constants)
                 value = defaults[name]
-            check_positive_finite(name, value, "amperes")
-            object.__setattr__(self, name, float(np.asarray(value)))
+            object.__setattr__(self, name, real_number(name, value, low=0.0, low_open=True, unit="amperes"))
 
     # --- construction ------------------------------------------------------------------
 
@@ -156,7 +156,8 @@ class CoreParameters:
             UnknownParameterError: for an override that is not a high-level field.
             ParameterValueError: for non-positive, NaN or inf values.
         """
-        high = high or CoreHighLevel()
+        _check_constants(constants)
+        high = CoreHighLevel() if high is None else instance("high", high, CoreHighLevel, "a CoreHighLevel (or None: the defaults)")
         valid = [f.name for f in fields(CoreHighLevel)]
         for key in overrides:
             if key not in valid:
@@ -179,6 +180,7 @@ class CoreParameters:
             ParameterValueError: if a parameter is missing.
             BiasCodeError: for codes out of range.
         """
+        mapping("codes", codes, "a mapping {chip parameter name: BiasCode or (coarse, fine)}")
         currents: Dict[str, float] = {}
         for key, code in codes.items():
             p = bias_parameter(key)
@@ -217,6 +219,7 @@ class CoreParameters:
             clip: saturate currents outside a branch's range instead of raising
                 :class:`~rockpool_dynapse2.errors.CurrentRangeError`.
         """
+        clip = flag("clip", clip)
         return {p.name: code_from_current(p, getattr(self, p.current), clip) for p in BIAS_PARAMETERS}
 
     @property
@@ -281,6 +284,14 @@ class CoreParameters:
 
     def __str__(self) -> str:
         return self.table()
+
+
+def _check_constants(constants: Any) -> None:
+    """Raise :class:`ParameterValueError` unless ``constants`` is a :class:`CircuitConstants`
+    of positive, finite numbers."""
+    instance("constants", constants, CircuitConstants)
+    for f in fields(constants):
+        real_number(f"constants.{f.name}", getattr(constants, f.name), low=0.0, low_open=True)
 
 
 def _high_level_text(p: BiasParameter, high: CoreHighLevel) -> str:

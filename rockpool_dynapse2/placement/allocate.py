@@ -127,6 +127,61 @@ def _tags(
     return input_tags, neuron_tags
 
 
+class _NeuronPlaces:
+    """The location of a neuron in a violation: index, layer (when the spec names its
+    layers), chip, core and slot, e.g. ``neuron 17 (chip 0, core 2, neuron 17) of layer '1_DynapSimJax'``."""
+
+    def __init__(self, spec, chip: np.ndarray, core: np.ndarray, slot: np.ndarray):
+        self.spec, self.chip, self.core, self.slot = spec, chip, core, slot
+
+    def __call__(self, j: int) -> str:
+        return f"neuron {j} (chip {self.chip[j]}, core {self.core[j]}, neuron {self.slot[j]})" + _layer_of(self.spec, j)
+
+
+def _layer_of(spec, j: int) -> str:
+    """`` of layer 'name'`` for neuron ``j`` when the spec knows its layers, else ``""``."""
+    layers = spec.layer_of_neuron
+    if layers is None or not spec.names:
+        return ""
+    return f" of layer {spec.names[int(layers[j])]!r}"
+
+
+def _layers_in(spec, members: np.ndarray) -> str:
+    """`` (layers 'a', 'b')`` of the neurons ``members`` when the spec knows its layers, else ``""``."""
+    if spec.layer_of_neuron is None or not spec.names:
+        return ""
+    layers = np.unique(spec.layer_of_neuron[members])
+    return " (layers " + ", ".join(repr(spec.names[int(k)]) for k in layers) + ")"
+
+
+def _capacity_violations(spec, n_chips: int, geometry: ChipGeometry) -> List[Violation]:
+    """Cores on the board and neurons per core: placement itself needs these to hold."""
+    cpc, npc = geometry.cores_per_chip, geometry.neurons_per_core
+    violations: List[Violation] = []
+    if spec.n_cores > n_chips * cpc:
+        violations.append(Violation("cores", n_chips * cpc, spec.n_cores, f"network ({n_chips} chip(s) on the board)"))
+    sizes = np.bincount(spec.core_of_neuron, minlength=spec.n_cores)
+    for c in np.flatnonzero(sizes > npc):
+        members = np.flatnonzero(spec.core_of_neuron == c)
+        violations.append(Violation("neurons_per_core", npc, int(sizes[c]), f"logical core {c}" + _layers_in(spec, members)))
+    return violations
+
+
+def _routing_violations(spec, n_present: np.ndarray, chip: np.ndarray, where: _NeuronPlaces, geometry: ChipGeometry) -> List[Violation]:
+    """Destinations (SRAM entries: one per chip a neuron reaches, one more for an output) and hops."""
+    violations: List[Violation] = []
+    is_output = np.zeros(spec.n_neurons, dtype=bool)
+    is_output[spec.output_neurons] = True
+    needed = n_present.sum(axis=1) + is_output
+    for j in np.flatnonzero(needed > geometry.destinations):
+        violations.append(Violation("destinations", geometry.destinations, int(needed[j]), where(j)))
+    for j, c in zip(*np.nonzero(n_present)):
+        dx = chip_position(int(c))[0] - chip_position(int(chip[j]))[0]
+        if not geometry.hop_min <= dx <= geometry.hop_max:
+            violations.append(Violation("hops", geometry.hop_max, abs(dx), f"{where(j)} -> chip {c}"))
+    return violations
+
+
 def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Allocation:
     """Place a quantized spec on a board of ``n_chips`` chips (default: as many as needed, at most 4).
 
@@ -142,19 +197,13 @@ def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Al
     """
     if not spec.quantized:
         raise ParameterValueError("spec", "quantized (see rockpool_dynapse2.mapping.quantize_spec)", "a spec with float weights")
-    cpc, npc = geometry.cores_per_chip, geometry.neurons_per_core
+    cpc = geometry.cores_per_chip
     needed_chips = max(1, -(-spec.n_cores // cpc))
     if n_chips is None:
         n_chips = min(needed_chips, geometry.n_chips)
     if not (isinstance(n_chips, (int, np.integer)) and 1 <= n_chips):
         raise ParameterValueError("n_chips", "a positive integer", n_chips)
-    violations: List[Violation] = []
-    if spec.n_cores > n_chips * cpc:
-        violations.append(Violation("cores", n_chips * cpc, spec.n_cores, f"network ({n_chips} chip(s) on the board)"))
-    sizes = np.bincount(spec.core_of_neuron, minlength=spec.n_cores)
-    for c in np.flatnonzero(sizes > npc):
-        violations.append(Violation("neurons_per_core", npc, int(sizes[c]), f"logical core {c}"))
-    raise_violations(violations)  # placement needs these to hold
+    raise_violations(_capacity_violations(spec, n_chips, geometry))  # placement needs these to hold
 
     logical = spec.core_of_neuron
     chip = logical // cpc
@@ -163,14 +212,14 @@ def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Al
     for c in range(spec.n_cores):
         members = np.flatnonzero(logical == c)
         slot[members] = np.arange(members.size)
+    where = _NeuronPlaces(spec, chip, core, slot)
 
-    violations.extend(_bias_range_violations(spec, cpc))
+    violations = _bias_range_violations(spec, cpc)
 
     # CAM entries.
     counts = spec.synapse_counts()
     for j in np.flatnonzero(counts > geometry.cam_entries):
-        where = f"neuron {j} (chip {chip[j]}, core {core[j]}, neuron {slot[j]})"
-        violations.append(Violation("cam_entries", geometry.cam_entries, int(counts[j]), where))
+        violations.append(Violation("cam_entries", geometry.cam_entries, int(counts[j]), where(j)))
 
     # Tags per chip.
     ins, rec = spec.input_synapses, spec.recurrent_synapses
@@ -179,17 +228,7 @@ def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Al
     tag_limit = geometry.tags_per_chip - 1  # CONTROL_TAG is reserved
     input_tags, neuron_tags = _tags(in_present, n_present, tag_limit, violations)
 
-    # Destinations (SRAM entries) and hops.
-    is_output = np.zeros(spec.n_neurons, dtype=bool)
-    is_output[spec.output_neurons] = True
-    needed = n_present.sum(axis=1) + is_output
-    for j in np.flatnonzero(needed > geometry.destinations):
-        where = f"neuron {j} (chip {chip[j]}, core {core[j]}, neuron {slot[j]})"
-        violations.append(Violation("destinations", geometry.destinations, int(needed[j]), where))
-    for j, c in zip(*np.nonzero(n_present)):
-        dx = chip_position(int(c))[0] - chip_position(int(chip[j]))[0]
-        if not geometry.hop_min <= dx <= geometry.hop_max:
-            violations.append(Violation("hops", geometry.hop_max, abs(dx), f"neuron {j} -> chip {c}"))
+    violations.extend(_routing_violations(spec, n_present, chip, where, geometry))
     if spec.n_outputs > tag_limit:
         violations.append(Violation("output_channels", tag_limit, spec.n_outputs, "network outputs"))
     raise_violations(violations)

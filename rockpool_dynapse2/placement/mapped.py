@@ -12,6 +12,12 @@ channel of the trained network. A :class:`MappedConfiguration` keeps them togeth
 * ``dt`` and ``Iscale``: the time step and weight unit of the simulation it came from.
 
 Its own JSON (``to_json``/``from_json``) embeds samna's JSON of the configuration.
+Construction and loading check every map against the board (the path of the bad entry in
+the error): a configuration with at least one chip; ``dt`` and ``Iscale`` positive and
+finite; every input route on a chip of the board, with 4 booleans for its cores and a tag
+that is not the control tag; distinct output tags, each the tag of a monitoring entry of
+one of ``neurons``; distinct neuron addresses on the board. ``from_json`` reads JSON types
+exactly (``"3"`` is not an integer, ``1`` is not a boolean) and refuses unknown keys.
 """
 
 from __future__ import annotations
@@ -19,17 +25,22 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple, Union
+
+import numpy as np
 
 from .._json import loads
-from ..chip import CONTROL_TAG, GEOMETRY
-from ..errors import ParameterValueError
+from ..chip import CONTROL_TAG, GEOMETRY, MONITOR_HOP
+from ..errors import BiasCodeError, ParameterValueError, ShapeError
 from ..config.json_io import from_document
 from ..config.tree import Configuration
 
 __all__ = ["InputRoute", "NeuronAddress", "MappedConfiguration"]
 
 FORMAT = "rockpool-dynapse2/mapped-configuration/1"
+
+_KEYS = ("format", "dt", "Iscale", "inputs", "outputs", "neurons", "configuration")
+"""The keys of the JSON document, in the order :meth:`MappedConfiguration.to_json` writes them."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,12 @@ class NeuronAddress:
 
 @dataclass(frozen=True)
 class MappedConfiguration:
-    """A configuration with its input and output channel maps (see the module docs)."""
+    """A configuration with its input and output channel maps (see the module docs).
+
+    Raises:
+        ParameterValueError: for a map that points at something the board does not have,
+            with the path of the entry (``inputs[2][0].tag``, ``outputs[1]``, ``neurons[5].chip``).
+    """
 
     configuration: Configuration
     inputs: Tuple[Tuple[InputRoute, ...], ...]
@@ -64,26 +80,15 @@ class MappedConfiguration:
     def __post_init__(self) -> None:
         """Every map must point at something the board has: checked here, on construction
         and on load, with the path of the bad entry in the error."""
+        set_ = object.__setattr__
         for name in ("dt", "Iscale"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ParameterValueError(name, "a positive finite number", value)
-        n_chips = len(self.configuration.chips)
-        if n_chips < 1:
-            raise ParameterValueError("configuration.chips", "at least one chip", n_chips)
-        for i, routes in enumerate(self.inputs):
-            for k, route in enumerate(routes):
-                where = f"inputs[{i}][{k}]"
-                _check_index(f"{where}.chip", route.chip, n_chips)
-                if len(route.core_mask) != GEOMETRY.cores_per_chip or not all(isinstance(b, bool) for b in route.core_mask):
-                    raise ParameterValueError(f"{where}.core_mask", f"{GEOMETRY.cores_per_chip} booleans", route.core_mask)
-                _check_index(f"{where}.tag", route.tag, CONTROL_TAG)
-        for j, tag in enumerate(self.outputs):
-            _check_index(f"outputs[{j}]", tag, CONTROL_TAG)
-        for j, a in enumerate(self.neurons):
-            _check_index(f"neurons[{j}].chip", a.chip, n_chips)
-            _check_index(f"neurons[{j}].core", a.core, GEOMETRY.cores_per_chip)
-            _check_index(f"neurons[{j}].neuron", a.neuron, GEOMETRY.neurons_per_core)
+            set_(self, name, _positive(name, getattr(self, name)))
+        if not isinstance(self.configuration, Configuration):
+            raise ParameterValueError("configuration", "a Configuration", type(self.configuration).__name__)
+        n_chips = len(self.configuration.chips)  # >= 1: a Configuration has a chip
+        set_(self, "inputs", tuple(_routes(f"inputs[{i}]", r, n_chips) for i, r in enumerate(_sequence("inputs", self.inputs))))
+        set_(self, "neurons", _addresses(self.neurons, n_chips))
+        set_(self, "outputs", _output_tags(self.outputs, _monitoring_tags(self.configuration, self.neurons)))
 
     @property
     def n_inputs(self) -> int:
@@ -104,45 +109,200 @@ class MappedConfiguration:
         }
 
     def to_json(self) -> str:
-        """JSON text: the maps, and samna's JSON of the configuration under ``"configuration"``."""
+        """JSON text: the maps, and samna's JSON of the configuration under ``"configuration"``.
+
+        ``to_json(from_json(text))`` is ``text`` for any text this method wrote.
+        """
         maps = json.dumps(self._maps())
         return maps[:-1] + ', "configuration": ' + self.configuration.to_json() + "}"
 
     @classmethod
-    def from_json(cls, text: str) -> "MappedConfiguration":
+    def from_json(cls, text: Union[str, bytes]) -> "MappedConfiguration":
         """Read :meth:`to_json`'s output.
 
         Raises:
-            ParameterValueError: malformed JSON, a wrong format tag or a missing field.
+            ParameterValueError: malformed JSON, a wrong format tag, a missing or unknown
+                key, a value of the wrong JSON type or out of range (the message gives the
+                path, e.g. ``inputs[0][1].tag`` or ``configuration.value0.chips[0]...``).
+            ShapeError, BiasCodeError: a record of the configuration the tree rejects, with
+                its path.
         """
         try:
             d = loads(text, "configuration file")
-        except json.JSONDecodeError as err:
-            raise ParameterValueError("configuration file", "valid JSON", f"{err.msg} at line {err.lineno}") from None
-        if not isinstance(d, dict) or d.get("format") != FORMAT:
-            got = d.get("format") if isinstance(d, dict) else type(d).__name__
-            raise ParameterValueError("format", f"{FORMAT!r}", got)
-        try:
-            return cls(
-                configuration=from_document(d["configuration"]),
-                inputs=tuple(
-                    tuple(InputRoute(int(c), tuple(bool(b) for b in mask), int(t)) for c, mask, t in routes)
-                    for routes in d["inputs"]
-                ),
-                outputs=tuple(int(t) for t in d["outputs"]),
-                neurons=tuple(NeuronAddress(int(c), int(k), int(n)) for c, k, n in d["neurons"]),
-                dt=float(d["dt"]),
-                Iscale=float(d["Iscale"]),
-            )
-        except KeyError as err:
-            raise ParameterValueError(f"configuration field {err.args[0]!r}", "present", "missing") from None
-        except (TypeError, ValueError) as err:
-            if isinstance(err, ParameterValueError):
-                raise
-            raise ParameterValueError("configuration maps", "lists of [chip, [4 bools], tag] and integers", str(err)) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ParameterValueError("configuration file", "valid JSON", str(err)) from None
+        _check_keys(d)
+        maps = _read_maps(d)  # the small part first: a bad map fails before the configuration is read
+        return cls(configuration=_configuration(d["configuration"]), **maps)
 
 
-def _check_index(where: str, value: Any, n: int) -> None:
-    """``value`` must be an integer in ``0 .. n-1``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n:
-        raise ParameterValueError(where, f"an integer in 0..{n - 1}", value)
+# --- checks of the maps -------------------------------------------------------------------------
+
+
+def _positive(name: str, value: Any) -> float:
+    """``value`` (a Python or numpy real number) as a positive finite float."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not real or not math.isfinite(value) or value <= 0:
+        raise ParameterValueError(name, "a positive finite number", _shown(value))
+    return float(value)
+
+
+def _check_index(where: str, value: Any, n: int) -> int:
+    """``value`` must be an integer (numpy's included, bools not) in ``0 .. n-1``; returned as an ``int``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
+        raise ParameterValueError(where, f"an integer in 0..{n - 1}", _shown(value))
+    return int(value)
+
+
+def _shown(value: Any) -> Any:
+    """``value`` as an error shows it: scalars as they are, anything else by its type."""
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return value
+    return type(value).__name__
+
+
+def _sequence(where: str, value: Any) -> tuple:
+    """``value`` (a tuple or list) as a tuple."""
+    if not isinstance(value, (tuple, list)):
+        raise ParameterValueError(where, "a sequence", _shown(value))
+    return tuple(value)
+
+
+def _routes(where: str, routes: Any, n_chips: int) -> Tuple[InputRoute, ...]:
+    """One input channel's routes, each on a chip of the board with a core mask and a tag."""
+    out = []
+    for k, route in enumerate(_sequence(where, routes)):
+        at = f"{where}[{k}]"
+        if not isinstance(route, InputRoute):
+            raise ParameterValueError(at, "an InputRoute", _shown(route))
+        chip = _check_index(f"{at}.chip", route.chip, n_chips)
+        mask = route.core_mask
+        if not isinstance(mask, (tuple, list)) or len(mask) != GEOMETRY.cores_per_chip or not all(isinstance(b, bool) for b in mask):
+            raise ParameterValueError(f"{at}.core_mask", f"{GEOMETRY.cores_per_chip} booleans", _shown(mask))
+        out.append(InputRoute(chip, tuple(mask), _check_index(f"{at}.tag", route.tag, CONTROL_TAG)))
+    return tuple(out)
+
+
+def _addresses(neurons: Any, n_chips: int) -> Tuple[NeuronAddress, ...]:
+    """The neurons' addresses, each on the board and each once."""
+    out: List[NeuronAddress] = []
+    first: Dict[NeuronAddress, int] = {}
+    for j, a in enumerate(_sequence("neurons", neurons)):
+        if not isinstance(a, NeuronAddress):
+            raise ParameterValueError(f"neurons[{j}]", "a NeuronAddress", _shown(a))
+        address = NeuronAddress(
+            _check_index(f"neurons[{j}].chip", a.chip, n_chips),
+            _check_index(f"neurons[{j}].core", a.core, GEOMETRY.cores_per_chip),
+            _check_index(f"neurons[{j}].neuron", a.neuron, GEOMETRY.neurons_per_core),
+        )
+        if address in first:
+            rule = f"an address no other neuron has (neurons[{first[address]}] has it)"
+            raise ParameterValueError(f"neurons[{j}]", rule, f"chip {address.chip}, core {address.core}, neuron {address.neuron}")
+        first[address] = j
+        out.append(address)
+    return tuple(out)
+
+
+def _monitoring_tags(configuration: Configuration, neurons: Tuple[NeuronAddress, ...]) -> Dict[int, int]:
+    """``{tag: index into neurons}`` of the neurons' monitoring entries (hops -7, -7)."""
+    tags: Dict[int, int] = {}
+    for j, a in enumerate(neurons):
+        for d in configuration.neuron(a.chip, a.core, a.neuron).destinations:
+            if d.is_used and d.x_hop == MONITOR_HOP and d.y_hop == MONITOR_HOP:
+                tags.setdefault(d.tag, j)
+    return tags
+
+
+def _output_tags(outputs: Any, monitored: Dict[int, int]) -> Tuple[int, ...]:
+    """The output tags: distinct, not the control tag, each sent by a neuron's monitoring entry."""
+    out: List[int] = []
+    for j, tag in enumerate(_sequence("outputs", outputs)):
+        tag = _check_index(f"outputs[{j}]", tag, CONTROL_TAG)
+        if tag in out:
+            raise ParameterValueError(f"outputs[{j}]", f"a tag no other output has (outputs[{out.index(tag)}] has it)", tag)
+        if tag not in monitored:
+            rule = f"the tag of a monitoring entry (hops {MONITOR_HOP}, {MONITOR_HOP}) of one of `neurons`"
+            raise ParameterValueError(f"outputs[{j}]", rule, tag)
+        out.append(tag)
+    return tuple(out)
+
+
+# --- reading the JSON document ------------------------------------------------------------------
+
+
+def _check_keys(d: Any) -> None:
+    """The document is an object with the format tag and exactly the keys :data:`_KEYS`."""
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        got = d.get("format") if isinstance(d, dict) else type(d).__name__
+        raise ParameterValueError("format", f"{FORMAT!r}", got if got is None or isinstance(got, str) else _shown(got))
+    missing = [k for k in _KEYS if k not in d]
+    if missing:
+        raise ParameterValueError(f"configuration field {missing[0]!r}", "present", "missing")
+    extra = sorted(set(d) - set(_KEYS))
+    if extra:
+        rule = f"absent: the document has only the keys {', '.join(_KEYS)}"
+        raise ParameterValueError(f"configuration field {extra[0]!r}", rule, "present")
+
+
+def _configuration(document: Any) -> Configuration:
+    """The embedded samna configuration, its errors' paths starting at ``configuration.``."""
+    try:
+        return from_document(document)
+    except BiasCodeError as err:
+        raise BiasCodeError(err.field, err.value, err.low, err.high, where=f"configuration.{err.where}") from None
+    except ShapeError as err:
+        raise ShapeError(f"configuration.{err.name}", err.expected, err.shape) from None
+    except ParameterValueError as err:
+        raise ParameterValueError(f"configuration.{err.name}", err.rule, err.value) from None
+
+
+def _read_maps(d: Dict[str, Any]) -> Dict[str, Any]:
+    """The channel maps, ``dt`` and ``Iscale`` of the document, each of its JSON type."""
+    return dict(
+        inputs=tuple(
+            tuple(_read_route(f"inputs[{i}][{k}]", route) for k, route in enumerate(_read_list(f"inputs[{i}]", routes)))
+            for i, routes in enumerate(_read_list("inputs", d["inputs"]))
+        ),
+        outputs=tuple(_read_int(f"outputs[{j}]", t) for j, t in enumerate(_read_list("outputs", d["outputs"]))),
+        neurons=tuple(_read_address(f"neurons[{j}]", a) for j, a in enumerate(_read_list("neurons", d["neurons"]))),
+        dt=_read_number("dt", d["dt"]),
+        Iscale=_read_number("Iscale", d["Iscale"]),
+    )
+
+
+def _read_list(where: str, node: Any) -> list:
+    if type(node) is not list:
+        raise ParameterValueError(where, "a JSON list", _shown(node))
+    return node
+
+
+def _read_int(where: str, node: Any) -> int:
+    if type(node) is not int:
+        raise ParameterValueError(where, "a JSON integer", _shown(node))
+    return node
+
+
+def _read_number(where: str, node: Any) -> float:
+    if type(node) not in (int, float):
+        raise ParameterValueError(where, "a JSON number", _shown(node))
+    return float(node)
+
+
+def _read_route(where: str, node: Any) -> InputRoute:
+    """``[chip, [4 booleans], tag]``."""
+    items = _read_list(where, node)
+    if len(items) != 3:
+        raise ParameterValueError(where, "a list [chip, [4 booleans], tag]", f"a list of {len(items)}")
+    mask = _read_list(f"{where}.core_mask", items[1])
+    for b, bit in enumerate(mask):
+        if type(bit) is not bool:
+            raise ParameterValueError(f"{where}.core_mask[{b}]", "a JSON boolean", _shown(bit))
+    return InputRoute(_read_int(f"{where}.chip", items[0]), tuple(mask), _read_int(f"{where}.tag", items[2]))
+
+
+def _read_address(where: str, node: Any) -> NeuronAddress:
+    """``[chip, core, neuron]``."""
+    items = _read_list(where, node)
+    if len(items) != 3:
+        raise ParameterValueError(where, "a list [chip, core, neuron]", f"a list of {len(items)}")
+    return NeuronAddress(*(_read_int(f"{where}.{name}", v) for name, v in zip(("chip", "core", "neuron"), items)))

@@ -18,7 +18,8 @@ from rockpool.nn.modules.jax.jax_module import JaxModule
 from rockpool.parameters import Parameter, SimulationParameter, State
 
 from ..errors import ParameterValueError
-from .module_base import DynapSimBase, check_input, record_dict
+from ..parameters.validate import flag
+from .module_base import DynapSimBase, check_input, check_input_type, check_outcome, record_dict
 from .records import ArrayOps, DynapParams, DynapState
 from .spiking import spike_count_forward, surrogate_slope
 from .step import (
@@ -409,10 +410,12 @@ class DynapSimJax(DynapSimBase, JaxModule):
             ``(spikes (B, T, N), new_state, record_dict)``; ``record_dict`` holds every
             state over time, ``(B, T, N)``, when ``record`` is True.
         """
+        record = flag("record", record)
         p = self.parameters_record()
         self._check_call(p)
         static = dict(self._static)
-        x = check_input(jnp.asarray(input_data, dtype=static["dtype"]), self.size_in)
+        given = check_input_type(input_data, static["dtype"])
+        x = check_input(jnp.asarray(input_data, dtype=static["dtype"]), self.size_in, given)
         state = self._batched_state(x.shape[0])
         dtype = x.dtype
         spikes, state, rec = evolve_arrays(
@@ -422,10 +425,11 @@ class DynapSimJax(DynapSimBase, JaxModule):
             jnp.asarray(self.dt, dtype),
             jnp.asarray(static["max_spikes_per_dt"], dtype),
             signed=self.signed,
-            record=bool(record),
+            record=record,
             chunk=static["chunk"],
             idle=idle_synapses(state.isyn, self.signed),
         )
+        check_outcome(spikes, state)
         return spikes, state._asdict(), rec
 
     @staticmethod

@@ -11,9 +11,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import ParameterValueError, ShapeError
+from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.core import CoreHighLevel, CoreParameters
-from ..parameters.validate import concrete
+from ..parameters.validate import check_real, concrete, integer, seed as check_seed
 from .records import CURRENT_NAMES, DynapParams, DynapState
 from .module_spec import (
     PARAMETER_NAMES,
@@ -43,21 +43,43 @@ def split_high_level(kwargs: Dict[str, Any]) -> Dict[str, Any]:
         if np.ndim(value) != 0:
             raise ParameterValueError(
                 name,
-                "one value for the whole core (a core's neurons share its biases); for per-neuron "
-                "values pass currents to the constructor, e.g. Itau_ampa=itau_from_tau(taus, ...) or Idc=array",
-                f"an array of shape {np.shape(value)}",
+                "one value for the whole core (a core's neurons share its biases: for per-neuron "
+                "values pass currents to the constructor, e.g. Itau_ampa=itau_from_tau(taus, ...) or Idc=array)",
+                Shown(f"an array of shape {np.shape(value)}"),
             )
     if high:
         kwargs["core"] = CoreParameters.from_high_level(**high)
     return kwargs
 
 
-def check_input(x: Any, size_in: int) -> Any:
+def check_input_type(x: Any, dtype: str) -> Optional[np.ndarray]:
+    """A call's input before it is cast to the module's ``dtype``: real numbers that the
+    dtype can hold, or booleans (a spike raster), as numpy where concrete.
+
+    Raises:
+        ParameterValueError: ``None``, a string, a boolean scalar, complex numbers, objects,
+            NaN, or a number too large for ``dtype`` (1e300 in float32).
+    """
+    arr = concrete(x) if x is not None and not isinstance(x, (str, bytes)) else None
+    if arr is not None and arr.dtype.kind == "b" and arr.ndim > 0:
+        return arr
+    largest = float(np.finfo(dtype).max)
+    return check_real("input_data", x, low=-largest, high=largest, finite=False,
+                      what="an array of real numbers (T, N_in) or (B, T, N_in)")
+
+
+def check_input(x: Any, size_in: int, given: Optional[np.ndarray] = None) -> Any:
     """A call's input, an array of the backend ``(T, N_in)`` or ``(B, T, N_in)``, as ``(B, T, N_in)``.
+
+    Args:
+        x: the input, cast to the module's dtype.
+        size_in: the module's input channels.
+        given: the input as given (before the cast), to show in an error.
 
     Raises:
         ShapeError: another shape, or no time step or batch element.
-        ParameterValueError: a NaN or infinite input (where concrete).
+        ParameterValueError: a NaN or infinite input, or one that overflows the dtype
+            (where concrete).
     """
     if x.ndim == 2:
         x = x[None]
@@ -65,8 +87,25 @@ def check_input(x: Any, size_in: int) -> Any:
         raise ShapeError("input_data", f"(T, {size_in}) or (B, T, {size_in}) with B, T >= 1", tuple(x.shape))
     arr = concrete(x)
     if arr is not None and not np.isfinite(arr).all():
-        raise ParameterValueError("input_data", "finite", arr, ~np.isfinite(arr))
+        shown = arr if given is None or given.size != arr.size else given.reshape(arr.shape)
+        raise ParameterValueError("input_data", f"finite in {arr.dtype}", shown, ~np.isfinite(arr))
     return x
+
+
+def check_outcome(spikes: Any, state: DynapState) -> None:
+    """Raise :class:`ParameterValueError` if a call's spikes or final state are not finite
+    (where concrete): parameters far outside the circuits' range (a gain of 1e300, a
+    capacitance of 1e-300 F) make the equations overflow, and the call must not return
+    NaN spikes or store a NaN state.
+    """
+    rule = "finite after the call (the module's parameters drive the circuit equations out of range)"
+    for name, value in zip(DynapState._fields, state):
+        arr = concrete(value)
+        if arr is not None and not np.isfinite(arr).all():
+            raise ParameterValueError(f"state {name}", rule, arr, ~np.isfinite(arr))
+    arr = concrete(spikes)
+    if arr is not None and not np.isfinite(arr).all():
+        raise ParameterValueError("spikes", rule, arr, ~np.isfinite(arr))
 
 
 def record_dict(ys: DynapState, zeros_like: Callable[[Any], Any]) -> Dict[str, Any]:
@@ -87,6 +126,23 @@ def record_dict(ys: DynapState, zeros_like: Callable[[Any], Any]) -> Dict[str, A
     return rec
 
 
+def _check_representable(spec: ModuleSpec, dtype: np.dtype) -> None:
+    """Raise :class:`ParameterValueError` for a current, constant, ``Iscale`` or ``dt`` that
+    the module's dtype cannot hold (it would become 0 or inf: 1e-300 A or 1e300 A in
+    float32), or recurrent weights that overflow it."""
+    info = np.finfo(dtype)
+    rule = f"representable in {dtype.name}, in [{info.tiny:.4g}, {info.max:.4g}]"
+    values = {**spec.values, "Iscale": np.asarray(spec.Iscale), "dt": np.asarray(spec.dt)}
+    for name, value in values.items():
+        bad = (value < info.tiny) | (value > info.max)
+        if bad.any():
+            raise ParameterValueError(name, rule, value, bad)
+    if spec.w_rec is not None:
+        bad = np.abs(spec.w_rec) > info.max
+        if bad.any():
+            raise ParameterValueError("w_rec", f"representable in {dtype.name}, |w| <= {info.max:.4g}", spec.w_rec, bad)
+
+
 class DynapSimBase:
     """Mixed into both simulation modules (before their Rockpool base class).
 
@@ -104,12 +160,15 @@ class DynapSimBase:
         integer >= 0), and resolve the other constructor arguments (``core``, ``w_rec``,
         ``has_rec``, ``dt``, ``Iscale``, ``max_spikes_per_dt``, ``trainable``, currents and
         layout constants: see :func:`~.module_spec.build_module_spec`)."""
-        if dtype not in DTYPES:
-            raise ParameterValueError("dtype", " or ".join(repr(d) for d in DTYPES), dtype)
-        for name, value, low in (("chunk", chunk, 1), ("seed", seed, 0)):
-            if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low):
-                raise ParameterValueError(name, f"None or an integer >= {low}", value)
-        return build_module_spec(shape, **arguments)
+        if not (isinstance(dtype, str) and dtype in DTYPES):
+            raise ParameterValueError("dtype", " or ".join(repr(d) for d in DTYPES), dtype if isinstance(dtype, str) else type(dtype).__name__)
+        if chunk is not None:
+            integer("chunk", chunk, low=1)
+        if seed is not None:
+            check_seed("seed", seed)
+        spec = build_module_spec(shape, **arguments)
+        _check_representable(spec, np.dtype(dtype))
+        return spec
 
     @staticmethod
     def _state_array(value: Any) -> Any:

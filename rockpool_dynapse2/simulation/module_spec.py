@@ -15,9 +15,9 @@ from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Sequence,
 import numpy as np
 
 from ..chip import SynapseType
-from ..errors import ParameterValueError, ShapeError, UnknownParameterError
+from ..errors import ParameterValueError, ShapeError, Shown, UnknownParameterError
 from ..parameters.core import CoreParameters
-from ..parameters.validate import check_positive_finite, concrete
+from ..parameters.validate import check_positive_finite, check_real, concrete, flag, instance, names as check_names, real_array, real_number
 from .records import CURRENT_NAMES, LAYOUT_NAMES, SYNAPSE_NAMES, DynapState
 
 __all__ = [
@@ -129,7 +129,7 @@ def check_parameters(p: Any, size_in: int, n: int, rows: Optional[int] = None) -
     check_values("Iscale", p.Iscale)
     if p.w_rec is not None:
         _check_shape("w_rec", p.w_rec, (n, size_in), rows, f"(N, size_in) = ({n}, {size_in})")
-        _check_finite("w_rec", concrete(p.w_rec))
+        check_real("w_rec", p.w_rec, unit="units of Iscale")
 
 
 def _check_shape(name: str, value: Any, shape: Tuple[int, ...], rows: Optional[int], expected: str) -> None:
@@ -138,12 +138,6 @@ def _check_shape(name: str, value: Any, shape: Tuple[int, ...], rows: Optional[i
     if got == shape or (rows and got == (rows,) + shape):
         return
     raise ShapeError(name, expected + (f" or {(rows,) + shape}" if rows else ""), value.shape)
-
-
-def _check_finite(name: str, arr: Optional[np.ndarray]) -> None:
-    """Raise :class:`ParameterValueError` for a non-finite entry of a concrete ``arr`` (None: traced)."""
-    if arr is not None and not np.isfinite(arr).all():
-        raise ParameterValueError(name, "finite", arr, ~np.isfinite(arr))
 
 
 def state_needs_broadcast(name: str, shape: Tuple[int, ...], B: int, n: int) -> bool:
@@ -170,17 +164,13 @@ def check_state(name: str, value: Any) -> None:
 
 
 def _per_neuron(name: str, value: Any, n: int) -> np.ndarray:
-    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
-        raise ParameterValueError(name, "a positive real number or an array of them", repr(value))
-    arr = concrete(value)
-    if arr is None:
-        raise ParameterValueError(name, "a concrete value at construction", "a traced value")
-    if np.asarray(arr).dtype.kind not in "iuf":
-        raise ParameterValueError(name, "a positive real number or an array of them", f"an array of dtype {np.asarray(arr).dtype}")
-    arr = np.asarray(arr, dtype=np.float64)
+    """A current or layout constant as ``(N,)`` float64: a positive finite number or ``(N,)``
+    array of them (a ``(1,)`` array counts as a number)."""
+    if concrete(value) is None:
+        raise ParameterValueError(name, "a concrete value at construction", Shown("a traced value"))
+    arr = real_array(name, value, low=0.0, low_open=True, unit=_UNITS.get(name[0], ""))
     if arr.shape not in ((), (1,), (n,)):
         raise ShapeError(name, f"() or ({n},)", arr.shape)
-    check_values(name, arr)
     return np.broadcast_to(arr.reshape(-1) if arr.ndim else arr, (n,)).copy()
 
 
@@ -224,16 +214,14 @@ def build_module_spec(
             a layout constant.
     """
     size_in, n, signed = parse_shape(shape)
-    if core is not None and not isinstance(core, CoreParameters):
-        raise ParameterValueError("core", "a CoreParameters (or None: the default operating point)", type(core).__name__)
-    if not isinstance(has_rec, (bool, np.bool_)):
-        raise ParameterValueError("has_rec", "True or False", repr(has_rec))
-    _check_names(values, trainable)
+    if core is not None:
+        instance("core", core, CoreParameters, "a CoreParameters (or None: the default operating point)")
+    has_rec = flag("has_rec", has_rec)
+    trainable = _check_names(values, trainable)
     resolved = _resolve_values(core if core is not None else CoreParameters(), values, n)
-    dt_arr = _check_dt(dt)
-    iscale_arr = _check_iscale(1e-8 if Iscale is None else Iscale)
-    if not (max_spikes_per_dt >= 1):
-        raise ParameterValueError("max_spikes_per_dt", ">= 1", max_spikes_per_dt)
+    dt = real_number("dt", dt, low=0.0, low_open=True, unit="seconds")
+    Iscale = real_number("Iscale", 1e-8 if Iscale is None else Iscale, low=0.0, low_open=True, unit="amperes")
+    max_spikes_per_dt = real_number("max_spikes_per_dt", max_spikes_per_dt, low=1.0, finite=False)
     w = None if w_rec is None else _check_w_rec(w_rec, n, size_in)
     has_rec = has_rec or w is not None
 
@@ -242,25 +230,24 @@ def build_module_spec(
         n_neurons=n,
         signed=signed,
         values=resolved,
-        Iscale=float(iscale_arr),
-        dt=float(dt_arr),
-        max_spikes_per_dt=float(max_spikes_per_dt),
+        Iscale=Iscale,
+        dt=dt,
+        max_spikes_per_dt=max_spikes_per_dt,
         has_rec=bool(has_rec),
         w_rec=w,
-        trainable=tuple(trainable),
+        trainable=trainable,
     )
 
 
-def _check_names(values: Mapping[str, Any], trainable: Sequence[str]) -> None:
-    """Raise :class:`UnknownParameterError` for a keyword or a ``trainable`` name that is
-    not a current, a layout constant (or, for keywords, a merged alias)."""
+def _check_names(values: Mapping[str, Any], trainable: Sequence[str]) -> Tuple[str, ...]:
+    """``trainable`` as a tuple; :class:`UnknownParameterError` for a keyword or a
+    ``trainable`` name that is not a current, a layout constant (or, for keywords, a
+    merged alias), :class:`ParameterValueError` for a ``trainable`` that is not names."""
     valid = PARAMETER_NAMES + tuple(ALIASES)
     for key in values:
         if key not in valid:
             raise UnknownParameterError("parameter", key, valid + ("Iscale", "dt", "w_rec", "has_rec"))
-    for key in trainable:
-        if key not in PARAMETER_NAMES:
-            raise UnknownParameterError("trainable", key, PARAMETER_NAMES)
+    return check_names("trainable", trainable, PARAMETER_NAMES)
 
 
 def _resolve_values(core: CoreParameters, values: Mapping[str, Any], n: int) -> Dict[str, np.ndarray]:
@@ -275,34 +262,12 @@ def _resolve_values(core: CoreParameters, values: Mapping[str, Any], n: int) -> 
     return {name: _per_neuron(name, base[name], n) for name in PARAMETER_NAMES}
 
 
-def _check_dt(dt: Any) -> np.ndarray:
-    """``dt`` as a numpy scalar; :class:`ParameterValueError` unless concrete, scalar, positive and finite."""
-    dt_arr = concrete(dt)
-    if dt_arr is None or np.ndim(dt_arr) != 0 or not (np.isfinite(dt_arr) and dt_arr > 0):
-        raise ParameterValueError("dt", "a positive finite time step in seconds", dt if dt_arr is None else dt_arr)
-    return dt_arr
-
-
-def _check_iscale(iscale: Any) -> np.ndarray:
-    """``Iscale`` as a numpy scalar; :class:`ParameterValueError` unless concrete, scalar, positive and finite."""
-    iscale_arr = concrete(iscale)
-    if iscale_arr is None or np.ndim(iscale_arr) != 0:
-        raise ParameterValueError("Iscale", "a positive finite scalar current in amperes", iscale)
-    check_values("Iscale", iscale_arr)
-    return iscale_arr
-
-
 def _check_w_rec(w_rec: Any, n: int, size_in: int) -> np.ndarray:
     """Recurrent weights as a float64 ``(N, size_in)`` array; named errors unless concrete,
-    of that shape and finite."""
-    w = concrete(w_rec)
-    if w is None:
-        raise ParameterValueError("w_rec", "a concrete array at construction", "a traced value")
-    w = np.asarray(w, dtype=np.float64)
-    if w.shape != (n, size_in):
-        raise ShapeError("w_rec", f"(N, size_in) = ({n}, {size_in})", w.shape)
-    _check_finite("w_rec", w)
-    return w
+    real, of that shape and finite."""
+    if concrete(w_rec) is None:
+        raise ParameterValueError("w_rec", "a concrete array at construction", Shown("a traced value"))
+    return real_array("w_rec", w_rec, shape=(n, size_in), expected=f"(N, size_in) = ({n}, {size_in})", unit="units of Iscale")
 
 
 def _synapses_at_rest(Io: np.ndarray) -> np.ndarray:

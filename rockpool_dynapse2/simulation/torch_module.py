@@ -16,8 +16,9 @@ import rockpool.parameters as rp
 import torch
 from rockpool.nn.modules.torch.torch_module import TorchModule
 
-from ..errors import ParameterValueError, UnknownParameterError
-from .module_base import DynapSimBase, check_input, record_dict
+from ..errors import ParameterValueError, Shown, UnknownParameterError
+from ..parameters.validate import flag, integer, mapping, real_array
+from .module_base import DynapSimBase, check_input, check_input_type, check_outcome, record_dict
 from .module_spec import PARAMETER_NAMES
 from .records import DynapParams, DynapState
 from .step import idle_synapses, loop_state, prepare, split_multi_input, split_signed_input, stored_state, synapse_major
@@ -62,14 +63,16 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         **arguments: Any,
     ):
         spec = self._module_spec(shape, dtype, arguments, chunk=chunk, seed=seed)
+        compile = flag("compile", compile)
+        compile_steps = integer("compile_steps", compile_steps, low=1)
         super().__init__(shape=(spec.size_in, spec.n_neurons), spiking_input=False, spiking_output=True)
         torch_dtype = getattr(torch, dtype)
         cast = lambda x: torch.as_tensor(np.asarray(x), dtype=torch_dtype)
         w_rec_init = self._register(spec, cast, rp.Parameter, rp.SimulationParameter, rp.State, seed)
         self.max_spikes_per_dt = rp.SimulationParameter(spec.max_spikes_per_dt)
         self.chunk = rp.SimulationParameter(chunk if chunk is not None else 0)
-        self.compile = rp.SimulationParameter(bool(compile))
-        self.compile_steps = rp.SimulationParameter(int(compile_steps))
+        self.compile = rp.SimulationParameter(compile)
+        self.compile_steps = rp.SimulationParameter(compile_steps)
         self._piece = None
 
         if dtype == "float64":
@@ -122,8 +125,11 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         """
         p = self.parameters_record()
         dtype = p.Io.dtype
-        x = check_input(torch.as_tensor(input_data, dtype=dtype, device=p.Io.device), self.size_in)
+        given = check_input_type(input_data, str(dtype).replace("torch.", ""))
+        x = check_input(_as_tensor(input_data, given, dtype, p.Io.device), self.size_in, given)
         B, T, _ = x.shape
+        if rows is not None:
+            mapping("rows", rows, "a mapping {parameter name: per-row values} (or None)")
         if rows:
             p = _with_rows(p, rows, dtype)
         self._check_call(p, rows=B if rows else None)
@@ -137,6 +143,7 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         loop = TimeLoop(constants, split, float(self.max_spikes_per_dt), record, self._compiled_piece(), int(self.compile_steps))
         out, state = loop.run(x, state, self._block(T))
         state = stored_state(OPS, state)
+        check_outcome(out.spikes if record else out, state)
 
         # Keep the batched state: the next call continues every batch element.
         self._force_set_attributes = True
@@ -150,7 +157,7 @@ class DynapSimTorch(DynapSimBase, TorchModule):
 
     def evolve(self, input_data: Any, record: bool = False) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
         """Rockpool's low-level API: ``(spikes (B, T, N), new_state, record_dict)``."""
-        self._record = record
+        self._record = flag("record", record)
         self._record_dict = {}
         out = torch.nn.Module.__call__(self, input_data)
         rec = self._record_dict if record else {}
@@ -178,5 +185,20 @@ def _with_rows(p: DynapParams, rows: Mapping[str, Any], dtype: torch.dtype) -> D
         if name not in allowed:
             raise UnknownParameterError("rows (of DynapSimTorch.simulate)", name, allowed)
     if "w_rec" in rows and p.w_rec is None:
-        raise ParameterValueError("rows['w_rec']", "absent (the module has no recurrent weights)", "an array")
-    return p._replace(**{name: torch.as_tensor(v, dtype=dtype) for name, v in rows.items()})
+        raise ParameterValueError("rows['w_rec']", "absent (the module has no recurrent weights)", Shown("an array"))
+    return p._replace(**{name: _row_tensor(name, v, dtype) for name, v in rows.items()})
+
+
+def _row_tensor(name: str, value: Any, dtype: torch.dtype) -> torch.Tensor:
+    """A value of ``rows`` as a tensor of the module's dtype (keeping its gradient); a value
+    that is not real numbers is refused by name."""
+    if isinstance(value, torch.Tensor) and not (value.is_complex() or value.dtype == torch.bool):
+        return value.to(dtype)
+    return torch.as_tensor(real_array(f"rows[{name!r}]", value, finite=False), dtype=dtype)
+
+
+def _as_tensor(x: Any, given: Optional[np.ndarray], dtype: torch.dtype, device: Any) -> torch.Tensor:
+    """The input as a tensor of the module's dtype (a tensor keeps its gradient)."""
+    if isinstance(x, torch.Tensor) or given is None:
+        return torch.as_tensor(x, dtype=dtype, device=device)
+    return torch.as_tensor(np.asarray(given), dtype=dtype, device=device)

@@ -16,9 +16,10 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from ..parameters.validate import instance, integer, seed as check_seed
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams, DynapState
 from ..simulation.module_spec import initial_state_values
-from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
+from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import jax_ops, typed_input
 from .model import ChipModel
 from .result import EpochRecord, EpochTracker, TrainResult, split_validation
@@ -109,6 +110,8 @@ def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: i
         quantize: weights on 16 levels per core (default: the settings').
         snap: currents on bias codes (default: the settings').
     """
+    instance("model", model, ChipModel)
+    x, batch = model.check_inputs(x), integer("batch", batch, low=1)
     run = _count_runner(model, quantize, snap)
     return np.concatenate([np.asarray(run(params, x[i : i + batch])) for i in range(0, len(x), batch)])
 
@@ -123,6 +126,9 @@ def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray,
     import jax
     import jax.numpy as jnp
 
+    instance("model", model, ChipModel)
+    x, n_chips, seed = model.check_inputs(x), integer("n_chips", n_chips, low=1), check_seed("seed", seed)
+    chips_at_once, batch = integer("chips_at_once", chips_at_once, low=1), integer("batch", batch, low=1)
     sigma = jnp.asarray(sigma_from_deviation(deviation, sigma_rule), jnp.float32)
     keys = jax.random.split(jax.random.PRNGKey(seed), n_chips)
     run = _mismatch_runner(model)
@@ -152,6 +158,8 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     import jax.numpy as jnp
     import optax
 
+    instance("model", model, ChipModel)
+    x, y = model.check_data(x, y)
     s = model.settings
     (x_tr, y_tr), (x_val, y_val) = split_validation(x, y, s.validation_fraction, s.seed)
     chips = s.chips_per_step if s.inject else 1

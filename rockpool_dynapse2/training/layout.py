@@ -20,12 +20,13 @@ one time step, as on the chip, where every synapse between neurons is a CAM entr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..chip import GEOMETRY
-from ..errors import ParameterValueError, UnknownParameterError
+from ..errors import ParameterValueError, Shown, UnknownParameterError
+from ..parameters.validate import flag, instance, integer, real_number, seed as check_seed
 
 __all__ = ["INPUT", "Population", "Projection", "NetworkLayout", "Connectivity", "connectivity"]
 
@@ -48,8 +49,7 @@ class Population:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or self.name == INPUT:
             raise ParameterValueError("Population.name", f"a non-empty name other than {INPUT!r}", self.name)
-        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or self.size < 1:
-            raise ParameterValueError(f"Population({self.name!r}).size", "an integer >= 1", self.size)
+        object.__setattr__(self, "size", integer(f"Population({self.name!r}).size", self.size, low=1))
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,12 @@ class Projection:
     probability: float = 1.0
 
     def __post_init__(self) -> None:
-        p = self.probability
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0.0 < float(p) <= 1.0:
-            raise ParameterValueError(f"Projection({self.source!r} -> {self.target!r}).probability", "a number in (0, 1]", p)
+        for end in ("source", "target"):
+            if not isinstance(getattr(self, end), str) or not getattr(self, end):
+                raise ParameterValueError(f"Projection.{end}", "a population's name" + (f" or {INPUT!r}" if end == "source" else ""),
+                                          getattr(self, end))
+        where = f"Projection({self.source!r} -> {self.target!r}).probability"
+        object.__setattr__(self, "probability", real_number(where, self.probability, low=0.0, high=1.0, low_open=True))
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,10 @@ class NetworkLayout:
     neurons_per_core: int = GEOMETRY.neurons_per_core
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "populations", tuple(self.populations))
-        object.__setattr__(self, "projections", tuple(self.projections))
+        object.__setattr__(self, "populations", _records("populations", self.populations, Population))
+        object.__setattr__(self, "projections", _records("projections", self.projections, Projection))
+        if not isinstance(self.output, str):
+            raise ParameterValueError("output", "a population's name", self.output)
         _check_count("n_inputs", self.n_inputs)
         _check_count("n_classes", self.n_classes)
         _check_count("fan_in", self.fan_in, high=GEOMETRY.cam_entries)
@@ -155,14 +160,18 @@ class NetworkLayout:
             recurrent_probability: connection probability within a hidden population.
             forward_probability: connection probability between consecutive populations.
         """
-        pops = [Population(f"hidden{i}", int(n)) for i, n in enumerate(hidden)]
-        pops.append(Population("output", int(n_classes) * int(per_class)))
+        n_inputs, n_classes = integer("n_inputs", n_inputs, low=1), integer("n_classes", n_classes, low=1)
+        per_class, recurrent = integer("per_class", per_class, low=1), flag("recurrent", recurrent)
+        if not isinstance(hidden, (list, tuple)):
+            raise ParameterValueError("hidden", "a list of population sizes", Shown(f"a {type(hidden).__name__}"))
+        pops = [Population(f"hidden{i}", n) for i, n in enumerate(hidden)]
+        pops.append(Population("output", n_classes * per_class))
         projs = [Projection(INPUT, pops[0].name, input_probability)]
         for i, pop in enumerate(pops[:-1]):
             if recurrent:
                 projs.append(Projection(pop.name, pop.name, recurrent_probability))
             projs.append(Projection(pop.name, pops[i + 1].name, forward_probability))
-        return cls(int(n_inputs), tuple(pops), tuple(projs), "output", int(n_classes))
+        return cls(n_inputs, tuple(pops), tuple(projs), "output", n_classes)
 
     # --- derived -------------------------------------------------------------------------
 
@@ -246,7 +255,8 @@ def connectivity(layout: NetworkLayout, seed: int = 0) -> Connectivity:
     Returns:
         The :class:`Connectivity`.
     """
-    rng = np.random.default_rng(seed)
+    instance("layout", layout, NetworkLayout)
+    rng = np.random.default_rng(check_seed("seed", seed))
     n, c = layout.n_neurons, layout.n_inputs
     w_in = np.zeros((c, n), np.float32)
     w_rec = np.zeros((n, n), np.float32)
@@ -296,7 +306,13 @@ def _shares(counts: List[int], share: int, limit: int) -> List[int]:
 
 
 def _check_count(name: str, value: int, high: Optional[int] = None) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
-    if not ok or (high is not None and value > high):
-        rule = "an integer >= 1" + (f" and <= {high}" if high is not None else "")
-        raise ParameterValueError(name, rule, value)
+    integer(name, value, low=1, high=high)
+
+
+def _records(name: str, value: Any, cls: type) -> Tuple[Any, ...]:
+    """``value`` as a tuple of ``cls`` records, else :class:`ParameterValueError`."""
+    if not isinstance(value, (list, tuple)):
+        raise ParameterValueError(name, f"a list of {cls.__name__}", Shown(f"a {type(value).__name__}"))
+    for k, item in enumerate(value):
+        instance(f"{name}[{k}]", item, cls)
+    return tuple(value)

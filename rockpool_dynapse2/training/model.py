@@ -23,7 +23,20 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from ..chip import CONSTANTS, BIAS_PARAMETERS
-from ..errors import ParameterValueError, UnknownParameterError
+from ..errors import ParameterValueError, ShapeError
+from ..parameters.validate import (
+    as_array,
+    check_real,
+    flag,
+    instance,
+    integer,
+    mapping,
+    names,
+    real_array,
+    real_number,
+    seed as check_seed,
+)
+from ..transform.deviation import MAX_DEVIATION
 from ..parameters.core import OFF_TOLERANCE, CoreHighLevel
 from ..simulation.records import LAYOUT_NAMES
 from .constraints import (
@@ -37,6 +50,9 @@ from .constraints import (
 from .layout import Connectivity, NetworkLayout, connectivity
 
 __all__ = ["TrainSettings", "ChipView", "ChipModel", "MISMATCH_FAMILIES"]
+
+_FLOAT32 = np.finfo(np.float32)
+"""The training simulates in float32: a setting it cannot hold (dt = 1e-300 s is 0) is refused."""
 
 LATCHED = ("Idc", "Iw_ahp")
 """Currents the chip switches off by a per-neuron latch (then exactly ``Io``)."""
@@ -112,27 +128,27 @@ class TrainSettings:
     max_spikes: float = 31.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "trainable", tuple(self.trainable))
-        object.__setattr__(self, "fixed", dict(self.fixed))
         for name in ("epochs", "batch_size", "chips_per_step"):
             _check_int(name, getattr(self, name), 1)
         for name in ("warmup", "patience"):
             _check_int(name, getattr(self, name), 0)
-        for name in ("learning_rate", "clip_norm", "temperature", "sigma_rule", "dt", "Iscale", "max_spikes",
-                     "input_scale", "max_rate"):
-            _check_float(name, getattr(self, name), positive=True)
-        for name in ("min_rate", "rate_weight", "recurrent_scale", "deviation"):
-            _check_float(name, getattr(self, name), positive=False)
-        for name in ("excitatory_fraction", "validation_fraction"):
-            value = getattr(self, name)
-            _check_float(name, value, positive=False)
-            if value > 1 or (name == "validation_fraction" and value >= 0.5):
-                raise ParameterValueError(name, "a fraction in [0, 1]" + (" below 0.5" if name == "validation_fraction" else ""), value)
-        for name in list(self.trainable) + list(self.fixed):
-            if name not in HIGH_LEVEL_NAMES:
-                raise UnknownParameterError("core quantity (TrainSettings.trainable / fixed)", name, HIGH_LEVEL_NAMES)
-        for name, value in self.fixed.items():
-            _check_float(f"fixed[{name!r}]", value, positive=True)
+        object.__setattr__(self, "seed", check_seed("TrainSettings.seed", self.seed))
+        for name in ("inject", "quantize", "snap_codes"):
+            object.__setattr__(self, name, flag(f"TrainSettings.{name}", getattr(self, name)))
+        for name in ("learning_rate", "clip_norm", "temperature", "dt", "Iscale", "max_spikes", "input_scale", "max_rate"):
+            _check_float(self, name, low=_FLOAT32.tiny, high=_FLOAT32.max)  # positive, and float32 can hold it
+        for name in ("min_rate", "rate_weight", "recurrent_scale"):
+            _check_float(self, name)
+        _check_float(self, "deviation", high=MAX_DEVIATION)
+        _check_float(self, "sigma_rule", low=1.0)
+        _check_float(self, "excitatory_fraction", high=1.0)
+        _check_float(self, "validation_fraction", high=0.5, high_open=True)
+        trainable = names("TrainSettings.trainable", self.trainable, HIGH_LEVEL_NAMES, "core quantity (TrainSettings.trainable)")
+        object.__setattr__(self, "trainable", trainable)
+        fixed = dict(mapping("TrainSettings.fixed", self.fixed, "a mapping {core quantity: value}"))
+        names("TrainSettings.fixed", list(fixed), HIGH_LEVEL_NAMES, "core quantity (TrainSettings.fixed)")
+        bounds = dict(low=_FLOAT32.tiny, high=_FLOAT32.max)
+        object.__setattr__(self, "fixed", {k: real_number(f"TrainSettings.fixed[{k!r}]", v, **bounds) for k, v in fixed.items()})
 
 
 @dataclass
@@ -171,7 +187,7 @@ class ChipModel:
             raise ParameterValueError("settings", "a TrainSettings", type(settings).__name__)
         self.layout = layout
         self.settings = settings
-        self.connections = connections if connections is not None else connectivity(layout, settings.seed)
+        self.connections = connectivity(layout, settings.seed) if connections is None else _check_connections(connections, layout)
         self.core_of_neuron = layout.core_of_neuron
         self.n_cores = layout.n_cores
         self.fixed = {**{f.name: getattr(CoreHighLevel(), f.name) for f in fields(CoreHighLevel)}, **settings.fixed}
@@ -189,7 +205,7 @@ class ChipModel:
         at the (fixed or default) values of its quantities.
         """
         s = self.settings
-        rng = np.random.default_rng(s.seed if seed is None else seed)
+        rng = np.random.default_rng(s.seed if seed is None else check_seed("seed", seed))
 
         def draw(mask: np.ndarray, scale: float) -> np.ndarray:
             magnitude = np.abs(rng.normal(0.0, scale, mask.shape))
@@ -266,18 +282,58 @@ class ChipModel:
 
     def predict(self, counts: np.ndarray) -> np.ndarray:
         """Predicted classes ``(B,)`` from spike counts ``(B, N)``; -1 where the top score is tied."""
-        return _winners(np.asarray(self.class_scores(np.asarray(counts))))
+        counts = real_array("counts", counts, shape=(None, self.layout.n_neurons), expected=f"(B, N) = (B, {self.layout.n_neurons})")
+        return _winners(np.asarray(self.class_scores(counts)))
 
     def accuracy(self, counts: np.ndarray, labels: np.ndarray) -> float:
         """Fraction of samples whose class's group fires strictly most, from every neuron's
         spike counts ``(B, N)``."""
-        return float((self.predict(counts) == np.asarray(labels)).mean())
+        winners = self.predict(counts)
+        return float((winners == self.check_labels("labels", labels, len(winners))).mean())
 
     def output_accuracy(self, output_counts: np.ndarray, labels: np.ndarray) -> float:
         """:meth:`accuracy` from the output population's counts ``(B, n_outputs)`` only (what a
         board returns, in output-channel order)."""
-        winners = _winners(np.asarray(self._group_means(np.asarray(output_counts))))
-        return float((winners == np.asarray(labels)).mean())
+        n_out = len(self.layout.output_neurons)
+        counts = real_array("output_counts", output_counts, shape=(None, n_out), expected=f"(B, n_outputs) = (B, {n_out})")
+        winners = _winners(np.asarray(self._group_means(counts)))
+        return float((winners == self.check_labels("labels", labels, len(winners))).mean())
+
+    # --- data ------------------------------------------------------------------------------
+
+    def check_labels(self, name: str, labels: Any, n: int) -> np.ndarray:
+        """``labels`` as ``(n,)`` int64 class indices ``0..n_classes - 1``, else a named error."""
+        K = self.layout.n_classes
+        y = real_array(name, labels, shape=(n,), expected=f"({n},), one label per sample", low=0.0, high=K - 1)
+        bad = y != np.round(y)
+        if bad.any():
+            raise ParameterValueError(name, f"class indices, integers in 0..{K - 1}", y, bad)
+        return y.astype(np.int64)
+
+    def check_inputs(self, x: Any) -> np.ndarray:
+        """Inputs ``x`` ``(n, T, C)`` (spike counts per step, >= 0) as float32; named errors
+        for anything else."""
+        C = self.layout.n_inputs
+        expected = f"(n, T, C) = (n, T, {C}) with n, T >= 1"
+        arr = check_real("x", as_array(x), low=0.0, what="an array of spike counts")  # no float64 copy of a large data set
+        if arr is None or arr.ndim != 3 or arr.shape[2] != C or 0 in arr.shape:
+            raise ShapeError("x", expected, np.shape(x) if arr is None else arr.shape)
+        return np.asarray(arr, dtype=np.float32)
+
+    def check_data(self, x: Any, y: Any) -> Tuple[np.ndarray, np.ndarray]:
+        """Training data: inputs ``x`` (:meth:`check_inputs`) and labels ``y`` ``(n,)``
+        (:meth:`check_labels`), as float32 and int64 arrays (the trainers call it first)."""
+        x = self.check_inputs(x)
+        return x, self.check_labels("y", y, x.shape[0])
+
+
+def _check_connections(connections: Any, layout: NetworkLayout) -> Connectivity:
+    """``connections`` if it is a :class:`Connectivity` whose masks fit ``layout``."""
+    instance("connections", connections, Connectivity, "a Connectivity (or None: drawn from the seed)")
+    n, c = layout.n_neurons, layout.n_inputs
+    for name, arr, shape in (("input", connections.input, (c, n)), ("recurrent", connections.recurrent, (n, n))):
+        real_array(f"connections.{name}", arr, shape=shape, low=0.0, high=1.0)
+    return connections
 
 
 def _winners(scores: np.ndarray) -> np.ndarray:
@@ -287,11 +343,12 @@ def _winners(scores: np.ndarray) -> np.ndarray:
 
 
 def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ParameterValueError(f"TrainSettings.{name}", f"an integer >= {low}", value)
+    integer(f"TrainSettings.{name}", value, low=low)
 
 
-def _check_float(name: str, value: Any, positive: bool) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value)
-    if not ok or (value <= 0 if positive else value < 0):
-        raise ParameterValueError(f"TrainSettings.{name}", "a finite number " + ("> 0" if positive else ">= 0"), value)
+def _check_float(settings: "TrainSettings", name: str, low: float = 0.0, high: Optional[float] = None,
+                 low_open: bool = False, high_open: bool = False) -> None:
+    """Check a numeric setting (finite, in the bounds) and store it as a float."""
+    value = real_number(f"TrainSettings.{name}", getattr(settings, name), low=low, high=high, low_open=low_open,
+                        high_open=high_open)
+    object.__setattr__(settings, name, value)

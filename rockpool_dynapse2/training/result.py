@@ -10,6 +10,7 @@ as its core holds them, the weights as the chip stores them), which the mapper m
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import ParameterValueError, UnknownParameterError
+from ..errors import ParameterValueError, Shown, UnknownParameterError
+from ..parameters.validate import choice, flag, instance
 from ..simulation.records import CURRENT_NAMES
 
 __all__ = ["EpochRecord", "TrainResult", "EpochTracker", "split_validation", "save_parameters", "load_parameters"]
@@ -113,7 +115,9 @@ class TrainResult:
 
         from .constraints import jax_ops, typed_input
 
-        backend = backend or self.backend
+        backend = self.backend if backend is None else choice("backend", backend, ("jax", "torch"))
+        if quantize is not None:
+            flag("quantize", quantize)
         arrays = self.chip_arrays(quantize)
         ops = jax_ops()
         w_in = np.asarray(typed_input(ops, arrays["w_in"]))
@@ -142,8 +146,7 @@ class TrainResult:
 
     def curve(self, name: str) -> np.ndarray:
         """One field of every :class:`EpochRecord`, e.g. ``result.curve("val_accuracy")``."""
-        if name not in EpochRecord.__dataclass_fields__:
-            raise UnknownParameterError("history field", name, tuple(EpochRecord.__dataclass_fields__))
+        choice("history field", name, tuple(EpochRecord.__dataclass_fields__))
         return np.array([getattr(r, name) for r in self.history], dtype=np.float64)
 
     def history_dict(self) -> List[Dict[str, Any]]:
@@ -272,7 +275,8 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -
 
 def save_parameters(path: Union[str, Path], result: TrainResult) -> Path:
     """Save the trained quantities and what is needed to rebuild the model (``.npz``)."""
-    path = Path(path)
+    path = _path(path)
+    instance("result", result, TrainResult)
     arrays = {"w_in": result.params["w_in"], "w_rec": result.params["w_rec"],
               "mask_in": result.model.connections.input, "mask_rec": result.model.connections.recurrent}
     arrays.update({f"core.{k}": v for k, v in result.params["core"].items()})
@@ -287,7 +291,7 @@ def load_parameters(path: Union[str, Path]) -> TrainResult:
     from .layout import Connectivity, NetworkLayout, Population, Projection
     from .model import ChipModel, TrainSettings
 
-    path = Path(path)
+    path = _path(path)
     try:
         data = np.load(path, allow_pickle=False)
         meta = json.loads(str(data["meta"]))
@@ -302,6 +306,13 @@ def load_parameters(path: Union[str, Path]) -> TrainResult:
     core = {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith("core.")}
     params = {"w_in": data["w_in"], "w_rec": data["w_rec"], "core": core}
     return TrainResult(model=model, params=params, backend=meta["backend"], best_epoch=int(meta["best_epoch"]))
+
+
+def _path(path: Any) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, else :class:`ParameterValueError`."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ParameterValueError("path", "a file path (str or os.PathLike)", path if isinstance(path, str) else Shown(f"a {type(path).__name__}"))
+    return Path(path)
 
 
 def _layout_dict(layout: Any) -> Dict[str, Any]:

@@ -15,8 +15,9 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from ..parameters.validate import instance, integer
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
-from ..transform.mismatch import POSITIVE_FLOOR, sigma_from_deviation
+from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import torch_ops, typed_input
 from .model import ChipModel
 from .result import EpochRecord, EpochTracker, TrainResult, split_validation
@@ -91,6 +92,8 @@ def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch:
     """Spike counts ``(B, N)`` summed over time on the nominal chip, in batches."""
     import torch
 
+    instance("model", model, ChipModel)
+    x, batch = model.check_inputs(x), integer("batch", batch, low=1)
     neurons = neurons if neurons is not None else _neurons(model, compile=False)
     p = _as_tensors(params, requires_grad=False)
     with torch.no_grad():
@@ -123,6 +126,8 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     """
     import torch
 
+    instance("model", model, ChipModel)
+    x, y = model.check_data(x, y)
     s = model.settings
     torch.manual_seed(s.seed)
     generator = torch.Generator().manual_seed(s.seed)

@@ -28,6 +28,7 @@ returns the distribution of a metric.
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any, Callable, Dict, Iterable, Sequence, Tuple, Union
 
 import jax
@@ -36,11 +37,14 @@ import numpy as np
 from rockpool.nn.modules.jax.jax_module import JaxModule
 from rockpool.parameters import SimulationParameter, State
 
-from ..errors import ParameterValueError, UnknownParameterError
+from ..errors import ParameterValueError, Shown
+from ..parameters.validate import check_real, flag, function, instance, integer, names, seed as check_seed
+from .deviation import MAX_DEVIATION, POSITIVE_FLOOR, sigma_from_deviation
 
 __all__ = [
     "FAMILIES",
     "POSITIVE_FLOOR",
+    "MAX_DEVIATION",
     "sigma_from_deviation",
     "mismatch_prototype",
     "mismatch",
@@ -55,34 +59,39 @@ FAMILIES: Tuple[str, ...] = ("weights", "currents", "layout")
 
 _POSITIVE_FAMILIES = ("currents", "layout")
 
-POSITIVE_FLOOR = 1e-3
-"""Smallest multiplicative factor applied to a current or layout constant."""
+def _check_families(families: Union[str, Iterable[str]]) -> Tuple[str, ...]:
+    return names("families", families, FAMILIES, kind="family")
 
 
-def sigma_from_deviation(percent_deviation: float, sigma_rule: float) -> float:
-    """Relative standard deviation ``percent_deviation / sigma_rule``.
-
-    Args:
-        percent_deviation: the deviation (as a fraction: 0.3 for 30 %) reached at
-            ``sigma_rule`` standard deviations; >= 0.
-        sigma_rule: how many standard deviations that is; > 0.
+def _backend(name: str, net: Any, allowed: Tuple[str, ...] = ("jax", "torch")) -> str:
+    """``"jax"`` or ``"torch"``: the kind of Rockpool module ``net`` is, among ``allowed``.
 
     Raises:
-        ParameterValueError: for negative, NaN or infinite values.
+        ParameterValueError: ``net`` is no Rockpool module of an allowed backend.
     """
-    if not (np.isfinite(percent_deviation) and percent_deviation >= 0):
-        raise ParameterValueError("percent_deviation", "a finite fraction >= 0 (0.3 for 30 %)", percent_deviation)
-    if not (np.isfinite(sigma_rule) and sigma_rule > 0):
-        raise ParameterValueError("sigma_rule", "a positive finite number of standard deviations", sigma_rule)
-    return float(percent_deviation) / float(sigma_rule)
+    if "jax" in allowed and isinstance(net, JaxModule):
+        return "jax"
+    if "torch" in allowed and "torch" in sys.modules:
+        from rockpool.nn.modules.torch.torch_module import TorchModule
+
+        if isinstance(net, TorchModule):
+            return "torch"
+    kinds = " or ".join({"jax": "a Rockpool JaxModule", "torch": "a Rockpool TorchModule"}[a] for a in allowed)
+    raise ParameterValueError(name, f"{kinds} (a module or a network)", Shown(f"a {type(net).__name__}"))
 
 
-def _check_families(families: Union[str, Iterable[str]]) -> Tuple[str, ...]:
-    families = (families,) if isinstance(families, str) else tuple(families)
-    for f in families:
-        if f not in FAMILIES:
-            raise UnknownParameterError("family", f, FAMILIES)
-    return families
+def _jax_key(key: Any) -> Any:
+    """A jax PRNG key from an integer seed or a key (a traced key passes).
+
+    Raises:
+        ParameterValueError: anything else.
+    """
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        return jax.random.PRNGKey(check_seed("key", key))
+    dtype, shape = getattr(key, "dtype", None), tuple(getattr(key, "shape", (None,)))
+    if dtype is not None and (jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) or (dtype == jnp.uint32 and shape == (2,))):
+        return key
+    raise ParameterValueError("key", "a jax.random.PRNGKey or an integer seed", Shown(f"a {type(key).__name__}") if dtype is None else Shown(f"an array of dtype {dtype} and shape {shape}"))
 
 
 def _deep_merge(a: Dict, b: Dict) -> Dict:
@@ -110,10 +119,6 @@ def _family_tree(net: Any, family: str) -> Dict:
     return _prune(_deep_merge(net.parameters(family), net.simulation_parameters(family)))
 
 
-def _is_jax(net: Any) -> bool:
-    return isinstance(net, JaxModule)
-
-
 # --- JAX -------------------------------------------------------------------------------
 
 
@@ -129,6 +134,7 @@ def mismatch_prototype(net: Any, families: Union[str, Sequence[str]] = ("current
         net: a Rockpool ``JaxModule`` (a single module or a network).
         families: which families to mark.
     """
+    _backend("net", net, ("jax",))
     families = _check_families(families)
     attrs, modules = net._get_attribute_registry()
     tree: Dict[str, Any] = {
@@ -181,10 +187,14 @@ class MismatchJax(JaxModule):
         families: Union[str, Sequence[str]] = ("currents", "layout"),
         seed: int = 0,
     ):
+        _backend("module", module, ("jax",))
+        sigma = sigma_from_deviation(percent_deviation, sigma_rule)
+        families = _check_families(families)
+        seed = check_seed("seed", seed)
         super().__init__(shape=module.shape, spiking_input=module.spiking_input, spiking_output=module.spiking_output)
         self.module = module
-        self.sigma = SimulationParameter(sigma_from_deviation(percent_deviation, sigma_rule))
-        self._families = _check_families(families)
+        self.sigma = SimulationParameter(sigma)
+        self._families = families
         self._init_args = {"percent_deviation": percent_deviation, "sigma_rule": sigma_rule, "families": self._families}
         key = jax.random.PRNGKey(seed)
         self.rng_key = State(key, init_func=lambda _: key)
@@ -288,8 +298,11 @@ def mismatch_T_config(
     Returns:
         A nested dict ``{submodule: {parameter: transform}}``.
     """
+    _backend("net", net, ("torch",))
     sigma = sigma_from_deviation(percent_deviation, sigma_rule)
     families = _check_families(families)
+    frozen = flag("frozen", frozen)
+    seed = check_seed("seed", seed)
     counter = iter(range(1, 1 << 30))
 
     def build(tree: Dict, positive: bool) -> Dict:
@@ -361,9 +374,11 @@ def mismatch_rows(
     """
     import torch
 
-    if not (isinstance(n_chips, (int, np.integer)) and n_chips >= 1):
-        raise ParameterValueError("n_chips", "an integer >= 1", n_chips)
+    _backend("module", module, ("torch",))
+    n_chips = integer("n_chips", n_chips, low=1)
     sigma = sigma_from_deviation(percent_deviation, sigma_rule)
+    if generator is not None:
+        instance("generator", generator, torch.Generator, "a torch.Generator (or None: torch's global one)")
     rows: Dict[str, Any] = {}
     for family in _check_families(families):
         for name, value in _family_tree(module, family).items():
@@ -403,15 +418,12 @@ def mismatch(
     Returns:
         A new network; ``net`` is left unchanged.
     """
+    backend = _backend("net", net)
     sigma = sigma_from_deviation(percent_deviation, sigma_rule)
     families = _check_families(families)
-    if _is_jax(net):
-        if isinstance(key, (int, np.integer)):
-            key = jax.random.PRNGKey(int(key))
-        return _mismatch_jax(net, key, sigma, families)
-    if not isinstance(key, (int, np.integer)):
-        raise ParameterValueError("key", "an integer seed for a torch network", type(key).__name__)
-    return _mismatch_torch(net, int(key), sigma, families)
+    if backend == "jax":
+        return _mismatch_jax(net, _jax_key(key), sigma, families)
+    return _mismatch_torch(net, check_seed("key", key), sigma, families)  # a torch network takes a seed
 
 
 def monte_carlo(
@@ -443,28 +455,44 @@ def monte_carlo(
     Returns:
         The metric of every chip, a float64 array ``(n_chips,)``.
     """
-    if not (isinstance(n_chips, (int, np.integer)) and n_chips >= 1):
-        raise ParameterValueError("n_chips", "an integer >= 1", n_chips)
+    backend = _backend("net", net)
+    n_chips = integer("n_chips", n_chips, low=1)
     sigma = sigma_from_deviation(percent_deviation, sigma_rule)
     families = _check_families(families)
-    if _is_jax(net):
+    function("metric", metric, "a function of the network's output returning one number")
+    seed = check_seed("seed", seed)
+    check_real("input_data", input_data, what="an array of real numbers (B, T, N_in)")
+    if backend == "jax":
         x = jnp.asarray(input_data)
 
         def one_chip(key: Any) -> Any:
             chip = _mismatch_jax(net, key, sigma, families)
             return metric(chip(x)[0])
 
-        keys = jax.random.split(jax.random.PRNGKey(seed), int(n_chips))
-        return np.asarray(jax.jit(jax.vmap(one_chip))(keys), dtype=np.float64)
+        keys = jax.random.split(jax.random.PRNGKey(seed), n_chips)
+        return _metric_values(jax.jit(jax.vmap(one_chip))(keys), n_chips)
 
     import torch
 
     values = []
     with torch.no_grad():
-        for k in range(int(n_chips)):
+        for k in range(n_chips):
             chip = _mismatch_torch(net, seed * 1_000_003 + k, sigma, families)
             chip.reset_state()
-            values.append(float(metric(chip(torch.as_tensor(input_data))[0])))
+            values.append(_metric_values(metric(chip(torch.as_tensor(input_data))[0]), None))
     return np.asarray(values, dtype=np.float64)
+
+
+def _metric_values(values: Any, n_chips: Any) -> Any:
+    """The metric's values as float64: ``(n_chips,)``, or one float (``n_chips`` None).
+
+    Raises:
+        ParameterValueError: the metric returned something else than one real number per chip.
+    """
+    arr = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values)
+    expected = () if n_chips is None else (n_chips,)
+    if arr.shape != expected or arr.dtype.kind not in "biuf":
+        raise ParameterValueError("metric", "a function returning one real number", Shown(f"an array of dtype {arr.dtype} and shape {arr.shape[len(expected):]} per chip"))
+    return float(arr) if n_chips is None else arr.astype(np.float64)
 
 

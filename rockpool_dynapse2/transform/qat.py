@@ -25,7 +25,9 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .quantization import quantize_weights
+from ..errors import ParameterValueError, ShapeError, Shown
+from ..parameters.validate import check_real, real_array, seed as check_seed
+from .quantization import check_core_map, quantize_weights
 
 __all__ = ["quantize_ste", "QuantizeT", "quantized_weights_numpy"]
 
@@ -43,7 +45,7 @@ def quantized_weights_numpy(weights: Sequence[np.ndarray], core_of_neuron: Optio
     """
     weights = [np.asarray(w) for w in weights]
     n = weights[0].shape[1]
-    core = np.arange(n) // 256 if core_of_neuron is None else np.asarray(core_of_neuron)
+    core = np.arange(n) // 256 if core_of_neuron is None else check_core_map(core_of_neuron, n)
     stacked = np.concatenate([w.astype(np.float64) for w in weights], axis=0)
     q = quantize_weights(stacked, None, core, Iscale=1.0, seed=seed).w_in
     out, start = [], 0
@@ -53,10 +55,37 @@ def quantized_weights_numpy(weights: Sequence[np.ndarray], core_of_neuron: Optio
     return tuple(out)
 
 
+def _check_weights(weights: Any) -> list:
+    """The matrices of :func:`quantize_ste` as a list: 2-D, real, ending on the same N
+    neurons, all torch tensors or none (values checked where concrete).
+
+    Raises:
+        ParameterValueError: not a list or tuple of arrays, not real numbers, or torch
+            tensors mixed with other arrays.
+        ShapeError: a matrix that is not 2-D or ends on another number of neurons.
+    """
+    if not isinstance(weights, (list, tuple)):
+        raise ParameterValueError("weights", "a list of weight matrices (pre, N)", Shown(f"a {type(weights).__name__}"))
+    out: list = []
+    for k, w in enumerate(weights):
+        name = f"weights[{k}]"
+        if not (hasattr(w, "shape") and hasattr(w, "dtype")):
+            w = real_array(name, w)
+        check_real(name, w, what="an array of real numbers")
+        n = out[0].shape[1] if out else None
+        if len(w.shape) != 2 or (n is not None and w.shape[1] != n):
+            raise ShapeError(name, "(pre, N)" + (f" with N = {n}, as weights[0]" if n is not None else ""), tuple(w.shape))
+        out.append(w)
+    if len({hasattr(w, "detach") for w in out}) > 1:
+        raise ParameterValueError("weights", "all torch tensors or all jax (or numpy) arrays", Shown("a mix"))
+    return out
+
+
 def _quantize_ste_jax(weights: Sequence[Any], core_of_neuron: Optional[np.ndarray], seed: int) -> Tuple[Any, ...]:
     import jax
     import jax.numpy as jnp
 
+    weights = [jnp.asarray(w) for w in weights]  # float64 numpy -> float32 without x64
     shapes = tuple(jax.ShapeDtypeStruct(w.shape, w.dtype) for w in weights)
 
     def host(*ws):
@@ -73,7 +102,7 @@ def _quantize_ste_jax(weights: Sequence[Any], core_of_neuron: Optional[np.ndarra
         return tuple(g)
 
     q.defvjp(fwd, bwd)
-    return tuple(q(*[jnp.asarray(w) for w in weights]))
+    return tuple(q(*weights))
 
 
 def quantize_ste(weights: Sequence[Any], core_of_neuron: Optional[np.ndarray] = None, seed: int = 0) -> Tuple[Any, ...]:
@@ -93,9 +122,12 @@ def quantize_ste(weights: Sequence[Any], core_of_neuron: Optional[np.ndarray] = 
     Examples:
         >>> w_in_q, w_rec_q = quantize_ste([params["0_LinearJax"]["weight"], params["1_DynapSimJax"]["w_rec"]])
     """
-    weights = list(weights)
+    weights = _check_weights(weights)
     if not weights:
         return ()
+    seed = check_seed("seed", seed)
+    if core_of_neuron is not None:
+        core_of_neuron = check_core_map(core_of_neuron, weights[0].shape[1])
     if hasattr(weights[0], "detach"):  # torch
         import torch
 
@@ -114,8 +146,10 @@ class QuantizeT:
     """
 
     def __init__(self, core_of_neuron: Optional[np.ndarray] = None, seed: int = 0):
+        if core_of_neuron is not None:
+            core_of_neuron = real_array("core_of_neuron", core_of_neuron, shape=(None,), low=0.0)
         self.core_of_neuron = core_of_neuron
-        self.seed = seed
+        self.seed = check_seed("seed", seed)
 
     def __call__(self, w: Any) -> Any:
         if w.ndim != 2:

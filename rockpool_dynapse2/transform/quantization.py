@@ -29,7 +29,8 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ..chip import BASE_WEIGHT_BIASES, SIGNED_EXCITATORY, SIGNED_INHIBITORY, Dendrite, SynapseType
-from ..errors import ParameterValueError, ShapeError
+from ..errors import ParameterValueError, ShapeError, Shown
+from ..parameters.validate import flag, integer, real_array, real_number, seed as check_seed
 from ..parameters import BiasCode, code_from_current, current_from_code, current_range
 from ._subset_sum import (
     SortedMagnitudes,
@@ -50,6 +51,7 @@ __all__ = [
     "quantize_magnitudes",
     "quantize_weights",
     "BASE_WEIGHT_PARAMETERS",
+    "check_core_map",
 ]
 
 BASE_WEIGHT_PARAMETERS = tuple(p.name for p in BASE_WEIGHT_BIASES)
@@ -106,22 +108,9 @@ def _frozen(arr: Optional[np.ndarray]) -> Optional[np.ndarray]:
     return arr
 
 
-def _check_finite(name: str, arr: np.ndarray) -> None:
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise ParameterValueError(name, "finite", arr, bad)
-
-
-def _as_float_array(name: str, x: Any) -> np.ndarray:
-    raw = np.asarray(x) if not isinstance(x, (str, bytes)) else np.asarray([x])
-    if raw.dtype.kind not in "biuf":
-        raise ParameterValueError(name, "an array of real numbers", f"an array of dtype {raw.dtype}")
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterValueError(name, "an array of real numbers", repr(x)) from None
-    _check_finite(name, arr)
-    return arr
+def _as_float_array(name: str, x: Any, low: Optional[float] = None) -> np.ndarray:
+    """``x`` as a finite float64 array of real numbers (``>= low`` if given), else a named error."""
+    return real_array(name, x, low=low, what="an array of real numbers")
 
 
 def _float_dtype(x: Any) -> np.dtype:
@@ -130,12 +119,13 @@ def _float_dtype(x: Any) -> np.dtype:
     return np.dtype(dtype) if dtype is not None and np.dtype(dtype).kind == "f" else np.dtype(np.float64)
 
 
-def _check_int(name: str, value: Any, low: int, high: Optional[int] = None) -> int:
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    if not ok or value < low or (high is not None and value > high):
-        rule = f"an integer in {low}..{high}" if high is not None else f"an integer >= {low}"
-        raise ParameterValueError(name, rule, value)
-    return int(value)
+def _search_scale(x: np.ndarray) -> float:
+    """What to divide magnitudes by before the search: the search is scale-invariant, but
+    its sums of squares under- or overflow for magnitudes far from 1 (1e-300, 1e300), so
+    those are divided by the largest one (magnitudes in the usual range take the search
+    unchanged, bit for bit)."""
+    largest = float(np.abs(x).max()) if x.size else 0.0
+    return largest if largest > 0 and not 1e-100 < largest < 1e100 else 1.0
 
 
 def quantize_magnitudes(
@@ -193,16 +183,18 @@ def quantize_magnitudes(
         >>> q.masks.tolist(), float(q.error) < 1e-12
         ([[0, 1], [2, 3]], True)
     """
-    n_bases = _check_int("n_bases", n_bases, 1, _MAX_BASES)
-    seed = _check_int("seed", seed, 0)
-    lower_bound_max_unique = _check_int("lower_bound_max_unique", lower_bound_max_unique, 2**n_bases)
-    n_random = _check_int("n_random", n_random, 1)
-    n_starts = _check_int("n_starts", n_starts, 1)
-    x = _as_float_array("magnitudes", magnitudes)
-    negative = x < 0
-    if negative.any():
-        raise ParameterValueError("magnitudes", "non-negative", x, negative)
-    result = _quantize(x, n_bases, seed, lower_bound, lower_bound_max_unique, n_random, n_starts)
+    n_bases = integer("n_bases", n_bases, low=1, high=_MAX_BASES)
+    seed = check_seed("seed", seed)
+    lower_bound = flag("lower_bound", lower_bound)
+    lower_bound_max_unique = integer("lower_bound_max_unique", lower_bound_max_unique, low=2**n_bases)
+    n_random = integer("n_random", n_random, low=1)
+    n_starts = integer("n_starts", n_starts, low=1)
+    x = _as_float_array("magnitudes", magnitudes, low=0.0)
+    scale = _search_scale(x)
+    result = _quantize(x / scale, n_bases, seed, lower_bound, lower_bound_max_unique, n_random, n_starts)
+    if scale != 1.0:
+        bases, quantized = result.bases * scale, result.quantized * scale
+        result = dataclasses.replace(result, bases=_frozen(bases), quantized=_frozen(quantized))
     dtype = _float_dtype(magnitudes)
     if dtype != result.quantized.dtype:
         result = dataclasses.replace(result, quantized=_frozen(result.quantized.astype(dtype)))
@@ -332,19 +324,18 @@ class WeightQuantization:
     Iscale: float
 
 
-def _check_core_map(core_of_neuron: Any, n: int) -> np.ndarray:
-    arr = np.asarray(core_of_neuron)
+def check_core_map(core_of_neuron: Any, n: int) -> np.ndarray:
+    """``core_of_neuron`` as ``(N,)`` int64: non-negative integers, one per neuron.
+
+    Raises:
+        ParameterValueError: not ``(N,)`` integers, negative, NaN or infinite.
+    """
+    arr = real_array("core_of_neuron", core_of_neuron, low=0.0, what="an array of integers")
     if arr.shape != (n,):
-        raise ParameterValueError("core_of_neuron", f"an array of shape ({n},) (one core per neuron)", arr)
-    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
-        raise ParameterValueError("core_of_neuron", "an array of integers", f"an array of dtype {arr.dtype}")
-    if arr.dtype.kind == "f":
-        bad = ~np.isfinite(arr) | (arr != np.round(arr))
-        if bad.any():
-            raise ParameterValueError("core_of_neuron", "integers", arr, bad)
-    negative = arr < 0
-    if negative.any():
-        raise ParameterValueError("core_of_neuron", "non-negative", arr, negative)
+        raise ParameterValueError("core_of_neuron", f"an array of shape ({n},) (one core per neuron)", Shown(f"shape {arr.shape}"))
+    bad = arr != np.round(arr)
+    if bad.any():
+        raise ParameterValueError("core_of_neuron", "integers", arr, bad)
     return arr.astype(np.int64)
 
 
@@ -411,13 +402,8 @@ def quantize_weights(
     """
     excitatory = _check_dendrite("excitatory", excitatory, SIGNED_EXCITATORY.dendrite, _EXCITATORY)
     inhibitory = _check_dendrite("inhibitory", inhibitory, SIGNED_INHIBITORY.dendrite, _INHIBITORY)
-    seed = _check_int("seed", seed, 0)
-    Iscale_arr = np.asarray(Iscale, dtype=np.float64) if isinstance(Iscale, (int, float, np.number, np.ndarray)) else None
-    if Iscale_arr is None or Iscale_arr.ndim != 0:
-        raise ParameterValueError("Iscale", "a positive finite scalar (amperes)", repr(Iscale))
-    if not (np.isfinite(Iscale_arr) and Iscale_arr > 0):
-        raise ParameterValueError("Iscale", "positive and finite (amperes)", Iscale_arr)
-    Iscale = float(Iscale_arr)
+    seed = check_seed("seed", seed)
+    Iscale = real_number("Iscale", Iscale, low=0.0, low_open=True, unit="amperes")
 
     dtype_in, dtype_rec = _float_dtype(w_in), _float_dtype(w_rec)
     w_in = _as_float_array("w_in", w_in)
@@ -428,7 +414,7 @@ def quantize_weights(
         w_rec = _as_float_array("w_rec", w_rec)
         if w_rec.shape != (n, n):
             raise ShapeError("w_rec", f"(N, N) = ({n}, {n}) to match w_in's N", w_rec.shape)
-    cores = _check_core_map(core_of_neuron, n)
+    cores = check_core_map(core_of_neuron, n)
     n_cores = int(cores.max()) + 1 if n else 0
     n_bases = len(BASE_WEIGHT_BIASES)
 
@@ -440,11 +426,7 @@ def quantize_weights(
     sse = np.zeros(n_cores)
     norm2 = np.zeros(n_cores)
     bound_sse = np.zeros(n_cores)
-    # The search is scale-invariant, but its sums of squares under- or overflow for weights
-    # far from 1 (1e-300, 1e300): those are divided by the largest one first and the results
-    # scaled back (weights in the usual range take the search unchanged, bit for bit).
-    largest = float(np.abs(stacked).max()) if stacked.size else 0.0
-    scale = largest if largest > 0 and not 1e-100 < largest < 1e100 else 1.0
+    scale = _search_scale(stacked)  # the results are scaled back
     for core in range(n_cores):
         cols = np.flatnonzero(cores == core)
         if cols.size == 0:

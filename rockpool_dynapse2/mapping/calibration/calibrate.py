@@ -48,8 +48,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ...chip import BIAS_PARAMETER_BY_CURRENT, GEOMETRY, SynapseType
-from ...errors import CalibrationError, CoreCapacityError, ParameterValueError, ShapeError
+from ...errors import CalibrationError, CoreCapacityError, ParameterValueError, ShapeError, Violation
 from ...parameters.biasgen import current_range
+from ...parameters.validate import flag, indices, instance, integer, mapping, real_array, real_number
 from ...simulation.records import STATE_NAMES, DynapState
 from ..graph_map import layer_names, map_graph, neuron_modules as _graph_neuron_modules
 from ..simulate import dynapsim_net_from_spec
@@ -89,16 +90,12 @@ _CALL_ELEMENTS = 1 << 24  # spike-train entries per vmapped call (64 MB of float
 
 def _as_input(x: Any, n_inputs: int) -> np.ndarray:
     """``x`` (numpy, jax or torch) as a float32 ``(B, T, n_inputs)`` numpy array."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x, dtype=np.float32)
+    given = real_array("calibration input", x, what="an array of spikes per step", low=0.0, high=float(np.finfo(np.float32).max))
+    arr = given.astype(np.float32)
     if arr.ndim == 2:
         arr = arr[None]
-    if arr.ndim != 3 or arr.shape[2] != n_inputs or arr.shape[1] == 0:
-        raise ShapeError("calibration input", f"(T, {n_inputs}) or (B, T, {n_inputs}) with T > 0", arr.shape)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise ParameterValueError("calibration input", "finite", arr, bad)
+    if arr.ndim != 3 or arr.shape[2] != n_inputs or arr.shape[1] == 0 or arr.shape[0] == 0:
+        raise ShapeError("calibration input", f"(T, {n_inputs}) or (B, T, {n_inputs}) with B, T > 0", given.shape)
     return arr
 
 
@@ -463,10 +460,9 @@ def _own_cores(spec: NetworkSpec, layers: Sequence[int], max_cores: int) -> Netw
     pairs = np.stack([spec.core_of_neuron, key], axis=1)
     _, first, label = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
     if first.size > max_cores:
-        raise CoreCapacityError(
-            f"the calibrated network must fit {max_cores} cores (one per core and calibrated layer); "
-            f"it needs {first.size}"
-        )
+        names = ", ".join(repr(spec.names[k]) if k < len(spec.names) else str(k) for k in layers)
+        where = f"calibrated network (one core per core and calibrated layer; layers {names})"
+        raise CoreCapacityError(Violation("cores", max_cores, int(first.size), where))
     order = np.argsort(first)  # cores numbered by their first neuron
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -553,18 +549,19 @@ def _search_settings(
         ParameterValueError: empty or non-positive thresholds, a bad scale range, too few
             points, rounds or kept thresholds, or a neuron spread below 1.
     """
-    thresholds = tuple(float(t) for t in thresholds)
-    if not thresholds or not all(np.isfinite(t) and t > 0 for t in thresholds):
-        raise ParameterValueError("thresholds", "a non-empty sequence of positive currents (A)", np.asarray(thresholds))
-    lo, hi = (float(v) for v in scale_range)
-    if not (0 < lo < hi < np.inf):
-        raise ParameterValueError("scale_range", "(low, high) with 0 < low < high < inf", np.asarray(scale_range))
-    for name, v, least in (("points", points, 3), ("rounds", rounds, 1), ("keep", keep, 1)):
-        if not (isinstance(v, (int, np.integer)) and v >= least):
-            raise ParameterValueError(name, f"an integer >= {least}", v)
-    if not (np.isfinite(neuron_spread) and neuron_spread >= 1):
-        raise ParameterValueError("neuron_spread", "a finite factor >= 1", neuron_spread)
-    return _Search(thresholds, (lo, hi), points, rounds, keep, tolerance, bool(per_neuron), neuron_spread)
+    currents = real_array("thresholds", thresholds, shape=(None,), expected="(n,), a sequence of currents", low=0.0,
+                          low_open=True, unit="amperes")
+    if currents.size == 0:
+        raise ParameterValueError("thresholds", "a non-empty sequence of positive currents (A)", currents)
+    bracket = real_array("scale_range", scale_range, shape=(2,), expected="(low, high)", low=0.0, low_open=True)
+    if not bracket[0] < bracket[1]:
+        raise ParameterValueError("scale_range", "(low, high) with 0 < low < high < inf", bracket)
+    points, rounds, keep = integer("points", points, low=3), integer("rounds", rounds, low=1), integer("keep", keep, low=1)
+    tolerance = real_number("tolerance", tolerance, low=0.0, what="a relative count error")
+    neuron_spread = real_number("neuron_spread", neuron_spread, low=1.0, what="a factor")
+    lo, hi = (float(v) for v in bracket)
+    return _Search(tuple(float(t) for t in currents), (lo, hi), points, rounds, keep, tolerance, flag("per_neuron", per_neuron),
+                   neuron_spread)
 
 
 def _layer_names(spec: NetworkSpec) -> Tuple[str, ...]:
@@ -579,11 +576,11 @@ def _layers_to_fit(spec: NetworkSpec, layers: Optional[Sequence[int]]) -> List[i
         ParameterValueError: an index that is not one of the spec's layers.
     """
     n_layers = len(_layer_names(spec))
-    layers = sorted({int(k) for k in (range(n_layers) if layers is None else layers)})
-    bad = [k for k in layers if not 0 <= k < n_layers]
-    if bad:
-        raise ParameterValueError("layers", f"indices into spec.names, in 0..{n_layers - 1}", bad[0])
-    return layers
+    if layers is None:
+        return list(range(n_layers))
+    chosen = indices("layers", layers, high=n_layers, shape=(None,), expected="(n,), a sequence of layer indices",
+                     rule=f"indices into spec.names, in 0..{n_layers - 1}")
+    return sorted({int(k) for k in chosen})
 
 
 def _target_counts(spec: NetworkSpec, reference_net: Any, x: np.ndarray, targets: Optional[np.ndarray]) -> np.ndarray:
@@ -597,10 +594,7 @@ def _target_counts(spec: NetworkSpec, reference_net: Any, x: np.ndarray, targets
         if reference_net is None:
             raise CalibrationError("`reference_net` or `targets` must be given; got neither")
         targets = reference_spike_counts(spec, reference_net, x)
-    targets = np.asarray(targets, dtype=np.float64)
-    if targets.shape != (spec.n_neurons,):
-        raise ShapeError("targets", f"({spec.n_neurons},), one count per neuron", targets.shape)
-    return targets
+    return real_array("targets", targets, shape=(spec.n_neurons,), expected=f"({spec.n_neurons},), one count per neuron", low=0.0)
 
 
 def _fit_layers(
@@ -713,6 +707,9 @@ def calibrate_to_reference(
             shape, or bad search settings.
     """
     start = time.perf_counter()
+    instance("spec", spec, NetworkSpec, "a NetworkSpec (from mapping.mapper)")
+    max_cores = integer("max_cores", max_cores, low=1)
+    max_weight_current = real_number("max_weight_current", max_weight_current, low=0.0, low_open=True, unit="amperes")
     if spec.quantized:
         raise CalibrationError("`spec` must be unquantized (calibrate before quantizing); got a quantized spec")
     x = _as_input(x, spec.n_inputs)
@@ -752,6 +749,7 @@ def calibrate_graph(spec: NetworkSpec, graph: Any, x: Any, **kwargs: Any) -> Tup
     """
     from rockpool.graph import LIFNeuronWithSynsRealValue
 
+    instance("spec", spec, NetworkSpec, "a NetworkSpec (from mapping.mapper)")
     reference = getattr(graph, "computational_module", None)
     if reference is None:
         raise CalibrationError(
@@ -779,6 +777,8 @@ def map_and_calibrate(
             (as of :func:`~rockpool_dynapse2.mapping.mapper.mapper`; its ``max_cores`` applies
             to the calibration too).
     """
+    if calibration is not None:
+        mapping("calibration", calibration, "a dict of calibrate_to_reference's keyword arguments (or None)")
     spec = map_graph(graph, **mapper_kwargs)
     options = dict(calibration or {})
     if "max_cores" in mapper_kwargs:

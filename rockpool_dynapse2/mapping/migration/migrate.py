@@ -17,7 +17,8 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-from ...errors import ParameterValueError
+from ...errors import ParameterValueError, ShapeError, UnknownParameterError
+from ...parameters.validate import flag, mapping, real_array
 from .convert import inhibition_scale, model_of, params_of, scale_inhibition
 from .read import RockpoolNetwork, read_rockpool
 from .report import Behaviour, Finding, MigrationReport, chip_findings, static_findings, weight_signs
@@ -123,7 +124,9 @@ class Migration:
 
         if self.inputs is None:
             raise ParameterValueError("inputs", "given to migrate() (the samples to fine-tune on)", None)
-        y = self.targets() if labels is None else np.asarray(labels)
+        _check_setting_names(settings)
+        y = self.targets() if labels is None else self.model.check_labels("labels", labels, len(self.inputs))
+        params = self.params if params is None else mapping("params", params, "the trained quantities (a dict)")
         for key in settings:
             if key in FROM_NETWORK:
                 raise ParameterValueError(f"settings[{key!r}]", "a TrainSettings field the migration does not set", settings[key])
@@ -137,7 +140,7 @@ class Migration:
             (x_train, _), _ = split_validation(self.inputs, y, tuned.validation_fraction, tuned.seed)
             tuned = dataclasses.replace(tuned, chips_per_step=max(1, min(tuned.chips_per_step, len(x_train))))
         model = ChipModel(self.model.layout, tuned, self.model.connections)
-        return train_jax(model, self.inputs, y, progress=progress, params=self.params if params is None else params)
+        return train_jax(model, self.inputs, y, progress=progress, params=params)
 
 
 def migrate(net: Any, inputs: Optional[np.ndarray] = None, compensate: bool = True, **settings: Any) -> Migration:
@@ -164,6 +167,8 @@ def migrate(net: Any, inputs: Optional[np.ndarray] = None, compensate: bool = Tr
             layers (see :func:`~.read.read_rockpool`).
         ParameterValueError: inputs not ``(B, T, C)``, or a setting the migration sets.
     """
+    compensate = flag("compensate", compensate)
+    _check_setting_names(settings)
     network = read_rockpool(net)
     x = None if inputs is None else _checked_inputs(inputs, network.n_inputs)
     spikes = None if x is None else network.run(x)
@@ -209,10 +214,21 @@ def _spike_limit_findings(most: float, limit: float) -> list:
 
 
 def _checked_inputs(inputs: Any, n_inputs: int) -> np.ndarray:
-    x = np.asarray(inputs, dtype=np.float32)
-    if x.ndim != 3 or x.shape[2] != n_inputs or not np.isfinite(x).all():
-        raise ParameterValueError("inputs", f"finite input spike counts (B, T, {n_inputs})", f"shape {x.shape}")
-    return x
+    """Input spike counts ``(B, T, C)``, finite and >= 0, as float32; named errors else."""
+    x = real_array("inputs", inputs, low=0.0, what="an array of spike counts")
+    if x.ndim != 3 or x.shape[2] != n_inputs or 0 in x.shape:
+        raise ShapeError("inputs", f"(B, T, C) = (B, T, {n_inputs}) with B, T >= 1", x.shape)
+    return x.astype(np.float32)
+
+
+def _check_setting_names(settings: Dict[str, Any]) -> None:
+    """Refuse keywords that are not training settings (by name, not a raw TypeError)."""
+    from ...training.model import TrainSettings
+
+    valid = tuple(f.name for f in dataclasses.fields(TrainSettings))
+    for key in settings:
+        if key not in valid:
+            raise UnknownParameterError("setting (TrainSettings field)", key, valid)
 
 
 def _behaviour(migration: Migration, params: Dict[str, Any], spikes: np.ndarray) -> Behaviour:
