@@ -86,8 +86,9 @@ def test_train_writes_results_scripts_can_read(trained):
     for key in ("float", "quantized", "board"):
         assert 0.0 <= acc[key] <= 1.0
     for dev in ("0.2", "0.3"):
-        m = acc["mismatch"][dev]
-        assert len(m["chips"]) == 3 and m["worst"] == min(m["chips"]) and m["mean"] == pytest.approx(np.mean(m["chips"]))
+        for key in ("mismatch", "mismatch_calibrated"):
+            m = acc[key][dev]
+            assert len(m["chips"]) == 3 and m["worst"] == min(m["chips"]) and m["mean"] == pytest.approx(np.mean(m["chips"]))
     assert results["network"]["max_fan_in"] <= 64
     for name in ("config.json", "network.npz", "x_test.npy", "y_test.npy", "training.png", "accuracy.png"):
         assert (out / name).is_file(), name

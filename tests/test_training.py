@@ -233,3 +233,28 @@ def test_fan_in_of_every_neuron_fits_the_cam():
     layout = NetworkLayout.layered(200, hidden=(100,), n_classes=2, per_class=4, recurrent_probability=1.0)
     model = ChipModel(layout, TrainSettings())
     assert model.connections.fan_in.max() <= GEOMETRY.cam_entries
+
+
+def test_a_chip_readout_calibration_undoes_an_over_excitable_output_neuron():
+    """Mismatch that makes one class's output neurons fire more on every sample makes the raw
+    readout pick that class; calibrated on unlabelled recordings of the same chip, the
+    readout compares each neuron with its own mean and spread and is right again."""
+    from rockpool_dynapse2.errors import ParameterValueError, ShapeError
+    from rockpool_dynapse2.training import ChipModel, NetworkLayout, ReadoutCalibration
+
+    layout = NetworkLayout.layered(4, hidden=(4,), n_classes=2, per_class=2)
+    model = ChipModel(layout)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    signal = np.where(labels[:, None] == np.repeat([0, 1], 2)[None, :], 6.0, 2.0)  # the right group fires 4 more
+    counts = signal + rng.normal(0, 0.5, signal.shape)
+    counts[:, 2:] *= 5.0  # class 1's neurons made 5x more excitable by this chip
+    assert model.output_accuracy(counts, labels) < 0.7  # mostly class 1, whatever the input
+    calibration = model.calibrate_readout(counts[:50])  # no labels used
+    assert isinstance(calibration, ReadoutCalibration) and calibration.samples == 50
+    assert model.output_accuracy(counts[50:], labels[50:], calibration) > 0.95
+    assert np.all(calibration.std >= 0.5)
+    with pytest.raises(ShapeError):
+        model.calibrate_readout(counts[:1])
+    with pytest.raises(ParameterValueError):
+        model.output_accuracy(counts, labels, calibration="yes")

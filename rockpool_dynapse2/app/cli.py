@@ -199,6 +199,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"{'quantized':<22}{acc['quantized']:.1%}")
     for dev, m in acc["mismatch"].items():
         print(f"{'mismatch ' + dev:<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst of {len(m['chips'])} chips")
+    for dev, m in acc.get("mismatch_calibrated", {}).items():
+        print(f"{'  readout calibrated':<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst (each chip's readout "
+              f"calibrated on unlabelled inputs; deviation {dev})")
     print(f"{board.label:<22}{acc['board']:.1%} ({results['board_samples']} samples)")
     print()
     for name, path in results["files"].items():

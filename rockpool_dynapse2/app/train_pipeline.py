@@ -60,8 +60,12 @@ __all__ = [
     "run_training",
 ]
 
-RESULT_KEYS = ("float", "quantized", "mismatch", "board")
+RESULT_KEYS = ("float", "quantized", "mismatch", "mismatch_calibrated", "board")
 """The keys of ``results.json``'s ``"accuracy"``."""
+
+CALIBRATION_SAMPLES = 100
+"""Unlabelled training inputs each simulated chip's readout calibration is measured on
+(``mismatch_calibrated``; :meth:`~rockpool_dynapse2.training.ChipModel.calibrate_readout`)."""
 
 REST_STEPS = 200
 """Steps without input before each sample on a real board (200 ms at 1 ms: ten membrane time constants)."""
@@ -248,12 +252,20 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     q_counts = np.concatenate([np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]).sum(1) for i in range(0, len(task.x_test), 256)])
     accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
     log(f"{prefix}test accuracy: float {accuracy['float']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
-    accuracy["mismatch"] = {}
+    accuracy["mismatch"], accuracy["mismatch_calibrated"] = {}, {}
+    x_cal = task.x_train[:CALIBRATION_SAMPLES]
+    out = model.layout.slice_of(model.layout.output)
     for dev in job.deviations:
         counts = mismatch_counts_jax(model, result.params, task.x_test, dev, job.chips, seed=job.seed + 1)
         chips = [model.accuracy(c, task.y_test) for c in counts]
-        accuracy["mismatch"][f"{dev:g}"] = {"mean": float(np.mean(chips)), "worst": float(np.min(chips)), "chips": chips}
-        log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {np.mean(chips):.1%}, worst {np.min(chips):.1%}")
+        # The same chips (same seed) on unlabelled training inputs: each chip's readout calibration.
+        cal_counts = mismatch_counts_jax(model, result.params, x_cal, dev, job.chips, seed=job.seed + 1)
+        calibrated = [model.output_accuracy(c[:, out], task.y_test, model.calibrate_readout(k[:, out]))
+                      for c, k in zip(counts, cal_counts)]
+        for key, values in (("mismatch", chips), ("mismatch_calibrated", calibrated)):
+            accuracy[key][f"{dev:g}"] = {"mean": float(np.mean(values)), "worst": float(np.min(values)), "chips": values}
+        log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {np.mean(chips):.1%}, worst {np.min(chips):.1%}; "
+            f"with each chip's readout calibrated: mean {np.mean(calibrated):.1%}, worst {np.min(calibrated):.1%}")
     return accuracy, spec
 
 

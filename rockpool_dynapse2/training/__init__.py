@@ -15,7 +15,7 @@ See ``docs/training.md``.
 """
 
 from .layout import INPUT, Connectivity, NetworkLayout, Population, Projection, connectivity
-from .model import ChipModel, TrainSettings
+from .model import ChipModel, ReadoutCalibration, TrainSettings
 from .result import EpochRecord, TrainResult, load_parameters, save_parameters
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "connectivity",
     "ChipModel",
     "TrainSettings",
+    "ReadoutCalibration",
     "TrainResult",
     "EpochRecord",
     "save_parameters",

@@ -49,7 +49,11 @@ from .constraints import (
 )
 from .layout import Connectivity, NetworkLayout, connectivity
 
-__all__ = ["TrainSettings", "ChipView", "ChipModel", "MISMATCH_FAMILIES"]
+__all__ = ["TrainSettings", "ChipView", "ChipModel", "ReadoutCalibration", "MISMATCH_FAMILIES"]
+
+CALIBRATION_STD_FLOOR = 0.5
+"""The smallest spread (spikes per sample) a calibration divides by: an output neuron that
+fires the same count on every calibration sample would otherwise divide by zero."""
 
 _FLOAT32 = np.finfo(np.float32)
 """The training simulates in float32: a setting it cannot hold (dt = 1e-300 s is 0) is refused."""
@@ -167,6 +171,32 @@ class ChipView:
     w_in: Any
     w_rec: Any
     bases: Optional[Any]
+
+
+@dataclass(frozen=True)
+class ReadoutCalibration:
+    """One chip's readout calibration: every output neuron's mean and spread of spike
+    counts per sample, measured on that chip with unlabelled inputs
+    (:meth:`ChipModel.calibrate_readout`).
+
+    The calibrated readout compares ``(count - mean) / spread`` instead of the raw counts,
+    so an output neuron that device mismatch made more (or less) excitable than its
+    neighbours no longer wins (or loses) every sample. It needs no labels: a few tens of
+    recordings of the chip's ordinary input are enough (``docs/training.md``).
+
+    Attributes:
+        mean: ``(n_outputs,)`` mean spike count of each output neuron, in output-channel order.
+        std: ``(n_outputs,)`` its standard deviation, floored at :data:`CALIBRATION_STD_FLOOR`.
+        samples: the number of recordings it was measured on.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    samples: int
+
+    def apply(self, output_counts: np.ndarray) -> np.ndarray:
+        """``(output_counts - mean) / std``, shape ``(B, n_outputs)``."""
+        return (np.asarray(output_counts, dtype=np.float64) - self.mean) / self.std
 
 
 class ChipModel:
@@ -291,13 +321,33 @@ class ChipModel:
         winners = self.predict(counts)
         return float((winners == self.check_labels("labels", labels, len(winners))).mean())
 
-    def output_accuracy(self, output_counts: np.ndarray, labels: np.ndarray) -> float:
+    def output_accuracy(self, output_counts: np.ndarray, labels: np.ndarray,
+                        calibration: Optional[ReadoutCalibration] = None) -> float:
         """:meth:`accuracy` from the output population's counts ``(B, n_outputs)`` only (what a
-        board returns, in output-channel order)."""
-        n_out = len(self.layout.output_neurons)
-        counts = real_array("output_counts", output_counts, shape=(None, n_out), expected=f"(B, n_outputs) = (B, {n_out})")
+        board returns, in output-channel order).
+
+        Args:
+            calibration: the chip's :class:`ReadoutCalibration`: compare calibrated counts
+                (default: the raw counts).
+        """
+        counts = self._output_counts("output_counts", output_counts)
+        if calibration is not None:
+            instance("calibration", calibration, ReadoutCalibration, "a ReadoutCalibration (ChipModel.calibrate_readout)")
+            counts = calibration.apply(counts)
         winners = _winners(np.asarray(self._group_means(counts)))
         return float((winners == self.check_labels("labels", labels, len(winners))).mean())
+
+    def calibrate_readout(self, output_counts: np.ndarray) -> ReadoutCalibration:
+        """A chip's :class:`ReadoutCalibration` from its output neurons' spike counts
+        ``(B, n_outputs)`` on ``B >= 2`` unlabelled recordings (output-channel order)."""
+        counts = self._output_counts("output_counts", output_counts)
+        if len(counts) < 2:
+            raise ShapeError("output_counts", "(B, n_outputs) with B >= 2 recordings", counts.shape)
+        return ReadoutCalibration(counts.mean(0), np.maximum(counts.std(0), CALIBRATION_STD_FLOOR), len(counts))
+
+    def _output_counts(self, name: str, output_counts: Any) -> np.ndarray:
+        n_out = len(self.layout.output_neurons)
+        return real_array(name, output_counts, shape=(None, n_out), expected=f"(B, n_outputs) = (B, {n_out})")
 
     # --- data ------------------------------------------------------------------------------
 
