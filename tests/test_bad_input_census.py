@@ -765,6 +765,24 @@ def mapped_weights(value: Any, s: Any) -> None:
     np.testing.assert_allclose(s.input_synapses.weight, 0.5 * 1e-8 / iscale, rtol=1e-6)
 
 
+@functools.lru_cache(maxsize=None)
+def rockpool_graph() -> Any:
+    """The graph of Rockpool's own ``Linear(2, 2) -> DynapSim(2)`` (weights 0.5), for the migration."""
+    import logging
+
+    logging.getLogger().setLevel(logging.ERROR)  # Rockpool warns about samna on import
+    from rockpool.devices.dynapse import DynapSim
+    from rockpool.nn.combinators import Sequential
+    from rockpool.nn.modules import LinearJax
+
+    return Sequential(LinearJax((2, 2), weight=np.full((2, 2), 0.5), has_bias=False), DynapSim((2, 2))).as_graph()
+
+
+def migrated(check: Callable[[Any], Any]) -> Accepted:
+    """A migration of :func:`rockpool_graph` (its two neurons, one core) for which ``check(migration)`` holds."""
+    return Accepted(lambda v, m: m.model.layout.n_neurons == 2 and m.model.n_cores == 1 and check(m))
+
+
 CALIBRATE = dict(targets=np.zeros(2))
 X2 = np.ones((5, 2))
 
@@ -874,6 +892,17 @@ MAPPING_CASES: List[Case] = [
            omit=("none", "empty"), **{k: v for k, v in SHAPED.items() if k != "none"}),
     Case("calibrate_to_reference.layers[1]", lambda v: MP.calibrate_to_reference(spec(), None, X2, layers=v, **CALIBRATE), [1], PVE),
     *sweep("map_and_calibrate.calibration", lambda v: MP.map_and_calibrate(graph(), X2, calibration=v), PVE, omit=("none",)),
+    # the migration of Rockpool DynapSim networks: arguments checked before anything runs
+    *sweep("migrate", MP.migrate, MappingError),
+    Case("migrate[our DynapSimJax]", MP.migrate, Lazy(graph), MappingError),
+    *sweep("migrate.inputs", lambda v: MP.migrate(rockpool_graph(), inputs=v), SE, neg=PVE,
+           **{**SHAPED, "none": migrated(lambda m: m.report.behaviour is None and m.inputs is None)}),
+    Case("migrate.inputs[negative count]", lambda v: MP.migrate(rockpool_graph(), inputs=v), np.full((1, 5, 2), -1.0), PVE),
+    *sweep("migrate.compensate", lambda v: MP.migrate(rockpool_graph(), compensate=v), PVE,
+           bool=migrated(lambda m: m.params["w_in"].tolist() == m.original["w_in"].tolist())),
+    Case("migrate.settings[Iscale]", lambda v: MP.migrate(rockpool_graph(), Iscale=v), 1e-9, PVE),
+    Case("migrate.settings[unknown]", lambda v: MP.migrate(rockpool_graph(), **{v: 1}), "tau", UPE),
+    Case("migrate.settings[epochs]", lambda v: MP.migrate(rockpool_graph(), epochs=v), 0, PVE),
 ]
 """Omitted values (``omit=``) are legitimate and would run a calibration (seconds):
 test_lif_mapping.py runs calibrations with the defaults and with ``per_neuron=True``."""
@@ -919,6 +948,8 @@ NOT_CALLABLE: Dict[str, str] = {
     "NeuronGroup": "the mapper's view of a graph module, made by map_graph",
     "QuantizationReport": "the record quantize_spec returns",
     "CalibrationReport": "the record calibrate_to_reference returns",
+    "Migration": "the record migrate returns (its fine_tune checks labels, params and settings)",
+    "MigrationReport": "the record migrate returns",
     "cluster_cores": "mapping/cores.py is the core-capacity brief's (CoreCapacityError); map_graph checks its options",
 }
 """Public callables without census rows, and why they take no user input to check."""

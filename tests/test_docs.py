@@ -19,7 +19,7 @@ API_PAGES = {
     "parameters": ["itau_from_tau", "code_from_current", "BiasCode", "CoreParameters"],
     "simulation": ["DynapSimJax", "DynapSimTorch", "DynapParams", "membrane_step", "Dynapse2Neurons"],
     "transform": ["quantize_weights", "quantize_ste", "monte_carlo", "mismatch_T_config"],
-    "mapping": ["mapper", "NetworkSpec", "quantize_spec", "map_and_calibrate"],
+    "mapping": ["mapper", "NetworkSpec", "quantize_spec", "map_and_calibrate", "migrate", "MigrationReport"],
     "config": ["config_from_specification", "MappedConfiguration", "Configuration", "Dynapse2DRCError"],
     "hardware": ["DynapseSamna", "VirtualBoard", "SamnaBoard", "samna_status"],
     "tasks": ["frozen_noise", "rate_frequency"],
@@ -28,7 +28,7 @@ API_PAGES = {
 
 GUIDE_PAGES = [
     "installation", "concepts", "differences", "parameters", "simulation", "transforms", "quantization",
-    "mapping", "lif_conversion", "configuration", "deployment", "cli", "results", "benchmarks",
+    "mapping", "lif_conversion", "migration", "configuration", "deployment", "cli", "results", "benchmarks",
 ]
 
 

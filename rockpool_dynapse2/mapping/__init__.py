@@ -13,7 +13,10 @@
 * :mod:`.quantize`: :func:`quantize_spec`, the chip's weight quantization of a spec;
 * :mod:`.simulate`: :func:`dynapsim_net_from_spec`, a spec -> a simulation network;
 * :mod:`.trained`: :func:`spec_from_training`, a network trained by
-  :mod:`rockpool_dynapse2.training` -> its chip-exact spec (its own cores, bases, masks).
+  :mod:`rockpool_dynapse2.training` -> its chip-exact spec (its own cores, bases, masks);
+* :mod:`.migration`: :func:`migrate`, a network of Rockpool's own ``DynapSim`` -> the
+  training library's model, with a report of where the two simulators differ for it and
+  fine-tuning towards what it did in Rockpool.
 """
 
 from ..errors import CalibrationError, CoreCapacityError, MappingError
@@ -21,6 +24,7 @@ from .calibration import CalibrationReport, calibrate_to_reference, map_and_cali
 from .cores import cluster_cores
 from .graph_map import map_graph
 from .mapper import mapper
+from .migration import Migration, MigrationReport, migrate
 from .neuron_group import NeuronGroup
 from .network_spec import NetworkSpec, Synapses, level_table
 from .quantize import QuantizationReport, quantize_spec
@@ -39,6 +43,9 @@ __all__ = [
     "QuantizationReport",
     "dynapsim_net_from_spec",
     "spec_from_training",
+    "migrate",
+    "Migration",
+    "MigrationReport",
     "calibrate_to_reference",
     "map_and_calibrate",
     "CalibrationReport",
