@@ -258,3 +258,24 @@ def test_a_chip_readout_calibration_undoes_an_over_excitable_output_neuron():
         model.calibrate_readout(counts[:1])
     with pytest.raises(ParameterValueError):
         model.output_accuracy(counts, labels, calibration="yes")
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_fewer_training_samples_than_chips_per_step_train_one_chip_each(backend):
+    """Three training samples and 8 chips per step: each sample runs on a chip of its own
+    (the batch used to be split into more slices than it had samples)."""
+    from rockpool_dynapse2.training.result import batch_plan
+
+    settings = TrainSettings(epochs=1, chips_per_step=8, batch_size=64, validation_fraction=0.0, quantize=False, snap_codes=False)
+    assert batch_plan(settings, 3) == (3, 1, 3, 1)
+    assert batch_plan(TrainSettings(inject=False), 3)[0] == 1
+    layout = NetworkLayout.layered(2, hidden=(2,), n_classes=2, per_class=1)
+    x = np.ones((3, 5, 2), np.float32)
+    y = np.array([0, 1, 0])
+    model = ChipModel(layout, settings)
+    if backend == "jax":
+        from rockpool_dynapse2.training.jax_trainer import train_jax as train
+    else:
+        from rockpool_dynapse2.training.torch_trainer import train_torch as train
+    result = train(model, x, y)
+    assert len(result.history) == 1 and np.isfinite(result.history[0].loss)

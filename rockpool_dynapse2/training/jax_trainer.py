@@ -22,7 +22,7 @@ from ..simulation.module_spec import initial_state_values
 from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import jax_ops, typed_input
 from .model import ChipModel
-from .result import EpochRecord, EpochTracker, TrainResult, split_validation
+from .result import EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation
 
 __all__ = ["train_jax", "simulate_jax", "counts_jax", "mismatch_counts_jax"]
 
@@ -162,10 +162,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     x, y = model.check_data(x, y)
     s = model.settings
     (x_tr, y_tr), (x_val, y_val) = split_validation(x, y, s.validation_fraction, s.seed)
-    chips = s.chips_per_step if s.inject else 1
-    slice_size = max(1, min(s.batch_size, len(x_tr)) // chips)
-    batch = slice_size * chips
-    steps_per_epoch = max(1, len(x_tr) // batch)
+    chips, slice_size, batch, steps_per_epoch = batch_plan(s, len(x_tr))
     total = s.epochs * steps_per_epoch
     warm = min(s.warmup * steps_per_epoch, max(0, total - 1))  # a warm-up longer than the run is cut
     schedule = optax.warmup_cosine_decay_schedule(0.0, s.learning_rate, warm, max(total, warm + 1), s.learning_rate * 0.05)

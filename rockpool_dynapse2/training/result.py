@@ -22,7 +22,7 @@ from ..errors import ParameterValueError, Shown, UnknownParameterError
 from ..parameters.validate import choice, flag, instance
 from ..simulation.records import CURRENT_NAMES
 
-__all__ = ["EpochRecord", "TrainResult", "EpochTracker", "split_validation", "save_parameters", "load_parameters"]
+__all__ = ["EpochRecord", "TrainResult", "EpochTracker", "split_validation", "batch_plan", "save_parameters", "load_parameters"]
 
 
 @dataclass
@@ -257,6 +257,17 @@ class EpochTracker:
         stop = bool(self.patience) and self.waited >= self.patience
         self.result.stopped_early = stop
         return stop
+
+
+def batch_plan(settings: Any, n_train: int) -> Tuple[int, int, int, int]:
+    """``(chips, slice_size, batch, steps_per_epoch)`` of a training run: every step draws
+    ``chips`` mismatched chips (1 without injection), each simulating ``slice_size`` of
+    the ``batch`` samples. With fewer training samples than ``chips_per_step``, each
+    sample runs on a chip of its own (``chips = n_train``)."""
+    chips = min(settings.chips_per_step, n_train) if settings.inject else 1
+    slice_size = max(1, min(settings.batch_size, n_train) // chips)
+    batch = slice_size * chips
+    return chips, slice_size, batch, max(1, n_train // batch)
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]:

@@ -20,7 +20,7 @@ from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import torch_ops, typed_input
 from .model import ChipModel
-from .result import EpochRecord, EpochTracker, TrainResult, split_validation
+from .result import EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation
 
 __all__ = ["train_torch", "simulate_torch", "counts_torch"]
 
@@ -132,10 +132,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     torch.manual_seed(s.seed)
     generator = torch.Generator().manual_seed(s.seed)
     (x_tr, y_tr), (x_val, y_val) = split_validation(x, y, s.validation_fraction, s.seed)
-    chips = s.chips_per_step if s.inject else 1
-    slice_size = max(1, min(s.batch_size, len(x_tr)) // chips)
-    batch = slice_size * chips
-    steps_per_epoch = max(1, len(x_tr) // batch)
+    chips, _, batch, steps_per_epoch = batch_plan(s, len(x_tr))
     total = max(1, s.epochs * steps_per_epoch)
     warm = min(s.warmup * steps_per_epoch, total - 1)  # a warm-up longer than the run is cut
     p = _as_tensors(params if params is not None else model.initial_parameters(), requires_grad=True)
