@@ -951,7 +951,6 @@ NOT_CALLABLE: Dict[str, str] = {
     "EpochRecord": "one line of a training history, written by the trainers",
     "NeuronGroup": "the mapper's view of a graph module, made by map_graph",
     "QuantizationReport": "the record quantize_spec returns",
-    "batch_plan": "the trainers' plan of a step, from TrainSettings they have checked",
     "ReadoutCalibration": "the record ChipModel.calibrate_readout returns (output_accuracy checks that it is one)",
     "CalibrationReport": "the record calibrate_to_reference returns",
     "Migration": "the record migrate returns (its fine_tune checks labels, params and settings)",
