@@ -113,6 +113,7 @@ def test_demo_writes_a_readable_configuration_and_plots(demo_run):
     _, _, out = demo_run
     mapped = MappedConfiguration.from_json((out / "config.json").read_text())
     assert mapped.n_inputs == 60 and mapped.n_outputs == 4  # 2 classes x 2 neurons
+    assert mapped.classes == ((0, 1), (2, 3))  # deploy --labels scores it at once
     MappedConfiguration.from_json((out / "config_without_injection.json").read_text())
     for name in ("raster.png", "accuracy.png", "mismatch.png", "training.png"):
         data = (out / name).read_bytes()
