@@ -14,6 +14,11 @@ network's state carries over between runs, as on a chip; :meth:`reset_state` ret
 the neurons to rest, which a chip cannot do. Its :attr:`~VirtualBoard.capabilities` say
 so: it can reset, its clock does not run on its own, it has the board's 4 chips.
 
+It is the ideal chip unless given a :class:`~.chip_profile.ChipProfile`
+(``VirtualBoard(profile=ChipProfile.draw(seed))``): then it runs the configuration on that
+board's frozen mismatch, bias-generator gains, dead and always-on neurons and defective
+CAM entries (:mod:`.on_chip`).
+
 What it is given is checked before anything is queued (a :class:`~.board.GridEvent`
 checks its own fields on construction); a bad event raises
 :class:`~rockpool_dynapse2.errors.ParameterValueError` naming it (``events[3].timestamp``):
