@@ -3,7 +3,7 @@
 1. a profile is drawn from its seed (the same seed, the same chip; the spread as asked);
 2. it is saved and loaded as JSON, identically;
 3. without a profile the board is the ideal chip (the spec's simulation, spike for spike),
-   and so is the ideal profile;
+   and so is the ideal profile; a drawn chip runs alike on jax and torch;
 4. flaws act: a dead neuron never fires, an always-on one fires every step (and its
    targets hear it), a defective CAM entry's input never arrives, mismatch spreads the
    spike counts of identical neurons as the factors' spread predicts;
@@ -275,3 +275,14 @@ def test_a_board_refuses_what_is_no_profile(tmp_path):
     with pytest.raises(ParameterValueError) as err:
         VirtualBoard(profile=tmp_path / "bad.json")
     assert err.value.name == "chip profile JSON"
+
+
+def test_a_drawn_chip_runs_alike_on_both_backends(chain):
+    qspec, mapped, x = chain
+    chip = ChipProfile.draw(0)
+    outs = []
+    for backend in ("jax", "torch"):
+        with DynapseSamna(VirtualBoard(backend=backend, profile=chip), mapped) as dyn:
+            outs.append(dyn(x)[0][0])
+    assert not np.array_equal(outs[0], _run(mapped, x))  # the chip's flaws show
+    np.testing.assert_array_equal(outs[0], outs[1])
