@@ -640,7 +640,7 @@ def test_the_registry_opens_boards_by_kind_and_names_the_kinds_it_knows():
     with pytest.raises(UnknownParameterError, match="virtual, samna") as info:
         open_board("fpga")
     assert info.value.name == "fpga" and info.value.valid == ("virtual", "samna")
-    with pytest.raises(UnknownParameterError, match="backend, horizon_steps; got 'index'"):
+    with pytest.raises(UnknownParameterError, match="backend, horizon_steps, profile; got 'index'"):
         open_board("virtual", index=0)
     with pytest.raises(UnknownParameterError, match="got 'backend'"):
         open_board("samna", backend="jax")  # checked before samna is needed

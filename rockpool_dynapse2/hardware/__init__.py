@@ -5,6 +5,9 @@
 * :mod:`.registry`: the board kinds by name (``"virtual"``, ``"samna"``):
   :func:`open_board`, :func:`board_kinds`, :func:`check_board`;
 * :mod:`.virtual`: :class:`VirtualBoard`, which executes a configuration with the simulator;
+* :mod:`.chip_profile`: :class:`ChipProfile`, one board's frozen flaws (mismatch, bias-generator
+  gains, dead and always-on neurons, defective CAM entries), drawn from a seed, kept as JSON;
+* :mod:`.on_chip`: how a profile changes the virtual board's simulation;
 * :mod:`.samna_board`: :class:`SamnaBoard`, a DYNAP-SE2 board through SynSense's samna;
 * :mod:`.driver`: :class:`DynapseSamna`, the Rockpool module that applies a configuration
   to a board and runs rasters through it, with deadlines on every board call of a run;
@@ -28,6 +31,7 @@ from .board import Board, BoardCapabilities, GridEvent, control_event
 from .driver import DynapseSamna, LostInputs, events_to_raster, lost_inputs, raster_to_events, unrouted_input_routes
 from .registry import BOARD_KINDS, BoardKind, board_factory, board_kinds, check_board, open_board
 from .samna_board import SamnaBoard, find_dynapse_boards
+from .chip_profile import ChipProfile
 from .virtual import VirtualBoard
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "BoardKind",
     "BOARD_KINDS",
     "VirtualBoard",
+    "ChipProfile",
     "SamnaBoard",
     "find_dynapse_boards",
     "DynapseSamna",

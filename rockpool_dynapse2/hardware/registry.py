@@ -8,7 +8,9 @@ the kinds imports no board module, and no optional dependency such as samna):
 kind     factory                                        options
 ======== ============================================== ==============================
 virtual  :class:`~.virtual.VirtualBoard`                ``backend`` (``"jax"``, ``"torch"``),
-                                                        ``horizon_steps``
+                                                        ``horizon_steps``, ``profile`` (a
+                                                        :class:`~.chip_profile.ChipProfile`
+                                                        or its JSON file)
 samna    :func:`~.samna_board.open_samna_board`         ``index``, ``device``, ``bitfile``,
                                                         ``clock_timeout``, ...
 ======== ============================================== ==============================

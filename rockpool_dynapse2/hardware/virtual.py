@@ -14,6 +14,11 @@ network's state carries over between runs, as on a chip; :meth:`reset_state` ret
 the neurons to rest, which a chip cannot do. Its :attr:`~VirtualBoard.capabilities` say
 so: it can reset, its clock does not run on its own, it has the board's 4 chips.
 
+It is the ideal chip unless given a :class:`~.chip_profile.ChipProfile`
+(``VirtualBoard(profile=ChipProfile.draw(seed))``): then it runs the configuration on that
+board's frozen mismatch, bias-generator gains, dead and always-on neurons and defective
+CAM entries (:mod:`.on_chip`).
+
 What it is given is checked before anything is queued (a :class:`~.board.GridEvent`
 checks its own fields on construction); a bad event raises
 :class:`~rockpool_dynapse2.errors.ParameterValueError` naming it (``events[3].timestamp``):
@@ -34,6 +39,7 @@ the board is fine, an argument's value is outside what a board takes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
@@ -45,6 +51,9 @@ from ..config.tree import Configuration
 from ..mapping.simulate import dynapsim_net_from_spec
 from .board import MONITOR_HOP, Board, BoardCapabilities, GridEvent
 from ..errors import BoardError, ParameterValueError
+from ..parameters.validate import instance
+from .chip_profile import ChipProfile
+from .on_chip import profiled_network, without_defective_entries
 
 __all__ = ["VirtualBoard", "VIRTUAL_CAPABILITIES", "HORIZON_STEPS"]
 
@@ -62,14 +71,21 @@ class VirtualBoard(Board):
     Args:
         backend: simulation backend, ``"jax"`` (default) or ``"torch"``.
         horizon_steps: how many steps past its clock an event may lie (see the module docs).
+        profile: the chip's flaws, a :class:`~.chip_profile.ChipProfile` (see :mod:`.on_chip`),
+            or the path of its JSON file; ``None`` (default): the ideal chip.
 
     Raises:
-        ParameterValueError: ``horizon_steps`` is not an integer >= 1.
+        ParameterValueError: ``horizon_steps`` is not an integer >= 1; a profile that is
+            neither a ``ChipProfile`` nor a path, or a profile file that does not load.
     """
 
-    def __init__(self, backend: str = "jax", horizon_steps: int = HORIZON_STEPS):
+    def __init__(self, backend: str = "jax", horizon_steps: int = HORIZON_STEPS, profile: Union[None, ChipProfile, str, Path] = None):
         if isinstance(horizon_steps, bool) or not isinstance(horizon_steps, (int, np.integer)) or horizon_steps < 1:
             raise ParameterValueError("horizon_steps", "an integer >= 1 (steps)", horizon_steps)
+        if isinstance(profile, (str, Path)):
+            profile = ChipProfile.load(profile)
+        self.profile = instance("profile", profile, (type(None), ChipProfile), "a ChipProfile, the path of its JSON file or None")
+        self._profiled = None
         self.backend = backend
         self.horizon_steps = int(horizon_steps)
         self._open = True
@@ -93,6 +109,8 @@ class VirtualBoard(Board):
         """Program the virtual chips. Resets the clock and the neurons."""
         self._check_open()
         tree = config.configuration if isinstance(config, MappedConfiguration) else config
+        if self.profile is not None:
+            tree = without_defective_entries(tree, self.profile)
         self.dt = config.dt if isinstance(config, MappedConfiguration) else 1e-3
         self._dt_us = int(round(self.dt * 1e6))
         used = [NeuronAddress(c, k, n) for c, k, n, neuron in tree.placed_neurons() if neuron.is_used]
@@ -120,7 +138,11 @@ class VirtualBoard(Board):
         )
         self.spec = spec_from_config(mapped)
         self._monitor_core = {t: monitor[t][1] for t in self._outputs}
-        self._net = dynapsim_net_from_spec(self.spec, self.backend)
+        if self.profile is None:
+            self._net = dynapsim_net_from_spec(self.spec, self.backend)
+        else:
+            self._profiled = profiled_network(self.spec, used, self.profile, self.backend)
+            self._net = self._profiled.net
         self._time = 0
         self._pending, self._received = [], []
 
@@ -232,6 +254,8 @@ class VirtualBoard(Board):
 
     def _simulate(self, raster: np.ndarray) -> np.ndarray:
         """Spike counts ``(T, n_outputs)`` of the monitored neurons; the state carries over."""
+        if self._profiled is not None:
+            raster = self._profiled.inputs(raster)
         if self.backend == "jax":
             out, state, _ = self._net(raster)
             self._net = self._net.set_attributes(state)
@@ -241,4 +265,6 @@ class VirtualBoard(Board):
 
             with torch.no_grad():
                 out = self._net(torch.as_tensor(raster))[0].numpy()[0]
+        if self._profiled is not None:
+            out = self._profiled.outputs(out)
         return out[:, self.spec.output_neurons]

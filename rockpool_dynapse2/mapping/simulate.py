@@ -8,7 +8,7 @@ taken from its core. The output is every neuron's spikes ``(B, T, N)``; output c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from ..parameters.validate import choice, instance
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from .network_spec import NetworkSpec
 
-__all__ = ["dynapsim_net_from_spec", "neuron_values"]
+__all__ = ["dynapsim_net_from_spec", "dynapsim_net", "neuron_values"]
 
 BACKENDS = ("jax", "torch")
 
@@ -46,14 +46,32 @@ def dynapsim_net_from_spec(spec: NetworkSpec, backend: str = "jax", **kwargs: An
     """
     instance("spec", spec, NetworkSpec)
     choice("backend", backend, BACKENDS)
+    w_in, w_rec = spec.dense_weights()
+    n = spec.n_neurons
+    w_rec = w_rec.reshape(n, 4 * n) if len(spec.recurrent_synapses) else None
+    return dynapsim_net(w_in.reshape(spec.n_inputs, 4 * n), w_rec, neuron_values(spec), spec.dt, spec.Iscale, backend, **kwargs)
+
+
+def dynapsim_net(
+    w_in: np.ndarray, w_rec: Optional[np.ndarray], values: dict, dt: float, Iscale: float, backend: str = "jax", **kwargs: Any
+) -> Any:
+    """The network of :func:`dynapsim_net_from_spec`, from its arrays.
+
+    Args:
+        w_in: ``(n_inputs, 4 N)`` input weights in units of ``Iscale`` (column ``4 i + k``:
+            synapse type ``k`` of neuron ``i``).
+        w_rec: ``(N, 4 N)`` recurrent weights in units of ``Iscale``, or ``None``.
+        values: ``{name: (N,)}`` every neuron's currents and layout constants (as
+            :func:`neuron_values`).
+        dt: time step (s).
+        Iscale: current (A) of a weight of 1.0.
+        backend: ``"jax"`` or ``"torch"``.
+        **kwargs: passed to the DynapSim module.
+    """
+    choice("backend", backend, BACKENDS)
     from rockpool.nn.combinators import Sequential
 
-    w_in, w_rec = spec.dense_weights()
-    n, n_in = spec.n_neurons, spec.n_inputs
-    w_in = w_in.reshape(n_in, 4 * n)
-    w_rec = w_rec.reshape(n, 4 * n)
-    values = neuron_values(spec)
-    has_rec = bool(len(spec.recurrent_synapses))
+    n_in, n = w_in.shape[0], w_in.shape[1] // 4
     if backend == "jax":
         from rockpool.nn.modules import LinearJax
 
@@ -61,7 +79,7 @@ def dynapsim_net_from_spec(spec: NetworkSpec, backend: str = "jax", **kwargs: An
 
         return Sequential(
             LinearJax((n_in, 4 * n), weight=w_in, has_bias=False),
-            DynapSimJax((4 * n, n), w_rec=w_rec if has_rec else None, dt=spec.dt, Iscale=spec.Iscale, **values, **kwargs),
+            DynapSimJax((4 * n, n), w_rec=w_rec, dt=dt, Iscale=Iscale, **values, **kwargs),
         )
     import torch
     from rockpool.nn.modules import LinearTorch
@@ -76,5 +94,5 @@ def dynapsim_net_from_spec(spec: NetworkSpec, backend: str = "jax", **kwargs: An
             linear.weight.copy_(torch.as_tensor(w_in, dtype=dtype))
     return Sequential(
         linear,
-        DynapSimTorch((4 * n, n), w_rec=w_rec if has_rec else None, dt=spec.dt, Iscale=spec.Iscale, **values, **kwargs),
+        DynapSimTorch((4 * n, n), w_rec=w_rec, dt=dt, Iscale=Iscale, **values, **kwargs),
     )
