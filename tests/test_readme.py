@@ -38,3 +38,14 @@ def test_readme_shows_what_the_example_prints():
     code = _block("Example")
     printed = re.findall(r'print\(f?"([^"{:]+)', code)
     assert [line.split(":")[0].split(" ")[0] for line in shown] == [p.split(" ")[0] for p in printed]
+
+
+def test_home_page_example_runs_and_writes_only_config_json_gz(tmp_path, monkeypatch, capsys):
+    text = (ROOT / "docs" / "index.md").read_text()
+    code = re.search(r"## An example\n\n```python\n(.*?)```", text, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "docs/index.md", "exec"), namespace)
+    assert namespace["out"].shape == (1, 500, 16)
+    assert "core 0: error" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json.gz"]
