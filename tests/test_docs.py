@@ -1,6 +1,9 @@
-"""The documentation site builds with ``mkdocs build --strict`` and no warning, and its API
-reference, generated from the docstrings, documents every public module."""
+"""The documentation site builds with ``mkdocs build --strict`` and no warning, its API
+reference, generated from the docstrings, documents every public module, the tutorials
+are rendered (as committed, not run), the figures are small and shown, and wide code
+blocks scroll."""
 
+import json
 import pathlib
 import re
 import subprocess
@@ -29,7 +32,10 @@ API_PAGES = {
 GUIDE_PAGES = [
     "installation", "concepts", "differences", "parameters", "simulation", "transforms", "quantization",
     "mapping", "lif_conversion", "migration", "configuration", "deployment", "cli", "results", "benchmarks",
+    "tutorials",
 ]
+TUTORIALS = sorted(p.stem for p in (ROOT / "tutorials").glob("*.ipynb"))
+FIGURES = ROOT / "docs" / "assets" / "demo"
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +103,33 @@ def test_api_reference_shows_no_private_names_and_no_raw_sphinx_roles(site):
     roles = re.findall(r":(?:mod|class|func|meth|attr|data|exc|obj):<code>", html)
     roles += re.findall(r":(?:mod|class|func|meth|attr|data|exc|obj):`", html)
     assert not roles, roles[:5]
+
+
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_every_tutorial_is_rendered_with_its_code(site, name):
+    """Each notebook is a page of the site (mkdocs-jupyter, not executed), with the longest
+    name of its code in it, and the notebook itself offered for download."""
+    html = _html(site, f"tutorials/{name}")
+    cells = json.loads((ROOT / "tutorials" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    longest = max(re.findall(r"[A-Za-z_]\w*", code), key=len)
+    assert longest in html, longest
+    assert (site / "tutorials" / name / f"{name}.ipynb").is_file()
+    assert name in _html(site, "tutorials")
+
+
+def test_figures_are_small_and_every_one_is_shown(site):
+    pngs = sorted(FIGURES.glob("*.png"))
+    assert len(pngs) == 4, pngs
+    for png in pngs:
+        assert png.stat().st_size < 200_000, f"{png.name}: {png.stat().st_size} bytes"
+        assert (site / "assets" / "demo" / png.name).is_file()
+    shown = _html(site, "cli")
+    assert all(f"assets/demo/{png.name}" in shown for png in pngs)
+    assert "tools/make_doc_figures.py" in shown
+
+
+def test_wide_code_blocks_scroll(site):
+    css = (site / "stylesheets" / "extra.css").read_text(encoding="utf-8")
+    assert re.search(r"\.rst-content pre code[^{]*\{[^}]*overflow-x:\s*auto", css, re.S), css
+    assert "stylesheets/extra.css" in (site / "index.html").read_text(encoding="utf-8")
