@@ -111,10 +111,10 @@ def test_demo_completes_and_prints_every_stage(demo_run):
 
 def test_demo_writes_a_readable_configuration_and_plots(demo_run):
     _, _, out = demo_run
-    mapped = MappedConfiguration.from_json((out / "config.json").read_text())
+    mapped = MappedConfiguration.load(out / "config.json.gz")
     assert mapped.n_inputs == 60 and mapped.n_outputs == 4  # 2 classes x 2 neurons
     assert mapped.classes == ((0, 1), (2, 3))  # deploy --labels scores it at once
-    MappedConfiguration.from_json((out / "config_without_injection.json").read_text())
+    MappedConfiguration.load(out / "config_without_injection.json.gz")
     for name in ("raster.png", "accuracy.png", "mismatch.png", "training.png"):
         data = (out / name).read_bytes()
         assert len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n", name
@@ -159,8 +159,10 @@ def test_deploy_runs_at_once_on_the_test_set_the_demo_saved(demo_run, tmp_path, 
     _, text, out = demo_run
     x, y = np.load(out / "x_test.npy"), np.load(out / "y_test.npy")
     assert x.shape == (8, 500, 60) and y.shape == (8,)
-    assert f"rockpool-dynapse2 deploy {out / 'config.json'} --input {out / 'x_test.npy'}" in text
-    assert main(["deploy", str(out / "config.json"), "--input", str(out / "x_test.npy"), "--output", str(tmp_path / "o.npy")]) == 0
+    assert f"rockpool-dynapse2 deploy {out / 'config.json.gz'} --input {out / 'x_test.npy'}" in text
+    assert main(["deploy", str(out / "config.json.gz"), "--input", str(out / "x_test.npy"), "--labels", str(out / "y_test.npy"),
+                 "--output", str(tmp_path / "o.npy")]) == 0
+    assert "accuracy" in capsys.readouterr().out
     assert np.load(tmp_path / "o.npy").shape == (8, 500, 4)
 
 
@@ -178,7 +180,7 @@ def test_demo_torch_backend_smoke(tmp_path, capsys, monkeypatch):
     text = capsys.readouterr().out
     for stage in STAGES:
         assert stage in text
-    MappedConfiguration.from_json((tmp_path / "config.json").read_text())
+    MappedConfiguration.load(tmp_path / "config.json.gz")
     assert seen == [(1, "torch")] * 2  # the small torch networks train on one thread ...
     assert torch.get_num_threads() == threads  # ... and the caller's setting comes back
 
@@ -188,7 +190,7 @@ def test_demo_torch_backend_smoke(tmp_path, capsys, monkeypatch):
 
 def test_inspect_shows_use_and_core_parameters(demo_run, capsys):
     _, _, out = demo_run
-    assert main(["inspect", str(out / "config.json")]) == 0
+    assert main(["inspect", str(out / "config.json.gz")]) == 0
     text = capsys.readouterr().out
     assert "mapped configuration" in text and "60 input, 4 output" in text
     assert "chip 0, core 0: parameters" in text
@@ -198,7 +200,7 @@ def test_inspect_shows_use_and_core_parameters(demo_run, capsys):
 
 def test_inspect_accepts_a_bare_samna_configuration(demo_run, tmp_path, capsys):
     _, _, out = demo_run
-    mapped = MappedConfiguration.from_json((out / "config.json").read_text())
+    mapped = MappedConfiguration.load(out / "config.json.gz")
     bare = tmp_path / "samna.json"
     bare.write_text(mapped.configuration.to_json())
     assert main(["inspect", str(bare)]) == 0
@@ -214,7 +216,7 @@ def test_deploy_writes_an_output_raster_of_the_right_shape(demo_run, tmp_path, c
     _, _, out = demo_run
     raster = np.random.default_rng(0).poisson(0.05, shape).astype(np.float32)
     np.save(tmp_path / "in.npy", raster)
-    status = main(["deploy", str(out / "config.json"), "--input", str(tmp_path / "in.npy"), "--output", str(tmp_path / "out.npy")])
+    status = main(["deploy", str(out / "config.json.gz"), "--input", str(tmp_path / "in.npy"), "--output", str(tmp_path / "out.npy")])
     assert status == 0
     result = np.load(tmp_path / "out.npy")
     assert result.shape == shape[:-1] + (4,)
@@ -231,7 +233,7 @@ def _error_cases(config: Path, tmp: Path):
     np.save(tmp / "wrong.npy", np.zeros((100, 7), dtype=np.float32))
     np.save(tmp / "negative.npy", -np.ones((100, 60), dtype=np.float32))
     (tmp / "text.npy").write_text("not an array")
-    mapped = MappedConfiguration.from_json(config.read_text())
+    mapped = MappedConfiguration.load(config)
     (tmp / "bare.json").write_text(mapped.configuration.to_json())
     np.save(tmp / "ok.npy", np.zeros((50, 60), dtype=np.float32))
     c, ok = str(config), str(tmp / "ok.npy")
@@ -253,7 +255,7 @@ def _error_cases(config: Path, tmp: Path):
 
 def test_every_error_path_exits_2_with_one_error_line(demo_run, tmp_path, capsys):
     _, _, out = demo_run
-    for case, argv in _error_cases(out / "config.json", tmp_path).items():
+    for case, argv in _error_cases(out / "config.json.gz", tmp_path).items():
         status = main(argv)
         captured = capsys.readouterr()
         assert status == 2, case
@@ -266,7 +268,7 @@ def test_every_error_path_exits_2_with_one_error_line(demo_run, tmp_path, capsys
 def test_board_errors_name_what_is_missing(demo_run, tmp_path, capsys):
     _, _, out = demo_run
     np.save(tmp_path / "ok.npy", np.zeros((10, 60), dtype=np.float32))
-    assert main(["deploy", str(out / "config.json"), "--input", str(tmp_path / "ok.npy"), "--board", "1"]) == 2
+    assert main(["deploy", str(out / "config.json.gz"), "--input", str(tmp_path / "ok.npy"), "--board", "1"]) == 2
     err = capsys.readouterr().err
     assert "samna" in err.lower() and "board" in err.lower()
 
@@ -300,7 +302,7 @@ def test_usage_errors_stay_argparse(argv, capsys):
 def test_console_script_is_installed(demo_run):
     script = shutil.which("rockpool-dynapse2") or str(Path(sys.executable).parent / "rockpool-dynapse2")
     _, _, out = demo_run
-    done = subprocess.run([script, "inspect", str(out / "config.json")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([script, "inspect", str(out / "config.json.gz")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "SOIF_LEAK_N" in done.stdout
     done = subprocess.run([script, "inspect", str(out / "missing.json")], capture_output=True, text=True, timeout=120)

@@ -179,7 +179,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print()
     for name, path in result.files.items():
         print(f"{name}: {path}")
-    print(f"run it again on the board: rockpool-dynapse2 deploy {out_dir / 'config.json'} --input {out_dir / 'x_test.npy'}")
+    print(f"run it again on the board: rockpool-dynapse2 deploy {out_dir / 'config.json.gz'} --input {out_dir / 'x_test.npy'} --labels {out_dir / 'y_test.npy'}")
     return 0
 
 
@@ -397,7 +397,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     if mapped is None:
         raise CliError(
             f"{args.config!r} is a bare samna configuration without channel maps; deploy needs a "
-            "configuration written by rockpool-dynapse2 (e.g. `rockpool-dynapse2 demo` writes config.json)"
+            "configuration written by rockpool-dynapse2 (e.g. `rockpool-dynapse2 demo` writes config.json.gz)"
         )
     mapped = _with_classes(mapped, args.classes, args.labels, args.config)
     raster = _load_raster(args.input, mapped.n_inputs)

@@ -20,8 +20,8 @@ through every stage of deployment, the test accuracy measured at each:
 The network (:func:`demo_layout`): ``neurons_per_class`` output neurons per class, each
 reached by every input channel and by every output neuron (recurrent).
 
-Results go to a directory: ``config.json`` (the network trained with injection, ready to
-deploy), ``config_without_injection.json``, the trained networks (``network.npz``,
+Results go to a directory: ``config.json.gz`` (the network trained with injection, ready to
+deploy, with its class map; gzip-compressed samna JSON), ``config_without_injection.json.gz``, the trained networks (``network.npz``,
 ``network_without_injection.npz``), the test raster and labels (``x_test.npy``,
 ``y_test.npy``: ``deploy`` runs at once), ``results.json`` and the plots of
 :mod:`.demo_plots`; :func:`summary_table` prints the stage x network table.
@@ -377,7 +377,7 @@ class _Run:
         mapped = config_from_specification(spec)
         mapped = replace(mapped, classes=consecutive_classes(mapped.n_outputs, model.layout.per_class))
         if s.write_configs:
-            files = write_files(self.out_dir, mapped, result, task, _SUFFIX[name])
+            files = write_files(self.out_dir, mapped, result, task, _SUFFIX[name], compress=True)
             report.config_file = files["config"]
             self.result.files.update({f"{key} {name}" if key in ("config", "network") else key: path for key, path in files.items()})
         self._timed("configure", t0)
