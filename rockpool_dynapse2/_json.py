@@ -1,7 +1,7 @@
 """JSON reading that refuses what ``json.loads`` lets through silently (an object with the
 same key twice: ``json.loads`` keeps the last one), and JSON files compressed with gzip or
 not. Used by every JSON reader of the package (the configuration, the mapped
-configuration, the network spec).
+configuration, the network spec, the chip profile), which get their named errors from it.
 
 Compression is transparent: a reader given bytes that start with gzip's magic bytes
 (``1f 8b``) decompresses them, whatever the file is called; a writer compresses when the
@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any, List, Optional, Tuple, Union
 
-from .errors import ParameterValueError
+from .errors import ParameterValueError, Shown
 
 __all__ = ["loads", "decompressed", "read_json_file", "write_json_file", "GZIP_MAGIC", "GZIP_SUFFIX"]
 
@@ -55,9 +55,9 @@ def loads(text: Union[str, bytes], what: str) -> Any:
         what: what the text is, for the error (e.g. ``"configuration file"``).
 
     Raises:
-        json.JSONDecodeError, UnicodeDecodeError: for text that is not JSON (the caller names it).
-        ParameterValueError: for an object with a repeated key (the first such key named),
-            or a corrupt gzip stream.
+        ParameterValueError: for text that is not JSON (named ``what``, with the parser's
+            message), an object with a repeated key (the first such key named), or a corrupt
+            gzip stream.
     """
 
     def unique(pairs: List[Tuple[str, Any]]) -> dict:
@@ -70,7 +70,10 @@ def loads(text: Union[str, bytes], what: str) -> Any:
                 seen.add(key)
         return out
 
-    return json.loads(decompressed(text, what), object_pairs_hook=unique)
+    try:
+        return json.loads(decompressed(text, what), object_pairs_hook=unique)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ParameterValueError(what, "valid JSON", Shown(str(err))) from None
 
 
 def read_json_file(path: Union[str, os.PathLike], what: str) -> bytes:

@@ -13,15 +13,13 @@ records' codecs are built here; those of :class:`~.tree.Core`, :class:`~.tree.Ch
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Dict, Iterable, Union
 
 from ..chip import Dendrite, Transistor
 from .._json import loads
-from ..errors import ParameterValueError
 from ._cereal import ArrayCodec, BoolCodec, EmptyListCodec, EnumCodec, IntCodec, ListCodec, Located, ObjectCodec
 from ._cereal import ParameterMapCodec, TransistorCodec, finish
-from ._checks import shown, verbatim
+from ._checks import shown
 from .neuron import LATCHES, Neuron
 from .records import Bioamps, ChipSadcEnables, CoreSadcEnables, Destination, DvsInterface, DvsMode
 from .records import Parameter, Synapse, Vec2
@@ -198,10 +196,7 @@ def parse_document(text: Union[str, bytes]) -> Any:
     Raises:
         ParameterValueError: for text that is not JSON.
     """
-    try:
-        return loads(text, "JSON text")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ParameterValueError("JSON text", "valid JSON", verbatim(str(error))) from error
+    return loads(text, "JSON text")
 
 
 def read_document(codec: ObjectCodec, document: Any) -> Any:

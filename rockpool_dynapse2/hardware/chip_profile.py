@@ -287,10 +287,7 @@ class ChipProfile:
         """
         if not isinstance(text, (str, bytes)):
             raise ParameterValueError("chip profile JSON", "JSON text (a str, or its bytes)", Shown(f"a {type(text).__name__}"))
-        try:
-            d = loads(text, "chip profile JSON")
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ParameterValueError("chip profile JSON", "valid JSON", str(err)) from None
+        d = loads(text, "chip profile JSON")
         return cls.from_dict(d)
 
     def save(self, path: Union[str, Path], compress: Optional[bool] = None) -> Path:

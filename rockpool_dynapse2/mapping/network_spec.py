@@ -33,7 +33,7 @@ from .._json import loads
 from ..chip import BASE_WEIGHT_BIASES, BIAS_PARAMETERS, GEOMETRY, CircuitConstants, SynapseType
 from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.core import CoreParameters
-from ..parameters.validate import indices, instance, integer, mapping, real_array, real_number
+from ..parameters.validate import indices, instance, integer, real_array, real_number
 
 __all__ = ["Synapses", "NetworkSpec", "level_table", "BASE_WEIGHT_BIASES"]
 
@@ -356,10 +356,7 @@ class NetworkSpec:
         """
         if not isinstance(text, (str, bytes)):
             raise ParameterValueError("spec JSON", "JSON text (a str, or its bytes)", Shown(f"a {type(text).__name__}"))
-        try:
-            d = loads(text, "spec JSON")
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ParameterValueError("spec JSON", "valid JSON", str(err)) from None
+        d = loads(text, "spec JSON")
         return cls.from_dict(d)
 
 

@@ -32,7 +32,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -177,10 +177,7 @@ class MappedConfiguration:
             ShapeError, BiasCodeError: a record of the configuration the tree rejects, with
                 its path.
         """
-        try:
-            d = loads(text, "configuration file")
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ParameterValueError("configuration file", "valid JSON", str(err)) from None
+        d = loads(text, "configuration file")
         _check_keys(d)
         maps = _read_maps(d)  # the small part first: a bad map fails before the configuration is read
         return cls(configuration=_configuration(d["configuration"]), **maps)
