@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional, Tuple
 import numpy as np
 
 from ..chip import Transistor
-from ..errors import ParameterValueError, ShapeError
+from ..errors import ParameterValueError, ShapeError, Shown
 
 __all__ = [
     "ParameterMap",
@@ -50,19 +50,9 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 """Range of a C++ ``int`` (32 bits): ``Vec2_int`` (the DVS copy hop)."""
 
 
-class _Shown:
-    """A value as an error message shows it: a short text, printed without quotes."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
 def verbatim(text: str) -> Any:
     """``text`` as an error message's value, printed without quotes."""
-    return _Shown(text)
+    return Shown(text)
 
 
 def shown(value: Any, limit: int = 60) -> Any:
@@ -72,7 +62,7 @@ def shown(value: Any, limit: int = 60) -> Any:
     text = repr(value)
     if len(text) > limit:
         text = text[: limit - 3] + "..."
-    return _Shown(f"{text} ({type(value).__name__})")
+    return Shown(f"{text} ({type(value).__name__})")
 
 
 def check_bool(name: str, value: Any) -> bool:
