@@ -298,15 +298,9 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _load_raster(path: str, n_inputs: int) -> Any:
     import numpy as np
 
-    p = Path(path)
-    if not p.exists():
-        raise CliError(f"input raster {path!r} does not exist")
-    try:
-        raster = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise CliError(f"input raster {path!r} must be a .npy array file; numpy cannot read it ({err})") from None
-    if not isinstance(raster, np.ndarray):
-        raise CliError(f"input raster {path!r} must hold one array (a .npy file), not an archive of several")
+    from .data import read_npy
+
+    raster = read_npy(path, "--input")
     if raster.ndim not in (2, 3) or raster.shape[-1] != n_inputs or raster.shape[-2] == 0:
         raise CliError(
             f"input raster must have shape (T, {n_inputs}) or (B, T, {n_inputs}) (the configuration has "
@@ -359,16 +353,11 @@ def _load_labels(path: str, n_samples: int, n_classes: int) -> Any:
     """``(n_samples,)`` integer labels in ``0..n_classes - 1`` from a ``.npy`` file."""
     import numpy as np
 
-    p = Path(path)
-    if not p.is_file():
-        raise CliError(f"`--labels` must be an existing .npy file; got {path!r}")
-    try:
-        y = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise CliError(f"`--labels` must be a .npy array file; got {path!r} (numpy: {err})") from None
-    if not isinstance(y, np.ndarray) or y.size != n_samples or y.ndim > 1:
-        got = y.shape if isinstance(y, np.ndarray) else "an archive of several arrays"
-        raise CliError(f"`--labels` must have shape ({n_samples},), one label per sample of the input; got {got}")
+    from .data import read_npy
+
+    y = read_npy(path, "--labels")
+    if y.size != n_samples or y.ndim > 1:
+        raise CliError(f"`--labels` must have shape ({n_samples},), one label per sample of the input; got {y.shape}")
     y = y.reshape(n_samples)
     if not np.issubdtype(y.dtype, np.integer) or y.min(initial=0) < 0 or y.max(initial=0) >= n_classes:
         raise CliError(f"`--labels` must be integer classes in 0..{n_classes - 1} (the class map's); got dtype {y.dtype}, "

@@ -21,10 +21,10 @@ from typing import Any, Dict, Union
 
 import numpy as np
 
-from ..errors import ParameterValueError, ShapeError
+from ..errors import CliError, ParameterValueError, ShapeError
 from .tasks import Task
 
-__all__ = ["REQUIRED", "load_dataset", "check_dataset"]
+__all__ = ["REQUIRED", "load_dataset", "check_dataset", "read_npy"]
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 """The arrays a data file must hold."""
@@ -58,6 +58,26 @@ def load_dataset(path: Union[str, Path], name: str = "") -> Task:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise ParameterValueError("--data", "a NumPy .npz file (numpy.savez) of plain arrays", f"{str(path)!r}: {error}") from None
     return check_dataset(arrays, name or path.stem)
+
+
+def read_npy(path: Union[str, Path], what: str) -> np.ndarray:
+    """The one array of a ``.npy`` file given on the command line as ``what`` (e.g.
+    ``"--input"``); the caller checks its shape and values.
+
+    Raises:
+        CliError: no such file, not a file numpy can read, or an archive of several arrays.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"`{what}` must be an existing .npy file; got {str(p)!r}")
+    try:
+        x = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise CliError(f"`{what}` must be a .npy array file; got {str(p)!r} (numpy: {err})") from None
+    if not isinstance(x, np.ndarray):
+        x.close()
+        raise CliError(f"`{what}` must hold one array (a .npy file); got an archive of several arrays")
+    return x
 
 
 def check_dataset(arrays: Dict[str, Any], name: str = "data") -> Task:

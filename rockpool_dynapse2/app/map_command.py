@@ -36,6 +36,7 @@ import numpy as np
 from .._json import decompressed
 from ..chip import GEOMETRY
 from ..errors import CliError, Dynapse2DRCError
+from .data import read_npy
 
 __all__ = [
     "MODEL_KINDS", "NIR_OPTIONS", "MapOptions", "MapReport", "LoadedModel", "model_kind", "load_model", "run_map",
@@ -528,14 +529,8 @@ def load_spike_array(path: Union[str, Path], what: str) -> np.ndarray:
     Raises:
         CliError: no such file, not one numpy array, not 2 or 3 dimensions, not numbers.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise CliError(f"`{what}` must be an existing .npy file; got {str(p)!r}")
-    try:
-        x = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise CliError(f"`{what}` must be a .npy array file; got {str(p)!r} (numpy: {err})") from None
-    if not isinstance(x, np.ndarray) or x.ndim not in (2, 3) or not np.issubdtype(x.dtype, np.number):
-        got = f"shape {x.shape}, dtype {x.dtype}" if isinstance(x, np.ndarray) else "an archive of several arrays"
+    x = read_npy(path, what)
+    if x.ndim not in (2, 3) or not np.issubdtype(x.dtype, np.number):
+        got = f"shape {x.shape}, dtype {x.dtype}"
         raise CliError(f"`{what}` must hold spike counts (T, C) or (B, T, C); got {got}")
     return x.reshape((-1,) + x.shape[-2:]).astype(np.float32)
