@@ -39,18 +39,22 @@ class QuantizationReport:
         core_lower_bound: ``(n_cores,)`` error of the best 16-level quantizer (a bound no
             choice of bases can beat).
         error: relative Frobenius error over all synapses.
-        dropped: synapses quantized to 0 and removed.
-        dropped_synapses: each of them, as ``(table, source, target, weight)``: ``table``
-            ``"input"`` or ``"recurrent"``, ``source`` the input channel or neuron, ``target``
-            the neuron, ``weight`` its float weight (units of ``Iscale``). Nothing is
-            removed without being listed here.
+        dropped_synapses: the synapses quantized to 0 and removed (``dropped`` counts them),
+            each as ``(table, source, target, weight)``: ``table`` ``"input"`` or
+            ``"recurrent"``, ``source`` the input channel or neuron, ``target`` the neuron,
+            ``weight`` its float weight (units of ``Iscale``). Nothing is removed without
+            being listed here.
     """
 
     core_error: np.ndarray
     core_lower_bound: np.ndarray
     error: float
-    dropped: int
     dropped_synapses: Tuple[Tuple[str, int, int, float], ...] = ()
+
+    @property
+    def dropped(self) -> int:
+        """How many synapses were quantized to 0 and removed."""
+        return len(self.dropped_synapses)
 
     def __str__(self) -> str:
         rows = [f"core {c}: error {e:.2%} (16-level bound {b:.2%})" for c, (e, b) in enumerate(zip(self.core_error, self.core_lower_bound))]
@@ -135,4 +139,4 @@ def quantize_spec(spec: NetworkSpec, seed: int = 0) -> Tuple[NetworkSpec, Quanti
         for name, table, masks in (("input", ins, masks_in), ("recurrent", rec, masks_rec))
         for i in np.flatnonzero(masks == 0)
     )
-    return quantized, QuantizationReport(core_error, bound, error, len(listed), listed)
+    return quantized, QuantizationReport(core_error, bound, error, listed)
