@@ -96,22 +96,17 @@ def main() -> None:
     parser.add_argument("--json", help="write every number here")
     args = parser.parse_args()
 
-    from rockpool_dynapse2.training.jax_trainer import counts_jax, mismatch_counts_jax
+    from rockpool_dynapse2.app.train_pipeline import mismatch_accuracies
+    from rockpool_dynapse2.training.jax_trainer import counts_jax
 
     task, model, result, seconds = _train(args)
     flt = model.accuracy(counts_jax(model, result.params, task.x_test, quantize=False, snap=False), task.y_test)
     quant = model.accuracy(counts_jax(model, result.params, task.x_test), task.y_test)
     out = {"args": vars(args), "float": flt, "quantized": quant, "train_seconds": seconds}
     print(f"float {flt:.1%}, quantized {quant:.1%}, trained in {seconds:.0f} s")
-    output = model.layout.slice_of(model.layout.output)
     for dev in (0.2, 0.3):
-        counts = mismatch_counts_jax(model, result.params, task.x_test, dev, args.chips, seed=args.seed + 1)
-        # The same chips on 100 unlabelled training inputs: each chip's readout calibration.
-        cal = mismatch_counts_jax(model, result.params, task.x_train[:100], dev, args.chips, seed=args.seed + 1)
-        raw = np.array([model.accuracy(c, task.y_test) for c in counts])
-        calibrated = np.array([model.output_accuracy(c[:, output], task.y_test, model.calibrate_readout(k[:, output]))
-                               for c, k in zip(counts, cal)])
-        for name, chips in (("", raw), (" calibrated", calibrated)):
+        raw, calibrated = mismatch_accuracies(model, result.params, task, dev, args.chips, seed=args.seed + 1)
+        for name, chips in (("", np.array(raw)), (" calibrated", np.array(calibrated))):
             out[f"mismatch {dev:g}{name}"] = {"mean": float(chips.mean()), "worst": float(chips.min()),
                                               "yield": float((chips >= flt - 0.05).mean()), "chips": chips.tolist()}
             print(f"mismatch {dev:.0%}{name}: mean {chips.mean():.1%}, worst {chips.min():.1%}, "

@@ -32,7 +32,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -52,6 +52,7 @@ __all__ = [
     "epoch_lines",
     "train_model",
     "measure_simulated",
+    "mismatch_accuracies",
     "board_samples",
     "board_outputs",
     "measure_board",
@@ -244,7 +245,7 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     """
     from ..mapping import dynapsim_net_from_spec
     from ..mapping.trained import spec_from_training
-    from ..training.jax_trainer import counts_jax, mismatch_counts_jax
+    from ..training.jax_trainer import counts_jax
 
     accuracy: Dict[str, Any] = {}
     float_counts = counts_jax(model, result.params, task.x_test, quantize=False, snap=False)
@@ -255,20 +256,31 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
     log(f"{prefix}test accuracy: float {accuracy['float']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
     accuracy["mismatch"], accuracy["mismatch_calibrated"] = {}, {}
-    x_cal = task.x_train[:CALIBRATION_SAMPLES]
-    out = model.layout.slice_of(model.layout.output)
     for dev in job.deviations:
-        counts = mismatch_counts_jax(model, result.params, task.x_test, dev, job.chips, seed=job.seed + 1)
-        chips = [model.accuracy(c, task.y_test) for c in counts]
-        # The same chips (same seed) on unlabelled training inputs: each chip's readout calibration.
-        cal_counts = mismatch_counts_jax(model, result.params, x_cal, dev, job.chips, seed=job.seed + 1)
-        calibrated = [model.output_accuracy(c[:, out], task.y_test, model.calibrate_readout(k[:, out]))
-                      for c, k in zip(counts, cal_counts)]
+        chips, calibrated = mismatch_accuracies(model, result.params, task, dev, job.chips, seed=job.seed + 1)
         for key, values in (("mismatch", chips), ("mismatch_calibrated", calibrated)):
             accuracy[key][f"{dev:g}"] = {"mean": float(np.mean(values)), "worst": float(np.min(values)), "chips": values}
         log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {np.mean(chips):.1%}, worst {np.min(chips):.1%}; "
             f"with each chip's readout calibrated: mean {np.mean(calibrated):.1%}, worst {np.min(calibrated):.1%}")
     return accuracy, spec
+
+
+def mismatch_accuracies(model: ChipModel, params: Dict[str, Any], task: Task, deviation: float, n_chips: int,
+                        seed: int) -> Tuple[List[float], List[float]]:
+    """The test accuracy of ``n_chips`` simulated chips with frozen mismatch (drawn from
+    ``seed``): ``(raw, calibrated)``, one value per chip; ``calibrated`` with each chip's
+    readout calibrated on its counts for the first :data:`CALIBRATION_SAMPLES` training
+    inputs (their labels unused)."""
+    from ..training.jax_trainer import mismatch_counts_jax
+
+    out = model.layout.slice_of(model.layout.output)
+    counts = mismatch_counts_jax(model, params, task.x_test, deviation, n_chips, seed=seed)
+    # The same chips (same seed) on unlabelled training inputs: each chip's readout calibration.
+    cal_counts = mismatch_counts_jax(model, params, task.x_train[:CALIBRATION_SAMPLES], deviation, n_chips, seed=seed)
+    raw = [model.accuracy(c, task.y_test) for c in counts]
+    calibrated = [model.output_accuracy(c[:, out], task.y_test, model.calibrate_readout(k[:, out]))
+                  for c, k in zip(counts, cal_counts)]
+    return raw, calibrated
 
 
 def board_samples(task: Task, job: TrainJob) -> int:
