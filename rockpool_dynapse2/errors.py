@@ -21,7 +21,8 @@ Every error class of the package is defined here, by the layer that raises it:
   :class:`LostInputsError`;
 * the command line: :class:`CliError`.
 
-:class:`Shown` (not an error) marks a description of what was given, shown as written.
+:class:`Shown` (not an error) marks a description of what was given, shown as written;
+:func:`json_shown` is how a JSON reader shows a value it refuses.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 
 __all__ = [
     "Shown",
+    "json_shown",
     "Dynapse2Error",
     "ParameterValueError",
     "CurrentRangeError",
@@ -67,6 +69,14 @@ class Dynapse2Error(Exception):
 class Shown(str):
     """A description of what was given, shown verbatim after ``got`` (``"an array of dtype
     object"``, ``"a traced value"``) where a plain string would be quoted as a value."""
+
+
+def json_shown(value: Any) -> Any:
+    """``value`` as an error of a JSON reader shows it: a scalar as it is, anything else
+    (an object, a list) by its type's name."""
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return value
+    return type(value).__name__
 
 
 def _describe(value: Any, bad: Optional[np.ndarray] = None) -> str:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._json import loads
 from ..chip import BASE_WEIGHT_BIASES, BIAS_PARAMETERS, GEOMETRY, CircuitConstants, SynapseType
-from ..errors import ParameterValueError, ShapeError, Shown
+from ..errors import ParameterValueError, ShapeError, Shown, json_shown
 from ..parameters.core import CoreParameters
 from ..parameters.validate import indices, instance, integer, real_array, real_number
 
@@ -364,11 +364,6 @@ class NetworkSpec:
 # Each reader takes the path of its node (``cores[1].currents``) and names it in its error.
 
 
-def _shown(value: Any) -> Any:
-    """``value`` as an error shows it: a JSON scalar as it is, a container by its type."""
-    return value if value is None or isinstance(value, (bool, int, float, str)) else type(value).__name__
-
-
 def _path(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -377,9 +372,9 @@ def _check_object(where: str, node: Any, keys: Sequence[str], tag: bool = False)
     """``node``, a JSON object with exactly ``keys`` (and, with ``tag``, the spec's format tag)."""
     if tag and (not isinstance(node, dict) or node.get("format") != FORMAT):
         got = node.get("format") if isinstance(node, dict) else type(node).__name__
-        raise ParameterValueError("format", f"{FORMAT!r}", _shown(got))
+        raise ParameterValueError("format", f"{FORMAT!r}", json_shown(got))
     if type(node) is not dict:
-        raise ParameterValueError(where or "spec", "a JSON object", _shown(node))
+        raise ParameterValueError(where or "spec", "a JSON object", json_shown(node))
     for key in keys:
         if key not in node:
             raise ParameterValueError(_path(where, key), "present", "missing")
@@ -391,13 +386,13 @@ def _check_object(where: str, node: Any, keys: Sequence[str], tag: bool = False)
 
 def _read_list(where: str, node: Any) -> List[Any]:
     if type(node) is not list:
-        raise ParameterValueError(where, "a JSON list", _shown(node))
+        raise ParameterValueError(where, "a JSON list", json_shown(node))
     return node
 
 
 def _read_int(where: str, node: Any) -> int:
     if type(node) is not int or not -_INT64 <= node < _INT64:
-        raise ParameterValueError(where, "a JSON integer (64 bits)", _shown(node))
+        raise ParameterValueError(where, "a JSON integer (64 bits)", json_shown(node))
     return node
 
 
@@ -409,13 +404,13 @@ def _is_finite_number(node: Any) -> bool:
 
 def _read_number(where: str, node: Any) -> float:
     if not _is_finite_number(node):
-        raise ParameterValueError(where, "a finite JSON number", _shown(node))
+        raise ParameterValueError(where, "a finite JSON number", json_shown(node))
     return float(node)
 
 
 def _read_string(where: str, node: Any) -> str:
     if type(node) is not str:
-        raise ParameterValueError(where, "a JSON string", _shown(node))
+        raise ParameterValueError(where, "a JSON string", json_shown(node))
     return node
 
 

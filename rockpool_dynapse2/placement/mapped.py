@@ -38,7 +38,7 @@ import numpy as np
 
 from .._json import loads, read_json_file, write_json_file
 from ..chip import CONTROL_TAG, GEOMETRY, MONITOR_HOP
-from ..errors import BiasCodeError, ParameterValueError, ShapeError
+from ..errors import BiasCodeError, ParameterValueError, ShapeError, json_shown
 from ..config.json_io import from_document
 from ..config.tree import Configuration
 
@@ -210,7 +210,7 @@ def consecutive_classes(n_outputs: int, per_class: int) -> Tuple[Tuple[int, ...]
     """
     ok = not isinstance(per_class, bool) and isinstance(per_class, (int, np.integer)) and per_class >= 1
     if not ok or n_outputs % per_class or n_outputs == 0:
-        raise ParameterValueError("per_class", f"an integer >= 1 that divides the {n_outputs} output channels", _shown(per_class))
+        raise ParameterValueError("per_class", f"an integer >= 1 that divides the {n_outputs} output channels", json_shown(per_class))
     return tuple(tuple(range(k * per_class, (k + 1) * per_class)) for k in range(n_outputs // per_class))
 
 
@@ -221,28 +221,21 @@ def _positive(name: str, value: Any) -> float:
     """``value`` (a Python or numpy real number) as a positive finite float."""
     real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
     if not real or not math.isfinite(value) or value <= 0:
-        raise ParameterValueError(name, "a positive finite number", _shown(value))
+        raise ParameterValueError(name, "a positive finite number", json_shown(value))
     return float(value)
 
 
 def _check_index(where: str, value: Any, n: int) -> int:
     """``value`` must be an integer (numpy's included, bools not) in ``0 .. n-1``; returned as an ``int``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
-        raise ParameterValueError(where, f"an integer in 0..{n - 1}", _shown(value))
+        raise ParameterValueError(where, f"an integer in 0..{n - 1}", json_shown(value))
     return int(value)
-
-
-def _shown(value: Any) -> Any:
-    """``value`` as an error shows it: scalars as they are, anything else by its type."""
-    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
-        return value
-    return type(value).__name__
 
 
 def _sequence(where: str, value: Any) -> tuple:
     """``value`` (a tuple or list) as a tuple."""
     if not isinstance(value, (tuple, list)):
-        raise ParameterValueError(where, "a sequence", _shown(value))
+        raise ParameterValueError(where, "a sequence", json_shown(value))
     return tuple(value)
 
 
@@ -252,11 +245,11 @@ def _routes(where: str, routes: Any, n_chips: int) -> Tuple[InputRoute, ...]:
     for k, route in enumerate(_sequence(where, routes)):
         at = f"{where}[{k}]"
         if not isinstance(route, InputRoute):
-            raise ParameterValueError(at, "an InputRoute", _shown(route))
+            raise ParameterValueError(at, "an InputRoute", json_shown(route))
         chip = _check_index(f"{at}.chip", route.chip, n_chips)
         mask = route.core_mask
         if not isinstance(mask, (tuple, list)) or len(mask) != GEOMETRY.cores_per_chip or not all(isinstance(b, bool) for b in mask):
-            raise ParameterValueError(f"{at}.core_mask", f"{GEOMETRY.cores_per_chip} booleans", _shown(mask))
+            raise ParameterValueError(f"{at}.core_mask", f"{GEOMETRY.cores_per_chip} booleans", json_shown(mask))
         out.append(InputRoute(chip, tuple(mask), _check_index(f"{at}.tag", route.tag, CONTROL_TAG)))
     return tuple(out)
 
@@ -267,7 +260,7 @@ def _addresses(neurons: Any, n_chips: int) -> Tuple[NeuronAddress, ...]:
     first: Dict[NeuronAddress, int] = {}
     for j, a in enumerate(_sequence("neurons", neurons)):
         if not isinstance(a, NeuronAddress):
-            raise ParameterValueError(f"neurons[{j}]", "a NeuronAddress", _shown(a))
+            raise ParameterValueError(f"neurons[{j}]", "a NeuronAddress", json_shown(a))
         address = NeuronAddress(
             _check_index(f"neurons[{j}].chip", a.chip, n_chips),
             _check_index(f"neurons[{j}].core", a.core, GEOMETRY.cores_per_chip),
@@ -334,7 +327,7 @@ def _check_keys(d: Any) -> None:
     """The document is an object with the format tag and exactly the keys :data:`_KEYS`."""
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         got = d.get("format") if isinstance(d, dict) else type(d).__name__
-        raise ParameterValueError("format", f"{FORMAT!r}", got if got is None or isinstance(got, str) else _shown(got))
+        raise ParameterValueError("format", f"{FORMAT!r}", got if got is None or isinstance(got, str) else json_shown(got))
     missing = [k for k in _KEYS if k not in d]
     if missing:
         raise ParameterValueError(f"configuration field {missing[0]!r}", "present", "missing")
@@ -382,19 +375,19 @@ def _read_classes(node: Any) -> Tuple[Tuple[int, ...], ...]:
 
 def _read_list(where: str, node: Any) -> list:
     if type(node) is not list:
-        raise ParameterValueError(where, "a JSON list", _shown(node))
+        raise ParameterValueError(where, "a JSON list", json_shown(node))
     return node
 
 
 def _read_int(where: str, node: Any) -> int:
     if type(node) is not int:
-        raise ParameterValueError(where, "a JSON integer", _shown(node))
+        raise ParameterValueError(where, "a JSON integer", json_shown(node))
     return node
 
 
 def _read_number(where: str, node: Any) -> float:
     if type(node) not in (int, float):
-        raise ParameterValueError(where, "a JSON number", _shown(node))
+        raise ParameterValueError(where, "a JSON number", json_shown(node))
     return float(node)
 
 
@@ -406,7 +399,7 @@ def _read_route(where: str, node: Any) -> InputRoute:
     mask = _read_list(f"{where}.core_mask", items[1])
     for b, bit in enumerate(mask):
         if type(bit) is not bool:
-            raise ParameterValueError(f"{where}.core_mask[{b}]", "a JSON boolean", _shown(bit))
+            raise ParameterValueError(f"{where}.core_mask[{b}]", "a JSON boolean", json_shown(bit))
     return InputRoute(_read_int(f"{where}.chip", items[0]), tuple(mask), _read_int(f"{where}.tag", items[2]))
 
 
