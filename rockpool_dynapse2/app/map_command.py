@@ -37,6 +37,7 @@ from .._json import decompressed
 from ..chip import GEOMETRY
 from ..errors import CliError, Dynapse2DRCError
 from .data import read_npy
+from .train_pipeline import jsonable
 
 __all__ = [
     "MODEL_KINDS", "NIR_OPTIONS", "MapOptions", "MapReport", "LoadedModel", "model_kind", "load_model", "run_map",
@@ -168,7 +169,7 @@ class MapReport:
     calibration: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=_jsonable))
+        return jsonable(asdict(self))
 
     def text(self) -> str:
         """The report as a few lines of text."""
@@ -476,14 +477,6 @@ def _write_report(out: Path, report: MapReport) -> None:
 
 
 # --- text -------------------------------------------------------------------------------------
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    return str(value)
 
 
 def _core_line(c: Dict[str, int]) -> str:

@@ -442,4 +442,14 @@ def _plots(out_dir: Path, result: TrainResult, accuracy: Dict[str, Any]) -> Dict
 
 
 def jsonable(d: Dict[str, Any]) -> Dict[str, Any]:
-    return json.loads(json.dumps(d, default=lambda v: list(v) if isinstance(v, (tuple, set)) else str(v)))
+    """``d`` as plain JSON data: numpy scalars as numbers, tuples and sets as lists, any
+    other object by its ``str``."""
+    return json.loads(json.dumps(d, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    return str(value)
