@@ -23,6 +23,7 @@ Layers, bottom to top; each module imports only its own layer and the ones below
 * :mod:`rockpool_dynapse2.placement`: network spec <-> configuration (allocation, design
   rules, the mapped configuration);
 * :mod:`rockpool_dynapse2.hardware`: boards (virtual, samna) and the driver;
+* :mod:`rockpool_dynapse2.twin`: digital twins of individual chips (probe, fit, deploy around flaws);
 * :mod:`rockpool_dynapse2.app`: the command line and the demo.
 
 Importing the package is cheap: it never imports samna, and the simulation modules

@@ -29,6 +29,7 @@ LAYERS: Tuple[Tuple[str, ...], ...] = (
     ("config",),
     ("placement",),
     ("hardware",),
+    ("twin",),
     ("app",),
 )
 """Bottom to top. The root ``__init__`` stands above every layer."""

@@ -1,0 +1,10 @@
+"""Digital twins of individual chips: probe a board, fit its flaws, deploy around them.
+
+Every DYNAP-SE2 differs from the next (see :class:`~rockpool_dynapse2.hardware.ChipProfile`).
+This package works through the board protocol (:class:`~rockpool_dynapse2.hardware.Board`),
+so the same code runs on a virtual chip with flaws and on a samna board.
+
+Its modules are added as they are built; ``docs/twin.md`` describes the workflow.
+"""
+
+__all__: list = []
