@@ -7,4 +7,4 @@ so the same code runs on a virtual chip with flaws and on a samna board.
 Its modules are added as they are built; ``docs/twin.md`` describes the workflow.
 """
 
-__all__: list = []
+__all__ = []  # type: list
