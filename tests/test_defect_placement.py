@@ -289,3 +289,19 @@ def test_map_with_a_profile_places_around_its_defects_and_reports_them(chain, tm
     assert run_map(tmp_path / "spec.json", tmp_path / "again").defects is None  # without a profile: nothing to report
     with pytest.raises(CliError, match="--profile"):
         run_map(tmp_path / "out" / "config.json.gz", tmp_path / "kept", MapOptions(defects=profile.defects()))
+    code = main(["map", str(tmp_path / "spec.json"), "--out", str(tmp_path / "none"), "--profile", str(tmp_path / "missing.json")])
+    assert code == 2 and "chip profile file" in capsys.readouterr().err
+
+
+def test_on_a_drawn_chip_the_network_placed_around_its_defects_runs_as_on_the_ideal_chip(wide):
+    profile = ChipProfile.draw(11, mismatch=0.0, gain_mismatch=0.0, dead_fraction=0.05, always_on_fraction=0.02,
+                               cam_defect_fraction=0.05)  # no mismatch: only the defects differ from the ideal chip
+    x = (np.random.default_rng(2).random((T, wide.n_inputs)) < 0.2).astype(np.float32)
+    plain = config_from_specification(wide)
+    placed = config_from_specification(wide, defects=profile.defects())
+    got = avoided(placed.configuration, profile.defects())
+    assert got.neuron_slots > 0 and got.cam_entries > 0  # the board's defects were in the way
+    ideal, _ = _run(plain, x)
+    assert ideal.sum() > 0
+    np.testing.assert_array_equal(_run(placed, x, profile)[0], ideal)
+    assert not np.array_equal(_run(plain, x, profile)[0], ideal)
