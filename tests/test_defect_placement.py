@@ -260,6 +260,7 @@ def test_a_bad_defect_description_is_refused_by_name(kwargs, name):
 def test_defects_take_lists_and_numpy_integers_and_placement_refuses_what_is_not_defects(chain):
     d = Defects(bad_neurons=[[np.int64(0), 1, 2]], bad_cam_entries=[(0, 1, 2, np.int32(3))])
     assert d.bad_neurons == frozenset({(0, 1, 2)}) and d.bad_cam_entries == frozenset({(0, 1, 2, 3)})
+    assert Defects(bad_neurons=np.array([[0, 1, 2], [3, 3, 255]])).bad_neurons == frozenset({(0, 1, 2), (3, 3, 255)})
     assert d.bad_entries(0, 1, 2) == (3,) and 3 not in d.good_entries(0, 1, 2) and len(d.good_entries(0, 1, 2)) == 63
     with pytest.raises(ParameterValueError) as err:
         config_from_specification(chain[0], defects={(0, 0, 0)})

@@ -45,6 +45,8 @@ _LIMITS = (GEOMETRY.n_chips, GEOMETRY.cores_per_chip, GEOMETRY.neurons_per_core,
 
 def _address(where: str, item: Any, width: int) -> Tuple[int, ...]:
     """One address of ``width`` integers, each within the board (Python or numpy integers, not booleans)."""
+    if isinstance(item, np.ndarray) and item.ndim == 1 and np.issubdtype(item.dtype, np.integer):
+        item = item.tolist()  # a row of an (n, width) integer array
     if not isinstance(item, (tuple, list)) or len(item) != width:
         raise ParameterValueError(where, f"a tuple of {width} integers ({', '.join(_FIELDS[:width])})", Shown(repr(item)))
     out = []
@@ -74,9 +76,10 @@ class Defects:
             (entry 0..63).
 
     Raises:
-        ParameterValueError: a field that is not a collection of addresses, an address of
-            the wrong length or type, or outside the board (named by field, index and
-            coordinate, e.g. ``bad_cam_entries[3].entry``).
+        ParameterValueError: a field that is not a collection of addresses (a set, list,
+            tuple or ``(n, width)`` integer array), an address of the wrong length or type,
+            or outside the board (named by field, index in iteration order and coordinate,
+            e.g. ``bad_cam_entries[3].entry``).
     """
 
     bad_neurons: FrozenSet[NeuronSlot] = frozenset()
