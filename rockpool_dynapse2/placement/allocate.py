@@ -162,11 +162,11 @@ def _layers_in(spec, members: np.ndarray) -> str:
 
 
 def _good_slots(c: int, defects: Defects, geometry: ChipGeometry) -> Tuple[int, ...]:
-    """The usable slots of logical core ``c`` (chip ``c // 4``, core ``c % 4``), in order."""
+    """The usable slots of logical core ``c`` (chip ``c // 4``, core ``c % 4``), in order
+    (a core off the board has no defects: the ``cores`` rule reports it)."""
     cpc = geometry.cores_per_chip
-    if c >= geometry.n_chips * cpc:  # off the board: the "cores" rule reports it
-        return tuple(range(geometry.neurons_per_core))
-    return defects.good_slots(c // cpc, c % cpc)
+    chip, core = c // cpc, c % cpc
+    return tuple(n for n in range(geometry.neurons_per_core) if (chip, core, n) not in defects.bad_neurons)
 
 
 def _capacity_violations(spec, n_chips: int, geometry: ChipGeometry, defects: Defects) -> List[Violation]:
