@@ -185,17 +185,20 @@ def json_object(
     """
     if type(node) is not dict:
         raise ParameterValueError(where or what, "a JSON object", json_shown(node))
-    if keys is None:
-        return node
+    if keys is not None:
+        _check_keys(where or what, where, node, tuple(keys), tuple(optional))
+    return node
+
+
+def _check_keys(name: str, where: str, node: Dict[str, Any], keys: Tuple[str, ...], optional: Tuple[str, ...]) -> None:
+    """Every one of ``keys`` in ``node``, and no other key but ``optional`` (``name`` names the object)."""
     missing = next((key for key in keys if key not in node), None)
     if missing is not None:
         raise ParameterValueError(json_path(where, missing), "present", Shown("missing"))
-    allowed = tuple(keys) + tuple(optional)
-    extra = next((key for key in node if key not in allowed), None)
+    extra = next((key for key in node if key not in keys + optional), None)
     if extra is not None:
-        rule = f"absent: {where or what} has only the keys {', '.join(allowed)}"
+        rule = f"absent: {name} has only the keys {', '.join(keys + optional)}"
         raise ParameterValueError(json_path(where, extra), rule, Shown("present"))
-    return node
 
 
 def json_list(where: str, node: Any, length: Optional[int] = None, items: str = "items") -> List[Any]:
