@@ -24,7 +24,7 @@ import json
 import os
 import zlib
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -263,11 +263,7 @@ def json_ints(where: str, node: Any, length: Optional[int] = None) -> np.ndarray
     Raises:
         ParameterValueError: not such a list; a bad entry is named by its index (``where[3]``).
     """
-    values = json_list(where, node, length, "integers")
-    bad = next((k for k, v in enumerate(values) if not _is_int64(v)), None)
-    if bad is not None:
-        json_int(f"{where}[{bad}]", values[bad])
-    return np.asarray(values, dtype=np.int64).reshape(len(values))
+    return _json_array(where, node, length, "integers", json_int, _is_int64, np.int64)
 
 
 def json_numbers(where: str, node: Any, length: Optional[int] = None) -> np.ndarray:
@@ -276,8 +272,16 @@ def json_numbers(where: str, node: Any, length: Optional[int] = None) -> np.ndar
     Raises:
         ParameterValueError: not such a list; a bad entry is named by its index (``where[3]``).
     """
-    values = json_list(where, node, length, "numbers")
-    bad = next((k for k, v in enumerate(values) if not _is_finite_number(v)), None)
+    return _json_array(where, node, length, "numbers", json_number, _is_finite_number, np.float64)
+
+
+def _json_array(
+    where: str, node: Any, length: Optional[int], items: str, read: Callable[[str, Any], Any], ok: Callable[[Any], bool], dtype: type
+) -> np.ndarray:
+    """A JSON list of entries ``ok`` accepts as a 1-d array; the first bad entry refused by
+    ``read`` under its path (one pass over the list, one error for the bad entry)."""
+    values = json_list(where, node, length, items)
+    bad = next((k for k, v in enumerate(values) if not ok(v)), None)
     if bad is not None:
-        json_number(f"{where}[{bad}]", values[bad])
-    return np.asarray(values, dtype=np.float64).reshape(len(values))
+        read(f"{where}[{bad}]", values[bad])
+    return np.asarray(values, dtype=dtype).reshape(len(values))
