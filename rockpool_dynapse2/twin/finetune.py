@@ -165,7 +165,8 @@ def board_accuracy(model: ChipModel, mapped: MappedConfiguration, profile: Optio
         model: the network's model (its readout: output groups).
         mapped: the configuration.
         profile: the chip (``None``: the ideal chip).
-        x: inputs ``(B, T, C)``; y: labels ``(B,)``.
+        x: inputs ``(B, T, C)``.
+        y: labels ``(B,)``.
         backend: the board's simulation backend.
     """
     from ..hardware import DynapseSamna, VirtualBoard
@@ -222,8 +223,9 @@ def fine_tune(result: Any, profile: Any, x: np.ndarray, y: np.ndarray, *, epochs
     Args:
         result: the trained network (a ``TrainResult`` trained with ``quantize``).
         profile: the chip's twin (a ``ChipProfile``); the accuracies are measured on it too.
-        x, y: training data ``(n, T, C)`` and labels (the settings' validation fraction is
-            held out, on the chip).
+        x: training inputs ``(n, T, C)`` (the settings' validation fraction is held out
+            and measured on the chip).
+        y: their labels ``(n,)``.
         epochs: fine-tuning epochs.
         learning_rate: Adam's learning rate (cosine decay, no warm-up).
         deviation: random mismatch around the twin, 0 (default: the twin alone) to
@@ -231,7 +233,8 @@ def fine_tune(result: Any, profile: Any, x: np.ndarray, y: np.ndarray, *, epochs
         place: ``place(spec) -> MappedConfiguration`` (default:
             :func:`~rockpool_dynapse2.placement.config_from_specification`).
         backend: ``"jax"`` or ``"torch"`` (default: the one the result was trained with).
-        x_eval, y_eval: data for the before/after accuracies on the chip (default: ``x, y``).
+        x_eval: inputs for the before/after accuracies on the chip (default: ``x``).
+        y_eval: their labels (default: ``y``).
         progress: called with every epoch's record.
 
     Returns:
