@@ -87,10 +87,11 @@ def main() -> None:
         t0 = time.perf_counter()
         out = fine_tune(result, profile, task.x_train, task.y_train, epochs=args.finetune_epochs,
                         learning_rate=args.learning_rate, deviation=args.deviation, x_eval=x_eval, y_eval=y_eval)
-        row = {"chip_seed": 100 + k, "before": out.before, "after": out.after, "finetune_seconds": out.seconds,
+        row = {"chip_seed": 100 + k, "before": out.before, "after": out.after, "twin_before": out.twin_before,
+               "twin_after": out.twin_after, "finetune_seconds": out.seconds,
                "total_seconds": time.perf_counter() - t0, "always_on": list(out.always_on), "same_places": out.same_places}
         rows.append(row)
-        print(f"chip {100 + k}: before {out.before:.1%} after {out.after:.1%}  fine-tuning {out.seconds:.0f} s "
+        print(f"chip {100 + k}: before {out.before:.1%} after {out.after:.1%} (twin: {out.twin_before:.1%} -> {out.twin_after:.1%})  fine-tuning {out.seconds:.0f} s "
               f"(with placement and both board runs {row['total_seconds']:.0f} s)  always-on hit {list(out.always_on)}", flush=True)
     before, after = np.array([r["before"] for r in rows]), np.array([r["after"] for r in rows])
     summary = {"mean_before": float(before.mean()), "mean_after": float(after.mean()), "worst_before": float(before.min()),

@@ -219,6 +219,7 @@ def test_fine_tune_places_tunes_and_measures_on_the_chip(network):
     original = replace(config_from_specification(spec_from_training(result)), classes=out.mapped.classes)
     assert out.before == board_accuracy(result.model, original, profile, x, y)
     assert out.after == board_accuracy(out.result.model, out.mapped, profile, x, y)
+    assert out.twin_before == out.before  # the translation is exact on the configuration it was made from
     expected = chip_factors(result, original, profile)
     assert all(np.array_equal(out.chip[k], expected[k]) for k in CHIP_NAMES)  # tuned on the original places' chip
 

@@ -67,6 +67,11 @@ class FineTuneResult:
             profile), on the evaluation data.
         after: accuracy of the tuned network on the chip, on the same data.
         chip: the factors it was tuned on (:func:`chip_factors`, at the original places).
+        twin_before: accuracy of the original network in the training model on ``chip``
+            (equals ``before`` unless a neuron sits on an always-on neuron).
+        twin_after: accuracy of the tuned network in the training model on ``chip``: what
+            fine-tuning believes; its gap to ``after`` is the translation's drift as the
+            weights leave their masks (see the module docs).
         seconds: wall time of the fine-tuning's training.
         always_on: indices of the network's neurons placed on always-on neurons (the
             factors cannot model them; see the module docs).
@@ -79,6 +84,8 @@ class FineTuneResult:
     before: float
     after: float
     chip: Dict[str, np.ndarray]
+    twin_before: float
+    twin_after: float
     seconds: float
     always_on: Tuple[int, ...]
     same_places: bool
@@ -182,6 +189,19 @@ def board_accuracy(model: ChipModel, mapped: MappedConfiguration, profile: Optio
     return model.output_accuracy(counts, y)
 
 
+def _twin_accuracy(result: TrainResult, chip: Dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, backend: str) -> float:
+    """The accuracy of ``result`` simulated by the training model on the chip ``chip``."""
+    if backend == "jax":
+        from ..training.jax_trainer import counts_jax
+
+        counts = counts_jax(result.model, result.params, x, chip=chip)
+    else:
+        from ..training.torch_trainer import counts_torch
+
+        counts = counts_torch(result.model, result.params, x, chip=chip)
+    return result.model.accuracy(counts, y)
+
+
 def _place(result: TrainResult, place: Placer) -> MappedConfiguration:
     """The network's configuration by ``place``, with the class map of its output groups."""
     mapped = instance("place(spec)", place(spec_from_training(result)), MappedConfiguration, "a MappedConfiguration")
@@ -258,5 +278,6 @@ def fine_tune(result: Any, profile: Any, x: np.ndarray, y: np.ndarray, *, epochs
     seconds = time.perf_counter() - start
     tuned_mapped = _place(tuned, place)
     after = board_accuracy(tuned.model, tuned_mapped, profile, x_eval, y_eval, backend)
-    return FineTuneResult(tuned, tuned_mapped, before, after, chip, seconds, always_on_in(tuned_mapped, profile),
+    twin = (_twin_accuracy(r, chip, x_eval, y_eval, backend) for r in (result, tuned))
+    return FineTuneResult(tuned, tuned_mapped, before, after, chip, *twin, seconds, always_on_in(tuned_mapped, profile),
                           tuned_mapped.neurons == mapped.neurons)
