@@ -5,6 +5,12 @@ This package works through the board protocol (:class:`~rockpool_dynapse2.hardwa
 so the same code runs on a virtual chip with flaws and on a samna board.
 
 Its modules are added as they are built; ``docs/twin.md`` describes the workflow.
+
+* :mod:`.finetune`: :func:`~.finetune.fine_tune` tunes a trained network on one chip's
+  twin and writes that chip's configuration; :func:`~.finetune.chip_factors` translates a
+  profile into the training model's factors.
 """
 
-__all__ = []  # type: list
+from .finetune import FineTuneResult, chip_factors, fine_tune
+
+__all__ = ["FineTuneResult", "chip_factors", "fine_tune"]
