@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._json import loads, read_json_file, write_json_file
-from ..chip import GEOMETRY
+from ..chip import BASE_WEIGHT_BIASES, GEOMETRY, SynapseType
 from ..errors import ParameterValueError, ProbeError, Shown, json_shown
 from ..hardware.board import Board
 from ..hardware.driver import DynapseSamna
@@ -39,18 +39,40 @@ from .stimuli import ENTRIES, ENTRIES_PER_TYPE, ProbeProtocol, ProbeRun, probe_r
 
 __all__ = ["ChipRecording", "ProbeRecordings", "probe", "probe_configuration", "FORMAT"]
 
+ISCALE = 1e-8
+"""The probe's weight unit (A): a weight of 1.0 is 10 nA."""
+
 FORMAT = "rockpool-dynapse2/probe-recordings/1"
 """The ``format`` tag of the recordings' JSON."""
 
 
-def _synapses(n_neurons: int, kind: str, weight: float) -> Synapses:
-    """Every neuron listening to channel ``e`` on entry ``e``: all AMPA of mask 15 (the four
-    base weights, ``entries``) or 16 entries per synapse type of mask 1 (base weight 0)."""
+def _entry_table(kind: str, bases: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(types, masks, weights)`` of one neuron's 64 entries: all AMPA of mask 15 (the four
+    base weights, ``entries``), or 16 entries per synapse type, AMPA and NMDA of mask 1
+    (base weight 0), GABA and SHUNT of mask 2 (base weight 1)."""
+    if kind == "entries":
+        types = np.zeros(ENTRIES, np.int64)
+        masks = np.full(ENTRIES, GEOMETRY.weight_levels - 1)
+    else:
+        types = np.arange(ENTRIES) // ENTRIES_PER_TYPE
+        masks = np.where(types < SynapseType.GABA, 1, 2)
+    weights = np.array([bases[(m >> np.arange(GEOMETRY.base_weights)) & 1 == 1].sum() for m in masks])
+    return types, masks, weights
+
+
+def _bases(protocol: ProbeProtocol, kind: str) -> np.ndarray:
+    """The four base weights (units of ``Iscale``) of a run kind's cores."""
+    if kind == "entries":
+        return np.full(GEOMETRY.base_weights, protocol.entry_weight / GEOMETRY.base_weights)
+    return np.array([protocol.pulse_weight, protocol.inhibitory_weight, protocol.pulse_weight, protocol.pulse_weight]) / ENTRIES_PER_TYPE
+
+
+def _synapses(n_neurons: int, kind: str, bases: np.ndarray) -> Synapses:
+    """Every neuron listening to channel ``e`` on entry ``e`` (see :func:`_entry_table`)."""
+    types, masks, weights = _entry_table(kind, bases)
     source = np.tile(np.arange(ENTRIES), n_neurons)
     target = np.repeat(np.arange(n_neurons), ENTRIES)
-    types = np.zeros(ENTRIES, np.int64) if kind == "entries" else np.arange(ENTRIES) // ENTRIES_PER_TYPE
-    mask = GEOMETRY.weight_levels - 1 if kind == "entries" else 1
-    return Synapses(source, target, np.tile(types, n_neurons), np.full(source.size, weight), np.full(source.size, mask))
+    return Synapses(source, target, np.tile(types, n_neurons), np.tile(weights, n_neurons), np.tile(masks, n_neurons))
 
 
 def probe_spec(protocol: ProbeProtocol, chip: int, cores: Sequence[int], run: ProbeRun) -> NetworkSpec:
@@ -58,21 +80,22 @@ def probe_spec(protocol: ProbeProtocol, chip: int, cores: Sequence[int], run: Pr
     ``cores``, logical core ``4 chip + core`` (so placement puts it there)."""
     n = protocol.neurons_per_core
     n_neurons = n * len(cores)
-    weight = protocol.entry_weight if run.kind == "entries" else protocol.pulse_weight / ENTRIES_PER_TYPE
+    bases = _bases(protocol, run.kind)
     first = chip * GEOMETRY.cores_per_chip
     core_of_neuron = np.repeat([first + k for k in cores], n)
     n_logical = first + GEOMETRY.cores_per_chip
-    core = protocol.core(run.dc)
+    core = protocol.core(run.dc).replace(**{p.current: b * ISCALE for p, b in zip(BASE_WEIGHT_BIASES, bases)})
     return NetworkSpec(
         n_inputs=ENTRIES,
         n_neurons=n_neurons,
-        input_synapses=_synapses(n_neurons, run.kind, weight),
+        input_synapses=_synapses(n_neurons, run.kind, bases),
         recurrent_synapses=Synapses.empty(masked=True),
         core_of_neuron=core_of_neuron,
         cores=(core,) * n_logical,
         output_neurons=np.arange(n_neurons),
+        Iscale=ISCALE,
         dt=protocol.dt,
-        bases=np.full((n_logical, GEOMETRY.base_weights), weight / GEOMETRY.base_weights if run.kind == "entries" else weight),
+        bases=np.tile(bases, (n_logical, 1)),
     )
 
 

@@ -64,8 +64,9 @@ class ProbeProtocol:
         background_rate: rate (Hz) of the AMPA background under the inhibitory trains.
         train_steps: steps of each train segment.
         rest_steps: steps of rest before each segment.
-        pulse_weight: the weight (units of ``Iscale``) of a pulse of one synapse type in the
-            ``synapses`` configuration (16 entries of ``pulse_weight / 16`` each).
+        pulse_weight: the weight (units of ``Iscale``) of an AMPA or NMDA pulse in the
+            ``synapses`` configuration (16 entries of ``pulse_weight / 16`` each, base weight 0).
+        inhibitory_weight: the weight of a GABA or SHUNT pulse (base weight 1).
         entry_weight: the weight of one entry in the ``entries`` configuration (its four
             base weights of ``entry_weight / 4`` each; 0.1 is the largest base weight).
         quiet_steps: steps of the quiet window (always-on neurons).
@@ -86,11 +87,12 @@ class ProbeProtocol:
     background_rate: float = 250.0
     train_steps: int = 300
     rest_steps: int = 50
-    pulse_weight: float = 1.0
+    pulse_weight: float = 2.0
+    inhibitory_weight: float = 0.3
     entry_weight: float = 0.4
     quiet_steps: int = 200
-    burst_spikes: int = 20
-    burst_steps: int = 50
+    burst_spikes: int = 10
+    burst_steps: int = 100
     bin_steps: int = 50
     held_out: bool = True
     held_out_seed: int = 1
@@ -103,7 +105,7 @@ class ProbeProtocol:
             put(name, integer(name, getattr(self, name), low=1))
         for name in ("dc_levels", "train_rates", "inhibitory_rates"):
             put(name, _positive_tuple(name, getattr(self, name)))
-        for name in ("background_rate", "pulse_weight", "entry_weight", "dt"):
+        for name in ("background_rate", "pulse_weight", "inhibitory_weight", "entry_weight", "dt"):
             put(name, real_number(name, getattr(self, name), low=0.0, low_open=True))
         put("held_out", bool(self.held_out))
         put("held_out_seed", integer("held_out_seed", self.held_out_seed, low=0))
@@ -197,7 +199,7 @@ def _entry_raster(p: ProbeProtocol) -> np.ndarray:
 def _held_out_raster(p: ProbeProtocol) -> np.ndarray:
     """Poisson trains of all four types at random rates, in four segments."""
     rng = np.random.default_rng(p.held_out_seed)
-    highest = (200.0, 100.0, 100.0, 50.0)
+    highest = (250.0, 150.0, 50.0, 20.0)
     parts = []
     for _ in range(4):
         drives = {k: (rng.random(p.train_steps) < rng.uniform(0.1, 1.0) * highest[k] * p.dt).astype(np.float32) for k in range(4)}
