@@ -8,15 +8,22 @@ so the same code runs on a virtual chip with flaws and on a samna board.
   runs it sends (:func:`probe_runs`);
 * :mod:`.probe`: :func:`probe`, which runs them through a board and records every neuron's
   spikes as :class:`ProbeRecordings`;
-* :mod:`.fit`: :func:`fit_twin`, which finds dead, always-on neurons and defective CAM
-  entries and fits each neuron's effective parameters, returning a :class:`Twin` (a
-  :class:`~rockpool_dynapse2.hardware.ChipProfile` and its fit quality);
-  :func:`effective_quantities`, the identifiable quantities of a profile.
+* :mod:`.defects`: :func:`find_defects`, dead and always-on neurons and defective CAM
+  entries in the recordings, by conservative rules (:class:`Defects`);
+* :mod:`.quantities`: what is fitted (:data:`~.quantities.PARAMETER_NAMES`) and what is
+  identifiable: :func:`effective_quantities` of a profile, true or fitted;
+* :mod:`.fit`: :func:`fit_twin`, which fits each neuron's factors through the
+  differentiable simulation and returns a :class:`Twin` (a
+  :class:`~rockpool_dynapse2.hardware.ChipProfile`, the defects, the :class:`FitQuality`);
+  :func:`predict_counts`, :func:`quantity_errors`.
 
 ``docs/twin.md`` describes the workflow.
 """
 
+from .defects import Defects, find_defects
+from .fit import FitQuality, Twin, fit_twin, predict_counts, quantity_errors
 from .probe import ChipRecording, ProbeRecordings, probe, probe_configuration
+from .quantities import effective_quantities
 from .stimuli import ProbeProtocol, ProbeRun, probe_runs
 
 __all__ = [
@@ -27,4 +34,12 @@ __all__ = [
     "probe_configuration",
     "ProbeRecordings",
     "ChipRecording",
+    "Defects",
+    "find_defects",
+    "effective_quantities",
+    "fit_twin",
+    "Twin",
+    "FitQuality",
+    "predict_counts",
+    "quantity_errors",
 ]

@@ -68,7 +68,7 @@ class ProbeProtocol:
             ``synapses`` configuration (16 entries of ``pulse_weight / 16`` each, base weight 0).
         inhibitory_weight: the weight of a GABA or SHUNT pulse (base weight 1).
         entry_weight: the weight of one entry in the ``entries`` configuration (its four
-            base weights of ``entry_weight / 4`` each; 0.1 is the largest base weight).
+            base weights of ``entry_weight / 4`` each).
         quiet_steps: steps of the quiet window (always-on neurons).
         burst_spikes: spikes of each entry's burst (in one step).
         burst_steps: steps of each entry's window.
@@ -89,7 +89,7 @@ class ProbeProtocol:
     rest_steps: int = 50
     pulse_weight: float = 2.0
     inhibitory_weight: float = 0.3
-    entry_weight: float = 0.4
+    entry_weight: float = 2.0
     quiet_steps: int = 200
     burst_spikes: int = 10
     burst_steps: int = 100
