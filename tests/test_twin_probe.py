@@ -21,7 +21,7 @@ from rockpool_dynapse2.twin import ProbeProtocol, ProbeRecordings, probe, probe_
 
 PROTOCOL = ProbeProtocol(
     neurons_per_core=3, dc_levels=(1e-9, 1e-7), dc_steps=100, train_rates=(100.0,), inhibitory_rates=(100.0,),
-    train_steps=100, rest_steps=50, quiet_steps=50, burst_steps=100, bin_steps=50,
+    train_steps=100, rest_steps=50, quiet_steps=50, burst_steps=150, bin_steps=50,
 )
 
 
@@ -66,7 +66,7 @@ def test_flaws_show_in_the_recordings():
     counts = probe(VirtualBoard(profile=profile), chips=[0], cores=[1], protocol=PROTOCOL).chips[0].counts
     assert all(c[:, 0].sum() == 0 for c in counts.values())
     assert counts["entries"][0, 1] == PROTOCOL.quiet_steps
-    windows = counts["entries"][1:].reshape(64, 2, 3).sum(axis=1)
+    windows = counts["entries"][1:].reshape(64, 3, 3).sum(axis=1)
     assert windows[5, 2] == 0 and (np.delete(windows[:, 2], 5) > 0).all()
 
 

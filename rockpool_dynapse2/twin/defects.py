@@ -11,7 +11,8 @@ explanation; where they cannot tell, the neuron or entry is reported *untested* 
   the neuron's median over the 64 windows is at least :data:`MIN_RESPONSE` spikes (every
   entry of a neuron has the same weight and type in the ``entries`` run, so a working
   entry answers as its siblings do). Entries of neurons with a weaker median, dead or
-  always on, are untested.
+  always on, are untested. A defective entry is missed when a late spike of the previous
+  burst falls in its window (a miss, never a false alarm).
 """
 
 from __future__ import annotations

@@ -283,8 +283,8 @@ def fit_twin(
             A chip's mismatch of 30 % at 3 sigma is 0.1; the default, 0.5, is weaker
             (measured: 0.1 held the fit at the ideal chip, its held-out correlation 0.81
             against 0.94 with a weak prior, 32 neurons of a drawn chip).
-        seed: reserved for a random start (the fit starts at the ideal chip and is
-            deterministic); kept so that calls are reproducible by record.
+        seed: an integer >= 0, checked and recorded only: the fit starts at the ideal
+            chip and is deterministic (no random start is drawn).
 
     Returns:
         The :class:`Twin`.
@@ -301,14 +301,26 @@ def fit_twin(
     integer("seed", seed, low=0)
     protocol = recordings.protocol
     parts = [_fit_one(chip, protocol, steps, learning_rate, prior_sigma) for chip in recordings.chips]
-    defects = _merge([p[0] for p in parts])
+    defects = _merge([p.defects for p in parts])
     addresses = tuple(a for chip in recordings.chips for a in chip.addresses(protocol))
-    theta = np.concatenate([p[1] for p in parts])
+    theta = np.concatenate([p.theta for p in parts])
     quality = _quality(parts, recordings)
     return Twin(_profile(ChipProfile.ideal(), defects, addresses, theta), defects, addresses, theta, quality, protocol)
 
 
-def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_rate: float, prior_sigma: float):
+class _ChipFit(NamedTuple):
+    """One chip's fit, per probed neuron."""
+
+    defects: Defects
+    theta: np.ndarray
+    initial_loss: np.ndarray
+    final_loss: np.ndarray
+    loss_per_bin: np.ndarray
+    fitted: np.ndarray
+    held_out: Optional[Tuple[np.ndarray, np.ndarray]]
+
+
+def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_rate: float, prior_sigma: float) -> _ChipFit:
     defects = find_defects(chip, protocol)
     addresses = chip.addresses(protocol)
     fitted = np.array([a not in defects.dead and a not in defects.always_on for a in addresses])
@@ -317,20 +329,20 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     bins = sum(r.observed.shape[0] for r in runs)
     data_loss = last - np.sum((theta / prior_sigma) ** 2, axis=1)
     held = _held_out(theta, chip, protocol, defects) if protocol.held_out else None
-    return defects, theta, first, last, data_loss / bins, fitted, held
+    return _ChipFit(defects, theta, first, last, data_loss / bins, fitted, held)
 
 
-def _quality(parts, recordings: ProbeRecordings) -> FitQuality:
-    cat = lambda k: np.concatenate([p[k] for p in parts])  # noqa: E731
-    fitted = cat(5)
+def _quality(parts: Sequence[_ChipFit], recordings: ProbeRecordings) -> FitQuality:
+    cat = lambda field: np.concatenate([getattr(p, field) for p in parts])  # noqa: E731
+    fitted = cat("fitted")
     held = None
     correlation = None
     if recordings.protocol.held_out:
-        held = (np.concatenate([p[6][0] for p in parts]), np.concatenate([p[6][1] for p in parts]))
+        held = tuple(np.concatenate([p.held_out[i] for p in parts]) for i in (0, 1))
         observed, predicted = held[0][fitted], held[1][fitted]
         if observed.size > 1 and observed.std() > 0 and predicted.std() > 0:
             correlation = float(np.corrcoef(observed, predicted)[0, 1])
-    return FitQuality(cat(2), cat(3), cat(4), correlation, held, fitted)
+    return FitQuality(cat("initial_loss"), cat("final_loss"), cat("loss_per_bin"), correlation, held, fitted)
 
 
 def quantity_errors(twin: Twin, truth: ChipProfile) -> Dict[str, np.ndarray]:

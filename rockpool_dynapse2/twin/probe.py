@@ -12,9 +12,9 @@ The result, :class:`ProbeRecordings`, keeps the protocol and every neuron's spik
 bins of ``bin_steps`` (the configurations and rasters follow from the protocol); it is saved as JSON
 (:meth:`ProbeRecordings.save`) and read back identically.
 
-Cost (the default protocol, on the virtual board): 7 runs per chip of 0.2 + 5 x 0.5 +
-3.5 + 1.4 s = 7.6 s of chip time; the wall time on the virtual board is what
-``benchmarks/twin_fit.py`` prints.
+Cost (the default protocol): 8 runs per chip, 9.8 s (entries) + 5 x 0.5 s (DC) + 3.5 s
+(synapses) + 2.8 s (held out) = 18.6 s of chip time; the wall time on the virtual board is
+what ``benchmarks/twin_fit.py`` prints.
 """
 
 from __future__ import annotations
@@ -183,7 +183,8 @@ def _chip_from_dict(where: str, d: Any) -> ChipRecording:
     for k, v in d["counts"].items():
         a = np.asarray(v)
         if a.ndim != 2 or not np.issubdtype(a.dtype, np.integer) or (a < 0).any():
-            raise ParameterValueError(f"{where}.counts.{k}", "a list of bins, each a list of spike counts >= 0", Shown(f"an array of shape {a.shape}, dtype {a.dtype}"))
+            shown = Shown(f"an array of shape {a.shape}, dtype {a.dtype}")
+            raise ParameterValueError(f"{where}.counts.{k}", "a list of bins, each a list of spike counts >= 0", shown)
         counts[k] = a.astype(np.int64)
     return ChipRecording(int(d["chip"]), tuple(int(c) for c in d["cores"]), counts)
 

@@ -18,8 +18,8 @@ Every probed neuron listens on all 64 of its CAM entries, entry ``e`` to input c
   rate of ``train_rates`` on AMPA and on NMDA, then GABA and SHUNT trains at each rate of
   ``inhibitory_rates`` over an AMPA background, each segment after ``rest_steps`` of rest.
 * ``held_out`` (if asked): the synapse configuration driven by Poisson trains of all four
-  types at random rates, a stimulus the fit never sees; the twin's prediction of it is its
-  test.
+  types at random rates (8 segments), a stimulus the fit never sees; the twin's prediction
+  of it is its test.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class ProbeProtocol:
     entry_weight: float = 2.0
     quiet_steps: int = 200
     burst_spikes: int = 10
-    burst_steps: int = 100
+    burst_steps: int = 150
     bin_steps: int = 50
     held_out: bool = True
     held_out_seed: int = 1
@@ -196,12 +196,16 @@ def _entry_raster(p: ProbeProtocol) -> np.ndarray:
     return x
 
 
+HELD_OUT_SEGMENTS = 8
+"""Segments of the held-out run, each of ``rest_steps + train_steps``."""
+
+
 def _held_out_raster(p: ProbeProtocol) -> np.ndarray:
-    """Poisson trains of all four types at random rates, in four segments."""
+    """Poisson trains of all four types at random rates, in :data:`HELD_OUT_SEGMENTS` segments."""
     rng = np.random.default_rng(p.held_out_seed)
     highest = (250.0, 150.0, 50.0, 20.0)
     parts = []
-    for _ in range(4):
+    for _ in range(HELD_OUT_SEGMENTS):
         drives = {k: (rng.random(p.train_steps) < rng.uniform(0.1, 1.0) * highest[k] * p.dt).astype(np.float32) for k in range(4)}
         parts.append(_segment(p, drives))
     return np.concatenate(parts)
