@@ -90,7 +90,8 @@ def test_bad_selections_are_refused_by_name(kwargs, name):
 
 @pytest.mark.parametrize("changes, name", [
     (dict(burst_steps=70), "burst_steps"), (dict(dc_levels=()), "dc_levels"), (dict(train_rates=(-1.0,)), r"train_rates\[0\]"),
-    (dict(neurons_per_core=257), "neurons_per_core"),
+    (dict(neurons_per_core=257), "neurons_per_core"), (dict(mixture_seeds=(1,)), "held_out_seed"),
+    (dict(mixture_seeds=(-2,)), r"mixture_seeds\[0\]"),
 ])
 def test_bad_protocols_are_refused_by_name(changes, name):
     with pytest.raises(ParameterValueError, match=f"`{name}` must be"):

@@ -12,8 +12,8 @@ The result, :class:`ProbeRecordings`, keeps the protocol and every neuron's spik
 bins of ``bin_steps`` (the configurations and rasters follow from the protocol); it is saved as JSON
 (:meth:`ProbeRecordings.save`) and read back identically.
 
-Cost (the default protocol): 8 runs per chip, 9.8 s (entries) + 5 x 0.5 s (DC) + 3.5 s
-(synapses) + 2.8 s (held out) = 18.6 s of chip time; the wall time on the virtual board is
+Cost (the default protocol): 9 runs per chip, 9.8 s (entries) + 5 x 0.5 s (DC) + 3.5 s
+(synapses) + 2.8 s (a mixture) + 2.8 s (held out) = 21.4 s of chip time; the wall time on the virtual board is
 what ``benchmarks/twin_fit.py`` prints.
 """
 

@@ -17,9 +17,10 @@ Every probed neuron listens on all 64 of its CAM entries, entry ``e`` to input c
   SHUNT); a pulse of type ``k`` fires its 16 channels at once. Regular trains at each
   rate of ``train_rates`` on AMPA and on NMDA, then GABA and SHUNT trains at each rate of
   ``inhibitory_rates`` over an AMPA background, each segment after ``rest_steps`` of rest.
-* ``held_out`` (if asked): the synapse configuration driven by Poisson trains of all four
-  types at random rates (8 segments), a stimulus the fit never sees; the twin's prediction
-  of it is its test.
+* ``mixture_<i>``: the synapse configuration driven by Poisson trains of all four types at
+  random rates (8 segments), drawn from ``mixture_seeds[i]``: fitted, as the trains are;
+* ``held_out`` (if asked): the same kind of stimulus drawn from ``held_out_seed``, a
+  stimulus the fit never sees; the twin's prediction of it is its test.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ class ProbeProtocol:
         burst_spikes: spikes of each entry's burst (in one step).
         burst_steps: steps of each entry's window.
         bin_steps: steps per recorded bin.
+        mixture_seeds: seeds of the fitted Poisson mixtures (one run each).
         held_out: also record the held-out run.
-        held_out_seed: seed of the held-out stimulus.
+        held_out_seed: seed of the held-out stimulus (not one of ``mixture_seeds``).
         dt: time step (s).
     """
 
@@ -94,6 +96,7 @@ class ProbeProtocol:
     burst_spikes: int = 10
     burst_steps: int = 150
     bin_steps: int = 50
+    mixture_seeds: Tuple[int, ...] = (2,)
     held_out: bool = True
     held_out_seed: int = 1
     dt: float = 1e-3
@@ -109,6 +112,9 @@ class ProbeProtocol:
             put(name, real_number(name, getattr(self, name), low=0.0, low_open=True))
         put("held_out", bool(self.held_out))
         put("held_out_seed", integer("held_out_seed", self.held_out_seed, low=0))
+        put("mixture_seeds", tuple(integer(f"mixture_seeds[{i}]", v, low=0) for i, v in enumerate(self.mixture_seeds)))
+        if self.held_out and self.held_out_seed in self.mixture_seeds:
+            raise ParameterValueError("held_out_seed", "a seed no fitted mixture uses (not in `mixture_seeds`)", self.held_out_seed)
         put("operating_point", dict(self.operating_point))
         for name in ("dc_steps", "train_steps", "rest_steps", "quiet_steps", "burst_steps"):
             if getattr(self, name) % self.bin_steps:
@@ -196,16 +202,16 @@ def _entry_raster(p: ProbeProtocol) -> np.ndarray:
     return x
 
 
-HELD_OUT_SEGMENTS = 8
-"""Segments of the held-out run, each of ``rest_steps + train_steps``."""
+MIXTURE_SEGMENTS = 8
+"""Segments of a mixture run (fitted or held out), each of ``rest_steps + train_steps``."""
 
 
-def _held_out_raster(p: ProbeProtocol) -> np.ndarray:
-    """Poisson trains of all four types at random rates, in :data:`HELD_OUT_SEGMENTS` segments."""
-    rng = np.random.default_rng(p.held_out_seed)
+def _mixture_raster(p: ProbeProtocol, seed: int) -> np.ndarray:
+    """Poisson trains of all four types at random rates, in :data:`MIXTURE_SEGMENTS` segments."""
+    rng = np.random.default_rng(seed)
     highest = (250.0, 150.0, 50.0, 20.0)
     parts = []
-    for _ in range(HELD_OUT_SEGMENTS):
+    for _ in range(MIXTURE_SEGMENTS):
         drives = {k: (rng.random(p.train_steps) < rng.uniform(0.1, 1.0) * highest[k] * p.dt).astype(np.float32) for k in range(4)}
         parts.append(_segment(p, drives))
     return np.concatenate(parts)
@@ -216,6 +222,7 @@ def probe_runs(p: ProbeProtocol) -> List[ProbeRun]:
     runs = [ProbeRun("entries", "entries", 0.0, _entry_raster(p))]
     runs += [ProbeRun(f"dc_{i}", "dc", level, np.zeros((p.dc_steps, ENTRIES), np.float32)) for i, level in enumerate(p.dc_levels)]
     runs.append(ProbeRun("synapses", "synapses", 0.0, _synapse_raster(p)))
+    runs += [ProbeRun(f"mixture_{i}", "synapses", 0.0, _mixture_raster(p, seed)) for i, seed in enumerate(p.mixture_seeds)]
     if p.held_out:
-        runs.append(ProbeRun("held_out", "synapses", 0.0, _held_out_raster(p)))
+        runs.append(ProbeRun("held_out", "synapses", 0.0, _mixture_raster(p, p.held_out_seed)))
     return runs
