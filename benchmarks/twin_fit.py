@@ -63,7 +63,7 @@ def _ideal_correlation(twin, recordings) -> float:
 def run_seed(seed: int, args) -> dict:
     truth = ChipProfile.draw(seed, mismatch=args.mismatch, dead_fraction=args.dead, always_on_fraction=args.always_on,
                              cam_defect_fraction=args.cam)
-    protocol = ProbeProtocol(neurons_per_core=args.neurons)
+    protocol = ProbeProtocol(neurons_per_core=args.neurons, mixture_seeds=tuple(range(2, 2 + args.mixtures)))
     t0 = time.perf_counter()
     recordings = probe(VirtualBoard(profile=truth), chips=args.chips, cores=args.cores, protocol=protocol)
     t_probe = time.perf_counter() - t0
@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--cores", type=int, nargs="+", default=[0])
     parser.add_argument("--neurons", type=int, default=64, help="neurons probed per core")
     parser.add_argument("--steps", type=int, default=150, help="fit steps")
+    parser.add_argument("--mixtures", type=int, default=1, help="fitted Poisson mixture runs (seeds 2, 3, ...)")
     parser.add_argument("--dead", type=float, default=0.02)
     parser.add_argument("--always-on", type=float, default=0.01)
     parser.add_argument("--cam", type=float, default=0.01)
