@@ -338,3 +338,19 @@ def test_layers_need_cores_of_their_own(issue10):
     net, x, _ = issue10
     with pytest.raises(CoreCapacityError):
         map_and_calibrate(net.as_graph(), x[:, :20], max_cores=1)
+
+
+def test_a_per_neuron_calibration_on_short_input_is_warned_about():
+    """Per-neuron scales fitted on little input fit its noise: the report says so, in its
+    text too; per-layer scales, or enough input, give no warning."""
+    from rockpool_dynapse2.mapping.calibration.report import PER_NEURON_MIN_STEPS, CalibrationReport
+
+    def report(shape, per_neuron):
+        return CalibrationReport(layers=(), correlation=1.0, uncalibrated_total=0.0, input_shape=shape,
+                                 per_neuron=per_neuron, n_cores=1, seconds=0.0)
+
+    short = report((1, 400, 8), True)
+    assert len(short.warnings) == 1 and "400 steps" in short.warnings[0]
+    assert "warning: per-neuron scales were fitted on 400 steps" in str(short)
+    assert report((1, 400, 8), False).warnings == ()
+    assert report((4, PER_NEURON_MIN_STEPS // 4, 8), True).warnings == ()

@@ -65,6 +65,12 @@ class LayerCalibration:
         return relative_error(self.achieved, self.target)
 
 
+PER_NEURON_MIN_STEPS = 1600
+"""Calibration input (samples x steps) below which per-neuron scales are warned about: on
+400 steps they fitted one batch's noise (a held-out correlation of 0.87 where 1600 steps
+gave 0.97-0.99; ``docs/lif_conversion.md``)."""
+
+
 @dataclass(frozen=True)
 class CalibrationReport:
     """Agreement of a calibrated spec with its reference, per layer and overall.
@@ -101,6 +107,15 @@ class CalibrationReport:
     def relative_error(self) -> float:
         return relative_error(self.achieved, self.target)
 
+    @property
+    def warnings(self) -> Tuple[str, ...]:
+        """What the figures above do not show: per-neuron scales fitted on short input."""
+        B, T, _ = self.input_shape
+        if self.per_neuron and B * T < PER_NEURON_MIN_STEPS:
+            return (f"per-neuron scales were fitted on {B * T} steps of input (fewer than {PER_NEURON_MIN_STEPS}): "
+                    "they may fit this input's noise and agree less on other input; give a longer calibration input",)
+        return ()
+
     def __str__(self) -> str:
         head = (
             f"{'layer':<16} {'neurons':>7} {'target':>9} {'achieved':>9} {'error':>7} {'corr':>6} "
@@ -126,4 +141,5 @@ class CalibrationReport:
             f"before calibration: {self.uncalibrated_total:.0f} spikes; input {B} x {T} steps; "
             f"{self.n_cores} cores; {self.seconds:.1f} s"
         )
+        rows += [f"warning: {w}" for w in self.warnings]
         return "\n".join(rows)
