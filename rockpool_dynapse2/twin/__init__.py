@@ -5,6 +5,10 @@ This package works through the board protocol (:class:`~rockpool_dynapse2.hardwa
 so the same code runs on a virtual chip with flaws and on a samna board.
 
 Its modules are added as they are built; ``docs/twin.md`` describes the workflow.
+
+* :mod:`.yield_study`: the yield study, one network on many virtual chips: a chip's job
+  and outcome (:func:`~.yield_study.run_chip`), the tuning strategies, the distribution;
+* :mod:`.yield_runners`: where the chips run: here, in a process pool, or on Ray.
 """
 
 __all__ = []  # type: list
