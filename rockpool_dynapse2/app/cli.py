@@ -466,8 +466,8 @@ def _add_yield_parser(sub: Any) -> None:
     cmd.add_argument("--network", default=None, metavar="DIR", help="reuse the network.npz (and config.json.gz) of a train or demo run")
     cmd.add_argument("--epochs", type=int, default=20, metavar="E", help="fine-tuning epochs per chip (default: 20)")
     cmd.add_argument("--train-epochs", type=int, default=None, metavar="E",
-                     help="training epochs (default: the demo's for --task, train's for --data)")
-    cmd.add_argument("--samples", type=int, default=None, metavar="N", help="samples of a built-in task (default: the demo's)")
+                     help="training epochs (default: 60, as train)")
+    cmd.add_argument("--samples", type=int, default=None, metavar="N", help="samples of a built-in task, half for training (default: 600)")
     cmd.add_argument("--test-samples", type=int, default=None, metavar="N", help="test samples each chip runs (default: all)")
     cmd.add_argument("--workers", type=int, default=1, metavar="W",
                      help="processes here, or the CPUs of a local Ray instance (default: 1)")

@@ -1,7 +1,7 @@
 """``rockpool-dynapse2 yield``: one trained network on many virtual chips, before and after tuning.
 
-:func:`run_yield` gets a network (trains one with mismatch injection on the data, or loads
-one that ``train`` or ``demo`` wrote: ``--network DIR``), then runs the yield study of
+:func:`run_yield` gets a network (trains one with mismatch injection on the data as
+``train`` does, or loads one that ``train`` or ``demo`` wrote: ``--network DIR``), then runs the yield study of
 :mod:`rockpool_dynapse2.twin.yield_study` on ``--chips`` virtual chips drawn at
 ``--mismatch``, here or on Ray (:mod:`rockpool_dynapse2.twin.yield_runners`), and writes
 
@@ -26,7 +26,10 @@ import numpy as np
 from ..errors import CliError, ParameterValueError
 from .tasks import Task
 
-__all__ = ["YieldOptions", "run_yield", "load_network", "train_network", "summary_table", "histogram"]
+__all__ = ["TASK_SAMPLES", "YieldOptions", "run_yield", "load_network", "train_network", "summary_table", "histogram"]
+
+TASK_SAMPLES = 600
+"""Samples of a built-in task without ``--samples``: half to train on, half to test."""
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,13 @@ class YieldOptions:
         tune: the tuning strategy (:data:`~rockpool_dynapse2.twin.yield_study.TUNE_STRATEGIES`).
         network: a directory with ``network.npz`` (and ``config.json.gz``) to use instead of training.
         epochs: fine-tuning epochs per chip.
-        train_epochs: training epochs (default: the demo's for a task, ``train``'s for data).
+        train_epochs: training epochs (default: ``train``'s, 60).
         workers: processes here, or CPUs of a local Ray instance.
         ray_address: run on Ray (``local``, ``auto`` or a cluster's address); ``None``: here.
         seed: seed of the task and the training.
         first_chip: seed of the first chip (the chips are ``first_chip .. first_chip + chips - 1``).
         test_samples: test samples each chip runs (default: all).
-        samples: samples of a built-in task (default: the demo's).
+        samples: samples of a built-in task (default: :data:`TASK_SAMPLES`).
         backend: the virtual boards' and the training's backend.
     """
 
@@ -103,13 +106,11 @@ class YieldOptions:
 
 def _task(options: YieldOptions) -> Task:
     from .data import load_dataset
-    from .demo import DemoSettings
     from .tasks import make_task
 
     if options.data is not None:
         return load_dataset(options.data)
-    n = options.samples or DemoSettings.preset("default", task=options.task).n_samples
-    return make_task(options.task, n, options.seed)
+    return make_task(options.task, options.samples or TASK_SAMPLES, options.seed)
 
 
 def load_network(directory: str, task: Task) -> Tuple[Any, Any]:
@@ -151,19 +152,12 @@ def _with_classes(mapped: Any, result: Any) -> Any:
 
 
 def train_network(options: YieldOptions, task: Task, log: Callable[[str], None]) -> Tuple[Any, Any]:
-    """Train with mismatch injection (a built-in task: the demo's network and settings; a
-    data set: ``train``'s); ``(TrainResult, MappedConfiguration)``."""
-    from .demo import DemoSettings, demo_layout
+    """Train with mismatch injection as ``rockpool-dynapse2 train`` does (its sizing and
+    settings; ``train_epochs`` epochs, default 60); ``(TrainResult, MappedConfiguration)``."""
     from .train_pipeline import TrainJob, build_model, epoch_lines, train_model
 
-    if options.task is not None:
-        overrides = {"epochs": options.train_epochs} if options.train_epochs else {}
-        settings = DemoSettings.preset("default", task=options.task, seed=options.seed, backend=options.backend, **overrides)
-        job = settings.job(True)
-        model = build_model(task, job, demo_layout(task, settings.neurons_per_class))
-    else:
-        job = TrainJob(backend=options.backend, epochs=options.train_epochs, seed=options.seed, inject=True)
-        model = build_model(task, job)
+    job = TrainJob(backend=options.backend, epochs=options.train_epochs, seed=options.seed, inject=True)
+    model = build_model(task, job)
     log(f"training with mismatch injection: {job.n_epochs} epochs on {len(task.y_train)} samples")
     result = train_model(model, task, job, epoch_lines(job.n_epochs, log, prefix="  "))
     log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1}")

@@ -15,7 +15,8 @@ progress line).
   store once. ``"local"`` starts a Ray instance on this machine with ``workers`` CPUs and
   stops it at the end; ``"auto"`` joins the cluster Ray finds (``RAY_ADDRESS``, or one
   started on this machine with ``ray start``), else starts a local one; any other value
-  is a cluster's address (``"ray://head:10001"``, ``"10.0.0.5:6379"``). Its workers need
+  is a cluster's address (``"ray://head:10001"``, ``"10.0.0.5:6379"``). A Ray this process
+  has already initialized is used as it is (``ray_address`` then only says "on Ray"). Its workers need
   this package installed (the package never imports samna at import time, so a worker
   without samna imports it).
 
@@ -146,10 +147,13 @@ def _ray_init(ray: Any, address: str, workers: int) -> None:
 
 
 def run_ray(jobs: Sequence[ChipJob], inputs: StudyInputs, address: str, workers: int, on_result: OnResult) -> List[ChipOutcome]:
-    """One Ray task per chip (1 CPU each) on the instance ``address`` names; Ray is shut down
-    (or left, for a cluster) at the end, also after an error."""
+    """One Ray task per chip (1 CPU each) on the instance ``address`` names; this process's
+    connection is shut down at the end, also after an error (a local instance with it). A
+    Ray the caller has already initialized (``ray.init``) is used as it is, and left running."""
     ray = _import_ray()
-    _ray_init(ray, address, workers)
+    owned = not ray.is_initialized()
+    if owned:
+        _ray_init(ray, address, workers)
     try:
         task = ray.remote(num_cpus=1, max_retries=1)(run_chip)
         shared = ray.put(inputs)
@@ -160,4 +164,5 @@ def run_ray(jobs: Sequence[ChipJob], inputs: StudyInputs, address: str, workers:
             _collect({done[0]: pending.pop(done[0])}, jobs, outcomes, on_result, ray.get)
         return [o for o in outcomes if o is not None]
     finally:
-        ray.shutdown()
+        if owned:
+            ray.shutdown()
