@@ -39,7 +39,8 @@ def _train(args):
     task = make_task(args.task, args.samples, args.seed)
     layout = size_network(task, (args.hidden,), args.per_class)
     settings = TrainSettings(epochs=args.epochs, inject=not args.no_inject, seed=args.seed, dt=task.dt,
-                             deviation=args.train_deviation, chips_per_step=args.chips_per_step)
+                             deviation=args.train_deviation, chips_per_step=args.chips_per_step,
+                             chip_tilt=args.chip_tilt, validation_chips=args.validation_chips)
     connections = connectivity(layout, settings.seed)
     settings = replace(settings, input_scale=initial_input_scale(connections, task, settings.excitatory_fraction))
     model = ChipModel(layout, settings, connections)
@@ -89,6 +90,8 @@ def main() -> None:
     parser.add_argument("--train-deviation", type=float, default=0.3)
     parser.add_argument("--chips-per-step", type=int, default=8)
     parser.add_argument("--no-inject", action="store_true")
+    parser.add_argument("--chip-tilt", type=float, default=0.0, help="TrainSettings.chip_tilt")
+    parser.add_argument("--validation-chips", type=int, default=0, help="TrainSettings.validation_chips")
     parser.add_argument("--chips", type=int, default=16, help="chips per mismatch level")
     parser.add_argument("--families", action="store_true", help="also one family at a time at 30 %%")
     parser.add_argument("--family-chips", type=int, default=8)

@@ -279,3 +279,51 @@ def test_fewer_training_samples_than_chips_per_step_train_one_chip_each(backend)
         from rockpool_dynapse2.training.torch_trainer import train_torch as train
     result = train(model, x, y)
     assert len(result.history) == 1 and np.isfinite(result.history[0].loss)
+
+
+# --- the worse chips of a step, and validation on mismatched chips ---------------------------
+
+
+@pytest.mark.parametrize("ops", [jax_ops, torch_ops])
+def test_chip_tilt_weighs_the_worse_chips_more(ops):
+    """``chip_tilt`` 0 is the chips' mean cross-entropy; a large tilt approaches the worst chip's;
+    in between it lies between the two."""
+    o = ops()
+    layout = NetworkLayout.layered(2, hidden=(2,), n_classes=2, per_class=1)
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 6, (3, 4, layout.n_neurons)).astype(np.float32)
+    onehot = np.eye(2, dtype=np.float32)[rng.integers(0, 2, (3, 4))]
+    per_chip = []
+    for k in range(3):
+        ce, _ = ChipModel(layout, TrainSettings()).loss_terms(o.asarray(counts[k]), o.asarray(onehot[k]), o.log_softmax, o.relu)
+        per_chip.append(float(ce))
+    value = lambda t: float(ChipModel(layout, TrainSettings(chip_tilt=t)).chip_loss_terms(o.asarray(counts), o.asarray(onehot), o)[0])
+    assert value(0.0) == pytest.approx(np.mean(per_chip), rel=1e-5)
+    assert np.mean(per_chip) < value(1.0) < max(per_chip)
+    assert value(200.0) == pytest.approx(max(per_chip), abs=0.01)
+    assert max(per_chip) - min(per_chip) > 0.05  # the chips differ, so the three checks mean something
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_validation_on_mismatched_chips_picks_the_epoch_by_their_mean_loss(backend):
+    """With ``validation_chips`` the validation loss is the mean over fixed mismatched chips:
+    it differs from the nominal chip's, is the same for the same parameters, and picks the best epoch."""
+    from rockpool_dynapse2.training.jax_trainer import train_jax
+    from rockpool_dynapse2.training.torch_trainer import train_torch
+
+    train = train_jax if backend == "jax" else train_torch
+    x, y = _burst_task(n=32)
+    common = dict(epochs=3, learning_rate=0.02, inject=True, validation_fraction=0.25, chip_tilt=0.5)
+    nominal = train(_small_model(**common), x, y)
+    chips = train(_small_model(**common, validation_chips=3), x, y)
+    # The same training steps (validation does not draw from the training's random streams) ...
+    assert nominal.curve("loss") == pytest.approx(chips.curve("loss"), rel=1e-5)
+    # ... but another validation loss, and the best epoch is its minimum.
+    assert not np.allclose(nominal.curve("val_loss"), chips.curve("val_loss"))
+    assert chips.best_epoch == int(np.argmin(chips.curve("val_loss")))
+
+
+@pytest.mark.parametrize("bad", [dict(chip_tilt=-1.0), dict(validation_chips=-1), dict(validation_chips=1.5)])
+def test_bad_chip_weighting_settings_get_named_errors(bad):
+    with pytest.raises(ParameterValueError, match=list(bad)[0]):
+        TrainSettings(**bad)

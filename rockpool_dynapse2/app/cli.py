@@ -234,10 +234,16 @@ def _cmd_map(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {args.out!r} exists and is not a directory")
     x = None if args.calibration_input is None else load_spike_array(args.calibration_input, "--calibration-input")
+    defects = None
+    if args.profile is not None:
+        from ..hardware.chip_profile import ChipProfile
+
+        defects = ChipProfile.load(args.profile).defects()
     options = MapOptions(
         dt=args.dt, time_scale=args.time_scale, reset=args.reset, discrete=args.discrete, rtol=args.rtol, if_tau=args.if_tau,
         Iscale=args.iscale, calibration_input=x, per_neuron=args.per_neuron, chips=args.chips, seed=args.seed,
         classes=None if args.classes is None else parse_classes(args.classes), compress=not args.uncompressed,
+        defects=defects,
     )
     log = (lambda msg: print(msg, flush=True)) if not args.quiet else (lambda msg: None)
     report = run_map(args.model, out_dir, options, log=log)
@@ -599,6 +605,9 @@ def _add_map_parser(sub: Any) -> None:
     cmd.add_argument("--classes", nargs="+", default=None, metavar="M|CHANNELS",
                      help="record the class map: M consecutive output channels per class, or the channels of each "
                      "class (0,1 2,3); default: the model's own (a trained network's)")
+    cmd.add_argument("--profile", default=None, metavar="PROFILE.json",
+                     help="a chip profile (ChipProfile JSON): place neurons and synapses around its dead and always-on "
+                     "neurons and defective CAM entries")
     cmd.add_argument("--seed", type=int, default=0, help="seed of the weight quantization (default: 0)")
     cmd.add_argument("--uncompressed", action="store_true", help="write config.json instead of config.json.gz")
     cmd.add_argument("--quiet", action="store_true", help="print only the report")

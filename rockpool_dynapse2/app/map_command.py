@@ -18,6 +18,10 @@ bytes, not its name), maps and quantizes it, places it on the board, and writes
 * ``mapped-configuration``: a configuration this package wrote; kept as it is (for
   example to add a class map with ``classes``, or to compress it).
 
+Given a board's defects (``MapOptions.defects``, ``--profile PROFILE.json``: a
+:class:`~rockpool_dynapse2.hardware.ChipProfile`'s), placement puts neurons and synapses
+around them and the report counts the defective slots and CAM entries it stepped over.
+
 Nothing is lost silently: synapses quantized to zero are counted in the report, every
 placed synapse is checked to have its CAM entry, a design-rule violation is written to
 ``report.json`` and raised (:class:`~rockpool_dynapse2.errors.Dynapse2DRCError`), and an
@@ -75,6 +79,9 @@ class MapOptions:
         classes: the class map to record: ``M`` consecutive output channels per class, or
             the channels of each class; default: the model's own (a trained network's).
         compress: write ``config.json.gz`` (else ``config.json``).
+        defects: the board's unusable neuron slots and CAM entries
+            (:class:`~rockpool_dynapse2.placement.Defects`, e.g. ``ChipProfile.defects()``),
+            which placement avoids; ``None``: none.
     """
 
     dt: Optional[float] = None
@@ -90,9 +97,16 @@ class MapOptions:
     seed: int = 0
     classes: Optional[ClassMap] = None
     compress: bool = True
+    defects: Any = None
 
     def __post_init__(self) -> None:
         from ..errors import ParameterValueError
+
+        if self.defects is not None:
+            from ..placement.defects import Defects
+            from ..parameters.validate import instance
+
+            instance("defects", self.defects, Defects, "a placement.Defects or None")
 
         for name, value, low in (("chips", self.chips, 1), ("seed", self.seed, 0)):
             if value is None and name == "chips":
@@ -151,6 +165,8 @@ class MapReport:
         classes: the class map recorded, or ``None``.
         notes: approximations, warnings.
         calibration: a NIR import's calibration report.
+        defects: with a board's defects: the defective neuron slots and CAM entries of the
+            board and those placement stepped over (``*_avoided``); ``None`` without.
     """
 
     model: str
@@ -167,6 +183,7 @@ class MapReport:
     classes: Optional[List[List[int]]] = None
     notes: List[str] = field(default_factory=list)
     calibration: Optional[str] = None
+    defects: Optional[Dict[str, int]] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return jsonable(asdict(self))
@@ -185,6 +202,8 @@ class MapReport:
             lines += [f"  - {v['where']}: {v['rule']} needs {v['actual']}; the chip allows {v['limit']}" for v in self.design_rules]
         else:
             lines.append("design rules: all hold")
+        if self.defects is not None:
+            lines.append(_defects_line(self.defects))
         lines.append("classes: " + ("none recorded" if self.classes is None else _classes_text(self.classes)))
         lines += [f"note: {n}" for n in self.notes]
         if self.calibration:
@@ -384,7 +403,18 @@ def _violations(err: Any) -> List[Dict[str, Any]]:
     return [{"rule": v.rule, "limit": v.limit, "actual": v.actual, "where": v.where} for v in err.violations]
 
 
-def _place(spec: Any, chips: Optional[int]) -> Any:
+def _defects_report(mapped: Any, defects: Any) -> Optional[Dict[str, int]]:
+    """The board's defects and those the placement of ``mapped`` stepped over; ``None`` without defects."""
+    if defects is None:
+        return None
+    from ..placement.defects import avoided
+
+    a = avoided(mapped.configuration, defects)
+    return {"neuron_slots": len(defects.bad_neurons), "cam_entries": len(defects.bad_cam_entries),
+            "neuron_slots_avoided": a.neuron_slots, "cam_entries_avoided": a.cam_entries}
+
+
+def _place(spec: Any, chips: Optional[int], defects: Any = None) -> Any:
     """The mapped configuration of a quantized spec, every synapse checked to have its CAM entry.
 
     Raises:
@@ -394,7 +424,7 @@ def _place(spec: Any, chips: Optional[int]) -> Any:
     from ..errors import MappingError
     from ..placement import config_from_specification
 
-    mapped = config_from_specification(spec, n_chips=chips)
+    mapped = config_from_specification(spec, n_chips=chips, defects=defects)
     placed = sum(c.cam_entries_used for chip in mapped.configuration.summary().chips for c in chip.cores)
     expected = len(spec.input_synapses) + len(spec.recurrent_synapses)
     if placed != expected:
@@ -443,12 +473,17 @@ def run_map(model: Union[str, Path], out_dir: Union[str, Path], options: MapOpti
 def _mapped(loaded: LoadedModel, options: MapOptions, report: MapReport) -> Tuple[Any, Dict[str, Any], Any]:
     """``(mapped configuration, quantization, quantized spec or None)`` of a loaded model."""
     if loaded.mapped is not None:
+        if options.defects is not None:
+            raise CliError("`--profile` must be given only for a model that is placed; got a mapped configuration "
+                           "(kept as it is: map its network spec or model instead)")
         return loaded.mapped, dict(loaded.quantization or {}), None
     report.layers = _layers(loaded.spec)
     spec, quantization = _quantized(loaded.spec, options.seed)
     if loaded.quantization is not None:
         quantization = dict(loaded.quantization)
-    return _place(spec, options.chips), quantization, spec
+    mapped = _place(spec, options.chips, options.defects)
+    report.defects = _defects_report(mapped, options.defects)
+    return mapped, quantization, spec
 
 
 def _fill(report: MapReport, loaded: LoadedModel, spec: Any, mapped: Any) -> None:
@@ -489,6 +524,11 @@ def _quantization_line(q: Dict[str, Any]) -> str:
         return "quantization: not reached"
     error = "no error measured" if q.get("error") is None else f"weight error {q['error']:.2%}"
     return f"quantization: {error}, {q.get('dropped', 0)} synapse(s) dropped ({q.get('how', '')})"
+
+
+def _defects_line(d: Dict[str, int]) -> str:
+    return (f"defects: placement stepped over {d['neuron_slots_avoided']} of the board's {d['neuron_slots']} defective "
+            f"neuron slots and {d['cam_entries_avoided']} of its {d['cam_entries']} defective CAM entries")
 
 
 def _classes_text(classes: Sequence[Sequence[int]]) -> str:

@@ -20,6 +20,10 @@ What a profile holds, for every neuron of the board (``(chip, core, neuron)``, 4
 * ``dead_neurons`` (never fire), ``always_on_neurons`` (fire every step) and
   ``defective_cam_entries`` (``(chip, core, neuron, entry)``: never match).
 
+:meth:`ChipProfile.defects` gives placement what to avoid on the chip (a
+:class:`~rockpool_dynapse2.placement.Defects`: dead and always-on neurons as bad slots,
+defective CAM entries as bad entries).
+
 The mismatch follows Rockpool's convention and :mod:`rockpool_dynapse2.transform.mismatch`:
 a drawn factor is ``max(1 + sigma N(0, 1), POSITIVE_FLOOR)`` with
 ``sigma = deviation / sigma_rule`` (:func:`~rockpool_dynapse2.transform.deviation.sigma_from_deviation`).
@@ -43,6 +47,7 @@ from .._json import loads, read_json_file, write_json_file
 from ..chip import BIAS_PARAMETERS, GEOMETRY, SynapseType
 from ..errors import ParameterValueError, Shown
 from ..parameters.validate import real_number, seed as check_seed
+from ..placement.defects import Defects
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 
@@ -233,6 +238,15 @@ class ChipProfile:
     def bias_gain(self, name: str) -> np.ndarray:
         """``(4, 4)``: each core's gain on one bias generator of :data:`BIAS_NAMES`."""
         return self.bias_gains[..., BIAS_NAMES.index(name)]
+
+    def defects(self) -> Defects:
+        """What placement must avoid on this chip
+        (:func:`~rockpool_dynapse2.placement.config_from_specification`'s ``defects``):
+        the dead and the always-on neurons as bad slots, the defective CAM entries as bad entries."""
+        return Defects(
+            bad_neurons=frozenset(self.dead_neurons) | frozenset(self.always_on_neurons),
+            bad_cam_entries=frozenset(self.defective_cam_entries),
+        )
 
     # --- JSON -------------------------------------------------------------------------------
 

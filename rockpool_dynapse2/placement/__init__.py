@@ -2,6 +2,8 @@
 
 * :mod:`.allocate`: neurons to chips and cores, tags, core parameters as bias codes
   (:func:`allocate`), with the design rules checked;
+* :mod:`.defects`: :class:`Defects`, a board's unusable neuron slots and CAM entries,
+  which placement avoids, and :func:`avoided` (the defects a placement stepped over);
 * :mod:`.drc`: the design rules' :class:`Violation` records and their one error;
 * :mod:`.from_network_spec`: :func:`config_from_specification`, a mapping
   :class:`~rockpool_dynapse2.mapping.NetworkSpec` -> :class:`MappedConfiguration`;
@@ -15,6 +17,7 @@ reads) and the configuration tree (:mod:`rockpool_dynapse2.config`, which it wri
 """
 
 from .allocate import Allocation, allocate, chip_position
+from .defects import AvoidedDefects, Defects, avoided
 from .drc import Violation
 from .from_network_spec import config_from_specification
 from .mapped import InputRoute, MappedConfiguration, NeuronAddress
@@ -31,6 +34,9 @@ __all__ = [
     "Allocation",
     "allocate",
     "chip_position",
+    "Defects",
+    "AvoidedDefects",
+    "avoided",
     "Dynapse2DRCError",
     "Violation",
 ]

@@ -3,7 +3,9 @@
 :func:`allocate` decides, for a quantized :class:`~rockpool_dynapse2.mapping.NetworkSpec`:
 
 * **placement**: logical core ``c`` goes to chip ``c // 4``, core ``c % 4``; its neurons
-  take slots 0, 1, ... in order;
+  take slots 0, 1, ... in order, skipping the bad slots of :class:`~.defects.Defects` if
+  given (each synapse then also skips its neuron's defective CAM entries, in
+  :func:`~.from_network_spec.config_from_specification`);
 * **tags**: on every chip, each source that has synapses there (input channels first,
   then neurons, each in index order) gets the next free tag; tag 2047 is reserved for
   the driver's clock-reading control events;
@@ -20,14 +22,16 @@ Every design rule is checked and all violations are raised together as one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from ..chip import BIAS_PARAMETERS, CONTROL_TAG, GEOMETRY, MONITOR_HOP, ChipGeometry
 from ..errors import CurrentRangeError, ParameterValueError
 from ..parameters.biasgen import code_from_current
+from ..parameters.validate import instance
 from ..mapping.network_spec import BASE_WEIGHT_BIASES
+from .defects import Defects
 from .drc import Violation, raise_violations
 
 __all__ = ["CONTROL_TAG", "MONITOR_HOP", "Allocation", "allocate", "chip_position"]
@@ -53,6 +57,8 @@ class Allocation:
         input_core_masks: ``(n_inputs, n_chips, 4)`` cores holding the channel's targets.
         neuron_core_masks: ``(N, n_chips, 4)`` likewise for neurons.
         output_tags: ``(n_outputs,)`` tag of each output channel's monitoring events.
+        defects: the board's defects placement avoided (none by default): each neuron's
+            synapses go to the good CAM entries of its slot (``defects.good_entries``).
     """
 
     n_chips: int
@@ -64,6 +70,7 @@ class Allocation:
     input_core_masks: np.ndarray
     neuron_core_masks: np.ndarray
     output_tags: np.ndarray
+    defects: Defects = Defects()
 
     def input_routes(self, channel: int) -> Iterator[Tuple[int, Tuple[bool, bool, bool, bool], int]]:
         """``(chip, core mask, tag)`` for every chip where input ``channel`` must be injected."""
@@ -154,16 +161,52 @@ def _layers_in(spec, members: np.ndarray) -> str:
     return " (layers " + ", ".join(repr(spec.names[int(k)]) for k in layers) + ")"
 
 
-def _capacity_violations(spec, n_chips: int, geometry: ChipGeometry) -> List[Violation]:
-    """Cores on the board and neurons per core: placement itself needs these to hold."""
+def _good_slots(c: int, defects: Defects, geometry: ChipGeometry) -> Tuple[int, ...]:
+    """The usable slots of logical core ``c`` (chip ``c // 4``, core ``c % 4``), in order
+    (a core off the board has no defects: the ``cores`` rule reports it)."""
+    cpc = geometry.cores_per_chip
+    chip, core = c // cpc, c % cpc
+    return tuple(n for n in range(geometry.neurons_per_core) if (chip, core, n) not in defects.bad_neurons)
+
+
+def _capacity_violations(spec, n_chips: int, geometry: ChipGeometry, defects: Defects) -> List[Violation]:
+    """Cores on the board and neurons per core (good slots, with defects): placement itself
+    needs these to hold."""
     cpc, npc = geometry.cores_per_chip, geometry.neurons_per_core
     violations: List[Violation] = []
     if spec.n_cores > n_chips * cpc:
         violations.append(Violation("cores", n_chips * cpc, spec.n_cores, f"network ({n_chips} chip(s) on the board)"))
     sizes = np.bincount(spec.core_of_neuron, minlength=spec.n_cores)
-    for c in np.flatnonzero(sizes > npc):
+    for c in range(spec.n_cores):
+        good = len(_good_slots(c, defects, geometry))
+        if sizes[c] <= good:
+            continue
         members = np.flatnonzero(spec.core_of_neuron == c)
-        violations.append(Violation("neurons_per_core", npc, int(sizes[c]), f"logical core {c}" + _layers_in(spec, members)))
+        bad = f" (chip {c // cpc}, core {c % cpc}: {npc - good} of its {npc} neuron slots defective)" if good < npc else ""
+        violations.append(Violation("neurons_per_core", good, int(sizes[c]), f"logical core {c}" + bad + _layers_in(spec, members)))
+    return violations
+
+
+def _slots(spec, defects: Defects, geometry: ChipGeometry) -> np.ndarray:
+    """``(N,)`` each neuron's slot: the good slots of its core, in neuron order."""
+    slot = np.zeros(spec.n_neurons, dtype=np.int64)
+    for c in range(spec.n_cores):
+        members = np.flatnonzero(spec.core_of_neuron == c)
+        slot[members] = np.asarray(_good_slots(c, defects, geometry)[: members.size], dtype=np.int64)
+    return slot
+
+
+def _cam_violations(spec, where: _NeuronPlaces, defects: Defects, geometry: ChipGeometry) -> List[Violation]:
+    """Synapses per neuron: at most its slot's good CAM entries (64 minus the defective ones)."""
+    bad: List[Tuple[int, ...]] = [()] * spec.n_neurons
+    if defects:
+        bad = [defects.bad_entries(int(where.chip[j]), int(where.core[j]), int(where.slot[j])) for j in range(spec.n_neurons)]
+    limits = geometry.cam_entries - np.array([len(b) for b in bad], dtype=np.int64)
+    counts = spec.synapse_counts()
+    violations = []
+    for j in np.flatnonzero(counts > limits):
+        shown = f", with {len(bad[j])} defective CAM entries ({', '.join(map(str, bad[j]))})" if bad[j] else ""
+        violations.append(Violation("cam_entries", int(limits[j]), int(counts[j]), where(j) + shown))
     return violations
 
 
@@ -182,18 +225,21 @@ def _routing_violations(spec, n_present: np.ndarray, chip: np.ndarray, where: _N
     return violations
 
 
-def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Allocation:
+def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY, defects: Optional[Defects] = None) -> Allocation:
     """Place a quantized spec on a board of ``n_chips`` chips (default: as many as needed, at most 4).
 
     Args:
         spec: a quantized :class:`~rockpool_dynapse2.mapping.NetworkSpec`.
         n_chips: chips on the board.
         geometry: the chip geometry.
+        defects: the board's unusable neuron slots and CAM entries (:class:`~.defects.Defects`);
+            ``None``: none (slots 0, 1, ... of every core, as without defects).
 
     Raises:
-        ParameterValueError: the spec is not quantized (it has no weight masks), or
-            ``n_chips`` is not a positive integer.
-        Dynapse2DRCError: every design rule the network breaks, with limit, need and place.
+        ParameterValueError: the spec is not quantized (it has no weight masks),
+            ``n_chips`` is not a positive integer, or ``defects`` is not a ``Defects``.
+        Dynapse2DRCError: every design rule the network breaks, with limit, need and place
+            (with defects, a core's limit is its good slots and a neuron's its good CAM entries).
     """
     if not spec.quantized:
         raise ParameterValueError("spec", "quantized (see rockpool_dynapse2.mapping.quantize_spec)", "a spec with float weights")
@@ -203,23 +249,17 @@ def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Al
         n_chips = min(needed_chips, geometry.n_chips)
     if not (isinstance(n_chips, (int, np.integer)) and 1 <= n_chips):
         raise ParameterValueError("n_chips", "a positive integer", n_chips)
-    raise_violations(_capacity_violations(spec, n_chips, geometry))  # placement needs these to hold
+    defects = Defects() if defects is None else instance("defects", defects, Defects, "a placement.Defects or None")
+    raise_violations(_capacity_violations(spec, n_chips, geometry, defects))  # placement needs these to hold
 
     logical = spec.core_of_neuron
     chip = logical // cpc
     core = logical % cpc
-    slot = np.zeros(spec.n_neurons, dtype=np.int64)
-    for c in range(spec.n_cores):
-        members = np.flatnonzero(logical == c)
-        slot[members] = np.arange(members.size)
+    slot = _slots(spec, defects, geometry)
     where = _NeuronPlaces(spec, chip, core, slot)
 
     violations = _bias_range_violations(spec, cpc)
-
-    # CAM entries.
-    counts = spec.synapse_counts()
-    for j in np.flatnonzero(counts > geometry.cam_entries):
-        violations.append(Violation("cam_entries", geometry.cam_entries, int(counts[j]), where(j)))
+    violations.extend(_cam_violations(spec, where, defects, geometry))
 
     # Tags per chip.
     ins, rec = spec.input_synapses, spec.recurrent_synapses
@@ -243,4 +283,5 @@ def allocate(spec, n_chips: int = None, geometry: ChipGeometry = GEOMETRY) -> Al
         input_core_masks=in_masks,
         neuron_core_masks=n_masks,
         output_tags=np.arange(spec.n_outputs, dtype=np.int64),
+        defects=defects,
     )

@@ -93,6 +93,11 @@ class Ops:
     """The index of the smallest entry along the last axis."""
     take_last: Callable[[Any, Any], Any]
     """``take_last(table (1, N, L), index (S, N))``: ``table[0, n, index[s, n]]``."""
+    log_softmax: Callable[[Any], Any]
+    """Along the last axis."""
+    relu: Callable[[Any], Any]
+    logsumexp: Callable[[Any], Any]
+    """Of all entries."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -121,6 +126,9 @@ def jax_ops() -> Ops:
         amax0=lambda x: jnp.max(x, axis=0),
         argmin_last=lambda x: jnp.argmin(x, axis=-1),
         take_last=lambda table, i: jnp.take_along_axis(jnp.broadcast_to(table, i.shape + table.shape[-1:]), i[..., None], axis=-1)[..., 0],
+        log_softmax=jax.nn.log_softmax,
+        relu=jax.nn.relu,
+        logsumexp=jax.nn.logsumexp,
     )
 
 
@@ -154,6 +162,9 @@ def torch_ops() -> Ops:
         amax0=lambda x: x.amax(0),
         argmin_last=lambda x: x.argmin(-1),
         take_last=lambda table, i: torch.gather(table.expand(i.shape + table.shape[-1:]), -1, i[..., None])[..., 0],
+        log_softmax=lambda z: torch.log_softmax(z, dim=-1),
+        relu=torch.relu,
+        logsumexp=lambda z: torch.logsumexp(z.reshape(-1), dim=0),
     )
 
 

@@ -22,7 +22,7 @@ from ..simulation.module_spec import initial_state_values
 from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import jax_ops, typed_input
 from .model import ChipModel
-from .result import EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation
+from .result import VALIDATION_CHIP_SEED, EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation, validation_accuracy
 
 __all__ = ["train_jax", "simulate_jax", "counts_jax", "mismatch_counts_jax"]
 
@@ -178,6 +178,9 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             xs = xb.reshape((chips, slice_size) + xb.shape[1:])
             keys = jax.random.split(key, chips)
             counts = jax.vmap(lambda k, xc: simulate_jax(model, p, xc, noise=_chip_noise(k, model, sigma)).sum(1))(keys, xs)
+            if s.chip_tilt > 0:
+                ce, rate = model.chip_loss_terms(counts, onehot.reshape((chips, slice_size, K)), jax_ops())
+                return ce + rate, (ce, counts.reshape((batch,) + counts.shape[2:]))
             counts = counts.reshape((batch,) + counts.shape[2:])
         else:
             counts = simulate_jax(model, p, xb).sum(1)
@@ -191,8 +194,16 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
         return optax.apply_updates(p, updates), st, loss, norm, counts
 
+    val_keys = jax.random.split(jax.random.PRNGKey(s.seed + VALIDATION_CHIP_SEED), max(1, s.validation_chips))
+    on_chips = s.inject and s.validation_chips > 0
+
     @jax.jit
     def evaluate(p: Any, xb: Any, yb: Any) -> Tuple[Any, Any]:
+        if on_chips:  # the mean over fixed mismatched chips; counts (chips, B, N)
+            run = lambda k: simulate_jax(model, p, xb, noise=_chip_noise(k, model, sigma)).sum(1)
+            counts = jax.vmap(run)(val_keys)
+            terms = jax.vmap(lambda c: model.loss_terms(c, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu))(counts)
+            return (terms[0] + terms[1]).mean(), counts
         counts = simulate_jax(model, p, xb).sum(1)
         ce, rate = model.loss_terms(counts, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu)
         return ce + rate, counts
@@ -212,7 +223,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         validation = None
         if len(x_val):
             val_loss, val_counts = evaluate(params, jnp.asarray(x_val), jnp.asarray(y_val))
-            validation = (float(val_loss), model.accuracy(np.asarray(val_counts), y_val))
+            validation = (float(val_loss), validation_accuracy(model, np.asarray(val_counts), y_val))
         lr = schedule((epoch + 1) * steps_per_epoch - 1)
         if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, params)):
             break

@@ -96,6 +96,11 @@ class TrainSettings:
         recurrent_scale: standard deviation of the initial recurrent weights.
         excitatory_fraction: fraction of initial weights that are positive (AMPA).
         validation_fraction: fraction of the training set held out to pick the best epoch.
+        chip_tilt: with injection, how much a step's worse chips weigh: the cross-entropy
+            over the step's chips is ``log(mean(exp(t L_k))) / t`` of each chip's mean
+            cross-entropy ``L_k`` (0: their mean; large: the worst chip's).
+        validation_chips: with injection, the validation loss that picks the best epoch is
+            the mean over this many mismatched chips, drawn once (0: the nominal chip).
         patience: stop when the validation loss has not improved for this many epochs
             (0: never stop early).
         seed: seeds the weights, the connectivity, the batches and the injected chips.
@@ -125,6 +130,8 @@ class TrainSettings:
     recurrent_scale: float = 0.1
     excitatory_fraction: float = 0.8
     validation_fraction: float = 0.1
+    chip_tilt: float = 0.0
+    validation_chips: int = 0
     patience: int = 0
     seed: int = 0
     dt: float = 1e-3
@@ -134,14 +141,14 @@ class TrainSettings:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "chips_per_step"):
             _check_int(name, getattr(self, name), 1)
-        for name in ("warmup", "patience"):
+        for name in ("warmup", "patience", "validation_chips"):
             _check_int(name, getattr(self, name), 0)
         object.__setattr__(self, "seed", check_seed("TrainSettings.seed", self.seed))
         for name in ("inject", "quantize", "snap_codes"):
             object.__setattr__(self, name, flag(f"TrainSettings.{name}", getattr(self, name)))
         for name in ("learning_rate", "clip_norm", "temperature", "dt", "Iscale", "max_spikes", "input_scale", "max_rate"):
             _check_float(self, name, low=_FLOAT32.tiny, high=_FLOAT32.max)  # positive, and float32 can hold it
-        for name in ("min_rate", "rate_weight", "recurrent_scale"):
+        for name in ("min_rate", "rate_weight", "recurrent_scale", "chip_tilt"):
             _check_float(self, name)
         _check_float(self, "deviation", high=MAX_DEVIATION)
         _check_float(self, "sigma_rule", low=1.0)
@@ -309,6 +316,30 @@ class ChipModel:
         quiet = relu(s.min_rate - out_rates) ** 2
         loud = relu(rates - s.max_rate) ** 2
         return ce, s.rate_weight * (quiet.mean() + loud.mean())
+
+    def chip_loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops) -> Tuple[Any, Any]:
+        """``(cross-entropy, rate penalty)`` of spike counts ``(K, S, N)`` of ``K`` chips with
+        ``S`` samples each: each chip's mean cross-entropy, combined as
+        ``log(mean(exp(t L_k))) / t`` with ``t = chip_tilt`` (their mean when ``t = 0``);
+        the rate penalty of all ``K S`` samples.
+
+        Args:
+            counts: spike counts per chip and sample.
+            labels_onehot: ``(K, S, n_classes)``.
+            ops: the backend's array operations (``log_softmax``, ``relu``, ``logsumexp``).
+        """
+        s = self.settings
+        K, S = counts.shape[0], counts.shape[1]
+        flat = counts.reshape((K * S,) + tuple(counts.shape[2:]))
+        logp = ops.log_softmax(s.temperature * self.class_scores(flat))
+        per_sample = -(logp * labels_onehot.reshape((K * S,) + tuple(labels_onehot.shape[2:]))).sum(1)
+        per_chip = per_sample.reshape((K, S)).mean(1)
+        if s.chip_tilt > 0:
+            ce = (ops.logsumexp(s.chip_tilt * per_chip) - np.log(K)) / s.chip_tilt
+        else:
+            ce = per_chip.mean()
+        _, rate = self.loss_terms(flat, labels_onehot.reshape((K * S,) + tuple(labels_onehot.shape[2:])), ops.log_softmax, ops.relu)
+        return ce, rate
 
     def predict(self, counts: np.ndarray) -> np.ndarray:
         """Predicted classes ``(B,)`` from spike counts ``(B, N)``; -1 where the top score is tied."""

@@ -259,6 +259,18 @@ class EpochTracker:
         return stop
 
 
+VALIDATION_CHIP_SEED = 104729
+"""Added to the training seed to draw the validation chips (``TrainSettings.validation_chips``),
+so they are the same every epoch and differ from the training steps' chips."""
+
+
+def validation_accuracy(model: Any, counts: np.ndarray, labels: np.ndarray) -> float:
+    """The accuracy of validation counts ``(B, N)``, or their mean over chips ``(chips, B, N)``."""
+    if counts.ndim == 3:
+        return float(np.mean([model.accuracy(c, labels) for c in counts]))
+    return model.accuracy(counts, labels)
+
+
 def batch_plan(settings: Any, n_train: int) -> Tuple[int, int, int, int]:
     """``(chips, slice_size, batch, steps_per_epoch)`` of a training run: every step draws
     ``chips`` mismatched chips (1 without injection), each simulating ``slice_size`` of

@@ -11,7 +11,7 @@ rows of one batch, each chip on its slice of the batch.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import torch_ops, typed_input
 from .model import ChipModel
-from .result import EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation
+from .result import VALIDATION_CHIP_SEED, EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation, validation_accuracy
 
 __all__ = ["train_torch", "simulate_torch", "counts_torch"]
 
@@ -33,6 +33,26 @@ def _neurons(model: ChipModel, compile: bool) -> Any:
     s = model.settings
     return DynapSimTorch((4 * n, n), w_rec=np.zeros((n, 4 * n), np.float32), dt=s.dt, Iscale=s.Iscale,
                          max_spikes_per_dt=s.max_spikes, compile=compile)
+
+
+def _validate(model: ChipModel, neurons: Any, p: Dict[str, Any], x_val: np.ndarray, y_val: np.ndarray,
+              noise: Optional[Dict[str, Any]]) -> Tuple[float, float]:
+    """``(loss, accuracy)`` on the validation set: on the nominal chip, or the mean over the
+    fixed chips of ``noise``."""
+    import torch
+
+    ops = torch_ops()
+    eye = torch.eye(model.layout.n_classes)
+    x = torch.as_tensor(x_val, dtype=torch.float32)
+    with torch.no_grad():
+        if noise is None:
+            counts = simulate_torch(model, neurons, p, x).sum(1)
+            ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_val)], ops.log_softmax, ops.relu)
+            return float(ce + rate), model.accuracy(counts.numpy(), y_val)
+        chips = noise["w_in"].shape[0]
+        counts = simulate_torch(model, neurons, p, x.repeat(chips, 1, 1), noise).sum(1).reshape(chips, len(x_val), -1)
+        losses = [sum(model.loss_terms(c, eye[torch.as_tensor(y_val)], ops.log_softmax, ops.relu)) for c in counts]
+    return float(torch.stack(losses).mean()), validation_accuracy(model, counts.numpy(), y_val)
 
 
 def _chip_noise(model: ChipModel, chips: int, sigma: float, generator: Any) -> Dict[str, Any]:
@@ -146,6 +166,9 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     log_softmax = lambda z: torch.log_softmax(z, dim=-1)
     eye = torch.eye(K)
     rng = np.random.default_rng(s.seed + 1)
+    val_noise = None
+    if s.inject and s.validation_chips > 0:  # fixed chips, the same every epoch
+        val_noise = _chip_noise(model, s.validation_chips, sigma, torch.Generator().manual_seed(s.seed + VALIDATION_CHIP_SEED))
     result = TrainResult(model=model, params=_numpy(p), backend="torch")
     tracker = EpochTracker(result, s.patience, progress)
     for epoch in range(s.epochs):
@@ -156,19 +179,18 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
             noise = _chip_noise(model, chips, sigma, generator) if s.inject else None
             opt.zero_grad()
             counts = simulate_torch(model, neurons, p, xb, noise).sum(1)
-            ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_tr[idx])], log_softmax, torch.relu)
+            onehot = eye[torch.as_tensor(y_tr[idx])]
+            if s.inject and s.chip_tilt > 0:
+                ce, rate = model.chip_loss_terms(counts.reshape(chips, -1, counts.shape[-1]), onehot.reshape(chips, -1, K), torch_ops())
+            else:
+                ce, rate = model.loss_terms(counts, onehot, log_softmax, torch.relu)
             loss = ce + rate
             loss.backward()
             norm = float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm))
             if tracker.step(float(loss.detach()), norm, model.predict(counts.detach().numpy()) == y_tr[idx]):
                 opt.step()  # a non-finite step is skipped, and counted
             sched.step()
-        validation = None
-        if len(x_val):
-            with torch.no_grad():
-                counts = simulate_torch(model, neurons, p, torch.as_tensor(x_val, dtype=torch.float32)).sum(1)
-                ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_val)], log_softmax, torch.relu)
-            validation = (float(ce + rate), model.accuracy(counts.numpy(), y_val))
+        validation = _validate(model, neurons, p, x_val, y_val, val_noise) if len(x_val) else None
         if tracker.end_epoch(epoch, float(opt.param_groups[0]["lr"]), validation, lambda: _numpy(p)):
             break
     return result
