@@ -67,6 +67,7 @@ def test_a_chip_is_scored_on_its_own_virtual_board(tiny):
     assert ChipOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
 
 
+@pytest.mark.timeout(1200)
 def test_sequential_and_process_pool_give_the_same_outcomes_in_job_order(tiny):
     inputs = tiny[3]
     jobs = chip_jobs(2, mismatch=0.3, first_seed=7)
@@ -80,6 +81,7 @@ def test_sequential_and_process_pool_give_the_same_outcomes_in_job_order(tiny):
 
 # Ray starts its processes with fork + exec, which Python 3.12+ warns about once JAX runs threads.
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+@pytest.mark.timeout(1200)  # a hang fails the test instead of holding the suite (4.5 min measured on a loaded 2-core machine)
 def test_on_a_local_ray_instance_the_same_chips_give_the_same_outcomes(tiny):
     import ray
 
@@ -201,3 +203,4 @@ def test_usage_errors_exit_2_with_the_yield_usage(capsys, argv):
         main(["yield", *argv])
     assert exit_.value.code == 2
     assert "rockpool-dynapse2 yield" in capsys.readouterr().err
+

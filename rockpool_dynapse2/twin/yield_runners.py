@@ -31,7 +31,7 @@ import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from ..errors import RayNotAvailableError
+from ..errors import ParameterValueError, RayNotAvailableError, Shown
 from ..parameters.validate import integer
 from .yield_study import ChipJob, ChipOutcome, StudyInputs, run_chip
 
@@ -76,7 +76,8 @@ def run_study(jobs: Sequence[ChipJob], inputs: StudyInputs, workers: int = 1, ra
 
     Raises:
         RayNotAvailableError: ``ray_address`` given and Ray missing.
-        ParameterValueError: ``workers`` not an integer >= 1.
+        ParameterValueError: ``workers`` not an integer >= 1; a ``ray_address`` where no
+            Ray cluster answers.
     """
     workers = integer("workers", workers, low=1)
     on_result = on_result or (lambda i, o: None)
@@ -143,7 +144,11 @@ def _ray_init(ray: Any, address: str, workers: int) -> None:
         except ConnectionError:
             ray.init(num_cpus=workers, **options)
     else:
-        ray.init(address=address, **options)
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            rule = "'local', 'auto' or the address of a running Ray cluster"
+            raise ParameterValueError("ray_address", rule, Shown(f"{address!r} ({' '.join(str(err).split())})")) from err
 
 
 def run_ray(jobs: Sequence[ChipJob], inputs: StudyInputs, address: str, workers: int, on_result: OnResult) -> List[ChipOutcome]:
