@@ -204,3 +204,24 @@ def test_usage_errors_exit_2_with_the_yield_usage(capsys, argv):
     assert exit_.value.code == 2
     assert "rockpool-dynapse2 yield" in capsys.readouterr().err
 
+
+
+def test_a_reset_virtual_board_runs_a_sample_as_a_fresh_one(tiny):
+    """The board keeps its network at rest (a JAX module is immutable) instead of resetting
+    the module each time: runs in between, with and without resets, leave it at rest."""
+    from rockpool_dynapse2.hardware import ChipProfile, DynapseSamna, VirtualBoard
+
+    task, _, mapped, _, _ = tiny
+    profile = ChipProfile.draw(3, mismatch=0.3)
+    x = task.x_test[0] * 3  # a strong input: the network leaves rest
+    with DynapseSamna(VirtualBoard(profile=profile), mapped) as fresh:
+        first = fresh(x)[0]
+    with DynapseSamna(VirtualBoard(profile=profile), mapped) as mod:
+        mod.reset_state()
+        runs = [mod(x)[0]]
+        runs.append(mod(x)[0])  # no reset: starts where the last run ended
+        mod.reset_state()
+        runs.append(mod(x)[0])
+    np.testing.assert_array_equal(runs[0], first)
+    np.testing.assert_array_equal(runs[2], first)
+    assert first.sum() > 0
