@@ -26,13 +26,14 @@ API_PAGES = {
     "config": ["config_from_specification", "MappedConfiguration", "Configuration", "Dynapse2DRCError"],
     "hardware": ["DynapseSamna", "VirtualBoard", "SamnaBoard", "samna_status"],
     "tasks": ["frozen_noise", "rate_frequency"],
-    "cli": ["main", "run_demo", "save_plots"],
+    "cli": ["main", "run_demo", "save_plots", "run_yield"],
+    "twin": ["run_chip", "ChipOutcome", "run_study"],
 }
 
 GUIDE_PAGES = [
     "installation", "concepts", "differences", "parameters", "simulation", "transforms", "quantization",
     "mapping", "lif_conversion", "migration", "configuration", "deployment", "cli", "results", "benchmarks",
-    "tutorials",
+    "tutorials", "yield",
 ]
 TUTORIALS = sorted(p.stem for p in (ROOT / "tutorials").glob("*.ipynb"))
 FIGURES = ROOT / "docs" / "assets" / "demo"
