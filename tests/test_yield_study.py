@@ -178,6 +178,7 @@ def test_the_command_reuses_a_network_and_writes_the_report(tiny, tmp_path, caps
     (["--task", "frozen-noise", "--chips", "0"], "`--chips` must be an integer >= 1"),
     (["--task", "frozen-noise", "--mismatch", "2"], "`mismatch` must be in [0, 1]"),
     (["--task", "frozen-noise", "--network", "/nonexistent"], "`--network` must be a directory"),
+    (["--task", "frozen-noise", "--first-chip", "-1"], "`--first-chip` must be an integer in 0.."),
 ])
 def test_bad_values_are_one_line_errors_with_status_2(tmp_path, capsys, argv, message):
     assert main(["yield", *argv, "--out", str(tmp_path / "o")]) == 2

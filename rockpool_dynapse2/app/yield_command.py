@@ -81,6 +81,7 @@ class YieldOptions:
             RayNotAvailableError: ``ray_address`` without Ray.
             ParameterValueError: a number out of range.
         """
+        from ..parameters.validate import seed as check_seed
         from ..twin.yield_runners import check_ray
         from ..twin.yield_study import ChipJob, check_strategy
 
@@ -91,6 +92,7 @@ class YieldOptions:
             raise CliError(f"--out {self.out!r} exists and is not a directory")
         if self.network is not None and not (Path(self.network) / "network.npz").is_file():
             raise CliError(f"`--network` must be a directory with network.npz (written by train or demo); got {self.network!r}")
+        check_seed("--first-chip", self.first_chip)
         ChipJob(self.first_chip, self.mismatch, self.tune, self.epochs, self.backend)
         for name in ("chips", "workers", "test_samples", "samples", "train_epochs"):
             value = getattr(self, name)
