@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
                         row[f"mismatch_{dev}_mean"] = m["mean"]
                         row[f"mismatch_{dev}_worst"] = m["worst"]
                         row[f"yield_{dev}"] = _yield(m["chips"], acc["float"])
+                    for dev, m in acc.get("mismatch_calibrated", {}).items():  # each chip's readout calibrated
+                        row[f"calibrated_{dev}_mean"] = m["mean"]
+                        row[f"calibrated_{dev}_worst"] = m["worst"]
+                        row[f"calibrated_yield_{dev}"] = _yield(m["chips"], acc["float"])
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     return rows
@@ -81,7 +85,8 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
 
 def table(rows: List[Dict[str, Any]]) -> str:
     keys = sorted({(r["task"], r["backend"], r["inject"]) for r in rows})
-    cols = ["float", "quantized", "mismatch_0.2_mean", "mismatch_0.3_mean", "mismatch_0.3_worst", "yield_0.3", "board", "train_seconds"]
+    cols = ["float", "quantized", "mismatch_0.2_mean", "mismatch_0.3_mean", "mismatch_0.3_worst", "yield_0.3",
+            "calibrated_0.3_mean", "calibrated_0.3_worst", "calibrated_yield_0.3", "board", "train_seconds"]
     head = "| task | backend | injection | seeds | " + " | ".join(c.replace("_", " ") for c in cols) + " |"
     lines = [head, "|" + "---|" * (4 + len(cols))]
     for task, backend, inject in keys:

@@ -170,7 +170,7 @@ def test_malformed_configuration_files_are_named_errors():
         MappedConfiguration.from_json("{oops")
     with pytest.raises(ParameterValueError, match="format"):
         MappedConfiguration.from_json('{"format": "x"}')
-    with pytest.raises(ParameterValueError, match="configuration field"):
+    with pytest.raises(ParameterValueError, match="`dt` must be present"):
         MappedConfiguration.from_json('{"format": "rockpool-dynapse2/mapped-configuration/1"}')
 
 

@@ -297,9 +297,36 @@ OPTIONS = {
 }
 # spyx's files need one drive scale per neuron (per-layer calibration: correlations 0.84-0.90).
 PER_NEURON = {"spyx_lif", "spyx_rlif"}
-# spyx_rlif's output layer (8 neurons) reaches 0.87 on held-out input even per neuron: it
-# inherits the recurrent layer's per-neuron error (0.91), see docs/nir.md.
-MIN_CORRELATION = {("spyx_rlif", "layer_3"): 0.85}
+# One drive per neuron fitted on one 400-step batch fits that batch's noise too (spyx_lif's
+# output layer: 0.88-0.99 on six held-out batches). Per-neuron calibration gets the file's
+# first batch and three more from the same Poisson process (1600 steps).
+CALIBRATION_BATCHES = {name: 4 for name in PER_NEURON}
+# Held out: the file's second batch alone (as the frameworks' spikes) and pooled with five
+# more batches of the same process (2400 steps): the two rows of each file in docs/nir.md.
+HELD_OUT_BATCHES = 6
+# spyx_rlif's output layer on the second batch alone: 0.970 with these calibration batches,
+# 0.850 and 0.875 with two other draws (pooled: 0.99 with each). That batch is atypical (the
+# reference's own mean counts over 16 batches correlate 0.908 with its counts there), and the
+# chip follows only part of each batch's deviation from the mean, see docs/nir.md.
+MIN_BATCH_CORRELATION = {("spyx_rlif", "layer_3"): 0.85}
+
+
+def _poisson(seed, batches, like):
+    """``batches`` more inputs like ``like`` (B, T, C): Poisson, 10 % per channel and step, as the files'."""
+    return (np.random.default_rng(seed).random((batches,) + like.shape[1:]) < 0.1).astype(np.float32)
+
+
+def _agreement(imported, chip, reference, label, min_correlation=None):
+    """Assert every layer's total within 10 % of the reference and its per-neuron correlation
+    at least 0.9 (or ``min_correlation[layer]``)."""
+    for k, layer in enumerate(imported.spec.names):
+        members = imported.spec.layer_of_neuron == k
+        a, b = reference[members], chip[members]
+        r = np.corrcoef(a, b)[0, 1]
+        print(f"{label} {layer}: reference {a.sum():.0f}, chip {b.sum():.0f} ({b.sum() / a.sum() - 1:+.1%}), "
+              f"r = {r:.3f}")  # the figures of docs/nir.md (pytest -s)
+        assert abs(b.sum() / a.sum() - 1) <= 0.10, (label, layer, a.sum(), b.sum())
+        assert r >= (min_correlation or {}).get(layer, 0.9), (label, layer, r)
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
@@ -307,20 +334,17 @@ def test_every_file_on_the_chip_matches_the_nir_reference_on_held_out_input(name
     from rockpool_dynapse2.mapping import dynapsim_net_from_spec
 
     x, _ = _load(name)
+    calibration_input = np.concatenate([x[:1], _poisson(7, CALIBRATION_BATCHES.get(name, 1) - 1, x)])
     imported = spec_from_nir(
-        DATA / f"{name}.nir", calibration_input=x[:1], calibration={"per_neuron": name in PER_NEURON},
+        DATA / f"{name}.nir", calibration_input=calibration_input, calibration={"per_neuron": name in PER_NEURON},
         readout="host", **OPTIONS[name],
     )
-    assert imported.report is not None
-    chip = np.asarray(dynapsim_net_from_spec(imported.spec)(x[1:])[0]).sum(axis=(0, 1))
-    reference = imported.reference_counts(x[1:])
-    for k, layer in enumerate(imported.spec.names):
-        members = imported.spec.layer_of_neuron == k
-        a, b = reference[members], chip[members]
-        print(f"{name} {layer}: reference {a.sum():.0f}, chip {b.sum():.0f} ({b.sum() / a.sum() - 1:+.1%}), "
-              f"r = {np.corrcoef(a, b)[0, 1]:.3f}")  # the figures of docs/nir.md (pytest -s)
-        assert abs(b.sum() / a.sum() - 1) <= 0.10, (layer, a.sum(), b.sum())
-        assert np.corrcoef(a, b)[0, 1] >= MIN_CORRELATION.get((name, layer), 0.9), (layer, np.corrcoef(a, b)[0, 1])
+    assert imported.report is not None and imported.report.input_shape[0] == calibration_input.shape[0]
+    held_out = np.concatenate([x[1:], _poisson(99, HELD_OUT_BATCHES - 1, x)])
+    chip = np.asarray(dynapsim_net_from_spec(imported.spec)(held_out)[0])
+    _agreement(imported, chip[:1].sum(axis=(0, 1)), imported.reference_counts(x[1:]), f"{name} (second batch)",
+               {layer: r for (n, layer), r in MIN_BATCH_CORRELATION.items() if n == name})
+    _agreement(imported, chip.sum(axis=(0, 1)), imported.reference_counts(held_out), f"{name} (pooled)")
 
 
 def test_an_li_readout_runs_on_the_host_from_the_chips_spikes():

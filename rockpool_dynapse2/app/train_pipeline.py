@@ -360,7 +360,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     mapped = replace(mapped, classes=consecutive_classes(mapped.n_outputs, model.layout.per_class))  # as output_channels says
     files = write_files(out_dir, mapped, result, task, compress=True)
     n_board = board_samples(task, job)
-    accuracy["board"], _ = measure_board(model, mapped, task.x_test[:n_board], task.y_test[:n_board], board_factory)
+    accuracy["board"], board_out = measure_board(model, mapped, task.x_test[:n_board], task.y_test[:n_board], board_factory)
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
     files.update(_plots(out_dir, result, accuracy))
     layout = model.layout
@@ -372,6 +372,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
                     "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
         "training": training_summary(result, job),
         "board_samples": n_board,
+        "board_classes": model.output_predict(board_out.sum(1)).tolist(),  # per sample, -1: a tie (as deploy prints)
         "job": jsonable(asdict(job)),
         "files": files,
         "seconds": time.perf_counter() - start,

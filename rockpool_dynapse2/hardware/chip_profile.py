@@ -39,11 +39,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from .._json import loads, read_json_file, write_json_file
+from .._json import format_tag, json_list, json_numbers, json_object, loads, read_json_file, write_json_file
 from ..chip import BIAS_PARAMETERS, GEOMETRY, SynapseType
 from ..errors import ParameterValueError, Shown
 from ..parameters.validate import real_number, seed as check_seed
@@ -278,18 +278,16 @@ class ChipProfile:
             ParameterValueError: a missing or unknown key, a value of the wrong JSON type or
                 length, or what the constructor refuses (named by its path).
         """
-        d = _object("", d, _KEYS)
-        if d["format"] != FORMAT:
-            raise ParameterValueError("format", repr(FORMAT), Shown(repr(d["format"])))
+        d = json_object("", format_tag(d, FORMAT, "chip profile"), _KEYS)
         return cls(
             neuron_factors=_table("neuron_factors", d["neuron_factors"], NEURON_FACTOR_NAMES, BOARD_SHAPE),
             weight_factors=_table("weight_factors", d["weight_factors"], SYNAPSE_LABELS, BOARD_SHAPE),
             bias_gains=_table("bias_gains", d["bias_gains"], BIAS_NAMES, BOARD_SHAPE[:2]),
-            dead_neurons=_list("dead_neurons", d["dead_neurons"]),
-            always_on_neurons=_list("always_on_neurons", d["always_on_neurons"]),
-            defective_cam_entries=_list("defective_cam_entries", d["defective_cam_entries"]),
+            dead_neurons=json_list("dead_neurons", d["dead_neurons"]),
+            always_on_neurons=json_list("always_on_neurons", d["always_on_neurons"]),
+            defective_cam_entries=json_list("defective_cam_entries", d["defective_cam_entries"]),
             seed=d["seed"],
-            drawn_with=_object("drawn_with", d["drawn_with"], None),
+            drawn_with=json_object("drawn_with", d["drawn_with"]),
         )
 
     @classmethod
@@ -334,43 +332,14 @@ def _addresses(flat: np.ndarray, shape: Tuple[int, ...]) -> Tuple[Tuple[int, ...
 # --- reading the JSON document ----------------------------------------------------------------
 
 
-def _object(where: str, node: Any, keys: Optional[Tuple[str, ...]]) -> Dict[str, Any]:
-    """A JSON object with exactly ``keys`` (any keys if ``None``)."""
-    if type(node) is not dict:
-        raise ParameterValueError(where or "chip profile", "a JSON object", Shown(type(node).__name__))
-    for key in keys or ():
-        if key not in node:
-            raise ParameterValueError(f"{where}.{key}" if where else key, "present", Shown("missing"))
-    extra = sorted(set(node) - set(keys)) if keys is not None else []
-    if extra:
-        raise ParameterValueError(f"{where}.{extra[0]}" if where else extra[0], f"absent: the keys are {', '.join(keys)}", Shown("present"))
-    return node
-
-
-def _list(where: str, node: Any) -> List[Any]:
-    if type(node) is not list:
-        raise ParameterValueError(where, "a JSON list", Shown(type(node).__name__))
-    return node
-
-
-def _numbers(where: str, node: Any, n: int) -> np.ndarray:
-    items = _list(where, node)
-    if len(items) != n:
-        raise ParameterValueError(where, f"a list of {n} numbers", Shown(f"a list of {len(items)}"))
-    bad = next((i for i, v in enumerate(items) if type(v) not in (int, float)), None)
-    if bad is not None:
-        raise ParameterValueError(f"{where}[{bad}]", "a JSON number", Shown(repr(items[bad])))
-    return np.asarray(items, dtype=np.float64)
-
-
 def _table(where: str, node: Any, names: Tuple[str, ...], shape: Tuple[int, ...]) -> np.ndarray:
     """``{name: flat list}`` -> an array ``shape + (len(names),)``; a bad value is named by
     its JSON path (``neuron_factors.Idc[17]``)."""
-    d = _object(where, node, names)
+    d = json_object(where, node, names)
     n = int(np.prod(shape))
-    columns = [_numbers(f"{where}.{k}", d[k], n) for k in names]
+    columns = [json_numbers(f"{where}.{k}", d[k], n) for k in names]
     for k, column in zip(names, columns):
-        bad = np.flatnonzero(~(np.isfinite(column) & (column > 0)))
+        bad = np.flatnonzero(column <= 0)  # finite: json_numbers refused NaN and infinities
         if bad.size:
-            raise ParameterValueError(f"{where}.{k}[{int(bad[0])}]", "a finite factor > 0", float(column[bad[0]]))
+            raise ParameterValueError(f"{where}.{k}[{int(bad[0])}]", "a factor > 0", float(column[bad[0]]))
     return np.stack(columns, axis=-1).reshape(shape + (len(names),))

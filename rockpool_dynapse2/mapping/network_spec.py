@@ -25,13 +25,13 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
-from .._json import loads
+from .._json import format_tag, json_int, json_ints, json_list, json_number, json_numbers, json_object, json_string, loads
 from ..chip import BASE_WEIGHT_BIASES, BIAS_PARAMETERS, GEOMETRY, CircuitConstants, SynapseType
-from ..errors import ParameterValueError, ShapeError, Shown, json_shown
+from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.core import CoreParameters
 from ..parameters.validate import indices, instance, integer, real_array, real_number
 
@@ -49,7 +49,6 @@ _SPEC_KEYS = (
 _SYNAPSE_KEYS = ("source", "target", "kind", "weight", "mask")
 _CURRENT_NAMES = tuple(p.current for p in BIAS_PARAMETERS)
 _CONSTANT_NAMES = tuple(f.name for f in dataclasses.fields(CircuitConstants))
-_INT64 = 2**63
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -323,20 +322,20 @@ class NetworkSpec:
                 (``input_synapses.weight[3]``, ``cores[1].currents.Itau_mem``, ``bases[0][2]``).
             ShapeError: arrays whose lengths disagree (e.g. ``core_of_neuron`` and ``n_neurons``).
         """
-        _check_object("", d, _SPEC_KEYS, tag=True)
-        n_inputs, n_neurons = _read_int("n_inputs", d["n_inputs"]), _read_int("n_neurons", d["n_neurons"])
+        json_object("", format_tag(d, FORMAT, "spec"), _SPEC_KEYS)
+        n_inputs, n_neurons = json_int("n_inputs", d["n_inputs"]), json_int("n_neurons", d["n_neurons"])
         fields = dict(
             input_synapses=_read_synapses("input_synapses", d["input_synapses"]),
             recurrent_synapses=_read_synapses("recurrent_synapses", d["recurrent_synapses"]),
-            core_of_neuron=_read_ints("core_of_neuron", d["core_of_neuron"]),
-            cores=tuple(_read_core(f"cores[{c}]", core) for c, core in enumerate(_read_list("cores", d["cores"]))),
-            output_neurons=_read_ints("output_neurons", d["output_neurons"]),
-            Iscale=_read_number("Iscale", d["Iscale"]),
-            dt=_read_number("dt", d["dt"]),
+            core_of_neuron=json_ints("core_of_neuron", d["core_of_neuron"]),
+            cores=tuple(_read_core(f"cores[{c}]", core) for c, core in enumerate(json_list("cores", d["cores"]))),
+            output_neurons=json_ints("output_neurons", d["output_neurons"]),
+            Iscale=json_number("Iscale", d["Iscale"]),
+            dt=json_number("dt", d["dt"]),
             bases=_optional(_read_bases, "bases", d["bases"]),
-            neuron_deviation=_optional(_read_numbers, "neuron_deviation", d["neuron_deviation"]),
-            names=tuple(_read_string(f"names[{k}]", x) for k, x in enumerate(_read_list("names", d["names"]))),
-            layer_of_neuron=_optional(_read_ints, "layer_of_neuron", d["layer_of_neuron"]),
+            neuron_deviation=_optional(json_numbers, "neuron_deviation", d["neuron_deviation"]),
+            names=tuple(json_string(f"names[{k}]", x) for k, x in enumerate(json_list("names", d["names"]))),
+            layer_of_neuron=_optional(json_ints, "layer_of_neuron", d["layer_of_neuron"]),
         )
         return cls(n_inputs=n_inputs, n_neurons=n_neurons, **fields)
 
@@ -364,74 +363,6 @@ class NetworkSpec:
 # Each reader takes the path of its node (``cores[1].currents``) and names it in its error.
 
 
-def _path(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _check_object(where: str, node: Any, keys: Sequence[str], tag: bool = False) -> Dict[str, Any]:
-    """``node``, a JSON object with exactly ``keys`` (and, with ``tag``, the spec's format tag)."""
-    if tag and (not isinstance(node, dict) or node.get("format") != FORMAT):
-        got = node.get("format") if isinstance(node, dict) else type(node).__name__
-        raise ParameterValueError("format", f"{FORMAT!r}", json_shown(got))
-    if type(node) is not dict:
-        raise ParameterValueError(where or "spec", "a JSON object", json_shown(node))
-    for key in keys:
-        if key not in node:
-            raise ParameterValueError(_path(where, key), "present", "missing")
-    for key in node:
-        if key not in keys:
-            raise ParameterValueError(_path(where, str(key)), f"absent: {where or 'the spec'} has only the keys {', '.join(keys)}", "present")
-    return node
-
-
-def _read_list(where: str, node: Any) -> List[Any]:
-    if type(node) is not list:
-        raise ParameterValueError(where, "a JSON list", json_shown(node))
-    return node
-
-
-def _read_int(where: str, node: Any) -> int:
-    if type(node) is not int or not -_INT64 <= node < _INT64:
-        raise ParameterValueError(where, "a JSON integer (64 bits)", json_shown(node))
-    return node
-
-
-def _is_finite_number(node: Any) -> bool:
-    if type(node) is float:
-        return np.isfinite(node)
-    return type(node) is int and abs(node) < 2.0**1023
-
-
-def _read_number(where: str, node: Any) -> float:
-    if not _is_finite_number(node):
-        raise ParameterValueError(where, "a finite JSON number", json_shown(node))
-    return float(node)
-
-
-def _read_string(where: str, node: Any) -> str:
-    if type(node) is not str:
-        raise ParameterValueError(where, "a JSON string", json_shown(node))
-    return node
-
-
-def _read_ints(where: str, node: Any) -> np.ndarray:
-    """A list of 64-bit JSON integers as an ``int64`` array."""
-    items = _read_list(where, node)
-    bad = next((k for k, v in enumerate(items) if type(v) is not int or not -_INT64 <= v < _INT64), None)
-    if bad is not None:
-        _read_int(f"{where}[{bad}]", items[bad])
-    return np.asarray(items, dtype=np.int64).reshape(len(items))
-
-
-def _read_numbers(where: str, node: Any) -> np.ndarray:
-    """A list of finite JSON numbers as a ``float64`` array."""
-    items = _read_list(where, node)
-    bad = next((k for k, v in enumerate(items) if not _is_finite_number(v)), None)
-    if bad is not None:
-        _read_number(f"{where}[{bad}]", items[bad])
-    return np.asarray(items, dtype=np.float64).reshape(len(items))
-
-
 def _optional(read: Callable[[str, Any], Any], where: str, node: Any) -> Any:
     """``None`` for JSON null, else ``read(where, node)``."""
     return None if node is None else read(where, node)
@@ -439,13 +370,7 @@ def _optional(read: Callable[[str, Any], Any], where: str, node: Any) -> Any:
 
 def _read_bases(where: str, node: Any) -> np.ndarray:
     """``(n_cores, 4)`` base weights: a list of rows of 4 numbers."""
-    rows = []
-    for c, row in enumerate(_read_list(where, node)):
-        values = _read_numbers(f"{where}[{c}]", row)
-        if values.shape != (GEOMETRY.base_weights,):
-            rule = f"a list of {GEOMETRY.base_weights} numbers (one core's base weights)"
-            raise ParameterValueError(f"{where}[{c}]", rule, f"a list of {values.shape[0]}")
-        rows.append(values)
+    rows = [json_numbers(f"{where}[{c}]", row, GEOMETRY.base_weights) for c, row in enumerate(json_list(where, node))]
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), GEOMETRY.base_weights)
 
 
@@ -465,24 +390,24 @@ def _renamed(old: str, new: str) -> Iterator[None]:
 
 def _read_synapses(where: str, node: Any) -> Synapses:
     """A synapse table: the columns of :meth:`Synapses.to_dict`."""
-    d = _check_object(where, node, _SYNAPSE_KEYS)
-    columns = {k: _read_ints(f"{where}.{k}", d[k]) for k in ("source", "target", "kind")}
-    columns["weight"] = _read_numbers(f"{where}.weight", d["weight"])
-    columns["mask"] = _optional(_read_ints, f"{where}.mask", d["mask"])
+    d = json_object(where, node, _SYNAPSE_KEYS)
+    columns = {k: json_ints(f"{where}.{k}", d[k]) for k in ("source", "target", "kind")}
+    columns["weight"] = json_numbers(f"{where}.weight", d["weight"])
+    columns["mask"] = _optional(json_ints, f"{where}.mask", d["mask"])
     with _renamed("synapses", where):
         return Synapses(**columns)
 
 
 def _read_core(where: str, node: Any) -> CoreParameters:
     """One core's parameter set: ``{"currents": {name: A}, "constants": {name: SI value}}``."""
-    d = _check_object(where, node, ("currents", "constants"))
-    currents = _check_object(f"{where}.currents", d["currents"], _CURRENT_NAMES)
-    constants = _check_object(f"{where}.constants", d["constants"], _CONSTANT_NAMES)
-    values = {k: _read_number(f"{where}.constants.{k}", constants[k]) for k in _CONSTANT_NAMES}
+    d = json_object(where, node, ("currents", "constants"))
+    currents = json_object(f"{where}.currents", d["currents"], _CURRENT_NAMES)
+    constants = json_object(f"{where}.constants", d["constants"], _CONSTANT_NAMES)
+    values = {k: json_number(f"{where}.constants.{k}", constants[k]) for k in _CONSTANT_NAMES}
     for k, v in values.items():
         if v <= 0:
             raise ParameterValueError(f"{where}.constants.{k}", "positive (a physical constant)", v)
     with _renamed("", f"{where}.currents."):
         return CoreParameters(
-            constants=CircuitConstants(**values), **{k: _read_number(k, currents[k]) for k in _CURRENT_NAMES}
+            constants=CircuitConstants(**values), **{k: json_number(k, currents[k]) for k in _CURRENT_NAMES}
         )

@@ -36,7 +36,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .._json import loads, read_json_file, write_json_file
+from .._json import format_tag, json_int, json_list, json_number, json_object, loads, read_json_file, write_json_file
 from ..chip import CONTROL_TAG, GEOMETRY, MONITOR_HOP
 from ..errors import BiasCodeError, ParameterValueError, ShapeError, json_shown
 from ..config.json_io import from_document
@@ -177,8 +177,8 @@ class MappedConfiguration:
             ShapeError, BiasCodeError: a record of the configuration the tree rejects, with
                 its path.
         """
-        d = loads(text, "configuration file")
-        _check_keys(d)
+        document = format_tag(loads(text, "configuration file"), FORMAT, "mapped configuration")
+        d = json_object("", document, _KEYS, optional=_OPTIONAL_KEYS)
         maps = _read_maps(d)  # the small part first: a bad map fails before the configuration is read
         return cls(configuration=_configuration(d["configuration"]), **maps)
 
@@ -323,20 +323,6 @@ def _output_tags(outputs: Any, monitored: Dict[int, int]) -> Tuple[int, ...]:
 # --- reading the JSON document ------------------------------------------------------------------
 
 
-def _check_keys(d: Any) -> None:
-    """The document is an object with the format tag and exactly the keys :data:`_KEYS`."""
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        got = d.get("format") if isinstance(d, dict) else type(d).__name__
-        raise ParameterValueError("format", f"{FORMAT!r}", got if got is None or isinstance(got, str) else json_shown(got))
-    missing = [k for k in _KEYS if k not in d]
-    if missing:
-        raise ParameterValueError(f"configuration field {missing[0]!r}", "present", "missing")
-    extra = sorted(set(d) - set(_KEYS) - set(_OPTIONAL_KEYS))
-    if extra:
-        rule = f"absent: the document has only the keys {', '.join(_KEYS + _OPTIONAL_KEYS)}"
-        raise ParameterValueError(f"configuration field {extra[0]!r}", rule, "present")
-
-
 def _configuration(document: Any) -> Configuration:
     """The embedded samna configuration, its errors' paths starting at ``configuration.``."""
     try:
@@ -353,13 +339,13 @@ def _read_maps(d: Dict[str, Any]) -> Dict[str, Any]:
     """The channel maps, ``dt`` and ``Iscale`` of the document, each of its JSON type."""
     return dict(
         inputs=tuple(
-            tuple(_read_route(f"inputs[{i}][{k}]", route) for k, route in enumerate(_read_list(f"inputs[{i}]", routes)))
-            for i, routes in enumerate(_read_list("inputs", d["inputs"]))
+            tuple(_read_route(f"inputs[{i}][{k}]", route) for k, route in enumerate(json_list(f"inputs[{i}]", routes)))
+            for i, routes in enumerate(json_list("inputs", d["inputs"]))
         ),
-        outputs=tuple(_read_int(f"outputs[{j}]", t) for j, t in enumerate(_read_list("outputs", d["outputs"]))),
-        neurons=tuple(_read_address(f"neurons[{j}]", a) for j, a in enumerate(_read_list("neurons", d["neurons"]))),
-        dt=_read_number("dt", d["dt"]),
-        Iscale=_read_number("Iscale", d["Iscale"]),
+        outputs=tuple(json_int(f"outputs[{j}]", t) for j, t in enumerate(json_list("outputs", d["outputs"]))),
+        neurons=tuple(_read_address(f"neurons[{j}]", a) for j, a in enumerate(json_list("neurons", d["neurons"]))),
+        dt=json_number("dt", d["dt"]),
+        Iscale=json_number("Iscale", d["Iscale"]),
         classes=_read_classes(d["classes"]) if "classes" in d else None,
     )
 
@@ -368,44 +354,22 @@ def _read_classes(node: Any) -> Tuple[Tuple[int, ...], ...]:
     """``[[channel, ...], ...]``: a list per class (JSON null is refused: a file without a
     class map has no ``"classes"`` key)."""
     return tuple(
-        tuple(_read_int(f"classes[{k}][{i}]", c) for i, c in enumerate(_read_list(f"classes[{k}]", channels)))
-        for k, channels in enumerate(_read_list("classes", node))
+        tuple(json_int(f"classes[{k}][{i}]", c) for i, c in enumerate(json_list(f"classes[{k}]", channels)))
+        for k, channels in enumerate(json_list("classes", node))
     )
-
-
-def _read_list(where: str, node: Any) -> list:
-    if type(node) is not list:
-        raise ParameterValueError(where, "a JSON list", json_shown(node))
-    return node
-
-
-def _read_int(where: str, node: Any) -> int:
-    if type(node) is not int:
-        raise ParameterValueError(where, "a JSON integer", json_shown(node))
-    return node
-
-
-def _read_number(where: str, node: Any) -> float:
-    if type(node) not in (int, float):
-        raise ParameterValueError(where, "a JSON number", json_shown(node))
-    return float(node)
 
 
 def _read_route(where: str, node: Any) -> InputRoute:
     """``[chip, [4 booleans], tag]``."""
-    items = _read_list(where, node)
-    if len(items) != 3:
-        raise ParameterValueError(where, "a list [chip, [4 booleans], tag]", f"a list of {len(items)}")
-    mask = _read_list(f"{where}.core_mask", items[1])
+    items = json_list(where, node, 3, "items [chip, [4 booleans], tag]")
+    mask = json_list(f"{where}.core_mask", items[1])
     for b, bit in enumerate(mask):
         if type(bit) is not bool:
             raise ParameterValueError(f"{where}.core_mask[{b}]", "a JSON boolean", json_shown(bit))
-    return InputRoute(_read_int(f"{where}.chip", items[0]), tuple(mask), _read_int(f"{where}.tag", items[2]))
+    return InputRoute(json_int(f"{where}.chip", items[0]), tuple(mask), json_int(f"{where}.tag", items[2]))
 
 
 def _read_address(where: str, node: Any) -> NeuronAddress:
     """``[chip, core, neuron]``."""
-    items = _read_list(where, node)
-    if len(items) != 3:
-        raise ParameterValueError(where, "a list [chip, core, neuron]", f"a list of {len(items)}")
-    return NeuronAddress(*(_read_int(f"{where}.{name}", v) for name, v in zip(("chip", "core", "neuron"), items)))
+    items = json_list(where, node, 3, "items [chip, core, neuron]")
+    return NeuronAddress(*(json_int(f"{where}.{name}", v) for name, v in zip(("chip", "core", "neuron"), items)))

@@ -352,10 +352,9 @@ class ChipModel:
         winners = self.predict(counts)
         return float((winners == self.check_labels("labels", labels, len(winners))).mean())
 
-    def output_accuracy(self, output_counts: np.ndarray, labels: np.ndarray,
-                        calibration: Optional[ReadoutCalibration] = None) -> float:
-        """:meth:`accuracy` from the output population's counts ``(B, n_outputs)`` only (what a
-        board returns, in output-channel order).
+    def output_predict(self, output_counts: np.ndarray, calibration: Optional[ReadoutCalibration] = None) -> np.ndarray:
+        """:meth:`predict` from the output population's counts ``(B, n_outputs)`` only (what a
+        board returns, in output-channel order): ``(B,)`` classes, -1 where the top score is tied.
 
         Args:
             calibration: the chip's :class:`ReadoutCalibration`: compare calibrated counts
@@ -365,7 +364,13 @@ class ChipModel:
         if calibration is not None:
             instance("calibration", calibration, ReadoutCalibration, "a ReadoutCalibration (ChipModel.calibrate_readout)")
             counts = calibration.apply(counts)
-        winners = _winners(np.asarray(self._group_means(counts)))
+        return _winners(np.asarray(self._group_means(counts)))
+
+    def output_accuracy(self, output_counts: np.ndarray, labels: np.ndarray,
+                        calibration: Optional[ReadoutCalibration] = None) -> float:
+        """:meth:`accuracy` from the output population's counts ``(B, n_outputs)`` only
+        (:meth:`output_predict`'s classes against ``labels``)."""
+        winners = self.output_predict(output_counts, calibration)
         return float((winners == self.check_labels("labels", labels, len(winners))).mean())
 
     def calibrate_readout(self, output_counts: np.ndarray) -> ReadoutCalibration:
