@@ -620,6 +620,12 @@ def model() -> Any:
 
 DATA = (np.ones((4, 5, 3), np.float32), np.array([0, 1, 0, 1]))
 
+def ideal_chip() -> Dict[str, np.ndarray]:
+    """The factors (``chip=``) of the nominal chip of :func:`model`: every factor 1."""
+    shapes = {"w_in": (3, 8), "w_rec": (8, 8)}
+    return {k: np.ones(shapes.get(k, (8,))) for k in TR.CHIP_NAMES}
+
+
 SHAPED_X = dict(none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE, neg=PVE)
 """Outcomes of inputs ``(n, T, C)`` of spike counts: not counts (>= 0, finite) by value, the rest by shape."""
 
@@ -725,6 +731,23 @@ TRAINING_CASES: List[Case] = [
     *sweep("counts_jax.x", lambda v: counts_jax(model(), model().initial_parameters(), v), SE, **SHAPED_X),
     *sweep("counts_jax.batch", lambda v: counts_jax(model(), model().initial_parameters(), DATA[0], batch=v), PVE),
     *sweep("counts_torch.x", lambda v: counts_torch(model(), model().initial_parameters(), v), SE, **SHAPED_X),
+    *sweep("counts_jax.chip", lambda v: counts_jax(model(), model().initial_parameters(), DATA[0], chip=v), PVE,
+           none=Accepted(lambda v, c: np.array_equal(c, counts_jax(model(), model().initial_parameters(), DATA[0])))),
+    *sweep("counts_torch.chip", lambda v: counts_torch(model(), model().initial_parameters(), DATA[0], chip=v), PVE,
+           none=Accepted(lambda v, c: np.array_equal(c, counts_torch(model(), model().initial_parameters(), DATA[0])))),
+    *sweep("train_jax.chip", lambda v: train_jax(model(), *DATA, chip=v), PVE, omit=("none",)),  # None: the default, trained elsewhere
+    *sweep("train_torch.chip", lambda v: train_torch(model(), *DATA, chip=v), PVE, omit=("none",)),
+    Case("counts_jax.chip[ideal]", lambda v: counts_jax(model(), model().initial_parameters(), DATA[0], chip=v), Lazy(lambda: ideal_chip()),
+         Accepted(lambda v, c: np.array_equal(c, counts_jax(model(), model().initial_parameters(), DATA[0])))),
+    Case("counts_jax.chip[missing key]", lambda v: counts_jax(model(), model().initial_parameters(), DATA[0], chip=v),
+         Lazy(lambda: {k: f for k, f in ideal_chip().items() if k != "w_rec"}), PVE),
+    Case("counts_jax.chip[unknown key]", lambda v: counts_jax(model(), model().initial_parameters(), DATA[0], chip=v),
+         Lazy(lambda: {**ideal_chip(), "Ifoo": np.ones(8)}), UPE),
+    Case("counts_torch.chip[wrong shape]", lambda v: counts_torch(model(), model().initial_parameters(), DATA[0], chip=v),
+         Lazy(lambda: {**ideal_chip(), "w_in": np.ones((8, 8))}), SE),
+    Case("ChipModel.check_chip[negative factor]", lambda v: model().check_chip(v), Lazy(lambda: {**ideal_chip(), "Idc": -np.ones(8)}), PVE),
+    Case("ChipModel.check_chip[ideal]", lambda v: model().check_chip(v), Lazy(lambda: ideal_chip()),
+         Accepted(lambda v, c: sorted(c) == sorted(TR.CHIP_NAMES) and all(a.dtype == np.float32 and (a == 1).all() for a in c.values()))),
     *sweep("mismatch_counts_jax.n_chips", lambda v: mismatch_counts_jax(model(), model().initial_parameters(), DATA[0], 0.3, v), PVE),
     *sweep("mismatch_counts_jax.deviation", lambda v: mismatch_counts_jax(model(), model().initial_parameters(), DATA[0], v, 2), PVE,
            omit=("float16", "zero", "tiny")),

@@ -115,17 +115,25 @@ def test_a_dead_worker_is_reported_as_a_failed_chip(tiny, monkeypatch):
     assert outcomes[0].failed_stage == "worker" and outcomes[0].error == "RuntimeError: worker died"
 
 
-def test_the_tuned_strategies_wait_for_the_twin(tiny):
-    with pytest.raises(StrategyNotAvailableError, match="fine_tune"):
-        check_strategy("oracle")
+def test_the_fitted_strategy_waits_for_the_probe_and_fit(tiny):
     with pytest.raises(StrategyNotAvailableError, match="fit_twin"):
         check_strategy("fitted")
     with pytest.raises(UnknownParameterError):
         check_strategy("magic")
     check_strategy("none")
-    outcome = run_chip(ChipJob(1, tune="oracle"), tiny[3])  # run anyway: the chip records it
+    check_strategy("oracle")
+    outcome = run_chip(ChipJob(1, tune="fitted"), tiny[3])  # run anyway: the chip records it
     assert outcome.untuned is not None and outcome.failed_stage == "tune" and outcome.tuned is None
     assert outcome.error.startswith("StrategyNotAvailableError")
+
+
+def test_the_oracle_tunes_each_chip_and_deploys_again(tiny):
+    inputs = tiny[3]
+    outcome = run_chip(ChipJob(2, tune="oracle", epochs=1), inputs)
+    assert outcome.ok, outcome.error
+    assert outcome.untuned is not None and outcome.tuned is not None
+    assert set(outcome.seconds) == {"draw", "deploy", "tune", "deploy_tuned"}
+    assert summarize([outcome], 1.0)["tuned"]["measured"] == 1
 
 
 def test_distribution_counts_yield_against_the_float_accuracy():
@@ -174,7 +182,8 @@ def test_the_command_reuses_a_network_and_writes_the_report(tiny, tmp_path, caps
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--task", "frozen-noise", "--tune", "oracle"], "fine_tune"),
+    (["--task", "frozen-noise", "--tune", "fitted"], "fit_twin"),
+    (["--task", "frozen-noise", "--tune", "best"], "`tune` must be one of"),
     (["--task", "frozen-noise", "--chips", "0"], "`--chips` must be an integer >= 1"),
     (["--task", "frozen-noise", "--mismatch", "2"], "`mismatch` must be in [0, 1]"),
     (["--task", "frozen-noise", "--network", "/nonexistent"], "`--network` must be a directory"),
@@ -198,7 +207,7 @@ def test_a_network_that_does_not_fit_the_data_is_refused(tiny, tmp_path, capsys)
 
 
 @pytest.mark.parametrize("argv", [[], ["--task", "frozen-noise", "--data", "x.npz"], ["--task", "nope"],
-                                  ["--task", "frozen-noise", "--tune", "best"], ["--task", "frozen-noise", "--bogus"]])
+                                  ["--task", "frozen-noise", "--bogus"]])
 def test_usage_errors_exit_2_with_the_yield_usage(capsys, argv):
     with pytest.raises(SystemExit) as exit_:
         main(["yield", *argv])

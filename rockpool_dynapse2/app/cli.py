@@ -454,7 +454,6 @@ def _cmd_yield(args: argparse.Namespace) -> int:
 def _add_yield_parser(sub: Any) -> None:
     """The ``yield`` subcommand's options (the study checks their values: see :class:`.yield_command.YieldOptions`)."""
     from .tasks import TASKS
-    from ..twin.yield_study import TUNE_STRATEGIES
 
     cmd = sub.add_parser("yield", help="one trained network on many virtual chips: accuracy distribution before and after tuning",
                          description="Train a network once with mismatch injection (or load one with --network), deploy it "
@@ -467,7 +466,9 @@ def _add_yield_parser(sub: Any) -> None:
     cmd.add_argument("--out", default="dynapse2-yield", metavar="DIR", help="output directory (default: ./dynapse2-yield)")
     cmd.add_argument("--chips", type=int, default=100, metavar="N", help="virtual chips (default: 100)")
     cmd.add_argument("--mismatch", type=float, default=0.3, metavar="F", help="their mismatch, a fraction (default: 0.3)")
-    cmd.add_argument("--tune", choices=TUNE_STRATEGIES, default="none",
+    # The strategies are checked by the study (importing the twin package here would import
+    # Rockpool for every command).
+    cmd.add_argument("--tune", default="none", metavar="{none,oracle,fitted}",
                      help="per-chip tuning: none, oracle (fine-tune with the true profile), fitted (probe, fit, fine-tune)")
     cmd.add_argument("--network", default=None, metavar="DIR", help="reuse the network.npz (and config.json.gz) of a train or demo run")
     cmd.add_argument("--epochs", type=int, default=20, metavar="E", help="fine-tuning epochs per chip (default: 20)")

@@ -37,7 +37,7 @@ from ..placement.mapped import NeuronAddress
 from ..simulation.records import CURRENT_NAMES
 from .chip_profile import BIAS_NAMES, NEURON_FACTOR_NAMES, ChipProfile
 
-__all__ = ["ProfiledNetwork", "without_defective_entries", "profiled_network"]
+__all__ = ["ProfiledNetwork", "without_defective_entries", "profiled_network", "neuron_factors_at", "profiled_weights"]
 
 _BIAS_OF_CURRENT = {p.current: p.name for p in BIAS_PARAMETERS}
 
@@ -92,16 +92,24 @@ def _places(addresses: Sequence[NeuronAddress]) -> tuple:
     return a[:, 0], a[:, 1], a[:, 2]
 
 
-def _values(spec: NetworkSpec, profile: ChipProfile, places: tuple) -> dict:
-    """Every neuron's currents and constants times its factors and its core's gains."""
-    chips, cores, neurons = places
-    values = neuron_values(spec)
+def neuron_factors_at(profile: ChipProfile, addresses: Sequence[NeuronAddress]) -> dict:
+    """``{name: (N,)}`` for every name of :data:`~.chip_profile.NEURON_FACTOR_NAMES`: the
+    factor the chip puts on that quantity of the neurons at ``addresses`` (a current's
+    factor times its core's bias-generator gain; a layout constant's factor alone)."""
+    chips, cores, neurons = _places(addresses)
+    out = {}
     for i, name in enumerate(NEURON_FACTOR_NAMES):
         factor = profile.neuron_factors[chips, cores, neurons, i]
         if name in CURRENT_NAMES:
             factor = factor * profile.bias_gain(_BIAS_OF_CURRENT[name])[chips, cores]
-        values[name] = values[name] * factor
-    return values
+        out[name] = factor
+    return out
+
+
+def _values(spec: NetworkSpec, profile: ChipProfile, addresses: Sequence[NeuronAddress]) -> dict:
+    """Every neuron's currents and constants times its factors and its core's gains."""
+    values = neuron_values(spec)
+    return {**values, **{k: values[k] * f for k, f in neuron_factors_at(profile, addresses).items()}}
 
 
 def _weights(spec: NetworkSpec, table: Synapses, gains: np.ndarray) -> np.ndarray:
@@ -123,6 +131,13 @@ def _dense(spec: NetworkSpec, profile: ChipProfile, places: tuple) -> tuple:
     w_in = spec.input_synapses.dense(n_in, n, _weights(spec, spec.input_synapses, gains)) * factors
     w_rec = spec.recurrent_synapses.dense(n, n, _weights(spec, spec.recurrent_synapses, gains)) * factors
     return w_in, w_rec
+
+
+def profiled_weights(spec: NetworkSpec, addresses: Sequence[NeuronAddress], profile: ChipProfile) -> tuple:
+    """``(w_in (n_in, N, 4), w_rec (N, N, 4))``: the typed weights of ``spec`` on the chip
+    ``profile`` (base weights times their core's gains, then the target's synapse-type
+    factor), before dead and always-on neurons are applied."""
+    return _dense(spec, profile, _places(addresses))
 
 
 def _flawed(profile: ChipProfile, which: Sequence[tuple], places: tuple) -> np.ndarray:
@@ -151,5 +166,5 @@ def profiled_network(
     w_rec[on] = 0.0
     n = spec.n_neurons
     rec = w_rec.reshape(n, 4 * n) if len(spec.recurrent_synapses) else None
-    net = dynapsim_net(w_in.reshape(-1, 4 * n), rec, _values(spec, profile, places), spec.dt, spec.Iscale, backend)
+    net = dynapsim_net(w_in.reshape(-1, 4 * n), rec, _values(spec, profile, addresses), spec.dt, spec.Iscale, backend)
     return ProfiledNetwork(net, dead, on)

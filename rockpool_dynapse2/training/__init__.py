@@ -6,7 +6,8 @@
   per-core 16-level weight quantization (straight-through), the typed dendrites; written
   once for JAX and torch;
 * :mod:`.model`: :class:`ChipModel` and :class:`TrainSettings`: the trained quantities,
-  what the chip makes of them, the readout and the loss;
+  what the chip makes of them, the readout and the loss; :data:`~.model.CHIP_NAMES`,
+  the keys of one chip's factors (``chip=``: training and counting on a given chip);
 * :mod:`.jax_trainer`: the training loop in JAX (optax), evaluation and Monte Carlo over
   mismatched chips; :mod:`.torch_trainer`: the same loop in torch (``torch.optim``);
 * :mod:`.result`: :class:`TrainResult` (history, best epoch, plots, the Rockpool network).
@@ -15,7 +16,7 @@ See ``docs/training.md``.
 """
 
 from .layout import INPUT, Connectivity, NetworkLayout, Population, Projection, connectivity
-from .model import ChipModel, ReadoutCalibration, TrainSettings
+from .model import CHIP_NAMES, ChipModel, ReadoutCalibration, TrainSettings
 from .result import EpochRecord, TrainResult, load_parameters, save_parameters
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Connectivity",
     "connectivity",
     "ChipModel",
+    "CHIP_NAMES",
     "TrainSettings",
     "ReadoutCalibration",
     "TrainResult",

@@ -6,6 +6,12 @@ simulating its slice of the batch, under ``jax.vmap`` -> the loss -> Adam. The s
 is :func:`~rockpool_dynapse2.simulation.jax_module.evolve_arrays`, the pure core of
 ``DynapSimJax``: the trained network is, spike for spike, the ``DynapSimJax`` network
 that :meth:`~.result.TrainResult.to_rockpool` returns.
+
+Given one chip (``chip=``, its factors as :meth:`~.model.ChipModel.check_chip` reads
+them: a twin of a board), every step simulates that chip instead of nominal ones; with
+injection on, each of the step's chips is that chip times a random chip of the
+settings' deviation (:func:`~.model.around_chip`), so a twin that is a little wrong does not
+break the result. The validation loss then is measured on that chip too.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES, DynapParams, Dynap
 from ..simulation.module_spec import initial_state_values
 from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import jax_ops, typed_input
-from .model import ChipModel
+from .model import ChipModel, around_chip
 from .result import VALIDATION_CHIP_SEED, EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation, validation_accuracy
 
 __all__ = ["train_jax", "simulate_jax", "counts_jax", "mismatch_counts_jax"]
@@ -91,6 +97,15 @@ def _count_runner(model: ChipModel, quantize: Optional[bool], snap: Optional[boo
 
 
 @functools.lru_cache(maxsize=8)
+def _chip_runner(model: ChipModel, quantize: Optional[bool], snap: Optional[bool]) -> Callable:
+    """The jitted count function of a model on a given chip (its factors an argument, so
+    every chip uses the same compiled function)."""
+    import jax
+
+    return jax.jit(lambda p, xb, chip: simulate_jax(model, p, xb, noise=chip, quantize=quantize, snap=snap).sum(1))
+
+
+@functools.lru_cache(maxsize=8)
 def _mismatch_runner(model: ChipModel) -> Callable:
     """The jitted count function of a batch of mismatched chips (``sigma`` an argument, so
     every deviation uses the same compiled function)."""
@@ -103,15 +118,21 @@ def _mismatch_runner(model: ChipModel) -> Callable:
 
 
 def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256,
-               quantize: Optional[bool] = None, snap: Optional[bool] = None) -> np.ndarray:
-    """Spike counts ``(B, N)`` summed over time on the nominal chip, in batches.
+               quantize: Optional[bool] = None, snap: Optional[bool] = None,
+               chip: Optional[Dict[str, Any]] = None) -> np.ndarray:
+    """Spike counts ``(B, N)`` summed over time on the nominal chip (or on ``chip``), in batches.
 
     Args:
         quantize: weights on 16 levels per core (default: the settings').
         snap: currents on bias codes (default: the settings').
+        chip: one chip's factors (:meth:`~.model.ChipModel.check_chip`); default: the nominal chip.
     """
     instance("model", model, ChipModel)
     x, batch = model.check_inputs(x), integer("batch", batch, low=1)
+    if chip is not None:
+        factors = model.check_chip(chip)
+        run_chip = _chip_runner(model, quantize, snap)
+        return np.concatenate([np.asarray(run_chip(params, x[i : i + batch], factors)) for i in range(0, len(x), batch)])
     run = _count_runner(model, quantize, snap)
     return np.concatenate([np.asarray(run(params, x[i : i + batch])) for i in range(0, len(x), batch)])
 
@@ -140,7 +161,7 @@ def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray,
 
 
 def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional[Callable[[EpochRecord], None]] = None,
-              params: Optional[Dict[str, Any]] = None) -> TrainResult:
+              params: Optional[Dict[str, Any]] = None, chip: Optional[Dict[str, Any]] = None) -> TrainResult:
     """Train ``model`` on ``x`` ``(n, T, C)``, ``y`` ``(n,)`` with the settings' constraints.
 
     Args:
@@ -149,6 +170,10 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         y: integer labels ``0..K-1``.
         progress: called after every epoch with its :class:`~.result.EpochRecord`.
         params: start from these trained quantities (default: the model's initial ones).
+        chip: train on this one chip (its factors, :meth:`~.model.ChipModel.check_chip`):
+            every step and the validation simulate it; with ``inject``, each step's chips
+            are it times random chips of the settings' deviation (:func:`~.model.around_chip`).
+            Default: the nominal chip (random chips with ``inject``).
 
     Returns:
         The :class:`~.result.TrainResult`, holding the parameters of the best epoch (by
@@ -160,6 +185,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
 
     instance("model", model, ChipModel)
     x, y = model.check_data(x, y)
+    fixed = None if chip is None else jax.tree_util.tree_map(jnp.asarray, model.check_chip(chip))
     s = model.settings
     (x_tr, y_tr), (x_val, y_val) = split_validation(x, y, s.validation_fraction, s.seed)
     chips, slice_size, batch, steps_per_epoch = batch_plan(s, len(x_tr))
@@ -177,13 +203,14 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         if s.inject:
             xs = xb.reshape((chips, slice_size) + xb.shape[1:])
             keys = jax.random.split(key, chips)
-            counts = jax.vmap(lambda k, xc: simulate_jax(model, p, xc, noise=_chip_noise(k, model, sigma)).sum(1))(keys, xs)
+            noise = lambda k: around_chip(fixed, _chip_noise(k, model, sigma))  # noqa: E731
+            counts = jax.vmap(lambda k, xc: simulate_jax(model, p, xc, noise=noise(k)).sum(1))(keys, xs)
             if s.chip_tilt > 0:
                 ce, rate = model.chip_loss_terms(counts, onehot.reshape((chips, slice_size, K)), jax_ops())
                 return ce + rate, (ce, counts.reshape((batch,) + counts.shape[2:]))
             counts = counts.reshape((batch,) + counts.shape[2:])
         else:
-            counts = simulate_jax(model, p, xb).sum(1)
+            counts = simulate_jax(model, p, xb, noise=fixed).sum(1)
         ce, rate = model.loss_terms(counts, onehot, jax.nn.log_softmax, jax.nn.relu)
         return ce + rate, (ce, counts)
 
@@ -199,12 +226,12 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
 
     @jax.jit
     def evaluate(p: Any, xb: Any, yb: Any) -> Tuple[Any, Any]:
-        if on_chips:  # the mean over fixed mismatched chips; counts (chips, B, N)
-            run = lambda k: simulate_jax(model, p, xb, noise=_chip_noise(k, model, sigma)).sum(1)
+        if on_chips:  # the mean over fixed mismatched chips (around the given chip); counts (chips, B, N)
+            run = lambda k: simulate_jax(model, p, xb, noise=around_chip(fixed, _chip_noise(k, model, sigma))).sum(1)
             counts = jax.vmap(run)(val_keys)
             terms = jax.vmap(lambda c: model.loss_terms(c, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu))(counts)
             return (terms[0] + terms[1]).mean(), counts
-        counts = simulate_jax(model, p, xb).sum(1)
+        counts = simulate_jax(model, p, xb, noise=fixed).sum(1)
         ce, rate = model.loss_terms(counts, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu)
         return ce + rate, counts
 

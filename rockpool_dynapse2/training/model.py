@@ -23,7 +23,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from ..chip import CONSTANTS, BIAS_PARAMETERS
-from ..errors import ParameterValueError, ShapeError
+from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.validate import (
     as_array,
     check_real,
@@ -38,7 +38,7 @@ from ..parameters.validate import (
 )
 from ..transform.deviation import MAX_DEVIATION
 from ..parameters.core import OFF_TOLERANCE, CoreHighLevel
-from ..simulation.records import LAYOUT_NAMES
+from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from .constraints import (
     DEFAULT_TRAINABLE,
     HIGH_LEVEL_NAMES,
@@ -49,7 +49,7 @@ from .constraints import (
 )
 from .layout import Connectivity, NetworkLayout, connectivity
 
-__all__ = ["TrainSettings", "ChipView", "ChipModel", "ReadoutCalibration", "MISMATCH_FAMILIES"]
+__all__ = ["TrainSettings", "ChipView", "ChipModel", "ReadoutCalibration", "MISMATCH_FAMILIES", "CHIP_NAMES"]
 
 CALIBRATION_STD_FLOOR = 0.5
 """The smallest spread (spikes per sample) a calibration divides by: an output neuron that
@@ -64,6 +64,11 @@ LATCHED = ("Idc", "Iw_ahp")
 MISMATCH_FAMILIES = ("currents", "layout", "weights")
 """What injected mismatch perturbs: every current and layout constant of every neuron,
 and every synapse's weight (Rockpool's families)."""
+
+CHIP_NAMES = tuple(CURRENT_NAMES) + tuple(LAYOUT_NAMES) + ("w_in", "w_rec")
+"""The keys of one chip's factors (``chip=`` of the trainers and the count functions): a
+factor per neuron on every current and layout constant, a factor per synapse on ``w_in``
+and ``w_rec`` (the structure of the injected chips, :func:`.jax_trainer._chip_noise`)."""
 
 
 @dataclass(frozen=True)
@@ -406,6 +411,34 @@ class ChipModel:
             raise ShapeError("x", expected, np.shape(x) if arr is None else arr.shape)
         return np.asarray(arr, dtype=np.float32)
 
+    def check_chip(self, chip: Any) -> Dict[str, np.ndarray]:
+        """One chip's factors (``chip=`` of the trainers and count functions) as float32 arrays.
+
+        ``chip`` maps every name of :data:`CHIP_NAMES` to its factors: ``(N,)`` finite and
+        > 0 for a current or layout constant, ``(C, N)`` for ``w_in`` and ``(N, N)`` for
+        ``w_rec``, finite and >= 0 (0: the synapse is lost; a sign flip is no chip's doing).
+
+        Raises:
+            ParameterValueError: not a mapping, a key missing, a factor out of its range.
+            UnknownParameterError: a key that is not in :data:`CHIP_NAMES`.
+            ShapeError: factors of another shape.
+        """
+        chip = mapping("chip", chip, "a mapping {quantity: factors} with the keys of CHIP_NAMES")
+        names("chip", [k for k in chip], CHIP_NAMES, "chip key")
+        missing = [k for k in CHIP_NAMES if k not in chip]
+        if missing:
+            raise ParameterValueError(f"chip[{missing[0]!r}]", "present (a chip has factors on every quantity of CHIP_NAMES)", Shown("missing"))
+        n, c = self.layout.n_neurons, self.layout.n_inputs
+        shapes = {"w_in": (c, n), "w_rec": (n, n)}
+        out = {}
+        for key in CHIP_NAMES:
+            shape = shapes.get(key, (n,))
+            weight = key in shapes
+            arr = real_array(f"chip[{key!r}]", chip[key], shape=shape, low=0.0, low_open=not weight, high=_FLOAT32.max,
+                             what="factors" if weight else "positive factors")
+            out[key] = arr.astype(np.float32)
+        return out
+
     def check_data(self, x: Any, y: Any) -> Tuple[np.ndarray, np.ndarray]:
         """Training data: inputs ``x`` (:meth:`check_inputs`) and labels ``y`` ``(n,)``
         (:meth:`check_labels`), as float32 and int64 arrays (the trainers call it first)."""
@@ -420,6 +453,12 @@ def _check_connections(connections: Any, layout: NetworkLayout) -> Connectivity:
     for name, arr, shape in (("input", connections.input, (c, n)), ("recurrent", connections.recurrent, (n, n))):
         real_array(f"connections.{name}", arr, shape=shape, low=0.0, high=1.0)
     return connections
+
+
+def around_chip(chip: Optional[Mapping[str, Any]], noise: Dict[str, Any]) -> Dict[str, Any]:
+    """A random chip ``noise`` around a fixed ``chip``: the product of their factors, key by
+    key (``noise`` itself without a fixed chip); arrays of either backend, written once."""
+    return noise if chip is None else {k: chip[k] * v for k, v in noise.items()}
 
 
 def _winners(scores: np.ndarray) -> np.ndarray:

@@ -5,7 +5,8 @@ The chip's view of the trained quantities comes from the same code
 (:meth:`~.model.ChipModel.chip_view` with :func:`~.constraints.torch_ops`); the simulation
 is :meth:`DynapSimTorch.simulate <rockpool_dynapse2.simulation.torch_module.DynapSimTorch.simulate>`
 with per-row parameters, so the ``chips_per_step`` mismatched chips of a step run as the
-rows of one batch, each chip on its slice of the batch.
+rows of one batch, each chip on its slice of the batch. A fixed chip (``chip=``) is
+used as in :mod:`.jax_trainer`: alone, or around each injected chip (:func:`~.model.around_chip`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..parameters.validate import instance, integer
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
 from .constraints import torch_ops, typed_input
-from .model import ChipModel
+from .model import ChipModel, around_chip
 from .result import VALIDATION_CHIP_SEED, EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation, validation_accuracy
 
 __all__ = ["train_torch", "simulate_torch", "counts_torch"]
@@ -108,17 +109,29 @@ def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: An
     return neurons.simulate(drive, rows=rows)
 
 
-def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, neurons: Any = None) -> np.ndarray:
-    """Spike counts ``(B, N)`` summed over time on the nominal chip, in batches."""
+def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, neurons: Any = None,
+                 chip: Optional[Dict[str, Any]] = None) -> np.ndarray:
+    """Spike counts ``(B, N)`` summed over time on the nominal chip (or on ``chip``, one
+    chip's factors: :meth:`~.model.ChipModel.check_chip`), in batches."""
     import torch
 
     instance("model", model, ChipModel)
     x, batch = model.check_inputs(x), integer("batch", batch, low=1)
+    fixed = _one_chip(model, chip)
     neurons = neurons if neurons is not None else _neurons(model, compile=False)
     p = _as_tensors(params, requires_grad=False)
     with torch.no_grad():
-        out = [simulate_torch(model, neurons, p, x[i : i + batch]).sum(1).numpy() for i in range(0, len(x), batch)]
+        out = [simulate_torch(model, neurons, p, x[i : i + batch], fixed).sum(1).numpy() for i in range(0, len(x), batch)]
     return np.concatenate(out)
+
+
+def _one_chip(model: ChipModel, chip: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """``chip``'s factors, checked, as tensors of one chip ``(1, ...)`` (``None`` stays ``None``)."""
+    import torch
+
+    if chip is None:
+        return None
+    return {k: torch.as_tensor(v)[None] for k, v in model.check_chip(chip).items()}
 
 
 def _as_tensors(params: Dict[str, Any], requires_grad: bool) -> Dict[str, Any]:
@@ -137,8 +150,10 @@ def _numpy(params: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional[Callable[[EpochRecord], None]] = None,
-                params: Optional[Dict[str, Any]] = None, compile: bool = False) -> TrainResult:
-    """Train ``model`` in torch; the same arguments and result as :func:`.jax_trainer.train_jax`.
+                params: Optional[Dict[str, Any]] = None, compile: bool = False,
+                chip: Optional[Dict[str, Any]] = None) -> TrainResult:
+    """Train ``model`` in torch; the same arguments (``chip`` included) and result as
+    :func:`.jax_trainer.train_jax`.
 
     Args:
         compile: compile the simulation's time loop with ``torch.compile`` (pays for
@@ -148,6 +163,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
 
     instance("model", model, ChipModel)
     x, y = model.check_data(x, y)
+    fixed = _one_chip(model, chip)
     s = model.settings
     torch.manual_seed(s.seed)
     generator = torch.Generator().manual_seed(s.seed)
@@ -166,9 +182,10 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     log_softmax = lambda z: torch.log_softmax(z, dim=-1)
     eye = torch.eye(K)
     rng = np.random.default_rng(s.seed + 1)
-    val_noise = None
-    if s.inject and s.validation_chips > 0:  # fixed chips, the same every epoch
-        val_noise = _chip_noise(model, s.validation_chips, sigma, torch.Generator().manual_seed(s.seed + VALIDATION_CHIP_SEED))
+    val_noise = fixed  # the given chip (None: the nominal one)
+    if s.inject and s.validation_chips > 0:  # fixed chips (around the given chip), the same every epoch
+        drawn = _chip_noise(model, s.validation_chips, sigma, torch.Generator().manual_seed(s.seed + VALIDATION_CHIP_SEED))
+        val_noise = around_chip(fixed, drawn)
     result = TrainResult(model=model, params=_numpy(p), backend="torch")
     tracker = EpochTracker(result, s.patience, progress)
     for epoch in range(s.epochs):
@@ -176,7 +193,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
-            noise = _chip_noise(model, chips, sigma, generator) if s.inject else None
+            noise = around_chip(fixed, _chip_noise(model, chips, sigma, generator)) if s.inject else fixed
             opt.zero_grad()
             counts = simulate_torch(model, neurons, p, xb, noise).sum(1)
             onehot = eye[torch.as_tensor(y_tr[idx])]

@@ -18,9 +18,10 @@ The strategies (:data:`TUNE_STRATEGIES`):
 * ``"fitted"``: probe the chip through the board protocol, fit a twin to the recordings,
   fine-tune with the fitted profile.
 
-``"oracle"`` and ``"fitted"`` need the twin's probe, fit and fine-tuning, which are not in
-this version yet: they raise :class:`~rockpool_dynapse2.errors.StrategyNotAvailableError`
-(:func:`check_strategy` says so before any work).
+``"oracle"`` runs :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data).
+``"fitted"`` needs the twin's probe and fit, which are not in this version yet: it raises
+:class:`~rockpool_dynapse2.errors.StrategyNotAvailableError` (:func:`check_strategy` says
+so before any work).
 
 Every chip's result is a :class:`ChipOutcome`, a plain record (picklable, and JSON through
 :meth:`ChipOutcome.to_dict`): a stage that fails is recorded in it (``error``,
@@ -52,6 +53,7 @@ from ..parameters.validate import choice, integer, real_number, seed as check_se
 __all__ = [
     "TUNE_STRATEGIES",
     "YIELD_MARGIN",
+    "FINE_TUNE_CHECK_SAMPLES",
     "ChipJob",
     "ChipOutcome",
     "StudyInputs",
@@ -74,8 +76,7 @@ YIELD_MARGIN = 0.05
 """A chip *yields* if its accuracy is at most this much (5 points) below the float accuracy."""
 
 _WAITING = {
-    "oracle": "`twin.finetune.fine_tune` (fine-tuning a network for one chip)",
-    "fitted": "`twin.probe.probe`, `twin.fit.fit_twin` and `twin.finetune.fine_tune`",
+    "fitted": "`twin.probe.probe` and `twin.fit.fit_twin` (probing a chip and fitting its twin)",
 }
 
 
@@ -267,6 +268,21 @@ class TuneContext:
     y_tune: np.ndarray
 
 
+FINE_TUNE_CHECK_SAMPLES = 16
+"""Tuning inputs :func:`~.finetune.fine_tune` measures its own before/after accuracies on
+(not reported: the study measures both on the test set, on the chip's board)."""
+
+
+def _tune_oracle(context: TuneContext) -> Any:
+    """Fine-tune for the chip with its true profile as the twin; the chip's configuration."""
+    from .finetune import fine_tune
+
+    n = FINE_TUNE_CHECK_SAMPLES
+    tuned = fine_tune(context.prepared.result, context.profile, context.x_tune, context.y_tune, epochs=context.job.epochs,
+                      backend=context.job.backend, x_eval=context.x_tune[:n], y_eval=context.y_tune[:n])
+    return tuned.mapped
+
+
 def _not_available(name: str) -> Callable[[TuneContext], Any]:
     def tune(context: TuneContext) -> Any:
         check_strategy(name)
@@ -276,9 +292,9 @@ def _not_available(name: str) -> Callable[[TuneContext], Any]:
 
 _TUNERS: Dict[str, Optional[Callable[[TuneContext], Any]]] = {
     "none": None,
-    # Placeholders until the twin's fine-tuning (oracle) and probe and fit (fitted) are in
-    # this package: each returns the chip's MappedConfiguration from a TuneContext.
-    "oracle": _not_available("oracle"),
+    "oracle": _tune_oracle,
+    # A placeholder until the twin's probe and fit are in this package: it returns the
+    # chip's MappedConfiguration from a TuneContext (probe the board, fit, fine-tune).
     "fitted": _not_available("fitted"),
 }
 
@@ -294,7 +310,7 @@ def check_strategy(name: str) -> None:
     choice("tune", name, TUNE_STRATEGIES)
     if name in _WAITING:
         raise StrategyNotAvailableError(
-            f"`tune` must be a strategy available in this version (none); got {name!r}, which waits for {_WAITING[name]}")
+            f"`tune` must be a strategy available in this version (none, oracle); got {name!r}, which waits for {_WAITING[name]}")
 
 
 # --- one chip -------------------------------------------------------------------------------
