@@ -61,6 +61,8 @@ __all__ = [
     "BoardNotFoundError",
     "LostInputsError",
     "BitfileError",
+    "ProbeError",
+    "TwinFitError",
     "StrategyNotAvailableError",
     "RayNotAvailableError",
     "CliError",
@@ -253,6 +255,28 @@ class BoardFailureError(BoardError):
     """A board raised an error that is not a :class:`BoardError` (an ``OSError``, a
     ``RuntimeError``, a ``ValueError``, ...); it has been closed. The board's own error is
     the ``__cause__``."""
+
+
+class ProbeError(BoardError):
+    """A board answered a probe with recordings that cannot be a chip's: no output event at
+    all, or spikes of neurons the probe did not place (the message says which run and chip)."""
+
+    def __init__(self, name: str, rule: str, value: Any):
+        self.name = name
+        self.rule = rule
+        self.value = value
+        super().__init__(f"`{name}` must be {rule}; got {_describe(value)}")
+
+
+class TwinFitError(Dynapse2Error, ValueError):
+    """Recordings a twin cannot be fitted from (a run missing, a neuron recorded twice,
+    counts of the wrong shape), named by their place in the recordings."""
+
+    def __init__(self, name: str, rule: str, value: Any):
+        self.name = name
+        self.rule = rule
+        self.value = value
+        super().__init__(f"`{name}` must be {rule}; got {_describe(value)}")
 
 
 class LostInputsError(Dynapse2Error, ValueError):

@@ -115,16 +115,39 @@ def test_a_dead_worker_is_reported_as_a_failed_chip(tiny, monkeypatch):
     assert outcomes[0].failed_stage == "worker" and outcomes[0].error == "RuntimeError: worker died"
 
 
-def test_the_fitted_strategy_waits_for_the_probe_and_fit(tiny):
-    with pytest.raises(StrategyNotAvailableError, match="fit_twin"):
-        check_strategy("fitted")
+def test_strategies_are_checked_by_name(tiny, monkeypatch):
+    from rockpool_dynapse2.twin import yield_study
+
+    for name in ("none", "oracle", "fitted"):
+        check_strategy(name)
     with pytest.raises(UnknownParameterError):
         check_strategy("magic")
-    check_strategy("none")
-    check_strategy("oracle")
-    outcome = run_chip(ChipJob(1, tune="fitted"), tiny[3])  # run anyway: the chip records it
-    assert outcome.untuned is not None and outcome.failed_stage == "tune" and outcome.tuned is None
-    assert outcome.error.startswith("StrategyNotAvailableError")
+    monkeypatch.setitem(yield_study._WAITING, "fitted", "`something`")  # a strategy not in a version
+    with pytest.raises(StrategyNotAvailableError, match="something"):
+        check_strategy("fitted")
+
+
+def test_the_fitted_strategy_probes_the_network_s_cores_and_tunes_on_the_fit(tiny, monkeypatch):
+    """The plumbing (the probe and the fit have their own tests, and take minutes): the
+    probe gets the chip's board and the cores the network uses; fine-tuning gets the fit's profile."""
+    import importlib
+    from types import SimpleNamespace
+
+    probe = importlib.import_module("rockpool_dynapse2.twin.probe")  # the package exports a function `probe`
+    fit = importlib.import_module("rockpool_dynapse2.twin.fit")
+
+    seen = {}
+
+    def fake_probe(board, chips, cores):
+        seen.update(board=board, chips=chips, cores=cores)
+        return "recordings"
+
+    monkeypatch.setattr(probe, "probe", fake_probe)
+    monkeypatch.setattr(fit, "fit_twin", lambda recordings: SimpleNamespace(profile=seen["board"].profile))
+    outcome = run_chip(ChipJob(2, tune="fitted", epochs=1), tiny[3])
+    assert outcome.ok, outcome.error
+    assert seen["chips"] == [0] and seen["cores"] == sorted({a.core for a in tiny[2].neurons})
+    assert not seen["board"].is_open and outcome.tuned is not None
 
 
 def test_the_oracle_tunes_each_chip_and_deploys_again(tiny):
@@ -182,7 +205,6 @@ def test_the_command_reuses_a_network_and_writes_the_report(tiny, tmp_path, caps
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--task", "frozen-noise", "--tune", "fitted"], "fit_twin"),
     (["--task", "frozen-noise", "--tune", "best"], "`tune` must be one of"),
     (["--task", "frozen-noise", "--chips", "0"], "`--chips` must be an integer >= 1"),
     (["--task", "frozen-noise", "--mismatch", "2"], "`mismatch` must be in [0, 1]"),

@@ -4,16 +4,52 @@ Every DYNAP-SE2 differs from the next (see :class:`~rockpool_dynapse2.hardware.C
 This package works through the board protocol (:class:`~rockpool_dynapse2.hardware.Board`),
 so the same code runs on a virtual chip with flaws and on a samna board.
 
-Its modules are added as they are built; ``docs/twin.md`` describes the workflow.
-
+* :mod:`.stimuli`: :class:`ProbeProtocol`, the probe's operating point and stimuli, and the
+  runs it sends (:func:`probe_runs`);
+* :mod:`.probe`: :func:`probe`, which runs them through a board and records every neuron's
+  spikes as :class:`ProbeRecordings`;
+* :mod:`.defects`: :func:`find_defects`, dead and always-on neurons and defective CAM
+  entries in the recordings, by conservative rules (:class:`Defects`);
+* :mod:`.quantities`: what is fitted (:data:`~.quantities.PARAMETER_NAMES`) and what is
+  identifiable: :func:`effective_quantities` of a profile, true or fitted;
+* :mod:`.fit`: :func:`fit_twin`, which fits each neuron's factors through the
+  differentiable simulation and returns a :class:`Twin` (a
+  :class:`~rockpool_dynapse2.hardware.ChipProfile`, the defects, the :class:`FitQuality`);
+  :func:`predict_counts`, :func:`quantity_errors`;
 * :mod:`.finetune`: :func:`~.finetune.fine_tune` tunes a trained network on one chip's
   twin and writes that chip's configuration; :func:`~.finetune.chip_factors` translates a
   profile into the training model's factors;
 * :mod:`.yield_study`: the yield study, one network on many virtual chips: a chip's job
   and outcome (:func:`~.yield_study.run_chip`), the tuning strategies, the distribution;
 * :mod:`.yield_runners`: where the chips run: here, in a process pool, or on Ray.
+
+``docs/twin.md`` describes the workflow.
 """
 
+from .defects import Defects, find_defects
 from .finetune import FineTuneResult, chip_factors, fine_tune
+from .fit import FitQuality, Twin, fit_twin, predict_counts, quantity_errors
+from .probe import ChipRecording, ProbeRecordings, probe, probe_configuration
+from .quantities import effective_quantities
+from .stimuli import ProbeProtocol, ProbeRun, probe_runs
 
-__all__ = ["FineTuneResult", "chip_factors", "fine_tune"]
+__all__ = [
+    "ProbeProtocol",
+    "ProbeRun",
+    "probe_runs",
+    "probe",
+    "probe_configuration",
+    "ProbeRecordings",
+    "ChipRecording",
+    "Defects",
+    "find_defects",
+    "effective_quantities",
+    "fit_twin",
+    "Twin",
+    "FitQuality",
+    "predict_counts",
+    "quantity_errors",
+    "FineTuneResult",
+    "chip_factors",
+    "fine_tune",
+]

@@ -18,8 +18,9 @@ The strategies (:data:`TUNE_STRATEGIES`):
 * ``"fitted"``: probe the chip through the board protocol, fit a twin to the recordings,
   fine-tune with the fitted profile.
 
-``"oracle"`` runs :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data).
-``"fitted"`` needs the twin's probe and fit, which are not in this version yet: it raises
+Both fine-tune with :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data);
+``"fitted"`` probes the cores the network uses (:func:`~.probe.probe`) and fits the twin
+with :func:`~.fit.fit_twin`'s defaults. A strategy named but not in a version raises
 :class:`~rockpool_dynapse2.errors.StrategyNotAvailableError` (:func:`check_strategy` says
 so before any work).
 
@@ -75,9 +76,8 @@ TUNE_STRATEGIES: Tuple[str, ...] = ("none", "oracle", "fitted")
 YIELD_MARGIN = 0.05
 """A chip *yields* if its accuracy is at most this much (5 points) below the float accuracy."""
 
-_WAITING = {
-    "fitted": "`twin.probe.probe` and `twin.fit.fit_twin` (probing a chip and fitting its twin)",
-}
+_WAITING: Dict[str, str] = {}
+"""Strategies named but not in this version, and what each waits for (none now)."""
 
 
 # --- records --------------------------------------------------------------------------------
@@ -273,29 +273,39 @@ FINE_TUNE_CHECK_SAMPLES = 16
 (not reported: the study measures both on the test set, on the chip's board)."""
 
 
-def _tune_oracle(context: TuneContext) -> Any:
-    """Fine-tune for the chip with its true profile as the twin; the chip's configuration."""
+def _fine_tuned(context: TuneContext, twin_profile: Any) -> Any:
+    """The network fine-tuned on ``twin_profile``, placed: the chip's configuration."""
     from .finetune import fine_tune
 
     n = FINE_TUNE_CHECK_SAMPLES
-    tuned = fine_tune(context.prepared.result, context.profile, context.x_tune, context.y_tune, epochs=context.job.epochs,
+    tuned = fine_tune(context.prepared.result, twin_profile, context.x_tune, context.y_tune, epochs=context.job.epochs,
                       backend=context.job.backend, x_eval=context.x_tune[:n], y_eval=context.y_tune[:n])
     return tuned.mapped
 
 
-def _not_available(name: str) -> Callable[[TuneContext], Any]:
-    def tune(context: TuneContext) -> Any:
-        check_strategy(name)
+def _tune_oracle(context: TuneContext) -> Any:
+    """Fine-tune for the chip with its true profile as the twin."""
+    return _fine_tuned(context, context.profile)
 
-    return tune
+
+def _tune_fitted(context: TuneContext) -> Any:
+    """Probe the cores the network uses on the chip's board, fit a twin, fine-tune on it."""
+    from .fit import fit_twin
+    from .probe import probe
+
+    used = context.prepared.mapped.neurons
+    board = context.board_factory()
+    try:
+        recordings = probe(board, chips=sorted({a.chip for a in used}), cores=sorted({a.core for a in used}))
+    finally:
+        board.close()
+    return _fine_tuned(context, fit_twin(recordings).profile)
 
 
 _TUNERS: Dict[str, Optional[Callable[[TuneContext], Any]]] = {
     "none": None,
     "oracle": _tune_oracle,
-    # A placeholder until the twin's probe and fit are in this package: it returns the
-    # chip's MappedConfiguration from a TuneContext (probe the board, fit, fine-tune).
-    "fitted": _not_available("fitted"),
+    "fitted": _tune_fitted,
 }
 
 
@@ -310,7 +320,7 @@ def check_strategy(name: str) -> None:
     choice("tune", name, TUNE_STRATEGIES)
     if name in _WAITING:
         raise StrategyNotAvailableError(
-            f"`tune` must be a strategy available in this version (none, oracle); got {name!r}, which waits for {_WAITING[name]}")
+            f"`tune` must be a strategy available in this version; got {name!r}, which waits for {_WAITING[name]}")
 
 
 # --- one chip -------------------------------------------------------------------------------
