@@ -18,7 +18,9 @@ The strategies (:data:`TUNE_STRATEGIES`):
 * ``"fitted"``: probe the chip through the board protocol, fit a twin to the recordings,
   fine-tune with the fitted profile.
 
-Both fine-tune with :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data);
+Both place the network around the twin's defects
+(:meth:`~rockpool_dynapse2.hardware.ChipProfile.defects`) and fine-tune it on the twin
+with :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data);
 ``"fitted"`` probes the cores the network uses (:func:`~.probe.probe`) and fits the twin
 with :func:`~.fit.fit_twin`'s defaults. A strategy named but not in a version raises
 :class:`~rockpool_dynapse2.errors.StrategyNotAvailableError` (:func:`check_strategy` says
@@ -274,12 +276,16 @@ FINE_TUNE_CHECK_SAMPLES = 16
 
 
 def _fine_tuned(context: TuneContext, twin_profile: Any) -> Any:
-    """The network fine-tuned on ``twin_profile``, placed: the chip's configuration."""
+    """The network placed around ``twin_profile``'s defects (its dead and always-on neurons,
+    its defective CAM entries) and fine-tuned on it: the chip's configuration."""
+    from ..placement import config_from_specification
     from .finetune import fine_tune
 
+    defects = twin_profile.defects()
     n = FINE_TUNE_CHECK_SAMPLES
     tuned = fine_tune(context.prepared.result, twin_profile, context.x_tune, context.y_tune, epochs=context.job.epochs,
-                      backend=context.job.backend, x_eval=context.x_tune[:n], y_eval=context.y_tune[:n])
+                      backend=context.job.backend, x_eval=context.x_tune[:n], y_eval=context.y_tune[:n],
+                      place=lambda spec: config_from_specification(spec, defects=defects))
     return tuned.mapped
 
 
