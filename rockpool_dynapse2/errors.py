@@ -19,6 +19,9 @@ Every error class of the package is defined here, by the layer that raises it:
   :class:`BoardFailureError`, :class:`BoardNotFoundError`, :class:`BitfileError`,
   :class:`SamnaNotAvailableError`; input events that would reach no neuron:
   :class:`LostInputsError`;
+* digital twins (:mod:`rockpool_dynapse2.twin`): :class:`StrategyNotAvailableError`, a
+  tuning strategy whose code is not in this version; :class:`RayNotAvailableError`, a
+  study on Ray without Ray installed;
 * the command line: :class:`CliError`.
 
 :class:`Shown` (not an error) marks a description of what was given, shown as written;
@@ -60,6 +63,8 @@ __all__ = [
     "BitfileError",
     "ProbeError",
     "TwinFitError",
+    "StrategyNotAvailableError",
+    "RayNotAvailableError",
     "CliError",
 ]
 
@@ -169,6 +174,15 @@ class ShapeError(Dynapse2Error, ValueError):
 
 class SamnaNotAvailableError(Dynapse2Error, ImportError):
     """Deployment needs the real samna, which is not installed (or only its stub is)."""
+
+
+class StrategyNotAvailableError(Dynapse2Error, NotImplementedError):
+    """A strategy that is named and planned, but whose code is not part of this version
+    (the message names what it waits for)."""
+
+
+class RayNotAvailableError(Dynapse2Error, ImportError):
+    """A study on Ray was asked for and Ray is not installed (the message gives the install command)."""
 
 
 class MappingError(Dynapse2Error, ValueError):

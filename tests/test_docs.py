@@ -25,15 +25,16 @@ API_PAGES = {
     "mapping": ["mapper", "NetworkSpec", "quantize_spec", "map_and_calibrate", "migrate", "MigrationReport"],
     "config": ["config_from_specification", "MappedConfiguration", "Configuration", "Dynapse2DRCError"],
     "hardware": ["DynapseSamna", "VirtualBoard", "SamnaBoard", "samna_status"],
-    "twin": ["probe", "ProbeProtocol", "ProbeRecordings", "find_defects", "effective_quantities", "fit_twin", "Twin"],
+    "twin": ["probe", "ProbeProtocol", "ProbeRecordings", "find_defects", "effective_quantities", "fit_twin", "Twin",
+             "run_chip", "ChipOutcome", "run_study"],
     "tasks": ["frozen_noise", "rate_frequency"],
-    "cli": ["main", "run_demo", "save_plots"],
+    "cli": ["main", "run_demo", "save_plots", "run_yield"],
 }
 
 GUIDE_PAGES = [
     "installation", "concepts", "differences", "parameters", "simulation", "transforms", "quantization",
     "mapping", "lif_conversion", "migration", "configuration", "deployment", "twin", "cli", "results", "benchmarks",
-    "tutorials",
+    "tutorials", "yield",
 ]
 TUTORIALS = sorted(p.stem for p in (ROOT / "tutorials").glob("*.ipynb"))
 FIGURES = ROOT / "docs" / "assets" / "demo"

@@ -12,7 +12,10 @@ Commands:
 * ``deploy CONFIG.json --input RASTER.npy [--labels LABELS.npy]``: run a raster of input
   spike counts on the virtual board (or a board) and write the output raster; with a
   class map, each sample's class and, given labels, the accuracy; input events that would
-  reach no neuron are refused (``LostInputsError``) unless ``--allow-lost-inputs`` is given.
+  reach no neuron are refused (``LostInputsError``) unless ``--allow-lost-inputs`` is given;
+* ``yield (--task NAME | --data DATA.npz) --chips N --out DIR``: one trained network on N
+  virtual chips with their own flaws, before and after per-chip tuning, here or on Ray
+  (:mod:`.yield_command`).
 
 Configuration files may be gzip-compressed (``config.json.gz``); they are read by their
 first bytes, whatever their name.
@@ -425,6 +428,66 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- yield ----------------------------------------------------------------------------------
+
+
+def _cmd_yield(args: argparse.Namespace) -> int:
+    from .yield_command import YieldOptions, run_yield, summary_table
+
+    options = YieldOptions(
+        out=args.out, task=args.task, data=args.data, chips=args.chips, mismatch=args.mismatch, tune=args.tune,
+        network=args.network, epochs=args.epochs, train_epochs=args.train_epochs, workers=args.workers,
+        ray_address=args.ray_address, seed=args.seed, first_chip=args.first_chip, test_samples=args.test_samples,
+        samples=args.samples, backend=args.backend,
+    )
+    log = (lambda msg: print(msg, flush=True)) if not args.quiet else (lambda msg: None)
+    log(f"rockpool-dynapse2 yield -> {args.out}")
+    report = run_yield(options, log)
+    print()
+    print(summary_table(report))
+    print()
+    for name, path in report["files"].items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _add_yield_parser(sub: Any) -> None:
+    """The ``yield`` subcommand's options (the study checks their values: see :class:`.yield_command.YieldOptions`)."""
+    from .tasks import TASKS
+
+    cmd = sub.add_parser("yield", help="one trained network on many virtual chips: accuracy distribution before and after tuning",
+                         description="Train a network once with mismatch injection (or load one with --network), deploy it "
+                         "to N virtual chips with their own flaws (ChipProfile.draw), optionally tune it per chip and deploy "
+                         "again; report mean, worst and yield (chips within 5 points of the float accuracy) before and after. "
+                         "Runs here, in a process pool (--workers) or on Ray (--ray-address), one chip per task.")
+    data = cmd.add_mutually_exclusive_group(required=True)
+    data.add_argument("--task", choices=tuple(TASKS), default=None, help="a built-in task")
+    data.add_argument("--data", default=None, metavar="DATA.npz", help="a data set, as train reads it (see docs/cli.md)")
+    cmd.add_argument("--out", default="dynapse2-yield", metavar="DIR", help="output directory (default: ./dynapse2-yield)")
+    cmd.add_argument("--chips", type=int, default=100, metavar="N", help="virtual chips (default: 100)")
+    cmd.add_argument("--mismatch", type=float, default=0.3, metavar="F", help="their mismatch, a fraction (default: 0.3)")
+    # The strategies are checked by the study (importing the twin package here would import
+    # Rockpool for every command).
+    cmd.add_argument("--tune", default="none", metavar="{none,oracle,fitted}",
+                     help="per-chip tuning: none, oracle (fine-tune with the true profile), fitted (probe, fit, fine-tune)")
+    cmd.add_argument("--network", default=None, metavar="DIR", help="reuse the network.npz (and config.json.gz) of a train or demo run")
+    cmd.add_argument("--epochs", type=int, default=20, metavar="E", help="fine-tuning epochs per chip (default: 20)")
+    cmd.add_argument("--train-epochs", type=int, default=None, metavar="E",
+                     help="training epochs (default: 60, as train)")
+    cmd.add_argument("--samples", type=int, default=None, metavar="N", help="samples of a built-in task, half for training (default: 600)")
+    cmd.add_argument("--test-samples", type=int, default=None, metavar="N", help="test samples each chip runs (default: all)")
+    cmd.add_argument("--workers", type=int, default=1, metavar="W",
+                     help="processes here, or the CPUs of a local Ray instance (default: 1)")
+    cmd.add_argument("--ray-address", default=None, metavar="A",
+                     help="run on Ray: local (start an instance with --workers CPUs), auto (a running one, else local) "
+                     "or a cluster's address; needs pip install \"rockpool-dynapse2[ray]\"")
+    cmd.add_argument("--first-chip", type=int, default=1, metavar="S", help="seed of the first chip (default: 1)")
+    cmd.add_argument("--backend", choices=("jax", "torch"), default="jax", help="training and virtual-board backend")
+    cmd.add_argument("--seed", type=int, default=0, help="seed of the task and the training (default: 0)")
+    cmd.add_argument("--quiet", action="store_true", help="print only the summary")
+    cmd.set_defaults(func=_cmd_yield)
+
+
 # --- parser -------------------------------------------------------------------------------
 
 
@@ -511,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the class map, if the configuration has none (or to replace it): M consecutive output "
                         "channels per class, or the channels of each class (0,1 2,3)")
     deploy.set_defaults(func=_cmd_deploy)
+    _add_yield_parser(sub)
     for command in sub.choices.values():  # who reports an option the command does not know (see _parse)
         command.set_defaults(command_parser=command)
     return parser

@@ -297,7 +297,8 @@ def board_outputs(
     progress: Callable = lambda it: it,
     rest_steps: Optional[int] = None,
 ) -> np.ndarray:
-    """Run every sample through ``DynapseSamna``; output rasters ``(B, T, n_outputs)``.
+    """Run every sample through ``DynapseSamna``; output rasters ``(B, T, n_outputs)``
+    (:func:`~rockpool_dynapse2.hardware.driver.run_samples`).
 
     Each sample starts from rest: on a board that can reset its neurons (its
     ``capabilities.can_reset``, e.g. the virtual board) by a reset before it; on one that
@@ -312,18 +313,9 @@ def board_outputs(
         progress: wraps the sample iterator (e.g. a tqdm bar).
         rest_steps: steps without input before each sample on a board that cannot reset.
     """
-    from ..hardware import DynapseSamna
+    from ..hardware.driver import run_samples
 
-    out = np.zeros((x.shape[0], x.shape[1], mapped.n_outputs), dtype=np.float32)
-    with DynapseSamna(board_factory(), mapped) as mod:
-        can_reset = mod.capabilities.can_reset
-        rest = 0 if can_reset else (REST_STEPS if rest_steps is None else rest_steps)
-        for b in progress(range(x.shape[0])):
-            if can_reset:
-                mod.reset_state()
-            sample = np.concatenate([np.zeros((rest, x.shape[2]), dtype=x.dtype), x[b]]) if rest else x[b]
-            out[b] = mod(sample)[0][0][rest:]
-    return out
+    return run_samples(mapped, x, board_factory, REST_STEPS if rest_steps is None else rest_steps, progress)
 
 
 def measure_board(model: ChipModel, mapped: Any, x: np.ndarray, y: np.ndarray, board_factory: Callable[[], Any],

@@ -11,7 +11,8 @@
 * :mod:`.samna_board`: :class:`SamnaBoard`, a DYNAP-SE2 board through SynSense's samna;
 * :mod:`.driver`: :class:`DynapseSamna`, the Rockpool module that applies a configuration
   to a board and runs rasters through it, with deadlines on every board call of a run;
-  :func:`lost_inputs`, the input events a configuration would lose.
+  :func:`lost_inputs`, the input events a configuration would lose; :func:`run_samples`,
+  a batch of samples run one by one, each from rest.
 
 Only :mod:`rockpool_dynapse2._samna.adapter` touches samna, and only when called; importing
 this package never imports samna.
@@ -28,7 +29,7 @@ from ..errors import (
     LostInputsError,
 )
 from .board import Board, BoardCapabilities, GridEvent, control_event
-from .driver import DynapseSamna, LostInputs, events_to_raster, lost_inputs, raster_to_events, unrouted_input_routes
+from .driver import DynapseSamna, LostInputs, events_to_raster, lost_inputs, raster_to_events, run_samples, unrouted_input_routes
 from .registry import BOARD_KINDS, BoardKind, board_factory, board_kinds, check_board, open_board
 from .samna_board import SamnaBoard, find_dynapse_boards
 from .chip_profile import ChipProfile
@@ -55,6 +56,7 @@ __all__ = [
     "unrouted_input_routes",
     "lost_inputs",
     "LostInputs",
+    "run_samples",
     "SamnaStatus",
     "samna_status",
     "require_samna",

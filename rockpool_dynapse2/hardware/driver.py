@@ -97,6 +97,7 @@ __all__ = [
     "unrouted_input_routes",
     "LostInputs",
     "lost_inputs",
+    "run_samples",
 ]
 
 _log = logging.getLogger(__name__)
@@ -560,3 +561,37 @@ class DynapseSamna(Module):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def run_samples(
+    mapped: MappedConfiguration,
+    x: np.ndarray,
+    board_factory: Callable[[], Board],
+    rest_steps: int,
+    progress: Callable = lambda it: it,
+) -> np.ndarray:
+    """Run every sample of ``x`` through :class:`DynapseSamna` on a new board; the output
+    rasters ``(B, T, n_outputs)``.
+
+    Each sample starts from rest: on a board that can reset its neurons (its
+    ``capabilities.can_reset``, e.g. the virtual board) by a reset before it; on one that
+    cannot (a chip), by ``rest_steps`` steps without input before it (their output is dropped).
+
+    Args:
+        mapped: the configuration.
+        x: input spike counts ``(B, T, n_inputs)``.
+        board_factory: opens the board (e.g. :func:`~.registry.board_factory`'s); it is
+            closed at the end.
+        rest_steps: steps without input before each sample on a board that cannot reset.
+        progress: wraps the sample iterator (e.g. a tqdm bar).
+    """
+    out = np.zeros((x.shape[0], x.shape[1], mapped.n_outputs), dtype=np.float32)
+    with DynapseSamna(board_factory(), mapped) as mod:
+        can_reset = mod.capabilities.can_reset
+        rest = 0 if can_reset else rest_steps
+        for b in progress(range(x.shape[0])):
+            if can_reset:
+                mod.reset_state()
+            sample = np.concatenate([np.zeros((rest, x.shape[2]), dtype=x.dtype), x[b]]) if rest else x[b]
+            out[b] = mod(sample)[0][0][rest:]
+    return out

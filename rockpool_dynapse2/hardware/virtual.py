@@ -90,6 +90,7 @@ class VirtualBoard(Board):
         self.horizon_steps = int(horizon_steps)
         self._open = True
         self._net = None
+        self._built = self._rest = None
         self._time = 0
         self._pending: List[GridEvent] = []
         self._received: List[GridEvent] = []
@@ -143,6 +144,10 @@ class VirtualBoard(Board):
         else:
             self._profiled = profiled_network(self.spec, used, self.profile, self.backend)
             self._net = self._profiled.net
+        # A JAX module is immutable (a run returns a new one): the network at rest is made
+        # once, on the first reset, and every reset returns to it (Rockpool's reset_state
+        # deep-copies the module several times: most of a short sample's run time).
+        self._built, self._rest = self._net, None
         self._time = 0
         self._pending, self._received = [], []
 
@@ -150,7 +155,12 @@ class VirtualBoard(Board):
         """Return every neuron to rest."""
         self._check_open()
         if self._net is not None:
-            self._net = self._net.reset_state() if self.backend == "jax" else self._reset_torch()
+            self._net = self._at_rest() if self.backend == "jax" else self._reset_torch()
+
+    def _at_rest(self):
+        if self._rest is None:
+            self._rest = self._built.reset_state()
+        return self._rest
 
     def _reset_torch(self):
         self._net.reset_state()

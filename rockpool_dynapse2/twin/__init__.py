@@ -15,11 +15,13 @@ so the same code runs on a virtual chip with flaws and on a samna board.
 * :mod:`.fit`: :func:`fit_twin`, which fits each neuron's factors through the
   differentiable simulation and returns a :class:`Twin` (a
   :class:`~rockpool_dynapse2.hardware.ChipProfile`, the defects, the :class:`FitQuality`);
-  :func:`predict_counts`, :func:`quantity_errors`.
-
+  :func:`predict_counts`, :func:`quantity_errors`;
 * :mod:`.finetune`: :func:`~.finetune.fine_tune` tunes a trained network on one chip's
   twin and writes that chip's configuration; :func:`~.finetune.chip_factors` translates a
-  profile into the training model's factors.
+  profile into the training model's factors;
+* :mod:`.yield_study`: the yield study, one network on many virtual chips: a chip's job
+  and outcome (:func:`~.yield_study.run_chip`), the tuning strategies, the distribution;
+* :mod:`.yield_runners`: where the chips run: here, in a process pool, or on Ray.
 
 ``docs/twin.md`` describes the workflow.
 """

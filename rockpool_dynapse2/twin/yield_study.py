@@ -1,0 +1,443 @@
+"""The yield study: one trained network deployed to many virtual chips, each tuned or not.
+
+A *chip* is a virtual board with its own flaws, :class:`~rockpool_dynapse2.hardware.ChipProfile`
+drawn from a seed (``ChipProfile.draw(seed, mismatch)``). For every chip, :func:`run_chip`
+
+1. draws the chip (stage ``"draw"``);
+2. runs the network's configuration on ``VirtualBoard(profile=...)``, the test set sent as
+   events one sample at a time (:func:`~rockpool_dynapse2.hardware.run_samples`), and scores
+   it: the *untuned* accuracy (stage ``"deploy"``);
+3. with a tuning strategy other than ``"none"``, makes a configuration for this chip
+   (stage ``"tune"``) and scores it on the same board: the *tuned* accuracy (stage
+   ``"deploy_tuned"``).
+
+The strategies (:data:`TUNE_STRATEGIES`):
+
+* ``"none"``: deploy as trained;
+* ``"oracle"``: fine-tune the network for the chip with its true profile as the twin;
+* ``"fitted"``: probe the chip through the board protocol, fit a twin to the recordings,
+  fine-tune with the fitted profile.
+
+Both place the network around the twin's defects
+(:meth:`~rockpool_dynapse2.hardware.ChipProfile.defects`) and fine-tune it on the twin
+with :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data);
+``"fitted"`` probes the cores the network uses (:func:`~.probe.probe`) and fits the twin
+with :func:`~.fit.fit_twin`'s defaults. A strategy named but not in a version raises
+:class:`~rockpool_dynapse2.errors.StrategyNotAvailableError` (:func:`check_strategy` says
+so before any work).
+
+Every chip's result is a :class:`ChipOutcome`, a plain record (picklable, and JSON through
+:meth:`ChipOutcome.to_dict`): a stage that fails is recorded in it (``error``,
+``failed_stage``), never dropped. :func:`summarize` reduces the outcomes to the
+distribution before and after tuning: mean, worst and the *yield*, the fraction of chips
+within :data:`YIELD_MARGIN` of the float accuracy. :mod:`.yield_runners` runs the chips
+here, in a process pool or on Ray.
+
+What the chips share, :class:`StudyInputs` (the trained network, its configuration, the
+test and tuning data), is sent to each worker once; each process rebuilds the network
+from it once (:func:`prepared`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import ParameterValueError, StrategyNotAvailableError
+from ..parameters.validate import choice, integer, real_number, seed as check_seed
+
+__all__ = [
+    "TUNE_STRATEGIES",
+    "YIELD_MARGIN",
+    "FINE_TUNE_CHECK_SAMPLES",
+    "ChipJob",
+    "ChipOutcome",
+    "StudyInputs",
+    "Prepared",
+    "TuneContext",
+    "check_strategy",
+    "chip_jobs",
+    "prepared",
+    "board_accuracy",
+    "float_accuracy",
+    "run_chip",
+    "distribution",
+    "summarize",
+]
+
+TUNE_STRATEGIES: Tuple[str, ...] = ("none", "oracle", "fitted")
+"""The tuning strategies, by name (see the module docs)."""
+
+YIELD_MARGIN = 0.05
+"""A chip *yields* if its accuracy is at most this much (5 points) below the float accuracy."""
+
+_WAITING: Dict[str, str] = {}
+"""Strategies named but not in this version, and what each waits for (none now)."""
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChipJob:
+    """One chip of a study: which chip, and what to do with it.
+
+    Attributes:
+        seed: the chip's seed (``ChipProfile.draw(seed, mismatch)``), an integer >= 0.
+        mismatch: the chip's per-neuron deviation (0.3 for 30 %).
+        tune: one of :data:`TUNE_STRATEGIES`.
+        epochs: fine-tuning epochs per chip (the tuned strategies).
+        backend: the virtual board's simulation backend, ``"jax"`` or ``"torch"``.
+
+    Raises:
+        ParameterValueError, UnknownParameterError: a field outside its range or choices.
+    """
+
+    seed: int
+    mismatch: float = 0.3
+    tune: str = "none"
+    epochs: int = 20
+    backend: str = "jax"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seed", check_seed("seed", self.seed))
+        object.__setattr__(self, "mismatch", real_number("mismatch", self.mismatch, low=0.0, high=1.0, what="a fraction"))
+        choice("tune", self.tune, TUNE_STRATEGIES)
+        object.__setattr__(self, "epochs", integer("epochs", self.epochs, low=1))
+        choice("backend", self.backend, ("jax", "torch"))
+
+
+@dataclass(frozen=True)
+class ChipOutcome:
+    """What one chip gave (accuracies are fractions in 0..1; ``None``: not measured).
+
+    Attributes:
+        seed, mismatch, tune: the job's.
+        untuned: test accuracy of the trained configuration on the chip.
+        tuned: test accuracy of the chip's tuned configuration on it (``tune`` ``"none"``: ``None``).
+        seconds: wall time of each stage that ran (``draw``, ``deploy``, ``tune``, ``deploy_tuned``).
+        error: ``"ErrorType: message"`` of the stage that failed, else ``None``.
+        failed_stage: the stage that failed, else ``None``.
+        worker: ``host:pid`` of the process that ran the chip.
+    """
+
+    seed: int
+    mismatch: float
+    tune: str
+    untuned: Optional[float] = None
+    tuned: Optional[float] = None
+    seconds: Dict[str, float] = field(default_factory=dict)
+    error: Optional[str] = None
+    failed_stage: Optional[str] = None
+    worker: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every stage ran."""
+        return self.error is None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The record as plain JSON data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "ChipOutcome":
+        """The record from :meth:`to_dict`'s dictionary."""
+        return cls(**d)
+
+    @classmethod
+    def failed(cls, job: ChipJob, stage: str, error: BaseException, worker: str = "") -> "ChipOutcome":
+        """The outcome of a chip whose ``stage`` raised ``error`` before anything was measured
+        (e.g. its worker died: ``stage`` ``"worker"``)."""
+        return cls(job.seed, job.mismatch, job.tune, error=_error_text(error), failed_stage=stage, worker=worker)
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+@dataclass(frozen=True, eq=False)
+class StudyInputs:
+    """What every chip of a study shares, as bytes and arrays (cheap to pickle and to send
+    to a worker once).
+
+    Attributes:
+        network: the trained network, the bytes of a ``network.npz``
+            (:func:`~rockpool_dynapse2.training.save_parameters`).
+        config: the network's configuration with its class map, the bytes of a
+            ``config.json(.gz)`` (:meth:`~rockpool_dynapse2.placement.MappedConfiguration.save`).
+        x_test: test inputs ``(B, T, C)``, spike counts per step.
+        y_test: test labels ``(B,)``.
+        x_tune: inputs the tuned strategies fine-tune on ``(B', T, C)`` (the training set).
+        y_tune: their labels ``(B',)``.
+        key: a digest of the network and configuration (the per-process cache's key).
+    """
+
+    network: bytes
+    config: bytes
+    x_test: np.ndarray
+    y_test: np.ndarray
+    x_tune: np.ndarray
+    y_tune: np.ndarray
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("network", "config"):
+            if not isinstance(getattr(self, name), bytes) or not getattr(self, name):
+                raise ParameterValueError(name, "the non-empty bytes of a file", type(getattr(self, name)).__name__)
+        for x, y, what in ((self.x_test, self.y_test, "test"), (self.x_tune, self.y_tune, "tune")):
+            if np.ndim(x) != 3 or np.ndim(y) != 1 or len(x) != len(y) or len(y) == 0:
+                raise ParameterValueError(f"x_{what}, y_{what}", "arrays (B, T, C) and (B,) with B >= 1",
+                                          f"shapes {np.shape(x)} and {np.shape(y)}")
+        digest = hashlib.sha1(self.network + self.config).hexdigest()[:16]
+        object.__setattr__(self, "key", digest)
+
+    @classmethod
+    def from_objects(cls, result: Any, mapped: Any, x_test: np.ndarray, y_test: np.ndarray,
+                     x_tune: np.ndarray, y_tune: np.ndarray) -> "StudyInputs":
+        """From a :class:`~rockpool_dynapse2.training.TrainResult` and its
+        :class:`~rockpool_dynapse2.placement.MappedConfiguration` (with its class map)."""
+        import gzip
+
+        from ..training import save_parameters
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "network.npz")
+            save_parameters(path, result)
+            with open(path, "rb") as f:
+                network = f.read()
+        config = gzip.compress(mapped.to_json().encode("utf-8"), compresslevel=3)
+        return cls(network, config, x_test, y_test, x_tune, y_tune)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The network of a study rebuilt in a process: ``result`` (a
+    :class:`~rockpool_dynapse2.training.TrainResult`) and ``mapped`` (its configuration)."""
+
+    result: Any
+    mapped: Any
+
+
+_PREPARED: Dict[str, Prepared] = {}
+
+
+def prepared(inputs: StudyInputs) -> Prepared:
+    """The network and configuration of ``inputs``, rebuilt once per process (cached by ``key``)."""
+    if inputs.key not in _PREPARED:
+        from ..placement import MappedConfiguration
+        from ..training import load_parameters
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "network.npz")
+            with open(path, "wb") as f:
+                f.write(inputs.network)
+            result = load_parameters(path)
+        mapped = MappedConfiguration.from_json(inputs.config)
+        _PREPARED.clear()  # one study at a time per process
+        _PREPARED[inputs.key] = Prepared(result, mapped)
+    return _PREPARED[inputs.key]
+
+
+# --- strategies -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TuneContext:
+    """What a tuning strategy is given for one chip.
+
+    Attributes:
+        job: the chip's job.
+        prepared: the trained network and its configuration.
+        profile: the chip's true :class:`~rockpool_dynapse2.hardware.ChipProfile` (only
+            ``"oracle"`` may read it).
+        board_factory: opens the chip's board (what ``"fitted"`` probes).
+        x_tune, y_tune: the data to fine-tune on.
+    """
+
+    job: ChipJob
+    prepared: Prepared
+    profile: Any
+    board_factory: Callable[[], Any]
+    x_tune: np.ndarray
+    y_tune: np.ndarray
+
+
+FINE_TUNE_CHECK_SAMPLES = 16
+"""Tuning inputs :func:`~.finetune.fine_tune` measures its own before/after accuracies on
+(not reported: the study measures both on the test set, on the chip's board)."""
+
+
+def _fine_tuned(context: TuneContext, twin_profile: Any) -> Any:
+    """The network placed around ``twin_profile``'s defects (its dead and always-on neurons,
+    its defective CAM entries) and fine-tuned on it: the chip's configuration."""
+    from ..placement import config_from_specification
+    from .finetune import fine_tune
+
+    defects = twin_profile.defects()
+    n = FINE_TUNE_CHECK_SAMPLES
+    tuned = fine_tune(context.prepared.result, twin_profile, context.x_tune, context.y_tune, epochs=context.job.epochs,
+                      backend=context.job.backend, x_eval=context.x_tune[:n], y_eval=context.y_tune[:n],
+                      place=lambda spec: config_from_specification(spec, defects=defects))
+    return tuned.mapped
+
+
+def _tune_oracle(context: TuneContext) -> Any:
+    """Fine-tune for the chip with its true profile as the twin."""
+    return _fine_tuned(context, context.profile)
+
+
+def _tune_fitted(context: TuneContext) -> Any:
+    """Probe the cores the network uses on the chip's board, fit a twin, fine-tune on it."""
+    from .fit import fit_twin
+    from .probe import probe
+
+    used = context.prepared.mapped.neurons
+    board = context.board_factory()
+    try:
+        recordings = probe(board, chips=sorted({a.chip for a in used}), cores=sorted({a.core for a in used}))
+    finally:
+        board.close()
+    return _fine_tuned(context, fit_twin(recordings).profile)
+
+
+_TUNERS: Dict[str, Optional[Callable[[TuneContext], Any]]] = {
+    "none": None,
+    "oracle": _tune_oracle,
+    "fitted": _tune_fitted,
+}
+
+
+def check_strategy(name: str) -> None:
+    """Fail early where :func:`run_chip` would fail on every chip.
+
+    Raises:
+        UnknownParameterError: not one of :data:`TUNE_STRATEGIES`.
+        StrategyNotAvailableError: a strategy whose code is not in this version (the
+            message names what it waits for).
+    """
+    choice("tune", name, TUNE_STRATEGIES)
+    if name in _WAITING:
+        raise StrategyNotAvailableError(
+            f"`tune` must be a strategy available in this version; got {name!r}, which waits for {_WAITING[name]}")
+
+
+# --- one chip -------------------------------------------------------------------------------
+
+
+def chip_jobs(n_chips: int, mismatch: float = 0.3, tune: str = "none", epochs: int = 20, first_seed: int = 1,
+              backend: str = "jax") -> List[ChipJob]:
+    """The jobs of ``n_chips`` chips, seeds ``first_seed .. first_seed + n_chips - 1``."""
+    n_chips = integer("chips", n_chips, low=1)
+    first_seed = check_seed("first_seed", first_seed)
+    return [ChipJob(first_seed + i, mismatch, tune, epochs, backend) for i in range(n_chips)]
+
+
+def board_accuracy(result: Any, mapped: Any, x: np.ndarray, y: np.ndarray, board_factory: Callable[[], Any]) -> float:
+    """The accuracy of ``mapped`` on a board: every sample of ``x`` ``(B, T, C)`` run from
+    rest, scored by the trained model's readout on the output counts."""
+    from ..hardware.driver import run_samples
+
+    out = run_samples(mapped, np.asarray(x, dtype=np.float32), board_factory, rest_steps=0)  # the virtual board resets
+    return result.model.output_accuracy(out.sum(1), y)
+
+
+def float_accuracy(result: Any, x: np.ndarray, y: np.ndarray) -> float:
+    """The accuracy of the trained network without the chip's rounding (the study's reference)."""
+    from ..training.jax_trainer import counts_jax
+
+    counts = counts_jax(result.model, result.params, np.asarray(x, dtype=np.float32), quantize=False, snap=False)
+    return result.model.accuracy(counts, y)
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _Stages:
+    """Runs a chip's stages in turn, timing each; the first failure ends the chip."""
+
+    def __init__(self) -> None:
+        self.seconds: Dict[str, float] = {}
+        self.error: Optional[str] = None
+        self.failed: Optional[str] = None
+
+    def run(self, stage: str, fn: Callable[[], Any]) -> Any:
+        if self.error is not None:
+            return None
+        start = time.perf_counter()
+        try:
+            return fn()
+        except Exception as err:  # noqa: BLE001 (any failure of a chip is recorded in its outcome)
+            self.error, self.failed = _error_text(err), stage
+            return None
+        finally:
+            self.seconds[stage] = time.perf_counter() - start
+
+
+def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
+    """Draw the chip, deploy the trained network on it, tune it (``job.tune``) and deploy again.
+
+    Any failure of a stage is recorded in the outcome (the later stages do not run);
+    ``KeyboardInterrupt`` passes.
+    """
+    from ..hardware import ChipProfile, VirtualBoard
+
+    net = prepared(inputs)
+    stages = _Stages()
+    profile = stages.run("draw", lambda: ChipProfile.draw(job.seed, mismatch=job.mismatch))
+    factory = lambda: VirtualBoard(backend=job.backend, profile=profile)  # noqa: E731
+    untuned = stages.run("deploy", lambda: board_accuracy(net.result, net.mapped, inputs.x_test, inputs.y_test, factory))
+    tuned = None
+    tuner = _TUNERS[job.tune]
+    if tuner is not None:
+        context = TuneContext(job, net, profile, factory, inputs.x_tune, inputs.y_tune)
+        mapped = stages.run("tune", lambda: tuner(context))
+        tuned = stages.run("deploy_tuned", lambda: board_accuracy(net.result, mapped, inputs.x_test, inputs.y_test, factory))
+    return ChipOutcome(job.seed, job.mismatch, job.tune, untuned, tuned, stages.seconds, stages.error, stages.failed, _worker())
+
+
+# --- the distribution -------------------------------------------------------------------------
+
+
+def distribution(values: Sequence[Optional[float]], reference: float, margin: float = YIELD_MARGIN) -> Dict[str, Any]:
+    """Mean, worst, best and yield of chip accuracies (``None``: a chip not measured, which
+    counts against the yield and is left out of mean, worst and best).
+
+    Returns:
+        ``{"mean", "worst", "best", "yield", "measured", "chips"}``: ``yield`` is the
+        fraction of all chips within ``margin`` of ``reference``; ``mean``, ``worst`` and
+        ``best`` are ``None`` when no chip was measured.
+    """
+    measured = np.array([v for v in values if v is not None], dtype=float)
+    n = len(values)
+    good = int(np.sum(measured >= reference - margin - 1e-12))
+    some = measured.size > 0
+    return {
+        "mean": float(measured.mean()) if some else None,
+        "worst": float(measured.min()) if some else None,
+        "best": float(measured.max()) if some else None,
+        "yield": good / n if n else None,
+        "measured": int(measured.size),
+        "chips": n,
+    }
+
+
+def summarize(outcomes: Sequence[ChipOutcome], reference: float, margin: float = YIELD_MARGIN) -> Dict[str, Any]:
+    """The study's summary: the float accuracy, the distribution before tuning and (if any
+    chip was tuned) after, and the chips that failed (seed, stage, error)."""
+    tuned = any(o.tune != "none" for o in outcomes)
+    return {
+        "float": reference,
+        "margin": margin,
+        "untuned": distribution([o.untuned for o in outcomes], reference, margin),
+        "tuned": distribution([o.tuned for o in outcomes], reference, margin) if tuned else None,
+        "failed": [{"seed": o.seed, "stage": o.failed_stage, "error": o.error} for o in outcomes if not o.ok],
+    }

@@ -1,0 +1,259 @@
+"""The yield study (twin.yield_study, twin.yield_runners) and ``rockpool-dynapse2 yield``.
+
+A tiny untrained network (8 inputs, 2 classes, 50 ms samples) on 2-3 virtual chips: the
+plumbing, not the accuracy. The same chips give the same outcomes here, in a process pool
+and on a local Ray instance; a failing chip is reported, never dropped; a strategy that is
+not in this version and a missing Ray are named errors before any work.
+"""
+
+import json
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from rockpool_dynapse2.app.cli import main
+from rockpool_dynapse2.errors import ParameterValueError, RayNotAvailableError, StrategyNotAvailableError, UnknownParameterError
+from rockpool_dynapse2.twin import yield_runners
+from rockpool_dynapse2.twin.yield_runners import run_study
+from rockpool_dynapse2.twin.yield_study import (
+    ChipJob,
+    ChipOutcome,
+    StudyInputs,
+    board_accuracy,
+    check_strategy,
+    chip_jobs,
+    distribution,
+    run_chip,
+    summarize,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A task, an untrained network on it, its configuration, the study's inputs, and a
+    directory holding network.npz, config.json.gz and the data as train would read it."""
+    from rockpool_dynapse2.app.demo import demo_layout
+    from rockpool_dynapse2.app.tasks import frozen_noise
+    from rockpool_dynapse2.app.yield_command import _mapped
+    from rockpool_dynapse2.training import ChipModel, TrainResult, TrainSettings, save_parameters
+
+    task = frozen_noise(12, seed=0, n_channels=8, duration=0.05)
+    model = ChipModel(demo_layout(task, 2), TrainSettings(seed=0, dt=task.dt))
+    result = TrainResult(model, model.initial_parameters(0), "jax")
+    mapped = _mapped(result)
+    inputs = StudyInputs.from_objects(result, mapped, task.x_test[:3], task.y_test[:3], task.x_train, task.y_train)
+    d = tmp_path_factory.mktemp("tiny")
+    save_parameters(d / "network.npz", result)
+    mapped.save(d / "config.json.gz")
+    np.savez(d / "data.npz", x_train=task.x_train, y_train=task.y_train, x_test=task.x_test[:3], y_test=task.y_test[:3], dt=task.dt)
+    return task, result, mapped, inputs, d
+
+
+def _accuracies(outcomes):
+    return [(o.seed, o.untuned, o.tuned, o.error) for o in outcomes]
+
+
+def test_a_chip_is_scored_on_its_own_virtual_board(tiny):
+    from rockpool_dynapse2.hardware import ChipProfile, VirtualBoard
+
+    task, result, mapped, inputs, _ = tiny
+    outcome = run_chip(ChipJob(5, mismatch=0.3), inputs)
+    board = lambda: VirtualBoard(profile=ChipProfile.draw(5, mismatch=0.3))  # noqa: E731
+    assert outcome.ok and outcome.tuned is None and outcome.tune == "none"
+    assert outcome.untuned == board_accuracy(result, mapped, task.x_test[:3], task.y_test[:3], board)
+    assert set(outcome.seconds) == {"draw", "deploy"}
+    assert ChipOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
+
+
+@pytest.mark.timeout(1200)
+def test_sequential_and_process_pool_give_the_same_outcomes_in_job_order(tiny):
+    inputs = tiny[3]
+    jobs = chip_jobs(2, mismatch=0.3, first_seed=7)
+    heard = []
+    here = run_study(jobs, inputs, workers=1, on_result=lambda i, o: heard.append(i))
+    pool = run_study(jobs, inputs, workers=2)
+    assert [o.seed for o in here] == [7, 8] and heard == [0, 1]
+    assert _accuracies(pool) == _accuracies(here)
+    assert len({o.worker for o in pool} - {o.worker for o in here}) >= 1  # ran in other processes
+
+
+# Ray starts its processes with fork + exec, which Python 3.12+ warns about once JAX runs threads.
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+@pytest.mark.timeout(1200)  # a hang fails the test instead of holding the suite (4.5 min measured on a loaded 2-core machine)
+def test_on_a_local_ray_instance_the_same_chips_give_the_same_outcomes(tiny):
+    import ray
+
+    inputs = tiny[3]
+    jobs = chip_jobs(2, mismatch=0.3, first_seed=7)
+    heard = []
+    on_ray = run_study(jobs, inputs, workers=1, ray_address="local", on_result=lambda i, o: heard.append(i))
+    assert not ray.is_initialized()  # shut down at the end
+    assert sorted(heard) == [0, 1]
+    assert _accuracies(on_ray) == _accuracies(run_study(jobs, inputs))
+
+
+def test_a_failing_chip_is_reported_not_dropped(tiny):
+    inputs = tiny[3]
+    wrong = StudyInputs(inputs.network, inputs.config, inputs.x_test[:, :, :3], inputs.y_test, inputs.x_tune, inputs.y_tune)
+    outcomes = run_study(chip_jobs(2), wrong, workers=1)
+    assert [o.seed for o in outcomes] == [1, 2]
+    assert all(not o.ok and o.failed_stage == "deploy" and o.untuned is None for o in outcomes)
+    summary = summarize(outcomes, 1.0)
+    assert summary["untuned"]["yield"] == 0.0 and summary["untuned"]["mean"] is None
+    assert [f["seed"] for f in summary["failed"]] == [1, 2]
+
+
+def test_a_dead_worker_is_reported_as_a_failed_chip(tiny, monkeypatch):
+    class Dead:
+        def result(self):
+            raise RuntimeError("worker died")
+
+    outcomes = [None]
+    yield_runners._collect({Dead(): 0}, chip_jobs(1), outcomes, lambda i, o: None, lambda f: f.result())
+    assert outcomes[0].failed_stage == "worker" and outcomes[0].error == "RuntimeError: worker died"
+
+
+def test_strategies_are_checked_by_name(tiny, monkeypatch):
+    from rockpool_dynapse2.twin import yield_study
+
+    for name in ("none", "oracle", "fitted"):
+        check_strategy(name)
+    with pytest.raises(UnknownParameterError):
+        check_strategy("magic")
+    monkeypatch.setitem(yield_study._WAITING, "fitted", "`something`")  # a strategy not in a version
+    with pytest.raises(StrategyNotAvailableError, match="something"):
+        check_strategy("fitted")
+
+
+def test_the_fitted_strategy_probes_the_network_s_cores_and_tunes_on_the_fit(tiny, monkeypatch):
+    """The plumbing (the probe and the fit have their own tests, and take minutes): the
+    probe gets the chip's board and the cores the network uses; fine-tuning gets the fit's profile."""
+    import importlib
+    from types import SimpleNamespace
+
+    probe = importlib.import_module("rockpool_dynapse2.twin.probe")  # the package exports a function `probe`
+    fit = importlib.import_module("rockpool_dynapse2.twin.fit")
+
+    seen = {}
+
+    def fake_probe(board, chips, cores):
+        seen.update(board=board, chips=chips, cores=cores)
+        return "recordings"
+
+    monkeypatch.setattr(probe, "probe", fake_probe)
+    monkeypatch.setattr(fit, "fit_twin", lambda recordings: SimpleNamespace(profile=seen["board"].profile))
+    outcome = run_chip(ChipJob(2, tune="fitted", epochs=1), tiny[3])
+    assert outcome.ok, outcome.error
+    assert seen["chips"] == [0] and seen["cores"] == sorted({a.core for a in tiny[2].neurons})
+    assert not seen["board"].is_open and outcome.tuned is not None
+
+
+def test_the_oracle_tunes_each_chip_and_deploys_again(tiny):
+    inputs = tiny[3]
+    outcome = run_chip(ChipJob(2, tune="oracle", epochs=1), inputs)
+    assert outcome.ok, outcome.error
+    assert outcome.untuned is not None and outcome.tuned is not None
+    assert set(outcome.seconds) == {"draw", "deploy", "tune", "deploy_tuned"}
+    assert summarize([outcome], 1.0)["tuned"]["measured"] == 1
+
+
+def test_distribution_counts_yield_against_the_float_accuracy():
+    d = distribution([0.9, 0.85, 0.84, None], reference=0.9)
+    assert d["yield"] == 0.5 and d["worst"] == 0.84 and d["measured"] == 3 and d["chips"] == 4
+    assert d["mean"] == pytest.approx((0.9 + 0.85 + 0.84) / 3)
+
+
+@pytest.mark.parametrize("field, value, error", [
+    ("seed", -1, ParameterValueError), ("mismatch", 1.5, ParameterValueError),
+    ("tune", "best", UnknownParameterError), ("epochs", 0, ParameterValueError),
+])
+def test_bad_jobs_are_named_errors(field, value, error):
+    with pytest.raises(error, match=f"`{field}`"):
+        replace(ChipJob(1), **{field: value})
+
+
+def test_without_ray_a_ray_study_is_a_named_error_with_the_install_command(tiny, monkeypatch):
+    monkeypatch.setattr(yield_runners.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(RayNotAvailableError, match=r"pip install \"rockpool-dynapse2\[ray\]\""):
+        run_study(chip_jobs(1), tiny[3], ray_address="local")
+
+
+def test_importing_the_study_imports_no_ray():
+    import subprocess
+
+    code = "import rockpool_dynapse2.twin.yield_runners, rockpool_dynapse2.app.yield_command, sys; print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_the_command_reuses_a_network_and_writes_the_report(tiny, tmp_path, capsys):
+    d = tiny[4]
+    out = tmp_path / "study"
+    code = main(["yield", "--data", str(d / "data.npz"), "--network", str(d), "--chips", "2", "--out", str(out), "--quiet"])
+    assert code == 0
+    report = json.loads((out / "yield.json").read_text())
+    assert [c["seed"] for c in report["chips"]] == [1, 2] and report["workers"] == 1
+    assert report["summary"]["untuned"]["chips"] == 2 and report["summary"]["tuned"] is None
+    assert (out / "yield.png").stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "untuned" in printed and "2 chips, 0 failed" in printed
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--task", "frozen-noise", "--tune", "best"], "`tune` must be one of"),
+    (["--task", "frozen-noise", "--chips", "0"], "`--chips` must be an integer >= 1"),
+    (["--task", "frozen-noise", "--mismatch", "2"], "`mismatch` must be in [0, 1]"),
+    (["--task", "frozen-noise", "--network", "/nonexistent"], "`--network` must be a directory"),
+    (["--task", "frozen-noise", "--first-chip", "-1"], "`--first-chip` must be an integer in 0.."),
+])
+def test_bad_values_are_one_line_errors_with_status_2(tmp_path, capsys, argv, message):
+    assert main(["yield", *argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_a_network_that_does_not_fit_the_data_is_refused(tiny, tmp_path, capsys):
+    from rockpool_dynapse2.app.tasks import frozen_noise
+
+    task = frozen_noise(12, seed=0, n_channels=5, duration=0.05)
+    data = tmp_path / "other.npz"
+    np.savez(data, x_train=task.x_train, y_train=task.y_train, x_test=task.x_test, y_test=task.y_test, dt=task.dt)
+    assert main(["yield", "--data", str(data), "--network", str(tiny[4]), "--chips", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "`--network` must fit the data" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [[], ["--task", "frozen-noise", "--data", "x.npz"], ["--task", "nope"],
+                                  ["--task", "frozen-noise", "--bogus"]])
+def test_usage_errors_exit_2_with_the_yield_usage(capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(["yield", *argv])
+    assert exit_.value.code == 2
+    assert "rockpool-dynapse2 yield" in capsys.readouterr().err
+
+
+
+def test_a_reset_virtual_board_runs_a_sample_as_a_fresh_one(tiny):
+    """The board keeps its network at rest (a JAX module is immutable) instead of resetting
+    the module each time: runs in between, with and without resets, leave it at rest."""
+    from rockpool_dynapse2.hardware import ChipProfile, DynapseSamna, VirtualBoard
+
+    task, _, mapped, _, _ = tiny
+    profile = ChipProfile.draw(3, mismatch=0.3)
+    x = task.x_test[0] * 3  # a strong input: the network leaves rest
+    with DynapseSamna(VirtualBoard(profile=profile), mapped) as fresh:
+        first = fresh(x)[0]
+    with DynapseSamna(VirtualBoard(profile=profile), mapped) as mod:
+        mod.reset_state()
+        runs = [mod(x)[0]]
+        runs.append(mod(x)[0])  # no reset: starts where the last run ended
+        mod.reset_state()
+        runs.append(mod(x)[0])
+    np.testing.assert_array_equal(runs[0], first)
+    np.testing.assert_array_equal(runs[2], first)
+    assert first.sum() > 0
