@@ -100,14 +100,19 @@ def _describe(value: Any, bad: Optional[np.ndarray] = None) -> str:
     return f"an array of shape {arr.shape}"
 
 
-class ParameterValueError(Dynapse2Error, ValueError):
-    """A parameter has a value outside its allowed domain (NaN, inf, non-positive, ...)."""
+class _BrokenRule:
+    """An error in the package's grammar, "`name` must be <rule>; got <value>", keeping the
+    three parts as attributes."""
 
     def __init__(self, name: str, rule: str, value: Any, bad: Optional[np.ndarray] = None):
         self.name = name
         self.rule = rule
         self.value = value
         super().__init__(f"`{name}` must be {rule}; got {_describe(value, bad)}")
+
+
+class ParameterValueError(_BrokenRule, Dynapse2Error, ValueError):
+    """A parameter has a value outside its allowed domain (NaN, inf, non-positive, ...)."""
 
 
 class CurrentRangeError(ParameterValueError):
@@ -257,26 +262,14 @@ class BoardFailureError(BoardError):
     the ``__cause__``."""
 
 
-class ProbeError(BoardError):
+class ProbeError(_BrokenRule, BoardError):
     """A board answered a probe with recordings that cannot be a chip's: no output event at
     all, or spikes of neurons the probe did not place (the message says which run and chip)."""
 
-    def __init__(self, name: str, rule: str, value: Any):
-        self.name = name
-        self.rule = rule
-        self.value = value
-        super().__init__(f"`{name}` must be {rule}; got {_describe(value)}")
 
-
-class TwinFitError(Dynapse2Error, ValueError):
+class TwinFitError(_BrokenRule, Dynapse2Error, ValueError):
     """Recordings a twin cannot be fitted from (a run missing, a neuron recorded twice,
     counts of the wrong shape), named by their place in the recordings."""
-
-    def __init__(self, name: str, rule: str, value: Any):
-        self.name = name
-        self.rule = rule
-        self.value = value
-        super().__init__(f"`{name}` must be {rule}; got {_describe(value)}")
 
 
 class LostInputsError(Dynapse2Error, ValueError):
