@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -167,10 +168,22 @@ def test_a_close_that_blocks_too_is_reported_and_does_not_hang(setup, release):
 @pytest.mark.timeout(30)
 def test_an_interrupt_while_a_call_is_inside_the_board_closes_it(setup, release):
     mapped, x, _ = setup
-    board = FaultyBoard("read_events", release.wait)
+    entered = threading.Event()
+
+    def blocked_read():
+        entered.set()
+        release.wait()
+
+    board = FaultyBoard("read_events", blocked_read)
     dyn = DynapseSamna(board, mapped, timeout=20.0, chunk_steps=CHUNK)
+
+    def ctrl_c():  # once the read is blocked inside the board (not at a fixed time: a busy machine is slow to get there)
+        if entered.wait(15.0):
+            time.sleep(0.2)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
     # Ctrl-C while the driver waits for the read: SIGINT to the main thread, as a terminal sends it
-    interrupt = threading.Timer(0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    interrupt = threading.Thread(target=ctrl_c, daemon=True)
     interrupt.start()
     with pytest.raises(KeyboardInterrupt):
         dyn(x[0])
