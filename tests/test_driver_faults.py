@@ -182,12 +182,18 @@ def test_an_interrupt_while_a_call_is_inside_the_board_closes_it(setup, release)
             time.sleep(0.2)
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
-    # Ctrl-C while the driver waits for the read: SIGINT to the main thread, as a terminal sends it
+    # Ctrl-C while the driver waits for the read: SIGINT to the main thread, as a terminal sends it,
+    # with Python's own SIGINT handler (a library imported by an earlier test may have left another)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     interrupt = threading.Thread(target=ctrl_c, daemon=True)
-    interrupt.start()
-    with pytest.raises(KeyboardInterrupt):
-        dyn(x[0])
-    interrupt.join()
+    try:
+        interrupt.start()
+        with pytest.raises(KeyboardInterrupt):
+            dyn(x[0])
+        interrupt.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert not board.is_open
     with pytest.raises(BoardError, match="an interrupt while `board.read_events` ran"):
         dyn(x[0])
