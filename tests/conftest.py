@@ -1,4 +1,5 @@
-"""Shared helpers of the simulation tests: build a module of either backend and run it."""
+"""Shared helpers: build a simulation module of either backend and run it; the small chain
+network of the virtual-chip and placement tests."""
 
 import numpy as np
 import pytest
@@ -52,3 +53,24 @@ def simulate():
 def module_class():
     """``module_class(backend)``: ``DynapSimJax`` or ``DynapSimTorch``."""
     return _module_class
+
+
+@pytest.fixture(scope="module")
+def chain_spec():
+    """3 inputs -> 4 neurons -> 2 outputs, strong weights, every output fires: its quantized
+    spec and 200 steps of Poisson input (the small network the virtual-chip tests share)."""
+    from rockpool.nn.combinators import Sequential
+    from rockpool.nn.modules import LinearJax
+
+    from rockpool_dynapse2 import DynapSimJax
+    from rockpool_dynapse2.mapping import mapper, quantize_spec
+
+    rng = np.random.default_rng(0)
+    net = Sequential(
+        LinearJax((3, 4), weight=np.abs(rng.normal(0, 1, (3, 4))) + 2.0, has_bias=False),
+        DynapSimJax((4,), Idc=2e-12),
+        LinearJax((4, 2), weight=np.full((4, 2), 3.0), has_bias=False),
+        DynapSimJax((2,)),
+    )
+    qspec, _ = quantize_spec(mapper(net.as_graph()))
+    return qspec, rng.poisson(0.5, (200, qspec.n_inputs)).astype(np.float32)

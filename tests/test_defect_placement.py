@@ -33,21 +33,6 @@ T = 200
 
 
 @pytest.fixture(scope="module")
-def chain():
-    """3 inputs -> 4 neurons -> 2 outputs, strong weights: every output fires."""
-    rng = np.random.default_rng(0)
-    net = Sequential(
-        LinearJax((3, 4), weight=np.abs(rng.normal(0, 1, (3, 4))) + 2.0, has_bias=False),
-        DynapSimJax((4,), Idc=2e-12),
-        LinearJax((4, 2), weight=np.full((4, 2), 3.0), has_bias=False),
-        DynapSimJax((2,)),
-    )
-    qspec, _ = quantize_spec(mapper(net.as_graph()))
-    x = rng.poisson(0.5, (T, qspec.n_inputs)).astype(np.float32)
-    return qspec, x
-
-
-@pytest.fixture(scope="module")
 def wide():
     """6 inputs -> 300 recurrent neurons -> 3 outputs, sparse weights, at most 200 neurons
     per core (2 cores, each with free slots)."""
@@ -140,8 +125,8 @@ def test_a_network_placed_around_defects_reads_back_as_the_same_network(wide):
     _same_network(spec_from_config(mapped), spec_from_config(config_from_specification(wide)))
 
 
-def test_avoided_counts_the_defects_placement_stepped_over(chain):
-    qspec, _ = chain
+def test_avoided_counts_the_defects_placement_stepped_over(chain_spec):
+    qspec, _ = chain_spec
     plain = config_from_specification(qspec)
     chip, core, slot = _address(plain, 0)
     last = max(_address(plain, j)[2] for j in range(qspec.n_neurons) if _address(plain, j)[:2] == (chip, core))
@@ -166,8 +151,8 @@ def _run(mapped, x, profile=None):
     return out, board
 
 
-def test_on_a_flawed_chip_a_network_placed_around_its_defects_loses_nothing(chain):
-    qspec, x = chain
+def test_on_a_flawed_chip_a_network_placed_around_its_defects_loses_nothing(chain_spec):
+    qspec, x = chain_spec
     plain = config_from_specification(qspec)
     hidden = [j for j in range(qspec.n_neurons) if j not in set(qspec.output_neurons.tolist())]
     h0, h1 = _address(plain, hidden[0]), _address(plain, hidden[1])
@@ -202,8 +187,8 @@ def test_a_chip_profile_s_defects_are_its_dead_and_always_on_neurons_and_bad_ent
 # --- 4. what does not fit ---------------------------------------------------------------------------------------
 
 
-def test_a_core_with_too_few_good_slots_is_a_violation_that_counts_them(chain):
-    qspec, _ = chain
+def test_a_core_with_too_few_good_slots_is_a_violation_that_counts_them(chain_spec):
+    qspec, _ = chain_spec
     plain = config_from_specification(qspec)
     chip, core, _ = _address(plain, 0)
     size = int((qspec.core_of_neuron == qspec.core_of_neuron[0]).sum())
@@ -215,8 +200,8 @@ def test_a_core_with_too_few_good_slots_is_a_violation_that_counts_them(chain):
     assert f"{256 - size + 1} of its 256 neuron slots defective" in v.where
 
 
-def test_a_neuron_with_too_few_good_cam_entries_is_a_violation_naming_them(chain):
-    qspec, _ = chain
+def test_a_neuron_with_too_few_good_cam_entries_is_a_violation_naming_them(chain_spec):
+    qspec, _ = chain_spec
     plain = config_from_specification(qspec)
     j = int(np.argmax(qspec.synapse_counts()))
     n = int(qspec.synapse_counts()[j])
@@ -257,13 +242,13 @@ def test_a_bad_defect_description_is_refused_by_name(kwargs, name):
     assert err.value.name == name
 
 
-def test_defects_take_lists_and_numpy_integers_and_placement_refuses_what_is_not_defects(chain):
+def test_defects_take_lists_and_numpy_integers_and_placement_refuses_what_is_not_defects(chain_spec):
     d = Defects(bad_neurons=[[np.int64(0), 1, 2]], bad_cam_entries=[(0, 1, 2, np.int32(3))])
     assert d.bad_neurons == frozenset({(0, 1, 2)}) and d.bad_cam_entries == frozenset({(0, 1, 2, 3)})
     assert Defects(bad_neurons=np.array([[0, 1, 2], [3, 3, 255]])).bad_neurons == frozenset({(0, 1, 2), (3, 3, 255)})
     assert d.bad_entries(0, 1, 2) == (3,) and 3 not in d.good_entries(0, 1, 2) and len(d.good_entries(0, 1, 2)) == 63
     with pytest.raises(ParameterValueError) as err:
-        config_from_specification(chain[0], defects={(0, 0, 0)})
+        config_from_specification(chain_spec[0], defects={(0, 0, 0)})
     assert err.value.name == "defects"
     with pytest.raises(ParameterValueError):
         MapOptions(defects=[(0, 0, 0)])
@@ -272,8 +257,8 @@ def test_defects_take_lists_and_numpy_integers_and_placement_refuses_what_is_not
 # --- 6. the command line ---------------------------------------------------------------------------------------
 
 
-def test_map_with_a_profile_places_around_its_defects_and_reports_them(chain, tmp_path, capsys):
-    qspec, _ = chain
+def test_map_with_a_profile_places_around_its_defects_and_reports_them(chain_spec, tmp_path, capsys):
+    qspec, _ = chain_spec
     (tmp_path / "spec.json").write_text(qspec.to_json())
     plain = config_from_specification(qspec)
     profile = _with_defects(dead=[_address(plain, 0)], cam=[_address(plain, 1) + (0,)])

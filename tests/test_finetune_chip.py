@@ -43,13 +43,6 @@ def network():
     return result, mapped, _data()
 
 
-def _with(profile: ChipProfile, **changes) -> ChipProfile:
-    fields = dict(neuron_factors=profile.neuron_factors, weight_factors=profile.weight_factors, bias_gains=profile.bias_gains,
-                  dead_neurons=profile.dead_neurons, always_on_neurons=profile.always_on_neurons,
-                  defective_cam_entries=profile.defective_cam_entries)
-    return ChipProfile(**{**fields, **changes})
-
-
 def _place(mapped, j):
     a = mapped.neurons[j]
     return (a.chip, a.core, a.neuron)
@@ -71,7 +64,7 @@ def _flawed_chip(mapped) -> ChipProfile:
     hidden = LAYOUT.slice_of("hidden0")
     output = LAYOUT.output_neurons
     defects = [_place(mapped, output[0]) + (e,) for e in range(4)] + [_place(mapped, hidden.start + 1) + (e,) for e in range(6)]
-    return _with(drawn, always_on_neurons=(), dead_neurons=(_place(mapped, hidden.start),), defective_cam_entries=tuple(defects))
+    return replace(drawn, always_on_neurons=(), dead_neurons=(_place(mapped, hidden.start),), defective_cam_entries=tuple(defects))
 
 
 # --- the translation ------------------------------------------------------------------------------
@@ -104,7 +97,7 @@ def test_the_ideal_chip_gives_factors_of_one(network):
 
 def test_always_on_neurons_are_reported_not_modelled(network):
     result, mapped, _ = network
-    profile = _with(ChipProfile.ideal(), always_on_neurons=(_place(mapped, 5),))
+    profile = replace(ChipProfile.ideal(), always_on_neurons=(_place(mapped, 5),))
     assert always_on_in(mapped, profile) == (5,)
     assert always_on_in(mapped, ChipProfile.ideal()) == ()
 

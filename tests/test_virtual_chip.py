@@ -10,6 +10,7 @@
 5. bad profiles are refused by name (field or JSON path).
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -34,18 +35,10 @@ def _mapped(net):
 
 
 @pytest.fixture(scope="module")
-def chain():
-    """3 inputs -> 4 neurons -> 2 outputs, strong weights: every output fires."""
-    rng = np.random.default_rng(0)
-    net = Sequential(
-        LinearJax((3, 4), weight=np.abs(rng.normal(0, 1, (3, 4))) + 2.0, has_bias=False),
-        DynapSimJax((4,), Idc=2e-12),
-        LinearJax((4, 2), weight=np.full((4, 2), 3.0), has_bias=False),
-        DynapSimJax((2,)),
-    )
-    qspec, mapped = _mapped(net)
-    x = rng.poisson(0.5, (T, qspec.n_inputs)).astype(np.float32)
-    return qspec, mapped, x
+def chain(chain_spec):
+    """The shared chain network (conftest), placed: ``(qspec, mapped, x)``."""
+    qspec, x = chain_spec
+    return qspec, config_from_specification(qspec), x
 
 
 def _run(mapped, x, profile=None):
@@ -54,12 +47,8 @@ def _run(mapped, x, profile=None):
 
 
 def _with(profile=None, **changes):
-    """The ideal profile (or ``profile``) with some fields replaced."""
-    p = profile or ChipProfile.ideal()
-    fields = dict(neuron_factors=p.neuron_factors, weight_factors=p.weight_factors, bias_gains=p.bias_gains,
-                  dead_neurons=p.dead_neurons, always_on_neurons=p.always_on_neurons,
-                  defective_cam_entries=p.defective_cam_entries)
-    return ChipProfile(**{**fields, **changes})
+    """The ideal profile (or ``profile``) with some fields replaced (checked again, as a new profile)."""
+    return dataclasses.replace(profile or ChipProfile.ideal(), **changes)
 
 
 def _address(mapped, j):
