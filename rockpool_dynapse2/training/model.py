@@ -313,14 +313,18 @@ class ChipModel:
         scores; the rate penalty keeps every output neuron above ``min_rate`` spikes per
         sample on average, and every neuron below ``max_rate``.
         """
-        s = self.settings
-        logp = log_softmax(s.temperature * self.class_scores(counts))
+        logp = log_softmax(self.settings.temperature * self.class_scores(counts))
         ce = -(logp * labels_onehot).sum(1).mean()
+        return ce, self._rate_penalty(counts, relu)
+
+    def _rate_penalty(self, counts: Any, relu: Any) -> Any:
+        """``rate_weight`` x (output neurons below ``min_rate`` + any neuron above ``max_rate``), squared."""
+        s = self.settings
         rates = counts.mean(0)
         out_rates = rates[self.layout.slice_of(self.layout.output)]
         quiet = relu(s.min_rate - out_rates) ** 2
         loud = relu(rates - s.max_rate) ** 2
-        return ce, s.rate_weight * (quiet.mean() + loud.mean())
+        return s.rate_weight * (quiet.mean() + loud.mean())
 
     def chip_loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops) -> Tuple[Any, Any]:
         """``(cross-entropy, rate penalty)`` of spike counts ``(K, S, N)`` of ``K`` chips with
@@ -343,8 +347,7 @@ class ChipModel:
             ce = (ops.logsumexp(s.chip_tilt * per_chip) - np.log(K)) / s.chip_tilt
         else:
             ce = per_chip.mean()
-        _, rate = self.loss_terms(flat, labels_onehot.reshape((K * S,) + tuple(labels_onehot.shape[2:])), ops.log_softmax, ops.relu)
-        return ce, rate
+        return ce, self._rate_penalty(flat, ops.relu)
 
     def predict(self, counts: np.ndarray) -> np.ndarray:
         """Predicted classes ``(B,)`` from spike counts ``(B, N)``; -1 where the top score is tied."""
