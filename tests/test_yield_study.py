@@ -15,6 +15,7 @@ import pytest
 
 from rockpool_dynapse2.app.cli import main
 from rockpool_dynapse2.errors import ParameterValueError, RayNotAvailableError, StrategyNotAvailableError, UnknownParameterError
+from rockpool_dynapse2.hardware import ChipProfile
 from rockpool_dynapse2.twin import yield_runners
 from rockpool_dynapse2.twin.yield_runners import run_study
 from rockpool_dynapse2.twin.yield_study import (
@@ -127,27 +128,51 @@ def test_strategies_are_checked_by_name(tiny, monkeypatch):
         check_strategy("fitted")
 
 
-def test_the_fitted_strategy_probes_the_network_s_cores_and_tunes_on_the_fit(tiny, monkeypatch):
+def test_the_fitted_strategy_probes_the_network_s_slots_and_tunes_on_the_fit(tiny, monkeypatch):
     """The plumbing (the probe and the fit have their own tests, and take minutes): the
-    probe gets the chip's board and the cores the network uses; fine-tuning gets the fit's profile."""
-    import importlib
+    probe gets the chip's board, the cores the network uses and as many slots per core as
+    it has neurons on one plus spares; fine-tuning gets the fit's profile and places the
+    network on probed slots only; the parts are timed and reported."""
+    from collections import Counter
     from types import SimpleNamespace
 
-    probe = importlib.import_module("rockpool_dynapse2.twin.probe")  # the package exports a function `probe`
-    fit = importlib.import_module("rockpool_dynapse2.twin.fit")
+    from rockpool_dynapse2.twin import probe_plan
 
     seen = {}
 
-    def fake_probe(board, chips, cores):
-        seen.update(board=board, chips=chips, cores=cores)
+    def fake_probe(board, chips, cores, protocol):
+        seen.update(board=board, chips=chips, cores=cores, n=protocol.neurons_per_core)
         return "recordings"
 
-    monkeypatch.setattr(probe, "probe", fake_probe)
-    monkeypatch.setattr(fit, "fit_twin", lambda recordings: SimpleNamespace(profile=seen["board"].profile))
+    monkeypatch.setattr(probe_plan, "_probe", fake_probe)
+    monkeypatch.setattr(probe_plan, "_fit", lambda recordings: SimpleNamespace(profile=seen["board"].profile))
     outcome = run_chip(ChipJob(2, tune="fitted", epochs=1), tiny[3])
     assert outcome.ok, outcome.error
-    assert seen["chips"] == [0] and seen["cores"] == sorted({a.core for a in tiny[2].neurons})
+    used = tiny[2].neurons
+    assert seen["chips"] == (0,) and seen["cores"] == tuple(sorted({a.core for a in used}))
+    assert seen["n"] == max(Counter(a.core for a in used).values()) + probe_plan.PROBE_MARGIN
     assert not seen["board"].is_open and outcome.tuned is not None
+    assert {"probe", "fit", "fine_tune", "tune"} <= set(outcome.seconds)
+    assert outcome.details["probed_neurons_per_core"] == seen["n"] and outcome.details["probes"] == 1
+    assert ChipOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
+
+
+def test_the_fitted_strategy_never_places_on_an_unprobed_slot(tiny, monkeypatch):
+    """A probe that cannot grow (a whole core is probed) and finds too many bad slots: the
+    chip fails in fine-tuning's placement, loudly, with the rule it broke."""
+    from types import SimpleNamespace
+
+    from rockpool_dynapse2.twin import probe_plan
+
+    used = tiny[2].neurons
+    chip, core = used[0].chip, used[0].core
+    bad = tuple((chip, core, n) for n in range(1, 256))  # one good slot left on a used core
+    monkeypatch.setattr(probe_plan, "PROBE_MARGIN", 256)
+    monkeypatch.setattr(probe_plan, "_probe", lambda board, chips, cores, protocol: protocol.neurons_per_core)
+    monkeypatch.setattr(probe_plan, "_fit", lambda n: SimpleNamespace(profile=replace(ChipProfile.ideal(), dead_neurons=bad)))
+    outcome = run_chip(ChipJob(2, tune="fitted", epochs=1), tiny[3])
+    assert not outcome.ok and outcome.failed_stage == "fine_tune" and "neurons_per_core" in outcome.error
+    assert outcome.tuned is None and outcome.details["probed_neurons_per_core"] == 256
 
 
 def test_the_oracle_tunes_each_chip_and_deploys_again(tiny):
