@@ -229,6 +229,33 @@ def test_the_command_reuses_a_network_and_writes_the_report(tiny, tmp_path, caps
     assert "untuned" in printed and "2 chips, 0 failed" in printed
 
 
+def test_the_command_records_each_chip_as_it_finishes_and_resumes_from_them(tiny, tmp_path):
+    d = tiny[4]
+    out = tmp_path / "study"
+    argv = ["yield", "--data", str(d / "data.npz"), "--network", str(d), "--out", str(out), "--quiet"]
+    assert main(argv + ["--chips", "2"]) == 0
+    lines = (out / "chips.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["seed"] for line in lines) == [1, 2]
+    first = json.loads(next(line for line in lines if json.loads(line)["seed"] == 1))
+    (out / "chips.jsonl").write_text(json.dumps({**first, "untuned": 0.125}) + "\n")  # chip 1 kept, as if interrupted
+    assert main(argv + ["--chips", "3", "--resume"]) == 0
+    report = json.loads((out / "yield.json").read_text())
+    assert [c["seed"] for c in report["chips"]] == [1, 2, 3] and report["resumed_chips"] == 1
+    assert report["chips"][0]["untuned"] == 0.125  # not run again
+    assert len((out / "chips.jsonl").read_text().splitlines()) == 3
+    assert main(argv + ["--chips", "3"]) == 0  # without --resume: every chip runs again
+    assert json.loads((out / "yield.json").read_text())["chips"][0]["untuned"] != 0.125
+
+
+def test_resuming_another_study_is_refused(tiny, tmp_path, capsys):
+    d = tiny[4]
+    out = tmp_path / "study"
+    argv = ["yield", "--data", str(d / "data.npz"), "--network", str(d), "--out", str(out), "--quiet", "--chips", "1"]
+    assert main(argv) == 0
+    assert main(argv + ["--mismatch", "0.2", "--resume"]) == 2
+    assert "`--resume` must continue the same study; got chip 1" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--task", "frozen-noise", "--tune", "best"], "`tune` must be one of"),
     (["--task", "frozen-noise", "--chips", "0"], "`--chips` must be an integer >= 1"),
