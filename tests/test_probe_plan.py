@@ -101,3 +101,22 @@ def test_a_probe_that_finds_more_bad_slots_than_spares_probes_again_with_more(mo
     assert seen == [((0,), (1,), 5), ((0,), (1,), 6 + PROBE_MARGIN)] and probes == 2
     assert last.neurons_per_core == 6 + PROBE_MARGIN and stages == ["probe", "fit", "probe", "fit"]
     assert not any(b.open for b in boards) and len(boards) == 2
+
+
+def test_the_plan_s_probe_and_fit_are_the_package_s(monkeypatch):
+    """The real probe of a plan on a virtual board (a short protocol: 2 slots of one core),
+    and the fit it calls (replaced here: the fit has its own tests)."""
+    import importlib
+
+    from rockpool_dynapse2.hardware import VirtualBoard
+    from rockpool_dynapse2.twin import ProbeProtocol
+
+    short = ProbeProtocol(dc_levels=(1e-8,), dc_steps=100, train_rates=(100.0,), inhibitory_rates=(100.0,), train_steps=100,
+                          mixture_seeds=(), held_out=False, burst_steps=50, quiet_steps=50, rest_steps=50)
+    plan = plan_probe(_at((0, 2, 0)), margin=1)
+    recordings = probe_plan._probe(VirtualBoard(), plan.chips, plan.cores, plan.protocol(short))
+    assert recordings.protocol.neurons_per_core == 2 and recordings.chips[0].cores == (2,)
+    assert all(c.shape[1] == 2 for c in recordings.chips[0].counts.values())
+    fit = importlib.import_module("rockpool_dynapse2.twin.fit")
+    monkeypatch.setattr(fit, "fit_twin", lambda r: ("fitted", r))
+    assert probe_plan._fit(recordings) == ("fitted", recordings)

@@ -101,15 +101,15 @@ def placement_defects(profile: Any, probed: FrozenSet[Slot]) -> Defects:
 
 
 def _probe(board: Any, chips: Sequence[int], cores: Sequence[int], protocol: Any) -> Any:
-    from . import probe as probe_module
+    from .probe import probe  # the package's `probe` is this function, not its module
 
-    return probe_module.probe(board, chips=list(chips), cores=list(cores), protocol=protocol)
+    return probe(board, chips=list(chips), cores=list(cores), protocol=protocol)
 
 
 def _fit(recordings: Any) -> Any:
-    from . import fit as fit_module
+    from .fit import fit_twin
 
-    return fit_module.fit_twin(recordings)
+    return fit_twin(recordings)
 
 
 def probe_and_fit(board_factory: Callable[[], Any], plan: ProbePlan, stage: Optional[Callable[[str, Callable[[], Any]], Any]] = None,
