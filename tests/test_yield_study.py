@@ -152,7 +152,9 @@ def test_the_fitted_strategy_probes_the_network_s_slots_and_tunes_on_the_fit(tin
     assert seen["chips"] == (0,) and seen["cores"] == tuple(sorted({a.core for a in used}))
     assert seen["n"] == max(Counter(a.core for a in used).values()) + probe_plan.PROBE_MARGIN
     assert not seen["board"].is_open and outcome.tuned is not None
-    assert {"probe", "fit", "fine_tune", "tune"} <= set(outcome.seconds)
+    assert set(outcome.seconds) == {"draw", "deploy", "tune", "deploy_tuned"}
+    parts = outcome.details["seconds"]
+    assert set(parts) == {"probe", "fit", "fine_tune"} and sum(parts.values()) <= outcome.seconds["tune"]
     assert outcome.details["probed_neurons_per_core"] == seen["n"] and outcome.details["probes"] == 1
     assert ChipOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
 

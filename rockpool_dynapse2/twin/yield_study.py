@@ -25,8 +25,8 @@ with :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data);
 (its neurons there plus spares: :mod:`.probe_plan`), fits the twin to them with
 :func:`~.fit.fit_twin`'s defaults and places the network on the probed good slots only
 (a network that needs more fails in placement; it is never put on an unprobed slot). Its
-parts are timed on their own (``seconds``: ``probe``, ``fit``, ``fine_tune`` within
-``tune``) and what it found is the outcome's ``details``. A strategy named but not in a
+parts are timed on their own (``details["seconds"]``: ``probe``, ``fit``, ``fine_tune``,
+parts of the stage ``tune``) and what it found is the outcome's ``details``. A strategy named but not in a
 version raises :class:`~rockpool_dynapse2.errors.StrategyNotAvailableError`
 (:func:`check_strategy` says so before any work).
 
@@ -131,7 +131,8 @@ class ChipOutcome:
         failed_stage: the stage that failed, else ``None``.
         worker: ``host:pid`` of the process that ran the chip.
         details: what the tuning strategy reports (``"fitted"``: the slots probed per
-            core, the probes run, the defective slots found, the fit's held-out correlation).
+            core, the probes run, the defective slots found, the fit's held-out correlation,
+            and ``"seconds"`` of the parts of its ``tune`` stage: ``probe``, ``fit``, ``fine_tune``).
     """
 
     seed: int
@@ -268,7 +269,7 @@ class TuneContext:
         board_factory: opens the chip's board (what ``"fitted"`` probes).
         x_tune, y_tune: the data to fine-tune on.
         stage: ``stage(name, fn)`` runs ``fn`` as a timed part of the tuning (its seconds
-            are the outcome's ``seconds[name]``, a failure in it its ``failed_stage``).
+            are the outcome's ``details["seconds"][name]``, a failure in it its ``failed_stage``).
         details: what the strategy reports (the outcome's ``details``).
     """
 
@@ -392,12 +393,14 @@ class _Stages:
     """Runs a chip's stages in turn, timing each; the first failure ends the chip.
 
     A stage may time parts of itself (:meth:`part`, a tuning strategy's ``stage``): their
-    seconds add up under their own names, and a part that raises is the failed stage."""
+    seconds add up under their own names in :attr:`parts` (within the stage's own), and a
+    part that raises is the failed stage."""
 
     def __init__(self) -> None:
         self.seconds: Dict[str, float] = {}
         self.error: Optional[str] = None
         self.failed: Optional[str] = None
+        self.parts: Dict[str, float] = {}
         self._failed_part: Optional[str] = None
 
     def run(self, stage: str, fn: Callable[[], Any]) -> Any:
@@ -421,7 +424,7 @@ class _Stages:
             self._failed_part = self._failed_part or name
             raise
         finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - start
 
 
 def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
@@ -443,7 +446,7 @@ def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
         context = TuneContext(job, net, profile, factory, inputs.x_tune, inputs.y_tune, stages.part)
         mapped = stages.run("tune", lambda: tuner(context))
         tuned = stages.run("deploy_tuned", lambda: board_accuracy(net.result, mapped, inputs.x_test, inputs.y_test, factory))
-        details = context.details
+        details = {**context.details, "seconds": stages.parts} if stages.parts else context.details
     return ChipOutcome(job.seed, job.mismatch, job.tune, untuned, tuned, stages.seconds, stages.error, stages.failed, _worker(), details)
 
 
