@@ -154,7 +154,10 @@ def test_the_fitted_strategy_probes_the_network_s_slots_and_tunes_on_the_fit(tin
     assert not seen["board"].is_open and outcome.tuned is not None
     assert set(outcome.seconds) == {"draw", "deploy", "tune", "deploy_tuned"}
     parts = outcome.details["seconds"]
-    assert set(parts) == {"probe", "fit", "fine_tune"} and sum(parts.values()) <= outcome.seconds["tune"]
+    assert set(parts) == {"probe", "fit", "fine_tune", "check"} and sum(parts.values()) <= outcome.seconds["tune"]
+    check = outcome.details["board_check"]
+    assert check["samples"] == min(64, len(tiny[3].y_tune)) and 0 <= check["untuned"] <= 1 and 0 <= check["tuned"] <= 1
+    assert outcome.checked in (outcome.tuned, outcome.untuned)
     assert outcome.details["probed_neurons_per_core"] == seen["n"] and outcome.details["probes"] == 1
     assert ChipOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
 
@@ -184,6 +187,17 @@ def test_the_oracle_tunes_each_chip_and_deploys_again(tiny):
     assert outcome.untuned is not None and outcome.tuned is not None
     assert set(outcome.seconds) == {"draw", "deploy", "tune", "deploy_tuned"}
     assert summarize([outcome], 1.0)["tuned"]["measured"] == 1
+
+
+def test_the_board_check_keeps_the_configuration_that_did_better_on_the_chip():
+    check = lambda untuned, tuned: {"board_check": {"samples": 8, "untuned": untuned, "tuned": tuned}}  # noqa: E731
+    worse = ChipOutcome(1, 0.3, "fitted", untuned=1.0, tuned=0.76, details=check(1.0, 0.8))
+    better = ChipOutcome(2, 0.3, "fitted", untuned=0.5, tuned=0.9, details=check(0.5, 0.9))
+    unchecked = ChipOutcome(3, 0.3, "oracle", untuned=0.5, tuned=0.9)
+    assert worse.checked == 1.0 and better.checked == 0.9 and unchecked.checked is None
+    summary = summarize([worse, better, unchecked], 1.0)
+    assert summary["tuned"]["worst"] == 0.76 and summary["checked"]["worst"] == 0.9 and summary["checked"]["measured"] == 2
+    assert summarize([unchecked], 1.0)["checked"] is None
 
 
 def test_distribution_counts_yield_against_the_float_accuracy():

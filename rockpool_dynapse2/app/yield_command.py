@@ -309,6 +309,8 @@ def summary_table(report: Dict[str, Any]) -> str:
              _row("untuned", s["untuned"])]
     if s["tuned"] is not None:
         lines.append(_row(f"tuned ({report['options']['tune']})", s["tuned"]))
+    if s.get("checked") is not None:
+        lines.append(_row("tuned, checked", s["checked"]))
     kept = f" ({report['resumed_chips']} kept from an earlier run)" if report.get("resumed_chips") else ""
     lines.append(f"{len(report['chips'])} chips, {len(s['failed'])} failed{kept}; {report['wall_seconds']:.1f} s wall time with "
                  f"{report['workers']} worker(s)" + (f" on Ray ({report['ray_address']})" if report["ray_address"] else ""))

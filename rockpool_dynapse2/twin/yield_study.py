@@ -24,9 +24,12 @@ with :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data);
 ``"fitted"`` probes, on each core the network uses, only the slots it can be placed on
 (its neurons there plus spares: :mod:`.probe_plan`), fits the twin to them with
 :func:`~.fit.fit_twin`'s defaults and places the network on the probed good slots only
-(a network that needs more fails in placement; it is never put on an unprobed slot). Its
+(a network that needs more fails in placement; it is never put on an unprobed slot), and
+then runs :data:`BOARD_CHECK_SAMPLES` tuning samples on the chip's board with the trained
+and the tuned configuration (``details["board_check"]``; :attr:`ChipOutcome.checked` is
+the test accuracy of the one that did better, the study's ``checked`` distribution). Its
 parts are timed on their own (``details["seconds"]``: ``probe``, ``fit``, ``fine_tune``,
-parts of the stage ``tune``) and what it found is the outcome's ``details``. A strategy named but not in a
+``check``, parts of the stage ``tune``) and what it found is the outcome's ``details``. A strategy named but not in a
 version raises :class:`~rockpool_dynapse2.errors.StrategyNotAvailableError`
 (:func:`check_strategy` says so before any work).
 
@@ -61,6 +64,7 @@ __all__ = [
     "TUNE_STRATEGIES",
     "YIELD_MARGIN",
     "FINE_TUNE_CHECK_SAMPLES",
+    "BOARD_CHECK_SAMPLES",
     "ChipJob",
     "ChipOutcome",
     "StudyInputs",
@@ -145,6 +149,17 @@ class ChipOutcome:
     failed_stage: Optional[str] = None
     worker: str = ""
     details: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checked(self) -> Optional[float]:
+        """The test accuracy of the configuration a user with the board keeps after the
+        strategy's board check (``details["board_check"]``): the tuned one if it scored at
+        least the trained one's on the check's samples, else the trained one, whose test
+        accuracy on this (deterministic) board is :attr:`untuned`. ``None`` without a check."""
+        check = self.details.get("board_check")
+        if check is None or self.tuned is None:
+            return None
+        return self.tuned if check["tuned"] >= check["untuned"] else self.untuned
 
     @property
     def ok(self) -> bool:
@@ -307,6 +322,22 @@ def _tune_oracle(context: TuneContext) -> Any:
     return _fine_tuned(context, context.profile)
 
 
+BOARD_CHECK_SAMPLES = 64
+"""Tuning samples the fitted strategy runs on the chip's board with the trained and the
+tuned configuration (its board check: the twin is fitted, so the tuned network can be worse
+on the chip than the trained one; a user with the board measures which to keep)."""
+
+
+def _board_check(context: TuneContext, tuned: Any) -> Dict[str, Any]:
+    """Both configurations' accuracies on the chip's board, on the last
+    :data:`BOARD_CHECK_SAMPLES` tuning samples (never the test set)."""
+    n = min(BOARD_CHECK_SAMPLES, len(context.y_tune))
+    x, y = context.x_tune[-n:], context.y_tune[-n:]
+    result, factory = context.prepared.result, context.board_factory
+    return {"samples": n, "untuned": board_accuracy(result, context.prepared.mapped, x, y, factory),
+            "tuned": board_accuracy(result, tuned, x, y, factory)}
+
+
 def _tune_fitted(context: TuneContext) -> Any:
     """Probe the slots the network can use on the chip's board (:mod:`.probe_plan`: on each
     core it uses, its neurons there plus spares), fit a twin, place the network on the
@@ -323,6 +354,7 @@ def _tune_fitted(context: TuneContext) -> Any:
         held_out_correlation=getattr(quality, "held_out_correlation", None))
     mapped = context.stage("fine_tune", lambda: _fine_tuned(context, twin.profile, placement_defects(twin.profile, probed)))
     _check_probed(mapped, probed)
+    context.details["board_check"] = context.stage("check", lambda: _board_check(context, mapped))
     return mapped
 
 
@@ -478,12 +510,15 @@ def distribution(values: Sequence[Optional[float]], reference: float, margin: fl
 
 def summarize(outcomes: Sequence[ChipOutcome], reference: float, margin: float = YIELD_MARGIN) -> Dict[str, Any]:
     """The study's summary: the float accuracy, the distribution before tuning and (if any
-    chip was tuned) after, and the chips that failed (seed, stage, error)."""
+    chip was tuned) after, (if any chip was checked on its board) after the check
+    (:attr:`ChipOutcome.checked`), and the chips that failed (seed, stage, error)."""
     tuned = any(o.tune != "none" for o in outcomes)
+    checked = any("board_check" in o.details for o in outcomes)
     return {
         "float": reference,
         "margin": margin,
         "untuned": distribution([o.untuned for o in outcomes], reference, margin),
         "tuned": distribution([o.tuned for o in outcomes], reference, margin) if tuned else None,
+        "checked": distribution([o.checked for o in outcomes], reference, margin) if checked else None,
         "failed": [{"seed": o.seed, "stage": o.failed_stage, "error": o.error} for o in outcomes if not o.ok],
     }
