@@ -9,7 +9,7 @@ so the same code runs on a virtual chip with flaws and on a samna board.
 * :mod:`.probe`: :func:`probe`, which runs them through a board and records every neuron's
   spikes as :class:`ProbeRecordings`;
 * :mod:`.defects`: :func:`find_defects`, dead and always-on neurons and defective CAM
-  entries in the recordings, by conservative rules (:class:`Defects`);
+  entries in the recordings, by conservative rules (:class:`FoundDefects`);
 * :mod:`.quantities`: what is fitted (:data:`~.quantities.PARAMETER_NAMES`) and what is
   identifiable: :func:`effective_quantities` of a profile, true or fitted;
 * :mod:`.fit`: :func:`fit_twin`, which fits each neuron's factors through the
@@ -26,7 +26,7 @@ so the same code runs on a virtual chip with flaws and on a samna board.
 ``docs/twin.md`` describes the workflow.
 """
 
-from .defects import Defects, find_defects
+from .defects import FoundDefects, find_defects
 from .finetune import FineTuneResult, chip_factors, fine_tune
 from .fit import FitQuality, Twin, fit_twin, predict_counts, quantity_errors
 from .probe import ChipRecording, ProbeRecordings, probe, probe_configuration
@@ -41,7 +41,7 @@ __all__ = [
     "probe_configuration",
     "ProbeRecordings",
     "ChipRecording",
-    "Defects",
+    "FoundDefects",
     "find_defects",
     "effective_quantities",
     "fit_twin",

@@ -34,7 +34,7 @@ from ..mapping.simulate import neuron_values
 from ..parameters.validate import instance, integer, real_number
 from ..placement.mapped import MappedConfiguration
 from ..placement.to_network_spec import spec_from_config
-from .defects import Defects, find_defects
+from .defects import FoundDefects, find_defects
 from .probe import ChipRecording, ProbeRecordings
 from .quantities import FIT_NAMES, PARAMETER_NAMES, QUANTITY_NAMES, effective_quantities
 from .stimuli import ProbeProtocol, ProbeRun, probe_runs
@@ -70,7 +70,7 @@ def _run_model(recording: ChipRecording, protocol: ProbeProtocol, run: ProbeRun,
     return _Run(run.name, neuron_values(spec), inputs, recording.counts[run.name])
 
 
-def _runs(recording: ChipRecording, protocol: ProbeProtocol, defects: Defects, kinds: Sequence[str], names: Sequence[str] = ()) -> List[_Run]:
+def _runs(recording: ChipRecording, protocol: ProbeProtocol, defects: FoundDefects, kinds: Sequence[str], names: Sequence[str] = ()) -> List[_Run]:
     blanked = _profile(ChipProfile.ideal(), defects=defects)
     return [
         _run_model(recording, protocol, run, blanked)
@@ -157,7 +157,7 @@ def _fit_chip(runs: Sequence[_Run], protocol: ProbeProtocol, fitted: np.ndarray,
     return _descend(losses, grad, theta, fitted, steps, learning_rate)
 
 
-def predict_counts(theta: np.ndarray, recording: ChipRecording, protocol: ProbeProtocol, defects: Defects, run_name: str) -> np.ndarray:
+def predict_counts(theta: np.ndarray, recording: ChipRecording, protocol: ProbeProtocol, defects: FoundDefects, run_name: str) -> np.ndarray:
     """``(bins, N)``: the counts the model with log-factors ``theta`` ``(N, P)`` predicts for
     the run ``run_name`` of ``recording`` (dead neurons 0, always-on ones a spike per step)."""
     (run,) = _runs(recording, protocol, defects, (), (run_name,))
@@ -205,7 +205,7 @@ class Twin:
         profile: a :class:`~rockpool_dynapse2.hardware.ChipProfile` (usable by
             ``VirtualBoard(profile=...)`` and by placement): the fitted factors of the
             probed neurons, every other factor 1, the defects found.
-        defects: the :class:`~.defects.Defects` of every probed chip, merged.
+        defects: the :class:`~.defects.FoundDefects` of every probed chip, merged.
         addresses: ``(chip, core, neuron)`` of every probed neuron.
         parameters: ``(N, P)`` fitted log-factors (:data:`~.quantities.PARAMETER_NAMES`).
         quality: the :class:`FitQuality`.
@@ -213,7 +213,7 @@ class Twin:
     """
 
     profile: ChipProfile
-    defects: Defects
+    defects: FoundDefects
     addresses: Tuple[Tuple[int, int, int], ...]
     parameters: np.ndarray
     quality: FitQuality
@@ -224,7 +224,7 @@ class Twin:
         return effective_quantities(self.profile, self.addresses, self.protocol.core(max(self.protocol.dc_levels)))
 
 
-def _profile(base: ChipProfile, defects: Defects, addresses: Sequence[Tuple[int, int, int]] = (), theta: Optional[np.ndarray] = None) -> ChipProfile:
+def _profile(base: ChipProfile, defects: FoundDefects, addresses: Sequence[Tuple[int, int, int]] = (), theta: Optional[np.ndarray] = None) -> ChipProfile:
     """``base`` with the factors ``theta`` at ``addresses`` and the ``defects``."""
     neuron_factors = np.array(base.neuron_factors)
     weight_factors = np.array(base.weight_factors)
@@ -238,8 +238,8 @@ def _profile(base: ChipProfile, defects: Defects, addresses: Sequence[Tuple[int,
     return ChipProfile(neuron_factors, weight_factors, base.bias_gains, defects.dead, defects.always_on, defects.cam_entries)
 
 
-def _merge(found: Sequence[Defects]) -> Defects:
-    return Defects(*(tuple(sorted(sum((getattr(d, f) for d in found), ()))) for f in ("dead", "always_on", "cam_entries", "untested_entries")))
+def _merge(found: Sequence[FoundDefects]) -> FoundDefects:
+    return FoundDefects(*(tuple(sorted(sum((getattr(d, f) for d in found), ()))) for f in ("dead", "always_on", "cam_entries", "untested_entries")))
 
 
 def _check_recordings(recordings: ProbeRecordings) -> None:
@@ -259,7 +259,7 @@ def _check_recordings(recordings: ProbeRecordings) -> None:
                 raise TwinFitError(f"recordings.chips[{i}].counts.{name}", f"an array of shape {shape} (bins, neurons)", str(counts.shape))
 
 
-def _held_out(theta: np.ndarray, chip: ChipRecording, protocol: ProbeProtocol, defects: Defects) -> Tuple[np.ndarray, np.ndarray]:
+def _held_out(theta: np.ndarray, chip: ChipRecording, protocol: ProbeProtocol, defects: FoundDefects) -> Tuple[np.ndarray, np.ndarray]:
     predicted = predict_counts(theta, chip, protocol, defects, "held_out").sum(axis=0)
     return chip.counts["held_out"].sum(axis=0).astype(np.float64), predicted.astype(np.float64)
 
@@ -312,7 +312,7 @@ def fit_twin(
 class _ChipFit(NamedTuple):
     """One chip's fit, per probed neuron."""
 
-    defects: Defects
+    defects: FoundDefects
     theta: np.ndarray
     initial_loss: np.ndarray
     final_loss: np.ndarray
