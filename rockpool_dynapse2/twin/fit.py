@@ -325,12 +325,23 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     defects = find_defects(chip, protocol)
     addresses = chip.addresses(protocol)
     fitted = np.array([a not in defects.dead and a not in defects.always_on for a in addresses])
-    runs = _runs(chip, protocol, defects, FITTED_RUNS)
-    theta, first, last = _fit_chip(runs, protocol, fitted, steps, learning_rate, prior_sigma)
+    if _timed(chip, protocol):
+        from .staged import fit_staged
+
+        theta, first, last = fit_staged(chip, protocol, defects, fitted, prior_sigma)
+        runs = _runs(chip, protocol, defects, FITTED_RUNS)
+    else:
+        runs = _runs(chip, protocol, defects, FITTED_RUNS)
+        theta, first, last = _fit_chip(runs, protocol, fitted, steps, learning_rate, prior_sigma)
     bins = sum(r.observed.shape[0] for r in runs)
     data_loss = last - np.sum((theta / prior_sigma) ** 2, axis=1)
     held = _held_out(theta, chip, protocol, defects) if protocol.held_out else None
     return _ChipFit(defects, theta, first, last, data_loss / bins, fitted, held)
+
+
+def _timed(chip: ChipRecording, protocol: ProbeProtocol) -> bool:
+    """Whether the staged fit on spike times applies: timing runs, with their spikes recorded."""
+    return bool(protocol.timing_runs()) and all(name in chip.spikes for name in protocol.timing_runs())
 
 
 def _quality(parts: Sequence[_ChipFit], recordings: ProbeRecordings) -> FitQuality:
