@@ -22,6 +22,7 @@ from rockpool_dynapse2.twin import ProbeProtocol, ProbeRecordings, probe, probe_
 PROTOCOL = ProbeProtocol(
     neurons_per_core=3, dc_levels=(1e-9, 1e-7), dc_steps=100, train_rates=(100.0,), inhibitory_rates=(100.0,),
     train_steps=100, rest_steps=50, quiet_steps=50, burst_steps=150, bin_steps=50,
+    sweep_levels=(5e-11,), sweep_steps=200, refractory_steps=200, pulse_spikes=(32,), pulse_steps=100,
 )
 
 
@@ -54,6 +55,26 @@ def test_the_recordings_are_the_simulation_of_each_configuration(ideal):
         assert (chip.counts[run.name] == chip.counts[run.name][:, :1]).all()  # identical neurons
 
 
+def test_every_spike_time_is_recorded_and_bins_into_the_counts(ideal):
+    (chip,) = ideal.chips
+    runs = probe_runs(PROTOCOL)
+    assert {r.name for r in runs} >= {"sweep_0", "refractory", "pulses", "pulses_inhibitory"}
+    for run in runs:
+        raster = chip.raster(run)
+        np.testing.assert_array_equal(raster.reshape(-1, PROTOCOL.bin_steps, 3).sum(axis=1), chip.counts[run.name], err_msg=run.name)
+    intervals = np.diff(np.flatnonzero(chip.raster(next(r for r in runs if r.name == "refractory"))[:, 0]))
+    assert intervals.size and (intervals > PROTOCOL.refractory_t_ref / PROTOCOL.dt).all()  # the long refractory period
+
+
+def test_recordings_without_spikes_or_timing_read_as_before(ideal):
+    d = ideal.to_dict()
+    del d["protocol"]["timing"]
+    for c in d["chips"]:
+        del c["spikes"]
+    back = ProbeRecordings.from_json(__import__("json").dumps(d))
+    assert back.protocol.timing is False and back.chips[0].spikes == {}
+
+
 def test_the_stimuli_drive_the_neurons(ideal):
     counts = ideal.chips[0].counts
     assert counts["dc_1"].sum() > counts["dc_0"].sum() > 0  # a higher DC level, more spikes
@@ -77,6 +98,8 @@ def test_recordings_round_trip_through_json(ideal, tmp_path):
     for name, counts in ideal.chips[0].counts.items():
         np.testing.assert_array_equal(back.chips[0].counts[name], counts)
     assert back.to_json() == ideal.to_json()
+    for name, spikes in ideal.chips[0].spikes.items():
+        np.testing.assert_array_equal(back.chips[0].spikes[name], spikes)
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -126,4 +149,9 @@ def test_recordings_that_are_not_a_document_are_refused():
         ProbeRecordings.from_json(
             '{"format": "rockpool-dynapse2/probe-recordings/1", "protocol": {}, '
             '"chips": [{"chip": 0, "cores": [0], "counts": {"entries": [1, 2]}}]}'
+        )
+    with pytest.raises(ParameterValueError, match=r"`chips\[0\].spikes.entries` must be"):
+        ProbeRecordings.from_json(
+            '{"format": "rockpool-dynapse2/probe-recordings/1", "protocol": {}, '
+            '"chips": [{"chip": 0, "cores": [0], "counts": {}, "spikes": {"entries": [[1, 2, 3]]}}]}'
         )

@@ -7,14 +7,16 @@ compares *spike trains* and proceeds in stages, each over a family of log-factor
 (:data:`~.quantities.PARAMETER_NAMES`) and the runs that isolate it
 (:data:`STAGES`), every other factor held:
 
-1. ``membrane``: the membrane's capacitance, leak, gain, DC, threshold, ``kappa`` and
+1. ``refractory``: the refractory current alone, from the refractory run (whose intervals
+   are the refractory period and a charge of a few steps);
+2. ``membrane``: the membrane's capacitance, leak, gain, DC, threshold, ``kappa`` and
    refractory current, from the rheobase sweep (first-spike latencies and intervals of
    0.1-0.4 s, which scale with ``tau_mem`` and diverge at the threshold), the refractory
    run (intervals of the refractory period plus a short charge) and the DC steps;
-2. ``synapses``: each type's leak and weight factor, from the single pulses (latency of
+3. ``synapses``: each type's leak and weight factor, from the single pulses (latency of
    the spikes a pulse causes, or the pause it imposes on a firing neuron) and the
    synapse trains;
-3. ``joint``: every factor, from every fitted run (a polish).
+4. ``joint``: every factor, from every fitted run (a polish).
 
 The loss of a neuron compares spike *times*: each run is cut into its segments (a whole DC
 or refractory run; each pulse's window; each train or mixture segment), and in each the
@@ -28,7 +30,8 @@ a too-long interval shifts every later spike, so a step toward the observed inte
 lowers it. The search is derivative-free (the spike times of
 the simulation are piecewise constant in the factors, and the surrogate gradient is
 biased): a coordinate search, all neurons at once, each neuron keeping a step of one
-factor by ``+-delta`` only where it lowers its own loss, up to :data:`PASSES` passes
+factor (or of a synapse's leak and weight together, :func:`directions`) by ``+-delta``
+only where it lowers its own loss, up to :data:`PASSES` passes
 over the factors at each ``delta``, ``delta`` halved from :data:`DELTAS` ``[0]`` to ``[-1]``.
 """
 
@@ -44,17 +47,18 @@ from .probe import ChipRecording
 from .quantities import PARAMETER_NAMES, SYNAPSES
 from .stimuli import ProbeProtocol, probe_runs
 
-__all__ = ["STAGES", "DELTAS", "fit_staged", "spike_time_losses"]
+__all__ = ["STAGES", "DELTAS", "PASSES", "fit_staged", "spike_time_losses", "directions"]
 
 _MEMBRANE = ("C_mem", "Itau_mem", "Igain_mem", "Idc", "Ispkthr", "kappa", "Iref")
 
 STAGES: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
+    ("refractory", ("Iref",), "refractory"),
     ("membrane", _MEMBRANE, "membrane"),
     ("synapses", tuple(f"Itau_{s}" for s in SYNAPSES) + tuple(f"w_{s}" for s in SYNAPSES), "synapses"),
     ("joint", PARAMETER_NAMES, "all"),
 )
-"""``(stage, fitted factors, runs)`` in order; the runs: ``membrane`` (the sweep, the
-refractory run, the DC steps), ``synapses`` (the pulses and the trains) or ``all`` (every
+"""``(stage, fitted factors, runs)`` in order; the runs: ``refractory`` (the refractory
+run alone), ``membrane`` (the sweep, the refractory run, the DC steps), ``synapses`` (the pulses and the trains) or ``all`` (every
 fitted run)."""
 
 DELTAS: Tuple[float, ...] = (0.16, 0.08, 0.04, 0.02, 0.01)
@@ -69,6 +73,8 @@ def _run_names(protocol: ProbeProtocol, which: str) -> Tuple[str, ...]:
     names = [r.name for r in probe_runs(protocol)]
     membrane = tuple(n for n in names if n.startswith(("sweep_", "dc_")) or n == "refractory")
     synapses = tuple(n for n in names if n in ("pulses", "pulses_inhibitory", "synapses"))
+    if which == "refractory":
+        return ("refractory",)
     if which == "membrane":
         return membrane
     if which == "synapses":
@@ -141,24 +147,37 @@ def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigm
     return losses
 
 
-def _search(losses, theta: np.ndarray, columns: Sequence[int], fitted: np.ndarray, deltas: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
-    """The coordinate search (see the module docs); ``(theta, losses)``."""
+def directions(names: Sequence[str]) -> np.ndarray:
+    """``(D, P)`` the search's directions over the factors ``names``: each factor alone,
+    and for each synapse type whose leak and weight are both in ``names``, the two together
+    (the direction along which the charge of a pulse, gain times time constant, stays: the
+    jump of a DPI's current does not depend on its leak, its time constant does)."""
+    out = []
+    for name in names:
+        out.append(np.eye(len(PARAMETER_NAMES))[PARAMETER_NAMES.index(name)])
+    for s in SYNAPSES:
+        if f"Itau_{s}" in names and f"w_{s}" in names:
+            out.append(out[list(names).index(f"Itau_{s}")] + out[list(names).index(f"w_{s}")])
+    return np.array(out)
+
+
+def _search(losses, theta: np.ndarray, moves: np.ndarray, fitted: np.ndarray, deltas: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """The coordinate search (see the module docs) along the rows of ``moves``; ``(theta, losses)``."""
     loss = losses(theta)
     for delta in deltas:
         for _ in range(PASSES):
             before = loss.copy()
-            theta, loss = _pass(losses, theta, loss, columns, fitted, delta)
+            theta, loss = _pass(losses, theta, loss, moves, fitted, delta)
             if not (loss < before).any():
                 break
     return theta, loss
 
 
-def _pass(losses, theta: np.ndarray, loss: np.ndarray, columns: Sequence[int], fitted: np.ndarray, delta: float) -> Tuple[np.ndarray, np.ndarray]:
-    """One pass over ``columns``: each neuron keeps a step of ``+-delta`` that lowers its loss."""
-    for i in columns:
+def _pass(losses, theta: np.ndarray, loss: np.ndarray, moves: np.ndarray, fitted: np.ndarray, delta: float) -> Tuple[np.ndarray, np.ndarray]:
+    """One pass over ``moves``: each neuron keeps a step of ``+-delta`` along one that lowers its loss."""
+    for move in moves:
         for sign in (1.0, -1.0):
-            proposal = theta.copy()
-            proposal[:, i] = np.clip(theta[:, i] + sign * delta, -_LOG_BOUND, _LOG_BOUND)
+            proposal = np.clip(theta + sign * delta * move[None, :], -_LOG_BOUND, _LOG_BOUND)
             new = losses(proposal)
             better = (new < loss) & fitted
             theta = np.where(better[:, None], proposal, theta)
@@ -189,5 +208,5 @@ def fit_staged(
         losses = _stage_losses(_batches(runs, rasters, protocol), protocol, prior_sigma)
         if which == "all":
             first = losses(np.zeros_like(theta))
-        theta, last = _search(losses, theta, [PARAMETER_NAMES.index(n) for n in names], fitted, deltas)
+        theta, last = _search(losses, theta, directions(names), fitted, deltas)
     return theta, first, last

@@ -20,9 +20,9 @@ Every probed neuron listens on all 64 of its CAM entries, entry ``e`` to input c
 * ``refractory`` (timing): the strongest DC level with a refractory period of
   ``refractory_t_ref`` (50 ms): the intervals are the refractory period and a short charge;
 * ``pulses`` (timing): single AMPA, then NMDA pulses of ``pulse_spikes`` input spikes on
-  the type's 16 channels in one step (four amplitudes), each in its own window of
-  ``pulse_steps``: the spikes after each pulse and their timing give the synapse's gain
-  and decay;
+  the type's 16 channels in one step (four amplitudes, 1 to 64 events per channel), each in
+  its own window of ``pulse_steps``: the spikes after each pulse (1 to 5) and their timing
+  give the synapse's gain and decay;
 * ``pulses_inhibitory`` (timing): the same with GABA and SHUNT pulses, over a DC of
   ``pulse_dc`` that keeps the neuron firing: the pause after each pulse.
 * ``synapses``: entries ``16 k .. 16 k + 15`` of synapse type ``k`` (AMPA, NMDA, GABA,
@@ -130,7 +130,7 @@ class ProbeProtocol:
     sweep_steps: int = 600
     refractory_t_ref: float = 0.05
     refractory_steps: int = 1000
-    pulse_spikes: Tuple[int, ...] = (8, 16, 32, 64)
+    pulse_spikes: Tuple[int, ...] = (16, 64, 256, 1024)
     pulse_steps: int = 300
     pulse_dc: float = 3e-10
 
@@ -174,7 +174,8 @@ class ProbeProtocol:
 
     @classmethod
     def from_dict(cls, d: Any) -> "ProbeProtocol":
-        """The protocol of :meth:`to_dict`.
+        """The protocol of :meth:`to_dict` (without a ``timing`` key, as written before
+        the timing runs existed: ``timing=False``).
 
         Raises:
             ParameterValueError: not a JSON object, an unknown key, or a bad value (by name).
@@ -185,6 +186,7 @@ class ProbeProtocol:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ParameterValueError(f"protocol.{unknown[0]}", f"absent: the keys are {', '.join(sorted(known))}", Shown("present"))
+        d = {"timing": False, **d}  # a document without the key predates the timing runs
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def timing_runs(self) -> Tuple[str, ...]:
