@@ -12,8 +12,10 @@ so the same code runs on a virtual chip with flaws and on a samna board.
   entries in the recordings, by conservative rules (:class:`FoundDefects`);
 * :mod:`.quantities`: what is fitted (:data:`~.quantities.PARAMETER_NAMES`) and what is
   identifiable: :func:`effective_quantities` of a profile, true or fitted;
+* :mod:`.staged`: the staged fit on spike times (:func:`~.staged.fit_staged`), each
+  family of factors from the timing runs that isolate it;
 * :mod:`.fit`: :func:`fit_twin`, which fits each neuron's factors through the
-  differentiable simulation and returns a :class:`Twin` (a
+  differentiable simulation (staged on spike times, or on binned counts) and returns a :class:`Twin` (a
   :class:`~rockpool_dynapse2.hardware.ChipProfile`, the defects, the :class:`FitQuality`);
   :func:`predict_counts`, :func:`quantity_errors`;
 * :mod:`.finetune`: :func:`~.finetune.fine_tune` tunes a trained network on one chip's

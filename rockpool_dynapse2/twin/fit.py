@@ -2,13 +2,16 @@
 
 1. **Defects** (:func:`~.defects.find_defects`): dead and always-on neurons, defective CAM
    entries, by conservative rules.
-2. **Model**: every run the fit uses (the DC steps and the synapse trains) is replayed in
+2. **Model**: every run the fit uses is replayed in
    the differentiable simulation (:func:`~rockpool_dynapse2.simulation.jax_module.evolve_arrays`)
    exactly as the virtual board runs it: the configuration the probe applied, read back by
    :func:`~rockpool_dynapse2.placement.spec_from_config` (codes -> currents), the found
    defective entries blanked, each neuron's currents and weights times its factors.
 3. **Fit**: each neuron's log-factors (:data:`~.quantities.PARAMETER_NAMES`) start at 0 (the
-   ideal chip) and descend the loss ``sum (predicted - observed)^2 / (observed + 1)`` over
+   ideal chip). With the protocol's timing runs and the spike times recorded (the default),
+   the **staged fit on spike times** (:func:`~.staged.fit_staged`) fits them family by
+   family from the runs that isolate each. Without them (recordings of a protocol with
+   ``timing=False``, or of an earlier format), the **count fit** descends the loss ``sum (predicted - observed)^2 / (observed + 1)`` over
    every bin of every fitted run, plus a Gaussian prior ``(theta / prior_sigma)^2`` (the
    chip's mismatch at one standard deviation). The gradient is the simulation's own
    (surrogate gradient of the spike count); its steps are Adam's, with a step size of its
@@ -42,7 +45,7 @@ from .stimuli import ProbeProtocol, ProbeRun, probe_runs
 __all__ = ["Twin", "FitQuality", "fit_twin", "predict_counts", "quantity_errors", "FITTED_RUNS"]
 
 FITTED_RUNS = ("dc", "synapses")
-"""The run kinds the fit uses (the ``entries`` run finds defects; ``held_out`` tests)."""
+"""The run kinds the count fit uses (the ``entries`` run finds defects; ``held_out`` tests)."""
 
 _LOG_BOUND = 1.5
 """Bound of every log-factor (a factor between 0.22 and 4.5)."""
@@ -179,10 +182,12 @@ class FitQuality:
     """How well a twin fits, per probed neuron (``(N,)`` arrays in the order of :attr:`Twin.addresses`).
 
     Attributes:
-        initial_loss: each neuron's loss at the ideal chip's factors.
+        initial_loss: each neuron's loss at the ideal chip's factors (the count fit's, or the
+            staged fit's last stage's: a spike-time distance, see :mod:`.staged`).
         final_loss: its loss after the fit.
-        loss_per_bin: the final loss without the prior, per recorded bin (about 1 or less
-            for a good fit: an error of the order of the count's square root).
+        loss_per_bin: the count loss without the prior, per recorded bin of the count runs
+            (``sum (predicted - observed)^2 / (observed + 1)``, either fit; about 1 or
+            less for a good fit: an error of the order of the count's square root).
         held_out_correlation: Pearson correlation, over the fitted neurons, of the held-out
             run's observed and predicted spike counts per neuron (``None`` without one).
         held_out: ``(observed, predicted)`` spike counts per neuron of the held-out run.
@@ -276,8 +281,8 @@ def fit_twin(
 
     Args:
         recordings: a probe's :class:`~.probe.ProbeRecordings` (one or more chips).
-        steps: descent steps.
-        learning_rate: the initial step size of each log-factor (Adam's).
+        steps: descent steps (the count fit only).
+        learning_rate: the initial step size of each log-factor (Adam's; the count fit only).
         prior_sigma: the spread (one standard deviation, log scale) of the prior on each
             log-factor; it keeps the factors spikes do not constrain near the ideal chip.
             A chip's mismatch of 30 % at 3 sigma is 0.1; the default, 0.5, is weaker
@@ -325,18 +330,25 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     defects = find_defects(chip, protocol)
     addresses = chip.addresses(protocol)
     fitted = np.array([a not in defects.dead and a not in defects.always_on for a in addresses])
+    runs = _runs(chip, protocol, defects, FITTED_RUNS)
     if _timed(chip, protocol):
         from .staged import fit_staged
 
         theta, first, last = fit_staged(chip, protocol, defects, fitted, prior_sigma)
-        runs = _runs(chip, protocol, defects, FITTED_RUNS)
     else:
-        runs = _runs(chip, protocol, defects, FITTED_RUNS)
         theta, first, last = _fit_chip(runs, protocol, fitted, steps, learning_rate, prior_sigma)
     bins = sum(r.observed.shape[0] for r in runs)
-    data_loss = last - np.sum((theta / prior_sigma) ** 2, axis=1)
+    data_loss = _count_losses(theta, runs, protocol)
     held = _held_out(theta, chip, protocol, defects) if protocol.held_out else None
     return _ChipFit(defects, theta, first, last, data_loss / bins, fitted, held)
+
+
+def _count_losses(theta: np.ndarray, runs: Sequence[_Run], protocol: ProbeProtocol) -> np.ndarray:
+    """``(N,)`` the count loss of ``theta`` on ``runs`` (without the prior)."""
+    import jax
+
+    losses = jax.jit(lambda th: _losses(th, runs, protocol.dt, 1e-8, protocol.bin_steps, np.inf))
+    return np.asarray(losses(np.asarray(theta, np.float32)), dtype=np.float64)
 
 
 def _timed(chip: ChipRecording, protocol: ProbeProtocol) -> bool:

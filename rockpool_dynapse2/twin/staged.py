@@ -14,8 +14,9 @@ compares *spike trains* and proceeds in stages, each over a family of log-factor
    0.1-0.4 s, which scale with ``tau_mem`` and diverge at the threshold), the refractory
    run (intervals of the refractory period plus a short charge) and the DC steps;
 3. ``synapses``: each type's leak and weight factor, from the single pulses (latency of
-   the spikes a pulse causes, or the pause it imposes on a firing neuron) and the
-   synapse trains;
+   the spikes a pulse causes, or the pause it imposes on a firing neuron: the time
+   constant), the weak trains (intervals near the rheobase: the charge) and the synapse
+   trains;
 4. ``joint``: every factor, from every fitted run (a polish).
 
 The loss of a neuron compares spike *times*: each run is cut into its segments (a whole DC
@@ -58,7 +59,7 @@ STAGES: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
     ("joint", PARAMETER_NAMES, "all"),
 )
 """``(stage, fitted factors, runs)`` in order; the runs: ``refractory`` (the refractory
-run alone), ``membrane`` (the sweep, the refractory run, the DC steps), ``synapses`` (the pulses and the trains) or ``all`` (every
+run alone), ``membrane`` (the sweep, the refractory run, the DC steps), ``synapses`` (the pulses, the weak trains, the trains) or ``all`` (every
 fitted run)."""
 
 DELTAS: Tuple[float, ...] = (0.16, 0.08, 0.04, 0.02, 0.01)
@@ -72,7 +73,7 @@ def _run_names(protocol: ProbeProtocol, which: str) -> Tuple[str, ...]:
     """The runs of a stage (see :data:`STAGES`)."""
     names = [r.name for r in probe_runs(protocol)]
     membrane = tuple(n for n in names if n.startswith(("sweep_", "dc_")) or n == "refractory")
-    synapses = tuple(n for n in names if n in ("pulses", "pulses_inhibitory", "synapses"))
+    synapses = tuple(n for n in names if n.startswith(("pulses", "weak_trains")) or n == "synapses")
     if which == "refractory":
         return ("refractory",)
     if which == "membrane":
@@ -95,6 +96,8 @@ def _segment_steps(protocol: ProbeProtocol, name: str, steps: int) -> int:
     """The segment length (steps) of a run: a pulse's window, a train's segment, or the whole run."""
     if name.startswith("pulses"):
         return protocol.pulse_steps
+    if name.startswith("weak_trains"):
+        return protocol.weak_steps
     if name == "synapses" or name.startswith(("mixture_", "held_out")):
         return protocol.rest_steps + protocol.train_steps
     return steps

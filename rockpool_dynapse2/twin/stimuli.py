@@ -25,6 +25,11 @@ Every probed neuron listens on all 64 of its CAM entries, entry ``e`` to input c
   give the synapse's gain and decay;
 * ``pulses_inhibitory`` (timing): the same with GABA and SHUNT pulses, over a DC of
   ``pulse_dc`` that keeps the neuron firing: the pause after each pulse.
+* ``weak_trains`` (timing): regular AMPA, then NMDA trains on one channel (``weak_channels``)
+  at each rate of ``weak_rates``, whose mean current is a few times the rheobase: the
+  intervals there are long and sensitive to the synapse's charge (gain times time constant);
+* ``weak_trains_inhibitory`` (timing): GABA, then SHUNT trains on four channels over
+  ``pulse_dc``, which slow the neuron toward its rheobase: the same for the inhibitory types.
 * ``synapses``: entries ``16 k .. 16 k + 15`` of synapse type ``k`` (AMPA, NMDA, GABA,
   SHUNT); a pulse of type ``k`` fires its 16 channels at once. Regular trains at each
   rate of ``train_rates`` on AMPA and on NMDA, then GABA and SHUNT trains at each rate of
@@ -102,7 +107,11 @@ class ProbeProtocol:
         pulse_spikes: the input spikes of each pulse (its amplitudes), spread over the
             type's 16 channels in one step (16: one on each, the weight ``pulse_weight``).
         pulse_steps: steps of each pulse's window (the pulse at :data:`PULSE_ONSET`).
-        pulse_dc: DC current (A) under the inhibitory pulses.
+        pulse_dc: DC current (A) under the inhibitory pulses and weak trains.
+        weak_rates: rates (Hz) of the weak trains.
+        weak_channels: channels of each synapse type (AMPA, NMDA, GABA, SHUNT) a weak
+            train drives.
+        weak_steps: steps of each weak train.
     """
 
     neurons_per_core: int = GEOMETRY.neurons_per_core
@@ -132,20 +141,26 @@ class ProbeProtocol:
     refractory_steps: int = 1000
     pulse_spikes: Tuple[int, ...] = (16, 64, 256, 1024)
     pulse_steps: int = 300
-    pulse_dc: float = 3e-10
+    pulse_dc: float = 1e-10
+    weak_rates: Tuple[float, ...] = (20.0, 40.0, 80.0)
+    weak_channels: Tuple[int, ...] = (1, 1, 4, 4)
+    weak_steps: int = 600
 
     def __post_init__(self) -> None:
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
         put("neurons_per_core", integer("neurons_per_core", self.neurons_per_core, low=1, high=GEOMETRY.neurons_per_core))
         for name in ("dc_steps", "train_steps", "rest_steps", "quiet_steps", "burst_spikes", "burst_steps", "bin_steps",
-                     "sweep_steps", "refractory_steps"):
+                     "sweep_steps", "refractory_steps", "weak_steps"):
             put(name, integer(name, getattr(self, name), low=1))
-        for name in ("dc_levels", "train_rates", "inhibitory_rates", "sweep_levels"):
+        for name in ("dc_levels", "train_rates", "inhibitory_rates", "sweep_levels", "weak_rates"):
             put(name, _positive_tuple(name, getattr(self, name)))
         for name in ("background_rate", "pulse_weight", "inhibitory_weight", "entry_weight", "dt", "refractory_t_ref", "pulse_dc"):
             put(name, real_number(name, getattr(self, name), low=0.0, low_open=True))
         put("held_out", bool(self.held_out))
         put("timing", bool(self.timing))
+        put("weak_channels", tuple(integer(f"weak_channels[{i}]", v, low=1, high=ENTRIES_PER_TYPE) for i, v in enumerate(self.weak_channels)))
+        if len(self.weak_channels) != len(SynapseType):
+            raise ParameterValueError("weak_channels", "one count per synapse type (4)", Shown(f"{len(self.weak_channels)}"))
         put("pulse_spikes", tuple(integer(f"pulse_spikes[{i}]", v, low=1) for i, v in enumerate(self.pulse_spikes)))
         put("pulse_steps", integer("pulse_steps", self.pulse_steps, low=PULSE_ONSET + 1))
         put("held_out_seed", integer("held_out_seed", self.held_out_seed, low=0))
@@ -193,7 +208,8 @@ class ProbeProtocol:
         """The names of the timing runs (none unless :attr:`timing`)."""
         if not self.timing:
             return ()
-        return tuple(f"sweep_{i}" for i in range(len(self.sweep_levels))) + ("refractory", "pulses", "pulses_inhibitory")
+        return tuple(f"sweep_{i}" for i in range(len(self.sweep_levels))) + (
+            "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory")
 
 
 def _positive_tuple(name: str, values: Any) -> Tuple[float, ...]:
@@ -283,7 +299,21 @@ def _timing_runs(p: ProbeProtocol) -> List[ProbeRun]:
     runs.append(ProbeRun("refractory", "refractory", max(p.dc_levels), np.zeros((p.refractory_steps, ENTRIES), np.float32)))
     runs.append(ProbeRun("pulses", "synapses", 0.0, _pulse_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
     runs.append(ProbeRun("pulses_inhibitory", "synapses", p.pulse_dc, _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
+    runs.append(ProbeRun("weak_trains", "synapses", 0.0, _weak_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
+    runs.append(ProbeRun("weak_trains_inhibitory", "synapses", p.pulse_dc, _weak_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
     return runs
+
+
+def _weak_raster(p: ProbeProtocol, types: Tuple[SynapseType, ...]) -> np.ndarray:
+    """Regular trains of each of ``types`` on ``weak_channels`` of its channels, at each rate
+    of ``weak_rates``, one segment of ``weak_steps`` each."""
+    parts = []
+    for k in types:
+        for rate in p.weak_rates:
+            x = np.zeros((p.weak_steps, ENTRIES), dtype=np.float32)
+            x[:, k * ENTRIES_PER_TYPE : k * ENTRIES_PER_TYPE + p.weak_channels[k]] = _train(p.weak_steps, rate, p.dt)[:, None]
+            parts.append(x)
+    return np.concatenate(parts)
 
 
 def probe_runs(p: ProbeProtocol) -> List[ProbeRun]:
