@@ -12,6 +12,8 @@ so the same code runs on a virtual chip with flaws and on a samna board.
   entries in the recordings, by conservative rules (:class:`FoundDefects`);
 * :mod:`.quantities`: what is fitted (:data:`~.quantities.PARAMETER_NAMES`) and what is
   identifiable: :func:`effective_quantities` of a profile, true or fitted;
+* :mod:`.replay`: the model both fits use, a probe's runs replayed in the simulation with
+  each neuron's log-factors, and the twin's profile (:func:`~.replay.twin_profile`);
 * :mod:`.staged`: the staged fit on spike times (:func:`~.staged.fit_staged`), each
   family of factors from the timing runs that isolate it;
 * :mod:`.fit`: :func:`fit_twin`, which fits each neuron's factors through the

@@ -2,7 +2,7 @@
 
 1. **Defects** (:func:`~.defects.find_defects`): dead and always-on neurons, defective CAM
    entries, by conservative rules.
-2. **Model**: every run the fit uses is replayed in
+2. **Model** (:mod:`.replay`): every run the fit uses is replayed in
    the differentiable simulation (:func:`~rockpool_dynapse2.simulation.jax_module.evolve_arrays`)
    exactly as the virtual board runs it: the configuration the probe applied, read back by
    :func:`~rockpool_dynapse2.placement.spec_from_config` (codes -> currents), the found
@@ -26,95 +26,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import TwinFitError
-from ..hardware.chip_profile import BOARD_SHAPE, NEURON_FACTOR_NAMES, SYNAPSE_LABELS, ChipProfile
-from ..hardware.on_chip import without_defective_entries
-from ..mapping.simulate import neuron_values
+from ..hardware.chip_profile import ChipProfile
 from ..parameters.validate import instance, integer, real_number
-from ..placement.mapped import MappedConfiguration
-from ..placement.to_network_spec import spec_from_config
 from .defects import FoundDefects, find_defects
 from .probe import ChipRecording, ProbeRecordings
-from .quantities import FIT_NAMES, PARAMETER_NAMES, QUANTITY_NAMES, effective_quantities
-from .stimuli import ProbeProtocol, ProbeRun, probe_runs
+from .quantities import PARAMETER_NAMES, QUANTITY_NAMES, effective_quantities
+from .replay import LOG_BOUND, ReplayRun, replay_runs, simulate, twin_profile
+from .stimuli import ProbeProtocol, probe_runs
 
 __all__ = ["Twin", "FitQuality", "fit_twin", "predict_counts", "quantity_errors", "FITTED_RUNS"]
 
 FITTED_RUNS = ("dc", "synapses")
 """The run kinds the count fit uses (the ``entries`` run finds defects; ``held_out`` tests)."""
 
-_LOG_BOUND = 1.5
-"""Bound of every log-factor (a factor between 0.22 and 4.5)."""
-
-
-class _Run(NamedTuple):
-    """One run as the model replays it, for the ``N`` neurons of a chip."""
-
-    name: str
-    values: Dict[str, np.ndarray]
-    """``{current or constant: (N,)}`` as read from the configuration."""
-    inputs: np.ndarray
-    """``(T, N, 4)`` input weights per step and synapse type, units of ``Iscale``."""
-    observed: np.ndarray
-    """``(bins, N)`` recorded spike counts."""
-
-
-def _run_model(recording: ChipRecording, protocol: ProbeProtocol, run: ProbeRun, blanked: ChipProfile) -> _Run:
-    """The model of ``run``: its configuration with the found defective entries blanked."""
-    config = recording.configuration(protocol, run)
-    tree = without_defective_entries(config.configuration, blanked)
-    spec = spec_from_config(MappedConfiguration(tree, config.inputs, config.outputs, config.neurons, config.dt, config.Iscale))
-    w_in, _ = spec.dense_weights()  # (64, N, 4)
-    inputs = np.einsum("ti,ink->tnk", run.raster, w_in).astype(np.float32)
-    return _Run(run.name, neuron_values(spec), inputs, recording.counts[run.name])
-
-
-def _runs(recording: ChipRecording, protocol: ProbeProtocol, defects: FoundDefects, kinds: Sequence[str], names: Sequence[str] = ()) -> List[_Run]:
-    blanked = _profile(ChipProfile.ideal(), defects=defects)
-    return [
-        _run_model(recording, protocol, run, blanked)
-        for run in probe_runs(protocol)
-        if (run.kind in kinds and run.name != "held_out") or run.name in names
-    ]
-
-
-# --- the model ----------------------------------------------------------------------------
-
-
-def _simulate(theta, run: _Run, dt: float, Iscale: float, bin_steps: int):
-    """``(bins, N)`` predicted counts of ``run`` for log-factors ``theta`` ``(N, P)`` (jax)."""
-    import jax.numpy as jnp
-
-    from ..simulation.jax_module import evolve_arrays
-    from ..simulation.module_spec import initial_state_values
-    from ..simulation.records import DynapParams, DynapState
-
-    f = jnp.exp(theta)
-    values = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in run.values.items()}
-    for i, name in enumerate(FIT_NAMES):
-        for target in (("kappa_n", "kappa_p") if name == "kappa" else (name,)):
-            values[target] = values[target] * f[:, i]
-    params = DynapParams(**values, Iscale=Iscale, w_rec=None)
-    T, n = run.inputs.shape[:2]
-    u = (jnp.asarray(run.inputs) * f[None, :, len(FIT_NAMES) :]).reshape(1, T, 4 * n)
-    rest = initial_state_values(np.asarray(run.values["Io"], dtype=np.float32))
-    state = DynapState(**{k: jnp.asarray(v)[None] for k, v in rest.items()})
-    spikes, _, _ = evolve_arrays(params, state, u, dt, jnp.inf, False, False)
-    bins = T // bin_steps
-    return spikes[0, : bins * bin_steps].reshape(bins, bin_steps, n).sum(axis=1)
-
-
-def _losses(theta, runs: Sequence[_Run], dt: float, Iscale: float, bin_steps: int, prior_sigma: float):
+def _losses(theta, runs: Sequence[ReplayRun], dt: float, Iscale: float, bin_steps: int, prior_sigma: float):
     """``(N,)`` each neuron's loss (see the module docs)."""
     import jax.numpy as jnp
 
     total = 0.0
     for run in runs:
-        predicted = _simulate(theta, run, dt, Iscale, bin_steps)
+        predicted = simulate(theta, run, dt, Iscale, bin_steps)
         total = total + jnp.sum((predicted - run.observed) ** 2 / (run.observed + 1.0), axis=0)
     return total + jnp.sum((theta / prior_sigma) ** 2, axis=1)
 
@@ -141,7 +77,7 @@ def _descend(losses, grad, theta: np.ndarray, fitted: np.ndarray, steps: int, le
         m, v = 0.9 * adam.m + 0.1 * g, 0.999 * adam.v + 0.001 * g**2
         adam = _Adam(m, v, t)
         direction = (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
-        proposal = np.clip(theta - rate[:, None] * direction, -_LOG_BOUND, _LOG_BOUND)
+        proposal = np.clip(theta - rate[:, None] * direction, -LOG_BOUND, LOG_BOUND)
         new = np.asarray(losses(jnp.asarray(proposal)))
         better = (new < loss) & fitted
         theta = np.where(better[:, None], proposal, theta)
@@ -150,7 +86,7 @@ def _descend(losses, grad, theta: np.ndarray, fitted: np.ndarray, steps: int, le
     return theta, first, loss
 
 
-def _fit_chip(runs: Sequence[_Run], protocol: ProbeProtocol, fitted: np.ndarray, steps: int, learning_rate: float, prior_sigma: float):
+def _fit_chip(runs: Sequence[ReplayRun], protocol: ProbeProtocol, fitted: np.ndarray, steps: int, learning_rate: float, prior_sigma: float):
     import jax
 
     args = (protocol.dt, 1e-8, protocol.bin_steps, prior_sigma)
@@ -163,8 +99,8 @@ def _fit_chip(runs: Sequence[_Run], protocol: ProbeProtocol, fitted: np.ndarray,
 def predict_counts(theta: np.ndarray, recording: ChipRecording, protocol: ProbeProtocol, defects: FoundDefects, run_name: str) -> np.ndarray:
     """``(bins, N)``: the counts the model with log-factors ``theta`` ``(N, P)`` predicts for
     the run ``run_name`` of ``recording`` (dead neurons 0, always-on ones a spike per step)."""
-    (run,) = _runs(recording, protocol, defects, (), (run_name,))
-    predicted = np.array(_simulate(np.asarray(theta, np.float32), run, protocol.dt, 1e-8, protocol.bin_steps))
+    (run,) = replay_runs(recording, protocol, defects, (), (run_name,))
+    predicted = np.array(simulate(np.asarray(theta, np.float32), run, protocol.dt, 1e-8, protocol.bin_steps))
     addresses = recording.addresses(protocol)
     for j, a in enumerate(addresses):
         if a in defects.dead:
@@ -227,20 +163,6 @@ class Twin:
     def quantities(self) -> Dict[str, np.ndarray]:
         """The twin's :func:`~.quantities.effective_quantities` of every probed neuron."""
         return effective_quantities(self.profile, self.addresses, self.protocol.core(max(self.protocol.dc_levels)))
-
-
-def _profile(base: ChipProfile, defects: FoundDefects, addresses: Sequence[Tuple[int, int, int]] = (), theta: Optional[np.ndarray] = None) -> ChipProfile:
-    """``base`` with the factors ``theta`` at ``addresses`` and the ``defects``."""
-    neuron_factors = np.array(base.neuron_factors)
-    weight_factors = np.array(base.weight_factors)
-    if len(addresses):
-        chips, cores, neurons = (np.asarray(a) for a in zip(*addresses))
-        f = np.exp(np.asarray(theta, dtype=np.float64))
-        for i, name in enumerate(FIT_NAMES):
-            for target in (("kappa_n", "kappa_p") if name == "kappa" else (name,)):
-                neuron_factors[chips, cores, neurons, NEURON_FACTOR_NAMES.index(target)] = f[:, i]
-        weight_factors[chips, cores, neurons] = f[:, len(FIT_NAMES) :]
-    return ChipProfile(neuron_factors, weight_factors, base.bias_gains, defects.dead, defects.always_on, defects.cam_entries)
 
 
 def _merge(found: Sequence[FoundDefects]) -> FoundDefects:
@@ -311,7 +233,7 @@ def fit_twin(
     addresses = tuple(a for chip in recordings.chips for a in chip.addresses(protocol))
     theta = np.concatenate([p.theta for p in parts])
     quality = _quality(parts, recordings)
-    return Twin(_profile(ChipProfile.ideal(), defects, addresses, theta), defects, addresses, theta, quality, protocol)
+    return Twin(twin_profile(ChipProfile.ideal(), defects, addresses, theta), defects, addresses, theta, quality, protocol)
 
 
 class _ChipFit(NamedTuple):
@@ -330,7 +252,7 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     defects = find_defects(chip, protocol)
     addresses = chip.addresses(protocol)
     fitted = np.array([a not in defects.dead and a not in defects.always_on for a in addresses])
-    runs = _runs(chip, protocol, defects, FITTED_RUNS)
+    runs = replay_runs(chip, protocol, defects, FITTED_RUNS)
     if _timed(chip, protocol):
         from .staged import fit_staged
 
@@ -343,7 +265,7 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     return _ChipFit(defects, theta, first, last, data_loss / bins, fitted, held)
 
 
-def _count_losses(theta: np.ndarray, runs: Sequence[_Run], protocol: ProbeProtocol) -> np.ndarray:
+def _count_losses(theta: np.ndarray, runs: Sequence[ReplayRun], protocol: ProbeProtocol) -> np.ndarray:
     """``(N,)`` the count loss of ``theta`` on ``runs`` (without the prior)."""
     import jax
 

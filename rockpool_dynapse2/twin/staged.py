@@ -43,7 +43,7 @@ from typing import Dict, List, NamedTuple, Sequence, Tuple
 import numpy as np
 
 from .defects import FoundDefects
-from .fit import _LOG_BOUND, _Run, _runs, _simulate
+from .replay import LOG_BOUND, ReplayRun, replay_runs, simulate
 from .probe import ChipRecording
 from .quantities import PARAMETER_NAMES, SYNAPSES
 from .stimuli import ProbeProtocol, probe_runs
@@ -86,7 +86,7 @@ def _run_names(protocol: ProbeProtocol, which: str) -> Tuple[str, ...]:
 class _Batch(NamedTuple):
     """Runs of one length and segment stacked along the neurons: ``copies`` runs of ``N`` neurons."""
 
-    run: _Run
+    run: ReplayRun
     copies: int
     segment: int
     """Steps of each segment of the runs."""
@@ -103,9 +103,9 @@ def _segment_steps(protocol: ProbeProtocol, name: str, steps: int) -> int:
     return steps
 
 
-def _batches(runs: Sequence[_Run], rasters: Dict[str, np.ndarray], protocol: ProbeProtocol) -> List[_Batch]:
+def _batches(runs: Sequence[ReplayRun], rasters: Dict[str, np.ndarray], protocol: ProbeProtocol) -> List[_Batch]:
     """The runs grouped by length and segment, each group one stacked run."""
-    groups: Dict[Tuple[int, int], List[_Run]] = {}
+    groups: Dict[Tuple[int, int], List[ReplayRun]] = {}
     for run in runs:
         steps = run.inputs.shape[0]
         groups.setdefault((steps, _segment_steps(protocol, run.name, steps)), []).append(run)
@@ -114,7 +114,7 @@ def _batches(runs: Sequence[_Run], rasters: Dict[str, np.ndarray], protocol: Pro
         values = {k: np.concatenate([r.values[k] for r in group]) for k in group[0].values}
         inputs = np.concatenate([r.inputs for r in group], axis=1)
         observed = np.stack([rasters[r.name] for r in group], axis=1)
-        stacked = _Run("+".join(r.name for r in group), values, inputs, observed)
+        stacked = ReplayRun("+".join(r.name for r in group), values, inputs, observed)
         out.append(_Batch(stacked, len(group), segment))
     return out
 
@@ -134,10 +134,10 @@ def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigm
     import jax
     import jax.numpy as jnp
 
-    def simulate(theta):
-        return [_simulate(jnp.tile(theta, (b.copies, 1)), b.run, protocol.dt, 1e-8, 1) for b in batches]
+    def rasters(theta):
+        return [simulate(jnp.tile(theta, (b.copies, 1)), b.run, protocol.dt, 1e-8, 1) for b in batches]
 
-    compiled = jax.jit(simulate)
+    compiled = jax.jit(rasters)
 
     def losses(theta: np.ndarray) -> np.ndarray:
         rasters = compiled(jnp.asarray(theta, dtype=jnp.float32))
@@ -167,6 +167,8 @@ def directions(names: Sequence[str]) -> np.ndarray:
 def _search(losses, theta: np.ndarray, moves: np.ndarray, fitted: np.ndarray, deltas: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
     """The coordinate search (see the module docs) along the rows of ``moves``; ``(theta, losses)``."""
     loss = losses(theta)
+    if not (loss[fitted] > 0).any():  # every spike predicted already (the ideal chip)
+        return theta, loss
     for delta in deltas:
         for _ in range(PASSES):
             before = loss.copy()
@@ -180,7 +182,7 @@ def _pass(losses, theta: np.ndarray, loss: np.ndarray, moves: np.ndarray, fitted
     """One pass over ``moves``: each neuron keeps a step of ``+-delta`` along one that lowers its loss."""
     for move in moves:
         for sign in (1.0, -1.0):
-            proposal = np.clip(theta + sign * delta * move[None, :], -_LOG_BOUND, _LOG_BOUND)
+            proposal = np.clip(theta + sign * delta * move[None, :], -LOG_BOUND, LOG_BOUND)
             new = losses(proposal)
             better = (new < loss) & fitted
             theta = np.where(better[:, None], proposal, theta)
@@ -206,7 +208,7 @@ def fit_staged(
     first = last = None
     for _, names, which in STAGES:
         run_names = _run_names(protocol, which)
-        runs = _runs(chip, protocol, defects, (), run_names)
+        runs = replay_runs(chip, protocol, defects, (), run_names)
         rasters = {r.name: chip.raster(r) for r in probe_runs(protocol) if r.name in run_names}
         losses = _stage_losses(_batches(runs, rasters, protocol), protocol, prior_sigma)
         if which == "all":
