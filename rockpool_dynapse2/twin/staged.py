@@ -59,8 +59,8 @@ STAGES: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
     ("joint", PARAMETER_NAMES, "all"),
 )
 """``(stage, fitted factors, runs)`` in order; the runs: ``refractory`` (the refractory
-run alone), ``membrane`` (the sweep, the refractory run, the DC steps), ``synapses`` (the pulses, the weak trains, the trains) or ``all`` (every
-fitted run)."""
+run alone), ``membrane`` (the sweep, the refractory run, the DC steps), ``synapses`` (the
+pulses, the weak trains, the trains) or ``all`` (every fitted run)."""
 
 DELTAS: Tuple[float, ...] = (0.16, 0.08, 0.04, 0.02, 0.01)
 """The coordinate search's step sizes (log-factor), largest first."""
@@ -140,9 +140,9 @@ def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigm
     compiled = jax.jit(rasters)
 
     def losses(theta: np.ndarray) -> np.ndarray:
-        rasters = compiled(jnp.asarray(theta, dtype=jnp.float32))
+        outputs = compiled(jnp.asarray(theta, dtype=jnp.float32))
         total = np.sum((theta / prior_sigma) ** 2, axis=1)
-        for b, raster in zip(batches, rasters):
+        for b, raster in zip(batches, outputs):
             predicted = np.asarray(raster, dtype=np.float64).reshape(raster.shape[0], b.copies, -1)
             total = total + spike_time_losses(b.run.observed, predicted, b.segment)
         return total
@@ -199,6 +199,14 @@ def fit_staged(
     deltas: Sequence[float] = DELTAS,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit one chip's log-factors by the stages of :data:`STAGES` (see the module docs).
+
+    Args:
+        chip: the chip's recordings, with the spike times of the timing runs.
+        protocol: the probe's protocol (with its timing runs).
+        defects: the chip's found defects (their entries blanked in the model).
+        fitted: ``(N,)`` which neurons to fit (the others keep the ideal factors).
+        prior_sigma: the prior's spread on each log-factor.
+        deltas: the search's step sizes, largest first.
 
     Returns:
         ``(theta (N, P), initial losses (N,), final losses (N,))``, the losses those of the
