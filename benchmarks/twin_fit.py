@@ -2,7 +2,8 @@
 
 For each seed a virtual board is drawn (``ChipProfile.draw(seed, mismatch, ...)``, with
 defect fractions of your choice), probed through the board protocol (``twin.probe``) and
-fitted (``twin.fit_twin``). Printed per seed:
+fitted (``twin.fit_twin``: the staged fit on spike times, or with ``--counts-only`` the
+count fit of a protocol without timing runs). Printed per seed:
 
 * the median relative error of each identifiable quantity (``twin.quantities``) against
   the drawn truth, and their median (target: <= 5 % at 30 % mismatch);
@@ -15,6 +16,8 @@ fitted (``twin.fit_twin``). Printed per seed:
 Usage (the figures of docs/twin.md)::
 
     python benchmarks/twin_fit.py --seed 0 1 2 --mismatch 0.3 --cores 0 --neurons 64
+    python benchmarks/twin_fit.py --seed 0 1 2 --mismatch 0.2 --cores 0 --neurons 64
+    python benchmarks/twin_fit.py --seed 0 1 2 --mismatch 0.3 --cores 0 --neurons 64 --counts-only
     python benchmarks/twin_fit.py --seed 0 --cores 0 1 2 3 --neurons 256 --json twin.json
 """
 
@@ -63,7 +66,7 @@ def _ideal_correlation(twin, recordings) -> float:
 def run_seed(seed: int, args) -> dict:
     truth = ChipProfile.draw(seed, mismatch=args.mismatch, dead_fraction=args.dead, always_on_fraction=args.always_on,
                              cam_defect_fraction=args.cam)
-    protocol = ProbeProtocol(neurons_per_core=args.neurons, mixture_seeds=tuple(range(2, 2 + args.mixtures)))
+    protocol = ProbeProtocol(neurons_per_core=args.neurons, mixture_seeds=tuple(range(2, 2 + args.mixtures)), timing=not args.counts_only)
     t0 = time.perf_counter()
     recordings = probe(VirtualBoard(profile=truth), chips=args.chips, cores=args.cores, protocol=protocol)
     t_probe = time.perf_counter() - t0
@@ -90,14 +93,14 @@ def run_seed(seed: int, args) -> dict:
 
 
 def _print(r: dict) -> None:
-    print(f"seed {r['seed']}: {r['neurons']} neurons, probe {r['chip_seconds']:.1f} s of chip time in {r['probe_wall_s']:.0f} s, fit {r['fit_wall_s']:.0f} s")
+    print(f"seed {r['seed']}: {r['neurons']} neurons, probe {r['chip_seconds']:.1f} s of chip time in {r['probe_wall_s']:.0f} s, fit {r['fit_wall_s']:.0f} s", flush=True)
     print(f"  {'quantity':12s} {'twin':>8s} {'ideal':>8s}   (median |relative error|)")
     for k in QUANTITY_NAMES:
         print(f"  {k:12s} {100 * r['median_error'][k]:7.1f}% {100 * r['ideal_median_error'][k]:7.1f}%")
     print(f"  all quantities: {100 * r['median_error_all']:.1f}%")
     for k, v in r["defects"].items():
         print(f"  {k}: {v}")
-    print(f"  held-out correlation {r['held_out_correlation']:.3f} (ideal chip {r['ideal_held_out_correlation']:.3f}); loss per bin {r['loss_per_bin']:.3f}")
+    print(f"  held-out correlation {r['held_out_correlation']:.3f} (ideal chip {r['ideal_held_out_correlation']:.3f}); loss per bin {r['loss_per_bin']:.3f}", flush=True)
 
 
 def main() -> None:
@@ -112,6 +115,8 @@ def main() -> None:
     parser.add_argument("--dead", type=float, default=0.02)
     parser.add_argument("--always-on", type=float, default=0.01)
     parser.add_argument("--cam", type=float, default=0.01)
+    parser.add_argument("--counts-only", action="store_true",
+                        help="the protocol without timing runs: the count fit (fit_twin's gradient descent on binned counts)")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
     results = []

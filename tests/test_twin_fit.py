@@ -23,8 +23,9 @@ from rockpool_dynapse2.twin.quantities import PARAMETER_NAMES, QUANTITY_NAMES
 
 PROTOCOL = ProbeProtocol(
     neurons_per_core=4, dc_levels=(1e-10, 1e-8), dc_steps=200, train_rates=(250.0,), inhibitory_rates=(100.0,),
-    train_steps=100, rest_steps=50, quiet_steps=50, burst_steps=150, bin_steps=50, mixture_seeds=(),
+    train_steps=100, rest_steps=50, quiet_steps=50, burst_steps=150, bin_steps=50, mixture_seeds=(), timing=False,
 )
+"""The count fit's protocol (no timing runs; ``test_twin_staged`` fits on spike times)."""
 
 
 def _profile(**changes):

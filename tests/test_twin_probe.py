@@ -22,6 +22,8 @@ from rockpool_dynapse2.twin import ProbeProtocol, ProbeRecordings, probe, probe_
 PROTOCOL = ProbeProtocol(
     neurons_per_core=3, dc_levels=(1e-9, 1e-7), dc_steps=100, train_rates=(100.0,), inhibitory_rates=(100.0,),
     train_steps=100, rest_steps=50, quiet_steps=50, burst_steps=150, bin_steps=50,
+    sweep_levels=(5e-11,), sweep_steps=200, refractory_steps=200, pulse_spikes=(32,), pulse_steps=100,
+    weak_rates=(50.0,), weak_steps=100,
 )
 
 
@@ -54,6 +56,26 @@ def test_the_recordings_are_the_simulation_of_each_configuration(ideal):
         assert (chip.counts[run.name] == chip.counts[run.name][:, :1]).all()  # identical neurons
 
 
+def test_every_spike_time_is_recorded_and_bins_into_the_counts(ideal):
+    (chip,) = ideal.chips
+    runs = probe_runs(PROTOCOL)
+    assert {r.name for r in runs} >= set(PROTOCOL.timing_runs()) == {"sweep_0", "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory"}
+    for run in runs:
+        raster = chip.raster(run)
+        np.testing.assert_array_equal(raster.reshape(-1, PROTOCOL.bin_steps, 3).sum(axis=1), chip.counts[run.name], err_msg=run.name)
+    intervals = np.diff(np.flatnonzero(chip.raster(next(r for r in runs if r.name == "refractory"))[:, 0]))
+    assert intervals.size and (intervals > PROTOCOL.refractory_t_ref / PROTOCOL.dt).all()  # the long refractory period
+
+
+def test_recordings_without_spikes_or_timing_read_as_before(ideal):
+    d = ideal.to_dict()
+    del d["protocol"]["timing"]
+    for c in d["chips"]:
+        del c["spikes"]
+    back = ProbeRecordings.from_json(__import__("json").dumps(d))
+    assert back.protocol.timing is False and back.chips[0].spikes == {}
+
+
 def test_the_stimuli_drive_the_neurons(ideal):
     counts = ideal.chips[0].counts
     assert counts["dc_1"].sum() > counts["dc_0"].sum() > 0  # a higher DC level, more spikes
@@ -77,6 +99,8 @@ def test_recordings_round_trip_through_json(ideal, tmp_path):
     for name, counts in ideal.chips[0].counts.items():
         np.testing.assert_array_equal(back.chips[0].counts[name], counts)
     assert back.to_json() == ideal.to_json()
+    for name, spikes in ideal.chips[0].spikes.items():
+        np.testing.assert_array_equal(back.chips[0].spikes[name], spikes)
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -91,7 +115,9 @@ def test_bad_selections_are_refused_by_name(kwargs, name):
 @pytest.mark.parametrize("changes, name", [
     (dict(burst_steps=70), "burst_steps"), (dict(dc_levels=()), "dc_levels"), (dict(train_rates=(-1.0,)), r"train_rates\[0\]"),
     (dict(neurons_per_core=257), "neurons_per_core"), (dict(mixture_seeds=(1,)), "held_out_seed"),
-    (dict(mixture_seeds=(-2,)), r"mixture_seeds\[0\]"),
+    (dict(mixture_seeds=(-2,)), r"mixture_seeds\[0\]"), (dict(weak_channels=(1, 1, 4)), "weak_channels"),
+    (dict(weak_channels=(1, 1, 4, 17)), r"weak_channels\[3\]"), (dict(pulse_spikes=(0,)), r"pulse_spikes\[0\]"),
+    (dict(pulse_steps=50), "pulse_steps"),
 ])
 def test_bad_protocols_are_refused_by_name(changes, name):
     with pytest.raises(ParameterValueError, match=f"`{name}` must be"):
@@ -126,4 +152,9 @@ def test_recordings_that_are_not_a_document_are_refused():
         ProbeRecordings.from_json(
             '{"format": "rockpool-dynapse2/probe-recordings/1", "protocol": {}, '
             '"chips": [{"chip": 0, "cores": [0], "counts": {"entries": [1, 2]}}]}'
+        )
+    with pytest.raises(ParameterValueError, match=r"`chips\[0\].spikes.entries` must be"):
+        ProbeRecordings.from_json(
+            '{"format": "rockpool-dynapse2/probe-recordings/1", "protocol": {}, '
+            '"chips": [{"chip": 0, "cores": [0], "counts": {}, "spikes": {"entries": [[1, 2, 3]]}}]}'
         )

@@ -9,11 +9,15 @@ so the same code runs on a virtual chip with flaws and on a samna board.
 * :mod:`.probe`: :func:`probe`, which runs them through a board and records every neuron's
   spikes as :class:`ProbeRecordings`;
 * :mod:`.defects`: :func:`find_defects`, dead and always-on neurons and defective CAM
-  entries in the recordings, by conservative rules (:class:`Defects`);
+  entries in the recordings, by conservative rules (:class:`FoundDefects`);
 * :mod:`.quantities`: what is fitted (:data:`~.quantities.PARAMETER_NAMES`) and what is
   identifiable: :func:`effective_quantities` of a profile, true or fitted;
+* :mod:`.replay`: the model both fits use, a probe's runs replayed in the simulation with
+  each neuron's log-factors, and the twin's profile (:func:`~.replay.twin_profile`);
+* :mod:`.staged`: the staged fit on spike times (:func:`~.staged.fit_staged`), each
+  family of factors from the timing runs that isolate it;
 * :mod:`.fit`: :func:`fit_twin`, which fits each neuron's factors through the
-  differentiable simulation and returns a :class:`Twin` (a
+  differentiable simulation (staged on spike times, or on binned counts) and returns a :class:`Twin` (a
   :class:`~rockpool_dynapse2.hardware.ChipProfile`, the defects, the :class:`FitQuality`);
   :func:`predict_counts`, :func:`quantity_errors`;
 * :mod:`.finetune`: :func:`~.finetune.fine_tune` tunes a trained network on one chip's
@@ -29,7 +33,7 @@ so the same code runs on a virtual chip with flaws and on a samna board.
 ``docs/twin.md`` describes the workflow.
 """
 
-from .defects import Defects, find_defects
+from .defects import FoundDefects, find_defects
 from .finetune import FineTuneResult, chip_factors, fine_tune
 from .fit import FitQuality, Twin, fit_twin, predict_counts, quantity_errors
 from .probe import ChipRecording, ProbeRecordings, probe, probe_configuration
@@ -44,7 +48,7 @@ __all__ = [
     "probe_configuration",
     "ProbeRecordings",
     "ChipRecording",
-    "Defects",
+    "FoundDefects",
     "find_defects",
     "effective_quantities",
     "fit_twin",

@@ -25,7 +25,7 @@ import numpy as np
 from .probe import ChipRecording
 from .stimuli import ENTRIES, ProbeProtocol
 
-__all__ = ["Defects", "find_defects", "MIN_RESPONSE"]
+__all__ = ["FoundDefects", "find_defects", "MIN_RESPONSE"]
 
 MIN_RESPONSE = 2
 """The median spikes per burst window a neuron needs for its entries to be tested."""
@@ -34,9 +34,13 @@ _NEURON = Tuple[int, int, int]
 
 
 @dataclass(frozen=True)
-class Defects:
+class FoundDefects:
     """What :func:`find_defects` found on one chip (addresses as in a
     :class:`~rockpool_dynapse2.hardware.ChipProfile`).
+
+    Not to be confused with :class:`~rockpool_dynapse2.placement.Defects`, what placement
+    avoids: a twin's profile gives placement its defects through
+    :meth:`~rockpool_dynapse2.hardware.ChipProfile.defects`.
 
     Attributes:
         dead: ``(chip, core, neuron)`` of dead neurons.
@@ -60,7 +64,7 @@ def _windows(counts: np.ndarray, protocol: ProbeProtocol) -> Tuple[np.ndarray, n
     return quiet, bursts.reshape(ENTRIES, per_window, -1).sum(axis=1)
 
 
-def find_defects(recording: ChipRecording, protocol: ProbeProtocol) -> Defects:
+def find_defects(recording: ChipRecording, protocol: ProbeProtocol) -> FoundDefects:
     """The defects of one chip's recordings, by the rules of the module docs."""
     addresses = recording.addresses(protocol)
     quiet, bursts = _windows(recording.counts["entries"], protocol)
@@ -70,7 +74,7 @@ def find_defects(recording: ChipRecording, protocol: ProbeProtocol) -> Defects:
     dead = (total == 0) & ~on & (np.median(strongest) > 0)
     tested = ~on & ~dead & (np.median(bursts, axis=0) >= MIN_RESPONSE)
     silent = (bursts == 0) & tested[None, :]
-    return Defects(
+    return FoundDefects(
         dead=tuple(addresses[j] for j in np.flatnonzero(dead)),
         always_on=tuple(addresses[j] for j in np.flatnonzero(on)),
         cam_entries=tuple(sorted(addresses[j] + (int(e),) for e, j in zip(*np.nonzero(silent)))),

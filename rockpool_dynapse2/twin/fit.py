@@ -2,13 +2,16 @@
 
 1. **Defects** (:func:`~.defects.find_defects`): dead and always-on neurons, defective CAM
    entries, by conservative rules.
-2. **Model**: every run the fit uses (the DC steps and the synapse trains) is replayed in
+2. **Model** (:mod:`.replay`): every run the fit uses is replayed in
    the differentiable simulation (:func:`~rockpool_dynapse2.simulation.jax_module.evolve_arrays`)
    exactly as the virtual board runs it: the configuration the probe applied, read back by
    :func:`~rockpool_dynapse2.placement.spec_from_config` (codes -> currents), the found
    defective entries blanked, each neuron's currents and weights times its factors.
 3. **Fit**: each neuron's log-factors (:data:`~.quantities.PARAMETER_NAMES`) start at 0 (the
-   ideal chip) and descend the loss ``sum (predicted - observed)^2 / (observed + 1)`` over
+   ideal chip). With the protocol's timing runs and the spike times recorded (the default),
+   the **staged fit on spike times** (:func:`~.staged.fit_staged`) fits them family by
+   family from the runs that isolate each. Without them (recordings of a protocol with
+   ``timing=False``, or of an earlier format), the **count fit** descends the loss ``sum (predicted - observed)^2 / (observed + 1)`` over
    every bin of every fitted run, plus a Gaussian prior ``(theta / prior_sigma)^2`` (the
    chip's mismatch at one standard deviation). The gradient is the simulation's own
    (surrogate gradient of the spike count); its steps are Adam's, with a step size of its
@@ -23,95 +26,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import TwinFitError
-from ..hardware.chip_profile import BOARD_SHAPE, NEURON_FACTOR_NAMES, SYNAPSE_LABELS, ChipProfile
-from ..hardware.on_chip import without_defective_entries
-from ..mapping.simulate import neuron_values
+from ..hardware.chip_profile import ChipProfile
 from ..parameters.validate import instance, integer, real_number
-from ..placement.mapped import MappedConfiguration
-from ..placement.to_network_spec import spec_from_config
-from .defects import Defects, find_defects
+from .defects import FoundDefects, find_defects
 from .probe import ChipRecording, ProbeRecordings
-from .quantities import FIT_NAMES, PARAMETER_NAMES, QUANTITY_NAMES, effective_quantities
-from .stimuli import ProbeProtocol, ProbeRun, probe_runs
+from .quantities import PARAMETER_NAMES, QUANTITY_NAMES, effective_quantities
+from .replay import LOG_BOUND, ReplayRun, replay_runs, simulate, twin_profile
+from .stimuli import ProbeProtocol, probe_runs
 
 __all__ = ["Twin", "FitQuality", "fit_twin", "predict_counts", "quantity_errors", "FITTED_RUNS"]
 
 FITTED_RUNS = ("dc", "synapses")
-"""The run kinds the fit uses (the ``entries`` run finds defects; ``held_out`` tests)."""
+"""The run kinds the count fit uses (the ``entries`` run finds defects; ``held_out`` tests)."""
 
-_LOG_BOUND = 1.5
-"""Bound of every log-factor (a factor between 0.22 and 4.5)."""
-
-
-class _Run(NamedTuple):
-    """One run as the model replays it, for the ``N`` neurons of a chip."""
-
-    name: str
-    values: Dict[str, np.ndarray]
-    """``{current or constant: (N,)}`` as read from the configuration."""
-    inputs: np.ndarray
-    """``(T, N, 4)`` input weights per step and synapse type, units of ``Iscale``."""
-    observed: np.ndarray
-    """``(bins, N)`` recorded spike counts."""
-
-
-def _run_model(recording: ChipRecording, protocol: ProbeProtocol, run: ProbeRun, blanked: ChipProfile) -> _Run:
-    """The model of ``run``: its configuration with the found defective entries blanked."""
-    config = recording.configuration(protocol, run)
-    tree = without_defective_entries(config.configuration, blanked)
-    spec = spec_from_config(MappedConfiguration(tree, config.inputs, config.outputs, config.neurons, config.dt, config.Iscale))
-    w_in, _ = spec.dense_weights()  # (64, N, 4)
-    inputs = np.einsum("ti,ink->tnk", run.raster, w_in).astype(np.float32)
-    return _Run(run.name, neuron_values(spec), inputs, recording.counts[run.name])
-
-
-def _runs(recording: ChipRecording, protocol: ProbeProtocol, defects: Defects, kinds: Sequence[str], names: Sequence[str] = ()) -> List[_Run]:
-    blanked = _profile(ChipProfile.ideal(), defects=defects)
-    return [
-        _run_model(recording, protocol, run, blanked)
-        for run in probe_runs(protocol)
-        if (run.kind in kinds and run.name != "held_out") or run.name in names
-    ]
-
-
-# --- the model ----------------------------------------------------------------------------
-
-
-def _simulate(theta, run: _Run, dt: float, Iscale: float, bin_steps: int):
-    """``(bins, N)`` predicted counts of ``run`` for log-factors ``theta`` ``(N, P)`` (jax)."""
-    import jax.numpy as jnp
-
-    from ..simulation.jax_module import evolve_arrays
-    from ..simulation.module_spec import initial_state_values
-    from ..simulation.records import DynapParams, DynapState
-
-    f = jnp.exp(theta)
-    values = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in run.values.items()}
-    for i, name in enumerate(FIT_NAMES):
-        for target in (("kappa_n", "kappa_p") if name == "kappa" else (name,)):
-            values[target] = values[target] * f[:, i]
-    params = DynapParams(**values, Iscale=Iscale, w_rec=None)
-    T, n = run.inputs.shape[:2]
-    u = (jnp.asarray(run.inputs) * f[None, :, len(FIT_NAMES) :]).reshape(1, T, 4 * n)
-    rest = initial_state_values(np.asarray(run.values["Io"], dtype=np.float32))
-    state = DynapState(**{k: jnp.asarray(v)[None] for k, v in rest.items()})
-    spikes, _, _ = evolve_arrays(params, state, u, dt, jnp.inf, False, False)
-    bins = T // bin_steps
-    return spikes[0, : bins * bin_steps].reshape(bins, bin_steps, n).sum(axis=1)
-
-
-def _losses(theta, runs: Sequence[_Run], dt: float, Iscale: float, bin_steps: int, prior_sigma: float):
+def _losses(theta, runs: Sequence[ReplayRun], dt: float, Iscale: float, bin_steps: int, prior_sigma: float):
     """``(N,)`` each neuron's loss (see the module docs)."""
     import jax.numpy as jnp
 
     total = 0.0
     for run in runs:
-        predicted = _simulate(theta, run, dt, Iscale, bin_steps)
+        predicted = simulate(theta, run, dt, Iscale, bin_steps)
         total = total + jnp.sum((predicted - run.observed) ** 2 / (run.observed + 1.0), axis=0)
     return total + jnp.sum((theta / prior_sigma) ** 2, axis=1)
 
@@ -138,7 +77,7 @@ def _descend(losses, grad, theta: np.ndarray, fitted: np.ndarray, steps: int, le
         m, v = 0.9 * adam.m + 0.1 * g, 0.999 * adam.v + 0.001 * g**2
         adam = _Adam(m, v, t)
         direction = (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
-        proposal = np.clip(theta - rate[:, None] * direction, -_LOG_BOUND, _LOG_BOUND)
+        proposal = np.clip(theta - rate[:, None] * direction, -LOG_BOUND, LOG_BOUND)
         new = np.asarray(losses(jnp.asarray(proposal)))
         better = (new < loss) & fitted
         theta = np.where(better[:, None], proposal, theta)
@@ -147,7 +86,7 @@ def _descend(losses, grad, theta: np.ndarray, fitted: np.ndarray, steps: int, le
     return theta, first, loss
 
 
-def _fit_chip(runs: Sequence[_Run], protocol: ProbeProtocol, fitted: np.ndarray, steps: int, learning_rate: float, prior_sigma: float):
+def _fit_chip(runs: Sequence[ReplayRun], protocol: ProbeProtocol, fitted: np.ndarray, steps: int, learning_rate: float, prior_sigma: float):
     import jax
 
     args = (protocol.dt, 1e-8, protocol.bin_steps, prior_sigma)
@@ -157,11 +96,11 @@ def _fit_chip(runs: Sequence[_Run], protocol: ProbeProtocol, fitted: np.ndarray,
     return _descend(losses, grad, theta, fitted, steps, learning_rate)
 
 
-def predict_counts(theta: np.ndarray, recording: ChipRecording, protocol: ProbeProtocol, defects: Defects, run_name: str) -> np.ndarray:
+def predict_counts(theta: np.ndarray, recording: ChipRecording, protocol: ProbeProtocol, defects: FoundDefects, run_name: str) -> np.ndarray:
     """``(bins, N)``: the counts the model with log-factors ``theta`` ``(N, P)`` predicts for
     the run ``run_name`` of ``recording`` (dead neurons 0, always-on ones a spike per step)."""
-    (run,) = _runs(recording, protocol, defects, (), (run_name,))
-    predicted = np.array(_simulate(np.asarray(theta, np.float32), run, protocol.dt, 1e-8, protocol.bin_steps))
+    (run,) = replay_runs(recording, protocol, defects, (), (run_name,))
+    predicted = np.array(simulate(np.asarray(theta, np.float32), run, protocol.dt, 1e-8, protocol.bin_steps))
     addresses = recording.addresses(protocol)
     for j, a in enumerate(addresses):
         if a in defects.dead:
@@ -179,10 +118,12 @@ class FitQuality:
     """How well a twin fits, per probed neuron (``(N,)`` arrays in the order of :attr:`Twin.addresses`).
 
     Attributes:
-        initial_loss: each neuron's loss at the ideal chip's factors.
+        initial_loss: each neuron's loss at the ideal chip's factors (the count fit's, or the
+            staged fit's last stage's: a spike-time distance, see :mod:`.staged`).
         final_loss: its loss after the fit.
-        loss_per_bin: the final loss without the prior, per recorded bin (about 1 or less
-            for a good fit: an error of the order of the count's square root).
+        loss_per_bin: the count loss without the prior, per recorded bin of the count runs
+            (``sum (predicted - observed)^2 / (observed + 1)``, either fit; about 1 or
+            less for a good fit: an error of the order of the count's square root).
         held_out_correlation: Pearson correlation, over the fitted neurons, of the held-out
             run's observed and predicted spike counts per neuron (``None`` without one).
         held_out: ``(observed, predicted)`` spike counts per neuron of the held-out run.
@@ -205,7 +146,7 @@ class Twin:
         profile: a :class:`~rockpool_dynapse2.hardware.ChipProfile` (usable by
             ``VirtualBoard(profile=...)`` and by placement): the fitted factors of the
             probed neurons, every other factor 1, the defects found.
-        defects: the :class:`~.defects.Defects` of every probed chip, merged.
+        defects: the :class:`~.defects.FoundDefects` of every probed chip, merged.
         addresses: ``(chip, core, neuron)`` of every probed neuron.
         parameters: ``(N, P)`` fitted log-factors (:data:`~.quantities.PARAMETER_NAMES`).
         quality: the :class:`FitQuality`.
@@ -213,7 +154,7 @@ class Twin:
     """
 
     profile: ChipProfile
-    defects: Defects
+    defects: FoundDefects
     addresses: Tuple[Tuple[int, int, int], ...]
     parameters: np.ndarray
     quality: FitQuality
@@ -224,22 +165,8 @@ class Twin:
         return effective_quantities(self.profile, self.addresses, self.protocol.core(max(self.protocol.dc_levels)))
 
 
-def _profile(base: ChipProfile, defects: Defects, addresses: Sequence[Tuple[int, int, int]] = (), theta: Optional[np.ndarray] = None) -> ChipProfile:
-    """``base`` with the factors ``theta`` at ``addresses`` and the ``defects``."""
-    neuron_factors = np.array(base.neuron_factors)
-    weight_factors = np.array(base.weight_factors)
-    if len(addresses):
-        chips, cores, neurons = (np.asarray(a) for a in zip(*addresses))
-        f = np.exp(np.asarray(theta, dtype=np.float64))
-        for i, name in enumerate(FIT_NAMES):
-            for target in (("kappa_n", "kappa_p") if name == "kappa" else (name,)):
-                neuron_factors[chips, cores, neurons, NEURON_FACTOR_NAMES.index(target)] = f[:, i]
-        weight_factors[chips, cores, neurons] = f[:, len(FIT_NAMES) :]
-    return ChipProfile(neuron_factors, weight_factors, base.bias_gains, defects.dead, defects.always_on, defects.cam_entries)
-
-
-def _merge(found: Sequence[Defects]) -> Defects:
-    return Defects(*(tuple(sorted(sum((getattr(d, f) for d in found), ()))) for f in ("dead", "always_on", "cam_entries", "untested_entries")))
+def _merge(found: Sequence[FoundDefects]) -> FoundDefects:
+    return FoundDefects(*(tuple(sorted(sum((getattr(d, f) for d in found), ()))) for f in ("dead", "always_on", "cam_entries", "untested_entries")))
 
 
 def _check_recordings(recordings: ProbeRecordings) -> None:
@@ -259,7 +186,7 @@ def _check_recordings(recordings: ProbeRecordings) -> None:
                 raise TwinFitError(f"recordings.chips[{i}].counts.{name}", f"an array of shape {shape} (bins, neurons)", str(counts.shape))
 
 
-def _held_out(theta: np.ndarray, chip: ChipRecording, protocol: ProbeProtocol, defects: Defects) -> Tuple[np.ndarray, np.ndarray]:
+def _held_out(theta: np.ndarray, chip: ChipRecording, protocol: ProbeProtocol, defects: FoundDefects) -> Tuple[np.ndarray, np.ndarray]:
     predicted = predict_counts(theta, chip, protocol, defects, "held_out").sum(axis=0)
     return chip.counts["held_out"].sum(axis=0).astype(np.float64), predicted.astype(np.float64)
 
@@ -276,8 +203,8 @@ def fit_twin(
 
     Args:
         recordings: a probe's :class:`~.probe.ProbeRecordings` (one or more chips).
-        steps: descent steps.
-        learning_rate: the initial step size of each log-factor (Adam's).
+        steps: descent steps (the count fit only).
+        learning_rate: the initial step size of each log-factor (Adam's; the count fit only).
         prior_sigma: the spread (one standard deviation, log scale) of the prior on each
             log-factor; it keeps the factors spikes do not constrain near the ideal chip.
             A chip's mismatch of 30 % at 3 sigma is 0.1; the default, 0.5, is weaker
@@ -306,13 +233,13 @@ def fit_twin(
     addresses = tuple(a for chip in recordings.chips for a in chip.addresses(protocol))
     theta = np.concatenate([p.theta for p in parts])
     quality = _quality(parts, recordings)
-    return Twin(_profile(ChipProfile.ideal(), defects, addresses, theta), defects, addresses, theta, quality, protocol)
+    return Twin(twin_profile(ChipProfile.ideal(), defects, addresses, theta), defects, addresses, theta, quality, protocol)
 
 
 class _ChipFit(NamedTuple):
     """One chip's fit, per probed neuron."""
 
-    defects: Defects
+    defects: FoundDefects
     theta: np.ndarray
     initial_loss: np.ndarray
     final_loss: np.ndarray
@@ -325,12 +252,30 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     defects = find_defects(chip, protocol)
     addresses = chip.addresses(protocol)
     fitted = np.array([a not in defects.dead and a not in defects.always_on for a in addresses])
-    runs = _runs(chip, protocol, defects, FITTED_RUNS)
-    theta, first, last = _fit_chip(runs, protocol, fitted, steps, learning_rate, prior_sigma)
+    runs = replay_runs(chip, protocol, defects, FITTED_RUNS)
+    if _timed(chip, protocol):
+        from .staged import fit_staged
+
+        theta, first, last = fit_staged(chip, protocol, defects, fitted, prior_sigma)
+    else:
+        theta, first, last = _fit_chip(runs, protocol, fitted, steps, learning_rate, prior_sigma)
     bins = sum(r.observed.shape[0] for r in runs)
-    data_loss = last - np.sum((theta / prior_sigma) ** 2, axis=1)
+    data_loss = _count_losses(theta, runs, protocol)
     held = _held_out(theta, chip, protocol, defects) if protocol.held_out else None
     return _ChipFit(defects, theta, first, last, data_loss / bins, fitted, held)
+
+
+def _count_losses(theta: np.ndarray, runs: Sequence[ReplayRun], protocol: ProbeProtocol) -> np.ndarray:
+    """``(N,)`` the count loss of ``theta`` on ``runs`` (without the prior)."""
+    import jax
+
+    losses = jax.jit(lambda th: _losses(th, runs, protocol.dt, 1e-8, protocol.bin_steps, np.inf))
+    return np.asarray(losses(np.asarray(theta, np.float32)), dtype=np.float64)
+
+
+def _timed(chip: ChipRecording, protocol: ProbeProtocol) -> bool:
+    """Whether the staged fit on spike times applies: timing runs, with their spikes recorded."""
+    return bool(protocol.timing_runs()) and all(name in chip.spikes for name in protocol.timing_runs())
 
 
 def _quality(parts: Sequence[_ChipFit], recordings: ProbeRecordings) -> FitQuality:

@@ -8,21 +8,24 @@ input channels on its 64 CAM entries, each monitored), applies it to the board a
 the run's raster through the driver (:class:`~rockpool_dynapse2.hardware.DynapseSamna`):
 only the board protocol is used, so a samna board is probed as a virtual one.
 
-The result, :class:`ProbeRecordings`, keeps the protocol and every neuron's spike counts in
-bins of ``bin_steps`` (the configurations and rasters follow from the protocol); it is saved as JSON
+The result, :class:`ProbeRecordings`, keeps the protocol, every neuron's spike counts in
+bins of ``bin_steps`` and every spike's time step (the
+configurations and rasters follow from the protocol); it is saved as JSON
 (:meth:`ProbeRecordings.save`) and read back identically.
 
-Cost (the default protocol): 9 runs per chip, 9.8 s (entries) + 5 x 0.5 s (DC) + 3.5 s
-(synapses) + 2.8 s (a mixture) + 2.8 s (held out) = 21.4 s of chip time; the wall time on the virtual board is
-what ``benchmarks/twin_fit.py`` prints.
+Cost (the default protocol): 30 runs per chip, 9.8 s (entries) + 5 x 0.5 s (DC) + 22.6 s
+(the timing runs: 16 x 0.6 s sweep, 1 s refractory, 2 x 2.4 s pulses, 2 x 3.6 s weak
+trains) + 3.5 s (synapses) + 2.8 s (a mixture) + 2.8 s (held out) = 44.0 s of chip time
+(21.4 s without the timing runs); the wall time on the virtual board is what
+``benchmarks/twin_fit.py`` prints.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -84,7 +87,7 @@ def probe_spec(protocol: ProbeProtocol, chip: int, cores: Sequence[int], run: Pr
     first = chip * GEOMETRY.cores_per_chip
     core_of_neuron = np.repeat([first + k for k in cores], n)
     n_logical = first + GEOMETRY.cores_per_chip
-    core = protocol.core(run.dc).replace(**{p.current: b * ISCALE for p, b in zip(BASE_WEIGHT_BIASES, bases)})
+    core = protocol.core(run.dc, run.kind).replace(**{p.current: b * ISCALE for p, b in zip(BASE_WEIGHT_BIASES, bases)})
     return NetworkSpec(
         n_inputs=ENTRIES,
         n_neurons=n_neurons,
@@ -113,6 +116,9 @@ class ChipRecording:
         cores: the probed cores.
         counts: ``{run name: (bins, n_neurons) spike counts}``; neuron ``j`` is
             :attr:`addresses` ``[j]`` (the same for every run).
+        spikes: ``{run name: (n_spikes, 2) (step, neuron)}``, every spike of every run (the
+            event times the board reports, in steps), a neuron firing ``k`` spikes in a
+            step listed ``k`` times. Recordings of an earlier format have none.
 
     The configurations are not stored: :meth:`configuration` rebuilds each from the protocol.
     """
@@ -120,6 +126,15 @@ class ChipRecording:
     chip: int
     cores: Tuple[int, ...]
     counts: Dict[str, np.ndarray]
+    spikes: Dict[str, np.ndarray] = field(default_factory=dict)
+
+    def raster(self, run: ProbeRun) -> np.ndarray:
+        """``(T, n_neurons)`` spikes per step of ``run``, from :attr:`spikes`."""
+        n = self.counts[run.name].shape[1]
+        out = np.zeros((run.raster.shape[0], n), dtype=np.float32)
+        events = self.spikes[run.name]
+        np.add.at(out, (events[:, 0], events[:, 1]), 1.0)
+        return out
 
     def configuration(self, protocol: ProbeProtocol, run: ProbeRun) -> MappedConfiguration:
         """The configuration ``run`` was recorded with."""
@@ -139,7 +154,8 @@ class ProbeRecordings:
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON document."""
-        chips = [{"chip": c.chip, "cores": list(c.cores), "counts": {k: v.astype(int).tolist() for k, v in c.counts.items()}}
+        chips = [{"chip": c.chip, "cores": list(c.cores), "counts": {k: v.astype(int).tolist() for k, v in c.counts.items()},
+                  "spikes": {k: v.astype(int).tolist() for k, v in c.spikes.items()}}
                  for c in self.chips]
         return {"format": FORMAT, "protocol": self.protocol.to_dict(), "chips": chips}
 
@@ -175,8 +191,8 @@ class ProbeRecordings:
 
 
 def _chip_from_dict(where: str, d: Any) -> ChipRecording:
-    if type(d) is not dict or set(d) != {"chip", "cores", "counts"}:
-        raise ParameterValueError(where, "an object with the keys chip, cores and counts", Shown(json_shown(d)))
+    if type(d) is not dict or not {"chip", "cores", "counts"} <= set(d) <= {"chip", "cores", "counts", "spikes"}:
+        raise ParameterValueError(where, "an object with the keys chip, cores, counts (and spikes)", Shown(json_shown(d)))
     if type(d["counts"]) is not dict:
         raise ParameterValueError(f"{where}.counts", "a JSON object {run name: counts}", Shown(json_shown(d["counts"])))
     counts = {}
@@ -186,7 +202,19 @@ def _chip_from_dict(where: str, d: Any) -> ChipRecording:
             shown = Shown(f"an array of shape {a.shape}, dtype {a.dtype}")
             raise ParameterValueError(f"{where}.counts.{k}", "a list of bins, each a list of spike counts >= 0", shown)
         counts[k] = a.astype(np.int64)
-    return ChipRecording(int(d["chip"]), tuple(int(c) for c in d["cores"]), counts)
+    return ChipRecording(int(d["chip"]), tuple(int(c) for c in d["cores"]), counts, _spikes_from_dict(where, d.get("spikes", {})))
+
+
+def _spikes_from_dict(where: str, d: Any) -> Dict[str, np.ndarray]:
+    if type(d) is not dict:
+        raise ParameterValueError(f"{where}.spikes", "a JSON object {run name: [[step, neuron], ...]}", Shown(json_shown(d)))
+    spikes = {}
+    for k, v in d.items():
+        a = np.asarray(v, dtype=np.int64) if v else np.zeros((0, 2), np.int64)
+        if a.ndim != 2 or a.shape[1] != 2 or (a < 0).any():
+            raise ParameterValueError(f"{where}.spikes.{k}", "a list of [step, neuron] pairs of integers >= 0", Shown(f"an array of shape {a.shape}"))
+        spikes[k] = a
+    return spikes
 
 
 # --- running a probe ------------------------------------------------------------------------
@@ -206,7 +234,7 @@ def _selection(board: Board, chips: Optional[Sequence[int]], cores: Optional[Seq
 
 
 def _record(board: Board, config: MappedConfiguration, run: ProbeRun, protocol: ProbeProtocol, where: str) -> np.ndarray:
-    """Run one raster; ``(bins, n_neurons)`` counts. Refuses output from unknown neurons."""
+    """Run one raster; ``(T, n_neurons)`` spikes per step. Refuses output from unknown neurons."""
     with_state = board.capabilities.can_reset
     driver = DynapseSamna(board, config)
     if with_state:
@@ -215,20 +243,28 @@ def _record(board: Board, config: MappedConfiguration, run: ProbeRun, protocol: 
     if rec["counts"]["unknown_tag"]:
         raise ProbeError(f"{where} output events", "from the probed neurons only (monitoring tags of the configuration)",
                          Shown(f"{rec['counts']['unknown_tag']} events with other tags"))
-    steps = out.shape[1] - out.shape[1] % protocol.bin_steps
-    return out[0, :steps].reshape(-1, protocol.bin_steps, out.shape[2]).sum(axis=1).astype(np.int64)
+    return np.asarray(out[0], dtype=np.int64)
+
+
+def _events(raster: np.ndarray) -> np.ndarray:
+    """``(n_spikes, 2)`` ``(step, neuron)`` of a ``(T, N)`` raster, ``k`` spikes listed ``k`` times."""
+    steps, neurons = np.nonzero(raster)
+    return np.repeat(np.stack([steps, neurons], axis=1), raster[steps, neurons], axis=0).astype(np.int64)
 
 
 def probe_chip(board: Board, chip: int, cores: Sequence[int], protocol: ProbeProtocol) -> ChipRecording:
     """Every run of the protocol on one chip."""
-    counts = {}
+    counts, spikes = {}, {}
     for run in probe_runs(protocol):
         config = probe_configuration(protocol, chip, cores, run)
-        counts[run.name] = _record(board, config, run, protocol, f"chip {chip}, run {run.name!r}:")
+        raster = _record(board, config, run, protocol, f"chip {chip}, run {run.name!r}:")
+        steps = raster.shape[0] - raster.shape[0] % protocol.bin_steps
+        counts[run.name] = raster[:steps].reshape(-1, protocol.bin_steps, raster.shape[1]).sum(axis=1)
+        spikes[run.name] = _events(raster)
     total = sum(int(c.sum()) for c in counts.values())
     if total == 0:
         raise ProbeError(f"chip {chip} spikes", "at least one over the whole probe (a board that sends no events cannot be probed)", 0)
-    return ChipRecording(chip, tuple(cores), counts)
+    return ChipRecording(chip, tuple(cores), counts, spikes)
 
 
 def probe(

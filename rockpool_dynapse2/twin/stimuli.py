@@ -13,6 +13,23 @@ Every probed neuron listens on all 64 of its CAM entries, entry ``e`` to input c
   no DC: only an always-on neuron fires), then sends a burst to each channel in turn:
   entry ``e`` of every neuron is heard in window ``e`` alone.
 * ``dc_<i>``: DC level ``i`` on every probed core, no input: the f-I curve.
+* ``sweep_<i>`` (timing runs, if ``timing``): DC level ``sweep_levels[i]``, levels 12 %
+  apart from just above the ideal neuron's rheobase (12 pA) to 6 times it, where the
+  first-spike latency and the inter-spike intervals (0.1-0.4 s) are most sensitive to
+  the threshold and to ``tau_mem``;
+* ``refractory`` (timing): the strongest DC level with a refractory period of
+  ``refractory_t_ref`` (50 ms): the intervals are the refractory period and a short charge;
+* ``pulses`` (timing): single AMPA, then NMDA pulses of ``pulse_spikes`` input spikes on
+  the type's 16 channels in one step (four amplitudes, 1 to 64 events per channel), each in
+  its own window of ``pulse_steps``: the spikes after each pulse (1 to 5) and their timing
+  give the synapse's gain and decay;
+* ``pulses_inhibitory`` (timing): the same with GABA and SHUNT pulses, over a DC of
+  ``pulse_dc`` that keeps the neuron firing: the pause after each pulse.
+* ``weak_trains`` (timing): regular AMPA, then NMDA trains on one channel (``weak_channels``)
+  at each rate of ``weak_rates``, whose mean current is a few times the rheobase: the
+  intervals there are long and sensitive to the synapse's charge (gain times time constant);
+* ``weak_trains_inhibitory`` (timing): GABA, then SHUNT trains on four channels over
+  ``pulse_dc``, which slow the neuron toward its rheobase: the same for the inhibitory types.
 * ``synapses``: entries ``16 k .. 16 k + 15`` of synapse type ``k`` (AMPA, NMDA, GABA,
   SHUNT); a pulse of type ``k`` fires its 16 channels at once. Regular trains at each
   rate of ``train_rates`` on AMPA and on NMDA, then GABA and SHUNT trains at each rate of
@@ -36,7 +53,7 @@ from ..errors import ParameterValueError, Shown
 from ..parameters.core import CoreParameters
 from ..parameters.validate import integer, real_number
 
-__all__ = ["ProbeProtocol", "ProbeRun", "probe_runs", "ENTRIES", "ENTRIES_PER_TYPE", "RUN_KINDS"]
+__all__ = ["ProbeProtocol", "ProbeRun", "probe_runs", "ENTRIES", "ENTRIES_PER_TYPE", "RUN_KINDS", "PULSE_ONSET"]
 
 ENTRIES = GEOMETRY.cam_entries
 """CAM entries per neuron, all probed (64)."""
@@ -44,7 +61,10 @@ ENTRIES = GEOMETRY.cam_entries
 ENTRIES_PER_TYPE = ENTRIES // len(SynapseType)
 """Entries of each synapse type in the ``synapses`` configuration (16)."""
 
-RUN_KINDS = ("entries", "dc", "synapses")
+PULSE_ONSET = 50
+"""The step of each pulse in its window of the ``pulses`` runs (the steps before it: the baseline)."""
+
+RUN_KINDS = ("entries", "dc", "refractory", "synapses")
 """The configuration kinds of the runs."""
 
 
@@ -78,6 +98,20 @@ class ProbeProtocol:
         held_out: also record the held-out run.
         held_out_seed: seed of the held-out stimulus (not one of ``mixture_seeds``).
         dt: time step (s).
+        timing: also send the timing runs (``sweep_<i>``, ``refractory``, ``pulses``,
+            ``pulses_inhibitory``).
+        sweep_levels: DC currents (A) of the ``sweep_<i>`` runs.
+        sweep_steps: steps of each sweep run.
+        refractory_t_ref: the refractory period (s) of the ``refractory`` run.
+        refractory_steps: steps of the ``refractory`` run.
+        pulse_spikes: the input spikes of each pulse (its amplitudes), spread over the
+            type's 16 channels in one step (16: one on each, the weight ``pulse_weight``).
+        pulse_steps: steps of each pulse's window (the pulse at :data:`PULSE_ONSET`).
+        pulse_dc: DC current (A) under the inhibitory pulses and weak trains.
+        weak_rates: rates (Hz) of the weak trains.
+        weak_channels: channels of each synapse type (AMPA, NMDA, GABA, SHUNT) a weak
+            train drives.
+        weak_steps: steps of each weak train.
     """
 
     neurons_per_core: int = GEOMETRY.neurons_per_core
@@ -100,30 +134,52 @@ class ProbeProtocol:
     held_out: bool = True
     held_out_seed: int = 1
     dt: float = 1e-3
+    timing: bool = True
+    sweep_levels: Tuple[float, ...] = tuple(float(f"{14e-12 * 1.12**k:.4g}") for k in range(16))
+    sweep_steps: int = 600
+    refractory_t_ref: float = 0.05
+    refractory_steps: int = 1000
+    pulse_spikes: Tuple[int, ...] = (16, 64, 256, 1024)
+    pulse_steps: int = 300
+    pulse_dc: float = 1e-10
+    weak_rates: Tuple[float, ...] = (20.0, 40.0, 80.0)
+    weak_channels: Tuple[int, ...] = (1, 1, 4, 4)
+    weak_steps: int = 600
 
     def __post_init__(self) -> None:
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
         put("neurons_per_core", integer("neurons_per_core", self.neurons_per_core, low=1, high=GEOMETRY.neurons_per_core))
-        for name in ("dc_steps", "train_steps", "rest_steps", "quiet_steps", "burst_spikes", "burst_steps", "bin_steps"):
+        for name in ("dc_steps", "train_steps", "rest_steps", "quiet_steps", "burst_spikes", "burst_steps", "bin_steps",
+                     "sweep_steps", "refractory_steps", "weak_steps"):
             put(name, integer(name, getattr(self, name), low=1))
-        for name in ("dc_levels", "train_rates", "inhibitory_rates"):
+        for name in ("dc_levels", "train_rates", "inhibitory_rates", "sweep_levels", "weak_rates"):
             put(name, _positive_tuple(name, getattr(self, name)))
-        for name in ("background_rate", "pulse_weight", "inhibitory_weight", "entry_weight", "dt"):
+        for name in ("background_rate", "pulse_weight", "inhibitory_weight", "entry_weight", "dt", "refractory_t_ref", "pulse_dc"):
             put(name, real_number(name, getattr(self, name), low=0.0, low_open=True))
         put("held_out", bool(self.held_out))
+        put("timing", bool(self.timing))
+        put("weak_channels", tuple(integer(f"weak_channels[{i}]", v, low=1, high=ENTRIES_PER_TYPE) for i, v in enumerate(self.weak_channels)))
+        if len(self.weak_channels) != len(SynapseType):
+            raise ParameterValueError("weak_channels", "one count per synapse type (4)", Shown(f"{len(self.weak_channels)}"))
+        put("pulse_spikes", tuple(integer(f"pulse_spikes[{i}]", v, low=1) for i, v in enumerate(self.pulse_spikes)))
+        put("pulse_steps", integer("pulse_steps", self.pulse_steps, low=PULSE_ONSET + 1))
         put("held_out_seed", integer("held_out_seed", self.held_out_seed, low=0))
         put("mixture_seeds", tuple(integer(f"mixture_seeds[{i}]", v, low=0) for i, v in enumerate(self.mixture_seeds)))
         if self.held_out and self.held_out_seed in self.mixture_seeds:
             raise ParameterValueError("held_out_seed", "a seed no fitted mixture uses (not in `mixture_seeds`)", self.held_out_seed)
         put("operating_point", dict(self.operating_point))
-        for name in ("dc_steps", "train_steps", "rest_steps", "quiet_steps", "burst_steps"):
+        for name in ("dc_steps", "train_steps", "rest_steps", "quiet_steps", "burst_steps", "sweep_steps", "refractory_steps", "pulse_steps"):
             if getattr(self, name) % self.bin_steps:
                 raise ParameterValueError(name, f"a multiple of `bin_steps` = {self.bin_steps}", getattr(self, name))
         self.core()  # the operating point must be a valid parameter set
 
-    def core(self, dc: float = 0.0) -> CoreParameters:
-        """The probed cores' parameters, with DC current ``dc`` (A; 0: the DC input off)."""
-        currents = CoreParameters.from_high_level(**{k: v for k, v in self.operating_point.items() if k != "Iw_ahp"})
+    def core(self, dc: float = 0.0, kind: str = "dc") -> CoreParameters:
+        """The probed cores' parameters, with DC current ``dc`` (A; 0: the DC input off),
+        for a run of ``kind`` (the ``refractory`` kind has its own refractory period)."""
+        high = {k: v for k, v in self.operating_point.items() if k != "Iw_ahp"}
+        if kind == "refractory":
+            high["t_ref"] = self.refractory_t_ref
+        currents = CoreParameters.from_high_level(**high)
         io = currents.constants.Io
         return currents.replace(Idc=dc if dc > 0 else io, Iw_ahp=self.operating_point.get("Iw_ahp", io))
 
@@ -133,7 +189,8 @@ class ProbeProtocol:
 
     @classmethod
     def from_dict(cls, d: Any) -> "ProbeProtocol":
-        """The protocol of :meth:`to_dict`.
+        """The protocol of :meth:`to_dict` (without a ``timing`` key, as written before
+        the timing runs existed: ``timing=False``).
 
         Raises:
             ParameterValueError: not a JSON object, an unknown key, or a bad value (by name).
@@ -144,7 +201,15 @@ class ProbeProtocol:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ParameterValueError(f"protocol.{unknown[0]}", f"absent: the keys are {', '.join(sorted(known))}", Shown("present"))
+        d = {"timing": False, **d}  # a document without the key predates the timing runs
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+    def timing_runs(self) -> Tuple[str, ...]:
+        """The names of the timing runs (none unless :attr:`timing`)."""
+        if not self.timing:
+            return ()
+        return tuple(f"sweep_{i}" for i in range(len(self.sweep_levels))) + (
+            "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory")
 
 
 def _positive_tuple(name: str, values: Any) -> Tuple[float, ...]:
@@ -217,10 +282,46 @@ def _mixture_raster(p: ProbeProtocol, seed: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _pulse_raster(p: ProbeProtocol, types: Tuple[SynapseType, ...]) -> np.ndarray:
+    """Single pulses of each of ``types`` at each amplitude of ``pulse_spikes``, one per window."""
+    parts = []
+    for k in types:
+        for n in p.pulse_spikes:
+            x = np.zeros((p.pulse_steps, ENTRIES), dtype=np.float32)
+            x[PULSE_ONSET, k * ENTRIES_PER_TYPE : (k + 1) * ENTRIES_PER_TYPE] = np.bincount(np.arange(n) % ENTRIES_PER_TYPE, minlength=ENTRIES_PER_TYPE)
+            parts.append(x)
+    return np.concatenate(parts)
+
+
+def _timing_runs(p: ProbeProtocol) -> List[ProbeRun]:
+    """The timing runs (see the module docs)."""
+    runs = [ProbeRun(f"sweep_{i}", "dc", level, np.zeros((p.sweep_steps, ENTRIES), np.float32)) for i, level in enumerate(p.sweep_levels)]
+    runs.append(ProbeRun("refractory", "refractory", max(p.dc_levels), np.zeros((p.refractory_steps, ENTRIES), np.float32)))
+    runs.append(ProbeRun("pulses", "synapses", 0.0, _pulse_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
+    runs.append(ProbeRun("pulses_inhibitory", "synapses", p.pulse_dc, _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
+    runs.append(ProbeRun("weak_trains", "synapses", 0.0, _weak_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
+    runs.append(ProbeRun("weak_trains_inhibitory", "synapses", p.pulse_dc, _weak_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
+    return runs
+
+
+def _weak_raster(p: ProbeProtocol, types: Tuple[SynapseType, ...]) -> np.ndarray:
+    """Regular trains of each of ``types`` on ``weak_channels`` of its channels, at each rate
+    of ``weak_rates``, one segment of ``weak_steps`` each."""
+    parts = []
+    for k in types:
+        for rate in p.weak_rates:
+            x = np.zeros((p.weak_steps, ENTRIES), dtype=np.float32)
+            x[:, k * ENTRIES_PER_TYPE : k * ENTRIES_PER_TYPE + p.weak_channels[k]] = _train(p.weak_steps, rate, p.dt)[:, None]
+            parts.append(x)
+    return np.concatenate(parts)
+
+
 def probe_runs(p: ProbeProtocol) -> List[ProbeRun]:
     """Every run of a probe of one chip, in the order the probe sends them."""
     runs = [ProbeRun("entries", "entries", 0.0, _entry_raster(p))]
     runs += [ProbeRun(f"dc_{i}", "dc", level, np.zeros((p.dc_steps, ENTRIES), np.float32)) for i, level in enumerate(p.dc_levels)]
+    if p.timing:
+        runs += _timing_runs(p)
     runs.append(ProbeRun("synapses", "synapses", 0.0, _synapse_raster(p)))
     runs += [ProbeRun(f"mixture_{i}", "synapses", 0.0, _mixture_raster(p, seed)) for i, seed in enumerate(p.mixture_seeds)]
     if p.held_out:

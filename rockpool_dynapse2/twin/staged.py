@@ -1,0 +1,225 @@
+"""The staged fit on spike times: :func:`fit_staged`, each family of factors from the runs that isolate it.
+
+The count fit (:func:`~.fit.fit_twin` without the timing runs) compares spike counts in
+bins of 50 ms, to which most factors are nearly blind. With the protocol's timing runs
+(:meth:`~.stimuli.ProbeProtocol.timing_runs`) and the recorded spike times, the fit
+compares *spike trains* and proceeds in stages, each over a family of log-factors
+(:data:`~.quantities.PARAMETER_NAMES`) and the runs that isolate it
+(:data:`STAGES`), every other factor held:
+
+1. ``refractory``: the refractory current alone, from the refractory run (whose intervals
+   are the refractory period and a charge of a few steps);
+2. ``membrane``: the membrane's capacitance, leak, gain, DC, threshold, ``kappa`` and
+   refractory current, from the rheobase sweep (first-spike latencies and intervals of
+   0.1-0.4 s, which scale with ``tau_mem`` and diverge at the threshold), the refractory
+   run (intervals of the refractory period plus a short charge) and the DC steps;
+3. ``synapses``: each type's leak and weight factor, from the single pulses (latency of
+   the spikes a pulse causes, or the pause it imposes on a firing neuron: the time
+   constant), the weak trains (intervals near the rheobase: the charge) and the synapse
+   trains;
+4. ``joint``: every factor, from every fitted run (a polish).
+
+The loss of a neuron compares spike *times*: each run is cut into its segments (a whole DC
+or refractory run; each pulse's window; each train or mixture segment), and in each the
+``k``-th observed spike is matched with the ``k``-th predicted one, a spike without a match
+with the segment's end. The sum of the time differences is the area between the two
+cumulative spike counts, ``sum_t |N_obs(t) - N_pred(t)|`` (:func:`spike_time_losses`),
+divided by the segment's length (an average count error, in spikes); summed over the
+stage's runs, plus the prior ``(theta / prior_sigma)^2``. Unlike a count in a bin, it
+changes with every spike's time; unlike a distance of filtered trains, it keeps growing as
+a too-long interval shifts every later spike, so a step toward the observed interval always
+lowers it. The search is derivative-free (the spike times of
+the simulation are piecewise constant in the factors, and the surrogate gradient is
+biased): a coordinate search, all neurons at once, each neuron keeping a step of one
+factor (or of a synapse's leak and weight together, :func:`directions`) by ``+-delta``
+only where it lowers its own loss, up to :data:`PASSES` passes
+over the factors at each ``delta``, ``delta`` halved from :data:`DELTAS` ``[0]`` to ``[-1]``.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, NamedTuple, Sequence, Tuple
+
+import numpy as np
+
+from .defects import FoundDefects
+from .replay import LOG_BOUND, ReplayRun, replay_runs, simulate
+from .probe import ChipRecording
+from .quantities import PARAMETER_NAMES, SYNAPSES
+from .stimuli import ProbeProtocol, probe_runs
+
+__all__ = ["STAGES", "DELTAS", "PASSES", "fit_staged", "spike_time_losses", "directions"]
+
+_MEMBRANE = ("C_mem", "Itau_mem", "Igain_mem", "Idc", "Ispkthr", "kappa", "Iref")
+
+STAGES: Tuple[Tuple[str, Tuple[str, ...], str], ...] = (
+    ("refractory", ("Iref",), "refractory"),
+    ("membrane", _MEMBRANE, "membrane"),
+    ("synapses", tuple(f"Itau_{s}" for s in SYNAPSES) + tuple(f"w_{s}" for s in SYNAPSES), "synapses"),
+    ("joint", PARAMETER_NAMES, "all"),
+)
+"""``(stage, fitted factors, runs)`` in order; the runs: ``refractory`` (the refractory
+run alone), ``membrane`` (the sweep, the refractory run, the DC steps), ``synapses`` (the
+pulses, the weak trains, the trains) or ``all`` (every fitted run)."""
+
+DELTAS: Tuple[float, ...] = (0.16, 0.08, 0.04, 0.02, 0.01)
+"""The coordinate search's step sizes (log-factor), largest first."""
+
+PASSES = 3
+"""The most passes over the factors at one step size (fewer once a pass improves no neuron)."""
+
+
+def _run_names(protocol: ProbeProtocol, which: str) -> Tuple[str, ...]:
+    """The runs of a stage (see :data:`STAGES`)."""
+    names = [r.name for r in probe_runs(protocol)]
+    membrane = tuple(n for n in names if n.startswith(("sweep_", "dc_")) or n == "refractory")
+    synapses = tuple(n for n in names if n.startswith(("pulses", "weak_trains")) or n == "synapses")
+    if which == "refractory":
+        return ("refractory",)
+    if which == "membrane":
+        return membrane
+    if which == "synapses":
+        return synapses
+    return membrane + synapses + tuple(n for n in names if n.startswith("mixture_"))
+
+
+class _Batch(NamedTuple):
+    """Runs of one length and segment stacked along the neurons: ``copies`` runs of ``N`` neurons."""
+
+    run: ReplayRun
+    copies: int
+    segment: int
+    """Steps of each segment of the runs."""
+
+
+def _segment_steps(protocol: ProbeProtocol, name: str, steps: int) -> int:
+    """The segment length (steps) of a run: a pulse's window, a train's segment, or the whole run."""
+    if name.startswith("pulses"):
+        return protocol.pulse_steps
+    if name.startswith("weak_trains"):
+        return protocol.weak_steps
+    if name == "synapses" or name.startswith(("mixture_", "held_out")):
+        return protocol.rest_steps + protocol.train_steps
+    return steps
+
+
+def _batches(runs: Sequence[ReplayRun], rasters: Dict[str, np.ndarray], protocol: ProbeProtocol) -> List[_Batch]:
+    """The runs grouped by length and segment, each group one stacked run."""
+    groups: Dict[Tuple[int, int], List[ReplayRun]] = {}
+    for run in runs:
+        steps = run.inputs.shape[0]
+        groups.setdefault((steps, _segment_steps(protocol, run.name, steps)), []).append(run)
+    out = []
+    for (_, segment), group in groups.items():
+        values = {k: np.concatenate([r.values[k] for r in group]) for k in group[0].values}
+        inputs = np.concatenate([r.inputs for r in group], axis=1)
+        observed = np.stack([rasters[r.name] for r in group], axis=1)
+        stacked = ReplayRun("+".join(r.name for r in group), values, inputs, observed)
+        out.append(_Batch(stacked, len(group), segment))
+    return out
+
+
+def spike_time_losses(observed: np.ndarray, predicted: np.ndarray, segment: int) -> np.ndarray:
+    """``(N,)`` the spike-time distance (see the module docs) of ``predicted`` from
+    ``observed`` spikes per step, both ``(T, ..., N)`` with ``T`` a multiple of ``segment``:
+    ``sum |N_obs(t) - N_pred(t)| / segment`` over the segments, the counts ``N`` cumulative
+    from each segment's start, summed over every axis but the neurons'."""
+    shape = (observed.shape[0] // segment, segment) + observed.shape[1:]
+    difference = np.cumsum(observed.reshape(shape), axis=1) - np.cumsum(predicted.reshape(shape), axis=1)
+    return np.abs(difference).reshape(-1, observed.shape[-1]).sum(axis=0) / segment
+
+
+def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigma: float):
+    """A function ``theta (N, P) -> (N,)`` losses of the stage's runs (the simulation jitted)."""
+    import jax
+    import jax.numpy as jnp
+
+    def rasters(theta):
+        return [simulate(jnp.tile(theta, (b.copies, 1)), b.run, protocol.dt, 1e-8, 1) for b in batches]
+
+    compiled = jax.jit(rasters)
+
+    def losses(theta: np.ndarray) -> np.ndarray:
+        outputs = compiled(jnp.asarray(theta, dtype=jnp.float32))
+        total = np.sum((theta / prior_sigma) ** 2, axis=1)
+        for b, raster in zip(batches, outputs):
+            predicted = np.asarray(raster, dtype=np.float64).reshape(raster.shape[0], b.copies, -1)
+            total = total + spike_time_losses(b.run.observed, predicted, b.segment)
+        return total
+
+    return losses
+
+
+def directions(names: Sequence[str]) -> np.ndarray:
+    """``(D, P)`` the search's directions over the factors ``names``: each factor alone,
+    and for each synapse type whose leak and weight are both in ``names``, the two together
+    (the direction along which the charge of a pulse, gain times time constant, stays: the
+    jump of a DPI's current does not depend on its leak, its time constant does)."""
+    out = []
+    for name in names:
+        out.append(np.eye(len(PARAMETER_NAMES))[PARAMETER_NAMES.index(name)])
+    for s in SYNAPSES:
+        if f"Itau_{s}" in names and f"w_{s}" in names:
+            out.append(out[list(names).index(f"Itau_{s}")] + out[list(names).index(f"w_{s}")])
+    return np.array(out)
+
+
+def _search(losses, theta: np.ndarray, moves: np.ndarray, fitted: np.ndarray, deltas: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """The coordinate search (see the module docs) along the rows of ``moves``; ``(theta, losses)``."""
+    loss = losses(theta)
+    if not (loss[fitted] > 0).any():  # every spike predicted already (the ideal chip)
+        return theta, loss
+    for delta in deltas:
+        for _ in range(PASSES):
+            before = loss.copy()
+            theta, loss = _pass(losses, theta, loss, moves, fitted, delta)
+            if not (loss < before).any():
+                break
+    return theta, loss
+
+
+def _pass(losses, theta: np.ndarray, loss: np.ndarray, moves: np.ndarray, fitted: np.ndarray, delta: float) -> Tuple[np.ndarray, np.ndarray]:
+    """One pass over ``moves``: each neuron keeps a step of ``+-delta`` along one that lowers its loss."""
+    for move in moves:
+        for sign in (1.0, -1.0):
+            proposal = np.clip(theta + sign * delta * move[None, :], -LOG_BOUND, LOG_BOUND)
+            new = losses(proposal)
+            better = (new < loss) & fitted
+            theta = np.where(better[:, None], proposal, theta)
+            loss = np.where(better, new, loss)
+    return theta, loss
+
+
+def fit_staged(
+    chip: ChipRecording,
+    protocol: ProbeProtocol,
+    defects: FoundDefects,
+    fitted: np.ndarray,
+    prior_sigma: float,
+    deltas: Sequence[float] = DELTAS,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit one chip's log-factors by the stages of :data:`STAGES` (see the module docs).
+
+    Args:
+        chip: the chip's recordings, with the spike times of the timing runs.
+        protocol: the probe's protocol (with its timing runs).
+        defects: the chip's found defects (their entries blanked in the model).
+        fitted: ``(N,)`` which neurons to fit (the others keep the ideal factors).
+        prior_sigma: the prior's spread on each log-factor.
+        deltas: the search's step sizes, largest first.
+
+    Returns:
+        ``(theta (N, P), initial losses (N,), final losses (N,))``, the losses those of the
+        last stage (all fitted runs).
+    """
+    theta = np.zeros((fitted.size, len(PARAMETER_NAMES)))
+    first = last = None
+    for _, names, which in STAGES:
+        run_names = _run_names(protocol, which)
+        runs = replay_runs(chip, protocol, defects, (), run_names)
+        rasters = {r.name: chip.raster(r) for r in probe_runs(protocol) if r.name in run_names}
+        losses = _stage_losses(_batches(runs, rasters, protocol), protocol, prior_sigma)
+        if which == "all":
+            first = losses(np.zeros_like(theta))
+        theta, last = _search(losses, theta, directions(names), fitted, deltas)
+    return theta, first, last
