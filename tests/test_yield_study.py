@@ -15,6 +15,7 @@ import pytest
 
 from rockpool_dynapse2.app.cli import main
 from rockpool_dynapse2.errors import ParameterValueError, RayNotAvailableError, StrategyNotAvailableError, UnknownParameterError
+from rockpool_dynapse2.hardware import ChipProfile
 from rockpool_dynapse2.twin import yield_runners
 from rockpool_dynapse2.twin.yield_runners import run_study
 from rockpool_dynapse2.twin.yield_study import (
@@ -127,27 +128,56 @@ def test_strategies_are_checked_by_name(tiny, monkeypatch):
         check_strategy("fitted")
 
 
-def test_the_fitted_strategy_probes_the_network_s_cores_and_tunes_on_the_fit(tiny, monkeypatch):
+def test_the_fitted_strategy_probes_the_network_s_slots_and_tunes_on_the_fit(tiny, monkeypatch):
     """The plumbing (the probe and the fit have their own tests, and take minutes): the
-    probe gets the chip's board and the cores the network uses; fine-tuning gets the fit's profile."""
-    import importlib
+    probe gets the chip's board, the cores the network uses and as many slots per core as
+    it has neurons on one plus spares; fine-tuning gets the fit's profile and places the
+    network on probed slots only; the parts are timed and reported."""
+    from collections import Counter
     from types import SimpleNamespace
 
-    probe = importlib.import_module("rockpool_dynapse2.twin.probe")  # the package exports a function `probe`
-    fit = importlib.import_module("rockpool_dynapse2.twin.fit")
+    from rockpool_dynapse2.twin import probe_plan
 
     seen = {}
 
-    def fake_probe(board, chips, cores):
-        seen.update(board=board, chips=chips, cores=cores)
+    def fake_probe(board, chips, cores, protocol):
+        seen.update(board=board, chips=chips, cores=cores, n=protocol.neurons_per_core)
         return "recordings"
 
-    monkeypatch.setattr(probe, "probe", fake_probe)
-    monkeypatch.setattr(fit, "fit_twin", lambda recordings: SimpleNamespace(profile=seen["board"].profile))
+    monkeypatch.setattr(probe_plan, "_probe", fake_probe)
+    monkeypatch.setattr(probe_plan, "_fit", lambda recordings: SimpleNamespace(profile=seen["board"].profile))
     outcome = run_chip(ChipJob(2, tune="fitted", epochs=1), tiny[3])
     assert outcome.ok, outcome.error
-    assert seen["chips"] == [0] and seen["cores"] == sorted({a.core for a in tiny[2].neurons})
+    used = tiny[2].neurons
+    assert seen["chips"] == (0,) and seen["cores"] == tuple(sorted({a.core for a in used}))
+    assert seen["n"] == max(Counter(a.core for a in used).values()) + probe_plan.PROBE_MARGIN
     assert not seen["board"].is_open and outcome.tuned is not None
+    assert set(outcome.seconds) == {"draw", "deploy", "tune", "deploy_tuned"}
+    parts = outcome.details["seconds"]
+    assert set(parts) == {"probe", "fit", "fine_tune", "check"} and sum(parts.values()) <= outcome.seconds["tune"]
+    check = outcome.details["board_check"]
+    assert check["samples"] == min(64, len(tiny[3].y_tune)) and 0 <= check["untuned"] <= 1 and 0 <= check["tuned"] <= 1
+    assert outcome.checked in (outcome.tuned, outcome.untuned)
+    assert outcome.details["probed_neurons_per_core"] == seen["n"] and outcome.details["probes"] == 1
+    assert ChipOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
+
+
+def test_the_fitted_strategy_never_places_on_an_unprobed_slot(tiny, monkeypatch):
+    """A probe that cannot grow (a whole core is probed) and finds too many bad slots: the
+    chip fails in fine-tuning's placement, loudly, with the rule it broke."""
+    from types import SimpleNamespace
+
+    from rockpool_dynapse2.twin import probe_plan
+
+    used = tiny[2].neurons
+    chip, core = used[0].chip, used[0].core
+    bad = tuple((chip, core, n) for n in range(1, 256))  # one good slot left on a used core
+    monkeypatch.setattr(probe_plan, "PROBE_MARGIN", 256)
+    monkeypatch.setattr(probe_plan, "_probe", lambda board, chips, cores, protocol: protocol.neurons_per_core)
+    monkeypatch.setattr(probe_plan, "_fit", lambda n: SimpleNamespace(profile=replace(ChipProfile.ideal(), dead_neurons=bad)))
+    outcome = run_chip(ChipJob(2, tune="fitted", epochs=1), tiny[3])
+    assert not outcome.ok and outcome.failed_stage == "fine_tune" and "neurons_per_core" in outcome.error
+    assert outcome.tuned is None and outcome.details["probed_neurons_per_core"] == 256
 
 
 def test_the_oracle_tunes_each_chip_and_deploys_again(tiny):
@@ -157,6 +187,17 @@ def test_the_oracle_tunes_each_chip_and_deploys_again(tiny):
     assert outcome.untuned is not None and outcome.tuned is not None
     assert set(outcome.seconds) == {"draw", "deploy", "tune", "deploy_tuned"}
     assert summarize([outcome], 1.0)["tuned"]["measured"] == 1
+
+
+def test_the_board_check_keeps_the_configuration_that_did_better_on_the_chip():
+    check = lambda untuned, tuned: {"board_check": {"samples": 8, "untuned": untuned, "tuned": tuned}}  # noqa: E731
+    worse = ChipOutcome(1, 0.3, "fitted", untuned=1.0, tuned=0.76, details=check(1.0, 0.8))
+    better = ChipOutcome(2, 0.3, "fitted", untuned=0.5, tuned=0.9, details=check(0.5, 0.9))
+    unchecked = ChipOutcome(3, 0.3, "oracle", untuned=0.5, tuned=0.9)
+    assert worse.checked == 1.0 and better.checked == 0.9 and unchecked.checked is None
+    summary = summarize([worse, better, unchecked], 1.0)
+    assert summary["tuned"]["worst"] == 0.76 and summary["checked"]["worst"] == 0.9 and summary["checked"]["measured"] == 2
+    assert summarize([unchecked], 1.0)["checked"] is None
 
 
 def test_distribution_counts_yield_against_the_float_accuracy():
@@ -202,6 +243,33 @@ def test_the_command_reuses_a_network_and_writes_the_report(tiny, tmp_path, caps
     assert (out / "yield.png").stat().st_size > 0
     printed = capsys.readouterr().out
     assert "untuned" in printed and "2 chips, 0 failed" in printed
+
+
+def test_the_command_records_each_chip_as_it_finishes_and_resumes_from_them(tiny, tmp_path):
+    d = tiny[4]
+    out = tmp_path / "study"
+    argv = ["yield", "--data", str(d / "data.npz"), "--network", str(d), "--out", str(out), "--quiet"]
+    assert main(argv + ["--chips", "2"]) == 0
+    lines = (out / "chips.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["seed"] for line in lines) == [1, 2]
+    first = json.loads(next(line for line in lines if json.loads(line)["seed"] == 1))
+    (out / "chips.jsonl").write_text(json.dumps({**first, "untuned": 0.125}) + "\n")  # chip 1 kept, as if interrupted
+    assert main(argv + ["--chips", "3", "--resume"]) == 0
+    report = json.loads((out / "yield.json").read_text())
+    assert [c["seed"] for c in report["chips"]] == [1, 2, 3] and report["resumed_chips"] == 1
+    assert report["chips"][0]["untuned"] == 0.125  # not run again
+    assert len((out / "chips.jsonl").read_text().splitlines()) == 3
+    assert main(argv + ["--chips", "3"]) == 0  # without --resume: every chip runs again
+    assert json.loads((out / "yield.json").read_text())["chips"][0]["untuned"] != 0.125
+
+
+def test_resuming_another_study_is_refused(tiny, tmp_path, capsys):
+    d = tiny[4]
+    out = tmp_path / "study"
+    argv = ["yield", "--data", str(d / "data.npz"), "--network", str(d), "--out", str(out), "--quiet", "--chips", "1"]
+    assert main(argv) == 0
+    assert main(argv + ["--mismatch", "0.2", "--resume"]) == 2
+    assert "`--resume` must continue the same study; got chip 1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -5,6 +5,8 @@
 :mod:`rockpool_dynapse2.twin.yield_study` on ``--chips`` virtual chips drawn at
 ``--mismatch``, here or on Ray (:mod:`rockpool_dynapse2.twin.yield_runners`), and writes
 
+* ``chips.jsonl``: every chip's outcome, one JSON line each, appended as the chip finishes
+  (``--resume`` continues a study from it: the chips already done are not run again);
 * ``yield.json``: the summary (float accuracy; mean, worst and yield of the chips before
   and after tuning; the failed chips), every chip's outcome, the wall time and the workers;
 * ``yield.png``: the histogram of the chips' accuracies before and after tuning;
@@ -26,7 +28,7 @@ import numpy as np
 from ..errors import CliError, ParameterValueError
 from .tasks import Task
 
-__all__ = ["TASK_SAMPLES", "YieldOptions", "run_yield", "load_network", "train_network", "summary_table", "histogram"]
+__all__ = ["TASK_SAMPLES", "CHIPS_FILE", "YieldOptions", "run_yield", "load_network", "train_network", "summary_table", "histogram"]
 
 TASK_SAMPLES = 600
 """Samples of a built-in task without ``--samples``: half to train on, half to test."""
@@ -53,6 +55,8 @@ class YieldOptions:
         test_samples: test samples each chip runs (default: all).
         samples: samples of a built-in task (default: :data:`TASK_SAMPLES`).
         backend: the virtual boards' and the training's backend.
+        resume: keep the chips ``chips.jsonl`` already holds (those that ran without error)
+            and run only the others; without it, ``chips.jsonl`` starts empty.
     """
 
     out: str
@@ -71,6 +75,7 @@ class YieldOptions:
     test_samples: Optional[int] = None
     samples: Optional[int] = None
     backend: str = "jax"
+    resume: bool = False
 
     def check(self) -> None:
         """Fail before any work where the study surely would.
@@ -182,11 +187,69 @@ def _progress(n: int, log: Callable[[str], None]) -> Callable[[int, Any], None]:
     return report
 
 
+CHIPS_FILE = "chips.jsonl"
+"""The file of a study's outcomes, one JSON line per chip as it finishes."""
+
+
+def _resumed(path: Path, jobs: List[Any]) -> Dict[int, Any]:
+    """``{seed: outcome}`` of the chips of ``path`` that ran without error, each checked
+    against this study's job of the same seed.
+
+    Raises:
+        CliError: a line that is not an outcome, or one of another study (its mismatch or
+            tuning differs from this study's chip of the same seed).
+    """
+    from ..twin.yield_study import ChipOutcome
+
+    by_seed = {j.seed: j for j in jobs}
+    done: Dict[int, Any] = {}
+    lines = path.read_text().splitlines() if path.is_file() else []
+    for i, line in enumerate(lines):
+        try:
+            outcome = ChipOutcome.from_dict(json.loads(line))
+        except (ValueError, TypeError) as err:
+            raise CliError(f"`--resume` must find chip outcomes in {path}; got line {i + 1}: {err}") from err
+        job = by_seed.get(outcome.seed)
+        if job is not None and (outcome.mismatch, outcome.tune) != (job.mismatch, job.tune):
+            raise CliError(f"`--resume` must continue the same study; got chip {outcome.seed} in {path} at mismatch "
+                           f"{outcome.mismatch}, tuning {outcome.tune!r}, this study's at {job.mismatch}, {job.tune!r}")
+        if job is not None and outcome.ok:
+            done[outcome.seed] = outcome
+    return done
+
+
+def _recording(path: Path, log: Callable[[int, Any], None]) -> Callable[[int, Any], None]:
+    """``log``, after appending each outcome to ``path`` as a JSON line."""
+
+    def record(i: int, outcome: Any) -> None:
+        with path.open("a") as f:
+            f.write(json.dumps(outcome.to_dict()) + "\n")
+        log(i, outcome)
+
+    return record
+
+
+def _run_chips(options: YieldOptions, jobs: List[Any], inputs: Any, out: Path, log: Callable[[str], None]) -> Tuple[List[Any], int]:
+    """Every job's outcome in the jobs' order, the chips of ``chips.jsonl`` kept with
+    ``--resume``; and how many were kept."""
+    from ..twin.yield_runners import run_study
+
+    path = out / CHIPS_FILE
+    done = _resumed(path, jobs) if options.resume else {}
+    if not options.resume:
+        path.write_text("")
+    todo = [j for j in jobs if j.seed not in done]
+    if done:
+        log(f"resuming: {len(done)} chip(s) of {path} kept, {len(todo)} to run")
+    ran = run_study(todo, inputs, options.workers, options.ray_address, _recording(path, _progress(len(todo), log))) if todo else []
+    by_seed = {**done, **{o.seed: o for o in ran}}
+    return [by_seed[j.seed] for j in jobs], len(done)
+
+
 def run_yield(options: YieldOptions, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Get the network, run the study, write ``yield.json`` and ``yield.png``; the content
     of ``yield.json``."""
     from ..training import save_parameters
-    from ..twin.yield_runners import run_study
     from ..twin.yield_study import StudyInputs, chip_jobs, float_accuracy, summarize
 
     options.check()
@@ -207,12 +270,13 @@ def run_yield(options: YieldOptions, log: Callable[[str], None] = print) -> Dict
     inputs = StudyInputs.from_objects(result, mapped, x_test, y_test, task.x_train, task.y_train)
     jobs = chip_jobs(options.chips, options.mismatch, options.tune, options.epochs, options.first_chip, options.backend)
     start = time.perf_counter()
-    outcomes = run_study(jobs, inputs, options.workers, options.ray_address, _progress(len(jobs), log))
+    outcomes, kept = _run_chips(options, jobs, inputs, out, log)
     wall = time.perf_counter() - start
     report = {
         "summary": summarize(outcomes, reference),
         "chips": [o.to_dict() for o in outcomes],
         "wall_seconds": wall,
+        "resumed_chips": kept,
         "workers": options.workers,
         "ray_address": options.ray_address,
         "test_samples": n_test,
@@ -221,6 +285,7 @@ def run_yield(options: YieldOptions, log: Callable[[str], None] = print) -> Dict
     }
     files["plot"] = str(histogram(report, out / "yield.png"))
     files["results"] = str(out / "yield.json")
+    files["chips"] = str(out / CHIPS_FILE)
     report["files"] = files
     (out / "yield.json").write_text(json.dumps(report, indent=2))
     return report
@@ -244,7 +309,10 @@ def summary_table(report: Dict[str, Any]) -> str:
              _row("untuned", s["untuned"])]
     if s["tuned"] is not None:
         lines.append(_row(f"tuned ({report['options']['tune']})", s["tuned"]))
-    lines.append(f"{len(report['chips'])} chips, {len(s['failed'])} failed; {report['wall_seconds']:.1f} s wall time with "
+    if s.get("checked") is not None:
+        lines.append(_row("tuned, checked", s["checked"]))
+    kept = f" ({report['resumed_chips']} kept from an earlier run)" if report.get("resumed_chips") else ""
+    lines.append(f"{len(report['chips'])} chips, {len(s['failed'])} failed{kept}; {report['wall_seconds']:.1f} s wall time with "
                  f"{report['workers']} worker(s)" + (f" on Ray ({report['ray_address']})" if report["ray_address"] else ""))
     lines += [f"  chip {f['seed']} failed in {f['stage']}: {f['error']}" for f in s["failed"][:10]]
     return "\n".join(lines)

@@ -23,6 +23,9 @@ so the same code runs on a virtual chip with flaws and on a samna board.
 * :mod:`.finetune`: :func:`~.finetune.fine_tune` tunes a trained network on one chip's
   twin and writes that chip's configuration; :func:`~.finetune.chip_factors` translates a
   profile into the training model's factors;
+* :mod:`.probe_plan`: probing only the slots a network can be placed on (its neurons per
+  core plus spares), fitting them (:func:`~.probe_plan.probe_and_fit`) and placing the
+  network on probed good slots only (:func:`~.probe_plan.placement_defects`);
 * :mod:`.yield_study`: the yield study, one network on many virtual chips: a chip's job
   and outcome (:func:`~.yield_study.run_chip`), the tuning strategies, the distribution;
 * :mod:`.yield_runners`: where the chips run: here, in a process pool, or on Ray.

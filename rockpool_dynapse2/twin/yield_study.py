@@ -21,10 +21,17 @@ The strategies (:data:`TUNE_STRATEGIES`):
 Both place the network around the twin's defects
 (:meth:`~rockpool_dynapse2.hardware.ChipProfile.defects`) and fine-tune it on the twin
 with :func:`~.finetune.fine_tune` (``epochs`` epochs on the tuning data);
-``"fitted"`` probes the cores the network uses (:func:`~.probe.probe`) and fits the twin
-with :func:`~.fit.fit_twin`'s defaults. A strategy named but not in a version raises
-:class:`~rockpool_dynapse2.errors.StrategyNotAvailableError` (:func:`check_strategy` says
-so before any work).
+``"fitted"`` probes, on each core the network uses, only the slots it can be placed on
+(its neurons there plus spares: :mod:`.probe_plan`), fits the twin to them with
+:func:`~.fit.fit_twin`'s defaults and places the network on the probed good slots only
+(a network that needs more fails in placement; it is never put on an unprobed slot), and
+then runs :data:`BOARD_CHECK_SAMPLES` tuning samples on the chip's board with the trained
+and the tuned configuration (``details["board_check"]``; :attr:`ChipOutcome.checked` is
+the test accuracy of the one that did better, the study's ``checked`` distribution). Its
+parts are timed on their own (``details["seconds"]``: ``probe``, ``fit``, ``fine_tune``,
+``check``, parts of the stage ``tune``) and what it found is the outcome's ``details``. A strategy named but not in a
+version raises :class:`~rockpool_dynapse2.errors.StrategyNotAvailableError`
+(:func:`check_strategy` says so before any work).
 
 Every chip's result is a :class:`ChipOutcome`, a plain record (picklable, and JSON through
 :meth:`ChipOutcome.to_dict`): a stage that fails is recorded in it (``error``,
@@ -50,13 +57,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ParameterValueError, StrategyNotAvailableError
+from ..errors import ParameterValueError, ProbeError, Shown, StrategyNotAvailableError
 from ..parameters.validate import choice, integer, real_number, seed as check_seed
 
 __all__ = [
     "TUNE_STRATEGIES",
     "YIELD_MARGIN",
     "FINE_TUNE_CHECK_SAMPLES",
+    "BOARD_CHECK_SAMPLES",
     "ChipJob",
     "ChipOutcome",
     "StudyInputs",
@@ -126,6 +134,9 @@ class ChipOutcome:
         error: ``"ErrorType: message"`` of the stage that failed, else ``None``.
         failed_stage: the stage that failed, else ``None``.
         worker: ``host:pid`` of the process that ran the chip.
+        details: what the tuning strategy reports (``"fitted"``: the slots probed per
+            core, the probes run, the defective slots found, the fit's held-out correlation,
+            and ``"seconds"`` of the parts of its ``tune`` stage: ``probe``, ``fit``, ``fine_tune``).
     """
 
     seed: int
@@ -137,6 +148,18 @@ class ChipOutcome:
     error: Optional[str] = None
     failed_stage: Optional[str] = None
     worker: str = ""
+    details: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checked(self) -> Optional[float]:
+        """The test accuracy of the configuration a user with the board keeps after the
+        strategy's board check (``details["board_check"]``): the tuned one if it scored at
+        least the trained one's on the check's samples, else the trained one, whose test
+        accuracy on this (deterministic) board is :attr:`untuned`. ``None`` without a check."""
+        check = self.details.get("board_check")
+        if check is None or self.tuned is None:
+            return None
+        return self.tuned if check["tuned"] >= check["untuned"] else self.untuned
 
     @property
     def ok(self) -> bool:
@@ -260,6 +283,9 @@ class TuneContext:
             ``"oracle"`` may read it).
         board_factory: opens the chip's board (what ``"fitted"`` probes).
         x_tune, y_tune: the data to fine-tune on.
+        stage: ``stage(name, fn)`` runs ``fn`` as a timed part of the tuning (its seconds
+            are the outcome's ``details["seconds"][name]``, a failure in it its ``failed_stage``).
+        details: what the strategy reports (the outcome's ``details``).
     """
 
     job: ChipJob
@@ -268,6 +294,8 @@ class TuneContext:
     board_factory: Callable[[], Any]
     x_tune: np.ndarray
     y_tune: np.ndarray
+    stage: Callable[[str, Callable[[], Any]], Any] = lambda name, fn: fn()
+    details: Dict[str, Any] = field(default_factory=dict)
 
 
 FINE_TUNE_CHECK_SAMPLES = 16
@@ -275,13 +303,13 @@ FINE_TUNE_CHECK_SAMPLES = 16
 (not reported: the study measures both on the test set, on the chip's board)."""
 
 
-def _fine_tuned(context: TuneContext, twin_profile: Any) -> Any:
-    """The network placed around ``twin_profile``'s defects (its dead and always-on neurons,
-    its defective CAM entries) and fine-tuned on it: the chip's configuration."""
+def _fine_tuned(context: TuneContext, twin_profile: Any, defects: Any = None) -> Any:
+    """The network placed around ``defects`` (default: ``twin_profile``'s dead and always-on
+    neurons and defective CAM entries) and fine-tuned on ``twin_profile``: the chip's configuration."""
     from ..placement import config_from_specification
     from .finetune import fine_tune
 
-    defects = twin_profile.defects()
+    defects = twin_profile.defects() if defects is None else defects
     n = FINE_TUNE_CHECK_SAMPLES
     tuned = fine_tune(context.prepared.result, twin_profile, context.x_tune, context.y_tune, epochs=context.job.epochs,
                       backend=context.job.backend, x_eval=context.x_tune[:n], y_eval=context.y_tune[:n],
@@ -294,18 +322,50 @@ def _tune_oracle(context: TuneContext) -> Any:
     return _fine_tuned(context, context.profile)
 
 
-def _tune_fitted(context: TuneContext) -> Any:
-    """Probe the cores the network uses on the chip's board, fit a twin, fine-tune on it."""
-    from .fit import fit_twin
-    from .probe import probe
+BOARD_CHECK_SAMPLES = 64
+"""Tuning samples the fitted strategy runs on the chip's board with the trained and the
+tuned configuration (its board check: the twin is fitted, so the tuned network can be worse
+on the chip than the trained one; a user with the board measures which to keep)."""
 
-    used = context.prepared.mapped.neurons
-    board = context.board_factory()
-    try:
-        recordings = probe(board, chips=sorted({a.chip for a in used}), cores=sorted({a.core for a in used}))
-    finally:
-        board.close()
-    return _fine_tuned(context, fit_twin(recordings).profile)
+
+def _board_check(context: TuneContext, tuned: Any) -> Dict[str, Any]:
+    """Both configurations' accuracies on the chip's board, on the last
+    :data:`BOARD_CHECK_SAMPLES` tuning samples (never the test set)."""
+    n = min(BOARD_CHECK_SAMPLES, len(context.y_tune))
+    x, y = context.x_tune[-n:], context.y_tune[-n:]
+    result, factory = context.prepared.result, context.board_factory
+    return {"samples": n, "untuned": board_accuracy(result, context.prepared.mapped, x, y, factory),
+            "tuned": board_accuracy(result, tuned, x, y, factory)}
+
+
+def _tune_fitted(context: TuneContext) -> Any:
+    """Probe the slots the network can use on the chip's board (:mod:`.probe_plan`: on each
+    core it uses, its neurons there plus spares), fit a twin, place the network on the
+    probed good slots and fine-tune it on the twin."""
+    from .probe_plan import placement_defects, plan_probe, probe_and_fit
+
+    twin, plan, probes = probe_and_fit(context.board_factory, plan_probe(context.prepared.mapped.neurons), context.stage)
+    probed = plan.probed()
+    found = twin.profile.defects()
+    quality = getattr(twin, "quality", None)
+    context.details.update(
+        probed_neurons_per_core=plan.neurons_per_core, probes=probes,
+        bad_slots_found=sorted(list(a) for a in found.bad_neurons), bad_entries_found=len(found.bad_cam_entries),
+        held_out_correlation=getattr(quality, "held_out_correlation", None))
+    mapped = context.stage("fine_tune", lambda: _fine_tuned(context, twin.profile, placement_defects(twin.profile, probed)))
+    _check_probed(mapped, probed)
+    context.details["board_check"] = context.stage("check", lambda: _board_check(context, mapped))
+    return mapped
+
+
+def _check_probed(mapped: Any, probed: Any) -> None:
+    """Every neuron of the tuned configuration sits on a probed slot (placement was told the
+    others are unusable; this says so loudly if that ever breaks)."""
+    off = [a for a in mapped.neurons if (a.chip, a.core, a.neuron) not in probed]
+    if off:
+        a = off[0]
+        raise ProbeError("the tuned network's neurons", "on slots the probe measured",
+                         Shown(f"{len(off)} elsewhere, the first at chip {a.chip}, core {a.core}, neuron {a.neuron}"))
 
 
 _TUNERS: Dict[str, Optional[Callable[[TuneContext], Any]]] = {
@@ -362,12 +422,18 @@ def _worker() -> str:
 
 
 class _Stages:
-    """Runs a chip's stages in turn, timing each; the first failure ends the chip."""
+    """Runs a chip's stages in turn, timing each; the first failure ends the chip.
+
+    A stage may time parts of itself (:meth:`part`, a tuning strategy's ``stage``): their
+    seconds add up under their own names in :attr:`parts` (within the stage's own), and a
+    part that raises is the failed stage."""
 
     def __init__(self) -> None:
         self.seconds: Dict[str, float] = {}
         self.error: Optional[str] = None
         self.failed: Optional[str] = None
+        self.parts: Dict[str, float] = {}
+        self._failed_part: Optional[str] = None
 
     def run(self, stage: str, fn: Callable[[], Any]) -> Any:
         if self.error is not None:
@@ -376,10 +442,21 @@ class _Stages:
         try:
             return fn()
         except Exception as err:  # noqa: BLE001 (any failure of a chip is recorded in its outcome)
-            self.error, self.failed = _error_text(err), stage
+            self.error, self.failed = _error_text(err), self._failed_part or stage
             return None
         finally:
             self.seconds[stage] = time.perf_counter() - start
+
+    def part(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` as a timed part of the running stage; its errors pass (to :meth:`run`)."""
+        start = time.perf_counter()
+        try:
+            return fn()
+        except Exception:
+            self._failed_part = self._failed_part or name
+            raise
+        finally:
+            self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - start
 
 
 def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
@@ -395,13 +472,14 @@ def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
     profile = stages.run("draw", lambda: ChipProfile.draw(job.seed, mismatch=job.mismatch))
     factory = lambda: VirtualBoard(backend=job.backend, profile=profile)  # noqa: E731
     untuned = stages.run("deploy", lambda: board_accuracy(net.result, net.mapped, inputs.x_test, inputs.y_test, factory))
-    tuned = None
+    tuned, details = None, {}
     tuner = _TUNERS[job.tune]
     if tuner is not None:
-        context = TuneContext(job, net, profile, factory, inputs.x_tune, inputs.y_tune)
+        context = TuneContext(job, net, profile, factory, inputs.x_tune, inputs.y_tune, stages.part)
         mapped = stages.run("tune", lambda: tuner(context))
         tuned = stages.run("deploy_tuned", lambda: board_accuracy(net.result, mapped, inputs.x_test, inputs.y_test, factory))
-    return ChipOutcome(job.seed, job.mismatch, job.tune, untuned, tuned, stages.seconds, stages.error, stages.failed, _worker())
+        details = {**context.details, "seconds": stages.parts} if stages.parts else context.details
+    return ChipOutcome(job.seed, job.mismatch, job.tune, untuned, tuned, stages.seconds, stages.error, stages.failed, _worker(), details)
 
 
 # --- the distribution -------------------------------------------------------------------------
@@ -432,12 +510,15 @@ def distribution(values: Sequence[Optional[float]], reference: float, margin: fl
 
 def summarize(outcomes: Sequence[ChipOutcome], reference: float, margin: float = YIELD_MARGIN) -> Dict[str, Any]:
     """The study's summary: the float accuracy, the distribution before tuning and (if any
-    chip was tuned) after, and the chips that failed (seed, stage, error)."""
+    chip was tuned) after, (if any chip was checked on its board) after the check
+    (:attr:`ChipOutcome.checked`), and the chips that failed (seed, stage, error)."""
     tuned = any(o.tune != "none" for o in outcomes)
+    checked = any("board_check" in o.details for o in outcomes)
     return {
         "float": reference,
         "margin": margin,
         "untuned": distribution([o.untuned for o in outcomes], reference, margin),
         "tuned": distribution([o.tuned for o in outcomes], reference, margin) if tuned else None,
+        "checked": distribution([o.checked for o in outcomes], reference, margin) if checked else None,
         "failed": [{"seed": o.seed, "stage": o.failed_stage, "error": o.error} for o in outcomes if not o.ok],
     }
