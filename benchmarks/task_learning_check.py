@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-inject", action="store_true")
+    parser.add_argument("--backend", choices=("jax", "torch"), default="jax", help="the training loop (evaluation: JAX)")
     parser.add_argument("--before", action="store_true", help="the start before session 9 (see the docstring)")
     parser.add_argument("--excitatory-fraction", type=float, default=None)
     parser.add_argument("--min-rate", type=float, default=None)
@@ -53,7 +54,7 @@ def main() -> None:
     for name in BEFORE:
         if getattr(args, name) is not None:
             start[name] = getattr(args, name)
-    job = TrainJob(backend="jax", epochs=args.epochs, seed=args.seed, inject=not args.no_inject, **start)
+    job = TrainJob(backend=args.backend, epochs=args.epochs, seed=args.seed, inject=not args.no_inject, **start)
     model = build_model(task, job)
     fixed = {k: v for k, v in (("tau_mem", args.tau_mem), ("tau_ampa", args.tau_ampa)) if v is not None}
     if fixed:
