@@ -70,9 +70,9 @@ def test_the_command_exits_2_with_one_line_on_bad_data(tmp_path, capsys):
 
 
 EPOCHS = 300
-"""24 samples in batches of 32: one step per epoch, milliseconds each once compiled. The
-network is silent (no class) for its first ~30 steps; with 300 it answers every test
-sample (float, quantized and board: 100 %; 3 epochs answered none)."""
+"""24 samples in batches of 16 (``--quick``): one step per epoch, milliseconds each once
+compiled. (With batches of 32 and the former start, the network was silent for its first
+~30 steps; with 300 it answered every test sample, float, quantized and board: 100 %.)"""
 
 
 @pytest.fixture(scope="module")

@@ -518,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, default=None, metavar="E",
                       help="training epochs (default: 100; torch: 40, --quick 20)")
     demo.add_argument("--per-class", "--neurons-per-class", dest="per_class", type=int, default=None, metavar="M",
-                      help="output neurons per class (default: 4)")
+                      help="output neurons per class (default: 8 up to 8 classes, 4 up to 16, else 2)")
     demo.add_argument("--seed", type=int, default=0, help="seed of everything random (default: 0)")
     demo.add_argument("--board", type=int, default=None, metavar="N",
                       help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
@@ -538,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=None, help="training epochs (default: 60; --quick: 25)")
     train.add_argument("--hidden", type=int, nargs="+", default=None, metavar="N",
                        help="sizes of the hidden populations (default: one of clip(8 K, 32, 128) neurons)")
-    train.add_argument("--per-class", type=int, default=None, metavar="M", help="output neurons per class (default: 4)")
+    train.add_argument("--per-class", type=int, default=None, metavar="M", help="output neurons per class (default: 8 up to 8 classes, 4 up to 16, else 2)")
     train.add_argument("--chips", type=int, default=None, metavar="N",
                        help="simulated mismatched chips per deviation (default: 64; --quick: 16)")
     train.add_argument("--no-injection", action="store_true", help="train without mismatch injection")

@@ -86,6 +86,12 @@ _SUFFIX = {"with injection": "", "without injection": "_without_injection"}
 """File-name suffix of each network's configuration and trained network."""
 
 
+DEMO_EXCITATORY_FRACTION = 0.8
+"""Share of excitatory initial weights of the demo's networks (its figures were measured with it)."""
+
+DEMO_MIN_RATE = 1.0
+"""``min_rate`` of the demo's networks."""
+
 @dataclass(frozen=True)
 class DemoSettings:
     """Everything that defines a demo run (see ``docs/cli.md``).
@@ -158,10 +164,13 @@ class DemoSettings:
         return cls(**{**sizes, **overrides})
 
     def job(self, inject: bool) -> TrainJob:
-        """The :class:`~.train_pipeline.TrainJob` of one of the two networks."""
+        """The :class:`~.train_pipeline.TrainJob` of one of the two networks. The demo keeps the
+        start its figures were measured with (80 % excitatory initial weights, ``min_rate``
+        1), not the balanced start ``train`` gives its hidden networks."""
         return TrainJob(backend=self.backend, hidden=(), per_class=self.neurons_per_class, epochs=self.epochs,
                         seed=self.seed, inject=inject, deviations=tuple(self.deviations), n_chips=self.n_chips,
-                        board_samples=self.board_samples, batch_size=self.batch_size, chips_per_step=self.chips_per_step)
+                        board_samples=self.board_samples, batch_size=self.batch_size, chips_per_step=self.chips_per_step,
+                        excitatory_fraction=DEMO_EXCITATORY_FRACTION, min_rate=DEMO_MIN_RATE)
 
 
 def demo_layout(task: Task, per_class: int) -> NetworkLayout:

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..chip import GEOMETRY
 from ..errors import ParameterValueError, UnknownParameterError
+from ..parameters.validate import real_number
 from ..training import ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity, save_parameters
 from .tasks import Task
 
@@ -45,6 +46,9 @@ __all__ = [
     "TrainJob",
     "RESULT_KEYS",
     "REST_STEPS",
+    "EXCITATORY_FRACTION",
+    "OUTPUT_MIN_RATE",
+    "BATCH_SIZE",
     "size_network",
     "initial_input_scale",
     "build_model",
@@ -81,7 +85,32 @@ INITIAL_DRIVE = 0.25
 """Mean net input weight per time step (units of ``Iscale``) a hidden neuron receives at
 the start: the initial input weights are scaled to it from the data's mean spike rate
 and the neuron's input synapses (too strong a drive saturates the neurons, and training
-then starts slowly or not at all; measured on rate-frequency with 32 and 64 channels)."""
+then starts slowly or not at all; measured on rate-frequency with 32 and 64 channels).
+The scale is set for :data:`DRIVE_SIGN_MIX` of the weights excitatory; the signs are then
+drawn with :attr:`TrainJob.excitatory_fraction` (a balanced start keeps the magnitudes)."""
+
+DRIVE_SIGN_MIX = 0.8
+"""The excitatory fraction :data:`INITIAL_DRIVE` is reached at (the input weights' scale is
+computed for it, whatever share of them is then drawn excitatory)."""
+
+EXCITATORY_FRACTION = 0.5
+"""Share of the initial weights ``train`` draws excitatory (AMPA), the rest inhibitory
+(GABA): balanced, so a neuron's mean net drive starts near zero and its spike count
+follows what its input does. A DPI neuron's rate grows about with the logarithm of its
+drive (100 times the weight: 7 times the rate); with 80 % excitatory weights the input's
+background noise alone drove the neurons to a regular 40-45 Hz, a 20 ms burst of 7.5
+times that input raised it by a fifth, and the output groups fired alike (ties). See
+``docs/training.md``, "A start the gradient can use"."""
+
+OUTPUT_MIN_RATE = 4.0
+"""``min_rate`` of the networks ``train`` builds: each output neuron fires at least this
+many spikes per sample on average, so the groups' mean counts have the resolution to
+differ (with 1, a balanced start left many output neurons silent and samples tied)."""
+
+BATCH_SIZE = 16
+"""Samples per training step of ``train`` (and ``--quick``): with 600 samples, 60 epochs
+are about 2000 Adam steps; batches of 64 gave 500, too few for the timing tasks (beat
+anomaly: 46 % after 20 epochs against 94 % with batches of 16 and 30 epochs)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +119,7 @@ class TrainJob:
 
     Attributes:
         backend: ``"jax"`` or ``"torch"``: the training loop.
-        quick: fewer epochs (batches of 32) and chips (a few minutes on a laptop CPU).
+        quick: fewer epochs and chips (a few minutes on a laptop CPU).
         hidden: sizes of the hidden populations (default: :func:`size_network`'s).
         per_class: output neurons per class (default: :func:`size_network`'s).
         epochs: training epochs (default: 60, quick: 25).
@@ -100,8 +129,12 @@ class TrainJob:
         n_chips: simulated chips per deviation (default: 64, quick: 16).
         board_samples: test samples sent to the board (default: all; quick: 100).
         compile: compile torch's time loop (``torch.compile``).
-        batch_size: samples per training step (default: 64, quick: 32).
+        batch_size: samples per training step (default: :data:`BATCH_SIZE`).
         chips_per_step: mismatched chips per training step (default: 8, quick: 4).
+        excitatory_fraction: share of the initial weights that are excitatory (default:
+            :data:`EXCITATORY_FRACTION`, balanced; 0.8 was the default before).
+        min_rate: the least mean spike count per sample of an output neuron (default:
+            :data:`OUTPUT_MIN_RATE`).
     """
 
     backend: str = "jax"
@@ -117,6 +150,8 @@ class TrainJob:
     compile: bool = False
     batch_size: Optional[int] = None
     chips_per_step: Optional[int] = None
+    excitatory_fraction: float = EXCITATORY_FRACTION
+    min_rate: float = OUTPUT_MIN_RATE
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -133,6 +168,8 @@ class TrainJob:
         for d in self.deviations:
             if not (np.isfinite(d) and 0 <= d <= 1):
                 raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
+        object.__setattr__(self, "excitatory_fraction", real_number("excitatory_fraction", self.excitatory_fraction, low=0.0, high=1.0))
+        object.__setattr__(self, "min_rate", real_number("min_rate", self.min_rate, low=0.0))
 
     @property
     def n_epochs(self) -> int:
@@ -144,7 +181,7 @@ class TrainJob:
 
     @property
     def n_batch(self) -> int:
-        return self.batch_size or (32 if self.quick else 64)
+        return self.batch_size or BATCH_SIZE
 
     @property
     def n_chips_per_step(self) -> int:
@@ -154,15 +191,16 @@ class TrainJob:
 def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: Optional[int] = None) -> NetworkLayout:
     """A network for a data set: input -> a recurrent hidden population -> output groups.
 
-    Defaults: ``per_class`` 4 output neurons per class (2 from 17 classes on, so the output
-    population fits one core); one hidden population of ``clip(8 K, 32, 128)`` neurons; each
+    Defaults: ``per_class`` 8 output neurons per class up to 8 classes, 4 up to 16, 2 from
+    17 on (so the output population fits one core; a group's mean of 8 counts ties less
+    often than one of 4); one hidden population of ``clip(8 K, 32, 128)`` neurons; each
     hidden neuron reached by each input channel with probability ``min(1, 40 / C)`` (about
     40 input synapses of its 64), by a quarter of its population, and every output neuron
     by every hidden one (the fan-in limit then keeps 64).
     """
     K, C = task.n_classes, task.x_train.shape[2]
     if per_class is None:
-        per_class = 4 if K <= 16 else 2
+        per_class = 8 if K <= 8 else 4 if K <= 16 else 2
     if K * per_class > GEOMETRY.neurons_per_core:
         raise ParameterValueError("--per-class", f"at most {GEOMETRY.neurons_per_core // K} for {K} classes (one core of output neurons)", per_class)
     if hidden is None:
@@ -190,12 +228,14 @@ def initial_input_scale(connections: Connectivity, task: Task, excitatory_fracti
 def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = None) -> ChipModel:
     """The :class:`~rockpool_dynapse2.training.ChipModel` a job trains on a task: the layout
     (default: :func:`size_network`'s), the synapses drawn with the job's seed, the initial
-    input weights scaled to the data (:func:`initial_input_scale`)."""
+    input weights scaled to the data (:func:`initial_input_scale`, for :data:`DRIVE_SIGN_MIX`),
+    their signs drawn with the job's ``excitatory_fraction``, its ``min_rate``."""
     layout = layout or size_network(task, job.hidden, job.per_class)
     settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
-                             chips_per_step=job.n_chips_per_step, batch_size=job.n_batch)
+                             chips_per_step=job.n_chips_per_step, batch_size=job.n_batch,
+                             excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate)
     connections = connectivity(layout, settings.seed)
-    scale = initial_input_scale(connections, task, settings.excitatory_fraction)
+    scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)
 
 
