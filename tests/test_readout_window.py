@@ -130,3 +130,105 @@ def test_a_saved_network_keeps_its_window(tmp_path):
     back = load_parameters(save_parameters(tmp_path / "net.npz", TrainResult(model=model, params=params, backend="jax")))
     assert back.model.settings.readout_start == 0.5
     assert np.array_equal(counts_jax(back.model, back.params, x), counts_jax(model, params, x))
+
+
+# --- the configuration, the board and deploy --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    """A tiny untrained network with the window at 0.75 (step 30 of 40; its output neurons fire
+    from step 23 on), its configuration, and its outputs on the virtual board."""
+    from rockpool_dynapse2.app.train_pipeline import board_outputs, write_files
+    from rockpool_dynapse2.app.tasks import Task
+    from rockpool_dynapse2.hardware import board_factory
+    from rockpool_dynapse2.mapping.trained import spec_from_training
+    from rockpool_dynapse2.placement import config_from_specification
+    from rockpool_dynapse2.placement.mapped import trained_readout
+
+    tmp = tmp_path_factory.mktemp("window")
+    x, y = _task()
+    model = _model(readout_start=0.75, recurrent_scale=1.0, input_scale=4.0)
+    result = TrainResult(model=model, params=model.initial_parameters(), backend="jax")
+    mapped = trained_readout(config_from_specification(spec_from_training(result)), model)
+    write_files(tmp, mapped, result, Task(x, y, x, y, n_classes=2, dt=1e-3, name="bursts", class_names=("early", "late")), compress=True)
+    out = board_outputs(mapped, x, board_factory("virtual"), rest_steps=0)
+    return tmp, model, result, mapped, x, y, out
+
+
+def test_the_configuration_carries_the_window_and_the_board_counts_it(deployed):
+    from rockpool_dynapse2.training.jax_trainer import counts_jax
+
+    tmp, model, result, mapped, x, _, out = deployed
+    assert mapped.readout_start == 0.75 and mapped.classes == ((0, 1), (2, 3))
+    late = out[:, 30:].sum(1)
+    assert np.array_equal(mapped.readout_counts(out), late)
+    assert np.array_equal(model.readout_counts(out), late)
+    assert not np.array_equal(mapped.predict(late), mapped.predict(out.sum(1)))  # the window changes the classes here
+    assert np.array_equal(late, counts_jax(model, result.params, x)[:, model.layout.output_neurons])  # as in training
+
+
+def test_measure_board_scores_the_window(deployed):
+    from rockpool_dynapse2.app.train_pipeline import measure_board
+    from rockpool_dynapse2.hardware import board_factory
+
+    _, model, _, mapped, x, _, out = deployed
+    y = np.ones(len(x), np.int64)  # the whole sample says class 1 on 4 samples; the window on 2 (the other 2 tie)
+    accuracy, again = measure_board(model, mapped, x, y, board_factory("virtual"))
+    assert np.array_equal(again, out)
+    assert accuracy == model.output_accuracy(out[:, 30:].sum(1), y) != model.output_accuracy(out.sum(1), y)
+
+
+def test_deploy_reads_the_classes_in_the_saved_window(deployed, capsys):
+    from rockpool_dynapse2.app.cli import main
+    from rockpool_dynapse2.placement import MappedConfiguration
+
+    tmp, _, _, mapped, _, _, out = deployed
+    assert MappedConfiguration.load(tmp / "config.json.gz").readout_start == 0.75
+    assert main(["deploy", str(tmp / "config.json.gz"), "--input", str(tmp / "x_test.npy"), "--labels", str(tmp / "y_test.npy")]) == 0
+    text = capsys.readouterr().out
+    assert "the output spikes from step 30 of 40 on (readout_start 0.75)" in text
+    shown = " ".join("-" if c < 0 else str(c) for c in mapped.predict(out[:, 30:].sum(1)))
+    assert f"class per sample (-: a tie, no class): {shown}\n" in text
+
+
+def test_map_keeps_the_window_of_a_saved_network(deployed, tmp_path):
+    from rockpool_dynapse2.app.cli import main
+    from rockpool_dynapse2.placement import MappedConfiguration
+
+    tmp = deployed[0]
+    assert main(["map", str(tmp / "network.npz"), "--out", str(tmp_path)]) == 0
+    assert MappedConfiguration.load(tmp_path / "config.json.gz").readout_start == 0.75
+
+
+def test_the_default_configuration_json_is_unchanged_and_bad_windows_are_refused(deployed):
+    import dataclasses
+    import json
+
+    from rockpool_dynapse2.placement import MappedConfiguration
+
+    mapped = deployed[3]
+    whole = dataclasses.replace(mapped, readout_start=0.0)
+    assert '"readout_start"' not in whole.to_json()  # files without a window read and write as before
+    assert MappedConfiguration.from_json(whole.to_json()).readout_start == 0.0
+    assert MappedConfiguration.from_json(mapped.to_json()).readout_start == 0.75
+    for bad in (1.0, -0.5, True, "0.5", float("nan")):
+        with pytest.raises(ParameterValueError, match="`readout_start` must be a fraction of the sample in"):
+            dataclasses.replace(mapped, readout_start=bad)
+    head, sep, tail = mapped.to_json().partition(', "configuration": ')
+    maps = json.loads(head + "}")
+    maps["readout_start"] = "0.75"
+    with pytest.raises(ParameterValueError, match="readout_start"):
+        MappedConfiguration.from_json(json.dumps(maps)[:-1] + sep + tail)
+
+
+def test_train_job_takes_the_window_and_refuses_a_bad_one():
+    from rockpool_dynapse2.app.train_pipeline import TrainJob, build_model
+    from rockpool_dynapse2.app.tasks import Task
+
+    x, y = _task()
+    job = TrainJob(readout_start=0.5)
+    assert build_model(Task(x, y, x, y, n_classes=2, dt=1e-3, name="bursts", class_names=("early", "late")), job).settings.readout_start == 0.5
+    for bad in (1.0, -0.1, float("inf")):
+        with pytest.raises(ParameterValueError, match="`--readout-start` must be"):
+            TrainJob(readout_start=bad)
