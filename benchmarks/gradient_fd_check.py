@@ -63,7 +63,7 @@ def main() -> None:
     def smoothed(p, noise):
         def one(n_in, n_rec):
             q = {**p, "w_in": p["w_in"] + n_in, "w_rec": p["w_rec"] + n_rec}
-            ce, rate = model.loss_terms(simulate_jax(model, q, x).sum(1), onehot, jax.nn.log_softmax, jax.nn.relu)
+            ce, rate = model.loss_terms(model.readout_counts(simulate_jax(model, q, x)), onehot, jax.nn.log_softmax, jax.nn.relu)
             return ce + rate
 
         return jnp.mean(jax.vmap(one)(noise["w_in"], noise["w_rec"]))

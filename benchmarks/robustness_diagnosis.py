@@ -66,7 +66,7 @@ def _family_accuracy(model, params, task, args):
     def run(key, xb, selected):
         noise = jt._chip_noise(key, model, sigma)
         noise = {k: 1.0 + (v - 1.0) * selected[k] for k, v in noise.items()}
-        return jt.simulate_jax(model, params, xb, noise=noise).sum(1)
+        return model.readout_counts(jt.simulate_jax(model, params, xb, noise=noise))
 
     f = jax.jit(jax.vmap(run, in_axes=(0, None, None)))
     groups = {"all currents": list(CURRENT_NAMES), "all layout constants": list(LAYOUT_NAMES), **{n: [n] for n in FAMILIES}}

@@ -6,6 +6,7 @@ the output neurons' mean count.
     python benchmarks/task_learning_check.py beat-anomaly --epochs 30 --no-inject
     python benchmarks/task_learning_check.py temporal-xor --epochs 30 --no-inject
     python benchmarks/task_learning_check.py beat-anomaly --epochs 30 --no-inject --before   # the start before session 9
+    python benchmarks/task_learning_check.py temporal-xor --epochs 20 --no-inject --readout-start 0.5
 
 ``--before`` is the pipeline's start before session 9 (80 % excitatory initial weights,
 ``min_rate`` 1, 4 output neurons per class, batches of 64); ``--excitatory-fraction``,
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--tau-mem", type=float, default=None, help="fix the membrane time constant (s), not trained")
     parser.add_argument("--tau-ampa", type=float, default=None, help="fix the AMPA time constant (s), not trained")
+    parser.add_argument("--readout-start", type=float, default=0.0, help="count the output spikes from this fraction of the sample on")
     args = parser.parse_args()
 
     from rockpool_dynapse2.app.tasks import make_task
@@ -54,7 +56,8 @@ def main() -> None:
     for name in BEFORE:
         if getattr(args, name) is not None:
             start[name] = getattr(args, name)
-    job = TrainJob(backend=args.backend, epochs=args.epochs, seed=args.seed, inject=not args.no_inject, **start)
+    job = TrainJob(backend=args.backend, epochs=args.epochs, seed=args.seed, inject=not args.no_inject,
+                   readout_start=args.readout_start, **start)
     model = build_model(task, job)
     fixed = {k: v for k, v in (("tau_mem", args.tau_mem), ("tau_ampa", args.tau_ampa)) if v is not None}
     if fixed:

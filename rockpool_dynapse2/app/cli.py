@@ -198,7 +198,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     hidden = tuple(args.hidden) if args.hidden else None
     job = TrainJob(backend=args.backend, quick=args.quick, hidden=hidden, per_class=args.per_class, epochs=args.epochs,
                    seed=args.seed, inject=not args.no_injection, n_chips=args.chips, board_samples=args.board_samples,
-                   compile=args.compile)
+                   compile=args.compile, readout_start=args.readout_start)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -414,11 +414,17 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     per_channel = out.sum(axis=(0, 1))
     shown = ", ".join(f"{j}: {int(c)}" for j, c in enumerate(per_channel[:32]))
     print(f"spikes per output channel: {shown}" + (" ..." if len(per_channel) > 32 else ""))
+    counts = mapped.readout_counts(out)  # the trained readout window (the whole sample without one)
+    if mapped.readout_start > 0:
+        from ..training import readout_step
+
+        print(f"readout window (as trained): the output spikes from step {readout_step(mapped.readout_start, out.shape[1])} "
+              f"of {out.shape[1]} on (readout_start {mapped.readout_start:g})")
     if batched.shape[0] > 1:
-        winners = out.sum(1).argmax(1)
+        winners = counts.argmax(1)
         print(f"most active output channel per sample: {' '.join(map(str, winners[:32]))}" + (" ..." if len(winners) > 32 else ""))
     if mapped.classes is not None:
-        _print_classes(mapped, out.sum(1), labels)
+        _print_classes(mapped, counts, labels)
     if args.output:
         try:
             np.save(args.output, result)
@@ -542,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--chips", type=int, default=None, metavar="N",
                        help="simulated mismatched chips per deviation (default: 64; --quick: 16)")
     train.add_argument("--no-injection", action="store_true", help="train without mismatch injection")
+    train.add_argument("--readout-start", type=float, default=0.0, metavar="F",
+                       help="read the class from the output spikes at or after fraction F of each sample, in training, "
+                       "on the board and in deploy (default: 0, the whole sample; 0.5: its last half, e.g. temporal XOR)")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",

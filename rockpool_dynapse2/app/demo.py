@@ -33,7 +33,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -371,7 +371,7 @@ class _Run:
     def measure(self, name: str, result: TrainResult) -> None:
         """Float, quantized and mismatch stages in simulation; the configuration; the board."""
         from ..placement import config_from_specification
-        from ..placement.mapped import consecutive_classes
+        from ..placement.mapped import trained_readout
 
         s, task, report, model = self.s, self.task, self.result.networks[name], self.eval_model
         job = s.job(name == "with injection")
@@ -384,7 +384,7 @@ class _Run:
         report.mismatch = {dev: np.asarray(accuracy["mismatch"][f"{dev:g}"]["chips"]) for dev in s.deviations}
         t0 = time.perf_counter()
         mapped = config_from_specification(spec)
-        mapped = replace(mapped, classes=consecutive_classes(mapped.n_outputs, model.layout.per_class))
+        mapped = trained_readout(mapped, model)
         if s.write_configs:
             files = write_files(self.out_dir, mapped, result, task, _SUFFIX[name], compress=True)
             report.config_file = files["config"]

@@ -132,6 +132,8 @@ class LoadedModel:
         spec: the network spec (``None`` for a mapped configuration).
         mapped: the mapped configuration (``mapped-configuration`` only).
         classes: the class map the model knows (a trained network's), else ``None``.
+        readout_start: the readout window the model knows (a trained network's, a mapped
+            configuration's; 0: the whole sample).
         quantization: what quantization changed, if the model says (a trained network).
         notes: what the reader approximated or could not do.
         calibration: the calibration report as text (a calibrated NIR import).
@@ -141,6 +143,7 @@ class LoadedModel:
     spec: Any = None
     mapped: Any = None
     classes: Optional[Tuple[Tuple[int, ...], ...]] = None
+    readout_start: float = 0.0
     quantization: Optional[Dict[str, Any]] = None
     notes: Tuple[str, ...] = ()
     calibration: Optional[str] = None
@@ -287,7 +290,8 @@ def _load_network(path: Path, options: MapOptions) -> LoadedModel:
     result = load_parameters(path)
     spec = spec_from_training(result)
     classes = consecutive_classes(spec.n_outputs, result.model.layout.per_class)
-    return LoadedModel("network", spec=spec, classes=classes, quantization=_trained_quantization(result))
+    return LoadedModel("network", spec=spec, classes=classes, readout_start=result.model.settings.readout_start,
+                       quantization=_trained_quantization(result))
 
 
 def _trained_quantization(result: Any) -> Dict[str, Any]:
@@ -325,7 +329,7 @@ def _load_mapped(path: Path, options: MapOptions) -> LoadedModel:
     from ..placement import MappedConfiguration
 
     mapped = MappedConfiguration.from_json(path.read_bytes())
-    return LoadedModel("mapped-configuration", mapped=mapped, classes=mapped.classes,
+    return LoadedModel("mapped-configuration", mapped=mapped, classes=mapped.classes, readout_start=mapped.readout_start,
                        quantization={"error": None, "dropped": 0, "per_core": None,
                                      "how": "a configuration: its weights are the chip's already"})
 
@@ -462,7 +466,8 @@ def run_map(model: Union[str, Path], out_dir: Union[str, Path], options: MapOpti
         report.design_rules = _violations(err)
         _write_report(out, report)
         raise
-    mapped = replace(mapped, classes=resolve_classes(options.classes, mapped.n_outputs) or loaded.classes)
+    mapped = replace(mapped, classes=resolve_classes(options.classes, mapped.n_outputs) or loaded.classes,
+                     readout_start=loaded.readout_start)
     _fill(report, loaded, spec, mapped)
     path = out / ("config.json.gz" if options.compress else "config.json")
     report.config = str(mapped.save(path))

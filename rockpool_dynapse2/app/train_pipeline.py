@@ -135,6 +135,8 @@ class TrainJob:
             :data:`EXCITATORY_FRACTION`, balanced; 0.8 was the default before).
         min_rate: the least mean spike count per sample of an output neuron (default:
             :data:`OUTPUT_MIN_RATE`).
+        readout_start: the readout window: classes are read from the output spikes at or
+            after this fraction of the sample (``TrainSettings.readout_start``; 0: all of it).
     """
 
     backend: str = "jax"
@@ -152,6 +154,7 @@ class TrainJob:
     chips_per_step: Optional[int] = None
     excitatory_fraction: float = EXCITATORY_FRACTION
     min_rate: float = OUTPUT_MIN_RATE
+    readout_start: float = 0.0
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -165,6 +168,7 @@ class TrainJob:
             if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
                 raise ParameterValueError("--hidden", "population sizes >= 1", hidden)
             object.__setattr__(self, "hidden", hidden)
+        object.__setattr__(self, "readout_start", real_number("--readout-start", self.readout_start, low=0.0, high=1.0, high_open=True))
         for d in self.deviations:
             if not (np.isfinite(d) and 0 <= d <= 1):
                 raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
@@ -233,7 +237,8 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
     layout = layout or size_network(task, job.hidden, job.per_class)
     settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
                              chips_per_step=job.n_chips_per_step, batch_size=job.n_batch,
-                             excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate)
+                             excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
+                             readout_start=job.readout_start)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)
@@ -292,7 +297,8 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     accuracy["float"] = model.accuracy(float_counts, task.y_test)
     spec = spec_from_training(result)
     net = dynapsim_net_from_spec(spec, "jax")
-    q_counts = np.concatenate([np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]).sum(1) for i in range(0, len(task.x_test), 256)])
+    q_counts = np.concatenate([model.readout_counts(np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]))
+                               for i in range(0, len(task.x_test), 256)])
     accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
     log(f"{prefix}test accuracy: float {accuracy['float']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
     accuracy["mismatch"], accuracy["mismatch_calibrated"] = {}, {}
@@ -363,7 +369,7 @@ def measure_board(model: ChipModel, mapped: Any, x: np.ndarray, y: np.ndarray, b
     """``(accuracy, output raster (B, T, n_outputs))`` of a configuration run on a board
     (:func:`board_outputs`) on inputs ``x`` ``(B, T, C)`` with labels ``y``."""
     out = board_outputs(mapped, x, board_factory, progress)
-    return model.output_accuracy(out.sum(1), y), out
+    return model.output_accuracy(model.readout_counts(out), y), out
 
 
 def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Optional[Callable[[], Any]] = None,
@@ -383,7 +389,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     """
     from ..hardware import board_factory as factory_of
     from ..placement import config_from_specification
-    from ..placement.mapped import consecutive_classes
+    from ..placement.mapped import trained_readout
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -397,7 +403,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}")
     accuracy, spec = measure_simulated(model, result, task, job, log)
     mapped = config_from_specification(spec)
-    mapped = replace(mapped, classes=consecutive_classes(mapped.n_outputs, model.layout.per_class))  # as output_channels says
+    mapped = trained_readout(mapped, model)  # the class map as output_channels says, the readout window
     files = write_files(out_dir, mapped, result, task, compress=True)
     n_board = board_samples(task, job)
     accuracy["board"], board_out = measure_board(model, mapped, task.x_test[:n_board], task.y_test[:n_board], board_factory)
@@ -412,7 +418,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
                     "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
         "training": training_summary(result, job),
         "board_samples": n_board,
-        "board_classes": model.output_predict(board_out.sum(1)).tolist(),  # per sample, -1: a tie (as deploy prints)
+        "board_classes": model.output_predict(model.readout_counts(board_out)).tolist(),  # per sample, -1: a tie (as deploy prints)
         "job": jsonable(asdict(job)),
         "files": files,
         "seconds": time.perf_counter() - start,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -153,9 +153,9 @@ def _mapped(result: Any) -> Any:
 
 
 def _with_classes(mapped: Any, result: Any) -> Any:
-    from ..placement.mapped import consecutive_classes
+    from ..placement.mapped import trained_readout
 
-    return replace(mapped, classes=consecutive_classes(mapped.n_outputs, result.model.layout.per_class))
+    return trained_readout(mapped, result.model)
 
 
 def train_network(options: YieldOptions, task: Task, log: Callable[[str], None]) -> Tuple[Any, Any]:

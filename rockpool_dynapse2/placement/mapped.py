@@ -11,7 +11,10 @@ channel of the trained network. A :class:`MappedConfiguration` keeps them togeth
 * ``neurons``: the (chip, core, neuron) of every neuron of the spec, in spec order;
 * ``dt`` and ``Iscale``: the time step and weight unit of the simulation it came from;
 * ``classes`` (when known): for class ``k``, the output channels whose mean spike count
-  is its score (:meth:`MappedConfiguration.predict` reads a sample's class from them).
+  is its score (:meth:`MappedConfiguration.predict` reads a sample's class from them);
+* ``readout_start``: the trained network's readout window: a class is read from the
+  output spikes at or after step ``readout_start * T`` of a ``T``-step sample
+  (:meth:`MappedConfiguration.readout_counts`; 0, the whole sample, is not written).
 
 Its own JSON (``to_json``/``from_json``) embeds samna's JSON of the configuration;
 ``save``/``load`` write and read files, gzip-compressed when the name ends in ``.gz``
@@ -23,7 +26,8 @@ that is not the control tag; distinct output tags, each the tag of a monitoring 
 one of ``neurons``; distinct neuron addresses on the board; each class a non-empty list
 of output channels, none in two classes. ``from_json`` reads JSON types exactly (``"3"``
 is not an integer, ``1`` is not a boolean) and refuses unknown keys; a file written before
-the class map existed (no ``"classes"`` key) loads with ``classes=None``.
+the class map existed (no ``"classes"`` key) loads with ``classes=None``, one without a
+``"readout_start"`` key with ``readout_start=0.0``.
 """
 
 from __future__ import annotations
@@ -42,14 +46,14 @@ from ..errors import BiasCodeError, ParameterValueError, ShapeError, json_shown
 from ..config.json_io import from_document
 from ..config.tree import Configuration
 
-__all__ = ["InputRoute", "NeuronAddress", "MappedConfiguration", "consecutive_classes"]
+__all__ = ["InputRoute", "NeuronAddress", "MappedConfiguration", "consecutive_classes", "trained_readout"]
 
 FORMAT = "rockpool-dynapse2/mapped-configuration/1"
 
 _KEYS = ("format", "dt", "Iscale", "inputs", "outputs", "neurons", "configuration")
 """The keys every JSON document has, in the order :meth:`MappedConfiguration.to_json` writes them."""
 
-_OPTIONAL_KEYS = ("classes",)
+_OPTIONAL_KEYS = ("classes", "readout_start")
 """The keys a document may have (written before ``"configuration"`` when set)."""
 
 
@@ -89,6 +93,10 @@ class MappedConfiguration:
     classes: Optional[Tuple[Tuple[int, ...], ...]] = None
     """For class ``k``, the output channels whose mean spike count is its score; ``None``:
     unknown (see :func:`consecutive_classes` for ``M`` channels per class in order)."""
+    readout_start: float = 0.0
+    """The readout window: classes are read from the output spikes at or after step
+    ``readout_start * T`` of a sample (a fraction in ``[0, 1)``; 0: the whole sample), as
+    the network was trained (``TrainSettings.readout_start``)."""
 
     def __post_init__(self) -> None:
         """Every map must point at something the board has: checked here, on construction
@@ -104,6 +112,7 @@ class MappedConfiguration:
         set_(self, "outputs", _output_tags(self.outputs, _monitoring_tags(self.configuration, self.neurons)))
         if self.classes is not None:
             set_(self, "classes", _class_map(self.classes, len(self.outputs)))
+        set_(self, "readout_start", _readout_start(self.readout_start))
 
     @property
     def n_inputs(self) -> int:
@@ -133,6 +142,22 @@ class MappedConfiguration:
             raise ShapeError("counts", f"(B, {self.n_outputs}): spike counts per sample and output channel", counts.shape)
         return np.stack([counts[:, list(channels)].mean(1) for channels in self.classes], axis=1)
 
+    def readout_counts(self, raster: Any) -> np.ndarray:
+        """``(B, n_outputs)``: each output channel's spikes in the readout window, from a
+        board's output raster ``(B, T, n_outputs)``
+        (:func:`~rockpool_dynapse2.training.readout_counts` with :attr:`readout_start`).
+
+        Raises:
+            ShapeError: ``raster`` is not ``(B, T, n_outputs)``.
+            ParameterValueError: a sample too short to keep a step in the window.
+        """
+        from ..training.model import readout_counts
+
+        raster = np.asarray(raster)
+        if raster.ndim != 3 or raster.shape[2] != self.n_outputs:
+            raise ShapeError("raster", f"(B, T, {self.n_outputs}): spikes per sample, step and output channel", raster.shape)
+        return readout_counts(raster, self.readout_start)
+
     def predict(self, counts: Any) -> np.ndarray:
         """``(B,)``: each sample's class, the one whose channels fire most on average; -1
         where the top score is tied (a silent network predicts nothing, not class 0).
@@ -156,6 +181,7 @@ class MappedConfiguration:
             "outputs": list(self.outputs),
             "neurons": [[a.chip, a.core, a.neuron] for a in self.neurons],
             **({} if self.classes is None else {"classes": [list(c) for c in self.classes]}),
+            **({} if self.readout_start == 0 else {"readout_start": self.readout_start}),
         }
 
     def to_json(self) -> str:
@@ -201,6 +227,20 @@ class MappedConfiguration:
         return cls.from_json(read_json_file(path, "configuration file"))
 
 
+def trained_readout(mapped: "MappedConfiguration", model: Any) -> "MappedConfiguration":
+    """``mapped`` with a trained network's readout: the class map of its output groups
+    (:func:`consecutive_classes`) and its readout window (``model.settings.readout_start``).
+
+    Args:
+        mapped: the network's configuration (output channels in the model's output order).
+        model: the :class:`~rockpool_dynapse2.training.ChipModel` it was trained as.
+    """
+    from dataclasses import replace
+
+    return replace(mapped, classes=consecutive_classes(mapped.n_outputs, model.layout.per_class),
+                   readout_start=model.settings.readout_start)
+
+
 def consecutive_classes(n_outputs: int, per_class: int) -> Tuple[Tuple[int, ...], ...]:
     """The class map of ``per_class`` consecutive output channels per class, in order
     (class ``k``: channels ``k M .. k M + M - 1``), as ``rockpool-dynapse2 train`` lays them out.
@@ -215,6 +255,14 @@ def consecutive_classes(n_outputs: int, per_class: int) -> Tuple[Tuple[int, ...]
 
 
 # --- checks of the maps -------------------------------------------------------------------------
+
+
+def _readout_start(value: Any) -> float:
+    """``value`` (a real number in ``[0, 1)``) as a float."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not real or not 0 <= value < 1:
+        raise ParameterValueError("readout_start", "a fraction of the sample in [0, 1)", json_shown(value))
+    return float(value)
 
 
 def _positive(name: str, value: Any) -> float:
@@ -347,6 +395,7 @@ def _read_maps(d: Dict[str, Any]) -> Dict[str, Any]:
         dt=json_number("dt", d["dt"]),
         Iscale=json_number("Iscale", d["Iscale"]),
         classes=_read_classes(d["classes"]) if "classes" in d else None,
+        readout_start=json_number("readout_start", d["readout_start"]) if "readout_start" in d else 0.0,
     )
 
 

@@ -6,7 +6,8 @@
   per-core 16-level weight quantization (straight-through), the typed dendrites; written
   once for JAX and torch;
 * :mod:`.model`: :class:`ChipModel` and :class:`TrainSettings`: the trained quantities,
-  what the chip makes of them, the readout and the loss; :data:`~.model.CHIP_NAMES`,
+  what the chip makes of them, the readout (:func:`readout_counts`: the spikes at or after
+  ``readout_start``, one function for training and every board) and the loss; :data:`~.model.CHIP_NAMES`,
   the keys of one chip's factors (``chip=``: training and counting on a given chip);
 * :mod:`.jax_trainer`: the training loop in JAX (optax), evaluation and Monte Carlo over
   mismatched chips; :mod:`.torch_trainer`: the same loop in torch (``torch.optim``);
@@ -16,7 +17,7 @@ See ``docs/training.md``.
 """
 
 from .layout import INPUT, Connectivity, NetworkLayout, Population, Projection, connectivity
-from .model import CHIP_NAMES, ChipModel, ReadoutCalibration, TrainSettings
+from .model import CHIP_NAMES, ChipModel, ReadoutCalibration, TrainSettings, readout_counts, readout_step
 from .result import EpochRecord, TrainResult, load_parameters, save_parameters
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "CHIP_NAMES",
     "TrainSettings",
     "ReadoutCalibration",
+    "readout_counts",
+    "readout_step",
     "TrainResult",
     "EpochRecord",
     "save_parameters",

@@ -93,7 +93,7 @@ def _count_runner(model: ChipModel, quantize: Optional[bool], snap: Optional[boo
     and input shape, not once per call)."""
     import jax
 
-    return jax.jit(lambda p, xb: simulate_jax(model, p, xb, quantize=quantize, snap=snap).sum(1))
+    return jax.jit(lambda p, xb: model.readout_counts(simulate_jax(model, p, xb, quantize=quantize, snap=snap)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -102,7 +102,7 @@ def _chip_runner(model: ChipModel, quantize: Optional[bool], snap: Optional[bool
     every chip uses the same compiled function)."""
     import jax
 
-    return jax.jit(lambda p, xb, chip: simulate_jax(model, p, xb, noise=chip, quantize=quantize, snap=snap).sum(1))
+    return jax.jit(lambda p, xb, chip: model.readout_counts(simulate_jax(model, p, xb, noise=chip, quantize=quantize, snap=snap)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -112,7 +112,7 @@ def _mismatch_runner(model: ChipModel) -> Callable:
     import jax
 
     def run(p: Any, ks: Any, xb: Any, sigma: Any) -> Any:
-        return jax.vmap(lambda k: simulate_jax(model, p, xb, noise=_chip_noise(k, model, sigma)).sum(1))(ks)
+        return jax.vmap(lambda k: model.readout_counts(simulate_jax(model, p, xb, noise=_chip_noise(k, model, sigma))))(ks)
 
     return jax.jit(run)
 
@@ -120,7 +120,8 @@ def _mismatch_runner(model: ChipModel) -> Callable:
 def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256,
                quantize: Optional[bool] = None, snap: Optional[bool] = None,
                chip: Optional[Dict[str, Any]] = None) -> np.ndarray:
-    """Spike counts ``(B, N)`` summed over time on the nominal chip (or on ``chip``), in batches.
+    """Spike counts ``(B, N)`` in the readout window (:meth:`~.model.ChipModel.readout_counts`)
+    on the nominal chip (or on ``chip``), in batches.
 
     Args:
         quantize: weights on 16 levels per core (default: the settings').
@@ -139,7 +140,8 @@ def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: i
 
 def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, deviation: float, n_chips: int,
                         seed: int = 0, sigma_rule: float = 3.0, chips_at_once: int = 4, batch: int = 256) -> np.ndarray:
-    """Spike counts ``(n_chips, B, N)`` of ``n_chips`` simulated chips with frozen mismatch.
+    """Spike counts ``(n_chips, B, N)`` in the readout window of ``n_chips`` simulated chips
+    with frozen mismatch.
 
     Each chip is drawn once (``seed``), as Rockpool's percent-deviation / sigma-rule
     convention defines it, and runs every sample.
@@ -204,13 +206,13 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             xs = xb.reshape((chips, slice_size) + xb.shape[1:])
             keys = jax.random.split(key, chips)
             noise = lambda k: around_chip(fixed, _chip_noise(k, model, sigma))  # noqa: E731
-            counts = jax.vmap(lambda k, xc: simulate_jax(model, p, xc, noise=noise(k)).sum(1))(keys, xs)
+            counts = jax.vmap(lambda k, xc: model.readout_counts(simulate_jax(model, p, xc, noise=noise(k))))(keys, xs)
             if s.chip_tilt > 0:
                 ce, rate = model.chip_loss_terms(counts, onehot.reshape((chips, slice_size, K)), jax_ops())
                 return ce + rate, (ce, counts.reshape((batch,) + counts.shape[2:]))
             counts = counts.reshape((batch,) + counts.shape[2:])
         else:
-            counts = simulate_jax(model, p, xb, noise=fixed).sum(1)
+            counts = model.readout_counts(simulate_jax(model, p, xb, noise=fixed))
         ce, rate = model.loss_terms(counts, onehot, jax.nn.log_softmax, jax.nn.relu)
         return ce + rate, (ce, counts)
 
@@ -227,11 +229,11 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     @jax.jit
     def evaluate(p: Any, xb: Any, yb: Any) -> Tuple[Any, Any]:
         if on_chips:  # the mean over fixed mismatched chips (around the given chip); counts (chips, B, N)
-            run = lambda k: simulate_jax(model, p, xb, noise=around_chip(fixed, _chip_noise(k, model, sigma))).sum(1)
+            run = lambda k: model.readout_counts(simulate_jax(model, p, xb, noise=around_chip(fixed, _chip_noise(k, model, sigma))))
             counts = jax.vmap(run)(val_keys)
             terms = jax.vmap(lambda c: model.loss_terms(c, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu))(counts)
             return (terms[0] + terms[1]).mean(), counts
-        counts = simulate_jax(model, p, xb, noise=fixed).sum(1)
+        counts = model.readout_counts(simulate_jax(model, p, xb, noise=fixed))
         ce, rate = model.loss_terms(counts, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu)
         return ce + rate, counts
 

@@ -11,12 +11,15 @@
 
 :meth:`ChipModel.chip_view` turns them into what the chip holds (per-core currents
 snapped to bias codes, weights quantized per core, the fan-in respected) and what the
-simulator needs, written once for both backends; :meth:`ChipModel.loss` is the readout
-and the loss. The training loops are in :mod:`.jax_trainer` and :mod:`.torch_trainer`.
+simulator needs, written once for both backends; :meth:`ChipModel.loss_terms` is the
+loss. The readout counts each neuron's spikes at or after the settings' ``readout_start``
+(:func:`readout_counts`, the one function every count of the package goes through: the
+trainers, the boards' rasters, the deployed configuration). The training loops are in :mod:`.jax_trainer` and :mod:`.torch_trainer`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -49,11 +52,15 @@ from .constraints import (
 )
 from .layout import Connectivity, NetworkLayout, connectivity
 
-__all__ = ["TrainSettings", "ChipView", "ChipModel", "ReadoutCalibration", "MISMATCH_FAMILIES", "CHIP_NAMES"]
+__all__ = ["TrainSettings", "ChipView", "ChipModel", "ReadoutCalibration", "MISMATCH_FAMILIES", "CHIP_NAMES", "readout_step",
+           "readout_counts"]
 
 CALIBRATION_STD_FLOOR = 0.5
 """The smallest spread (spikes per sample) a calibration divides by: an output neuron that
 fires the same count on every calibration sample would otherwise divide by zero."""
+
+_STEP_TOLERANCE = 1e-9
+"""Rounding of ``readout_start * T`` that does not move the readout window by a step."""
 
 _FLOAT32 = np.finfo(np.float32)
 """The training simulates in float32: a setting it cannot hold (dt = 1e-300 s is 0) is refused."""
@@ -87,6 +94,11 @@ class TrainSettings:
         max_rate: mean spike count per sample and neuron above which any neuron is
             penalised (keeps the network out of runaway excitation).
         rate_weight: weight of the two rate penalties in the loss.
+        readout_start: the readout counts only the spikes at or after step
+            ``readout_start * T`` of a ``T``-step sample (a fraction in ``[0, 1)``; 0: the
+            whole sample; 0.5: its last half, so that a network can answer after the
+            sample's second half, as temporal XOR needs). The loss, the rate penalties,
+            ``predict`` and every board's readout use the same window (:func:`readout_counts`).
         inject: train with mismatch injection: every step draws ``chips_per_step``
             mismatched chips; each simulates a slice of the batch.
         deviation: injected deviation, reached at ``sigma_rule`` standard deviations.
@@ -123,6 +135,7 @@ class TrainSettings:
     min_rate: float = 1.0
     max_rate: float = 40.0
     rate_weight: float = 0.01
+    readout_start: float = 0.0
     inject: bool = True
     deviation: float = 0.3
     sigma_rule: float = 3.0
@@ -159,6 +172,7 @@ class TrainSettings:
         _check_float(self, "sigma_rule", low=1.0)
         _check_float(self, "excitatory_fraction", high=1.0)
         _check_float(self, "validation_fraction", high=0.5, high_open=True)
+        _check_float(self, "readout_start", high=1.0, high_open=True)
         trainable = names("TrainSettings.trainable", self.trainable, HIGH_LEVEL_NAMES, "core quantity (TrainSettings.trainable)")
         object.__setattr__(self, "trainable", trainable)
         fixed = dict(mapping("TrainSettings.fixed", self.fixed, "a mapping {core quantity: value}"))
@@ -297,9 +311,15 @@ class ChipModel:
 
     # --- readout and loss ------------------------------------------------------------------
 
+    def readout_counts(self, raster: Any) -> Any:
+        """``(B, N)``: each neuron's spikes at or after the settings' ``readout_start``, from a
+        raster ``(B, T, N)`` of any backend (a simulation's, or a board's output channels);
+        see :func:`readout_counts`."""
+        return readout_counts(raster, self.settings.readout_start)
+
     def class_scores(self, counts: Any) -> Any:
         """``(B, K)``: the mean spike count of each class's group of output neurons, from
-        spike counts ``(B, N)`` summed over time."""
+        spike counts ``(B, N)`` in the readout window (:meth:`readout_counts`)."""
         return self._group_means(counts[:, self.layout.slice_of(self.layout.output)])
 
     def _group_means(self, out: Any) -> Any:
@@ -307,11 +327,14 @@ class ChipModel:
         return out.reshape(out.shape[0], self.layout.n_classes, self.layout.per_class).mean(-1)
 
     def loss_terms(self, counts: Any, labels_onehot: Any, log_softmax: Any, relu: Any) -> Tuple[Any, Any]:
-        """``(cross-entropy, rate penalty)`` of spike counts ``(B, N)``.
+        """``(cross-entropy, rate penalty)`` of spike counts ``(B, N)`` in the readout window
+        (:meth:`readout_counts`).
 
         The cross-entropy is that of the softmax of ``temperature`` times the class
         scores; the rate penalty keeps every output neuron above ``min_rate`` spikes per
-        sample on average, and every neuron below ``max_rate``.
+        sample on average, and every neuron below ``max_rate``. Both see the same counts:
+        with a ``readout_start``, the rates are those of the window (an output neuron must
+        fire where it is read; a neuron's spikes before the window are not penalised).
         """
         logp = log_softmax(self.settings.temperature * self.class_scores(counts))
         ce = -(logp * labels_onehot).sum(1).mean()
@@ -462,6 +485,42 @@ def around_chip(chip: Optional[Mapping[str, Any]], noise: Dict[str, Any]) -> Dic
     """A random chip ``noise`` around a fixed ``chip``: the product of their factors, key by
     key (``noise`` itself without a fixed chip); arrays of either backend, written once."""
     return noise if chip is None else {k: chip[k] * v for k, v in noise.items()}
+
+
+def readout_step(readout_start: float, n_steps: int) -> int:
+    """The first step the readout counts in a sample of ``n_steps`` steps: the smallest
+    ``t >= readout_start * n_steps`` (``0.5`` of 100 steps: step 50, the last half).
+
+    Raises:
+        ParameterValueError: ``readout_start`` not in ``[0, 1)``, or a window that keeps no
+            step of the sample; ``n_steps`` not an integer >= 1.
+    """
+    start = real_number("readout_start", readout_start, low=0.0, high=1.0, high_open=True)
+    n_steps = integer("n_steps", n_steps, low=1)
+    first = int(math.ceil(start * n_steps - _STEP_TOLERANCE))  # 0.3 * 10 is 3.0000000000000004 in floats: step 3
+    if first >= n_steps:
+        raise ParameterValueError("readout_start", f"<= {(n_steps - 1) / n_steps:g}, so that the readout window keeps at least one "
+                                  f"of the sample's {n_steps} steps", start)
+    return first
+
+
+def readout_counts(raster: Any, readout_start: float = 0.0) -> Any:
+    """``(B, N)``: each channel's spikes at or after step :func:`readout_step` of a raster
+    ``(B, T, N)`` (spikes per step; numpy, JAX or torch, differentiable); ``readout_start = 0``
+    is the whole sample, ``raster.sum(1)`` exactly.
+
+    Every count the package turns into classes goes through it: the trainers' losses and
+    count functions, the boards' and simulations' output rasters, the deployed configuration.
+
+    Raises:
+        ShapeError: ``raster`` is not ``(B, T, N)``.
+        ParameterValueError: see :func:`readout_step`.
+    """
+    shape = tuple(getattr(raster, "shape", np.shape(raster)))
+    if len(shape) != 3:
+        raise ShapeError("raster", "(B, T, N): spikes per sample, step and channel", shape)
+    first = readout_step(readout_start, shape[1])
+    return raster.sum(1) if first == 0 else raster[:, first:].sum(1)
 
 
 def _winners(scores: np.ndarray) -> np.ndarray:

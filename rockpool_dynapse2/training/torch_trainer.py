@@ -47,11 +47,11 @@ def _validate(model: ChipModel, neurons: Any, p: Dict[str, Any], x_val: np.ndarr
     x = torch.as_tensor(x_val, dtype=torch.float32)
     with torch.no_grad():
         if noise is None:
-            counts = simulate_torch(model, neurons, p, x).sum(1)
+            counts = model.readout_counts(simulate_torch(model, neurons, p, x))
             ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_val)], ops.log_softmax, ops.relu)
             return float(ce + rate), model.accuracy(counts.numpy(), y_val)
         chips = noise["w_in"].shape[0]
-        counts = simulate_torch(model, neurons, p, x.repeat(chips, 1, 1), noise).sum(1).reshape(chips, len(x_val), -1)
+        counts = model.readout_counts(simulate_torch(model, neurons, p, x.repeat(chips, 1, 1), noise)).reshape(chips, len(x_val), -1)
         losses = [sum(model.loss_terms(c, eye[torch.as_tensor(y_val)], ops.log_softmax, ops.relu)) for c in counts]
     return float(torch.stack(losses).mean()), validation_accuracy(model, counts.numpy(), y_val)
 
@@ -111,8 +111,9 @@ def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: An
 
 def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, neurons: Any = None,
                  chip: Optional[Dict[str, Any]] = None) -> np.ndarray:
-    """Spike counts ``(B, N)`` summed over time on the nominal chip (or on ``chip``, one
-    chip's factors: :meth:`~.model.ChipModel.check_chip`), in batches."""
+    """Spike counts ``(B, N)`` in the readout window (:meth:`~.model.ChipModel.readout_counts`)
+    on the nominal chip (or on ``chip``, one chip's factors: :meth:`~.model.ChipModel.check_chip`),
+    in batches."""
     import torch
 
     instance("model", model, ChipModel)
@@ -121,7 +122,7 @@ def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch:
     neurons = neurons if neurons is not None else _neurons(model, compile=False)
     p = _as_tensors(params, requires_grad=False)
     with torch.no_grad():
-        out = [simulate_torch(model, neurons, p, x[i : i + batch], fixed).sum(1).numpy() for i in range(0, len(x), batch)]
+        out = [model.readout_counts(simulate_torch(model, neurons, p, x[i : i + batch], fixed)).numpy() for i in range(0, len(x), batch)]
     return np.concatenate(out)
 
 
@@ -195,7 +196,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
             noise = around_chip(fixed, _chip_noise(model, chips, sigma, generator)) if s.inject else fixed
             opt.zero_grad()
-            counts = simulate_torch(model, neurons, p, xb, noise).sum(1)
+            counts = model.readout_counts(simulate_torch(model, neurons, p, xb, noise))
             onehot = eye[torch.as_tensor(y_tr[idx])]
             if s.inject and s.chip_tilt > 0:
                 ce, rate = model.chip_loss_terms(counts.reshape(chips, -1, counts.shape[-1]), onehot.reshape(chips, -1, K), torch_ops())

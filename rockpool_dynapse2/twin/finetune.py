@@ -47,7 +47,7 @@ from ..hardware.on_chip import neuron_factors_at, profiled_weights, without_defe
 from ..mapping.trained import spec_from_training
 from ..parameters.validate import choice, function, instance, integer, real_number
 from ..placement import config_from_specification
-from ..placement.mapped import MappedConfiguration, consecutive_classes
+from ..placement.mapped import MappedConfiguration, trained_readout
 from ..placement.to_network_spec import spec_from_config
 from ..training import ChipModel, TrainResult
 from ..transform.deviation import MAX_DEVIATION
@@ -188,7 +188,7 @@ def board_accuracy(model: ChipModel, mapped: MappedConfiguration, profile: Optio
     with DynapseSamna(VirtualBoard(backend=choice("backend", backend, ("jax", "torch")), profile=profile), mapped) as mod:
         for b in range(len(x)):
             mod.reset_state()
-            counts[b] = np.asarray(mod(x[b])[0][0]).sum(0)
+            counts[b] = model.readout_counts(np.asarray(mod(x[b])[0][0])[None])[0]
     return model.output_accuracy(counts, y)
 
 
@@ -206,9 +206,10 @@ def _twin_accuracy(result: TrainResult, chip: Dict[str, np.ndarray], x: np.ndarr
 
 
 def _place(result: TrainResult, place: Placer) -> MappedConfiguration:
-    """The network's configuration by ``place``, with the class map of its output groups."""
+    """The network's configuration by ``place``, with the class map of its output groups and
+    its readout window."""
     mapped = instance("place(spec)", place(spec_from_training(result)), MappedConfiguration, "a MappedConfiguration")
-    return replace(mapped, classes=consecutive_classes(mapped.n_outputs, result.model.layout.per_class))
+    return trained_readout(mapped, result.model)
 
 
 def _tuned_model(model: ChipModel, epochs: int, learning_rate: float, deviation: float) -> ChipModel:

@@ -406,7 +406,7 @@ def board_accuracy(result: Any, mapped: Any, x: np.ndarray, y: np.ndarray, board
     from ..hardware.driver import run_samples
 
     out = run_samples(mapped, np.asarray(x, dtype=np.float32), board_factory, rest_steps=0)  # the virtual board resets
-    return result.model.output_accuracy(out.sum(1), y)
+    return result.model.output_accuracy(result.model.readout_counts(out), y)
 
 
 def float_accuracy(result: Any, x: np.ndarray, y: np.ndarray) -> float:

@@ -179,7 +179,7 @@ def migrate(net: Any, inputs: Optional[np.ndarray] = None, compensate: bool = Tr
     params = params_of(network, model, values)
     report = MigrationReport(weight_signs=weight_signs(network), findings=static_findings(network, model, values, dropped))
     report.findings += chip_findings(model, params)
-    migration = Migration(network, model, params, report, params, x, None if spikes is None else spikes.sum(1))
+    migration = Migration(network, model, params, report, params, x, None if spikes is None else model.readout_counts(spikes))
     if spikes is not None:
         report.inhibition_acted = inhibition_scale(network, x, spikes)
         if np.any(report.inhibition_acted < 1):
@@ -237,11 +237,11 @@ def _behaviour(migration: Migration, params: Dict[str, Any], spikes: np.ndarray)
     excitatory = {**params, "w_in": np.maximum(params["w_in"], 0), "w_rec": np.maximum(params["w_rec"], 0)}
     exact = dict(quantize=False, snap=False)
     return Behaviour(
-        rockpool=out(spikes.sum(1)),
+        rockpool=out(migration.model.readout_counts(spikes)),
         ours=out(migration.counts(x, params, **exact)),
         chip=out(migration.counts(x, params)),
         migrated=out(migration.counts(x)),
-        rockpool_without_inhibition=out(net.run(x, np.maximum(net.w_in, 0), np.maximum(net.w_rec, 0)).sum(1)),
+        rockpool_without_inhibition=out(migration.model.readout_counts(net.run(x, np.maximum(net.w_in, 0), np.maximum(net.w_rec, 0)))),
         ours_without_inhibition=out(migration.counts(x, excitatory, **exact)),
         most_spikes_per_step=float(spikes.max()),
     )
