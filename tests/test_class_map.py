@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rockpool_dynapse2.chip import GEOMETRY, MONITOR_HOP
+from rockpool_dynapse2.chip import MONITOR_HOP
 from rockpool_dynapse2.config import Configuration, Destination, Neuron
 from rockpool_dynapse2.config import json_io
 from rockpool_dynapse2.errors import Dynapse2Error, ParameterValueError, ShapeError

@@ -19,7 +19,6 @@ from rockpool_dynapse2.training import (
     save_parameters,
 )
 from rockpool_dynapse2.training.constraints import (
-    WEIGHT_LEVELS,
     jax_ops,
     quantize_per_core,
     snap_to_codes,
