@@ -1,5 +1,5 @@
 """Shared helpers: build a simulation module of either backend and run it; the small chain
-network of the virtual-chip and placement tests."""
+network of the virtual-chip and placement tests; the burst-timing task of the training tests."""
 
 import numpy as np
 import pytest
@@ -74,3 +74,24 @@ def chain_spec():
     )
     qspec, _ = quantize_spec(mapper(net.as_graph()))
     return qspec, rng.poisson(0.5, (200, qspec.n_inputs)).astype(np.float32)
+
+
+def _burst_task(n=8, T=60, C=8, seed=0, *, starts, width, p, noise=0.0):
+    """Two classes with the same spike counts: a burst of ``width`` steps (each spike with
+    probability ``p``) on the first half of the channels from step ``starts[label]``; the
+    other channels fire with probability ``noise`` per step."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, T, C), np.float32)
+    y = np.arange(n) % 2
+    for b in range(n):
+        t0 = starts[y[b]]
+        x[b, t0 : t0 + width, : C // 2] = rng.random((width, C // 2)) < p
+        if noise:
+            x[b, :, C // 2 :] = rng.random((T, C - C // 2)) < noise
+    return x, y
+
+
+@pytest.fixture(scope="session")
+def burst_task():
+    """``burst_task(n=8, T=60, C=8, seed=0, *, starts, width, p, noise=0.0) -> (x, y)`` (see ``_burst_task``)."""
+    return _burst_task

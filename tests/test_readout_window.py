@@ -18,15 +18,7 @@ from rockpool_dynapse2.training import (
 from rockpool_dynapse2.training.result import TrainResult
 
 
-def _task(n=8, T=40, C=8, seed=0):
-    """Bursts early (class 0) or late (class 1) on half of the channels."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, T, C), np.float32)
-    y = np.arange(n) % 2
-    for b in range(n):
-        t0 = 3 if y[b] == 0 else 23
-        x[b, t0 : t0 + 12, : C // 2] = rng.random((12, C // 2)) < 0.7
-    return x, y
+BURSTS = dict(T=40, starts=(3, 23), width=12, p=0.7)  # the burst task of these tests (conftest's burst_task)
 
 
 def _model(**settings):
@@ -72,11 +64,11 @@ def test_a_window_without_a_step_and_a_raster_of_another_shape_are_refused():
 # --- the trainers -----------------------------------------------------------------------------
 
 
-def test_the_default_readout_is_the_whole_sample_bit_for_bit():
+def test_the_default_readout_is_the_whole_sample_bit_for_bit(burst_task):
     from rockpool_dynapse2.training.jax_trainer import counts_jax, simulate_jax
     from rockpool_dynapse2.training.torch_trainer import _neurons, counts_torch, simulate_torch
 
-    x, _ = _task()
+    x, _ = burst_task(**BURSTS)
     model = _model()
     params = model.initial_parameters()
     spikes = np.asarray(simulate_jax(model, params, x))
@@ -91,11 +83,11 @@ def test_the_default_readout_is_the_whole_sample_bit_for_bit():
     assert np.array_equal(counts_torch(model, params, x), whole)
 
 
-def test_a_window_counts_only_its_spikes_and_both_backends_agree():
+def test_a_window_counts_only_its_spikes_and_both_backends_agree(burst_task):
     from rockpool_dynapse2.training.jax_trainer import counts_jax, mismatch_counts_jax, simulate_jax
     from rockpool_dynapse2.training.torch_trainer import counts_torch
 
-    x, _ = _task()
+    x, _ = burst_task(**BURSTS)
     model = _model(readout_start=0.5)
     params = model.initial_parameters()
     spikes = np.asarray(simulate_jax(model, params, x))
@@ -109,11 +101,11 @@ def test_a_window_counts_only_its_spikes_and_both_backends_agree():
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_training_reads_the_loss_from_the_window(backend):
+def test_training_reads_the_loss_from_the_window(burst_task, backend):
     from rockpool_dynapse2.training.jax_trainer import train_jax
     from rockpool_dynapse2.training.torch_trainer import train_torch
 
-    x, y = _task(n=16)
+    x, y = burst_task(**BURSTS, n=16)
     train = train_jax if backend == "jax" else train_torch
     settings = dict(epochs=1, inject=False, validation_fraction=0.25, recurrent_scale=1.0)  # output spikes from step 23 on
     whole, late = (train(_model(readout_start=f, **settings), x, y) for f in (0.0, 0.75))
@@ -121,10 +113,10 @@ def test_training_reads_the_loss_from_the_window(backend):
     assert late.curve("val_loss")[0] != whole.curve("val_loss")[0]  # the same network, other counts
 
 
-def test_a_saved_network_keeps_its_window(tmp_path):
+def test_a_saved_network_keeps_its_window(burst_task, tmp_path):
     from rockpool_dynapse2.training.jax_trainer import counts_jax
 
-    x, _ = _task()
+    x, _ = burst_task(**BURSTS)
     model = _model(readout_start=0.5)
     params = model.initial_parameters()
     back = load_parameters(save_parameters(tmp_path / "net.npz", TrainResult(model=model, params=params, backend="jax")))
@@ -136,7 +128,7 @@ def test_a_saved_network_keeps_its_window(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
+def deployed(burst_task, tmp_path_factory):
     """A tiny untrained network with the window at 0.75 (step 30 of 40; its output neurons fire
     from step 23 on), its configuration, and its outputs on the virtual board."""
     from rockpool_dynapse2.app.train_pipeline import board_outputs, write_files
@@ -147,7 +139,7 @@ def deployed(tmp_path_factory):
     from rockpool_dynapse2.placement.mapped import trained_readout
 
     tmp = tmp_path_factory.mktemp("window")
-    x, y = _task()
+    x, y = burst_task(**BURSTS)
     model = _model(readout_start=0.75, recurrent_scale=1.0, input_scale=4.0)
     result = TrainResult(model=model, params=model.initial_parameters(), backend="jax")
     mapped = trained_readout(config_from_specification(spec_from_training(result)), model)
@@ -222,11 +214,11 @@ def test_the_default_configuration_json_is_unchanged_and_bad_windows_are_refused
         MappedConfiguration.from_json(json.dumps(maps)[:-1] + sep + tail)
 
 
-def test_train_job_takes_the_window_and_refuses_a_bad_one():
+def test_train_job_takes_the_window_and_refuses_a_bad_one(burst_task):
     from rockpool_dynapse2.app.train_pipeline import TrainJob, build_model
     from rockpool_dynapse2.app.tasks import Task
 
-    x, y = _task()
+    x, y = burst_task(**BURSTS)
     job = TrainJob(readout_start=0.5)
     assert build_model(Task(x, y, x, y, n_classes=2, dt=1e-3, name="bursts", class_names=("early", "late")), job).settings.readout_start == 0.5
     for bad in (1.0, -0.1, float("inf")):

@@ -26,16 +26,7 @@ from rockpool_dynapse2.training.constraints import (
 )
 
 
-def _burst_task(n=48, T=60, C=8, seed=0):
-    """Two classes: a burst on the first half of the channels early, or late (same counts)."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, T, C), np.float32)
-    y = np.arange(n) % 2
-    for b in range(n):
-        t0 = 5 if y[b] == 0 else 35
-        x[b, t0 : t0 + 15, : C // 2] = rng.random((15, C // 2)) < 0.6
-        x[b, :, C // 2 :] = rng.random((T, C - C // 2)) < 0.05
-    return x, y
+BURSTS = dict(T=60, starts=(5, 35), width=15, p=0.6, noise=0.05)  # the burst task of these tests (conftest's burst_task)
 
 
 # --- layout --------------------------------------------------------------------------------
@@ -157,11 +148,11 @@ def _small_model(**settings):
     return ChipModel(layout, TrainSettings(**{"epochs": 2, "batch_size": 8, "chips_per_step": 2, **settings}))
 
 
-def test_jax_and_torch_simulate_the_same_chip():
+def test_jax_and_torch_simulate_the_same_chip(burst_task):
     from rockpool_dynapse2.training.jax_trainer import counts_jax
     from rockpool_dynapse2.training.torch_trainer import counts_torch
 
-    x, _ = _burst_task(n=6)
+    x, _ = burst_task(**BURSTS, n=6)
     model = _small_model()
     params = model.initial_parameters()
     cj, ct = counts_jax(model, params, x), counts_torch(model, params, x)
@@ -169,11 +160,11 @@ def test_jax_and_torch_simulate_the_same_chip():
     assert np.abs(cj - ct).sum() <= 0.001 * cj.sum()
 
 
-def test_the_exported_network_is_what_training_simulated():
+def test_the_exported_network_is_what_training_simulated(burst_task):
     from rockpool_dynapse2.training.jax_trainer import counts_jax
     from rockpool_dynapse2.training.result import TrainResult
 
-    x, _ = _burst_task(n=4)
+    x, _ = burst_task(**BURSTS, n=4)
     model = _small_model()
     result = TrainResult(model=model, params=model.initial_parameters(), backend="jax")
     net = result.to_rockpool("jax")
@@ -189,11 +180,11 @@ def test_the_exported_network_is_what_training_simulated():
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_training_lowers_the_loss_and_keeps_the_best_epoch(backend):
+def test_training_lowers_the_loss_and_keeps_the_best_epoch(burst_task, backend):
     from rockpool_dynapse2.training.jax_trainer import train_jax
     from rockpool_dynapse2.training.torch_trainer import train_torch
 
-    x, y = _burst_task(n=48)
+    x, y = burst_task(**BURSTS, n=48)
     model = _small_model(epochs=8, learning_rate=0.02, inject=True, validation_fraction=0.25)
     train = train_jax if backend == "jax" else train_torch
     seen = []
@@ -207,11 +198,11 @@ def test_training_lowers_the_loss_and_keeps_the_best_epoch(backend):
     assert set(result.params["core"]) == set(model.settings.trainable)
 
 
-def test_saved_parameters_reload_to_the_same_network(tmp_path):
+def test_saved_parameters_reload_to_the_same_network(burst_task, tmp_path):
     from rockpool_dynapse2.training.jax_trainer import counts_jax
     from rockpool_dynapse2.training.result import TrainResult
 
-    x, _ = _burst_task(n=4)
+    x, _ = burst_task(**BURSTS, n=4)
     model = _small_model()
     params = model.initial_parameters(seed=5)
     params["core"]["tau_mem"] = params["core"]["tau_mem"] + 0.3
@@ -304,14 +295,14 @@ def test_chip_tilt_weighs_the_worse_chips_more(ops):
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_validation_on_mismatched_chips_picks_the_epoch_by_their_mean_loss(backend):
+def test_validation_on_mismatched_chips_picks_the_epoch_by_their_mean_loss(burst_task, backend):
     """With ``validation_chips`` the validation loss is the mean over fixed mismatched chips:
     it differs from the nominal chip's, is the same for the same parameters, and picks the best epoch."""
     from rockpool_dynapse2.training.jax_trainer import train_jax
     from rockpool_dynapse2.training.torch_trainer import train_torch
 
     train = train_jax if backend == "jax" else train_torch
-    x, y = _burst_task(n=32)
+    x, y = burst_task(**BURSTS, n=32)
     common = dict(epochs=3, learning_rate=0.02, inject=True, validation_fraction=0.25, chip_tilt=0.5)
     nominal = train(_small_model(**common), x, y)
     chips = train(_small_model(**common, validation_chips=3), x, y)
