@@ -757,7 +757,20 @@ TRAINING_CASES: List[Case] = [
     *sweep("save_parameters.result", lambda v: TR.save_parameters("/nonexistent/census.npz", v), PVE),
     *sweep("TrainResult.curve", lambda v: TR.TrainResult(model(), {}, "jax").curve(v), UPE),
     *sweep("TrainResult.to_rockpool", lambda v: TR.TrainResult(model(), model().initial_parameters(), "jax").to_rockpool(v), UPE,
-           omit=("none",)),
+           omit=("none",)),    # the readout window: a fraction of the sample in [0, 1); 0.01 of 10 steps is step 1
+    *sweep("readout_step.readout_start", lambda v: TR.readout_step(v, 10), PVE,
+           float16=Accepted(lambda v, first: first == 1), zero=Accepted(lambda v, first: first == 0),
+           tiny=Accepted(lambda v, first: first == 0)),
+    Case("readout_step.readout_start[no step left]", lambda v: TR.readout_step(v, 10), 0.95, PVE),
+    *sweep("readout_step.n_steps", lambda v: TR.readout_step(0.5, v), PVE),
+    *sweep("readout_counts.raster", TR.readout_counts, SE, str=PVE, complex=PVE),
+    Case("readout_counts.raster[nested list]", lambda v: TR.readout_counts(v, 0.5), [[[1, 0], [1, 1]]],
+         Accepted(lambda v, c: c.tolist() == [[1.0, 1.0]])),
+    *sweep("readout_counts.readout_start", lambda v: TR.readout_counts(np.ones((1, 10, 2)), v), PVE,
+           float16=Accepted(lambda v, c: c.tolist() == [[9.0, 9.0]]), zero=Accepted(lambda v, c: c.tolist() == [[10.0, 10.0]]),
+           tiny=Accepted(lambda v, c: c.tolist() == [[10.0, 10.0]])),
+    *sweep("TrainSettings.readout_start", lambda v: TR.TrainSettings(readout_start=v), PVE,
+           float16=setting("readout_start"), zero=setting("readout_start"), tiny=setting("readout_start")),
 ]
 
 

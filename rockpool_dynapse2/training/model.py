@@ -514,9 +514,15 @@ def readout_counts(raster: Any, readout_start: float = 0.0) -> Any:
 
     Raises:
         ShapeError: ``raster`` is not ``(B, T, N)``.
-        ParameterValueError: see :func:`readout_step`.
+        ParameterValueError: ``raster`` is not an array and no numbers (e.g. a string);
+            ``readout_start``: see :func:`readout_step`.
     """
-    shape = tuple(getattr(raster, "shape", np.shape(raster)))
+    if not hasattr(raster, "shape"):  # a nested list: counted as numpy
+        try:
+            raster = np.asarray(raster, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ParameterValueError("raster", "an array (B, T, N) of spikes per sample, step and channel", raster) from None
+    shape = tuple(raster.shape)
     if len(shape) != 3:
         raise ShapeError("raster", "(B, T, N): spikes per sample, step and channel", shape)
     first = readout_step(readout_start, shape[1])
