@@ -8,6 +8,8 @@ it prints is the one in ``docs/results.md``; ``--json`` keeps every number.
 
     python benchmarks/study_training.py --tasks rate-frequency temporal-xor --seeds 0 1 2 --json study.json
     python benchmarks/study_training.py --quick            # a few minutes: one task, one seed
+    python benchmarks/study_training.py --jsonl study.jsonl   # appends each row as it is measured;
+                                                              # rerun the same command to resume
 
 The LIF reference of each task is ``benchmarks/task_references.py``.
 """
@@ -48,15 +50,38 @@ def _yield(chips: List[float], reference: float, points: float = 0.05) -> float:
     return float(np.mean(np.asarray(chips) >= reference - points))
 
 
+def _key(row: Dict[str, Any]) -> tuple:
+    return (row["task"], row["seed"], row["backend"], row["inject"], row.get("epochs"), row.get("samples"), row.get("chips"))
+
+
+def _done(path: str) -> List[Dict[str, Any]]:
+    """The rows a ``--jsonl`` file already holds (a line cut by a killed run is reported, not kept)."""
+    if not path or not Path(path).exists():
+        return []
+    rows = []
+    for i, line in enumerate(Path(path).read_text().splitlines()):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            print(f"{path}:{i + 1}: an incomplete row (a run cut short?) is measured again", file=sys.stderr)
+    return rows
+
+
 def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
     from rockpool_dynapse2.app.train_pipeline import TrainJob, run_training
 
-    rows = []
-    for task_name in args.tasks:
-        for seed in args.seeds:
-            task = _task(task_name, args.samples, seed)
+    rows = _done(args.jsonl)
+    done = {_key(r) for r in rows}
+    for seed in args.seeds:  # every task at one seed before the next seed: a cut study still covers the tasks
+        for task_name in args.tasks:
+            task = None
             for backend in args.backends:
                 for inject in (True, False) if not args.inject_only else (True,):
+                    setting = {"task": task_name, "seed": seed, "backend": backend, "inject": inject,
+                               "epochs": args.epochs, "samples": args.samples, "chips": args.chips}
+                    if _key(setting) in done:
+                        continue
+                    task = task or _task(task_name, args.samples, seed)
                     job = TrainJob(backend=backend, epochs=args.epochs, seed=seed, inject=inject, n_chips=args.chips,
                                    board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None)
                     with tempfile.TemporaryDirectory() as out:
@@ -65,7 +90,7 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
                         wall = time.perf_counter() - t0
                     acc = res["accuracy"]
                     row = {
-                        "task": task_name, "seed": seed, "backend": backend, "inject": inject,
+                        **setting,
                         "float": acc["float"], "quantized": acc["quantized"], "board": acc["board"],
                         "train_seconds": res["training"]["seconds"], "wall_seconds": wall,
                         "best_epoch": res["training"]["best_epoch"],
@@ -80,6 +105,9 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
                         row[f"calibrated_yield_{dev}"] = _yield(m["chips"], acc["float"])
                     rows.append(row)
                     print(json.dumps(row), flush=True)
+                    if args.jsonl:
+                        with open(args.jsonl, "a") as f:
+                            f.write(json.dumps(row) + "\n")
     return rows
 
 
@@ -112,6 +140,7 @@ def main() -> None:
     parser.add_argument("--inject-only", action="store_true")
     parser.add_argument("--quick", action="store_true", help="one task, one seed, 20 epochs, 16 chips")
     parser.add_argument("--json", default=None, help="write every row here")
+    parser.add_argument("--jsonl", default=None, help="append each row here as it is measured; rows already there are not measured again")
     args = parser.parse_args()
     if args.quick:
         args.tasks, args.seeds, args.epochs, args.chips = args.tasks[:1], args.seeds[:1], 20, 16
