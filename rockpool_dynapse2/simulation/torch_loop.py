@@ -5,8 +5,8 @@ A gradient sees the loop as one node (:class:`TimeLoopFunction`). Its forward pa
 no graph and keeps the state at the start of every block of ``sqrt(T)`` steps; its backward
 pass runs each block forward again and steps back through it with the hand-written step
 derivative of :mod:`.step_vjp`, so memory grows with ``sqrt(T)``. A run whose every state
-fits in :data:`KEPT_BYTES` (a training batch: 16 samples of 450 steps and 56 neurons take
-22 MiB) keeps them all instead, and the backward pass runs nothing forward again. With
+fits in :data:`KEPT_BYTES` (a training batch: 16 samples of 450 steps and 56 neurons take 21-56
+MiB) keeps them all instead, and the backward pass runs nothing forward again. With
 ``compile``, pieces of a few steps run compiled by ``torch.compile`` (:func:`compile_pieces`).
 
 Inside the loop the state is a flat tuple of tensors (:func:`flatten_state`): what
@@ -26,7 +26,7 @@ from ..chip import SynapseType
 from .module_spec import state_field
 from .records import ArrayOps, DynapState, StepConstants
 from .spiking import spike_count_forward, surrogate_antiderivative
-from .step import neuron_step, neuron_update, total_input
+from .step import neuron_step, neuron_update, state_after, step_terms, total_input
 from .step_vjp import neuron_update_vjp
 
 __all__ = [
@@ -117,6 +117,8 @@ _PER_SYNAPSE = tuple(isinstance(slot, slice) for slot in _SLOTS)
 _SPIKES = _SLOTS[DynapState._fields.index("spikes")]
 _STATE_ARRAYS = sum(len(SynapseType) if multi else 1 for multi in _PER_SYNAPSE)
 """Arrays ``(B, N)`` of a flat state, at most."""
+_TERM_ARRAYS = 2 * len(SynapseType) + 14
+"""Arrays ``(B, N)`` of a step's :class:`~.step.StepTerms`, at most (membrane terms included)."""
 
 
 def flatten_state(state: DynapState) -> FlatState:
@@ -259,18 +261,18 @@ class TimeLoop:
         cotangents ``g``, the ``other`` needed ones by :meth:`_constants_cotangent`."""
         if i_w is None and not any(other):
             return
-        kept = [st for _, piece_kept, _ in pieces for st in piece_kept]
+        kept = [st for _, piece_kept, _, _ in pieces for st in piece_kept]
         if i_w is not None:
             states = [unflatten_state(st) for st in kept]
             _accumulate(cot_c, i_w, _recurrent_weight_cotangent(states, g, self.constants.w_rec))
         if any(other):
-            us = [u for _, _, piece_us in pieces for u in piece_us]
+            us = [u for _, _, piece_us, _ in pieces for u in piece_us]
             for i, gi in enumerate(self._constants_cotangent(kept, us, cots_new, other)):
                 _accumulate(cot_c, i, gi)
 
     def _recompute_block(self, start: FlatState, xb: torch.Tensor) -> Tuple[List[Tuple[int, list, list]], FlatState]:
         """Run one block forward again from its saved start, in pieces of ``piece_steps``
-        (compiled ones where they fit): ``[(steps, states, synaptic inputs)]`` per piece,
+        (compiled ones where they fit): ``[(steps, states, synaptic inputs, step terms)]`` per piece,
         and the state after the block (flat)."""
         K = self.piece_steps
         recompute = recompute_steps if self.piece is None else self.piece[1]
@@ -278,8 +280,8 @@ class TimeLoop:
         flat, pieces = start, []
         for size, x_piece in zip(sizes, xb.split(sizes, dim=1)):
             run = recompute if size == K else recompute_steps
-            kept, us, flat = run(self.constants, self.local, flat, x_piece, self.split, self.max_spikes)
-            pieces.append((size, kept, us))
+            kept, us, terms, flat = run(self.constants, self.local, flat, x_piece, self.split, self.max_spikes, self.piece is None)
+            pieces.append((size, kept, us, terms))
         return pieces, flat
 
     def keeps(self, x: torch.Tensor) -> bool:
@@ -287,13 +289,13 @@ class TimeLoop:
         state and synaptic input (they fit in :data:`KEPT_BYTES`; not with ``record``)."""
         B, T, n_in = x.shape
         n = self.constants.Io.shape[-1]
-        return not self.record and T * B * (n_in + _STATE_ARRAYS * n) * x.element_size() <= KEPT_BYTES
+        return not self.record and T * B * (n_in + (_STATE_ARRAYS + _TERM_ARRAYS) * n) * x.element_size() <= KEPT_BYTES
 
     def steps_kept(self, flat_state: FlatState, xs: torch.Tensor) -> Tuple[torch.Tensor, list, FlatState]:
         """:meth:`steps` keeping what the backward pass needs: ``(spikes (B, K, N), the
         pieces of :meth:`_recompute_block`, the final state (flat))``."""
         pieces, final = self._recompute_block(flat_state, xs)
-        after = [st for _, kept, _ in pieces for st in kept][1:] + [final]
+        after = [st for _, kept, _, _ in pieces for st in kept][1:] + [final]
         return torch.stack([st[_SPIKES] for st in after], dim=1), pieces, final
 
     def _back_through_block(
@@ -306,13 +308,13 @@ class TimeLoop:
         """
         K = self.piece_steps
         back = steps_back if self.piece is None else self.piece[2]
-        offsets = list(accumulate([t0] + [size for size, _, _ in pieces[:-1]]))
+        offsets = list(accumulate([t0] + [piece[0] for piece in pieces[:-1]]))
         g_pieces, cots_new = [], []
-        for (size, kept, us), t_k in reversed(list(zip(pieces, offsets))):
+        for (size, kept, us, terms), t_k in reversed(list(zip(pieces, offsets))):
             cot_piece = _time_slice(cot_out, t_k, size, self.record)
             step_back = back if size == K else steps_back
             cot_flat, g_k, cots_k = step_back(
-                self.local, w_rec_t, kept, us, cot_flat, cot_piece, self.record, self.split, self.max_spikes
+                self.local, w_rec_t, kept, us, terms, cot_flat, cot_piece, self.record, self.split, self.max_spikes
             )
             g_pieces.append(g_k)
             if keep:
@@ -396,19 +398,25 @@ def run_steps(
 
 
 def recompute_steps(
-    constants: StepConstants, local: StepConstants, flat_state: FlatState, xs: torch.Tensor, split: Any, max_spikes: float
-) -> Tuple[list, list, FlatState]:
-    """Run over ``xs`` ``(B, K, N_in)`` again, keeping each step's state (flat) and synaptic
-    input: ``(states, inputs, final flat state)``. ``local`` is ``constants`` without the
-    recurrent weights (the inputs already hold the recurrent input)."""
+    constants: StepConstants, local: StepConstants, flat_state: FlatState, xs: torch.Tensor, split: Any, max_spikes: float,
+    with_terms: bool = True,
+) -> Tuple[list, list, list, FlatState]:
+    """Run over ``xs`` ``(B, K, N_in)`` again, keeping each step's state (flat), synaptic
+    input and :func:`.step.step_terms` (what the steps back read, so that they do not
+    compute the step once more; with ``with_terms`` False, None: compiled pieces compute
+    them again faster than they write them): ``(states, inputs, terms, final flat state)``.
+    ``local`` is ``constants`` without the recurrent weights (the inputs already hold the
+    recurrent input)."""
     s = unflatten_state(flat_state)
-    states, us = [], []
+    states, us, terms = [], [], []
     for x_t in xs.unbind(1):
         u = total_input(OPS, constants, s, x_t)
+        t = step_terms(OPS, local, s, u, split, max_spikes)
         states.append(flatten_state(s))
         us.append(u)
-        s = neuron_update(OPS, local, s, u, split, max_spikes)[0]
-    return states, us, flatten_state(s)
+        terms.append(t if with_terms else None)
+        s = state_after(OPS, local, s, t)
+    return states, us, terms, flatten_state(s)
 
 
 def stacked_update(c: StepConstants, flat_state: FlatState, u: torch.Tensor, split: Any, max_spikes: float) -> FlatState:
@@ -422,6 +430,7 @@ def steps_back(
     w_rec_t: Optional[torch.Tensor],
     states: Sequence[FlatState],
     us: Sequence[torch.Tensor],
+    terms: Sequence[Any],
     cot_flat: FlatState,
     cot_out: Any,
     record: bool,
@@ -431,6 +440,7 @@ def steps_back(
     """Step back through the K steps of :func:`recompute_steps`.
 
     Args:
+        terms: each step's :func:`.step.step_terms`, from :func:`recompute_steps` (None: computed here).
         cot_flat: cotangent of the state after the last step (flat).
         cot_out: cotangent of the K steps' outputs, ``(B, K, N)`` (or a flat tuple of them,
             with ``record``).
@@ -447,7 +457,7 @@ def steps_back(
     for k in range(K - 1, -1, -1):
         cot_new = _add_output(cot_s, cot_out, k, record)
         cots[k] = flatten_state(cot_new)
-        cot_s, g_u = neuron_update_vjp(OPS, local, unflatten_state(states[k]), us[k], split, max_spikes, cot_new)
+        cot_s, g_u = neuron_update_vjp(OPS, local, unflatten_state(states[k]), us[k], split, max_spikes, cot_new, terms[k])
         if w_rec_t is not None:
             cot_s = cot_s._replace(spikes=cot_s.spikes + _matmul_rows(g_u, w_rec_t))
         g_us[k] = g_u
