@@ -286,6 +286,31 @@ def test_torch_backward_equals_jax_autodiff_for_every_gradient(chunk, stacked, m
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9 * np.abs(want).max(), err_msg=name)
 
 
+def test_torch_gradients_are_the_same_whether_the_forward_pass_keeps_every_step(monkeypatch):
+    """A run that fits in ``KEPT_BYTES`` keeps every step's state (and, eagerly, its terms)
+    for the backward pass; one that does not keeps the start of each block and runs the
+    blocks again. Spikes and gradients (input, ``w_rec``, trained currents) are the same."""
+    n, t = 4, 150
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.0, 1.5, (2, t, 4 * n)) * (rng.random((2, t, 4 * n)) < 0.3)
+    x[..., 2::4] *= 0.3  # GABA
+    x[..., 3::4] *= 0.05  # SHUNT
+    kwargs = dict(Iscale=ISCALE, Idc=rng.uniform(3e-9, 6e-9, n), If_nmda=1e-11, Iw_ahp=2e-10, dtype="float64",
+                  w_rec=rng.uniform(0, 0.8, (n, 4 * n)), trainable=("Itau_mem", "Ispkthr"))
+    results = []
+    for kept_bytes in (torch_loop.KEPT_BYTES, 0):
+        monkeypatch.setattr(torch_loop, "KEPT_BYTES", kept_bytes)
+        mod = rd.DynapSimTorch((4 * n, n), **kwargs)
+        xt = torch.tensor(x, requires_grad=True)
+        out, _, _ = mod(xt)
+        (out * torch.arange(1.0, n + 1, dtype=torch.float64)).sum().backward()
+        results.append((out.detach(), xt.grad, mod.w_rec.grad, mod.Itau_mem.grad, mod.Ispkthr.grad))
+    assert results[0][0].sum() > 5
+    for kept, again, name in zip(*results, ("spikes", "x", "w_rec", "Itau_mem", "Ispkthr")):
+        assert torch.abs(kept).max() > 0, name
+        torch.testing.assert_close(kept, again, rtol=1e-12, atol=0, msg=name)
+
+
 def test_torch_per_row_parameters_equal_separate_chips():
     """``DynapSimTorch.simulate(x, rows=...)``: every batch element its own chip (currents,
     layout constants, ``w_rec``); spikes and gradients equal separate runs of each chip."""
