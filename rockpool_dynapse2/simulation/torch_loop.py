@@ -270,7 +270,7 @@ class TimeLoop:
             for i, gi in enumerate(self._constants_cotangent(kept, us, cots_new, other)):
                 _accumulate(cot_c, i, gi)
 
-    def _recompute_block(self, start: FlatState, xb: torch.Tensor) -> Tuple[List[Tuple[int, list, list]], FlatState]:
+    def _recompute_block(self, start: FlatState, xb: torch.Tensor) -> Tuple[List[Tuple[int, list, list, list]], FlatState]:
         """Run one block forward again from its saved start, in pieces of ``piece_steps``
         (compiled ones where they fit): ``[(steps, states, synaptic inputs, step terms)]`` per piece,
         and the state after the block (flat)."""
