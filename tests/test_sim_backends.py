@@ -203,10 +203,11 @@ def test_torch_compile_equals_eager():
 @pytest.mark.slow
 def test_torch_compiled_gradient_equals_eager():
     """With ``compile=True`` the backward pass runs compiled pieces too (the block's forward
-    again and the steps back); gradients equal the eager ones."""
+    again, the steps back and the stacked update that differentiates a trained current);
+    gradients equal the eager ones."""
     n, t = 4, 10  # pieces of 4 steps and a remainder of 2, in blocks of 4 (sqrt(10) -> 4)
     rng = np.random.default_rng(7)
-    kwargs = dict(Idc=np.array([1e-6, 1e-7, 1e-8, 1e-9]), w_rec=rng.uniform(0, 0.3, (n, n)))
+    kwargs = dict(Idc=np.array([1e-6, 1e-7, 1e-8, 1e-9]), w_rec=rng.uniform(0, 0.3, (n, n)), trainable=("Itau_mem",))
     x = rng.uniform(0, 0.3, (2, t, n))
     grads = []
     for compiled in (False, True):
@@ -214,9 +215,9 @@ def test_torch_compiled_gradient_equals_eager():
         xt = torch.tensor(x, dtype=torch.float32, requires_grad=True)
         out, _, _ = mod(xt)
         (out * torch.arange(1.0, n + 1)).sum().backward()
-        grads.append((out.detach(), xt.grad, mod.w_rec.grad))
+        grads.append((out.detach(), xt.grad, mod.w_rec.grad, mod.Itau_mem.grad))
     assert grads[0][0].sum() > 0
-    for eager, comp, name in zip(grads[0], grads[1], ("spikes", "input", "w_rec")):
+    for eager, comp, name in zip(grads[0], grads[1], ("spikes", "input", "w_rec", "Itau_mem")):
         assert torch.abs(eager).max() > 0, name
         torch.testing.assert_close(comp, eager, rtol=1e-5, atol=1e-7 * float(torch.abs(eager).max()), msg=name)
 

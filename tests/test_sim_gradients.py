@@ -17,6 +17,7 @@ from rockpool.nn.combinators import Sequential
 from rockpool.nn.modules import LinearJax, LinearTorch
 
 import rockpool_dynapse2 as rd
+from rockpool_dynapse2.simulation import torch_loop
 
 N_IN, N, T = 8, 4, 200
 ISCALE = 1e-9
@@ -233,13 +234,18 @@ def test_recurrent_gradient_after_the_loop_equals_the_scan_backward(max_spikes, 
     np.testing.assert_allclose(np.asarray(fast), np.asarray(plain), rtol=1e-4, atol=1e-6 * float(jnp.abs(plain).max()))
 
 
-@pytest.mark.parametrize("chunk", [None, 7], ids=["default-blocks", "blocks-of-7"])
-def test_torch_backward_equals_jax_autodiff_for_every_gradient(chunk):
+@pytest.mark.parametrize("chunk, stacked", [(None, None), (7, None), (None, 3)],
+                         ids=["default-blocks", "blocks-of-7", "currents-3-steps-at-once"])
+def test_torch_backward_equals_jax_autodiff_for_every_gradient(chunk, stacked, monkeypatch):
     """torch's time loop is one autograd node with a hand-written backward pass; its
     gradients w.r.t. the input, the recurrent weights and trainable currents equal JAX's
     automatic differentiation (float64, multi-synapse layout, a loss on the spikes and on a
-    recorded current), whether the forward pass keeps every state or blocks of 7 steps."""
+    recorded current), whether the forward pass keeps every state or blocks of 7 steps, and
+    whether the currents' gradient differentiates a block's steps stacked all at once (the
+    default) or 3 at a time (``STACKED_ELEMENTS``)."""
     n, t = 4, 150
+    if stacked is not None:
+        monkeypatch.setattr(torch_loop, "STACKED_ELEMENTS", stacked * 2 * 4 * n)  # steps x batch x inputs
     rng = np.random.default_rng(5)
     x = rng.uniform(0.0, 1.5, (2, t, 4 * n)) * (rng.random((2, t, 4 * n)) < 0.3)
     x[..., 2::4] *= 0.3  # GABA
@@ -278,6 +284,31 @@ def test_torch_backward_equals_jax_autodiff_for_every_gradient(chunk):
     for name, (want, got) in grads.items():
         assert np.abs(want).max() > 0, name
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9 * np.abs(want).max(), err_msg=name)
+
+
+def test_torch_gradients_are_the_same_whether_the_forward_pass_keeps_every_step(monkeypatch):
+    """A run that fits in ``KEPT_BYTES`` keeps every step's state (and, eagerly, its terms)
+    for the backward pass; one that does not keeps the start of each block and runs the
+    blocks again. Spikes and gradients (input, ``w_rec``, trained currents) are the same."""
+    n, t = 4, 150
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.0, 1.5, (2, t, 4 * n)) * (rng.random((2, t, 4 * n)) < 0.3)
+    x[..., 2::4] *= 0.3  # GABA
+    x[..., 3::4] *= 0.05  # SHUNT
+    kwargs = dict(Iscale=ISCALE, Idc=rng.uniform(3e-9, 6e-9, n), If_nmda=1e-11, Iw_ahp=2e-10, dtype="float64",
+                  w_rec=rng.uniform(0, 0.8, (n, 4 * n)), trainable=("Itau_mem", "Ispkthr"))
+    results = []
+    for kept_bytes in (torch_loop.KEPT_BYTES, 0):
+        monkeypatch.setattr(torch_loop, "KEPT_BYTES", kept_bytes)
+        mod = rd.DynapSimTorch((4 * n, n), **kwargs)
+        xt = torch.tensor(x, requires_grad=True)
+        out, _, _ = mod(xt)
+        (out * torch.arange(1.0, n + 1, dtype=torch.float64)).sum().backward()
+        results.append((out.detach(), xt.grad, mod.w_rec.grad, mod.Itau_mem.grad, mod.Ispkthr.grad))
+    assert results[0][0].sum() > 5
+    for kept, again, name in zip(*results, ("spikes", "x", "w_rec", "Itau_mem", "Ispkthr")):
+        assert torch.abs(kept).max() > 0, name
+        torch.testing.assert_close(kept, again, rtol=1e-12, atol=0, msg=name)
 
 
 def test_torch_per_row_parameters_equal_separate_chips():

@@ -38,6 +38,7 @@ __all__ = [
     "StepTerms",
     "step_terms",
     "neuron_update",
+    "state_after",
 ]
 
 
@@ -256,9 +257,15 @@ def neuron_update(
     """:func:`neuron_step` after the recurrent input: ``u`` is the step's synaptic input
     from :func:`total_input`."""
     t = step_terms(ops, c, state, u, split, max_spikes)
+    return state_after(ops, c, state, t), t.spikes
+
+
+def state_after(ops: ArrayOps, c: StepConstants, state: DynapState, t: StepTerms) -> DynapState:
+    """The state after a step, from the state before it and the step's :func:`step_terms`:
+    the voltage of the new membrane current, the reset and the refractory timers."""
     vmem = membrane_voltage(ops, t.imem, c.Ut_over_kappa, c.Io)
     imem, timer_ref = reset_and_refractory(ops, t.imem, state.timer_ref, t.fired, c.Io, c.t_ref, c.dt)
-    return DynapState(t.isyn, t.iahp, imem, vmem, timer_ref, t.spikes), t.spikes
+    return DynapState(t.isyn, t.iahp, imem, vmem, timer_ref, t.spikes)
 
 
 def _synapse_step(ops: ArrayOps, c: StepConstants, k: SynapseType, current: Any, w: Any) -> Any:

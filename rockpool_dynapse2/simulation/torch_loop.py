@@ -4,8 +4,10 @@ steps, and their backward pass as one autograd node.
 A gradient sees the loop as one node (:class:`TimeLoopFunction`). Its forward pass builds
 no graph and keeps the state at the start of every block of ``sqrt(T)`` steps; its backward
 pass runs each block forward again and steps back through it with the hand-written step
-derivative of :mod:`.step_vjp`, so memory grows with ``sqrt(T)``. With ``compile``, pieces
-of a few steps run compiled by ``torch.compile`` (:func:`compile_pieces`).
+derivative of :mod:`.step_vjp`, so memory grows with ``sqrt(T)``. A run whose every state
+fits in :data:`KEPT_BYTES` (a training batch: 16 samples of 450 steps and 56 neurons take 21-56
+MiB) keeps them all instead, and the backward pass runs nothing forward again. With
+``compile``, pieces of a few steps run compiled by ``torch.compile`` (:func:`compile_pieces`).
 
 Inside the loop the state is a flat tuple of tensors (:func:`flatten_state`): what
 ``torch.autograd.Function`` and ``torch.compile`` take. It is built from, and read back
@@ -24,7 +26,7 @@ from ..chip import SynapseType
 from .module_spec import state_field
 from .records import ArrayOps, DynapState, StepConstants
 from .spiking import spike_count_forward, surrogate_antiderivative
-from .step import neuron_step, neuron_update, total_input
+from .step import neuron_step, neuron_update, state_after, step_terms, total_input
 from .step_vjp import neuron_update_vjp
 
 __all__ = [
@@ -36,12 +38,23 @@ __all__ = [
     "run_steps",
     "recompute_steps",
     "steps_back",
+    "stacked_update",
     "flatten_state",
     "unflatten_state",
 ]
 
 FlatState = Tuple[Optional[torch.Tensor], ...]
 """A loop state as a flat tuple (:func:`flatten_state`); None for an idle synapse type."""
+
+KEPT_BYTES = 256 << 20
+"""The most bytes of states and synaptic inputs a gradient's forward pass keeps for the
+backward pass, every step's (:meth:`TimeLoop.keeps`): a run that fits is not run forward a
+second time by the backward pass; a longer one keeps the start of each block only."""
+
+STACKED_ELEMENTS = 1 << 18
+"""The most elements per array when the backward pass differentiates a block's steps for
+the constants as one stacked update (:meth:`TimeLoop._constants_cotangent`): it keeps the
+update's intermediates of a group of steps, about a hundred arrays of this size."""
 
 
 def spike_count(x: torch.Tensor, max_spikes: float) -> torch.Tensor:
@@ -101,6 +114,11 @@ def _slots() -> Tuple[Any, ...]:
 
 _SLOTS = _slots()
 _PER_SYNAPSE = tuple(isinstance(slot, slice) for slot in _SLOTS)
+_SPIKES = _SLOTS[DynapState._fields.index("spikes")]
+_STATE_ARRAYS = sum(len(SynapseType) if multi else 1 for multi in _PER_SYNAPSE)
+"""Arrays ``(B, N)`` of a flat state, at most."""
+_TERM_ARRAYS = 2 * len(SynapseType) + 14
+"""Arrays ``(B, N)`` of a step's :class:`~.step.StepTerms`, at most (membrane terms included)."""
 
 
 def flatten_state(state: DynapState) -> FlatState:
@@ -121,10 +139,11 @@ def unflatten_state(flat: Sequence[Optional[torch.Tensor]]) -> DynapState:
     return DynapState(*[tuple(flat[slot]) if multi else flat[slot] for slot, multi in zip(_SLOTS, _PER_SYNAPSE)])
 
 
-def compile_pieces() -> Tuple[Callable, Callable, Callable]:
-    """``(run_steps, recompute_steps, steps_back)`` compiled by ``torch.compile``, each for
-    pieces of a fixed number of steps (compiled on first use, per input shape)."""
-    return tuple(torch.compile(f, dynamic=False) for f in (run_steps, recompute_steps, steps_back))
+def compile_pieces() -> Tuple[Callable, Callable, Callable, Callable]:
+    """``(run_steps, recompute_steps, steps_back, stacked_update)`` compiled by
+    ``torch.compile``, each for pieces of a fixed number of steps (compiled on first use,
+    per input shape)."""
+    return tuple(torch.compile(f, dynamic=False) for f in (run_steps, recompute_steps, steps_back, stacked_update))
 
 
 class TimeLoop:
@@ -137,7 +156,7 @@ class TimeLoop:
             :func:`.step.split_multi_input`).
         max_spikes: the most spikes per neuron and step.
         record: output every state over time instead of the spikes.
-        piece: compiled ``(run_steps, recompute_steps, steps_back)`` (:func:`compile_pieces`),
+        piece: compiled ``(run_steps, recompute_steps, steps_back, stacked_update)`` (:func:`compile_pieces`),
             or None to run eagerly.
         piece_steps: steps per compiled piece.
     """
@@ -204,9 +223,11 @@ class TimeLoop:
         block: int,
         cot_out: Any,
         needs_constants: Sequence[bool],
+        kept: Optional[list] = None,
     ) -> Tuple[torch.Tensor, FlatState, list]:
         """Step back through the blocks (the last first): run each block forward again from
-        its saved start, keeping each step's state and synaptic input, then step back with
+        its saved start, keeping each step's state and synaptic input (or take them from
+        ``kept``, each block's pieces as the forward pass kept them), then step back with
         the hand-written derivative of :mod:`.step_vjp`.
 
         Returns the cotangents of the input, of the initial state (flat) and of the
@@ -225,7 +246,7 @@ class TimeLoop:
         cot_x = []
         x_blocks = x.split(block, dim=1)
         for j in range(len(x_blocks) - 1, -1, -1):
-            pieces = self._recompute_block(starts[j], x_blocks[j])
+            pieces = kept[j] if kept is not None else self._recompute_block(starts[j], x_blocks[j])[0]
             cot_flat, g, cots_new = self._back_through_block(pieces, j * block, cot_flat, cot_out, w_rec_t, any(other))
             cot_x.append(g)
             self._add_constants_cotangent(cot_c, pieces, g, cots_new, i_w, other)
@@ -240,27 +261,42 @@ class TimeLoop:
         cotangents ``g``, the ``other`` needed ones by :meth:`_constants_cotangent`."""
         if i_w is None and not any(other):
             return
-        states = [unflatten_state(st) for _, kept, _ in pieces for st in kept]
+        kept = [st for _, piece_kept, _, _ in pieces for st in piece_kept]
         if i_w is not None:
+            states = [unflatten_state(st) for st in kept]
             _accumulate(cot_c, i_w, _recurrent_weight_cotangent(states, g, self.constants.w_rec))
         if any(other):
-            us = [u for _, _, piece_us in pieces for u in piece_us]
-            cots = [unflatten_state(cf) for cf in cots_new]
-            for i, gi in enumerate(self._constants_cotangent(states, us, cots, other)):
+            us = [u for _, _, piece_us, _ in pieces for u in piece_us]
+            for i, gi in enumerate(self._constants_cotangent(kept, us, cots_new, other)):
                 _accumulate(cot_c, i, gi)
 
-    def _recompute_block(self, start: FlatState, xb: torch.Tensor) -> List[Tuple[int, list, list]]:
+    def _recompute_block(self, start: FlatState, xb: torch.Tensor) -> Tuple[List[Tuple[int, list, list, list]], FlatState]:
         """Run one block forward again from its saved start, in pieces of ``piece_steps``
-        (compiled ones where they fit): ``[(steps, states, synaptic inputs)]`` per piece."""
+        (compiled ones where they fit): ``[(steps, states, synaptic inputs, step terms)]`` per piece,
+        and the state after the block (flat)."""
         K = self.piece_steps
         recompute = recompute_steps if self.piece is None else self.piece[1]
         sizes = _piece_sizes(xb.shape[1], K)
         flat, pieces = start, []
         for size, x_piece in zip(sizes, xb.split(sizes, dim=1)):
             run = recompute if size == K else recompute_steps
-            kept, us, flat = run(self.constants, self.local, flat, x_piece, self.split, self.max_spikes)
-            pieces.append((size, kept, us))
-        return pieces
+            kept, us, terms, flat = run(self.constants, self.local, flat, x_piece, self.split, self.max_spikes, self.piece is None)
+            pieces.append((size, kept, us, terms))
+        return pieces, flat
+
+    def keeps(self, x: torch.Tensor) -> bool:
+        """Whether a gradient's forward pass over ``x`` ``(B, T, N_in)`` keeps every step's
+        state and synaptic input (they fit in :data:`KEPT_BYTES`; not with ``record``)."""
+        B, T, n_in = x.shape
+        n = self.constants.Io.shape[-1]
+        return not self.record and T * B * (n_in + (_STATE_ARRAYS + _TERM_ARRAYS) * n) * x.element_size() <= KEPT_BYTES
+
+    def steps_kept(self, flat_state: FlatState, xs: torch.Tensor) -> Tuple[torch.Tensor, list, FlatState]:
+        """:meth:`steps` keeping what the backward pass needs: ``(spikes (B, K, N), the
+        pieces of :meth:`_recompute_block`, the final state (flat))``."""
+        pieces, final = self._recompute_block(flat_state, xs)
+        after = [st for _, kept, _, _ in pieces for st in kept][1:] + [final]
+        return torch.stack([st[_SPIKES] for st in after], dim=1), pieces, final
 
     def _back_through_block(
         self, pieces: list, t0: int, cot_flat: FlatState, cot_out: Any, w_rec_t: Optional[torch.Tensor], keep: bool
@@ -272,13 +308,13 @@ class TimeLoop:
         """
         K = self.piece_steps
         back = steps_back if self.piece is None else self.piece[2]
-        offsets = list(accumulate([t0] + [size for size, _, _ in pieces[:-1]]))
+        offsets = list(accumulate([t0] + [piece[0] for piece in pieces[:-1]]))
         g_pieces, cots_new = [], []
-        for (size, kept, us), t_k in reversed(list(zip(pieces, offsets))):
+        for (size, kept, us, terms), t_k in reversed(list(zip(pieces, offsets))):
             cot_piece = _time_slice(cot_out, t_k, size, self.record)
             step_back = back if size == K else steps_back
             cot_flat, g_k, cots_k = step_back(
-                self.local, w_rec_t, kept, us, cot_flat, cot_piece, self.record, self.split, self.max_spikes
+                self.local, w_rec_t, kept, us, terms, cot_flat, cot_piece, self.record, self.split, self.max_spikes
             )
             g_pieces.append(g_k)
             if keep:
@@ -286,22 +322,37 @@ class TimeLoop:
         g_pieces.reverse()
         return cot_flat, torch.cat(g_pieces, dim=1), cots_new
 
-    def _constants_cotangent(self, states: list, us: list, cots: list, needed: Sequence[bool]) -> list:
+    def _constants_cotangent(self, kept: list, us: list, cots: list, needed: Sequence[bool]) -> list:
         """Cotangents of the constants' tensors over one block, by automatic
-        differentiation of its steps (each from its kept state and input)."""
+        differentiation of its steps, each from its kept state (flat), synaptic input and
+        new state's cotangent (flat).
+
+        The step is elementwise once its synaptic input is given, so the steps run as one
+        update over states stacked along a leading axis (in groups of at most
+        :data:`STACKED_ELEMENTS` elements per array): one graph and one backward pass
+        for many steps instead of one per step, which the constants' broadcast sums over.
+        """
         leaves = [leaf.detach().requires_grad_(True) if need else leaf for leaf, need in zip(self.leaves, needed)]
+        per_step = us[0].numel()
+        group = max(1, STACKED_ELEMENTS // per_step)
+        update = stacked_update if self.piece is None else self.piece[3]
         with torch.enable_grad():
             c = self.rebuild(leaves)._replace(w_rec=None)
             outs, grads = [], []
-            for s, u, cot in zip(states, us, cots):
-                new = neuron_update(OPS, c, s, u, self.split, self.max_spikes)[0]
-                for o, g in zip(flatten_state(new), flatten_state(cot)):
+            for j in range(0, len(us), group):
+                new = update(c, _stack_steps(kept[j : j + group]), torch.stack(us[j : j + group]), self.split, self.max_spikes)
+                for o, g in zip(new, _stack_steps(cots[j : j + group])):
                     if o is not None and o.requires_grad:
                         outs.append(o)
                         grads.append(g)
             wanted = [leaf for leaf, need in zip(leaves, needed) if need]
             got = iter(torch.autograd.grad(outs, wanted, grads, allow_unused=True)) if outs else iter([None] * len(wanted))
         return [next(got) if need else None for need in needed]
+
+
+def _stack_steps(flats: Sequence[FlatState]) -> FlatState:
+    """Flat states of several steps as one flat state with the steps on a leading axis."""
+    return tuple(None if field[0] is None else torch.stack(field) for field in zip(*flats))
 
 
 def _fill(present: Sequence[bool], tensors: Sequence[torch.Tensor]) -> FlatState:
@@ -347,19 +398,31 @@ def run_steps(
 
 
 def recompute_steps(
-    constants: StepConstants, local: StepConstants, flat_state: FlatState, xs: torch.Tensor, split: Any, max_spikes: float
-) -> Tuple[list, list, FlatState]:
-    """Run over ``xs`` ``(B, K, N_in)`` again, keeping each step's state (flat) and synaptic
-    input: ``(states, inputs, final flat state)``. ``local`` is ``constants`` without the
-    recurrent weights (the inputs already hold the recurrent input)."""
+    constants: StepConstants, local: StepConstants, flat_state: FlatState, xs: torch.Tensor, split: Any, max_spikes: float,
+    with_terms: bool = True,
+) -> Tuple[list, list, list, FlatState]:
+    """Run over ``xs`` ``(B, K, N_in)`` again, keeping each step's state (flat), synaptic
+    input and :func:`.step.step_terms` (what the steps back read, so that they do not
+    compute the step once more; with ``with_terms`` False, None: compiled pieces compute
+    them again faster than they write them): ``(states, inputs, terms, final flat state)``.
+    ``local`` is ``constants`` without the recurrent weights (the inputs already hold the
+    recurrent input)."""
     s = unflatten_state(flat_state)
-    states, us = [], []
+    states, us, terms = [], [], []
     for x_t in xs.unbind(1):
         u = total_input(OPS, constants, s, x_t)
+        t = step_terms(OPS, local, s, u, split, max_spikes)
         states.append(flatten_state(s))
         us.append(u)
-        s = neuron_update(OPS, local, s, u, split, max_spikes)[0]
-    return states, us, flatten_state(s)
+        terms.append(t if with_terms else None)
+        s = state_after(OPS, local, s, t)
+    return states, us, terms, flatten_state(s)
+
+
+def stacked_update(c: StepConstants, flat_state: FlatState, u: torch.Tensor, split: Any, max_spikes: float) -> FlatState:
+    """:func:`.step.neuron_update` of several steps at once (flat states with the steps on
+    a leading axis, their synaptic inputs ``u`` ``(K, B, N_in)``): the new states, flat."""
+    return flatten_state(neuron_update(OPS, c, unflatten_state(flat_state), u, split, max_spikes)[0])
 
 
 def steps_back(
@@ -367,6 +430,7 @@ def steps_back(
     w_rec_t: Optional[torch.Tensor],
     states: Sequence[FlatState],
     us: Sequence[torch.Tensor],
+    terms: Sequence[Any],
     cot_flat: FlatState,
     cot_out: Any,
     record: bool,
@@ -376,6 +440,7 @@ def steps_back(
     """Step back through the K steps of :func:`recompute_steps`.
 
     Args:
+        terms: each step's :func:`.step.step_terms`, from :func:`recompute_steps` (None: computed here).
         cot_flat: cotangent of the state after the last step (flat).
         cot_out: cotangent of the K steps' outputs, ``(B, K, N)`` (or a flat tuple of them,
             with ``record``).
@@ -392,7 +457,7 @@ def steps_back(
     for k in range(K - 1, -1, -1):
         cot_new = _add_output(cot_s, cot_out, k, record)
         cots[k] = flatten_state(cot_new)
-        cot_s, g_u = neuron_update_vjp(OPS, local, unflatten_state(states[k]), us[k], split, max_spikes, cot_new)
+        cot_s, g_u = neuron_update_vjp(OPS, local, unflatten_state(states[k]), us[k], split, max_spikes, cot_new, terms[k])
         if w_rec_t is not None:
             cot_s = cot_s._replace(spikes=cot_s.spikes + _matmul_rows(g_u, w_rec_t))
         g_us[k] = g_u
@@ -426,7 +491,8 @@ def _concat_steps(pieces: list, record: bool) -> Any:
 
 class TimeLoopFunction(torch.autograd.Function):
     """The time loop as one autograd node: the forward pass runs without a graph and keeps
-    the state at the start of every block; the backward pass is :meth:`TimeLoop.backward`.
+    the state at the start of every block (or, when they fit, every step's state and
+    synaptic input: :meth:`TimeLoop.keeps`); the backward pass is :meth:`TimeLoop.backward`.
     Memory grows with the number of blocks, not with the steps (no per-step graph).
 
     Inputs: the loop, the block length, which entries of the flat state are present, the
@@ -438,13 +504,19 @@ class TimeLoopFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, loop: TimeLoop, block: int, present: Tuple[bool, ...], x: torch.Tensor, *leaves: torch.Tensor):
         flat = _fill(present, leaves[len(loop.leaves) :])
-        starts, outs = [], []
+        starts, outs, kept = [], [], []
+        keep = loop.keeps(x)
         for xb in x.split(block, dim=1):
             starts.append(flat)
-            out, flat = loop.steps(flat, xb)
+            if keep:
+                out, pieces, flat = loop.steps_kept(flat, xb)
+                kept.append(pieces)
+            else:
+                out, flat = loop.steps(flat, xb)
             outs.append(out)
         out = _concat_steps(outs, loop.record)
         ctx.loop, ctx.block, ctx.present, ctx.n_starts = loop, block, present, len(starts)
+        ctx.kept = kept if keep else None  # every step's state and input: the backward pass runs no block again
         ctx.save_for_backward(x, *[t for st in starts for t in st if t is not None])
         final = tuple(t for t in flat if t is not None)
         ctx.mark_non_differentiable(*final)
@@ -463,7 +535,8 @@ class TimeLoopFunction(torch.autograd.Function):
             cot_out = _zeros_if_none(grads[0], x, loop)
         first = 4  # the inputs before the constants' tensors: loop, block, present, x
         needs = ctx.needs_input_grad[first : first + len(loop.leaves)]
-        cot_x, cot_state, cot_c = loop.backward(x, starts, ctx.block, cot_out, needs)
+        cot_x, cot_state, cot_c = loop.backward(x, starts, ctx.block, cot_out, needs, ctx.kept)
+        ctx.kept = None
         cot_state = [t for t in cot_state if t is not None]
         return (None, None, None, cot_x, *cot_c, *cot_state)
 

@@ -97,8 +97,14 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         return self._piece
 
     def _block(self, T: int) -> int:
-        """Steps per block of the backward pass (``chunk``, default ``ceil(sqrt(T))``)."""
-        return max(1, min(T, int(self.chunk) or int(math.ceil(math.sqrt(T)))))
+        """Steps per block of the backward pass (``chunk``, default ``ceil(sqrt(T))``, and
+        compiled: rounded up to whole compiled pieces, so that no block ends in steps that
+        run eagerly)."""
+        block = int(self.chunk) or int(math.ceil(math.sqrt(T)))
+        if self.compile and not int(self.chunk):
+            piece = int(self.compile_steps)
+            block = -(-block // piece) * piece
+        return max(1, min(T, block))
 
     def forward(self, input_data: Any) -> torch.Tensor:
         """Simulate over ``input_data`` ``(T, N_in)`` or ``(B, T, N_in)``; spike counts ``(B, T, N)``."""

@@ -94,8 +94,9 @@ def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: An
     layout = {name: torch.full((n,), v) for name, v in model.layout_constants.items()}
     if noise is None:
         typed_in, typed_rec = typed_input(ops, view.w_in), typed_input(ops, view.w_rec)
-        rows = {k: v.expand(B, n) for k, v in {**currents, **layout}.items()}
-        rows["w_rec"] = typed_rec.expand((B,) + typed_rec.shape)
+        # One nominal chip: parameters shared by the rows (one recurrent product per step,
+        # not one per row), as the module's own parameters would be.
+        rows = {**currents, **layout, "w_rec": typed_rec}
         return neurons.simulate(x @ typed_in, rows=rows)
     K = noise["w_in"].shape[0]
     per = B // K
