@@ -172,3 +172,37 @@ def test_bad_start_values_are_refused_by_name():
         Population("a", 2, {"tau_ampa": 0.0})
     with pytest.raises(ParameterValueError, match="starts"):
         _layout(starts=({"tau_ampa": 0.1},))
+
+
+def test_the_train_command_refuses_a_bad_hidden_layout_before_any_work(tmp_path, capsys):
+    from rockpool_dynapse2.app.cli import main
+
+    code = main(["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--hidden", "4", "4",
+                 "--parallel", "--hidden-taus", "0.01"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--hidden-taus" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeypatch):
+    """The options reach the job (the pipeline itself, build_model and a saved network, is
+    tested above; a whole train run costs minutes on a shared machine)."""
+    from rockpool_dynapse2.app import train_pipeline
+    from rockpool_dynapse2.app.cli import main
+
+    task = _task(n=16, T=40, C=6)
+    np.savez(tmp_path / "d.npz", x_train=task.x_train, y_train=task.y_train, x_test=task.x_test, y_test=task.y_test)
+    jobs = []
+
+    def run_training(task, job, out_dir, **kwargs):
+        jobs.append(job)
+        acc = {"float": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
+        return {"accuracy": acc, "board_samples": 0, "files": {}}
+
+    monkeypatch.setattr(train_pipeline, "run_training", run_training)
+    argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--hidden", "4", "4"]
+    assert main(argv + ["--parallel", "--hidden-taus", "0.01", "0.2"]) == 0
+    assert main(argv) == 0
+    assert [(j.hidden, j.parallel, j.hidden_taus) for j in jobs] == [((4, 4), True, (0.01, 0.2)), ((4, 4), False, None)]
+    layout = size_network(task, jobs[0].hidden, jobs[0].per_class, jobs[0].parallel, jobs[0].hidden_taus)
+    assert [p.start_values.get("tau_ampa") for p in layout.populations] == [0.01, 0.2, None]
