@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--parallel", action="store_true", help="the hidden populations side by side, not in a chain")
     parser.add_argument("--hidden-taus", type=float, nargs="+", default=None,
                         help="the AMPA and GABA time constant (s) each hidden population starts from")
+    parser.add_argument("--initial-drive", type=float, default=None, help="the hidden neurons' initial mean net input drive per step")
     args = parser.parse_args()
 
     from rockpool_dynapse2.app.tasks import make_task
@@ -65,6 +66,8 @@ def main() -> None:
     job = TrainJob(backend=args.backend, epochs=args.epochs, seed=args.seed, inject=not args.no_inject,
                    readout_start=args.readout_start, hidden=args.hidden, parallel=args.parallel,
                    hidden_taus=args.hidden_taus, **start)
+    if args.initial_drive is not None:
+        job = replace(job, initial_drive=args.initial_drive)
     model = build_model(task, job)
     fixed = {k: v for k, v in (("tau_mem", args.tau_mem), ("tau_ampa", args.tau_ampa)) if v is not None}
     if fixed:

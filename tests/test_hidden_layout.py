@@ -201,8 +201,23 @@ def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeyp
 
     monkeypatch.setattr(train_pipeline, "run_training", run_training)
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--hidden", "4", "4"]
-    assert main(argv + ["--parallel", "--hidden-taus", "0.01", "0.2"]) == 0
+    assert main(argv + ["--parallel", "--hidden-taus", "0.01", "0.2", "--initial-drive", "0.05"]) == 0
     assert main(argv) == 0
-    assert [(j.hidden, j.parallel, j.hidden_taus) for j in jobs] == [((4, 4), True, (0.01, 0.2)), ((4, 4), False, None)]
+    assert [(j.hidden, j.parallel, j.hidden_taus, j.initial_drive) for j in jobs] == [
+        ((4, 4), True, (0.01, 0.2), 0.05), ((4, 4), False, None, train_pipeline.INITIAL_DRIVE)]
     layout = size_network(task, jobs[0].hidden, jobs[0].per_class, jobs[0].parallel, jobs[0].hidden_taus)
     assert [p.start_values.get("tau_ampa") for p in layout.populations] == [0.01, 0.2, None]
+
+
+def test_the_initial_drive_scales_the_input_weights_and_is_checked():
+    from rockpool_dynapse2.app.train_pipeline import INITIAL_DRIVE
+
+    task = _task(n=16, T=60, C=8)
+    base = build_model(task, TrainJob(inject=False))
+    small = build_model(task, TrainJob(inject=False, initial_drive=INITIAL_DRIVE / 4))
+    assert TrainJob().initial_drive == INITIAL_DRIVE
+    assert 0.05 < small.settings.input_scale < base.settings.input_scale < 1.0  # inside the clip: proportional
+    assert small.settings.input_scale == pytest.approx(base.settings.input_scale / 4)
+    for bad in (0.0, -1.0, float("nan"), "0.1"):
+        with pytest.raises(ParameterValueError, match="--initial-drive"):
+            TrainJob(initial_drive=bad)

@@ -143,6 +143,9 @@ class TrainJob:
         hidden_taus: the synaptic time constants (s) each hidden population's cores start
             from, AMPA and GABA alike (one per hidden population; default: the operating
             point's 10 ms for all); trained from there as before.
+        initial_drive: the mean net input weight per step a hidden neuron starts with
+            (default :data:`INITIAL_DRIVE`; :func:`initial_input_scale`). A smaller drive
+            starts the neurons nearer their threshold (temporal XOR: ``docs/results.md``).
     """
 
     backend: str = "jax"
@@ -163,6 +166,7 @@ class TrainJob:
     readout_start: float = 0.0
     parallel: bool = False
     hidden_taus: Optional[Tuple[float, ...]] = None
+    initial_drive: float = INITIAL_DRIVE
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -183,6 +187,7 @@ class TrainJob:
         object.__setattr__(self, "excitatory_fraction", real_number("excitatory_fraction", self.excitatory_fraction, low=0.0, high=1.0))
         object.__setattr__(self, "min_rate", real_number("min_rate", self.min_rate, low=0.0))
         object.__setattr__(self, "parallel", flag("--parallel", self.parallel))
+        object.__setattr__(self, "initial_drive", real_number("--initial-drive", self.initial_drive, low=0.0, low_open=True))
         self._check_hidden_taus()
 
     def _check_hidden_taus(self) -> None:
@@ -240,9 +245,11 @@ def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: 
                                  input_probability=min(1.0, INPUT_SYNAPSES / C), parallel=parallel, starts=starts)
 
 
-def initial_input_scale(connections: Connectivity, task: Task, excitatory_fraction: float) -> float:
+def initial_input_scale(connections: Connectivity, task: Task, excitatory_fraction: float,
+                        drive: float = INITIAL_DRIVE) -> float:
     """The standard deviation of the initial input weights that gives the hidden neurons a
-    mean net drive of :data:`INITIAL_DRIVE` per step on this data (clipped to 0.05..1).
+    mean net drive of ``drive`` (default :data:`INITIAL_DRIVE`) per step on this data
+    (clipped to 0.05..1).
 
     A weight's magnitude is ``|N(0, s)|`` (mean ``0.8 s``), positive with probability
     ``excitatory_fraction`` ``p``, so the mean net drive is ``0.8 s (2 p - 1)`` times the
@@ -253,7 +260,7 @@ def initial_input_scale(connections: Connectivity, task: Task, excitatory_fracti
     rate = float(np.mean(task.x_train))
     p = excitatory_fraction
     per_unit = 0.8 * max(2 * p - 1, 0.1) * float(hidden.mean()) * max(rate, 1e-6)
-    return float(np.clip(INITIAL_DRIVE / per_unit, 0.05, 1.0))
+    return float(np.clip(drive / per_unit, 0.05, 1.0))
 
 
 def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = None) -> ChipModel:
@@ -267,7 +274,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_start)
     connections = connectivity(layout, settings.seed)
-    scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX)
+    scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.initial_drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)
 
 
