@@ -7,6 +7,8 @@ the output neurons' mean count.
     python benchmarks/task_learning_check.py temporal-xor --epochs 30 --no-inject
     python benchmarks/task_learning_check.py beat-anomaly --epochs 30 --no-inject --before   # the start before session 9
     python benchmarks/task_learning_check.py temporal-xor --epochs 20 --no-inject --readout-start 0.5
+    python benchmarks/task_learning_check.py temporal-xor --epochs 20 --no-inject --readout-start 0.5 \
+        --hidden 32 32 --parallel --hidden-taus 0.01 0.15     # a fast and a slow hidden core side by side
 
 ``--before`` is the pipeline's start before session 9 (80 % excitatory initial weights,
 ``min_rate`` 1, 4 output neurons per class, batches of 64); ``--excitatory-fraction``,
@@ -44,6 +46,11 @@ def main() -> None:
     parser.add_argument("--tau-mem", type=float, default=None, help="fix the membrane time constant (s), not trained")
     parser.add_argument("--tau-ampa", type=float, default=None, help="fix the AMPA time constant (s), not trained")
     parser.add_argument("--readout-start", type=float, default=0.0, help="count the output spikes from this fraction of the sample on")
+    parser.add_argument("--hidden", type=int, nargs="+", default=None, help="sizes of the hidden populations (default: the pipeline's)")
+    parser.add_argument("--parallel", action="store_true", help="the hidden populations side by side, not in a chain")
+    parser.add_argument("--hidden-taus", type=float, nargs="+", default=None,
+                        help="the AMPA and GABA time constant (s) each hidden population starts from")
+    parser.add_argument("--initial-drive", type=float, default=None, help="the hidden neurons' initial mean net input drive per step")
     args = parser.parse_args()
 
     from rockpool_dynapse2.app.tasks import make_task
@@ -57,7 +64,10 @@ def main() -> None:
         if getattr(args, name) is not None:
             start[name] = getattr(args, name)
     job = TrainJob(backend=args.backend, epochs=args.epochs, seed=args.seed, inject=not args.no_inject,
-                   readout_start=args.readout_start, **start)
+                   readout_start=args.readout_start, hidden=args.hidden, parallel=args.parallel,
+                   hidden_taus=args.hidden_taus, **start)
+    if args.initial_drive is not None:
+        job = replace(job, initial_drive=args.initial_drive)
     model = build_model(task, job)
     fixed = {k: v for k, v in (("tau_mem", args.tau_mem), ("tau_ampa", args.tau_ampa)) if v is not None}
     if fixed:

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..chip import GEOMETRY
 from ..errors import ParameterValueError, UnknownParameterError
-from ..parameters.validate import real_number
+from ..parameters.validate import flag, real_number
 from ..training import ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity, save_parameters
 from .tasks import Task
 
@@ -137,6 +137,15 @@ class TrainJob:
             :data:`OUTPUT_MIN_RATE`).
         readout_start: the readout window: classes are read from the output spikes at or
             after this fraction of the sample (``TrainSettings.readout_start``; 0: all of it).
+        parallel: the hidden populations side by side (each fed by the input, each reaching
+            the output and the others; ``NetworkLayout.layered(parallel=True)``) rather than
+            in a chain.
+        hidden_taus: the synaptic time constants (s) each hidden population's cores start
+            from, AMPA and GABA alike (one per hidden population; default: the operating
+            point's 10 ms for all); trained from there as before.
+        initial_drive: the mean net input weight per step a hidden neuron starts with
+            (default :data:`INITIAL_DRIVE`; :func:`initial_input_scale`). A smaller drive
+            starts the neurons nearer their threshold (temporal XOR: ``docs/results.md``).
     """
 
     backend: str = "jax"
@@ -155,6 +164,9 @@ class TrainJob:
     excitatory_fraction: float = EXCITATORY_FRACTION
     min_rate: float = OUTPUT_MIN_RATE
     readout_start: float = 0.0
+    parallel: bool = False
+    hidden_taus: Optional[Tuple[float, ...]] = None
+    initial_drive: float = INITIAL_DRIVE
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -174,6 +186,21 @@ class TrainJob:
                 raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
         object.__setattr__(self, "excitatory_fraction", real_number("excitatory_fraction", self.excitatory_fraction, low=0.0, high=1.0))
         object.__setattr__(self, "min_rate", real_number("min_rate", self.min_rate, low=0.0))
+        object.__setattr__(self, "parallel", flag("--parallel", self.parallel))
+        object.__setattr__(self, "initial_drive", real_number("--initial-drive", self.initial_drive, low=0.0, low_open=True))
+        self._check_hidden_taus()
+
+    def _check_hidden_taus(self) -> None:
+        """``hidden_taus``: positive seconds, one per hidden population (``--hidden``)."""
+        if self.hidden_taus is None:
+            return
+        if not isinstance(self.hidden_taus, (list, tuple)):
+            raise ParameterValueError("--hidden-taus", "a list of time constants (s), one per hidden population", self.hidden_taus)
+        taus = tuple(real_number(f"--hidden-taus[{k}]", t, low=0.0, low_open=True, unit="s") for k, t in enumerate(self.hidden_taus))
+        n_hidden = len(self.hidden) if self.hidden is not None else 1
+        if len(taus) != n_hidden:
+            raise ParameterValueError("--hidden-taus", f"one time constant per hidden population ({n_hidden}, --hidden)", taus)
+        object.__setattr__(self, "hidden_taus", taus)
 
     @property
     def n_epochs(self) -> int:
@@ -192,7 +219,8 @@ class TrainJob:
         return self.chips_per_step or (4 if self.quick else 8)
 
 
-def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: Optional[int] = None) -> NetworkLayout:
+def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: Optional[int] = None,
+                 parallel: bool = False, hidden_taus: Optional[Sequence[float]] = None) -> NetworkLayout:
     """A network for a data set: input -> a recurrent hidden population -> output groups.
 
     Defaults: ``per_class`` 8 output neurons per class up to 8 classes, 4 up to 16, 2 from
@@ -200,7 +228,10 @@ def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: 
     often than one of 4); one hidden population of ``clip(8 K, 32, 128)`` neurons; each
     hidden neuron reached by each input channel with probability ``min(1, 40 / C)`` (about
     40 input synapses of its 64), by a quarter of its population, and every output neuron
-    by every hidden one (the fan-in limit then keeps 64).
+    by every hidden one (the fan-in limit then keeps 64). Several hidden populations form a
+    chain, or with ``parallel`` sit side by side (each fed by the input, each reaching the
+    output and, with a quarter of its neurons, every hidden population); ``hidden_taus``
+    starts each hidden population's AMPA and GABA time constants (s) at its own value.
     """
     K, C = task.n_classes, task.x_train.shape[2]
     if per_class is None:
@@ -209,13 +240,16 @@ def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: 
         raise ParameterValueError("--per-class", f"at most {GEOMETRY.neurons_per_core // K} for {K} classes (one core of output neurons)", per_class)
     if hidden is None:
         hidden = (int(np.clip(8 * K, 32, 128)),)
+    starts = None if hidden_taus is None else tuple({"tau_ampa": t, "tau_gaba": t} for t in hidden_taus)
     return NetworkLayout.layered(C, hidden=tuple(hidden), n_classes=K, per_class=per_class,
-                                 input_probability=min(1.0, INPUT_SYNAPSES / C))
+                                 input_probability=min(1.0, INPUT_SYNAPSES / C), parallel=parallel, starts=starts)
 
 
-def initial_input_scale(connections: Connectivity, task: Task, excitatory_fraction: float) -> float:
+def initial_input_scale(connections: Connectivity, task: Task, excitatory_fraction: float,
+                        drive: float = INITIAL_DRIVE) -> float:
     """The standard deviation of the initial input weights that gives the hidden neurons a
-    mean net drive of :data:`INITIAL_DRIVE` per step on this data (clipped to 0.05..1).
+    mean net drive of ``drive`` (default :data:`INITIAL_DRIVE`) per step on this data
+    (clipped to 0.05..1).
 
     A weight's magnitude is ``|N(0, s)|`` (mean ``0.8 s``), positive with probability
     ``excitatory_fraction`` ``p``, so the mean net drive is ``0.8 s (2 p - 1)`` times the
@@ -226,7 +260,7 @@ def initial_input_scale(connections: Connectivity, task: Task, excitatory_fracti
     rate = float(np.mean(task.x_train))
     p = excitatory_fraction
     per_unit = 0.8 * max(2 * p - 1, 0.1) * float(hidden.mean()) * max(rate, 1e-6)
-    return float(np.clip(INITIAL_DRIVE / per_unit, 0.05, 1.0))
+    return float(np.clip(drive / per_unit, 0.05, 1.0))
 
 
 def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = None) -> ChipModel:
@@ -234,13 +268,13 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
     (default: :func:`size_network`'s), the synapses drawn with the job's seed, the initial
     input weights scaled to the data (:func:`initial_input_scale`, for :data:`DRIVE_SIGN_MIX`),
     their signs drawn with the job's ``excitatory_fraction``, its ``min_rate``."""
-    layout = layout or size_network(task, job.hidden, job.per_class)
+    layout = layout or size_network(task, job.hidden, job.per_class, job.parallel, job.hidden_taus)
     settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
                              chips_per_step=job.n_chips_per_step, batch_size=job.n_batch,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_start)
     connections = connectivity(layout, settings.seed)
-    scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX)
+    scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.initial_drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)
 
 

@@ -189,7 +189,8 @@ def core_currents(
         ops: the backend.
         log_values: ``{quantity: (n_cores,) log of its value}`` for the trained quantities
             (names of :data:`HIGH_LEVEL_NAMES`).
-        fixed: ``{quantity: value}`` for the others (default: the default operating point).
+        fixed: ``{quantity: value}`` for the others, one value for every core or ``(n_cores,)``
+            values (default: the default operating point).
         core_of_neuron: ``(N,)`` the core of every neuron.
 
     Returns:
@@ -202,7 +203,7 @@ def core_currents(
             values[name] = ops.exp(log_values[name])
         else:
             default = fixed.get(name, getattr(CoreHighLevel(), name))
-            values[name] = ops.asarray(np.full(n_cores, default, np.float32))
+            values[name] = ops.asarray(np.broadcast_to(np.asarray(default, np.float32), (n_cores,)).copy())
     per_core = currents_from_high_level(SimpleNamespace(**values), CONSTANTS)
     return {name: ops.take(current, core_of_neuron) for name, current in per_core.items()}
 

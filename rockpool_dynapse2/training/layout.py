@@ -20,13 +20,14 @@ one time step, as on the chip, where every synapse between neurons is a CAM entr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..chip import GEOMETRY
 from ..errors import ParameterValueError, Shown, UnknownParameterError
-from ..parameters.validate import flag, instance, integer, real_number, seed as check_seed
+from .constraints import HIGH_LEVEL_NAMES
+from ..parameters.validate import flag, instance, integer, names as checked_names, real_number, seed as check_seed
 
 __all__ = ["INPUT", "Population", "Projection", "NetworkLayout", "Connectivity", "connectivity"]
 
@@ -41,15 +42,27 @@ class Population:
     Attributes:
         name: unique name (not ``"input"``).
         size: number of neurons, >= 1.
+        start: the values its cores start from, ``{core quantity: value}`` (names of
+            :class:`~rockpool_dynapse2.parameters.CoreHighLevel`, SI units, > 0), in place
+            of the settings' (``TrainSettings.fixed``, else the default operating point):
+            a trained quantity starts there, an untrained one stays there. Held as sorted
+            ``(name, value)`` pairs (a mapping is accepted); empty: the settings' values.
     """
 
     name: str
     size: int
+    start: Tuple[Tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or self.name == INPUT:
             raise ParameterValueError("Population.name", f"a non-empty name other than {INPUT!r}", self.name)
         object.__setattr__(self, "size", integer(f"Population({self.name!r}).size", self.size, low=1))
+        object.__setattr__(self, "start", _start_values(f"Population({self.name!r}).start", self.start))
+
+    @property
+    def start_values(self) -> Dict[str, float]:
+        """``{core quantity: value}`` its cores start from (see ``start``)."""
+        return dict(self.start)
 
 
 @dataclass(frozen=True)
@@ -147,6 +160,8 @@ class NetworkLayout:
         input_probability: float = 1.0,
         recurrent_probability: float = 0.25,
         forward_probability: float = 1.0,
+        parallel: bool = False,
+        starts: Optional[Sequence[Mapping[str, float]]] = None,
     ) -> "NetworkLayout":
         """Input -> hidden populations (each recurrent) -> an output population.
 
@@ -155,23 +170,31 @@ class NetworkLayout:
             hidden: sizes of the hidden populations (empty: input -> output directly).
             n_classes: classes.
             per_class: output neurons per class.
-            recurrent: connections within each hidden population.
-            input_probability: connection probability of the input projection.
-            recurrent_probability: connection probability within a hidden population.
-            forward_probability: connection probability between consecutive populations.
+            recurrent: connections within each hidden population (and, with ``parallel``,
+                between them).
+            input_probability: connection probability of the input projections.
+            recurrent_probability: connection probability within a hidden population, and
+                between two of them with ``parallel``.
+            forward_probability: connection probability of the projections towards the
+                output (and between consecutive hidden populations in a chain).
+            parallel: the hidden populations side by side rather than in a chain: each
+                receives the input, reaches the output and (with ``recurrent``) every other
+                hidden population. Each sits on its own core(s), so each can have its own
+                time constants (``starts``).
+            starts: one mapping per hidden population, the values its cores start from
+                (:attr:`Population.start`), e.g. ``({"tau_ampa": 0.01}, {"tau_ampa": 0.15})``.
         """
         n_inputs, n_classes = integer("n_inputs", n_inputs, low=1), integer("n_classes", n_classes, low=1)
         per_class, recurrent = integer("per_class", per_class, low=1), flag("recurrent", recurrent)
+        parallel = flag("parallel", parallel)
         if not isinstance(hidden, (list, tuple)):
             raise ParameterValueError("hidden", "a list of population sizes", Shown(f"a {type(hidden).__name__}"))
-        pops = [Population(f"hidden{i}", n) for i, n in enumerate(hidden)]
-        pops.append(Population("output", n_classes * per_class))
-        projs = [Projection(INPUT, pops[0].name, input_probability)]
-        for i, pop in enumerate(pops[:-1]):
-            if recurrent:
-                projs.append(Projection(pop.name, pop.name, recurrent_probability))
-            projs.append(Projection(pop.name, pops[i + 1].name, forward_probability))
-        return cls(n_inputs, tuple(pops), tuple(projs), "output", n_classes)
+        starts = _per_hidden_starts(starts, len(hidden))
+        hid = [Population(f"hidden{i}", n, start) for i, (n, start) in enumerate(zip(hidden, starts))]
+        out = Population("output", n_classes * per_class)
+        probabilities = (input_probability, recurrent_probability if recurrent else None, forward_probability)
+        projs = _parallel_projections(hid, out, *probabilities) if parallel and hid else _chain_projections(hid, out, *probabilities)
+        return cls(n_inputs, tuple(hid) + (out,), tuple(projs), "output", n_classes)
 
     # --- derived -------------------------------------------------------------------------
 
@@ -303,6 +326,52 @@ def _shares(counts: List[int], share: int, limit: int) -> List[int]:
         keep[k] += extra
         left -= extra
     return keep
+
+
+def _chain_projections(hidden: List[Population], out: Population, p_in: float, p_rec: Optional[float],
+                       p_fwd: float) -> List[Projection]:
+    """input -> hidden0 -> hidden1 -> ... -> output, each hidden one recurrent (``p_rec`` not None)."""
+    pops = hidden + [out]
+    projs = [Projection(INPUT, pops[0].name, p_in)]
+    for i, pop in enumerate(pops[:-1]):
+        if p_rec is not None:
+            projs.append(Projection(pop.name, pop.name, p_rec))
+        projs.append(Projection(pop.name, pops[i + 1].name, p_fwd))
+    return projs
+
+
+def _parallel_projections(hidden: List[Population], out: Population, p_in: float, p_rec: Optional[float],
+                          p_fwd: float) -> List[Projection]:
+    """input -> every hidden population -> output; each hidden population reaches every
+    hidden one, itself included (``p_rec`` not None)."""
+    projs = [Projection(INPUT, pop.name, p_in) for pop in hidden]
+    if p_rec is not None:
+        projs += [Projection(a.name, b.name, p_rec) for a in hidden for b in hidden]
+    return projs + [Projection(pop.name, out.name, p_fwd) for pop in hidden]
+
+
+def _per_hidden_starts(starts: Any, n_hidden: int) -> List[Any]:
+    """``starts`` as one entry per hidden population (``()``: the settings' values)."""
+    if starts is None:
+        return [()] * n_hidden
+    if not isinstance(starts, (list, tuple)) or len(starts) != n_hidden:
+        raise ParameterValueError("starts", f"one mapping of start values per hidden population ({n_hidden})",
+                                  starts if isinstance(starts, (list, tuple)) else Shown(f"a {type(starts).__name__}"))
+    return list(starts)
+
+
+def _start_values(name: str, value: Any) -> Tuple[Tuple[str, float], ...]:
+    """Start values (a mapping or ``(name, value)`` pairs) as sorted pairs, each a core
+    quantity with a positive value float32 holds; named errors otherwise."""
+    pairs = list(value.items()) if isinstance(value, Mapping) else value
+    if not isinstance(pairs, (list, tuple)) or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
+        raise ParameterValueError(name, "a mapping {core quantity: value}", Shown(f"a {type(value).__name__}"))
+    keys = [k for k, _ in pairs]
+    checked_names(name, keys, HIGH_LEVEL_NAMES, f"core quantity ({name})")
+    if len(set(keys)) != len(keys):
+        raise ParameterValueError(name, "each core quantity once", keys)
+    bounds = dict(low=float(np.finfo(np.float32).tiny), high=float(np.finfo(np.float32).max))
+    return tuple(sorted((k, real_number(f"{name}[{k!r}]", v, **bounds)) for k, v in pairs))
 
 
 def _check_count(name: str, value: int, high: Optional[int] = None) -> None:

@@ -247,6 +247,9 @@ class ChipModel:
         self.core_of_neuron = layout.core_of_neuron
         self.n_cores = layout.n_cores
         self.fixed = {**{f.name: getattr(CoreHighLevel(), f.name) for f in fields(CoreHighLevel)}, **settings.fixed}
+        self.core_start = _core_start(layout, self.fixed)
+        """``{core quantity: (n_cores,)}`` each core's start value (a trained quantity) or
+        held value (an untrained one): its population's ``start``, else the settings'."""
         self.layout_constants = {name: float(getattr(CONSTANTS, name)) for name in LAYOUT_NAMES}
         # The currents set by trained quantities are snapped; the fixed ones are snapped once, here.
         self.snapped = tuple(p.current for p in BIAS_PARAMETERS) if settings.snap_codes else ()
@@ -258,7 +261,8 @@ class ChipModel:
 
         Weights are drawn on the drawn synapses only, with magnitudes ``|N(0, scale)|``
         and a positive sign with probability ``excitatory_fraction``; each core starts
-        at the (fixed or default) values of its quantities.
+        at its population's start values (:attr:`~.layout.Population.start`), else at the
+        (fixed or default) values of its quantities (:attr:`core_start`).
         """
         s = self.settings
         rng = np.random.default_rng(s.seed if seed is None else check_seed("seed", seed))
@@ -268,7 +272,7 @@ class ChipModel:
             sign = np.where(rng.random(mask.shape) < s.excitatory_fraction, 1.0, -1.0)
             return (magnitude * sign * mask).astype(np.float32)
 
-        core = {name: np.full(self.n_cores, np.log(self.fixed[name]), np.float32) for name in s.trainable}
+        core = {name: np.log(self.core_start[name]).astype(np.float32) for name in s.trainable}
         return {
             "w_in": draw(self.connections.input, s.input_scale),
             "w_rec": draw(self.connections.recurrent, s.recurrent_scale),
@@ -288,7 +292,7 @@ class ChipModel:
         s = self.settings
         quantize = s.quantize if quantize is None else quantize
         snap = s.snap_codes if snap is None else snap
-        fixed = {k: v for k, v in self.fixed.items() if k not in s.trainable}
+        fixed = {k: v for k, v in self.core_start.items() if k not in s.trainable}
         currents = core_currents(ops, params["core"], fixed, self.core_of_neuron)
         if snap:
             currents = self._latched(ops, currents, snap_to_codes(ops, currents, self.snapped))
@@ -470,6 +474,17 @@ class ChipModel:
         (:meth:`check_labels`), as float32 and int64 arrays (the trainers call it first)."""
         x = self.check_inputs(x)
         return x, self.check_labels("y", y, x.shape[0])
+
+
+def _core_start(layout: NetworkLayout, fixed: Mapping[str, float]) -> Dict[str, np.ndarray]:
+    """``{core quantity: (n_cores,) float64}``: each core's value to start from (a trained
+    quantity) or to hold (an untrained one): its population's start value, else ``fixed``'s."""
+    per_core = {name: [] for name in fixed}
+    for pop in layout.populations:
+        start = pop.start_values
+        for name, values in per_core.items():
+            values.extend([start.get(name, fixed[name])] * layout.cores_of(pop.name))
+    return {name: np.asarray(values, np.float64) for name, values in per_core.items()}
 
 
 def _check_connections(connections: Any, layout: NetworkLayout) -> Connectivity:

@@ -341,7 +341,7 @@ def _path(path: Any) -> Path:
 def _layout_dict(layout: Any) -> Dict[str, Any]:
     return {
         "n_inputs": layout.n_inputs,
-        "populations": [{"name": p.name, "size": p.size} for p in layout.populations],
+        "populations": [{"name": p.name, "size": p.size, **({"start": p.start_values} if p.start else {})} for p in layout.populations],
         "projections": [{"source": p.source, "target": p.target, "probability": p.probability} for p in layout.projections],
         "output": layout.output,
         "n_classes": layout.n_classes,
