@@ -145,6 +145,7 @@ class ProbeProtocol:
     weak_rates: Tuple[float, ...] = (20.0, 40.0, 80.0)
     weak_channels: Tuple[int, ...] = (1, 1, 4, 4)
     weak_steps: int = 600
+    pulse_bias_levels: Tuple[float, ...] = (3e-11,)
 
     def __post_init__(self) -> None:
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -161,6 +162,7 @@ class ProbeProtocol:
         put("weak_channels", tuple(integer(f"weak_channels[{i}]", v, low=1, high=ENTRIES_PER_TYPE) for i, v in enumerate(self.weak_channels)))
         if len(self.weak_channels) != len(SynapseType):
             raise ParameterValueError("weak_channels", "one count per synapse type (4)", Shown(f"{len(self.weak_channels)}"))
+        put("pulse_bias_levels", tuple(real_number(f"pulse_bias_levels[{i}]", v, low=0.0, low_open=True) for i, v in enumerate(self.pulse_bias_levels)))
         put("pulse_spikes", tuple(integer(f"pulse_spikes[{i}]", v, low=1) for i, v in enumerate(self.pulse_spikes)))
         put("pulse_steps", integer("pulse_steps", self.pulse_steps, low=PULSE_ONSET + 1))
         put("held_out_seed", integer("held_out_seed", self.held_out_seed, low=0))
@@ -202,6 +204,7 @@ class ProbeProtocol:
         if unknown:
             raise ParameterValueError(f"protocol.{unknown[0]}", f"absent: the keys are {', '.join(sorted(known))}", Shown("present"))
         d = {"timing": False, **d}  # a document without the key predates the timing runs
+        d = {"pulse_bias_levels": [], **d}  # nor had the pulses over a DC bias
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def timing_runs(self) -> Tuple[str, ...]:
@@ -209,7 +212,8 @@ class ProbeProtocol:
         if not self.timing:
             return ()
         return tuple(f"sweep_{i}" for i in range(len(self.sweep_levels))) + (
-            "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory")
+            "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory") + tuple(
+            f"pulses_bias_{i}" for i in range(len(self.pulse_bias_levels)))
 
 
 def _positive_tuple(name: str, values: Any) -> Tuple[float, ...]:
@@ -301,6 +305,8 @@ def _timing_runs(p: ProbeProtocol) -> List[ProbeRun]:
     runs.append(ProbeRun("pulses_inhibitory", "synapses", p.pulse_dc, _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
     runs.append(ProbeRun("weak_trains", "synapses", 0.0, _weak_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
     runs.append(ProbeRun("weak_trains_inhibitory", "synapses", p.pulse_dc, _weak_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
+    every = _pulse_raster(p, tuple(SynapseType))
+    runs += [ProbeRun(f"pulses_bias_{i}", "synapses", level, every) for i, level in enumerate(p.pulse_bias_levels)]
     return runs
 
 
