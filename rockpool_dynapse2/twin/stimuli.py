@@ -305,8 +305,8 @@ def _timing_runs(p: ProbeProtocol) -> List[ProbeRun]:
     runs.append(ProbeRun("pulses_inhibitory", "synapses", p.pulse_dc, _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
     runs.append(ProbeRun("weak_trains", "synapses", 0.0, _weak_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
     runs.append(ProbeRun("weak_trains_inhibitory", "synapses", p.pulse_dc, _weak_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
-    every = _pulse_raster(p, tuple(SynapseType))
-    runs += [ProbeRun(f"pulses_bias_{i}", "synapses", level, every) for i, level in enumerate(p.pulse_bias_levels)]
+    inhibitory = _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))
+    runs += [ProbeRun(f"pulses_bias_{i}", "synapses", level, inhibitory) for i, level in enumerate(p.pulse_bias_levels)]
     return runs
 
 
