@@ -30,6 +30,11 @@ Every probed neuron listens on all 64 of its CAM entries, entry ``e`` to input c
   intervals there are long and sensitive to the synapse's charge (gain times time constant);
 * ``weak_trains_inhibitory`` (timing): GABA, then SHUNT trains on four channels over
   ``pulse_dc``, which slow the neuron toward its rheobase: the same for the inhibitory types.
+* ``pulses_bias_<i>`` (timing): the inhibitory pulses of ``pulses_inhibitory`` over DC level
+  ``pulse_bias_levels[i]`` instead of ``pulse_dc``: a strong pulse silences the neuron until
+  its current has decayed to about the DC's excess over the leak, ``tau ln(J / excess)``
+  later, so the pause's change between two DC levels is ``tau`` times the logarithm of
+  their excesses' ratio whatever the gain ``J``: the time constant apart from the gain.
 * ``synapses``: entries ``16 k .. 16 k + 15`` of synapse type ``k`` (AMPA, NMDA, GABA,
   SHUNT); a pulse of type ``k`` fires its 16 channels at once. Regular trains at each
   rate of ``train_rates`` on AMPA and on NMDA, then GABA and SHUNT trains at each rate of
@@ -99,7 +104,7 @@ class ProbeProtocol:
         held_out_seed: seed of the held-out stimulus (not one of ``mixture_seeds``).
         dt: time step (s).
         timing: also send the timing runs (``sweep_<i>``, ``refractory``, ``pulses``,
-            ``pulses_inhibitory``).
+            ``pulses_inhibitory``, ``weak_trains``, ``weak_trains_inhibitory``, ``pulses_bias_<i>``).
         sweep_levels: DC currents (A) of the ``sweep_<i>`` runs.
         sweep_steps: steps of each sweep run.
         refractory_t_ref: the refractory period (s) of the ``refractory`` run.
@@ -112,6 +117,8 @@ class ProbeProtocol:
         weak_channels: channels of each synapse type (AMPA, NMDA, GABA, SHUNT) a weak
             train drives.
         weak_steps: steps of each weak train.
+        pulse_bias_levels: DC currents (A) of the ``pulses_bias_<i>`` runs (none: no such
+            run; a protocol read without the key, written before they existed, has none).
     """
 
     neurons_per_core: int = GEOMETRY.neurons_per_core
