@@ -39,7 +39,7 @@ to ``[-1]``. The rotated passes matter: the spikes pin combinations of factors (
 membrane's leak, gain, threshold and ``kappa`` together; a synapse's leak and weight), so
 the loss has narrow oblique valleys along which no single factor's step goes downhill;
 without them the search stopped far from the truth (on 16 neurons with the truth
-representable by the factors, a data loss of 1-8 against 0 at the truth).
+representable by the factors, a data loss of 1.0-7.9 per neuron against 0 at the truth).
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def _search(losses, theta: np.ndarray, moves: np.ndarray, fitted: np.ndarray, de
 
 
 def rotated(moves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``(D', P)`` a random orthonormal basis of the span of ``moves`` (its rank ``D'``):
+    """``(D', P)`` a random orthonormal basis of the ``D'`` factors ``moves`` touch:
     steps along it change several factors at once, which an axis-wise search cannot when
     the spikes pin only a combination of them (a narrow, oblique valley of the loss)."""
     axes = np.flatnonzero(np.abs(moves).sum(axis=0))
