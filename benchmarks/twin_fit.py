@@ -66,7 +66,8 @@ def _ideal_correlation(twin, recordings) -> float:
 def run_seed(seed: int, args) -> dict:
     truth = ChipProfile.draw(seed, mismatch=args.mismatch, dead_fraction=args.dead, always_on_fraction=args.always_on,
                              cam_defect_fraction=args.cam)
-    protocol = ProbeProtocol(neurons_per_core=args.neurons, mixture_seeds=tuple(range(2, 2 + args.mixtures)), timing=not args.counts_only)
+    extra = {} if args.pulse_bias is None else {"pulse_bias_levels": tuple(args.pulse_bias)}
+    protocol = ProbeProtocol(neurons_per_core=args.neurons, mixture_seeds=tuple(range(2, 2 + args.mixtures)), timing=not args.counts_only, **extra)
     t0 = time.perf_counter()
     recordings = probe(VirtualBoard(profile=truth), chips=args.chips, cores=args.cores, protocol=protocol)
     t_probe = time.perf_counter() - t0
@@ -117,6 +118,8 @@ def main() -> None:
     parser.add_argument("--cam", type=float, default=0.01)
     parser.add_argument("--counts-only", action="store_true",
                         help="the protocol without timing runs: the count fit (fit_twin's gradient descent on binned counts)")
+    parser.add_argument("--pulse-bias", type=float, nargs="*", default=None,
+                        help="DC levels (A) of the inhibitory pulses over a bias (ProbeProtocol.pulse_bias_levels; none: no such run)")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
     results = []

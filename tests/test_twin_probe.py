@@ -59,7 +59,8 @@ def test_the_recordings_are_the_simulation_of_each_configuration(ideal):
 def test_every_spike_time_is_recorded_and_bins_into_the_counts(ideal):
     (chip,) = ideal.chips
     runs = probe_runs(PROTOCOL)
-    assert {r.name for r in runs} >= set(PROTOCOL.timing_runs()) == {"sweep_0", "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory"}
+    assert {r.name for r in runs} >= set(PROTOCOL.timing_runs()) == {
+        "sweep_0", "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory", "pulses_bias_0"}
     for run in runs:
         raster = chip.raster(run)
         np.testing.assert_array_equal(raster.reshape(-1, PROTOCOL.bin_steps, 3).sum(axis=1), chip.counts[run.name], err_msg=run.name)
@@ -74,6 +75,27 @@ def test_recordings_without_spikes_or_timing_read_as_before(ideal):
         del c["spikes"]
     back = ProbeRecordings.from_json(__import__("json").dumps(d))
     assert back.protocol.timing is False and back.chips[0].spikes == {}
+
+
+def test_recordings_from_before_the_pulses_over_a_bias_read_without_them(ideal):
+    d = ideal.to_dict()
+    del d["protocol"]["pulse_bias_levels"]
+    for c in d["chips"]:
+        for name in ("pulses_bias_0",):
+            del c["counts"][name], c["spikes"][name]
+    back = ProbeRecordings.from_json(__import__("json").dumps(d))
+    assert back.protocol.pulse_bias_levels == () and "pulses_bias_0" not in back.protocol.timing_runs()
+    assert {r.name for r in probe_runs(back.protocol)} == set(back.chips[0].counts)
+
+
+def test_the_pulses_over_a_bias_are_the_inhibitory_pulses_over_each_dc_level():
+    protocol = ProbeProtocol(**{**PROTOCOL.to_dict(), "pulse_bias_levels": (3e-11, 1e-10)})
+    runs = {r.name: r for r in probe_runs(protocol)}
+    for i, level in enumerate(protocol.pulse_bias_levels):
+        run = runs[f"pulses_bias_{i}"]
+        assert run.kind == "synapses" and run.dc == level
+        np.testing.assert_array_equal(run.raster, runs["pulses_inhibitory"].raster)
+    assert runs["pulses_inhibitory"].dc == protocol.pulse_dc
 
 
 def test_the_stimuli_drive_the_neurons(ideal):
@@ -117,7 +139,7 @@ def test_bad_selections_are_refused_by_name(kwargs, name):
     (dict(neurons_per_core=257), "neurons_per_core"), (dict(mixture_seeds=(1,)), "held_out_seed"),
     (dict(mixture_seeds=(-2,)), r"mixture_seeds\[0\]"), (dict(weak_channels=(1, 1, 4)), "weak_channels"),
     (dict(weak_channels=(1, 1, 4, 17)), r"weak_channels\[3\]"), (dict(pulse_spikes=(0,)), r"pulse_spikes\[0\]"),
-    (dict(pulse_steps=50), "pulse_steps"),
+    (dict(pulse_steps=50), "pulse_steps"), (dict(pulse_bias_levels=(0.0,)), r"pulse_bias_levels\[0\]"),
 ])
 def test_bad_protocols_are_refused_by_name(changes, name):
     with pytest.raises(ParameterValueError, match=f"`{name}` must be"):

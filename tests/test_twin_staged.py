@@ -2,7 +2,8 @@
 
 1. the spike-time distance is the area between the cumulative counts: a spike ``d`` steps
    late costs ``d / segment``, a missing one its distance to the segment's end;
-2. on the ideal chip the twin stays ideal;
+2. the search's rotated bases are orthonormal bases of the stage's factors, a new one each pass;
+   on the ideal chip the twin stays ideal;
 3. on a chip whose refractory current and membrane capacitance are mismatched, the twin
    recovers the refractory period within 5 % and moves ``tau_mem`` toward the truth,
    and predicts the held-out run.
@@ -14,7 +15,8 @@ import pytest
 from rockpool_dynapse2.hardware import VirtualBoard
 from rockpool_dynapse2.hardware.chip_profile import NEURON_FACTOR_NAMES, ChipProfile
 from rockpool_dynapse2.twin import ProbeProtocol, effective_quantities, fit_twin, probe
-from rockpool_dynapse2.twin.staged import spike_time_losses
+from rockpool_dynapse2.twin.quantities import PARAMETER_NAMES
+from rockpool_dynapse2.twin.staged import directions, rotated, spike_time_losses
 
 PROTOCOL = ProbeProtocol(
     neurons_per_core=3, dc_levels=(1e-10, 1e-8), dc_steps=200, train_rates=(250.0,), inhibitory_rates=(100.0,),
@@ -42,6 +44,20 @@ def test_the_spike_time_distance_is_the_area_between_the_cumulative_counts():
     predicted[7, 1] = 1.0  # neuron 1: a spike that was not observed
     np.testing.assert_allclose(spike_time_losses(observed, predicted, 10), [2 / 10, 3 / 10])
     np.testing.assert_allclose(spike_time_losses(observed, observed, 10), [0.0, 0.0])
+
+
+def test_the_rotated_bases_are_orthonormal_and_stay_in_the_stage_s_factors():
+    names = ("Itau_ampa", "w_ampa", "C_mem")
+    moves = directions(names)
+    rng = np.random.default_rng(0)
+    first, second = rotated(moves, rng), rotated(moves, rng)
+    inside = [PARAMETER_NAMES.index(n) for n in names]
+    outside = np.setdiff1d(np.arange(len(PARAMETER_NAMES)), inside)
+    for basis in (first, second):
+        np.testing.assert_allclose(basis @ basis.T, np.eye(3), atol=1e-12)
+        np.testing.assert_array_equal(basis[:, outside], 0.0)
+        assert np.count_nonzero(np.abs(basis[:, inside]) > 1e-3) > 3  # oblique: not the axes
+    assert not np.allclose(first, second)  # a new basis each pass
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ bins of ``bin_steps`` and every spike's time step (the
 configurations and rasters follow from the protocol); it is saved as JSON
 (:meth:`ProbeRecordings.save`) and read back identically.
 
-Cost (the default protocol): 30 runs per chip, 9.8 s (entries) + 5 x 0.5 s (DC) + 22.6 s
-(the timing runs: 16 x 0.6 s sweep, 1 s refractory, 2 x 2.4 s pulses, 2 x 3.6 s weak
-trains) + 3.5 s (synapses) + 2.8 s (a mixture) + 2.8 s (held out) = 44.0 s of chip time
+Cost (the default protocol): 31 runs per chip, 9.8 s (entries) + 5 x 0.5 s (DC) + 25.0 s
+(the timing runs: 16 x 0.6 s sweep, 1 s refractory, 3 x 2.4 s pulses, 2 x 3.6 s weak
+trains) + 3.5 s (synapses) + 2.8 s (a mixture) + 2.8 s (held out) = 46.4 s of chip time
 (21.4 s without the timing runs); the wall time on the virtual board is what
 ``benchmarks/twin_fit.py`` prints.
 """

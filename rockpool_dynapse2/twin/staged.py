@@ -33,7 +33,13 @@ the simulation are piecewise constant in the factors, and the surrogate gradient
 biased): a coordinate search, all neurons at once, each neuron keeping a step of one
 factor (or of a synapse's leak and weight together, :func:`directions`) by ``+-delta``
 only where it lowers its own loss, up to :data:`PASSES` passes
-over the factors at each ``delta``, ``delta`` halved from :data:`DELTAS` ``[0]`` to ``[-1]``.
+over the factors at each ``delta``, then :data:`ROTATIONS` passes along random orthonormal
+bases of the same factors (:func:`rotated`), ``delta`` halved from :data:`DELTAS` ``[0]``
+to ``[-1]``. The rotated passes matter: the spikes pin combinations of factors (the
+membrane's leak, gain, threshold and ``kappa`` together; a synapse's leak and weight), so
+the loss has narrow oblique valleys along which no single factor's step goes downhill;
+without them the search stopped far from the truth (on 16 neurons with the truth
+representable by the factors, a data loss of 1.0-7.9 per neuron against 0 at the truth).
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from .probe import ChipRecording
 from .quantities import PARAMETER_NAMES, SYNAPSES
 from .stimuli import ProbeProtocol, probe_runs
 
-__all__ = ["STAGES", "DELTAS", "PASSES", "fit_staged", "spike_time_losses", "directions"]
+__all__ = ["STAGES", "DELTAS", "PASSES", "ROTATIONS", "ROTATION_SEED", "fit_staged", "spike_time_losses", "directions", "rotated"]
 
 _MEMBRANE = ("C_mem", "Itau_mem", "Igain_mem", "Idc", "Ispkthr", "kappa", "Iref")
 
@@ -67,6 +73,12 @@ DELTAS: Tuple[float, ...] = (0.16, 0.08, 0.04, 0.02, 0.01)
 
 PASSES = 3
 """The most passes over the factors at one step size (fewer once a pass improves no neuron)."""
+
+ROTATIONS = 2
+"""Passes along random rotated bases (:func:`rotated`) after the axis passes at each step size."""
+
+ROTATION_SEED = 0
+"""Seed of the rotated bases (the fit is deterministic)."""
 
 
 def _run_names(protocol: ProbeProtocol, which: str) -> Tuple[str, ...]:
@@ -165,17 +177,32 @@ def directions(names: Sequence[str]) -> np.ndarray:
 
 
 def _search(losses, theta: np.ndarray, moves: np.ndarray, fitted: np.ndarray, deltas: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
-    """The coordinate search (see the module docs) along the rows of ``moves``; ``(theta, losses)``."""
+    """The coordinate search (see the module docs) along the rows of ``moves``, then along
+    rotated bases of their span; ``(theta, losses)``."""
     loss = losses(theta)
     if not (loss[fitted] > 0).any():  # every spike predicted already (the ideal chip)
         return theta, loss
+    rng = np.random.default_rng(ROTATION_SEED)
     for delta in deltas:
         for _ in range(PASSES):
             before = loss.copy()
             theta, loss = _pass(losses, theta, loss, moves, fitted, delta)
             if not (loss < before).any():
                 break
+        for _ in range(ROTATIONS):
+            theta, loss = _pass(losses, theta, loss, rotated(moves, rng), fitted, delta)
     return theta, loss
+
+
+def rotated(moves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``(D', P)`` a random orthonormal basis of the ``D'`` factors ``moves`` touch:
+    steps along it change several factors at once, which an axis-wise search cannot when
+    the spikes pin only a combination of them (a narrow, oblique valley of the loss)."""
+    axes = np.flatnonzero(np.abs(moves).sum(axis=0))
+    q, _ = np.linalg.qr(rng.standard_normal((axes.size, axes.size)))
+    out = np.zeros((axes.size, moves.shape[1]))
+    out[:, axes] = q.T
+    return out
 
 
 def _pass(losses, theta: np.ndarray, loss: np.ndarray, moves: np.ndarray, fitted: np.ndarray, delta: float) -> Tuple[np.ndarray, np.ndarray]:

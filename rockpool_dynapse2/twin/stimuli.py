@@ -30,6 +30,11 @@ Every probed neuron listens on all 64 of its CAM entries, entry ``e`` to input c
   intervals there are long and sensitive to the synapse's charge (gain times time constant);
 * ``weak_trains_inhibitory`` (timing): GABA, then SHUNT trains on four channels over
   ``pulse_dc``, which slow the neuron toward its rheobase: the same for the inhibitory types.
+* ``pulses_bias_<i>`` (timing): the inhibitory pulses of ``pulses_inhibitory`` over DC level
+  ``pulse_bias_levels[i]`` instead of ``pulse_dc``: a strong pulse silences the neuron until
+  its current has decayed to about the DC's excess over the leak, ``tau ln(J / excess)``
+  later, so the pause's change between two DC levels is ``tau`` times the logarithm of
+  their excesses' ratio whatever the gain ``J``: the time constant apart from the gain.
 * ``synapses``: entries ``16 k .. 16 k + 15`` of synapse type ``k`` (AMPA, NMDA, GABA,
   SHUNT); a pulse of type ``k`` fires its 16 channels at once. Regular trains at each
   rate of ``train_rates`` on AMPA and on NMDA, then GABA and SHUNT trains at each rate of
@@ -99,7 +104,7 @@ class ProbeProtocol:
         held_out_seed: seed of the held-out stimulus (not one of ``mixture_seeds``).
         dt: time step (s).
         timing: also send the timing runs (``sweep_<i>``, ``refractory``, ``pulses``,
-            ``pulses_inhibitory``).
+            ``pulses_inhibitory``, ``weak_trains``, ``weak_trains_inhibitory``, ``pulses_bias_<i>``).
         sweep_levels: DC currents (A) of the ``sweep_<i>`` runs.
         sweep_steps: steps of each sweep run.
         refractory_t_ref: the refractory period (s) of the ``refractory`` run.
@@ -112,6 +117,8 @@ class ProbeProtocol:
         weak_channels: channels of each synapse type (AMPA, NMDA, GABA, SHUNT) a weak
             train drives.
         weak_steps: steps of each weak train.
+        pulse_bias_levels: DC currents (A) of the ``pulses_bias_<i>`` runs (none: no such
+            run; a protocol read without the key, written before they existed, has none).
     """
 
     neurons_per_core: int = GEOMETRY.neurons_per_core
@@ -145,6 +152,7 @@ class ProbeProtocol:
     weak_rates: Tuple[float, ...] = (20.0, 40.0, 80.0)
     weak_channels: Tuple[int, ...] = (1, 1, 4, 4)
     weak_steps: int = 600
+    pulse_bias_levels: Tuple[float, ...] = (3e-11,)
 
     def __post_init__(self) -> None:
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -161,6 +169,7 @@ class ProbeProtocol:
         put("weak_channels", tuple(integer(f"weak_channels[{i}]", v, low=1, high=ENTRIES_PER_TYPE) for i, v in enumerate(self.weak_channels)))
         if len(self.weak_channels) != len(SynapseType):
             raise ParameterValueError("weak_channels", "one count per synapse type (4)", Shown(f"{len(self.weak_channels)}"))
+        put("pulse_bias_levels", tuple(real_number(f"pulse_bias_levels[{i}]", v, low=0.0, low_open=True) for i, v in enumerate(self.pulse_bias_levels)))
         put("pulse_spikes", tuple(integer(f"pulse_spikes[{i}]", v, low=1) for i, v in enumerate(self.pulse_spikes)))
         put("pulse_steps", integer("pulse_steps", self.pulse_steps, low=PULSE_ONSET + 1))
         put("held_out_seed", integer("held_out_seed", self.held_out_seed, low=0))
@@ -202,6 +211,7 @@ class ProbeProtocol:
         if unknown:
             raise ParameterValueError(f"protocol.{unknown[0]}", f"absent: the keys are {', '.join(sorted(known))}", Shown("present"))
         d = {"timing": False, **d}  # a document without the key predates the timing runs
+        d = {"pulse_bias_levels": [], **d}  # nor had the pulses over a DC bias
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def timing_runs(self) -> Tuple[str, ...]:
@@ -209,7 +219,8 @@ class ProbeProtocol:
         if not self.timing:
             return ()
         return tuple(f"sweep_{i}" for i in range(len(self.sweep_levels))) + (
-            "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory")
+            "refractory", "pulses", "pulses_inhibitory", "weak_trains", "weak_trains_inhibitory") + tuple(
+            f"pulses_bias_{i}" for i in range(len(self.pulse_bias_levels)))
 
 
 def _positive_tuple(name: str, values: Any) -> Tuple[float, ...]:
@@ -301,6 +312,8 @@ def _timing_runs(p: ProbeProtocol) -> List[ProbeRun]:
     runs.append(ProbeRun("pulses_inhibitory", "synapses", p.pulse_dc, _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
     runs.append(ProbeRun("weak_trains", "synapses", 0.0, _weak_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
     runs.append(ProbeRun("weak_trains_inhibitory", "synapses", p.pulse_dc, _weak_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
+    inhibitory = _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))
+    runs += [ProbeRun(f"pulses_bias_{i}", "synapses", level, inhibitory) for i, level in enumerate(p.pulse_bias_levels)]
     return runs
 
 
