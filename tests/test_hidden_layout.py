@@ -146,7 +146,7 @@ def test_size_network_and_the_job_take_the_layout():
     assert [p.start_values for p in layout.populations] == [
         {"tau_ampa": 0.02, "tau_gaba": 0.02}, {"tau_ampa": 0.2, "tau_gaba": 0.2}, {}]
     assert [t for s, t in _pairs(layout) if s == "input"] == ["hidden0", "hidden1"]
-    single = size_network(task, hidden_taus=(0.1,))  # the default single hidden population
+    single = size_network(task, parallel=False, hidden_taus=(0.1,))  # the single hidden population of session 9
     assert single.populations[0].start_values == {"tau_ampa": 0.1, "tau_gaba": 0.1}
     assert _pairs(size_network(task, hidden=(4, 4))) == _pairs(NetworkLayout.layered(
         6, hidden=(4, 4), n_classes=2, per_class=8, input_probability=1.0))
@@ -154,7 +154,8 @@ def test_size_network_and_the_job_take_the_layout():
 
 @pytest.mark.parametrize("kwargs, error, name", [
     (dict(hidden=(4, 4), hidden_taus=(0.01,)), ParameterValueError, "--hidden-taus"),
-    (dict(hidden_taus=(0.01, 0.1)), ParameterValueError, "--hidden-taus"),  # one default hidden population
+    (dict(hidden_taus=(0.01, 0.1)), ParameterValueError, "--hidden-taus"),  # three default hidden populations
+    (dict(parallel=False, hidden_taus=(0.01, 0.1)), ParameterValueError, "--hidden-taus"),  # one
     (dict(hidden_taus=(-0.01,)), ParameterValueError, "--hidden-taus"),
     (dict(hidden_taus=(float("nan"),)), ParameterValueError, "--hidden-taus"),
     (dict(hidden_taus=0.1), ParameterValueError, "--hidden-taus"),
@@ -203,8 +204,8 @@ def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeyp
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--hidden", "4", "4"]
     assert main(argv + ["--parallel", "--hidden-taus", "0.01", "0.2", "--initial-drive", "0.05"]) == 0
     assert main(argv) == 0
-    assert [(j.hidden, j.parallel, j.hidden_taus, j.initial_drive) for j in jobs] == [
-        ((4, 4), True, (0.01, 0.2), 0.05), ((4, 4), False, None, train_pipeline.INITIAL_DRIVE)]
+    assert [(j.hidden, j.parallel, j.hidden_taus, j.drive) for j in jobs] == [
+        ((4, 4), True, (0.01, 0.2), 0.05), ((4, 4), None, None, train_pipeline.INITIAL_DRIVE)]
     layout = size_network(task, jobs[0].hidden, jobs[0].per_class, jobs[0].parallel, jobs[0].hidden_taus)
     assert [p.start_values.get("tau_ampa") for p in layout.populations] == [0.01, 0.2, None]
 
@@ -213,9 +214,9 @@ def test_the_initial_drive_scales_the_input_weights_and_is_checked():
     from rockpool_dynapse2.app.train_pipeline import INITIAL_DRIVE
 
     task = _task(n=16, T=60, C=8)
-    base = build_model(task, TrainJob(inject=False))
-    small = build_model(task, TrainJob(inject=False, initial_drive=INITIAL_DRIVE / 4))
-    assert TrainJob().initial_drive == INITIAL_DRIVE
+    base = build_model(task, TrainJob(inject=False, parallel=False))
+    small = build_model(task, TrainJob(inject=False, parallel=False, initial_drive=INITIAL_DRIVE / 4))
+    assert TrainJob(parallel=False).drive == INITIAL_DRIVE
     assert 0.05 < small.settings.input_scale < base.settings.input_scale < 1.0  # inside the clip: proportional
     assert small.settings.input_scale == pytest.approx(base.settings.input_scale / 4)
     for bad in (0.0, -1.0, float("nan"), "0.1"):

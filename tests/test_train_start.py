@@ -53,7 +53,7 @@ def test_a_balanced_start_changes_the_signs_not_the_magnitudes():
     task = _task(n=64, C=32)
     shares = {}
     for frac in (0.5, 0.8):
-        model = build_model(task, TrainJob(inject=False, excitatory_fraction=frac))
+        model = build_model(task, TrainJob(inject=False, excitatory_fraction=frac, parallel=False))
         assert model.settings.input_scale == initial_input_scale(model.connections, task, DRIVE_SIGN_MIX)
         w = model.initial_parameters()["w_in"][model.connections.input > 0]
         shares[frac] = float(np.mean(w > 0))

@@ -191,7 +191,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .data import load_dataset
-    from .train_pipeline import INITIAL_DRIVE, TrainJob, run_training
+    from .train_pipeline import TrainJob, run_training
 
     board = board_request(args.board, args.backend)
     board.check()
@@ -200,7 +200,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    seed=args.seed, inject=not args.no_injection, n_chips=args.chips, board_samples=args.board_samples,
                    compile=args.compile, readout_start=args.readout_start, parallel=args.parallel,
                    hidden_taus=tuple(args.hidden_taus) if args.hidden_taus else None,
-                   initial_drive=INITIAL_DRIVE if args.initial_drive is None else args.initial_drive)
+                   initial_drive=args.initial_drive)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -545,16 +545,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quick", action="store_true", help="fewer epochs and chips: a few minutes on a laptop CPU")
     train.add_argument("--epochs", type=int, default=None, help="training epochs (default: 60; --quick: 25)")
     train.add_argument("--hidden", type=int, nargs="+", default=None, metavar="N",
-                       help="sizes of the hidden populations (default: one of clip(8 K, 32, 128) neurons)")
-    train.add_argument("--parallel", action="store_true",
+                       help="sizes of the hidden populations (default: three of clip(8 K, 32, 128) neurons side by side; "
+                       "given, they form a chain unless --parallel)")
+    train.add_argument("--parallel", action=argparse.BooleanOptionalAction, default=None,
                        help="the hidden populations side by side (each fed by the input, each reaching the output and "
-                       "the others) rather than in a chain")
+                       "the others) rather than in a chain (default: side by side without --hidden); --no-parallel "
+                       "without --hidden: one hidden population (the default before session 10)")
     train.add_argument("--hidden-taus", type=float, nargs="+", default=None, metavar="S",
                        help="the synaptic (AMPA and GABA) time constant each hidden population starts from, in seconds, "
-                       "one per --hidden population (default: 0.01 for all)")
+                       "one per hidden population (default: 0.01 0.05 0.15 for the three default ones, else 0.01 for all)")
     train.add_argument("--initial-drive", type=float, default=None, metavar="D",
                        help="the mean net input weight per step a hidden neuron starts with; the initial input weights "
-                       "are scaled to it from the data (default: 0.25)")
+                       "are scaled to it from the data (default: 0.025 for the three default hidden populations, else 0.25)")
     train.add_argument("--per-class", type=int, default=None, metavar="M", help="output neurons per class (default: 8 up to 8 classes, 4 up to 16, else 2)")
     train.add_argument("--chips", type=int, default=None, metavar="N",
                        help="simulated mismatched chips per deviation (default: 64; --quick: 16)")

@@ -49,6 +49,8 @@ __all__ = [
     "EXCITATORY_FRACTION",
     "OUTPUT_MIN_RATE",
     "BATCH_SIZE",
+    "SIDE_BY_SIDE_TAUS",
+    "SIDE_BY_SIDE_DRIVE",
     "size_network",
     "initial_input_scale",
     "build_model",
@@ -113,6 +115,18 @@ are about 2000 Adam steps; batches of 64 gave 500, too few for the timing tasks 
 anomaly: 46 % after 20 epochs against 94 % with batches of 16 and 30 epochs)."""
 
 
+SIDE_BY_SIDE_TAUS = (0.01, 0.05, 0.15)
+"""The AMPA and GABA time constants (s) the default network's three hidden cores start
+from, side by side (:func:`size_network`): a fast, a middle and a slow core, so that a
+memory of 100-300 ms (temporal XOR) is within reach of the gradient (one 10-ms core left
+it at chance). See ``docs/results.md``, "The default start: three hidden cores side by side"."""
+
+SIDE_BY_SIDE_DRIVE = 0.025
+"""The initial drive (:data:`INITIAL_DRIVE`'s meaning) of the default network's hidden
+cores side by side: a tenth of the single population's, which starts the neurons near
+their threshold, where one can combine two bursts (temporal XOR learned from there)."""
+
+
 @dataclass(frozen=True)
 class TrainJob:
     """What ``rockpool-dynapse2 train`` does (see ``docs/cli.md``).
@@ -120,7 +134,8 @@ class TrainJob:
     Attributes:
         backend: ``"jax"`` or ``"torch"``: the training loop.
         quick: fewer epochs and chips (a few minutes on a laptop CPU).
-        hidden: sizes of the hidden populations (default: :func:`size_network`'s).
+        hidden: sizes of the hidden populations (default: :func:`size_network`'s, three
+            hidden cores side by side unless ``parallel`` is ``False``).
         per_class: output neurons per class (default: :func:`size_network`'s).
         epochs: training epochs (default: 60, quick: 25).
         seed: seed of everything random.
@@ -139,13 +154,17 @@ class TrainJob:
             after this fraction of the sample (``TrainSettings.readout_start``; 0: all of it).
         parallel: the hidden populations side by side (each fed by the input, each reaching
             the output and the others; ``NetworkLayout.layered(parallel=True)``) rather than
-            in a chain.
+            in a chain. ``None`` (the default): side by side when ``hidden`` is not given
+            (the default network, :attr:`side_by_side`), else a chain as given. ``False``
+            without ``hidden``: the single hidden population of sessions 9 and before.
         hidden_taus: the synaptic time constants (s) each hidden population's cores start
-            from, AMPA and GABA alike (one per hidden population; default: the operating
-            point's 10 ms for all); trained from there as before.
+            from, AMPA and GABA alike (one per hidden population; default:
+            :data:`SIDE_BY_SIDE_TAUS` for the default network, else the operating point's
+            10 ms for all); trained from there as before.
         initial_drive: the mean net input weight per step a hidden neuron starts with
-            (default :data:`INITIAL_DRIVE`; :func:`initial_input_scale`). A smaller drive
-            starts the neurons nearer their threshold (temporal XOR: ``docs/results.md``).
+            (:func:`initial_input_scale`; default, :attr:`drive`: :data:`SIDE_BY_SIDE_DRIVE`
+            for the default network, else :data:`INITIAL_DRIVE`). A smaller drive starts the
+            neurons nearer their threshold (temporal XOR: ``docs/results.md``).
     """
 
     backend: str = "jax"
@@ -164,9 +183,9 @@ class TrainJob:
     excitatory_fraction: float = EXCITATORY_FRACTION
     min_rate: float = OUTPUT_MIN_RATE
     readout_start: float = 0.0
-    parallel: bool = False
+    parallel: Optional[bool] = None
     hidden_taus: Optional[Tuple[float, ...]] = None
-    initial_drive: float = INITIAL_DRIVE
+    initial_drive: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -186,8 +205,10 @@ class TrainJob:
                 raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
         object.__setattr__(self, "excitatory_fraction", real_number("excitatory_fraction", self.excitatory_fraction, low=0.0, high=1.0))
         object.__setattr__(self, "min_rate", real_number("min_rate", self.min_rate, low=0.0))
-        object.__setattr__(self, "parallel", flag("--parallel", self.parallel))
-        object.__setattr__(self, "initial_drive", real_number("--initial-drive", self.initial_drive, low=0.0, low_open=True))
+        if self.parallel is not None:
+            object.__setattr__(self, "parallel", flag("--parallel", self.parallel))
+        if self.initial_drive is not None:
+            object.__setattr__(self, "initial_drive", real_number("--initial-drive", self.initial_drive, low=0.0, low_open=True))
         self._check_hidden_taus()
 
     def _check_hidden_taus(self) -> None:
@@ -197,10 +218,24 @@ class TrainJob:
         if not isinstance(self.hidden_taus, (list, tuple)):
             raise ParameterValueError("--hidden-taus", "a list of time constants (s), one per hidden population", self.hidden_taus)
         taus = tuple(real_number(f"--hidden-taus[{k}]", t, low=0.0, low_open=True, unit="s") for k, t in enumerate(self.hidden_taus))
-        n_hidden = len(self.hidden) if self.hidden is not None else 1
+        n_hidden = len(self.hidden) if self.hidden is not None else len(SIDE_BY_SIDE_TAUS) if self.side_by_side else 1
         if len(taus) != n_hidden:
             raise ParameterValueError("--hidden-taus", f"one time constant per hidden population ({n_hidden}, --hidden)", taus)
         object.__setattr__(self, "hidden_taus", taus)
+
+    @property
+    def side_by_side(self) -> bool:
+        """Whether the job trains the default network: :func:`size_network`'s hidden cores
+        side by side (no ``hidden`` given, ``parallel`` not ``False``)."""
+        return self.hidden is None and self.parallel is not False
+
+    @property
+    def drive(self) -> float:
+        """The initial drive the job starts from: ``initial_drive`` if given, else
+        :data:`SIDE_BY_SIDE_DRIVE` for the default network, :data:`INITIAL_DRIVE` otherwise."""
+        if self.initial_drive is not None:
+            return self.initial_drive
+        return SIDE_BY_SIDE_DRIVE if self.side_by_side else INITIAL_DRIVE
 
     @property
     def n_epochs(self) -> int:
@@ -220,18 +255,22 @@ class TrainJob:
 
 
 def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: Optional[int] = None,
-                 parallel: bool = False, hidden_taus: Optional[Sequence[float]] = None) -> NetworkLayout:
-    """A network for a data set: input -> a recurrent hidden population -> output groups.
+                 parallel: Optional[bool] = None, hidden_taus: Optional[Sequence[float]] = None) -> NetworkLayout:
+    """A network for a data set: input -> recurrent hidden populations -> output groups.
 
     Defaults: ``per_class`` 8 output neurons per class up to 8 classes, 4 up to 16, 2 from
     17 on (so the output population fits one core; a group's mean of 8 counts ties less
-    often than one of 4); one hidden population of ``clip(8 K, 32, 128)`` neurons; each
-    hidden neuron reached by each input channel with probability ``min(1, 40 / C)`` (about
-    40 input synapses of its 64), by a quarter of its population, and every output neuron
-    by every hidden one (the fan-in limit then keeps 64). Several hidden populations form a
-    chain, or with ``parallel`` sit side by side (each fed by the input, each reaching the
-    output and, with a quarter of its neurons, every hidden population); ``hidden_taus``
-    starts each hidden population's AMPA and GABA time constants (s) at its own value.
+    often than one of 4); three hidden populations of ``clip(8 K, 32, 128)`` neurons side by
+    side, each on its own core, their AMPA and GABA time constants starting at
+    :data:`SIDE_BY_SIDE_TAUS` (10, 50 and 150 ms); with ``parallel=False``, one hidden
+    population of that size at the operating point's 10 ms (the default before session 10).
+    Each hidden neuron is reached by each input channel with probability ``min(1, 40 / C)``
+    (about 40 input synapses of its 64), by a quarter of each hidden population, and every
+    output neuron by every hidden one (the fan-in limit then keeps 64). Hidden populations
+    given as ``hidden`` form a chain, or with ``parallel`` sit side by side (each fed by the
+    input, each reaching the output and, with a quarter of its neurons, every hidden
+    population); ``hidden_taus`` starts each hidden population's AMPA and GABA time
+    constants (s) at its own value.
     """
     K, C = task.n_classes, task.x_train.shape[2]
     if per_class is None:
@@ -239,10 +278,14 @@ def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: 
     if K * per_class > GEOMETRY.neurons_per_core:
         raise ParameterValueError("--per-class", f"at most {GEOMETRY.neurons_per_core // K} for {K} classes (one core of output neurons)", per_class)
     if hidden is None:
-        hidden = (int(np.clip(8 * K, 32, 128)),)
+        side_by_side = parallel is not False
+        hidden = (int(np.clip(8 * K, 32, 128)),) * (len(SIDE_BY_SIDE_TAUS) if side_by_side else 1)
+        parallel = side_by_side
+        if side_by_side and hidden_taus is None:
+            hidden_taus = SIDE_BY_SIDE_TAUS
     starts = None if hidden_taus is None else tuple({"tau_ampa": t, "tau_gaba": t} for t in hidden_taus)
     return NetworkLayout.layered(C, hidden=tuple(hidden), n_classes=K, per_class=per_class,
-                                 input_probability=min(1.0, INPUT_SYNAPSES / C), parallel=parallel, starts=starts)
+                                 input_probability=min(1.0, INPUT_SYNAPSES / C), parallel=bool(parallel), starts=starts)
 
 
 def initial_input_scale(connections: Connectivity, task: Task, excitatory_fraction: float,
@@ -274,7 +317,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_start)
     connections = connectivity(layout, settings.seed)
-    scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.initial_drive)
+    scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)
 
 
@@ -453,7 +496,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
         "training": training_summary(result, job),
         "board_samples": n_board,
         "board_classes": model.output_predict(model.readout_counts(board_out)).tolist(),  # per sample, -1: a tie (as deploy prints)
-        "job": jsonable(asdict(job)),
+        "job": jsonable({**asdict(job), "initial_drive": job.drive}),
         "files": files,
         "seconds": time.perf_counter() - start,
     }
