@@ -26,8 +26,8 @@ import numpy as np
 
 from ..chip import GEOMETRY
 from ..errors import ParameterValueError, Shown, UnknownParameterError
-from .constraints import HIGH_LEVEL_NAMES
 from ..parameters.validate import flag, instance, integer, names as checked_names, real_number, seed as check_seed
+from .constraints import HIGH_LEVEL_NAMES
 
 __all__ = ["INPUT", "Population", "Projection", "NetworkLayout", "Connectivity", "connectivity"]
 

@@ -169,7 +169,7 @@ class ProbeProtocol:
         put("weak_channels", tuple(integer(f"weak_channels[{i}]", v, low=1, high=ENTRIES_PER_TYPE) for i, v in enumerate(self.weak_channels)))
         if len(self.weak_channels) != len(SynapseType):
             raise ParameterValueError("weak_channels", "one count per synapse type (4)", Shown(f"{len(self.weak_channels)}"))
-        put("pulse_bias_levels", tuple(real_number(f"pulse_bias_levels[{i}]", v, low=0.0, low_open=True) for i, v in enumerate(self.pulse_bias_levels)))
+        put("pulse_bias_levels", _positive_tuple("pulse_bias_levels", self.pulse_bias_levels, at_least=0))
         put("pulse_spikes", tuple(integer(f"pulse_spikes[{i}]", v, low=1) for i, v in enumerate(self.pulse_spikes)))
         put("pulse_steps", integer("pulse_steps", self.pulse_steps, low=PULSE_ONSET + 1))
         put("held_out_seed", integer("held_out_seed", self.held_out_seed, low=0))
@@ -223,9 +223,10 @@ class ProbeProtocol:
             f"pulses_bias_{i}" for i in range(len(self.pulse_bias_levels)))
 
 
-def _positive_tuple(name: str, values: Any) -> Tuple[float, ...]:
+def _positive_tuple(name: str, values: Any, at_least: int = 1) -> Tuple[float, ...]:
+    """``values`` as positive floats, at least ``at_least`` of them."""
     out = tuple(real_number(f"{name}[{i}]", v, low=0.0, low_open=True) for i, v in enumerate(values))
-    if not out:
+    if len(out) < at_least:
         raise ParameterValueError(name, "at least one value", Shown("none"))
     return out
 
@@ -309,10 +310,10 @@ def _timing_runs(p: ProbeProtocol) -> List[ProbeRun]:
     runs = [ProbeRun(f"sweep_{i}", "dc", level, np.zeros((p.sweep_steps, ENTRIES), np.float32)) for i, level in enumerate(p.sweep_levels)]
     runs.append(ProbeRun("refractory", "refractory", max(p.dc_levels), np.zeros((p.refractory_steps, ENTRIES), np.float32)))
     runs.append(ProbeRun("pulses", "synapses", 0.0, _pulse_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
-    runs.append(ProbeRun("pulses_inhibitory", "synapses", p.pulse_dc, _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
+    inhibitory = _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))  # also over each pulse_bias_levels below
+    runs.append(ProbeRun("pulses_inhibitory", "synapses", p.pulse_dc, inhibitory))
     runs.append(ProbeRun("weak_trains", "synapses", 0.0, _weak_raster(p, (SynapseType.AMPA, SynapseType.NMDA))))
     runs.append(ProbeRun("weak_trains_inhibitory", "synapses", p.pulse_dc, _weak_raster(p, (SynapseType.GABA, SynapseType.SHUNT))))
-    inhibitory = _pulse_raster(p, (SynapseType.GABA, SynapseType.SHUNT))
     runs += [ProbeRun(f"pulses_bias_{i}", "synapses", level, inhibitory) for i, level in enumerate(p.pulse_bias_levels)]
     return runs
 
