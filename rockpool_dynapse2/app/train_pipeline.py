@@ -218,7 +218,7 @@ class TrainJob:
         if not isinstance(self.hidden_taus, (list, tuple)):
             raise ParameterValueError("--hidden-taus", "a list of time constants (s), one per hidden population", self.hidden_taus)
         taus = tuple(real_number(f"--hidden-taus[{k}]", t, low=0.0, low_open=True, unit="s") for k, t in enumerate(self.hidden_taus))
-        n_hidden = len(self.hidden) if self.hidden is not None else len(SIDE_BY_SIDE_TAUS) if self.side_by_side else 1
+        n_hidden = len(self.hidden) if self.hidden is not None else _default_populations(self.parallel)
         if len(taus) != n_hidden:
             raise ParameterValueError("--hidden-taus", f"one time constant per hidden population ({n_hidden}, --hidden)", taus)
         object.__setattr__(self, "hidden_taus", taus)
@@ -254,6 +254,12 @@ class TrainJob:
         return self.chips_per_step or (4 if self.quick else 8)
 
 
+def _default_populations(parallel: Optional[bool]) -> int:
+    """How many hidden populations the default network has: one per start time constant
+    of :data:`SIDE_BY_SIDE_TAUS` side by side, one with ``parallel=False``."""
+    return 1 if parallel is False else len(SIDE_BY_SIDE_TAUS)
+
+
 def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: Optional[int] = None,
                  parallel: Optional[bool] = None, hidden_taus: Optional[Sequence[float]] = None) -> NetworkLayout:
     """A network for a data set: input -> recurrent hidden populations -> output groups.
@@ -279,7 +285,7 @@ def size_network(task: Task, hidden: Optional[Sequence[int]] = None, per_class: 
         raise ParameterValueError("--per-class", f"at most {GEOMETRY.neurons_per_core // K} for {K} classes (one core of output neurons)", per_class)
     if hidden is None:
         side_by_side = parallel is not False
-        hidden = (int(np.clip(8 * K, 32, 128)),) * (len(SIDE_BY_SIDE_TAUS) if side_by_side else 1)
+        hidden = (int(np.clip(8 * K, 32, 128)),) * _default_populations(parallel)
         parallel = side_by_side
         if side_by_side and hidden_taus is None:
             hidden_taus = SIDE_BY_SIDE_TAUS
