@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
                         continue
                     task = task or _task(task_name, args.samples, seed)
                     job = TrainJob(backend=backend, epochs=args.epochs, seed=seed, inject=inject, n_chips=args.chips,
-                                   board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None)
+                                   board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None,
+                                   compile=backend == "torch" and not args.eager)
                     with tempfile.TemporaryDirectory() as out:
                         t0 = time.perf_counter()
                         res = run_training(task, job, Path(out), log=lambda m: None, epoch_log=lambda r: None)
@@ -138,6 +139,7 @@ def main() -> None:
     parser.add_argument("--board-samples", type=int, default=100)
     parser.add_argument("--hidden", type=int, nargs="+", default=None)
     parser.add_argument("--inject-only", action="store_true")
+    parser.add_argument("--eager", action="store_true", help="torch rows without torch.compile (compiled by default: 2.6x JAX per epoch against 6.6x eager)")
     parser.add_argument("--quick", action="store_true", help="one task, one seed, 20 epochs, 16 chips")
     parser.add_argument("--json", default=None, help="write every row here")
     parser.add_argument("--jsonl", default=None, help="append each row here as it is measured; rows already there are not measured again")
