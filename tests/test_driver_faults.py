@@ -316,6 +316,77 @@ def test_the_default_timeout_follows_the_boards_clock(setup):
     assert DynapseSamna(Clocked(), mapped, timeout=3).timeout == 3.0
 
 
+# --- a board without a clock of its own: its deadline counts its computing, not the machine's load ---------
+
+
+class _FakeCpu:
+    """A fake process CPU clock: ``step`` seconds more at every look; ``on_look(looks)`` after each."""
+
+    def __init__(self, step, on_look=lambda looks: None):
+        self.step, self.now, self.looks, self.on_look = step, 0.0, 0, on_look
+
+    def __call__(self):
+        self.now += self.step
+        self.looks += 1
+        self.on_look(self.looks)
+        return self.now
+
+
+@pytest.mark.timeout(30)
+def test_a_clockless_board_still_computing_past_its_deadline_is_waited_for(setup, release, monkeypatch):
+    """A starved process: the read outlives its wall-clock deadline while the process computes."""
+    from rockpool_dynapse2.hardware import driver
+
+    mapped, x, ideal = setup
+    DynapseSamna(VirtualBoard(), mapped, chunk_steps=CHUNK)(x[0])  # compiled
+
+    def slow_read():  # returns once the driver has looked at the board's progress several times, past the deadline
+        release.wait()
+        return VirtualBoard.read_events(board)
+
+    # computing: above IDLE_CPU_SHARE of a CPU at every look, far below the read's budget of CPU time
+    cpu = _FakeCpu(0.01, on_look=lambda looks: looks >= 6 and release.set())
+    monkeypatch.setattr(driver, "_cpu_seconds", cpu)
+    board = FaultyBoard("read_events", slow_read, at_run=FAIL_RUN)
+    dyn = DynapseSamna(board, mapped, timeout=0.2, chunk_steps=CHUNK)
+    out, _, _ = dyn(x[0])
+    np.testing.assert_array_equal(out, ideal[:1])
+    assert cpu.looks >= 6 and board.is_open
+
+
+@pytest.mark.timeout(30)
+def test_a_clockless_board_that_computes_longer_than_its_deadline_in_cpu_time_times_out(setup, release, monkeypatch):
+    from rockpool_dynapse2.hardware import driver
+
+    mapped, x, _ = setup
+    monkeypatch.setattr(driver, "_cpu_seconds", _FakeCpu(1.0))  # a second of CPU at every look: past any budget here
+    board = FaultyBoard("read_events", release.wait, at_run=FAIL_RUN)
+    dyn = DynapseSamna(board, mapped, timeout=0.2, chunk_steps=CHUNK)
+    with pytest.raises(BoardTimeoutError, match="computed for longer than that in CPU time") as info:
+        dyn(x[0])
+    assert info.value.steps_done == (FAIL_RUN - 1) * CHUNK and not board.is_open
+
+
+@pytest.mark.timeout(30)
+def test_a_board_with_its_own_clock_keeps_its_wall_clock_deadline(setup, release, monkeypatch):
+    """A samna board's deadline is unchanged: a busy process does not extend it."""
+    from rockpool_dynapse2.hardware import driver
+
+    mapped, x, _ = setup
+    monkeypatch.setattr(driver, "_cpu_seconds", _FakeCpu(0.01))
+
+    class Clocked(FaultyBoard):
+        @property
+        def capabilities(self):
+            return dataclasses.replace(super().capabilities, has_clock=True)
+
+    board = Clocked("read_events", release.wait, at_run=FAIL_RUN)
+    dyn = DynapseSamna(board, mapped, timeout=0.2, chunk_steps=CHUNK)
+    with pytest.raises(BoardTimeoutError, match=r"\(the board blocks\)"):
+        dyn(x[0])
+    assert not board.is_open
+
+
 # --- 4. bad events ----------------------------------------------------------------------------------------
 
 

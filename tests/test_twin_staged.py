@@ -71,6 +71,35 @@ def test_the_staged_fit_leaves_the_ideal_chip_ideal(ideal):
     np.testing.assert_array_equal(twin.quality.final_loss, 0.0)
 
 
+def test_a_stage_s_losses_are_the_spike_time_distances_of_its_simulated_runs(ideal):
+    """The jitted losses (the batches' arrays as arguments, the distances summed on the
+    device, NMDA and SHUNT skipped where no run drives them) equal the distances of the
+    runs simulated one by one plus the prior, exactly, for factors away from the ideal."""
+    import jax.numpy as jnp
+
+    from rockpool_dynapse2.twin import staged
+    from rockpool_dynapse2.twin.defects import find_defects
+    from rockpool_dynapse2.twin.replay import replay_runs, simulate
+    from rockpool_dynapse2.twin.stimuli import probe_runs
+
+    chip = ideal.chips[0]
+    defects = find_defects(chip, PROTOCOL)
+    names = staged._run_names(PROTOCOL, "all")
+    runs = replay_runs(chip, PROTOCOL, defects, (), names)
+    rasters = {r.name: chip.raster(r) for r in probe_runs(PROTOCOL) if r.name in names}
+    batches = staged._batches(runs, rasters, PROTOCOL)
+    assert any(b.idle for b in batches) and any(not b.idle for b in batches)  # DC runs skip NMDA and SHUNT; the others do not
+    theta = np.random.default_rng(1).normal(0.0, 0.3, (3, len(PARAMETER_NAMES)))
+    expected = np.sum((theta / 0.5) ** 2, axis=1)
+    for b in batches:
+        raster = simulate(jnp.tile(jnp.asarray(theta, jnp.float32), (b.copies, 1)), b.run, PROTOCOL.dt, 1e-8, 1)
+        predicted = np.asarray(raster, dtype=np.float64).reshape(raster.shape[0], b.copies, -1)
+        expected = expected + spike_time_losses(b.run.observed, predicted, b.segment)
+    losses = staged._stage_losses(batches, PROTOCOL, 0.5)(theta)
+    assert (losses > np.sum((theta / 0.5) ** 2, axis=1)).all()  # spikes off: a distance > 0 for each neuron
+    np.testing.assert_array_equal(losses, expected)
+
+
 def test_the_staged_fit_recovers_the_refractory_period_and_moves_tau_mem():
     truth = _scaled(Iref=[0.8, 1.0, 1.25], C_mem=[0.75, 1.0, 1.3])
     recordings = probe(VirtualBoard(profile=truth), chips=[0], cores=[0], protocol=PROTOCOL)

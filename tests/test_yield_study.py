@@ -155,6 +155,9 @@ def test_the_fitted_strategy_probes_the_network_s_slots_and_tunes_on_the_fit(tin
     assert set(outcome.seconds) == {"draw", "deploy", "tune", "deploy_tuned"}
     parts = outcome.details["seconds"]
     assert set(parts) == {"probe", "fit", "fine_tune", "check"} and sum(parts.values()) <= outcome.seconds["tune"]
+    cpu = outcome.details["cpu_seconds"]  # the process's CPU time of every stage and part
+    assert set(cpu) == set(outcome.seconds) | set(parts) and all(v >= 0 for v in cpu.values())
+    assert cpu["fine_tune"] > 0 and sum(cpu[p] for p in parts) <= cpu["tune"] + 1e-6
     check = outcome.details["board_check"]
     assert check["samples"] == min(64, len(tiny[3].y_tune)) and 0 <= check["untuned"] <= 1 and 0 <= check["tuned"] <= 1
     assert outcome.checked in (outcome.tuned, outcome.untuned)

@@ -26,6 +26,18 @@ call that blocks inside the board cannot hold the driver past its deadline:
   ``read_events`` still inside the board at that deadline (or, begun close to it, after
   ``min(timeout, 0.5 s)``) is *stuck*.
 
+These are wall-clock seconds on a board whose clock runs on its own (a samna board:
+``capabilities.has_clock``). A board without one (the virtual board) computes the run
+inside its calls, in this process, so a wall-clock deadline would measure the machine's
+load, not the board (a process starved of CPU would fail a healthy run). There a call
+past its deadline is still waited for while it *computes*, and is stuck only when it
+(a) stops computing: the process used less than :data:`IDLE_CPU_SHARE` of a CPU over the
+last wait of the call's deadline (a board blocked inside a call), or (b) has computed for
+longer than its deadline: the process's CPU time since the call began is past it (a
+board that never finishes). Both are measured on the process's CPU time
+(``time.process_time``: every thread of the process, so a second busy thread in the
+process keeps a blocked board's call waited for, up to (b)).
+
 A stuck call raises :class:`~rockpool_dynapse2.errors.BoardTimeoutError` and the driver
 closes the board (its helper thread may stay blocked in the board; the board must not be
 used again: the driver refuses to, whatever the board says). An interrupt (Ctrl-C) while
@@ -92,6 +104,7 @@ __all__ = [
     "DynapseSamna",
     "DEFAULT_TIMEOUT",
     "DEFAULT_TIMEOUT_SIMULATED",
+    "IDLE_CPU_SHARE",
     "raster_to_events",
     "events_to_raster",
     "unrouted_input_routes",
@@ -111,7 +124,34 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT_SIMULATED = 60.0
 """Default ``timeout`` (s) on a board without a clock of its own (the virtual board): its
 reads simulate the run, so the deadline includes compute time, seconds of JIT compilation
-for every new chunk length."""
+for every new chunk length (seconds of the process's CPU time, see the module docs)."""
+
+IDLE_CPU_SHARE = 0.01
+"""A board without a clock of its own is computing a call while its process uses at least
+this share of one CPU (a starved process on a loaded machine gets more; a blocked one
+gets none)."""
+
+
+def _cpu_seconds() -> float:
+    """The process's CPU time (s), every thread's: the clock of a board without its own."""
+    return time.process_time()
+
+
+class _Computing:
+    """Whether a board without a clock of its own still computes a call (see the module docs)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.cpu0 = self.cpu = _cpu_seconds()
+        self.wall = time.monotonic()
+
+    def __call__(self) -> bool:
+        """Since the last look: the process used at least :data:`IDLE_CPU_SHARE` of a CPU,
+        and since the call began, at most ``seconds`` of CPU time."""
+        cpu, wall = _cpu_seconds(), time.monotonic()
+        busy = cpu - self.cpu > IDLE_CPU_SHARE * (wall - self.wall)
+        self.cpu, self.wall = cpu, wall
+        return busy and cpu - self.cpu0 <= self.seconds
 
 
 def raster_to_events(raster: np.ndarray, config: MappedConfiguration, t0: int, dt_us: int) -> List[GridEvent]:
@@ -247,13 +287,16 @@ class _Worker:
             job.run()
             job = jobs.get()
 
-    def call(self, fn: Callable[..., Any], args: Tuple[Any, ...], seconds: float) -> Tuple[bool, Any]:
-        """``(True, fn(*args))`` if it returned within ``seconds``, ``(False, None)`` if it is
-        still running; what it raised is raised here."""
+    def call(self, fn: Callable[..., Any], args: Tuple[Any, ...], seconds: float,
+             computing: Optional[Callable[[], bool]] = None) -> Tuple[bool, Any]:
+        """``(True, fn(*args))`` if it returned within ``seconds`` (or, with ``computing``,
+        after further waits of ``seconds`` each as long as ``computing()`` says the call
+        still computes), ``(False, None)`` if it is still running; what it raised is raised here."""
         job = _Job(fn, args)
         self._jobs.put(job)
-        if not job.done.wait(max(seconds, 0.0)):
-            return False, None
+        while not job.done.wait(max(seconds, 0.0)):
+            if computing is None or not computing():
+                return False, None
         if job.error is not None:
             raise job.error
         return True, job.value
@@ -263,11 +306,12 @@ class _Worker:
         self._jobs.put(None)
 
 
-def _call_within(fn: Callable[..., Any], args: Tuple[Any, ...], seconds: float) -> Tuple[bool, Any]:
+def _call_within(fn: Callable[..., Any], args: Tuple[Any, ...], seconds: float,
+                 computing: Optional[Callable[[], bool]] = None) -> Tuple[bool, Any]:
     """``fn(*args)`` in a thread of its own, as :meth:`_Worker.call`."""
     worker = _Worker()
     try:
-        return worker.call(fn, args, seconds)
+        return worker.call(fn, args, seconds, computing)
     finally:
         worker.stop()
 
@@ -363,8 +407,10 @@ class DynapseSamna(Module):
         self.poll_interval = float(poll_interval)
         self._closed_because: Optional[str] = None
         self._worker: Optional[_Worker] = None
+        self._has_clock = True  # wall-clock deadlines until the board says otherwise
         self._init_lost_inputs(config)
         capabilities = self.capabilities
+        self._has_clock = capabilities.has_clock
         if timeout is None and not capabilities.has_clock:
             self.timeout = DEFAULT_TIMEOUT_SIMULATED
         lead_time = capabilities.lead_time if lead_time is None else lead_time
@@ -408,7 +454,8 @@ class DynapseSamna(Module):
             self._check_usable()
             if seconds is None:
                 return fn(*args)
-            finished, value = (self._worker.call if self._worker is not None else _call_within)(fn, args, seconds)
+            computing = None if self._has_clock else _Computing(seconds)
+            finished, value = (self._worker.call if self._worker is not None else _call_within)(fn, args, seconds, computing)
         except KeyboardInterrupt:
             if seconds is not None:  # the helper thread may still be inside the board
                 self._close_after(f"an interrupt while `{what}` ran")
@@ -419,8 +466,9 @@ class DynapseSamna(Module):
             raise _translate(what, err, where, self._close_after(f"`{what}` raised {type(err).__name__}")) from err
         if not finished:
             note = self._close_after(f"`{what}` did not return")
+            why = "the board blocks" if self._has_clock else "the board stopped computing, or computed for longer than that in CPU time"
             raise BoardTimeoutError(
-                f"`{what}` must return within {seconds:.3g} s{where}; it did not (the board blocks) and the board has been closed{note}"
+                f"`{what}` must return within {seconds:.3g} s{where}; it did not ({why}) and the board has been closed{note}"
             )
         return value
 

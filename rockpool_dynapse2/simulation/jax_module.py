@@ -122,6 +122,18 @@ def _chunk_length(T: int, chunk: Optional[int]) -> int:
     return max(1, min(T, int(math.ceil(root))))
 
 
+def _multi_split(idle: Tuple[int, ...]) -> Callable[..., Tuple[Any, ...]]:
+    """:func:`split_multi_input`, giving no input (None) to the ``idle`` synapse types
+    (whose inputs are all 0: the caller's promise, see :func:`evolve_arrays`)."""
+    if not idle:
+        return split_multi_input
+
+    def split(ops: ArrayOps, w: Any) -> Tuple[Any, ...]:
+        return tuple(None if k in idle else x for k, x in enumerate(split_multi_input(ops, w)))
+
+    return split
+
+
 def _run(
     params: DynapParams,
     state: DynapState,
@@ -139,7 +151,7 @@ def _run(
     constants = prepare(OPS, params, dt, signed)
     if constants.w_rec is not None:
         constants = constants._replace(w_rec=(constants.w_rec, constants.w_rec.T))
-    split = split_signed_input if signed else split_multi_input
+    split = split_signed_input if signed else _multi_split(idle)
     if not signed:
         xs = synapse_major(xs)
     state = loop_state(state, idle)
@@ -274,7 +286,8 @@ def evolve_arrays(
         record: also return every state over time.
         chunk: steps per checkpointed chunk (default about ``sqrt(T)``, see :func:`_chunk_length`).
         idle: synapse types that are at 0 in ``state`` and get no input (see
-            :func:`.step.loop_state`); the loop skips them.
+            :func:`.step.loop_state`; with the multi-synapse layout their columns of
+            ``inputs`` must be 0); the loop skips them.
 
     Returns:
         ``(spikes (B, T, N), final state, record)``.

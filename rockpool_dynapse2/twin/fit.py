@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
@@ -36,7 +37,7 @@ from ..parameters.validate import instance, integer, real_number
 from .defects import FoundDefects, find_defects
 from .probe import ChipRecording, ProbeRecordings
 from .quantities import PARAMETER_NAMES, QUANTITY_NAMES, effective_quantities
-from .replay import LOG_BOUND, ReplayRun, replay_runs, simulate, twin_profile
+from .replay import LOG_BOUND, ReplayRun, replay_runs, rest_state, simulate, spikes_per_step, twin_profile
 from .stimuli import ProbeProtocol, probe_runs
 
 __all__ = ["Twin", "FitQuality", "fit_twin", "predict_counts", "quantity_errors", "FITTED_RUNS"]
@@ -252,11 +253,12 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     defects = find_defects(chip, protocol)
     addresses = chip.addresses(protocol)
     fitted = np.array([a not in defects.dead and a not in defects.always_on for a in addresses])
-    runs = replay_runs(chip, protocol, defects, FITTED_RUNS)
+    every = {r.name: r for r in replay_runs(chip, protocol, defects, FITTED_RUNS + ("refractory",))}  # each configuration built once
+    runs = [every[r.name] for r in probe_runs(protocol) if r.kind in FITTED_RUNS and r.name != "held_out"]
     if _timed(chip, protocol):
         from .staged import fit_staged
 
-        theta, first, last = fit_staged(chip, protocol, defects, fitted, prior_sigma)
+        theta, first, last = fit_staged(chip, protocol, defects, fitted, prior_sigma, runs=every)
     else:
         theta, first, last = _fit_chip(runs, protocol, fitted, steps, learning_rate, prior_sigma)
     bins = sum(r.observed.shape[0] for r in runs)
@@ -265,12 +267,36 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     return _ChipFit(defects, theta, first, last, data_loss / bins, fitted, held)
 
 
-def _count_losses(theta: np.ndarray, runs: Sequence[ReplayRun], protocol: ProbeProtocol) -> np.ndarray:
-    """``(N,)`` the count loss of ``theta`` on ``runs`` (without the prior)."""
+def _run_count_loss(theta, values, rest, inputs, observed, dt: float, bin_steps: int):
+    """``(N,)`` one run's count loss ``sum (predicted - observed)^2 / (observed + 1)`` (jax)."""
+    import jax.numpy as jnp
+
+    spikes = spikes_per_step(theta, values, rest, inputs, dt, 1e-8)
+    T, n = inputs.shape[:2]
+    bins = T // bin_steps
+    predicted = spikes[: bins * bin_steps].reshape(bins, bin_steps, n).sum(axis=1)
+    return jnp.sum((predicted - observed) ** 2 / (observed + 1.0), axis=0)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_count_loss():
+    """:func:`_run_count_loss` jitted once per process (the run's arrays are arguments)."""
     import jax
 
-    losses = jax.jit(lambda th: _losses(th, runs, protocol.dt, 1e-8, protocol.bin_steps, np.inf))
-    return np.asarray(losses(np.asarray(theta, np.float32)), dtype=np.float64)
+    return jax.jit(_run_count_loss, static_argnames=("dt", "bin_steps"))
+
+
+def _count_losses(theta: np.ndarray, runs: Sequence[ReplayRun], protocol: ProbeProtocol) -> np.ndarray:
+    """``(N,)`` the count loss of ``theta`` on ``runs`` (without the prior)."""
+    import jax.numpy as jnp
+
+    loss = _compiled_count_loss()
+    th = jnp.asarray(theta, dtype=jnp.float32)
+    total = np.zeros(theta.shape[0], dtype=np.float32)
+    for run in runs:
+        observed = jnp.asarray(run.observed, dtype=jnp.float32)
+        total = total + np.asarray(loss(th, run.values, rest_state(run.values), run.inputs, observed, dt=protocol.dt, bin_steps=protocol.bin_steps))
+    return total.astype(np.float64)
 
 
 def _timed(chip: ChipRecording, protocol: ProbeProtocol) -> bool:

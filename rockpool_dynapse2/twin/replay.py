@@ -23,7 +23,7 @@ from .probe import ChipRecording
 from .quantities import FIT_NAMES
 from .stimuli import ProbeProtocol, ProbeRun, probe_runs
 
-__all__ = ["LOG_BOUND", "ReplayRun", "replay_run", "replay_runs", "simulate", "twin_profile"]
+__all__ = ["LOG_BOUND", "ReplayRun", "replay_run", "replay_runs", "simulate", "rest_state", "spikes_per_step", "twin_profile"]
 
 LOG_BOUND = 1.5
 """Bound of every log-factor (a factor between 0.22 and 4.5)."""
@@ -65,25 +65,42 @@ def replay_runs(recording: ChipRecording, protocol: ProbeProtocol, defects: Foun
 
 def simulate(theta, run: ReplayRun, dt: float, Iscale: float, bin_steps: int):
     """``(bins, N)`` predicted counts of ``run`` for log-factors ``theta`` ``(N, P)`` (jax)."""
+    spikes = spikes_per_step(theta, run.values, rest_state(run.values), run.inputs, dt, Iscale)
+    T, n = run.inputs.shape[:2]
+    bins = T // bin_steps
+    return spikes[: bins * bin_steps].reshape(bins, bin_steps, n).sum(axis=1)
+
+
+def rest_state(values: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """``{state field: (N, ...)}``: the neurons of a run's ``values`` at rest (numpy)."""
+    from ..simulation.module_spec import initial_state_values
+
+    return initial_state_values(np.asarray(values["Io"], dtype=np.float32))
+
+
+def spikes_per_step(theta, values, rest, inputs, dt: float, Iscale: float, idle: Tuple[int, ...] = ()):
+    """``(T, N)`` spikes per step of the neurons with the currents ``values`` (``{name: (N,)}``,
+    a :class:`ReplayRun`'s), the initial state ``rest`` (:func:`rest_state`) and the input
+    weights ``inputs`` ``(T, N, 4)`` (units of ``Iscale``), each neuron's currents and
+    weights times its factors ``exp(theta)`` (``(N, P)``); the arrays may be traced (jax).
+    ``idle``: synapse types that get no input in ``inputs`` and are at 0 in ``rest``
+    (skipped by the time loop: the same spikes, see :func:`~rockpool_dynapse2.simulation.step.loop_state`)."""
     import jax.numpy as jnp
 
     from ..simulation.jax_module import evolve_arrays
-    from ..simulation.module_spec import initial_state_values
     from ..simulation.records import DynapParams, DynapState
 
     f = jnp.exp(theta)
-    values = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in run.values.items()}
+    values = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in values.items()}
     for i, name in enumerate(FIT_NAMES):
         for target in (("kappa_n", "kappa_p") if name == "kappa" else (name,)):
             values[target] = values[target] * f[:, i]
     params = DynapParams(**values, Iscale=Iscale, w_rec=None)
-    T, n = run.inputs.shape[:2]
-    u = (jnp.asarray(run.inputs) * f[None, :, len(FIT_NAMES) :]).reshape(1, T, 4 * n)
-    rest = initial_state_values(np.asarray(run.values["Io"], dtype=np.float32))
+    T, n = inputs.shape[:2]
+    u = (jnp.asarray(inputs) * f[None, :, len(FIT_NAMES) :]).reshape(1, T, 4 * n)
     state = DynapState(**{k: jnp.asarray(v)[None] for k, v in rest.items()})
-    spikes, _, _ = evolve_arrays(params, state, u, dt, jnp.inf, False, False)
-    bins = T // bin_steps
-    return spikes[0, : bins * bin_steps].reshape(bins, bin_steps, n).sum(axis=1)
+    spikes, _, _ = evolve_arrays(params, state, u, dt, jnp.inf, False, False, idle=tuple(idle))
+    return spikes[0]
 
 
 def twin_profile(base: ChipProfile, defects: FoundDefects, addresses: Sequence[Tuple[int, int, int]] = (), theta: Optional[np.ndarray] = None) -> ChipProfile:

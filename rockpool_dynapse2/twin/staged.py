@@ -44,12 +44,15 @@ representable by the factors, a data loss of 1.0-7.9 per neuron against 0 at the
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Sequence, Tuple
+import functools
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..simulation.step import IDLE_SIGNED
+
 from .defects import FoundDefects
-from .replay import LOG_BOUND, ReplayRun, replay_runs, simulate
+from .replay import LOG_BOUND, ReplayRun, replay_runs, rest_state, spikes_per_step
 from .probe import ChipRecording
 from .quantities import PARAMETER_NAMES, SYNAPSES
 from .stimuli import ProbeProtocol, probe_runs
@@ -102,6 +105,8 @@ class _Batch(NamedTuple):
     copies: int
     segment: int
     """Steps of each segment of the runs."""
+    idle: Tuple[int, ...]
+    """The synapse types none of the runs drives (the time loop skips them, :func:`_idle`)."""
 
 
 def _segment_steps(protocol: ProbeProtocol, name: str, steps: int) -> int:
@@ -113,6 +118,12 @@ def _segment_steps(protocol: ProbeProtocol, name: str, steps: int) -> int:
     if name == "synapses" or name.startswith(("mixture_", "held_out")):
         return protocol.rest_steps + protocol.train_steps
     return steps
+
+
+def _idle(inputs: np.ndarray) -> Tuple[int, ...]:
+    """The synapse types the time loop can skip (NMDA and SHUNT, :data:`~rockpool_dynapse2.simulation.step.IDLE_SIGNED`)
+    that get no input in ``inputs`` ``(T, N, 4)``: at 0 from rest, they stay at 0 (the DC and refractory runs)."""
+    return tuple(int(k) for k in IDLE_SIGNED if not inputs[:, :, int(k)].any())
 
 
 def _batches(runs: Sequence[ReplayRun], rasters: Dict[str, np.ndarray], protocol: ProbeProtocol) -> List[_Batch]:
@@ -127,7 +138,7 @@ def _batches(runs: Sequence[ReplayRun], rasters: Dict[str, np.ndarray], protocol
         inputs = np.concatenate([r.inputs for r in group], axis=1)
         observed = np.stack([rasters[r.name] for r in group], axis=1)
         stacked = ReplayRun("+".join(r.name for r in group), values, inputs, observed)
-        out.append(_Batch(stacked, len(group), segment))
+        out.append(_Batch(stacked, len(group), segment, _idle(inputs)))
     return out
 
 
@@ -141,22 +152,46 @@ def spike_time_losses(observed: np.ndarray, predicted: np.ndarray, segment: int)
     return np.abs(difference).reshape(-1, observed.shape[-1]).sum(axis=0) / segment
 
 
-def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigma: float):
-    """A function ``theta (N, P) -> (N,)`` losses of the stage's runs (the simulation jitted)."""
-    import jax
+def _batch_distances(theta, values, rest, inputs, observed, dt: float, copies: int, segment: int, idle: Tuple[int, ...]):
+    """``(N,)`` int32: :func:`spike_time_losses` of one batch, times ``segment`` (the sum of
+    ``|N_obs(t) - N_pred(t)|``, an integer), for log-factors ``theta`` ``(N, P)`` (jax)."""
     import jax.numpy as jnp
 
-    def rasters(theta):
-        return [simulate(jnp.tile(theta, (b.copies, 1)), b.run, protocol.dt, 1e-8, 1) for b in batches]
+    spikes = spikes_per_step(jnp.tile(theta, (copies, 1)), values, rest, inputs, dt, 1e-8, idle)
+    n = theta.shape[0]
+    shape = (spikes.shape[0] // segment, segment, copies, n)
+    step_difference = observed.reshape(shape) - spikes.reshape(shape).astype(jnp.int32)
+    return jnp.abs(jnp.cumsum(step_difference, axis=1)).sum(axis=(0, 1, 2))  # N_obs(t) - N_pred(t), summed
 
-    compiled = jax.jit(rasters)
+
+@functools.lru_cache(maxsize=1)
+def _compiled_distances():
+    """:func:`_batch_distances` jitted once per process: the runs' arrays are its arguments,
+    so every stage and every chip probed with the same protocol reuse its compilations."""
+    import jax
+
+    return jax.jit(_batch_distances, static_argnames=("dt", "copies", "segment", "idle"))
+
+
+def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigma: float):
+    """A function ``theta (N, P) -> (N,)`` losses of the stage's runs (the simulation and
+    the spike-time distances jitted, :func:`_compiled_distances`)."""
+    import jax.numpy as jnp
+
+    distances = _compiled_distances()
+    arrays = [
+        (b, {k: jnp.asarray(v, dtype=jnp.float32) for k, v in b.run.values.items()}, {k: jnp.asarray(v) for k, v in rest_state(b.run.values).items()},
+         jnp.asarray(b.run.inputs), jnp.asarray(b.run.observed, dtype=jnp.int32))
+        for b in batches
+    ]
 
     def losses(theta: np.ndarray) -> np.ndarray:
-        outputs = compiled(jnp.asarray(theta, dtype=jnp.float32))
+        th = jnp.asarray(theta, dtype=jnp.float32)
+        outputs = [distances(th, values, rest, inputs, observed, dt=protocol.dt, copies=b.copies, segment=b.segment, idle=b.idle)
+                   for b, values, rest, inputs, observed in arrays]
         total = np.sum((theta / prior_sigma) ** 2, axis=1)
-        for b, raster in zip(batches, outputs):
-            predicted = np.asarray(raster, dtype=np.float64).reshape(raster.shape[0], b.copies, -1)
-            total = total + spike_time_losses(b.run.observed, predicted, b.segment)
+        for b, distance in zip(batches, outputs):
+            total = total + np.asarray(distance, dtype=np.float64) / b.segment  # an integer: as spike_time_losses sums it
         return total
 
     return losses
@@ -224,6 +259,7 @@ def fit_staged(
     fitted: np.ndarray,
     prior_sigma: float,
     deltas: Sequence[float] = DELTAS,
+    runs: Optional[Dict[str, ReplayRun]] = None,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit one chip's log-factors by the stages of :data:`STAGES` (see the module docs).
 
@@ -234,6 +270,8 @@ def fit_staged(
         fitted: ``(N,)`` which neurons to fit (the others keep the ideal factors).
         prior_sigma: the prior's spread on each log-factor.
         deltas: the search's step sizes, largest first.
+        runs: ``{run name: its ReplayRun}`` with every run the stages use
+            (:func:`~.replay.replay_runs`), when the caller has built them; default: built here.
 
     Returns:
         ``(theta (N, P), initial losses (N,), final losses (N,))``, the losses those of the
@@ -241,11 +279,13 @@ def fit_staged(
     """
     theta = np.zeros((fitted.size, len(PARAMETER_NAMES)))
     first = last = None
+    if runs is None:
+        runs = {r.name: r for r in replay_runs(chip, protocol, defects, (), _run_names(protocol, "all"))}
+    rasters = {r.name: chip.raster(r) for r in probe_runs(protocol) if r.name in runs}
     for _, names, which in STAGES:
         run_names = _run_names(protocol, which)
-        runs = replay_runs(chip, protocol, defects, (), run_names)
-        rasters = {r.name: chip.raster(r) for r in probe_runs(protocol) if r.name in run_names}
-        losses = _stage_losses(_batches(runs, rasters, protocol), protocol, prior_sigma)
+        stage_runs = [runs[name] for name in run_names]
+        losses = _stage_losses(_batches(stage_runs, rasters, protocol), protocol, prior_sigma)
         if which == "all":
             first = losses(np.zeros_like(theta))
         theta, last = _search(losses, theta, directions(names), fitted, deltas)

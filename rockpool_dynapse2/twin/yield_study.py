@@ -136,7 +136,9 @@ class ChipOutcome:
         worker: ``host:pid`` of the process that ran the chip.
         details: what the tuning strategy reports (``"fitted"``: the slots probed per
             core, the probes run, the defective slots found, the fit's held-out correlation,
-            and ``"seconds"`` of the parts of its ``tune`` stage: ``probe``, ``fit``, ``fine_tune``).
+            and ``"seconds"`` of the parts of its ``tune`` stage: ``probe``, ``fit``, ``fine_tune``);
+            every chip's ``"cpu_seconds"``: the CPU time of its process in each stage and
+            part (every thread's; what the chip costs, whatever the machine's load).
     """
 
     seed: int
@@ -433,12 +435,14 @@ class _Stages:
         self.error: Optional[str] = None
         self.failed: Optional[str] = None
         self.parts: Dict[str, float] = {}
+        self.cpu: Dict[str, float] = {}
+        """CPU seconds of the process in each stage and part (the wall times' load-free twin)."""
         self._failed_part: Optional[str] = None
 
     def run(self, stage: str, fn: Callable[[], Any]) -> Any:
         if self.error is not None:
             return None
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return fn()
         except Exception as err:  # noqa: BLE001 (any failure of a chip is recorded in its outcome)
@@ -446,10 +450,11 @@ class _Stages:
             return None
         finally:
             self.seconds[stage] = time.perf_counter() - start
+            self.cpu[stage] = time.process_time() - cpu
 
     def part(self, name: str, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` as a timed part of the running stage; its errors pass (to :meth:`run`)."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return fn()
         except Exception:
@@ -457,6 +462,7 @@ class _Stages:
             raise
         finally:
             self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - start
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
 
 def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
@@ -479,6 +485,7 @@ def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
         mapped = stages.run("tune", lambda: tuner(context))
         tuned = stages.run("deploy_tuned", lambda: board_accuracy(net.result, mapped, inputs.x_test, inputs.y_test, factory))
         details = {**context.details, "seconds": stages.parts} if stages.parts else context.details
+    details = {**details, "cpu_seconds": stages.cpu}
     return ChipOutcome(job.seed, job.mismatch, job.tune, untuned, tuned, stages.seconds, stages.error, stages.failed, _worker(), details)
 
 
