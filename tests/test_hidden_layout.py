@@ -197,7 +197,7 @@ def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeyp
 
     def run_training(task, job, out_dir, **kwargs):
         jobs.append(job)
-        acc = {"float": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
+        acc = {"float": 1.0, "as_trained": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
         return {"accuracy": acc, "board_samples": 0, "files": {}}
 
     monkeypatch.setattr(train_pipeline, "run_training", run_training)

@@ -89,8 +89,9 @@ def test_train_writes_results_scripts_can_read(trained):
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     acc = results["accuracy"]
-    for key in ("float", "quantized", "board"):
+    for key in ("float", "as_trained", "quantized", "board"):
         assert 0.0 <= acc[key] <= 1.0
+    assert set(results["rounding"]["zeroed"]) == {"input", "recurrent"}
     for dev in ("0.2", "0.3"):
         for key in ("mismatch", "mismatch_calibrated"):
             m = acc[key][dev]
@@ -99,6 +100,23 @@ def test_train_writes_results_scripts_can_read(trained):
     for name in ("config.json.gz", "network.npz", "x_test.npy", "y_test.npy", "training.png", "accuracy.png"):
         assert (out / name).is_file(), name
     assert len(results["training"]["history"]) == EPOCHS
+
+
+def test_float_is_the_saved_network_unrounded_and_as_trained_rounded_as_the_loop(trained):
+    """``float`` simulates the trained values as they are; ``as_trained`` as the training
+    loop does (weights on the core's levels, currents on bias codes); ``rounding`` counts
+    the synapses the levels round to 0."""
+    from rockpool_dynapse2.app.train_pipeline import rounded_away
+    from rockpool_dynapse2.training import load_parameters
+    from rockpool_dynapse2.training.jax_trainer import counts_jax
+
+    _, out = trained
+    results = json.loads((out / "results.json").read_text())
+    saved = load_parameters(out / "network.npz")
+    model, x, y = saved.model, np.load(out / "x_test.npy"), np.load(out / "y_test.npy")
+    assert results["accuracy"]["float"] == model.accuracy(counts_jax(model, saved.params, x, quantize=False, snap=False), y)
+    assert results["accuracy"]["as_trained"] == model.accuracy(counts_jax(model, saved.params, x), y)
+    assert results["rounding"]["zeroed"] == rounded_away(model, saved.params)
 
 
 def test_what_was_trained_is_what_the_board_runs(trained):

@@ -4,7 +4,14 @@
 the training library (mismatch injection and the chip's constraints in the loop), and
 measures its test accuracy at every stage:
 
-* ``float``: the trained weights and core parameters without the chip's rounding;
+* ``float``: the trained weights and core parameters without the chip's rounding (the
+  latent values the training loop rounds in its forward pass: the loss never sees them
+  unrounded, so a weight below half its core's smallest level, 0 on the chip, keeps
+  whatever value the straight-through gradient left it; ``rounding`` in ``results.json``
+  says how many);
+* ``as_trained``: the network as the training loop simulates it (weights on 16 levels per
+  core, currents on bias codes, the nominal chip): the network the loss was minimised on
+  and the one the ``mismatch`` chips are copies of, so the reference of their yield;
 * ``quantized``: what the chip holds (currents on bias codes, 16 weight levels per core,
   64 synapses per neuron), simulated from the chip-exact network spec
   (:func:`~rockpool_dynapse2.mapping.trained.spec_from_training`);
@@ -59,6 +66,7 @@ __all__ = [
     "train_model",
     "measure_simulated",
     "mismatch_accuracies",
+    "rounded_away",
     "board_samples",
     "board_outputs",
     "measure_board",
@@ -69,7 +77,7 @@ __all__ = [
     "run_training",
 ]
 
-RESULT_KEYS = ("float", "quantized", "mismatch", "mismatch_calibrated", "board")
+RESULT_KEYS = ("float", "as_trained", "quantized", "mismatch", "mismatch_calibrated", "board")
 """The keys of ``results.json``'s ``"accuracy"``."""
 
 CALIBRATION_SAMPLES = 100
@@ -364,8 +372,10 @@ def train_model(model: ChipModel, task: Task, job: TrainJob, epoch_log: Optional
 
 def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: TrainJob,
                       log: Callable[[str], None] = print, prefix: str = "") -> Tuple[Dict[str, Any], Any]:
-    """The test accuracy in simulation: ``float``, ``quantized`` (from the chip-exact spec)
-    and ``mismatch`` (per deviation: mean, worst and every chip), as in ``results.json``.
+    """The test accuracy in simulation: ``float`` (unrounded), ``as_trained`` (rounded as
+    the training loop rounds), ``quantized`` (from the chip-exact spec) and ``mismatch``
+    (per deviation: mean, worst and every chip), as in ``results.json``; the log also gives
+    :func:`rounded_away`'s shares.
 
     Returns:
         ``(accuracy, spec)``: the accuracies and the chip-exact
@@ -378,12 +388,17 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     accuracy: Dict[str, Any] = {}
     float_counts = counts_jax(model, result.params, task.x_test, quantize=False, snap=False)
     accuracy["float"] = model.accuracy(float_counts, task.y_test)
+    accuracy["as_trained"] = model.accuracy(counts_jax(model, result.params, task.x_test), task.y_test)  # the settings' rounding
     spec = spec_from_training(result)
     net = dynapsim_net_from_spec(spec, "jax")
     q_counts = np.concatenate([model.readout_counts(np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]))
                                for i in range(0, len(task.x_test), 256)])
     accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
-    log(f"{prefix}test accuracy: float {accuracy['float']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
+    log(f"{prefix}test accuracy: float (unrounded) {accuracy['float']:.1%}, as trained (rounded as in the loop) "
+        f"{accuracy['as_trained']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
+    away = rounded_away(model, result.params)
+    log(f"{prefix}rounding: {away['input']:.0%} of the input and {away['recurrent']:.0%} of the recurrent synapses are "
+        "below half their core's smallest weight level (0 on the chip and as trained; the float stage keeps them)")
     accuracy["mismatch"], accuracy["mismatch_calibrated"] = {}, {}
     for dev in job.deviations:
         chips, calibrated = mismatch_accuracies(model, result.params, task, dev, job.chips, seed=job.seed + 1)
@@ -410,6 +425,21 @@ def mismatch_accuracies(model: ChipModel, params: Dict[str, Any], task: Task, de
     calibrated = [model.output_accuracy(c[:, out], task.y_test, model.calibrate_readout(k[:, out]))
                   for c, k in zip(counts, cal_counts)]
     return raw, calibrated
+
+
+def rounded_away(model: ChipModel, params: Dict[str, Any]) -> Dict[str, float]:
+    """The share of the drawn synapses whose trained weight the chip's 16 levels per core
+    round to 0 (below half the core's smallest level), ``{"input", "recurrent"}``; the
+    ``float`` stage keeps them, the chip and the training loop do not (with the settings'
+    ``quantize`` off, none is)."""
+    from ..training.constraints import jax_ops
+
+    view = model.chip_view(jax_ops(), params)
+    out = {}
+    for key, weights, mask in (("input", view.w_in, model.connections.input), ("recurrent", view.w_rec, model.connections.recurrent)):
+        drawn = np.asarray(mask) > 0
+        out[key] = float(np.mean(np.asarray(weights)[drawn] == 0)) if drawn.any() else 0.0
+    return out
 
 
 def board_samples(task: Task, job: TrainJob) -> int:
@@ -499,6 +529,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
         "network": {"populations": {p.name: p.size for p in layout.populations}, "cores": layout.n_cores,
                     "per_class": layout.per_class, "max_fan_in": int(model.connections.fan_in.max()),
                     "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
+        "rounding": {"zeroed": rounded_away(model, result.params)},
         "training": training_summary(result, job),
         "board_samples": n_board,
         "board_classes": model.output_predict(model.readout_counts(board_out)).tolist(),  # per sample, -1: a tie (as deploy prints)
@@ -545,11 +576,12 @@ def _plots(out_dir: Path, result: TrainResult, accuracy: Dict[str, Any]) -> Dict
     import matplotlib.pyplot as plt
 
     files = {"training_plot": str(result.plot(out_dir / "training.png"))}
-    stages = ["float", "quantized"] + [f"mismatch {k}" for k in accuracy["mismatch"]] + ["board"]
-    values = [accuracy["float"], accuracy["quantized"]] + [v["mean"] for v in accuracy["mismatch"].values()] + [accuracy["board"]]
-    worst = [np.nan, np.nan] + [v["worst"] for v in accuracy["mismatch"].values()] + [np.nan]
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    bars = ax.bar(stages, values, color=["#4c72b0", "#55a868"] + ["#dd8452"] * len(accuracy["mismatch"]) + ["#8172b3"])
+    stages = ["float", "as trained", "quantized"] + [f"mismatch {k}" for k in accuracy["mismatch"]] + ["board"]
+    values = ([accuracy["float"], accuracy["as_trained"], accuracy["quantized"]] + [v["mean"] for v in accuracy["mismatch"].values()]
+              + [accuracy["board"]])
+    worst = [np.nan] * 3 + [v["worst"] for v in accuracy["mismatch"].values()] + [np.nan]
+    fig, ax = plt.subplots(figsize=(7.6, 3.6))
+    bars = ax.bar(stages, values, color=["#4c72b0", "#64b5cd", "#55a868"] + ["#dd8452"] * len(accuracy["mismatch"]) + ["#8172b3"])
     ax.scatter(stages, worst, color="black", marker="v", zorder=3, label="worst chip")
     for bar, v in zip(bars, values):
         ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.0%}", ha="center", fontsize=8)
