@@ -683,8 +683,11 @@ TRAINING_CASES: List[Case] = [
          Accepted(lambda v, c: c.fan_in.max() <= 2 and c.fan_in.min() >= 1)),
     # settings
     *[case for name in ("epochs", "batch_size", "chips_per_step") for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE)],
-    *[case for name in ("warmup", "patience") for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE)],
+    *[case for name in ("warmup", "patience", "inject_ramp") for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE)],
     Case("TrainSettings.patience[0]", lambda v: TR.TrainSettings(patience=v), 0, attribute("patience", int)),
+    Case("TrainSettings.inject_ramp[0]", lambda v: TR.TrainSettings(inject_ramp=v), 0, attribute("inject_ramp", int)),
+    *sweep("TrainSettings.injected_sigma.epoch", lambda v: TR.TrainSettings(inject_ramp=4).injected_sigma(v), PVE,
+           none=close(lambda v: 0.3 / 3)),  # None: the whole deviation (the validation chips)
     *[case for name in ("learning_rate", "clip_norm", "temperature", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE, float16=setting(name))],
     *[case for name in ("min_rate", "rate_weight", "recurrent_scale")

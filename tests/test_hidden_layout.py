@@ -202,10 +202,10 @@ def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeyp
 
     monkeypatch.setattr(train_pipeline, "run_training", run_training)
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--hidden", "4", "4"]
-    assert main(argv + ["--parallel", "--hidden-taus", "0.01", "0.2", "--initial-drive", "0.05"]) == 0
+    assert main(argv + ["--parallel", "--hidden-taus", "0.01", "0.2", "--initial-drive", "0.05", "--inject-ramp", "7"]) == 0
     assert main(argv) == 0
-    assert [(j.hidden, j.parallel, j.hidden_taus, j.drive) for j in jobs] == [
-        ((4, 4), True, (0.01, 0.2), 0.05), ((4, 4), None, None, train_pipeline.INITIAL_DRIVE)]
+    assert [(j.hidden, j.parallel, j.hidden_taus, j.drive, j.inject_ramp) for j in jobs] == [
+        ((4, 4), True, (0.01, 0.2), 0.05, 7), ((4, 4), None, None, train_pipeline.INITIAL_DRIVE, 0)]
     layout = size_network(task, jobs[0].hidden, jobs[0].per_class, jobs[0].parallel, jobs[0].hidden_taus)
     assert [p.start_values.get("tau_ampa") for p in layout.populations] == [0.01, 0.2, None]
 
@@ -222,3 +222,12 @@ def test_the_initial_drive_scales_the_input_weights_and_is_checked():
     for bad in (0.0, -1.0, float("nan"), "0.1"):
         with pytest.raises(ParameterValueError, match="--initial-drive"):
             TrainJob(initial_drive=bad)
+
+
+def test_the_injection_ramp_reaches_the_model_and_is_checked():
+    task = _task(n=16, T=60, C=8)
+    assert build_model(task, TrainJob(inject_ramp=5)).settings.inject_ramp == 5
+    assert build_model(task, TrainJob()).settings.inject_ramp == 0
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ParameterValueError, match="--inject-ramp"):
+            TrainJob(inject_ramp=bad)

@@ -317,3 +317,33 @@ def test_validation_on_mismatched_chips_picks_the_epoch_by_their_mean_loss(burst
 def test_bad_chip_weighting_settings_get_named_errors(bad):
     with pytest.raises(ParameterValueError, match=list(bad)[0]):
         TrainSettings(**bad)
+
+
+# --- the injection ramp ----------------------------------------------------------------------
+
+
+def test_injected_sigma_grows_over_the_ramp_then_stays():
+    ramp = TrainSettings(deviation=0.3, sigma_rule=3.0, inject_ramp=4)
+    assert [ramp.injected_sigma(e) for e in range(6)] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
+    assert ramp.injected_sigma() == pytest.approx(0.1)  # the validation chips: the whole deviation
+    assert TrainSettings(deviation=0.3, inject_ramp=0).injected_sigma(0) == pytest.approx(0.1)
+    assert TrainSettings(inject=False, inject_ramp=4).injected_sigma(2) == 0.0
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_ramp_reaches_each_training_step(burst_task, backend):
+    """A ramp of one epoch is no ramp (the same steps, exactly); a ramp so long that its first
+    epoch injects a millionth of the deviation trains as without injection (so the steps
+    draw their chips at the ramp's deviation, not the whole one)."""
+    from rockpool_dynapse2.training.jax_trainer import train_jax
+    from rockpool_dynapse2.training.torch_trainer import train_torch
+
+    train = train_jax if backend == "jax" else train_torch
+    x, y = burst_task(**BURSTS, n=32)
+    common = dict(epochs=1, learning_rate=0.02, validation_fraction=0.25)
+    whole = train(_small_model(**common, inject=True), x, y).curve("loss")
+    assert train(_small_model(**common, inject=True, inject_ramp=1), x, y).curve("loss") == whole
+    tiny = train(_small_model(**common, inject=True, inject_ramp=10**6), x, y).curve("loss")
+    none = train(_small_model(**common, inject=False), x, y).curve("loss")
+    assert tiny == pytest.approx(none, rel=1e-3)
+    assert abs(whole[0] - none[0]) > 10 * abs(tiny[0] - none[0])  # the whole deviation does change the loss

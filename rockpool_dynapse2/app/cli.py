@@ -200,7 +200,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    seed=args.seed, inject=not args.no_injection, n_chips=args.chips, board_samples=args.board_samples,
                    compile=args.compile, readout_start=args.readout_start, parallel=args.parallel,
                    hidden_taus=tuple(args.hidden_taus) if args.hidden_taus else None,
-                   initial_drive=args.initial_drive)
+                   initial_drive=args.initial_drive, inject_ramp=args.inject_ramp)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -562,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--chips", type=int, default=None, metavar="N",
                        help="simulated mismatched chips per deviation (default: 64; --quick: 16)")
     train.add_argument("--no-injection", action="store_true", help="train without mismatch injection")
+    train.add_argument("--inject-ramp", type=int, default=0, metavar="E",
+                       help="grow the injected mismatch linearly from 0 to its whole over the first E epochs (default: 0, "
+                       "the whole from the first step)")
     train.add_argument("--readout-start", type=float, default=0.0, metavar="F",
                        help="read the class from the output spikes at or after fraction F of each sample, in training, "
                        "on the board and in deploy (default: 0, the whole sample; 0.5: its last half, e.g. temporal XOR)")

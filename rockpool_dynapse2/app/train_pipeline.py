@@ -154,6 +154,8 @@ class TrainJob:
         compile: compile torch's time loop (``torch.compile``).
         batch_size: samples per training step (default: :data:`BATCH_SIZE`).
         chips_per_step: mismatched chips per training step (default: 8, quick: 4).
+        inject_ramp: with injection, the epochs over which the injected mismatch grows to
+            its whole (``TrainSettings.inject_ramp``; default 0: the whole from the start).
         excitatory_fraction: share of the initial weights that are excitatory (default:
             :data:`EXCITATORY_FRACTION`, balanced; 0.8 was the default before).
         min_rate: the least mean spike count per sample of an output neuron (default:
@@ -188,6 +190,7 @@ class TrainJob:
     compile: bool = False
     batch_size: Optional[int] = None
     chips_per_step: Optional[int] = None
+    inject_ramp: int = 0
     excitatory_fraction: float = EXCITATORY_FRACTION
     min_rate: float = OUTPUT_MIN_RATE
     readout_start: float = 0.0
@@ -202,6 +205,9 @@ class TrainJob:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
                 raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
+        ramp = self.inject_ramp
+        if isinstance(ramp, bool) or not isinstance(ramp, (int, np.integer)) or ramp < 0:
+            raise ParameterValueError("--inject-ramp", "an integer >= 0 (epochs)", ramp)
         if self.hidden is not None:
             hidden = tuple(self.hidden)
             if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
@@ -329,7 +335,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
     settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
                              chips_per_step=job.n_chips_per_step, batch_size=job.n_batch,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
-                             readout_start=job.readout_start)
+                             readout_start=job.readout_start, inject_ramp=job.inject_ramp)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)

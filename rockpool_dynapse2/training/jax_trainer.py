@@ -197,10 +197,10 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     opt = optax.chain(optax.clip_by_global_norm(s.clip_norm), optax.adam(schedule))
     params = jax.tree_util.tree_map(jnp.asarray, params if params is not None else model.initial_parameters())
     opt_state = opt.init(params)
-    sigma = sigma_from_deviation(s.deviation, s.sigma_rule) if s.inject else 0.0
+    sigma = s.injected_sigma()  # the validation chips'; a step's is an argument (the ramp: TrainSettings.inject_ramp)
     K = model.layout.n_classes
 
-    def loss_of(p: Any, xb: Any, yb: Any, key: Any) -> Tuple[Any, Any]:
+    def loss_of(p: Any, xb: Any, yb: Any, key: Any, sigma: Any) -> Tuple[Any, Any]:
         onehot = jax.nn.one_hot(yb, K)
         if s.inject:
             xs = xb.reshape((chips, slice_size) + xb.shape[1:])
@@ -217,8 +217,8 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         return ce + rate, (ce, counts)
 
     @jax.jit
-    def step(p: Any, st: Any, xb: Any, yb: Any, key: Any):
-        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(p, xb, yb, key)
+    def step(p: Any, st: Any, xb: Any, yb: Any, key: Any, sigma: Any):
+        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(p, xb, yb, key, sigma)
         updates, st = opt.update(grads, st, p)
         norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
         return optax.apply_updates(p, updates), st, loss, norm, counts
@@ -243,10 +243,12 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     tracker = EpochTracker(result, s.patience, progress)
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))
+        epoch_sigma = jnp.asarray(s.injected_sigma(epoch), jnp.float32)  # an argument: one compile for every epoch
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             key, sub = jax.random.split(key)
-            new, new_state, loss, norm, counts = step(params, opt_state, jnp.asarray(x_tr[idx]), jnp.asarray(y_tr[idx]), sub)
+            new, new_state, loss, norm, counts = step(params, opt_state, jnp.asarray(x_tr[idx]), jnp.asarray(y_tr[idx]), sub,
+                                                      epoch_sigma)
             if tracker.step(float(loss), float(norm), model.predict(np.asarray(counts)) == y_tr[idx]):
                 params, opt_state = new, new_state  # a non-finite step is skipped, and counted
         validation = None

@@ -39,7 +39,7 @@ from ..parameters.validate import (
     real_number,
     seed as check_seed,
 )
-from ..transform.deviation import MAX_DEVIATION
+from ..transform.deviation import MAX_DEVIATION, sigma_from_deviation
 from ..parameters.core import OFF_TOLERANCE, CoreHighLevel
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from .constraints import (
@@ -102,6 +102,10 @@ class TrainSettings:
         inject: train with mismatch injection: every step draws ``chips_per_step``
             mismatched chips; each simulates a slice of the batch.
         deviation: injected deviation, reached at ``sigma_rule`` standard deviations.
+        inject_ramp: with injection, the epochs over which the injected deviation grows
+            linearly to ``deviation`` (epoch ``e`` of a ramp of ``R`` injects
+            ``deviation * min(1, (e + 1) / R)``, :meth:`injected_sigma`); 0: all of it from
+            the first step. The validation chips always carry the whole deviation.
         sigma_rule: Rockpool's convention: sigma = ``deviation / sigma_rule``.
         chips_per_step: mismatched chips per step (the batch is split between them, so
             injection costs about what training without it costs).
@@ -138,6 +142,7 @@ class TrainSettings:
     readout_start: float = 0.0
     inject: bool = True
     deviation: float = 0.3
+    inject_ramp: int = 0
     sigma_rule: float = 3.0
     chips_per_step: int = 8
     quantize: bool = True
@@ -159,7 +164,7 @@ class TrainSettings:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "chips_per_step"):
             _check_int(name, getattr(self, name), 1)
-        for name in ("warmup", "patience", "validation_chips"):
+        for name in ("warmup", "patience", "validation_chips", "inject_ramp"):
             _check_int(name, getattr(self, name), 0)
         object.__setattr__(self, "seed", check_seed("TrainSettings.seed", self.seed))
         for name in ("inject", "quantize", "snap_codes"):
@@ -179,6 +184,17 @@ class TrainSettings:
         names("TrainSettings.fixed", list(fixed), HIGH_LEVEL_NAMES, "core quantity (TrainSettings.fixed)")
         bounds = dict(low=_FLOAT32.tiny, high=_FLOAT32.max)
         object.__setattr__(self, "fixed", {k: real_number(f"TrainSettings.fixed[{k!r}]", v, **bounds) for k, v in fixed.items()})
+
+    def injected_sigma(self, epoch: Optional[int] = None) -> float:
+        """The relative standard deviation of the chips injected in epoch ``epoch`` (from 0):
+        ``deviation / sigma_rule``, times ``min(1, (epoch + 1) / inject_ramp)`` during the
+        ramp; ``epoch=None``: the whole of it (the validation chips); 0 without injection."""
+        if not self.inject:
+            return 0.0
+        sigma = sigma_from_deviation(self.deviation, self.sigma_rule)
+        if epoch is None or self.inject_ramp == 0:
+            return sigma
+        return sigma * min(1.0, (integer("epoch", epoch, low=0) + 1) / self.inject_ramp)
 
 
 @dataclass

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..parameters.validate import instance, integer
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
-from ..transform.deviation import POSITIVE_FLOOR, sigma_from_deviation
+from ..transform.deviation import POSITIVE_FLOOR
 from .constraints import torch_ops, typed_input
 from .model import ChipModel, around_chip
 from .result import VALIDATION_CHIP_SEED, EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation, validation_accuracy
@@ -179,7 +179,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     lr_at = lambda k: s.learning_rate * (k / warm if k < warm else 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (k - warm) / max(1, total - warm))))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_at(k) / s.learning_rate)
     neurons = _neurons(model, compile)
-    sigma = sigma_from_deviation(s.deviation, s.sigma_rule) if s.inject else 0.0
+    sigma = s.injected_sigma()  # the validation chips' (a step's: s.injected_sigma(epoch), the ramp)
     K = model.layout.n_classes
     log_softmax = lambda z: torch.log_softmax(z, dim=-1)
     eye = torch.eye(K)
@@ -195,7 +195,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
-            noise = around_chip(fixed, _chip_noise(model, chips, sigma, generator)) if s.inject else fixed
+            noise = around_chip(fixed, _chip_noise(model, chips, s.injected_sigma(epoch), generator)) if s.inject else fixed
             opt.zero_grad()
             counts = model.readout_counts(simulate_torch(model, neurons, p, xb, noise))
             onehot = eye[torch.as_tensor(y_tr[idx])]
