@@ -146,7 +146,7 @@ def test_demo_output_to_a_file_has_a_line_per_stage_and_training_summaries(demo_
     """Not on a terminal (here a buffer), where no progress bar draws: a line as every
     stage starts and ends, and a training summary every tenth of the epochs."""
     _, text, _ = demo_run
-    log = text[: text.index("stage ")]
+    log = text[: text.index("\nstage ")]  # up to the summary table's head (a line starting "stage")
     for name in ("with injection", "without injection"):
         for line in (f"training {name}: 2 epochs", f"  {name}, epoch 1: loss", f"  {name}, epoch 2: loss",
                      f"trained {name} in", f"measuring {name}", f"virtual board ({name}): sending 2 test samples",

@@ -404,7 +404,7 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
         f"{accuracy['as_trained']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
     away = rounded_away(model, result.params)
     log(f"{prefix}rounding: {away['input']:.0%} of the input and {away['recurrent']:.0%} of the recurrent synapses are "
-        "below half their core's smallest weight level (0 on the chip and as trained; the float stage keeps them)")
+        "below half their core's smallest weight level (0 on the chip and as trained; the unrounded float network keeps them)")
     accuracy["mismatch"], accuracy["mismatch_calibrated"] = {}, {}
     for dev in job.deviations:
         chips, calibrated = mismatch_accuracies(model, result.params, task, dev, job.chips, seed=job.seed + 1)
