@@ -45,7 +45,7 @@ import numpy as np
 
 from ..chip import GEOMETRY
 from ..errors import ParameterValueError, UnknownParameterError
-from ..parameters.validate import flag, real_number
+from ..parameters.validate import flag, integer, real_number
 from ..training import ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity, save_parameters
 from .tasks import Task
 
@@ -205,9 +205,7 @@ class TrainJob:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
                 raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
-        ramp = self.inject_ramp
-        if isinstance(ramp, bool) or not isinstance(ramp, (int, np.integer)) or ramp < 0:
-            raise ParameterValueError("--inject-ramp", "an integer >= 0 (epochs)", ramp)
+        object.__setattr__(self, "inject_ramp", integer("--inject-ramp", self.inject_ramp, low=0))
         if self.hidden is not None:
             hidden = tuple(self.hidden)
             if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):

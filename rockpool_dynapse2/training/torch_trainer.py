@@ -192,10 +192,11 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     tracker = EpochTracker(result, s.patience, progress)
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))
+        epoch_sigma = s.injected_sigma(epoch)  # the ramp's (TrainSettings.inject_ramp), as JAX's loop
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
-            noise = around_chip(fixed, _chip_noise(model, chips, s.injected_sigma(epoch), generator)) if s.inject else fixed
+            noise = around_chip(fixed, _chip_noise(model, chips, epoch_sigma, generator)) if s.inject else fixed
             opt.zero_grad()
             counts = model.readout_counts(simulate_torch(model, neurons, p, xb, noise))
             onehot = eye[torch.as_tensor(y_tr[idx])]
