@@ -37,7 +37,7 @@ from ..parameters.validate import instance, integer, real_number
 from .defects import FoundDefects, find_defects
 from .probe import ChipRecording, ProbeRecordings
 from .quantities import PARAMETER_NAMES, QUANTITY_NAMES, effective_quantities
-from .replay import LOG_BOUND, ReplayRun, replay_runs, rest_state, simulate, spikes_per_step, twin_profile
+from .replay import LOG_BOUND, ReplayRun, binned, replay_runs, replayed_names, rest_state, simulate, spikes_per_step, twin_profile
 from .stimuli import ProbeProtocol, probe_runs
 
 __all__ = ["Twin", "FitQuality", "fit_twin", "predict_counts", "quantity_errors", "FITTED_RUNS"]
@@ -51,9 +51,15 @@ def _losses(theta, runs: Sequence[ReplayRun], dt: float, Iscale: float, bin_step
 
     total = 0.0
     for run in runs:
-        predicted = simulate(theta, run, dt, Iscale, bin_steps)
-        total = total + jnp.sum((predicted - run.observed) ** 2 / (run.observed + 1.0), axis=0)
+        total = total + _count_loss(simulate(theta, run, dt, Iscale, bin_steps), run.observed)
     return total + jnp.sum((theta / prior_sigma) ** 2, axis=1)
+
+
+def _count_loss(predicted, observed):
+    """``(N,)`` one run's count loss ``sum (predicted - observed)^2 / (observed + 1)`` over its bins (jax)."""
+    import jax.numpy as jnp
+
+    return jnp.sum((predicted - observed) ** 2 / (observed + 1.0), axis=0)
 
 
 class _Adam(NamedTuple):
@@ -254,7 +260,7 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
     addresses = chip.addresses(protocol)
     fitted = np.array([a not in defects.dead and a not in defects.always_on for a in addresses])
     every = {r.name: r for r in replay_runs(chip, protocol, defects, FITTED_RUNS + ("refractory",))}  # each configuration built once
-    runs = [every[r.name] for r in probe_runs(protocol) if r.kind in FITTED_RUNS and r.name != "held_out"]
+    runs = [every[name] for name in replayed_names(protocol, FITTED_RUNS)]
     if _timed(chip, protocol):
         from .staged import fit_staged
 
@@ -268,14 +274,8 @@ def _fit_one(chip: ChipRecording, protocol: ProbeProtocol, steps: int, learning_
 
 
 def _run_count_loss(theta, values, rest, inputs, observed, dt: float, bin_steps: int):
-    """``(N,)`` one run's count loss ``sum (predicted - observed)^2 / (observed + 1)`` (jax)."""
-    import jax.numpy as jnp
-
-    spikes = spikes_per_step(theta, values, rest, inputs, dt, 1e-8)
-    T, n = inputs.shape[:2]
-    bins = T // bin_steps
-    predicted = spikes[: bins * bin_steps].reshape(bins, bin_steps, n).sum(axis=1)
-    return jnp.sum((predicted - observed) ** 2 / (observed + 1.0), axis=0)
+    """``(N,)`` one run's :func:`_count_loss`, the run's arrays arguments (jax)."""
+    return _count_loss(binned(spikes_per_step(theta, values, rest, inputs, dt, 1e-8), bin_steps), observed)
 
 
 @functools.lru_cache(maxsize=1)

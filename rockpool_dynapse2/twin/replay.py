@@ -23,7 +23,8 @@ from .probe import ChipRecording
 from .quantities import FIT_NAMES
 from .stimuli import ProbeProtocol, ProbeRun, probe_runs
 
-__all__ = ["LOG_BOUND", "ReplayRun", "replay_run", "replay_runs", "simulate", "rest_state", "spikes_per_step", "twin_profile"]
+__all__ = ["LOG_BOUND", "ReplayRun", "replay_run", "replay_runs", "replayed_names", "simulate", "rest_state", "spikes_per_step",
+           "binned", "twin_profile"]
 
 LOG_BOUND = 1.5
 """Bound of every log-factor (a factor between 0.22 and 4.5)."""
@@ -51,13 +52,16 @@ def replay_run(recording: ChipRecording, protocol: ProbeProtocol, run: ProbeRun,
     return ReplayRun(run.name, neuron_values(spec), inputs, recording.counts[run.name])
 
 
+def replayed_names(protocol: ProbeProtocol, kinds: Sequence[str], names: Sequence[str] = ()) -> List[str]:
+    """The runs :func:`replay_runs` builds, in the protocol's order: those of ``kinds`` but
+    the held-out one, and those named."""
+    return [run.name for run in probe_runs(protocol) if (run.kind in kinds and run.name != "held_out") or run.name in names]
+
+
 def replay_runs(recording: ChipRecording, protocol: ProbeProtocol, defects: FoundDefects, kinds: Sequence[str], names: Sequence[str] = ()) -> List[ReplayRun]:
     blanked = twin_profile(ChipProfile.ideal(), defects=defects)
-    return [
-        replay_run(recording, protocol, run, blanked)
-        for run in probe_runs(protocol)
-        if (run.kind in kinds and run.name != "held_out") or run.name in names
-    ]
+    chosen = set(replayed_names(protocol, kinds, names))
+    return [replay_run(recording, protocol, run, blanked) for run in probe_runs(protocol) if run.name in chosen]
 
 
 # --- the model ----------------------------------------------------------------------------
@@ -65,8 +69,13 @@ def replay_runs(recording: ChipRecording, protocol: ProbeProtocol, defects: Foun
 
 def simulate(theta, run: ReplayRun, dt: float, Iscale: float, bin_steps: int):
     """``(bins, N)`` predicted counts of ``run`` for log-factors ``theta`` ``(N, P)`` (jax)."""
-    spikes = spikes_per_step(theta, run.values, rest_state(run.values), run.inputs, dt, Iscale)
-    T, n = run.inputs.shape[:2]
+    return binned(spikes_per_step(theta, run.values, rest_state(run.values), run.inputs, dt, Iscale), bin_steps)
+
+
+def binned(spikes, bin_steps: int):
+    """``(bins, N)`` the spikes ``(T, N)`` per step summed over bins of ``bin_steps`` (a last,
+    partial bin dropped, as the probe's counts are)."""
+    T, n = spikes.shape
     bins = T // bin_steps
     return spikes[: bins * bin_steps].reshape(bins, bin_steps, n).sum(axis=1)
 
