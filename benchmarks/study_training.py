@@ -54,7 +54,7 @@ def _yield(chips: List[float], reference: float, points: float = 0.05) -> float:
 
 def _key(row: Dict[str, Any]) -> tuple:
     return (row["task"], row["seed"], row["backend"], row["inject"], row.get("epochs"), row.get("samples"), row.get("chips"),
-            row.get("per_class"))
+            row.get("per_class"), row.get("inject_ramp", 0), row.get("readout_start", 0.0))  # rows before session 12: 0, 0.0
 
 
 def _done(path: str) -> List[Dict[str, Any]]:
@@ -75,19 +75,23 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
 
     rows = _done(args.jsonl)
     done = {_key(r) for r in rows}
+    defaults = TrainJob()
+    ramp = defaults.inject_ramp if args.inject_ramp is None else args.inject_ramp
+    readout_start = defaults.readout_start if args.readout_start is None else args.readout_start
     for seed in args.seeds:  # every task at one seed before the next seed: a cut study still covers the tasks
         for task_name in args.tasks:
             task = None
             for backend in args.backends:
                 for inject in (True, False) if not args.inject_only else (True,):
                     setting = {"task": task_name, "seed": seed, "backend": backend, "inject": inject,
-                               "epochs": args.epochs, "samples": args.samples, "chips": args.chips, "per_class": args.per_class}
+                               "epochs": args.epochs, "samples": args.samples, "chips": args.chips, "per_class": args.per_class,
+                               "inject_ramp": ramp if inject else 0, "readout_start": readout_start}
                     if _key(setting) in done:
                         continue
                     task = task or _task(task_name, args.samples, seed)
                     job = TrainJob(backend=backend, epochs=args.epochs, seed=seed, inject=inject, n_chips=args.chips,
                                    board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None,
-                                   per_class=args.per_class,
+                                   per_class=args.per_class, inject_ramp=setting["inject_ramp"], readout_start=readout_start,
                                    compile=backend == "torch" and not args.eager)
                     with tempfile.TemporaryDirectory() as out:
                         t0 = time.perf_counter()
@@ -118,21 +122,28 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
     return rows
 
 
+def _group(row: Dict[str, Any]) -> tuple:
+    return (row["task"], row["backend"], row["inject"], row.get("per_class") or 0, row.get("inject_ramp", 0), row.get("readout_start", 0.0))
+
+
 def table(rows: List[Dict[str, Any]]) -> str:
-    keys = sorted({(r["task"], r["backend"], r["inject"], r.get("per_class") or 0) for r in rows})
+    keys = sorted({_group(r) for r in rows})
     cols = ["float", "as_trained", "quantized", "mismatch_0.2_mean", "mismatch_0.3_mean", "mismatch_0.3_worst", "yield_0.3",
             "yield_as_trained_0.3", "calibrated_0.3_mean", "calibrated_0.3_worst", "calibrated_yield_0.3",
             "calibrated_yield_as_trained_0.3", "board", "train_seconds"]
     head = "| task | backend | injection | seeds | " + " | ".join(c.replace("_", " ") for c in cols) + " |"
     lines = [head, "|" + "---|" * (4 + len(cols))]
-    for task, backend, inject, per_class in keys:
-        sel = [r for r in rows if (r["task"], r["backend"], r["inject"], r.get("per_class") or 0) == (task, backend, inject, per_class)]
+    for key in keys:
+        task, backend, inject, per_class, ramp, readout_start = key
+        sel = [r for r in rows if _group(r) == key]
         task = f"{task}, {per_class} per class" if per_class else task
+        task += f", readout from {readout_start:g}" if readout_start else ""
+        injection = ("yes" + (f", ramp {ramp}" if ramp else "")) if inject else "no"
         cells = []
         for c in cols:
             v = np.array([r.get(c, np.nan) for r in sel], dtype=float)
             cells.append(f"{v.mean():.0f} s" if c == "train_seconds" else f"{100 * v.mean():.1f}" + (f" ± {100 * v.std():.1f}" if len(v) > 1 else ""))
-        lines.append(f"| {task} | {backend} | {'yes' if inject else 'no'} | {len(sel)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {task} | {backend} | {injection} | {len(sel)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -147,6 +158,8 @@ def main() -> None:
     parser.add_argument("--board-samples", type=int, default=100)
     parser.add_argument("--hidden", type=int, nargs="+", default=None)
     parser.add_argument("--per-class", type=int, default=None, help="output neurons per class (default: train's)")
+    parser.add_argument("--inject-ramp", type=int, default=None, metavar="E", help="epochs of the injection ramp (default: train's)")
+    parser.add_argument("--readout-start", type=float, default=None, metavar="F", help="readout window start, a fraction of the sample (default: train's)")
     parser.add_argument("--inject-only", action="store_true")
     parser.add_argument("--eager", action="store_true", help="torch rows without torch.compile (compiled by default: 2.6x JAX per epoch against 6.6x eager)")
     parser.add_argument("--quick", action="store_true", help="one task, one seed, 20 epochs, 16 chips")
