@@ -180,8 +180,9 @@ def prepare_calibration(request: CalibrationRequest, mapped: Any, config: str, a
         LostInputsError: see :func:`check_lost_inputs`.
     """
     if request.save is not None and request.calibration_input is None:
-        raise CliError("`--save-calibration` must come with --calibration-input U.npy (the raster to measure it on); "
-                       f"got {request.save!r} alone")
+        raise CliError("`--save-calibration` must come with --calibration-input U.npy (the raster to measure it on; a "
+                       f"calibration read with --readout-calibration is saved already); got --save-calibration {request.save!r} "
+                       "without it")
     if not request.wanted:
         return None
     option = "--readout-calibration" if request.load is not None else "--calibration-input"
