@@ -626,6 +626,9 @@ def ideal_chip() -> Dict[str, np.ndarray]:
     return {k: np.ones(shapes.get(k, (8,))) for k in TR.CHIP_NAMES}
 
 
+COUNTS_BY_VALUE = dict(none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE, neg=PVE)
+"""Outcomes of spike counts (or their means) refused by value (not finite real numbers >= 0); the rest by shape."""
+
 SHAPED_X = dict(none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE, neg=PVE)
 """Outcomes of inputs ``(n, T, C)`` of spike counts: not counts (>= 0, finite) by value, the rest by shape."""
 
@@ -732,6 +735,42 @@ TRAINING_CASES: List[Case] = [
     *sweep("ChipModel.calibrate_readout", lambda v: model().calibrate_readout(v), SE,
            none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE),
     Case("ChipModel.calibrate_readout[one recording]", lambda v: model().calibrate_readout(v), np.ones((1, 4)), SE),
+    Case("ChipModel.output_predict.calibration[6 outputs]", lambda v: model().output_predict(np.ones((1, 4)), v),
+         Lazy(lambda: TR.ReadoutCalibration(np.ones(6), np.ones(6), 2)), SE),
+    # the readout calibration, without a model
+    *sweep("ReadoutCalibration.measure", TR.ReadoutCalibration.measure, SE, **COUNTS_BY_VALUE,
+           shape=Accepted(lambda v, c: c.samples == 2 and np.array_equal(c.mean, [0.01] * 3) and np.array_equal(c.std, [0.5] * 3))),
+    Case("ReadoutCalibration.measure[spread]", TR.ReadoutCalibration.measure, np.array([[0.0, 5.0], [2.0, 5.0], [4.0, 5.0]]),
+         Accepted(lambda v, c: np.allclose(c.mean, [2, 5]) and np.allclose(c.std, [np.sqrt(8 / 3), 0.5]) and c.samples == 3)),
+    Case("ReadoutCalibration.measure[no channel]", TR.ReadoutCalibration.measure, np.zeros((3, 0)), SE),
+    *sweep("ReadoutCalibration.mean", lambda v: TR.ReadoutCalibration(v, [1.0], 2), SE, **COUNTS_BY_VALUE),
+    Case("ReadoutCalibration.mean[silent channel]", lambda v: TR.ReadoutCalibration(v, [1.0], 2), [0.0],
+         Accepted(lambda v, c: c.n_outputs == 1 and c.mean[0] == 0.0)),
+    *sweep("ReadoutCalibration.std", lambda v: TR.ReadoutCalibration([1.0], v, 2), SE, **COUNTS_BY_VALUE, zero=PVE),
+    Case("ReadoutCalibration.std[below the floor]", lambda v: TR.ReadoutCalibration([1.0], v, 2), [0.1],
+         Accepted(lambda v, c: c.std[0] == 0.1)),  # a file may hold any positive spread
+    *sweep("ReadoutCalibration.samples", lambda v: TR.ReadoutCalibration([1.0], [1.0], v), PVE),
+    Case("ReadoutCalibration.samples[1]", lambda v: TR.ReadoutCalibration([1.0], [1.0], v), 1, PVE),
+    Case("ReadoutCalibration.samples[numpy]", lambda v: TR.ReadoutCalibration([1.0], [1.0], v), np.int64(2),
+         Accepted(lambda v, c: c.samples == 2 and type(c.samples) is int)),
+    *sweep("ReadoutCalibration.apply", lambda v: TR.ReadoutCalibration([1.0] * 3, [2.0] * 3, 2).apply(v), SE, **COUNTS_BY_VALUE,
+           shape=close(lambda v: (f64(v) - 1.0) / 2.0)),
+    *sweep("ReadoutCalibration.from_json", TR.ReadoutCalibration.from_json, PVE),
+    *[Case(f"ReadoutCalibration.from_json[{kind}]", TR.ReadoutCalibration.from_json, text, error) for kind, text, error in (
+        ("format", '{"format": "x", "samples": 2, "mean": [1], "std": [1]}', PVE),
+        ("missing std", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 2, "mean": [1]}', PVE),
+        ("unknown key", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 2, "mean": [1], "std": [1], "x": 1}', PVE),
+        ("std length", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 2, "mean": [1, 2], "std": [1]}', PVE),
+        ("std 0", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 2, "mean": [1], "std": [0]}', PVE),
+        ("std NaN", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 2, "mean": [1], "std": [NaN]}', PVE),
+        ("mean negative", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 2, "mean": [-1], "std": [1]}', PVE),
+        ("samples 1", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 1, "mean": [1], "std": [1]}', PVE),
+        ("samples 2.0", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 2.0, "mean": [1], "std": [1]}', PVE),
+        ("no output", '{"format": "rockpool-dynapse2/readout-calibration/1", "samples": 2, "mean": [], "std": []}', SE),
+    )],
+    Case("ReadoutCalibration.from_json[round trip]", TR.ReadoutCalibration.from_json,
+         Lazy(lambda: TR.ReadoutCalibration([0.1, 2.0 / 3.0], [0.5, np.pi], 7).to_json()),
+         Accepted(lambda v, c: c.to_json() == v and c.mean[1] == 2.0 / 3.0 and c.std[1] == np.pi and c.samples == 7)),
     Case("ChipModel.output_accuracy.calibration[str]", lambda v: model().output_accuracy(np.ones((1, 4)), [0], v), "yes", PVE),
     *sweep("ChipModel.output_predict", lambda v: model().output_predict(v), SE,
            none=PVE, str=PVE, bool=PVE, complex=PVE, object=PVE, nan=PVE, inf=PVE),
@@ -1009,7 +1048,6 @@ NOT_CALLABLE: Dict[str, str] = {
     "EpochRecord": "one line of a training history, written by the trainers",
     "NeuronGroup": "the mapper's view of a graph module, made by map_graph",
     "QuantizationReport": "the record quantize_spec returns",
-    "ReadoutCalibration": "the record ChipModel.calibrate_readout returns (output_accuracy checks that it is one)",
     "CalibrationReport": "the record calibrate_to_reference returns",
     "Migration": "the record migrate returns (its fine_tune checks labels, params and settings)",
     "MigrationReport": "the record migrate returns",

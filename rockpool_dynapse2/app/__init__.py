@@ -2,6 +2,8 @@
 
 * :mod:`.cli`: the command line (``demo``, ``train``, ``map``, ``inspect``, ``deploy``,
   ``yield``);
+* :mod:`.deploy_command`: ``deploy``'s steps: rasters and labels checked, lost inputs,
+  the classes printed, the chip's readout calibrated on unlabelled input;
 * :mod:`.map_command`: ``map``: a NIR file or a saved network -> configuration and report;
 * :mod:`.train_pipeline`: ``train``: a data set -> trained, quantized, mapped, configured,
   run on a board, each stage measured; :mod:`.data`: the data file it reads, checked;
@@ -18,4 +20,4 @@
 Nothing in the library imports this package.
 """
 
-__all__ = ["cli", "data", "demo", "demo_plots", "map_command", "task_base", "tasks", "temporal_tasks", "train_pipeline", "yield_command"]
+__all__ = ["cli", "data", "demo", "deploy_command", "demo_plots", "map_command", "task_base", "tasks", "temporal_tasks", "train_pipeline", "yield_command"]

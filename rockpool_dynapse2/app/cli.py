@@ -13,6 +13,9 @@ Commands:
   spike counts on the virtual board (or a board) and write the output raster; with a
   class map, each sample's class and, given labels, the accuracy; input events that would
   reach no neuron are refused (``LostInputsError``) unless ``--allow-lost-inputs`` is given;
+  ``--calibration-input U.npy`` (or ``--readout-calibration CAL.json``) calibrates the
+  chip's readout on unlabelled input first and prints the classes both ways
+  (:mod:`.deploy_command`);
 * ``yield (--task NAME | --data DATA.npz) --chips N --out DIR``: one trained network on N
   virtual chips with their own flaws, before and after per-chip tuning, here or on Ray
   (:mod:`.yield_command`).
@@ -307,113 +310,58 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 # --- deploy -------------------------------------------------------------------------------
 
 
-def _load_raster(path: str, n_inputs: int) -> Any:
-    import numpy as np
-
-    from .data import read_npy
-
-    raster = read_npy(path, "--input")
-    if raster.ndim not in (2, 3) or raster.shape[-1] != n_inputs or raster.shape[-2] == 0:
+def _deployable(path: str) -> Any:
+    """The mapped configuration of ``path``; a bare samna configuration is refused (no channel maps)."""
+    mapped, _ = load_configuration(path)
+    if mapped is None:
         raise CliError(
-            f"input raster must have shape (T, {n_inputs}) or (B, T, {n_inputs}) (the configuration has "
-            f"{n_inputs} input channels); got {raster.shape}"
-        )
-    if not np.issubdtype(raster.dtype, np.number):
-        raise CliError(f"input raster must hold numbers (spike counts); got dtype {raster.dtype}")
-    return raster
-
-
-def _lost_inputs(mapped: Any, raster: Any, allow: bool) -> Any:
-    """The raster's input events that no neuron would receive; refused unless ``allow``.
-
-    Raises:
-        LostInputsError: events would be lost and ``allow`` is false.
-    """
-    from ..errors import LostInputsError
-    from ..hardware import lost_inputs
-
-    lost = lost_inputs(raster, mapped)
-    if lost.lost and not allow:
-        raise LostInputsError(lost.lost, lost.sent, lost.where, hint="--allow-lost-inputs runs it anyway")
-    return lost
-
-
-def _with_classes(mapped: Any, classes: Optional[Sequence[str]], labels: Optional[str], config: str) -> Any:
-    """The configuration with the class map of ``--classes``, if given; refused without a
-    class map when ``--labels`` asks for the accuracy.
-
-    Raises:
-        CliError: ``--labels`` and no class map.
-        ParameterValueError: a class map that does not fit the configuration.
-    """
-    from dataclasses import replace
-
-    from .map_command import parse_classes, resolve_classes
-
-    if classes is not None:
-        return replace(mapped, classes=resolve_classes(parse_classes(classes), mapped.n_outputs))
-    if labels is not None and mapped.classes is None:
-        raise CliError(
-            f"`--labels` must come with a class map (which output channels are which class); {config!r} has none: "
-            f"give --classes M ({mapped.n_outputs} output channels, M consecutive ones per class) or --classes 0,1 2,3 "
-            "(the channels of each class), or record it with `rockpool-dynapse2 map CONFIG --classes M --out DIR`"
+            f"{path!r} is a bare samna configuration without channel maps; deploy needs a "
+            "configuration written by rockpool-dynapse2 (e.g. `rockpool-dynapse2 demo` writes config.json.gz)"
         )
     return mapped
-
-
-def _load_labels(path: str, n_samples: int, n_classes: int) -> Any:
-    """``(n_samples,)`` integer labels in ``0..n_classes - 1`` from a ``.npy`` file."""
-    import numpy as np
-
-    from .data import read_npy
-
-    y = read_npy(path, "--labels")
-    if y.size != n_samples or y.ndim > 1:
-        raise CliError(f"`--labels` must have shape ({n_samples},), one label per sample of the input; got {y.shape}")
-    y = y.reshape(n_samples)
-    if not np.issubdtype(y.dtype, np.integer) or y.min(initial=0) < 0 or y.max(initial=0) >= n_classes:
-        raise CliError(f"`--labels` must be integer classes in 0..{n_classes - 1} (the class map's); got dtype {y.dtype}, "
-                       f"values {y.min(initial=0)}..{y.max(initial=0)}")
-    return y
-
-
-def _print_classes(mapped: Any, counts: Any, labels: Any) -> None:
-    """Each sample's class and, with labels, the accuracy."""
-    predicted = mapped.predict(counts)
-    shown = " ".join("-" if c < 0 else str(c) for c in predicted[:32])
-    print(f"class per sample (-: a tie, no class): {shown}" + (" ..." if len(predicted) > 32 else ""))
-    if labels is not None:
-        correct = int((predicted == labels).sum())
-        print(f"accuracy: {correct / len(labels):.1%} ({correct} of {len(labels)} samples)")
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from . import deploy_command as dc
     from .demo import board_outputs
 
     request = board_request(args.board, args.backend)
     request.check()
-    mapped, _ = load_configuration(args.config)
-    if mapped is None:
-        raise CliError(
-            f"{args.config!r} is a bare samna configuration without channel maps; deploy needs a "
-            "configuration written by rockpool-dynapse2 (e.g. `rockpool-dynapse2 demo` writes config.json.gz)"
-        )
-    mapped = _with_classes(mapped, args.classes, args.labels, args.config)
-    raster = _load_raster(args.input, mapped.n_inputs)
+    mapped = dc.with_classes(_deployable(args.config), args.classes, args.labels, args.config)
+    raster = dc.load_raster(args.input, mapped.n_inputs)
     batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
-    labels = None if args.labels is None else _load_labels(args.labels, batched.shape[0], mapped.n_classes)
-    lost = _lost_inputs(mapped, batched, args.allow_lost_inputs)  # before any board is opened
-    out = board_outputs(mapped, batched, request.factory(), rest_steps=0)  # the raster as given
-    result = out[0] if raster.ndim == 2 else out
+    labels = None if args.labels is None else dc.load_labels(args.labels, batched.shape[0], mapped.n_classes)
+    lost = dc.check_lost_inputs(mapped, batched, args.allow_lost_inputs)  # before any board is opened
+    wanted = dc.CalibrationRequest(args.calibration_input, args.readout_calibration, args.save_calibration)
+    prepared = dc.prepare_calibration(wanted, mapped, args.config, args.allow_lost_inputs)  # likewise
+
+    def run(x: Any) -> Any:
+        return board_outputs(mapped, x, request.factory(), rest_steps=0)  # the raster as given
+
+    calibration = None if prepared is None else dc.measure_calibration(prepared, wanted, mapped, run)  # the same board, first
+    out = run(batched)
     print(
         f"ran {batched.shape[0]} sample(s) of {batched.shape[1]} steps ({batched.shape[1] * mapped.dt * 1e3:g} ms), "
         f"{int(batched.sum())} input spikes, on the {request.label}"
     )
     if lost.lost:
         print(f"lost inputs: {lost.lost} of {lost.sent} input events reached no neuron (--allow-lost-inputs): " + "; ".join(lost.where))
-    print(f"output raster {result.shape}: {int(out.sum())} spikes")
+    result = out[0] if raster.ndim == 2 else out
+    counts = _print_outputs(mapped, out, result.shape)
+    if mapped.classes is not None:
+        dc.print_classes(mapped, counts, labels, calibration)
+    if args.output:
+        _save_output(args.output, result)
+    return 0
+
+
+def _print_outputs(mapped: Any, out: Any, shape: Tuple[int, ...]) -> Any:
+    """Print the output raster's spikes (``shape``: the raster's as written, in the input's
+    layout; per channel; per sample, the most active channel in the readout window); return
+    the counts in the window ``(B, n_outputs)``."""
+    print(f"output raster {shape}: {int(out.sum())} spikes")
     per_channel = out.sum(axis=(0, 1))
     shown = ", ".join(f"{j}: {int(c)}" for j, c in enumerate(per_channel[:32]))
     print(f"spikes per output channel: {shown}" + (" ..." if len(per_channel) > 32 else ""))
@@ -423,18 +371,20 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 
         print(f"readout window (as trained): the output spikes from step {readout_step(mapped.readout_start, out.shape[1])} "
               f"of {out.shape[1]} on (readout_start {mapped.readout_start:g})")
-    if batched.shape[0] > 1:
+    if out.shape[0] > 1:
         winners = counts.argmax(1)
         print(f"most active output channel per sample: {' '.join(map(str, winners[:32]))}" + (" ..." if len(winners) > 32 else ""))
-    if mapped.classes is not None:
-        _print_classes(mapped, counts, labels)
-    if args.output:
-        try:
-            np.save(args.output, result)
-        except OSError as err:
-            raise CliError(f"cannot write {args.output!r}: {err.strerror or err}") from None
-        print(f"wrote {args.output}")
-    return 0
+    return counts
+
+
+def _save_output(path: str, result: Any) -> None:
+    import numpy as np
+
+    try:
+        np.save(path, result)
+    except OSError as err:
+        raise CliError(f"cannot write {path!r}: {err.strerror or err}") from None
+    print(f"wrote {path}")
 
 
 # --- yield ----------------------------------------------------------------------------------
@@ -601,6 +551,14 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--classes", nargs="+", metavar="M|CHANNELS",
                         help="the class map, if the configuration has none (or to replace it): M consecutive output "
                         "channels per class, or the channels of each class (0,1 2,3)")
+    calibrate = deploy.add_mutually_exclusive_group()
+    calibrate.add_argument("--calibration-input", metavar="U.npy",
+                           help="unlabelled input (B, T, C), B >= 2 samples, run on the board first to calibrate the "
+                           "readout (each output channel's mean and spread); the classes are then printed raw and "
+                           "calibrated (needs a class map)")
+    calibrate.add_argument("--readout-calibration", metavar="CAL.json",
+                           help="a readout calibration saved with --save-calibration, for this configuration's output channels")
+    deploy.add_argument("--save-calibration", metavar="CAL.json", help="write the calibration measured on --calibration-input")
     deploy.set_defaults(func=_cmd_deploy)
     _add_yield_parser(sub)
     for command in sub.choices.values():  # who reports an option the command does not know (see _parse)

@@ -158,19 +158,36 @@ class MappedConfiguration:
             raise ShapeError("raster", f"(B, T, {self.n_outputs}): spikes per sample, step and output channel", raster.shape)
         return readout_counts(raster, self.readout_start)
 
-    def predict(self, counts: Any) -> np.ndarray:
+    def predict(self, counts: Any, calibration: Any = None) -> np.ndarray:
         """``(B,)``: each sample's class, the one whose channels fire most on average; -1
         where the top score is tied (a silent network predicts nothing, not class 0).
 
         Args:
             counts: ``(B, n_outputs)`` output spike counts (summed over each sample's steps).
+            calibration: the chip's :class:`~rockpool_dynapse2.training.ReadoutCalibration`
+                (one per output channel): compare the calibrated counts ``(count - mean) /
+                spread`` instead (as ``ChipModel.output_predict`` does; default: the raw counts).
 
         Raises:
-            ParameterValueError, ShapeError: see :meth:`class_scores`.
+            ParameterValueError, ShapeError: see :meth:`class_scores`; a ``calibration``
+                that is not a ``ReadoutCalibration`` or has another number of output
+                channels; counts a calibration refuses (negative, not finite).
         """
+        if calibration is not None:
+            counts = self._calibrated(counts, calibration)
         scores = self.class_scores(counts)
         tied = (scores == scores.max(1, keepdims=True)).sum(1) > 1
         return np.where(tied, -1, scores.argmax(1))
+
+    def _calibrated(self, counts: Any, calibration: Any) -> np.ndarray:
+        """``calibration.apply(counts)``, after checking that it calibrates these output channels."""
+        from ..parameters.validate import instance
+        from ..training import ReadoutCalibration
+
+        instance("calibration", calibration, ReadoutCalibration, "a ReadoutCalibration (ReadoutCalibration.measure)")
+        if calibration.n_outputs != self.n_outputs:
+            raise ShapeError("calibration", f"({self.n_outputs},): one mean and spread per output channel", (calibration.n_outputs,))
+        return calibration.apply(counts)
 
     def _maps(self) -> Dict[str, Any]:
         return {

@@ -9,6 +9,9 @@
   what the chip makes of them, the readout (:func:`readout_counts`: the spikes at or after
   ``readout_start``, one function for training and every board) and the loss; :data:`~.model.CHIP_NAMES`,
   the keys of one chip's factors (``chip=``: training and counting on a given chip);
+* :mod:`.readout_calibration`: :class:`ReadoutCalibration`, a chip's readout calibrated on
+  its own unlabelled output counts (each output neuron's mean and spread), measured,
+  applied and saved without the network (a board's counts, a deployed configuration);
 * :mod:`.jax_trainer`: the training loop in JAX (optax), evaluation and Monte Carlo over
   mismatched chips; :mod:`.torch_trainer`: the same loop in torch (``torch.optim``);
 * :mod:`.result`: :class:`TrainResult` (history, best epoch, plots, the Rockpool network).
@@ -17,7 +20,8 @@ See ``docs/training.md``.
 """
 
 from .layout import INPUT, Connectivity, NetworkLayout, Population, Projection, connectivity
-from .model import CHIP_NAMES, ChipModel, ReadoutCalibration, TrainSettings, readout_counts, readout_step
+from .model import CHIP_NAMES, ChipModel, TrainSettings, readout_counts, readout_step
+from .readout_calibration import ReadoutCalibration
 from .result import EpochRecord, TrainResult, load_parameters, save_parameters
 
 __all__ = [

@@ -51,13 +51,10 @@ from .constraints import (
     snap_to_codes,
 )
 from .layout import Connectivity, NetworkLayout, connectivity
+from .readout_calibration import ReadoutCalibration
 
-__all__ = ["TrainSettings", "ChipView", "ChipModel", "ReadoutCalibration", "MISMATCH_FAMILIES", "CHIP_NAMES", "readout_step",
+__all__ = ["TrainSettings", "ChipView", "ChipModel", "MISMATCH_FAMILIES", "CHIP_NAMES", "readout_step",
            "readout_counts"]
-
-CALIBRATION_STD_FLOOR = 0.5
-"""The smallest spread (spikes per sample) a calibration divides by: an output neuron that
-fires the same count on every calibration sample would otherwise divide by zero."""
 
 _STEP_TOLERANCE = 1e-9
 """Rounding of ``readout_start * T`` that does not move the readout window by a step."""
@@ -213,32 +210,6 @@ class ChipView:
     w_in: Any
     w_rec: Any
     bases: Optional[Any]
-
-
-@dataclass(frozen=True)
-class ReadoutCalibration:
-    """One chip's readout calibration: every output neuron's mean and spread of spike
-    counts per sample, measured on that chip with unlabelled inputs
-    (:meth:`ChipModel.calibrate_readout`).
-
-    The calibrated readout compares ``(count - mean) / spread`` instead of the raw counts,
-    so an output neuron that device mismatch made more (or less) excitable than its
-    neighbours no longer wins (or loses) every sample. It needs no labels: a few tens of
-    recordings of the chip's ordinary input are enough (``docs/training.md``).
-
-    Attributes:
-        mean: ``(n_outputs,)`` mean spike count of each output neuron, in output-channel order.
-        std: ``(n_outputs,)`` its standard deviation, floored at :data:`CALIBRATION_STD_FLOOR`.
-        samples: the number of recordings it was measured on.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-    samples: int
-
-    def apply(self, output_counts: np.ndarray) -> np.ndarray:
-        """``(output_counts - mean) / std``, shape ``(B, n_outputs)``."""
-        return (np.asarray(output_counts, dtype=np.float64) - self.mean) / self.std
 
 
 class ChipModel:
@@ -413,7 +384,7 @@ class ChipModel:
         """
         counts = self._output_counts("output_counts", output_counts)
         if calibration is not None:
-            instance("calibration", calibration, ReadoutCalibration, "a ReadoutCalibration (ChipModel.calibrate_readout)")
+            instance("calibration", calibration, ReadoutCalibration, "a ReadoutCalibration (ReadoutCalibration.measure)")
             counts = calibration.apply(counts)
         return _winners(np.asarray(self._group_means(counts)))
 
@@ -426,11 +397,9 @@ class ChipModel:
 
     def calibrate_readout(self, output_counts: np.ndarray) -> ReadoutCalibration:
         """A chip's :class:`ReadoutCalibration` from its output neurons' spike counts
-        ``(B, n_outputs)`` on ``B >= 2`` unlabelled recordings (output-channel order)."""
-        counts = self._output_counts("output_counts", output_counts)
-        if len(counts) < 2:
-            raise ShapeError("output_counts", "(B, n_outputs) with B >= 2 recordings", counts.shape)
-        return ReadoutCalibration(counts.mean(0), np.maximum(counts.std(0), CALIBRATION_STD_FLOOR), len(counts))
+        ``(B, n_outputs)`` on ``B >= 2`` unlabelled recordings (output-channel order):
+        :meth:`ReadoutCalibration.measure` on this network's output population."""
+        return ReadoutCalibration.measure(self._output_counts("output_counts", output_counts))
 
     def _output_counts(self, name: str, output_counts: Any) -> np.ndarray:
         n_out = len(self.layout.output_neurons)
