@@ -233,22 +233,22 @@ def test_the_injection_ramp_reaches_the_model_and_is_checked():
             TrainJob(inject_ramp=bad)
 
 
-def test_train_ramps_the_injection_over_a_third_of_the_epochs_and_reads_the_last_half_by_default():
+def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_says_its_schedule():
     from rockpool_dynapse2.app.train_pipeline import INJECT_RAMP_SHARE, READOUT_START, schedule
 
     task = _task(n=16, T=60, C=8)
-    cases = {TrainJob(): (20, 0.5), TrainJob(quick=True): (8, 0.5), TrainJob(epochs=10): (3, 0.5),
-             TrainJob(inject=False): (0, 0.5), TrainJob(inject_ramp=0, readout_start=0.0): (0, 0.0),
+    cases = {TrainJob(): (20, 0.0), TrainJob(quick=True): (8, 0.0), TrainJob(epochs=10): (3, 0.0),
+             TrainJob(inject=False): (0, 0.0), TrainJob(inject_ramp=0, readout_start=0.5): (0, 0.5),
              TrainJob(epochs=9, readout_start=0.25): (3, 0.25)}
     for job, (ramp, start) in cases.items():
         assert (job.ramp_epochs, job.readout_fraction) == (ramp, start)
         model = build_model(task, job)
         assert (model.settings.inject_ramp, model.settings.readout_start) == (ramp, start)
         assert (job.resolved()["inject_ramp"], job.resolved()["readout_start"]) == (ramp, start)  # results.json's "job"
-    assert (INJECT_RAMP_SHARE, READOUT_START) == (1 / 3, 0.5)
+    assert (INJECT_RAMP_SHARE, READOUT_START) == (1 / 3, 0.0)
     model = build_model(task, TrainJob())
     assert schedule(TrainJob(), model) == ("with mismatch injection (30%, growing from 0 over the first 20 epochs); "
-                                          "classes read from the output spikes after 50% of each sample")
-    assert schedule(TrainJob(inject=False, readout_start=0.0), model) == (
-        "without mismatch injection; classes read from the output spikes of the whole sample")
+                                          "classes read from the output spikes of the whole sample")
+    assert schedule(TrainJob(inject=False, readout_start=0.5), model) == (
+        "without mismatch injection; classes read from the output spikes after 50% of each sample")
     assert "from the first step" in schedule(TrainJob(inject_ramp=0), model)

@@ -517,8 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "third of the epochs, 20 of 60, 8 with --quick; 0: the whole from the first step)")
     train.add_argument("--readout-start", type=float, default=None, metavar="F",
                        help="read the class from the output spikes at or after fraction F of each sample, in training, "
-                       "on the board and in deploy (default: 0.5, the last half; 0: the whole sample, for tasks whose "
-                       "evidence lies early and is not held to the end)")
+                       "on the board and in deploy (default: 0, the whole sample; 0.5: its last half, e.g. temporal XOR)")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",
