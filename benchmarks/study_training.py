@@ -13,6 +13,10 @@ it prints is the one in ``docs/results.md``; ``--json`` keeps every number.
     python benchmarks/study_training.py --jsonl study.jsonl   # appends each row as it is measured;
                                                               # rerun the same command to resume
 
+Each row records the injection ramp and readout window it trained with (``train``'s
+defaults unless ``--inject-ramp`` / ``--readout-start`` are given; since session 12 a
+third of the epochs and the last half); rows with other values are other rows.
+
 The LIF reference of each task is ``benchmarks/task_references.py``.
 """
 
@@ -75,24 +79,21 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
 
     rows = _done(args.jsonl)
     done = {_key(r) for r in rows}
-    defaults = TrainJob()
-    ramp = defaults.inject_ramp if args.inject_ramp is None else args.inject_ramp
-    readout_start = defaults.readout_start if args.readout_start is None else args.readout_start
     for seed in args.seeds:  # every task at one seed before the next seed: a cut study still covers the tasks
         for task_name in args.tasks:
             task = None
             for backend in args.backends:
                 for inject in (True, False) if not args.inject_only else (True,):
+                    job = TrainJob(backend=backend, epochs=args.epochs, seed=seed, inject=inject, n_chips=args.chips,
+                                   board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None,
+                                   per_class=args.per_class, inject_ramp=args.inject_ramp, readout_start=args.readout_start,
+                                   compile=backend == "torch" and not args.eager)
                     setting = {"task": task_name, "seed": seed, "backend": backend, "inject": inject,
                                "epochs": args.epochs, "samples": args.samples, "chips": args.chips, "per_class": args.per_class,
-                               "inject_ramp": ramp if inject else 0, "readout_start": readout_start}
+                               "inject_ramp": job.ramp_epochs, "readout_start": job.readout_fraction}
                     if _key(setting) in done:
                         continue
                     task = task or _task(task_name, args.samples, seed)
-                    job = TrainJob(backend=backend, epochs=args.epochs, seed=seed, inject=inject, n_chips=args.chips,
-                                   board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None,
-                                   per_class=args.per_class, inject_ramp=setting["inject_ramp"], readout_start=readout_start,
-                                   compile=backend == "torch" and not args.eager)
                     with tempfile.TemporaryDirectory() as out:
                         t0 = time.perf_counter()
                         res = run_training(task, job, Path(out), log=lambda m: None, epoch_log=lambda r: None)

@@ -5,7 +5,9 @@
 with ``--train-deviation``, another injected deviation in training): prints the epochs,
 float / as trained / quantized accuracy and the mismatched chips' (raw and calibrated),
 and appends a row (with the yields against float and against quantized) to
-``OUT/rows.jsonl``; the trained network is saved in ``OUT/NAME/network.npz``. The temporal
+``OUT/rows.jsonl``; the trained network is saved in ``OUT/NAME/network.npz``. Its
+``--inject-ramp`` and ``--readout-start`` default to 0 (no ramp, the whole sample: the
+settings the rows below were measured from), not to ``train``'s session-12 defaults. The temporal
 XOR rows of ``docs/results.md`` (session 11):
 
     python benchmarks/train_variant.py temporal-xor xor_dev0.1 --train-deviation 0.1 --chips 16

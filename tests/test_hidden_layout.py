@@ -204,8 +204,8 @@ def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeyp
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--hidden", "4", "4"]
     assert main(argv + ["--parallel", "--hidden-taus", "0.01", "0.2", "--initial-drive", "0.05", "--inject-ramp", "7"]) == 0
     assert main(argv) == 0
-    assert [(j.hidden, j.parallel, j.hidden_taus, j.drive, j.inject_ramp) for j in jobs] == [
-        ((4, 4), True, (0.01, 0.2), 0.05, 7), ((4, 4), None, None, train_pipeline.INITIAL_DRIVE, 0)]
+    assert [(j.hidden, j.parallel, j.hidden_taus, j.drive, j.ramp_epochs) for j in jobs] == [
+        ((4, 4), True, (0.01, 0.2), 0.05, 7), ((4, 4), None, None, train_pipeline.INITIAL_DRIVE, 20)]
     layout = size_network(task, jobs[0].hidden, jobs[0].per_class, jobs[0].parallel, jobs[0].hidden_taus)
     assert [p.start_values.get("tau_ampa") for p in layout.populations] == [0.01, 0.2, None]
 
@@ -227,7 +227,28 @@ def test_the_initial_drive_scales_the_input_weights_and_is_checked():
 def test_the_injection_ramp_reaches_the_model_and_is_checked():
     task = _task(n=16, T=60, C=8)
     assert build_model(task, TrainJob(inject_ramp=5)).settings.inject_ramp == 5
-    assert build_model(task, TrainJob()).settings.inject_ramp == 0
+    assert build_model(task, TrainJob(inject_ramp=0)).settings.inject_ramp == 0
     for bad in (-1, 1.5, True, "3"):
         with pytest.raises(ParameterValueError, match="--inject-ramp"):
             TrainJob(inject_ramp=bad)
+
+
+def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_says_its_schedule():
+    from rockpool_dynapse2.app.train_pipeline import INJECT_RAMP_SHARE, READOUT_START, schedule
+
+    task = _task(n=16, T=60, C=8)
+    cases = {TrainJob(): (20, 0.0), TrainJob(quick=True): (8, 0.0), TrainJob(epochs=10): (3, 0.0),
+             TrainJob(inject=False): (0, 0.0), TrainJob(inject_ramp=0, readout_start=0.5): (0, 0.5),
+             TrainJob(epochs=9, readout_start=0.25): (3, 0.25)}
+    for job, (ramp, start) in cases.items():
+        assert (job.ramp_epochs, job.readout_fraction) == (ramp, start)
+        model = build_model(task, job)
+        assert (model.settings.inject_ramp, model.settings.readout_start) == (ramp, start)
+        assert (job.resolved()["inject_ramp"], job.resolved()["readout_start"]) == (ramp, start)  # results.json's "job"
+    assert (INJECT_RAMP_SHARE, READOUT_START) == (1 / 3, 0.0)
+    model = build_model(task, TrainJob())
+    assert schedule(TrainJob(), model) == ("with mismatch injection (30%, growing from 0 over the first 20 epochs); "
+                                          "classes read from the output spikes of the whole sample")
+    assert schedule(TrainJob(inject=False, readout_start=0.5), model) == (
+        "without mismatch injection; classes read from the output spikes after 50% of each sample")
+    assert "from the first step" in schedule(TrainJob(inject_ramp=0), model)

@@ -512,10 +512,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--chips", type=int, default=None, metavar="N",
                        help="simulated mismatched chips per deviation (default: 64; --quick: 16)")
     train.add_argument("--no-injection", action="store_true", help="train without mismatch injection")
-    train.add_argument("--inject-ramp", type=int, default=0, metavar="E",
-                       help="grow the injected mismatch linearly from 0 to its whole over the first E epochs (default: 0, "
-                       "the whole from the first step)")
-    train.add_argument("--readout-start", type=float, default=0.0, metavar="F",
+    train.add_argument("--inject-ramp", type=int, default=None, metavar="E",
+                       help="grow the injected mismatch linearly from 0 to its whole over the first E epochs (default: a "
+                       "third of the epochs, 20 of 60, 8 with --quick; 0: the whole from the first step)")
+    train.add_argument("--readout-start", type=float, default=None, metavar="F",
                        help="read the class from the output spikes at or after fraction F of each sample, in training, "
                        "on the board and in deploy (default: 0, the whole sample; 0.5: its last half, e.g. temporal XOR)")
     train.add_argument("--board", type=int, default=None, metavar="N",
