@@ -361,10 +361,12 @@ def _print_outputs(mapped: Any, out: Any, shape: Tuple[int, ...]) -> Any:
     """Print the output raster's spikes (``shape``: the raster's as written, in the input's
     layout; per channel; per sample, the most active channel in the readout window); return
     the counts in the window ``(B, n_outputs)``."""
+    from .deploy_command import _SHOWN  # the samples or channels a printed line shows
+
     print(f"output raster {shape}: {int(out.sum())} spikes")
     per_channel = out.sum(axis=(0, 1))
-    shown = ", ".join(f"{j}: {int(c)}" for j, c in enumerate(per_channel[:32]))
-    print(f"spikes per output channel: {shown}" + (" ..." if len(per_channel) > 32 else ""))
+    shown = ", ".join(f"{j}: {int(c)}" for j, c in enumerate(per_channel[:_SHOWN]))
+    print(f"spikes per output channel: {shown}" + (" ..." if len(per_channel) > _SHOWN else ""))
     counts = mapped.readout_counts(out)  # the trained readout window (the whole sample without one)
     if mapped.readout_start > 0:
         from ..training import readout_step
@@ -373,7 +375,8 @@ def _print_outputs(mapped: Any, out: Any, shape: Tuple[int, ...]) -> Any:
               f"of {out.shape[1]} on (readout_start {mapped.readout_start:g})")
     if out.shape[0] > 1:
         winners = counts.argmax(1)
-        print(f"most active output channel per sample: {' '.join(map(str, winners[:32]))}" + (" ..." if len(winners) > 32 else ""))
+        print(f"most active output channel per sample: {' '.join(map(str, winners[:_SHOWN]))}"
+              + (" ..." if len(winners) > _SHOWN else ""))
     return counts
 
 
