@@ -176,6 +176,11 @@ def test_the_configuration_reads_calibrated_classes_as_chip_model_does(board):
         mapped.predict(counts, ReadoutCalibration.measure(counts[:, :3]))
     with pytest.raises(ParameterValueError, match="`calibration` must be a ReadoutCalibration"):
         mapped.predict(counts, {"mean": [0] * 4})
+    # ChipModel refuses them with the same check (ReadoutCalibration.checked), naming the calibration
+    with pytest.raises(ShapeError, match="`calibration` must have shape \\(4,\\): one mean and spread per output channel of the network"):
+        model.output_predict(counts, ReadoutCalibration.measure(counts[:, :3]))
+    with pytest.raises(ParameterValueError, match="`calibration` must be a ReadoutCalibration"):
+        model.output_predict(counts, {"mean": [0] * 4})
 
 
 # --- the command's bad inputs ---------------------------------------------------------------------

@@ -205,13 +205,11 @@ def _load_calibration(path: str, mapped: Any) -> Any:
     Raises:
         ParameterValueError: a bad file; ShapeError: another number of output channels.
     """
-    from ..errors import ShapeError
     from ..training import ReadoutCalibration
 
     calibration = ReadoutCalibration.load(path)
-    if calibration.n_outputs != mapped.n_outputs:
-        raise ShapeError("--readout-calibration", f"({mapped.n_outputs},): one mean and spread per output channel of the "
-                         f"configuration ({path!r} calibrates {calibration.n_outputs})", (calibration.n_outputs,))
+    ReadoutCalibration.checked("--readout-calibration", calibration, mapped.n_outputs,
+                               f"the configuration ({path!r} calibrates {calibration.n_outputs})")
     print(f"readout calibration: read {path} (measured on {calibration.samples} samples)")
     return calibration
 
