@@ -322,8 +322,6 @@ def _deployable(path: str) -> Any:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from . import deploy_command as dc
     from .demo import board_outputs
 
@@ -331,7 +329,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     request.check()
     mapped = dc.with_classes(_deployable(args.config), args.classes, args.labels, args.config)
     raster = dc.load_raster(args.input, mapped.n_inputs)
-    batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
+    batched = raster.x
     labels = None if args.labels is None else dc.load_labels(args.labels, batched.shape[0], mapped.n_classes)
     lost = dc.check_lost_inputs(mapped, batched, args.allow_lost_inputs)  # before any board is opened
     wanted = dc.CalibrationRequest(args.calibration_input, args.readout_calibration, args.save_calibration)
@@ -348,7 +346,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     )
     if lost.lost:
         print(f"lost inputs: {lost.lost} of {lost.sent} input events reached no neuron (--allow-lost-inputs): " + "; ".join(lost.where))
-    result = out[0] if raster.ndim == 2 else out
+    result = out[0] if raster.single else out
     counts = _print_outputs(mapped, out, result.shape)
     if mapped.classes is not None:
         dc.print_classes(mapped, counts, labels, calibration)
