@@ -49,22 +49,6 @@ EXIT_ERROR = 2
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _read_bytes(path: str, what: str) -> bytes:
-    """The file's bytes, decompressed if they are gzip's (by their magic bytes)."""
-    from .._json import decompressed
-
-    p = Path(path)
-    if not p.exists():
-        raise CliError(f"{what} {path!r} does not exist")
-    if p.is_dir():
-        raise CliError(f"{what} {path!r} is a directory, not a file")
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise CliError(f"cannot read {what} {path!r}: {err.strerror or err}") from None
-    return bytes(decompressed(data, what))
-
-
 def _is_mapped(text: bytes) -> bool:
     """Whether a JSON text is a MappedConfiguration (its format tag comes first)."""
     from ..placement.mapped import FORMAT
@@ -85,10 +69,12 @@ def load_configuration(path: str) -> Tuple[Any, Any]:
         CliError: a missing or unreadable file.
         ParameterValueError: malformed JSON or content (from the readers), a corrupt gzip stream.
     """
+    from .._json import decompressed
     from ..config import Configuration
     from ..placement import MappedConfiguration
+    from .data import read_file_bytes
 
-    text = _read_bytes(path, "configuration file")
+    text = bytes(decompressed(read_file_bytes(path, "CONFIG"), "configuration file"))  # gzip's or not, by its magic bytes
     if _is_mapped(text):
         mapped = MappedConfiguration.from_json(text)
         return mapped, mapped.configuration
