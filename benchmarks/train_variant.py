@@ -67,7 +67,7 @@ def main() -> None:
     res = train_model(model, task, job, epoch_log=lambda r: print(r.line(), flush=True))
     print(f"trained {time.time() - t0:.0f} s, best epoch {res.best_epoch + 1}", flush=True)
     save_parameters(out / "network.npz", res)
-    acc, _ = measure_simulated(model, res, task, job, log=lambda m: print(m, flush=True))
+    acc = measure_simulated(model, res, task, job, log=lambda m: print(m, flush=True)).accuracy
     row = {"name": a.name, "task": a.task, "args": vars(a), "train_seconds": res.seconds, "best_epoch": res.best_epoch,
            "float": acc["float"], "quantized": acc["quantized"]}
     for key in ("mismatch", "mismatch_calibrated"):

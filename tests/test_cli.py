@@ -265,6 +265,16 @@ def test_every_error_path_exits_2_with_one_error_line(demo_run, tmp_path, capsys
     assert not (tmp_path / "d").exists()  # the board check comes before any work
 
 
+def test_a_configuration_file_that_is_not_there_is_named_as_map_names_its_model(tmp_path, capsys):
+    """``inspect`` and ``deploy`` read CONFIG with the check ``map`` reads MODEL with."""
+    cases = {"`CONFIG` must be an existing file": str(tmp_path / "nope.json"),
+             "`CONFIG` must be a file, not a directory": str(tmp_path)}
+    for message, path in cases.items():
+        for argv in (["inspect", path], ["deploy", path, "--input", str(tmp_path / "x.npy")]):
+            assert main(argv) == 2, argv
+            assert capsys.readouterr().err.startswith(f"error: {message}; got {path!r}"), argv
+
+
 def test_board_errors_name_what_is_missing(demo_run, tmp_path, capsys):
     _, _, out = demo_run
     np.save(tmp_path / "ok.npy", np.zeros((10, 60), dtype=np.float32))

@@ -176,6 +176,11 @@ def test_the_configuration_reads_calibrated_classes_as_chip_model_does(board):
         mapped.predict(counts, ReadoutCalibration.measure(counts[:, :3]))
     with pytest.raises(ParameterValueError, match="`calibration` must be a ReadoutCalibration"):
         mapped.predict(counts, {"mean": [0] * 4})
+    # ChipModel refuses them with the same check (ReadoutCalibration.checked), naming the calibration
+    with pytest.raises(ShapeError, match="`calibration` must have shape \\(4,\\): one mean and spread per output channel of the network"):
+        model.output_predict(counts, ReadoutCalibration.measure(counts[:, :3]))
+    with pytest.raises(ParameterValueError, match="`calibration` must be a ReadoutCalibration"):
+        model.output_predict(counts, {"mean": [0] * 4})
 
 
 # --- the command's bad inputs ---------------------------------------------------------------------
@@ -232,3 +237,15 @@ def test_the_helpers_raise_the_named_errors(board, tmp_path):
     with pytest.raises(CliError):
         prepare_calibration(CalibrationRequest(load=str(tmp_path / "five.json")), dataclasses.replace(mapped, classes=None), "c", False)
     assert prepare_calibration(CalibrationRequest(), mapped, "c", False) is None
+
+
+def test_load_raster_batches_a_file_as_float32_and_remembers_its_layout(tmp_path):
+    from rockpool_dynapse2.app.deploy_command import load_raster
+
+    one = np.arange(10, dtype=np.int64).reshape(5, 2)  # (T, C): one sample
+    np.save(tmp_path / "one.npy", one)
+    np.save(tmp_path / "three.npy", np.stack([one] * 3))
+    single, batch = load_raster(str(tmp_path / "one.npy"), 2), load_raster(str(tmp_path / "three.npy"), 2)
+    assert single.x.shape == (1, 5, 2) and single.x.dtype == np.float32 and single.single and single.shape == (5, 2)
+    assert np.array_equal(single.x[0], one)
+    assert batch.x.shape == (3, 5, 2) and batch.x.dtype == np.float32 and not batch.single

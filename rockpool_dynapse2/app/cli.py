@@ -49,22 +49,6 @@ EXIT_ERROR = 2
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _read_bytes(path: str, what: str) -> bytes:
-    """The file's bytes, decompressed if they are gzip's (by their magic bytes)."""
-    from .._json import decompressed
-
-    p = Path(path)
-    if not p.exists():
-        raise CliError(f"{what} {path!r} does not exist")
-    if p.is_dir():
-        raise CliError(f"{what} {path!r} is a directory, not a file")
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise CliError(f"cannot read {what} {path!r}: {err.strerror or err}") from None
-    return bytes(decompressed(data, what))
-
-
 def _is_mapped(text: bytes) -> bool:
     """Whether a JSON text is a MappedConfiguration (its format tag comes first)."""
     from ..placement.mapped import FORMAT
@@ -85,10 +69,12 @@ def load_configuration(path: str) -> Tuple[Any, Any]:
         CliError: a missing or unreadable file.
         ParameterValueError: malformed JSON or content (from the readers), a corrupt gzip stream.
     """
+    from .._json import decompressed
     from ..config import Configuration
     from ..placement import MappedConfiguration
+    from .data import read_file_bytes
 
-    text = _read_bytes(path, "configuration file")
+    text = bytes(decompressed(read_file_bytes(path, "CONFIG"), "configuration file"))  # gzip's or not, by its magic bytes
     if _is_mapped(text):
         mapped = MappedConfiguration.from_json(text)
         return mapped, mapped.configuration
@@ -322,8 +308,6 @@ def _deployable(path: str) -> Any:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from . import deploy_command as dc
     from .demo import board_outputs
 
@@ -331,7 +315,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     request.check()
     mapped = dc.with_classes(_deployable(args.config), args.classes, args.labels, args.config)
     raster = dc.load_raster(args.input, mapped.n_inputs)
-    batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
+    batched = raster.x
     labels = None if args.labels is None else dc.load_labels(args.labels, batched.shape[0], mapped.n_classes)
     lost = dc.check_lost_inputs(mapped, batched, args.allow_lost_inputs)  # before any board is opened
     wanted = dc.CalibrationRequest(args.calibration_input, args.readout_calibration, args.save_calibration)
@@ -348,7 +332,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     )
     if lost.lost:
         print(f"lost inputs: {lost.lost} of {lost.sent} input events reached no neuron (--allow-lost-inputs): " + "; ".join(lost.where))
-    result = out[0] if raster.ndim == 2 else out
+    result = out[0] if raster.single else out
     counts = _print_outputs(mapped, out, result.shape)
     if mapped.classes is not None:
         dc.print_classes(mapped, counts, labels, calibration)

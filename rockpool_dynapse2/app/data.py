@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import CliError, ParameterValueError, ShapeError
 from .tasks import Task
 
-__all__ = ["REQUIRED", "load_dataset", "check_dataset", "read_npy"]
+__all__ = ["REQUIRED", "load_dataset", "check_dataset", "read_npy", "read_file_bytes"]
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 """The arrays a data file must hold."""
@@ -78,6 +78,24 @@ def read_npy(path: Union[str, Path], what: str) -> np.ndarray:
         x.close()
         raise CliError(f"`{what}` must hold one array (a .npy file); got an archive of several arrays")
     return x
+
+
+def read_file_bytes(path: Union[str, Path], name: str) -> bytes:
+    """The bytes of a file given on the command line as ``name`` (e.g. ``"MODEL"``), as
+    stored (the caller decompresses them).
+
+    Raises:
+        CliError: no such file, a directory, a file that cannot be read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"`{name}` must be an existing file; got {str(p)!r} (no such file)")
+    if p.is_dir():
+        raise CliError(f"`{name}` must be a file, not a directory; got {str(p)!r}")
+    try:
+        return p.read_bytes()
+    except OSError as err:
+        raise CliError(f"`{name}` must be a readable file; got {str(p)!r} ({err.strerror or err})") from None
 
 
 def check_dataset(arrays: Dict[str, Any], name: str = "data") -> Task:

@@ -380,7 +380,8 @@ class _Run:
         self.log(f"measuring {name}: float and quantized simulation, {s.n_chips} mismatched chips at "
                  + ", ".join(f"{d:.0%}" for d in s.deviations))
         t0 = time.perf_counter()
-        accuracy, spec = measure_simulated(model, result, task, job, self.log, prefix=f"  {name}, ")
+        simulated = measure_simulated(model, result, task, job, self.log, prefix=f"  {name}, ")
+        accuracy, spec = simulated.accuracy, simulated.spec
         self._timed("simulate", t0)
         report.float_accuracy, report.quantized_accuracy = accuracy["float"], accuracy["quantized"]
         report.mismatch = {dev: np.asarray(accuracy["mismatch"][f"{dev:g}"]["chips"]) for dev in s.deviations}

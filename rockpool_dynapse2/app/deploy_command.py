@@ -22,13 +22,13 @@ and changes nothing on it: the calibration is applied on the host.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import CliError
 
-__all__ = ["CalibrationRequest", "PreparedCalibration", "load_raster", "check_lost_inputs", "with_classes", "load_labels", "print_classes",
+__all__ = ["CalibrationRequest", "PreparedCalibration", "InputRaster", "load_raster", "check_lost_inputs", "with_classes", "load_labels", "print_classes",
            "prepare_calibration", "measure_calibration"]
 
 _SHOWN = 32
@@ -64,8 +64,28 @@ class PreparedCalibration:
     raster: Optional[np.ndarray] = None
 
 
-def load_raster(path: str, n_inputs: int, what: str = "--input") -> np.ndarray:
-    """The input raster of a ``.npy`` file, ``(T, C)`` or ``(B, T, C)`` with ``C = n_inputs``.
+@dataclass(frozen=True)
+class InputRaster:
+    """An input raster read by :func:`load_raster`.
+
+    Attributes:
+        x: ``(B, T, C)`` float32 spike counts per sample, step and input channel (a
+            ``(T, C)`` file is one sample).
+        shape: the file's shape, ``(T, C)`` or ``(B, T, C)``.
+    """
+
+    x: np.ndarray
+    shape: Tuple[int, ...]
+
+    @property
+    def single(self) -> bool:
+        """Whether the file held one sample ``(T, C)`` (its outputs are written in that layout)."""
+        return len(self.shape) == 2
+
+
+def load_raster(path: str, n_inputs: int, what: str = "--input") -> InputRaster:
+    """The input raster of a ``.npy`` file, ``(T, C)`` or ``(B, T, C)`` with ``C = n_inputs``,
+    batched as ``(B, T, C)`` float32.
 
     Raises:
         CliError: no such file, another shape, values that are not numbers.
@@ -80,7 +100,7 @@ def load_raster(path: str, n_inputs: int, what: str = "--input") -> np.ndarray:
         )
     if not np.issubdtype(raster.dtype, np.number):
         raise CliError(f"`{what}` must hold numbers (spike counts); got dtype {raster.dtype}")
-    return raster
+    return InputRaster(raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32), raster.shape)
 
 
 def check_lost_inputs(mapped: Any, raster: np.ndarray, allow: bool, what: str = "--input") -> Any:
@@ -191,12 +211,11 @@ def prepare_calibration(request: CalibrationRequest, mapped: Any, config: str, a
     if request.load is not None:
         return PreparedCalibration(loaded=_load_calibration(request.load, mapped))
     raster = load_raster(request.calibration_input, mapped.n_inputs, "--calibration-input")
-    batched = raster.reshape((-1,) + raster.shape[-2:]).astype(np.float32)
-    if len(batched) < 2:
+    if len(raster.x) < 2:
         raise CliError(f"`--calibration-input` must hold B >= 2 samples (B, T, {mapped.n_inputs}) to measure each output "
                        f"channel's spread; got {raster.shape}")
-    check_lost_inputs(mapped, batched, allow_lost, "--calibration-input")
-    return PreparedCalibration(raster=batched)
+    check_lost_inputs(mapped, raster.x, allow_lost, "--calibration-input")
+    return PreparedCalibration(raster=raster.x)
 
 
 def _load_calibration(path: str, mapped: Any) -> Any:
@@ -205,13 +224,11 @@ def _load_calibration(path: str, mapped: Any) -> Any:
     Raises:
         ParameterValueError: a bad file; ShapeError: another number of output channels.
     """
-    from ..errors import ShapeError
     from ..training import ReadoutCalibration
 
     calibration = ReadoutCalibration.load(path)
-    if calibration.n_outputs != mapped.n_outputs:
-        raise ShapeError("--readout-calibration", f"({mapped.n_outputs},): one mean and spread per output channel of the "
-                         f"configuration ({path!r} calibrates {calibration.n_outputs})", (calibration.n_outputs,))
+    ReadoutCalibration.checked("--readout-calibration", calibration, mapped.n_outputs,
+                               f"the configuration ({path!r} calibrates {calibration.n_outputs})")
     print(f"readout calibration: read {path} (measured on {calibration.samples} samples)")
     return calibration
 

@@ -40,7 +40,7 @@ import numpy as np
 from .._json import decompressed
 from ..chip import GEOMETRY
 from ..errors import CliError, Dynapse2DRCError
-from .data import read_npy
+from .data import read_file_bytes, read_npy
 from .train_pipeline import jsonable
 
 __all__ = [
@@ -217,17 +217,6 @@ class MapReport:
 # --- reading the model --------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise CliError(f"`MODEL` must be an existing file; got {str(path)!r} (no such file)")
-    if path.is_dir():
-        raise CliError(f"`MODEL` must be a file, not a directory; got {str(path)!r}")
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise CliError(f"`MODEL` must be a readable file; got {str(path)!r} ({err.strerror or err})") from None
-
-
 def model_kind(path: Union[str, Path]) -> str:
     """The kind of model in a file (one of :data:`MODEL_KINDS`), told by its first bytes.
 
@@ -239,7 +228,7 @@ def model_kind(path: Union[str, Path]) -> str:
     from ..placement.mapped import FORMAT as MAPPED_FORMAT
 
     path = Path(path)
-    data = _read_bytes(path)
+    data = read_file_bytes(path, "MODEL")
     if data.startswith(_HDF5_MAGIC):
         return "nir"
     if data.startswith(_ZIP_MAGIC):

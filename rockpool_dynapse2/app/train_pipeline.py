@@ -66,6 +66,7 @@ __all__ = [
     "describe",
     "epoch_lines",
     "train_model",
+    "SimulatedMeasures",
     "measure_simulated",
     "mismatch_accuracies",
     "rounded_away",
@@ -419,16 +420,27 @@ def train_model(model: ChipModel, task: Task, job: TrainJob, epoch_log: Optional
     return train_torch(model, task.x_train, task.y_train, progress=epoch_log, compile=job.compile)
 
 
+@dataclass(frozen=True)
+class SimulatedMeasures:
+    """What :func:`measure_simulated` measures of a trained network.
+
+    Attributes:
+        accuracy: the test accuracies by stage, as in ``results.json``'s ``accuracy``.
+        spec: the chip-exact :class:`~rockpool_dynapse2.mapping.NetworkSpec`.
+        rounded_away: :func:`rounded_away`'s shares (``results.json``'s ``rounding.zeroed``).
+    """
+
+    accuracy: Dict[str, Any]
+    spec: Any
+    rounded_away: Dict[str, float]
+
+
 def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: TrainJob,
-                      log: Callable[[str], None] = print, prefix: str = "") -> Tuple[Dict[str, Any], Any]:
+                      log: Callable[[str], None] = print, prefix: str = "") -> SimulatedMeasures:
     """The test accuracy in simulation: ``float`` (unrounded), ``as_trained`` (rounded as
     the training loop rounds), ``quantized`` (from the chip-exact spec) and ``mismatch``
     (per deviation: mean, worst and every chip), as in ``results.json``; the log also gives
-    :func:`rounded_away`'s shares.
-
-    Returns:
-        ``(accuracy, spec)``: the accuracies and the chip-exact
-        :class:`~rockpool_dynapse2.mapping.NetworkSpec`.
+    :func:`rounded_away`'s shares, computed once here and returned with them.
     """
     from ..mapping import dynapsim_net_from_spec
     from ..mapping.trained import spec_from_training
@@ -455,7 +467,7 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
             accuracy[key][f"{dev:g}"] = {"mean": float(np.mean(values)), "worst": float(np.min(values)), "chips": values}
         log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {np.mean(chips):.1%}, worst {np.min(chips):.1%}; "
             f"with each chip's readout calibrated: mean {np.mean(calibrated):.1%}, worst {np.min(calibrated):.1%}")
-    return accuracy, spec
+    return SimulatedMeasures(accuracy, spec, away)
 
 
 def mismatch_accuracies(model: ChipModel, params: Dict[str, Any], task: Task, deviation: float, n_chips: int,
@@ -563,8 +575,9 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     log(f"{network}; {schedule(job, model)}")
     result = train_model(model, task, job, epoch_log or epoch_lines(job.n_epochs, log))
     log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}")
-    accuracy, spec = measure_simulated(model, result, task, job, log)
-    mapped = config_from_specification(spec)
+    simulated = measure_simulated(model, result, task, job, log)
+    accuracy = simulated.accuracy
+    mapped = config_from_specification(simulated.spec)
     mapped = trained_readout(mapped, model)  # the class map as output_channels says, the readout window
     files = write_files(out_dir, mapped, result, task, compress=True)
     n_board = board_samples(task, job)
@@ -578,7 +591,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
         "network": {"populations": {p.name: p.size for p in layout.populations}, "cores": layout.n_cores,
                     "per_class": layout.per_class, "max_fan_in": int(model.connections.fan_in.max()),
                     "output_channels": {str(j): j // layout.per_class for j in range(layout.population(layout.output).size)}},
-        "rounding": {"zeroed": rounded_away(model, result.params)},
+        "rounding": {"zeroed": simulated.rounded_away},
         "training": training_summary(result, job),
         "board_samples": n_board,
         "board_classes": model.output_predict(model.readout_counts(board_out)).tolist(),  # per sample, -1: a tie (as deploy prints)

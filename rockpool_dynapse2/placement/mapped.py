@@ -181,13 +181,9 @@ class MappedConfiguration:
 
     def _calibrated(self, counts: Any, calibration: Any) -> np.ndarray:
         """``calibration.apply(counts)``, after checking that it calibrates these output channels."""
-        from ..parameters.validate import instance
         from ..training import ReadoutCalibration
 
-        instance("calibration", calibration, ReadoutCalibration, "a ReadoutCalibration (ReadoutCalibration.measure)")
-        if calibration.n_outputs != self.n_outputs:
-            raise ShapeError("calibration", f"({self.n_outputs},): one mean and spread per output channel", (calibration.n_outputs,))
-        return calibration.apply(counts)
+        return ReadoutCalibration.checked("calibration", calibration, self.n_outputs, "the configuration").apply(counts)
 
     def _maps(self) -> Dict[str, Any]:
         return {

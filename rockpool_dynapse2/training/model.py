@@ -381,11 +381,16 @@ class ChipModel:
         Args:
             calibration: the chip's :class:`ReadoutCalibration`: compare calibrated counts
                 (default: the raw counts).
+
+        Raises:
+            ShapeError: counts not ``(B, n_outputs)``; a calibration of another number of
+                output channels (:meth:`ReadoutCalibration.checked`).
+            ParameterValueError: a ``calibration`` that is not a :class:`ReadoutCalibration`.
         """
         counts = self._output_counts("output_counts", output_counts)
         if calibration is not None:
-            instance("calibration", calibration, ReadoutCalibration, "a ReadoutCalibration (ReadoutCalibration.measure)")
-            counts = calibration.apply(counts)
+            counts = ReadoutCalibration.checked("calibration", calibration, counts.shape[1],
+                                                "the network's output population").apply(counts)
         return _winners(np.asarray(self._group_means(counts)))
 
     def output_accuracy(self, output_counts: np.ndarray, labels: np.ndarray,

@@ -88,6 +88,27 @@ class ReadoutCalibration:
         return len(self.mean)
 
     @classmethod
+    def checked(cls, name: str, calibration: Any, n_outputs: int, where: str) -> "ReadoutCalibration":
+        """``calibration`` if it is a :class:`ReadoutCalibration` of ``n_outputs`` output
+        channels (the one check of a calibration against the readout it is applied to).
+
+        Args:
+            name: what to name in an error (the argument, or the command-line option).
+            calibration: the value given.
+            n_outputs: the output channels of the readout it must calibrate.
+            where: whose output channels these are, for the message (e.g. ``"the configuration"``).
+
+        Raises:
+            ParameterValueError: not a :class:`ReadoutCalibration`.
+            ShapeError: a calibration of another number of output channels.
+        """
+        instance(name, calibration, cls, "a ReadoutCalibration (ReadoutCalibration.measure)")
+        if calibration.n_outputs != n_outputs:
+            raise ShapeError(name, f"({n_outputs},): one mean and spread per output channel of {where}",
+                             (calibration.n_outputs,))
+        return calibration
+
+    @classmethod
     def measure(cls, output_counts: Any) -> "ReadoutCalibration":
         """A chip's calibration from its output neurons' spike counts on ``B >= 2``
         unlabelled recordings: each channel's mean and standard deviation over the
