@@ -174,6 +174,9 @@ class TrainJob:
         board_samples: test samples sent to the board (default: all; quick: 100).
         compile: compile torch's time loop (``torch.compile``).
         batch_size: samples per training step (default: :data:`BATCH_SIZE`).
+        learning_rate: Adam's peak learning rate (``TrainSettings.learning_rate``; warm-up,
+            then a cosine decay over the run; default, :attr:`peak_learning_rate`:
+            ``TrainSettings``'s 0.01).
         chips_per_step: mismatched chips per training step (default: 8, quick: 4).
         inject_ramp: with injection, the epochs over which the injected mismatch grows to
             its whole (``TrainSettings.inject_ramp``; default, :attr:`ramp_epochs`:
@@ -212,6 +215,7 @@ class TrainJob:
     board_samples: Optional[int] = None
     compile: bool = False
     batch_size: Optional[int] = None
+    learning_rate: Optional[float] = None
     chips_per_step: Optional[int] = None
     inject_ramp: Optional[int] = None
     excitatory_fraction: float = EXCITATORY_FRACTION
@@ -235,6 +239,9 @@ class TrainJob:
             if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
                 raise ParameterValueError("--hidden", "population sizes >= 1", hidden)
             object.__setattr__(self, "hidden", hidden)
+        if self.learning_rate is not None:
+            object.__setattr__(self, "learning_rate", real_number("--learning-rate", self.learning_rate, low=0.0, low_open=True,
+                                                                  high=1.0))
         if self.readout_start is not None:
             object.__setattr__(self, "readout_start", real_number("--readout-start", self.readout_start, low=0.0, high=1.0,
                                                                   high_open=True))
@@ -288,6 +295,12 @@ class TrainJob:
         return self.batch_size or BATCH_SIZE
 
     @property
+    def peak_learning_rate(self) -> float:
+        """The peak learning rate the job trains with: ``learning_rate`` if given, else
+        ``TrainSettings``'s default."""
+        return TrainSettings.learning_rate if self.learning_rate is None else self.learning_rate
+
+    @property
     def n_chips_per_step(self) -> int:
         return self.chips_per_step or (4 if self.quick else 8)
 
@@ -307,9 +320,10 @@ class TrainJob:
 
     def resolved(self) -> Dict[str, Any]:
         """The job's fields with every default it resolves (the initial drive, the ramp, the
-        readout window) filled in: ``results.json``'s ``"job"``."""
+        readout window, the batch size, the learning rate) filled in: ``results.json``'s ``"job"``."""
         return {**asdict(self), "initial_drive": self.drive, "inject_ramp": self.ramp_epochs,
-                "readout_start": self.readout_fraction}
+                "readout_start": self.readout_fraction, "batch_size": self.n_batch,
+                "learning_rate": self.peak_learning_rate}
 
 
 def _default_populations(parallel: Optional[bool]) -> int:
@@ -378,6 +392,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
     layout = layout or size_network(task, job.hidden, job.per_class, job.parallel, job.hidden_taus)
     settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
                              chips_per_step=job.n_chips_per_step, batch_size=job.n_batch,
+                             learning_rate=job.peak_learning_rate,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs)
     connections = connectivity(layout, settings.seed)
