@@ -119,6 +119,26 @@ def test_float_is_the_saved_network_unrounded_and_as_trained_rounded_as_the_loop
     assert results["rounding"]["zeroed"] == rounded_away(model, saved.params)
 
 
+def test_mismatch_runs_the_test_and_calibration_inputs_together_with_the_figures_of_apart(trained):
+    """``mismatch_accuracies`` simulates the test and calibration inputs in one call; each
+    chip's figures are those of the two sets simulated apart (the same chips)."""
+    from rockpool_dynapse2.app.train_pipeline import CALIBRATION_SAMPLES, mismatch_accuracies
+    from rockpool_dynapse2.training import load_parameters
+    from rockpool_dynapse2.training.jax_trainer import mismatch_counts_jax
+
+    _, out = trained
+    results = json.loads((out / "results.json").read_text())
+    saved = load_parameters(out / "network.npz")
+    model, params, task = saved.model, saved.params, load_dataset(out.parent / "d.npz")
+    raw, calibrated = mismatch_accuracies(model, params, task, 0.3, 3, seed=1)
+    counts = mismatch_counts_jax(model, params, task.x_test, 0.3, 3, seed=1)
+    cal = mismatch_counts_jax(model, params, task.x_train[:CALIBRATION_SAMPLES], 0.3, 3, seed=1)
+    o = model.layout.slice_of(model.layout.output)
+    assert raw == [model.accuracy(c, task.y_test) for c in counts] == results["accuracy"]["mismatch"]["0.3"]["chips"]
+    assert calibrated == [model.output_accuracy(c[:, o], task.y_test, model.calibrate_readout(k[:, o])) for c, k in zip(counts, cal)]
+    assert calibrated == results["accuracy"]["mismatch_calibrated"]["0.3"]["chips"]
+
+
 def test_what_was_trained_is_what_the_board_runs(trained):
     """The quantized network (from the chip-exact spec) and the virtual board running the
     written configuration agree on every test sample."""
