@@ -119,6 +119,27 @@ def test_float_is_the_saved_network_unrounded_and_as_trained_rounded_as_the_loop
     assert results["rounding"]["zeroed"] == rounded_away(model, saved.params)
 
 
+def test_mismatch_runs_the_test_and_calibration_inputs_together_with_the_figures_of_apart(trained):
+    """``train``'s mismatch stage simulates the test and calibration inputs in one call
+    (:func:`~rockpool_dynapse2.app.train_pipeline.mismatch_accuracies`); each chip's figures
+    are those of the two sets simulated apart (the same chips: seed + 1)."""
+    from rockpool_dynapse2.app.train_pipeline import CALIBRATION_SAMPLES
+    from rockpool_dynapse2.training import load_parameters
+    from rockpool_dynapse2.training.jax_trainer import mismatch_counts_jax
+
+    _, out = trained
+    acc = json.loads((out / "results.json").read_text())["accuracy"]
+    saved = load_parameters(out / "network.npz")
+    model, params, task = saved.model, saved.params, load_dataset(out.parent / "d.npz")
+    n = len(task.y_test)  # every call of n samples: one compilation
+    counts = mismatch_counts_jax(model, params, task.x_test, 0.3, 3, seed=1, batch=n)
+    cal = mismatch_counts_jax(model, params, task.x_train[:CALIBRATION_SAMPLES], 0.3, 3, seed=1, batch=n)
+    o = model.layout.slice_of(model.layout.output)
+    assert acc["mismatch"]["0.3"]["chips"] == [model.accuracy(c, task.y_test) for c in counts]
+    assert acc["mismatch_calibrated"]["0.3"]["chips"] == [model.output_accuracy(c[:, o], task.y_test, model.calibrate_readout(k[:, o]))
+                                                         for c, k in zip(counts, cal)]
+
+
 def test_what_was_trained_is_what_the_board_runs(trained):
     """The quantized network (from the chip-exact spec) and the virtual board running the
     written configuration agree on every test sample."""

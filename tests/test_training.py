@@ -160,6 +160,46 @@ def test_jax_and_torch_simulate_the_same_chip(burst_task):
     assert np.abs(cj - ct).sum() <= 0.001 * cj.sum()
 
 
+@pytest.mark.parametrize("n, batch, size", [(600, 256, 200), (700, 256, 234), (100, 256, 100), (256, 256, 256), (7, 1, 1)])
+def test_even_batch_splits_into_the_fewest_calls_of_one_size(n, batch, size):
+    from rockpool_dynapse2.training.jax_trainer import even_batch
+
+    assert even_batch(n, batch) == size
+    assert -(-n // size) == -(-n // batch)  # as few calls as batch allows
+
+
+def test_in_batches_calls_with_one_shape_and_drops_the_padding():
+    from rockpool_dynapse2.training.jax_trainer import in_batches
+
+    x = np.arange(7 * 3 * 2, dtype=np.float32).reshape(7, 3, 2) + 1
+    shapes = []
+
+    def run(xb):
+        shapes.append(xb.shape)
+        return np.stack([xb.sum(1), 2 * xb.sum(1)])  # (2, B, 2): the sample axis second to last
+
+    out = in_batches(run, x, batch=3)
+    assert shapes == [(3, 3, 2)] * 3  # 7 samples: 3 + 3 + 1 and two rows of padding
+    assert np.array_equal(out, np.stack([x.sum(1), 2 * x.sum(1)]))
+
+
+def test_counts_do_not_depend_on_the_batching(burst_task):
+    """A sample's counts are the same bit for bit whatever else its call holds, padding
+    included (so the count functions may batch as they like). Every call here has 3
+    samples: one compilation per function."""
+    from rockpool_dynapse2.training.jax_trainer import counts_jax, mismatch_counts_jax
+
+    x, _ = burst_task(**BURSTS, n=7)
+    model = _small_model()
+    params = model.initial_parameters()
+    nominal = counts_jax(model, params, x, batch=3)  # samples 0-2, 3-5, 6 and two rows of padding
+    assert nominal.shape == (7, model.layout.n_neurons) and nominal[4:].sum() > 0
+    assert np.array_equal(nominal[4:], counts_jax(model, params, x[4:]))  # samples 4-6 in one call
+    chips = mismatch_counts_jax(model, params, x, 0.3, 2, seed=1, batch=3)
+    assert chips.shape == (2, 7, model.layout.n_neurons) and chips[:, 4:].sum() > 0
+    assert np.array_equal(chips[:, 4:], mismatch_counts_jax(model, params, x[4:], 0.3, 2, seed=1))
+
+
 def test_the_exported_network_is_what_training_simulated(burst_task):
     from rockpool_dynapse2.training.jax_trainer import counts_jax
     from rockpool_dynapse2.training.result import TrainResult

@@ -460,7 +460,7 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     """
     from ..mapping import dynapsim_net_from_spec
     from ..mapping.trained import spec_from_training
-    from ..training.jax_trainer import counts_jax
+    from ..training.jax_trainer import counts_jax, in_batches
 
     accuracy: Dict[str, Any] = {}
     float_counts = counts_jax(model, result.params, task.x_test, quantize=False, snap=False)
@@ -468,8 +468,7 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     accuracy["as_trained"] = model.accuracy(counts_jax(model, result.params, task.x_test), task.y_test)  # the settings' rounding
     spec = spec_from_training(result)
     net = dynapsim_net_from_spec(spec, "jax")
-    q_counts = np.concatenate([model.readout_counts(np.asarray(net.reset_state()(task.x_test[i : i + 256])[0]))
-                               for i in range(0, len(task.x_test), 256)])
+    q_counts = in_batches(lambda xb: model.readout_counts(np.asarray(net.reset_state()(xb)[0])), task.x_test)
     accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
     log(f"{prefix}test accuracy: float (unrounded) {accuracy['float']:.1%}, as trained (rounded as in the loop) "
         f"{accuracy['as_trained']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
@@ -491,13 +490,18 @@ def mismatch_accuracies(model: ChipModel, params: Dict[str, Any], task: Task, de
     """The test accuracy of ``n_chips`` simulated chips with frozen mismatch (drawn from
     ``seed``): ``(raw, calibrated)``, one value per chip; ``calibrated`` with each chip's
     readout calibrated on its counts for the first :data:`CALIBRATION_SAMPLES` training
-    inputs (their labels unused)."""
+    inputs (their labels unused).
+
+    Both sets run in one call (the same chips: one seed), in calls of one shape: one
+    compilation, where the test set and the calibration set apart compiled three (600
+    test samples: 256, 256 and 88 at a time, then 100)."""
     from ..training.jax_trainer import mismatch_counts_jax
 
     out = model.layout.slice_of(model.layout.output)
-    counts = mismatch_counts_jax(model, params, task.x_test, deviation, n_chips, seed=seed)
-    # The same chips (same seed) on unlabelled training inputs: each chip's readout calibration.
-    cal_counts = mismatch_counts_jax(model, params, task.x_train[:CALIBRATION_SAMPLES], deviation, n_chips, seed=seed)
+    n_test = len(task.x_test)
+    calibration = task.x_train[:CALIBRATION_SAMPLES]  # unlabelled training inputs: each chip's readout calibration
+    both = mismatch_counts_jax(model, params, np.concatenate([task.x_test, calibration]), deviation, n_chips, seed=seed)
+    counts, cal_counts = both[:, :n_test], both[:, n_test:]
     raw = [model.accuracy(c, task.y_test) for c in counts]
     calibrated = [model.output_accuracy(c[:, out], task.y_test, model.calibrate_readout(k[:, out]))
                   for c, k in zip(counts, cal_counts)]

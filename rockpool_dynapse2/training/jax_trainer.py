@@ -30,7 +30,7 @@ from .constraints import jax_ops, typed_input
 from .model import ChipModel, around_chip
 from .result import VALIDATION_CHIP_SEED, EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation, validation_accuracy
 
-__all__ = ["train_jax", "simulate_jax", "counts_jax", "mismatch_counts_jax"]
+__all__ = ["train_jax", "simulate_jax", "counts_jax", "mismatch_counts_jax", "even_batch", "in_batches"]
 
 
 def _chip_noise(key: Any, model: ChipModel, sigma: float) -> Dict[str, Any]:
@@ -117,11 +117,40 @@ def _mismatch_runner(model: ChipModel) -> Callable:
     return jax.jit(run)
 
 
+def even_batch(n: int, batch: int) -> int:
+    """The samples per call when ``n`` samples run in calls of at most ``batch``: as few
+    calls as ``batch`` allows, all of one size (600 samples at most 256 at a time: three
+    calls of 200, not 256, 256 and 88), so a jitted function compiles once for them."""
+    n, batch = integer("n", n, low=1), integer("batch", batch, low=1)
+    calls = -(-n // batch)
+    return -(-n // calls)
+
+
+def in_batches(run: Callable[[np.ndarray], Any], x: np.ndarray, batch: int = 256) -> np.ndarray:
+    """``run`` over the samples of ``x`` ``(n, ...)`` in calls of one shape
+    (:func:`even_batch`'s size, the last call's missing rows zeros whose outputs are
+    dropped); its outputs, whose second-to-last axis is the sample axis (``(B, N)`` counts,
+    ``(chips, B, N)`` per chip), concatenated along it as numpy.
+
+    A sample's output does not depend on the others of its call (each starts from rest), so
+    the result is the one of any other batching, bit for bit (tested), while a run of
+    several sample counts (a test set, a calibration set) compiles once."""
+    size = even_batch(len(x), batch)
+    out = []
+    for i in range(0, len(x), size):
+        xb, n = x[i : i + size], min(size, len(x) - i)
+        if n < size:
+            xb = np.concatenate([xb, np.zeros((size - n,) + xb.shape[1:], xb.dtype)])
+        out.append(np.asarray(run(xb))[..., :n, :])
+    return np.concatenate(out, axis=-2)
+
+
 def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256,
                quantize: Optional[bool] = None, snap: Optional[bool] = None,
                chip: Optional[Dict[str, Any]] = None) -> np.ndarray:
     """Spike counts ``(B, N)`` in the readout window (:meth:`~.model.ChipModel.readout_counts`)
-    on the nominal chip (or on ``chip``), in batches.
+    on the nominal chip (or on ``chip``), in calls of at most ``batch`` samples, all of one
+    shape (:func:`in_batches`).
 
     Args:
         quantize: weights on 16 levels per core (default: the settings').
@@ -133,9 +162,9 @@ def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: i
     if chip is not None:
         factors = model.check_chip(chip)
         run_chip = _chip_runner(model, quantize, snap)
-        return np.concatenate([np.asarray(run_chip(params, x[i : i + batch], factors)) for i in range(0, len(x), batch)])
+        return in_batches(lambda xb: run_chip(params, xb, factors), x, batch)
     run = _count_runner(model, quantize, snap)
-    return np.concatenate([np.asarray(run(params, x[i : i + batch])) for i in range(0, len(x), batch)])
+    return in_batches(lambda xb: run(params, xb), x, batch)
 
 
 def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, deviation: float, n_chips: int,
@@ -158,7 +187,7 @@ def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray,
     out = []
     for c in range(0, n_chips, chips_at_once):
         ks = keys[c : c + chips_at_once]
-        out.append(np.concatenate([np.asarray(run(params, ks, jnp.asarray(x[i : i + batch]), sigma)) for i in range(0, len(x), batch)], axis=1))
+        out.append(in_batches(lambda xb, ks=ks: run(params, ks, jnp.asarray(xb), sigma), x, batch))
     return np.concatenate(out, axis=0)
 
 
