@@ -75,7 +75,6 @@ def main() -> None:
         s = replace(s, trainable=tuple(args.trainable))
     model = ChipModel(layout, s, model.connections)
     p = model.initial_parameters()
-    nc = model.n_cores
     def per_core(vals, out_val):
         return np.log(np.asarray(list(vals) + [out_val], np.float32))
     for nm in ("tau_ampa", "tau_gaba"):

@@ -15,7 +15,7 @@ from rockpool_dynapse2.mapping.trained import spec_from_training
 from rockpool_dynapse2.training import CHIP_NAMES, ChipModel, NetworkLayout, TrainResult, TrainSettings
 from rockpool_dynapse2.training.jax_trainer import counts_jax, train_jax
 from rockpool_dynapse2.training.torch_trainer import counts_torch, train_torch
-from rockpool_dynapse2.twin.finetune import FineTuneResult, always_on_in, board_accuracy, chip_factors, fine_tune
+from rockpool_dynapse2.twin.finetune import FineTuneResult, _tuned_model, always_on_in, board_accuracy, chip_factors, fine_tune
 
 LAYOUT = NetworkLayout.layered(8, hidden=(12,), n_classes=2, per_class=2)
 
@@ -209,6 +209,7 @@ def test_fine_tune_places_tunes_and_measures_on_the_chip(network):
     out = fine_tune(result, profile, x, y, epochs=1, place=place)
     assert isinstance(out, FineTuneResult) and len(placed) == 2  # before and after
     assert out.result.model.settings.epochs == 1 and not out.result.model.settings.inject
+    assert out.result.model is _tuned_model(result.model, 1, 0.003, 0.0)  # one per settings: chip after chip, compiled once
     assert not np.array_equal(out.result.params["w_in"], result.params["w_in"])
     assert out.mapped.classes == ((0, 1), (2, 3))
     assert out.same_places and out.always_on == ()
@@ -218,11 +219,15 @@ def test_fine_tune_places_tunes_and_measures_on_the_chip(network):
     assert abs(out.twin_before - out.before) <= 1 / len(y)  # the translation holds on the configuration it was made from
     expected = chip_factors(result, original, profile)
     assert all(np.array_equal(out.chip[k], expected[k]) for k in CHIP_NAMES)  # tuned on the original places' chip
+    quiet = fine_tune(result, profile, x, y, epochs=1, measure=False)  # the yield study measures on its own board
+    assert (quiet.before, quiet.after, quiet.twin_before, quiet.twin_after) == (None,) * 4
+    assert quiet.mapped.to_json() == out.mapped.to_json()  # the same tuned network
+    assert all(np.array_equal(quiet.result.params[k], out.result.params[k]) for k in ("w_in", "w_rec"))
 
 
 @pytest.mark.parametrize("kwargs, name", [(dict(epochs=0), "epochs"), (dict(place="greedy"), "place"),
                                           (dict(deviation=-0.1), "deviation"), (dict(learning_rate=0.0), "learning_rate"),
-                                          (dict(backend="numpy"), "backend")])
+                                          (dict(backend="numpy"), "backend"), (dict(measure=1), "measure")])
 def test_fine_tune_refuses_bad_arguments_by_name(network, kwargs, name):
     result, _, (x, y) = network
     with pytest.raises((ParameterValueError, UnknownParameterError), match=name):

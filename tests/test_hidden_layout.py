@@ -252,3 +252,36 @@ def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_say
     assert schedule(TrainJob(inject=False, readout_start=0.5), model) == (
         "without mismatch injection; classes read from the output spikes after 50% of each sample")
     assert "from the first step" in schedule(TrainJob(inject_ramp=0), model)
+
+
+def test_train_takes_a_batch_size_and_a_learning_rate_that_reach_the_model_and_results(tmp_path, monkeypatch):
+    from rockpool_dynapse2.app import train_pipeline
+    from rockpool_dynapse2.app.cli import main
+
+    task = _task(n=16, T=60, C=8)
+    np.savez(tmp_path / "d.npz", x_train=task.x_train, y_train=task.y_train, x_test=task.x_test, y_test=task.y_test)
+    jobs = []
+
+    def run_training(task, job, out_dir, **kwargs):
+        jobs.append(job)
+        acc = {"float": 1.0, "as_trained": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
+        return {"accuracy": acc, "board_samples": 0, "files": {}}
+
+    monkeypatch.setattr(train_pipeline, "run_training", run_training)
+    argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
+    assert main(argv + ["--batch-size", "8", "--learning-rate", "0.02"]) == 0
+    assert main(argv) == 0
+    given, default = (build_model(task, job).settings for job in jobs)
+    assert (given.batch_size, given.learning_rate) == (8, 0.02)
+    assert (default.batch_size, default.learning_rate) == (16, 0.01)
+    assert [(j.resolved()["batch_size"], j.resolved()["learning_rate"]) for j in jobs] == [(8, 0.02), (16, 0.01)]  # "job"
+
+
+def test_the_batch_size_and_the_learning_rate_are_checked():
+    for bad in (0, -8, 2.5, True, "16"):
+        with pytest.raises(ParameterValueError, match="--batch-size"):
+            TrainJob(batch_size=bad)
+    for bad in (0.0, -0.01, 1.5, float("nan"), float("inf"), "0.01"):
+        with pytest.raises(ParameterValueError, match="--learning-rate"):
+            TrainJob(learning_rate=bad)
+    assert TrainJob(learning_rate=np.float32(0.5)).learning_rate == 0.5

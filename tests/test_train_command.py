@@ -175,3 +175,36 @@ def test_map_of_the_saved_network_writes_the_configuration_train_wrote(trained, 
     assert report.classes == [[0, 1], [2, 3]]
     assert (tmp_path / "config.json.gz").read_bytes() == (out / "config.json.gz").read_bytes()
     assert MappedConfiguration.load(tmp_path / "config.json.gz").classes == ((0, 1), (2, 3))
+
+
+def _accuracy(mean, calibrated, float_=1.0):
+    return {"float": float_, "mismatch": {"0.3": {"mean": mean}}, "mismatch_calibrated": {"0.3": {"mean": calibrated}}}
+
+
+def test_hints_say_a_run_was_still_learning_only_when_its_kept_epoch_is_late():
+    from rockpool_dynapse2.app.train_pipeline import hints
+
+    late = hints(24, 25, _accuracy(1.0, 1.0))
+    assert len(late) == 1 and "kept epoch is 25 of 25" in late[0] and "--epochs 50" in late[0]
+    assert "preset" in late[0] and "preset" not in hints(23, 25, _accuracy(1.0, 1.0), epochs_given=True)[0]
+    assert hints(20, 25, _accuracy(1.0, 1.0)) == []  # kept epoch 21 of 25: it had stopped improving
+    assert hints(2, 3, _accuracy(1.0, 1.0)) == []  # too few epochs to tell
+
+
+def test_hints_point_at_the_readout_calibration_only_where_it_recovers_the_mean():
+    from rockpool_dynapse2.app.train_pipeline import hints
+
+    (line,) = hints(0, 25, _accuracy(0.84, 0.97))
+    assert "30% mismatch" in line and "84.0%" in line and "97.0%" in line and "--calibration-input" in line
+    assert hints(0, 25, _accuracy(0.84, 0.90)) == []  # calibration does not reach 95 % of float either
+    assert hints(0, 25, _accuracy(0.96, 0.99)) == []  # the raw mean meets it already
+    assert hints(0, 25, {"float": 1.0, "mismatch": {"0.3": {"mean": 0.5}}}) == []  # no calibrated figures: no claim
+
+
+def test_results_json_keeps_the_hints_it_logged(trained):
+    from rockpool_dynapse2.app.train_pipeline import hints
+
+    _, out = trained
+    results = json.loads((out / "results.json").read_text())
+    training = results["training"]
+    assert results["hints"] == hints(training["best_epoch"], training["epochs_run"], results["accuracy"], epochs_given=True)

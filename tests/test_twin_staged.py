@@ -114,3 +114,68 @@ def test_the_staged_fit_recovers_the_refractory_period_and_moves_tau_mem():
     q = twin.quality
     assert q.final_loss[1] == q.initial_loss[1] == 0.0  # the ideal neuron
     assert (q.final_loss[[0, 2]] < q.initial_loss[[0, 2]]).all()
+
+
+def _stage_of(recordings, which):
+    from rockpool_dynapse2.twin import staged
+    from rockpool_dynapse2.twin.defects import find_defects
+    from rockpool_dynapse2.twin.replay import replay_runs
+    from rockpool_dynapse2.twin.stimuli import probe_runs
+
+    chip = recordings.chips[0]
+    names = staged._run_names(PROTOCOL, which)
+    runs = replay_runs(chip, PROTOCOL, find_defects(chip, PROTOCOL), (), names)
+    rasters = {r.name: chip.raster(r) for r in probe_runs(PROTOCOL) if r.name in names}
+    return staged._stage_losses(staged._batches(runs, rasters, PROTOCOL), PROTOCOL, 0.5)
+
+
+@pytest.fixture(scope="module")
+def joint():
+    """The joint stage's losses of a chip whose neurons 0..2 are mismatched."""
+    truth = _scaled(Iref=[0.8, 1.0, 1.25], C_mem=[0.75, 1.0, 1.3], Itau_mem=[1.2, 0.9, 1.0])
+    return _stage_of(probe(VirtualBoard(profile=truth), chips=[0], cores=[0], protocol=PROTOCOL), "all")
+
+
+def test_a_batch_s_distances_do_not_depend_on_the_factors_it_never_reads(joint):
+    """The DC and refractory runs skip NMDA and SHUNT and drive no synapse: their leaks and
+    all four weights are unread there; the factors a batch does not read change nothing."""
+    unused = {b.run.name.split("+")[0]: {n for n, u in zip(PARAMETER_NAMES, b.unused) if u} for b in joint.batches}
+    assert unused["dc_0"] == {"Itau_nmda", "Itau_shunt", "w_ampa", "w_nmda", "w_gaba", "w_shunt"}
+    assert unused["synapses"] == set()
+    rng = np.random.default_rng(4)
+    theta, other = (rng.normal(0.0, 0.3, (3, len(PARAMETER_NAMES))) for _ in range(2))
+    before = joint.distances(theta)
+    assert before.all()  # every neuron off the observed spikes in every batch
+    for j, b in enumerate(joint.batches):
+        np.testing.assert_array_equal(joint.distances(np.where(b.unused, other, theta))[:, j], before[:, j])
+
+
+def _one_step_after_the_other(losses, theta, loss, moves, fitted, delta):
+    """The search's pass simulating every batch at every step."""
+    from rockpool_dynapse2.twin.replay import LOG_BOUND
+
+    for move in moves:
+        for sign in (1.0, -1.0):
+            proposal = np.clip(theta + sign * delta * move[None, :], -LOG_BOUND, LOG_BOUND)
+            new = losses(proposal)
+            better = (new < loss) & fitted
+            theta = np.where(better[:, None], proposal, theta)
+            loss = np.where(better, new, loss)
+    return theta, loss
+
+
+def test_a_pass_that_skips_unread_batches_is_bit_for_bit_the_full_one(joint):
+    """A pass along every factor (and a rotated one), skipping the batches a move does not
+    read, keeps what simulating every batch keeps, bit for bit."""
+    from rockpool_dynapse2.twin import staged
+
+    theta = np.random.default_rng(5).normal(0.0, 0.2, (3, len(PARAMETER_NAMES)))
+    fitted = np.array([True, True, False])
+    for moves in (directions(PARAMETER_NAMES), staged.rotated(directions(PARAMETER_NAMES[:9]), np.random.default_rng(0))):
+        point = staged._Point(theta, joint(theta), joint.distances(theta))
+        point = staged._pass(joint, point, moves, fitted, 0.16)
+        expected = _one_step_after_the_other(joint, theta, joint(theta), moves, fitted, 0.16)
+        np.testing.assert_array_equal(point.theta, expected[0])
+        np.testing.assert_array_equal(point.loss, expected[1])
+        np.testing.assert_array_equal(point.distances, joint.distances(point.theta))
+        assert (point.theta[:2] != theta[:2]).any() and (point.theta[2] == theta[2]).all()

@@ -183,7 +183,15 @@ def test_the_fitted_strategy_never_places_on_an_unprobed_slot(tiny, monkeypatch)
     assert outcome.tuned is None and outcome.details["probed_neurons_per_core"] == 256
 
 
-def test_the_oracle_tunes_each_chip_and_deploys_again(tiny):
+def test_the_oracle_tunes_each_chip_and_deploys_again(tiny, monkeypatch):
+    """(Fine-tuning's own accuracies are not measured: the study measures on the chip's board.)"""
+    from rockpool_dynapse2.twin import finetune
+
+    def unmeasured(*args, **kwargs):
+        raise AssertionError("fine_tune measured its accuracies")
+
+    monkeypatch.setattr(finetune, "board_accuracy", unmeasured)
+    monkeypatch.setattr(finetune, "_twin_accuracy", unmeasured)
     inputs = tiny[3]
     outcome = run_chip(ChipJob(2, tune="oracle", epochs=1), inputs)
     assert outcome.ok, outcome.error

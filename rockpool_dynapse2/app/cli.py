@@ -189,7 +189,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    seed=args.seed, inject=not args.no_injection, n_chips=args.chips, board_samples=args.board_samples,
                    compile=args.compile, readout_start=args.readout_start, parallel=args.parallel,
                    hidden_taus=tuple(args.hidden_taus) if args.hidden_taus else None,
-                   initial_drive=args.initial_drive, inject_ramp=args.inject_ramp)
+                   initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
+                   learning_rate=args.learning_rate)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -502,6 +503,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--inject-ramp", type=int, default=None, metavar="E",
                        help="grow the injected mismatch linearly from 0 to its whole over the first E epochs (default: a "
                        "third of the epochs, 20 of 60, 8 with --quick; 0: the whole from the first step)")
+    train.add_argument("--batch-size", type=int, default=None, metavar="N",
+                       help="training samples per Adam step (default: 16)")
+    train.add_argument("--learning-rate", type=float, default=None, metavar="LR",
+                       help="Adam's peak learning rate, reached after 3 warm-up epochs, then a cosine decay to 5 %% of it "
+                       "over the run (default: 0.01)")
     train.add_argument("--readout-start", type=float, default=None, metavar="F",
                        help="read the class from the output spikes at or after fraction F of each sample, in training, "
                        "on the board and in deploy (default: 0, the whole sample; 0.5: its last half, e.g. temporal XOR)")

@@ -77,6 +77,7 @@ __all__ = [
     "task_summary",
     "schedule",
     "training_summary",
+    "hints",
     "jsonable",
     "run_training",
 ]
@@ -174,6 +175,9 @@ class TrainJob:
         board_samples: test samples sent to the board (default: all; quick: 100).
         compile: compile torch's time loop (``torch.compile``).
         batch_size: samples per training step (default: :data:`BATCH_SIZE`).
+        learning_rate: Adam's peak learning rate (``TrainSettings.learning_rate``; warm-up,
+            then a cosine decay over the run; default, :attr:`peak_learning_rate`:
+            ``TrainSettings``'s 0.01).
         chips_per_step: mismatched chips per training step (default: 8, quick: 4).
         inject_ramp: with injection, the epochs over which the injected mismatch grows to
             its whole (``TrainSettings.inject_ramp``; default, :attr:`ramp_epochs`:
@@ -212,6 +216,7 @@ class TrainJob:
     board_samples: Optional[int] = None
     compile: bool = False
     batch_size: Optional[int] = None
+    learning_rate: Optional[float] = None
     chips_per_step: Optional[int] = None
     inject_ramp: Optional[int] = None
     excitatory_fraction: float = EXCITATORY_FRACTION
@@ -235,6 +240,9 @@ class TrainJob:
             if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
                 raise ParameterValueError("--hidden", "population sizes >= 1", hidden)
             object.__setattr__(self, "hidden", hidden)
+        if self.learning_rate is not None:
+            object.__setattr__(self, "learning_rate", real_number("--learning-rate", self.learning_rate, low=0.0, low_open=True,
+                                                                  high=1.0))
         if self.readout_start is not None:
             object.__setattr__(self, "readout_start", real_number("--readout-start", self.readout_start, low=0.0, high=1.0,
                                                                   high_open=True))
@@ -288,6 +296,12 @@ class TrainJob:
         return self.batch_size or BATCH_SIZE
 
     @property
+    def peak_learning_rate(self) -> float:
+        """The peak learning rate the job trains with: ``learning_rate`` if given, else
+        ``TrainSettings``'s default."""
+        return TrainSettings.learning_rate if self.learning_rate is None else self.learning_rate
+
+    @property
     def n_chips_per_step(self) -> int:
         return self.chips_per_step or (4 if self.quick else 8)
 
@@ -307,9 +321,10 @@ class TrainJob:
 
     def resolved(self) -> Dict[str, Any]:
         """The job's fields with every default it resolves (the initial drive, the ramp, the
-        readout window) filled in: ``results.json``'s ``"job"``."""
+        readout window, the batch size, the learning rate) filled in: ``results.json``'s ``"job"``."""
         return {**asdict(self), "initial_drive": self.drive, "inject_ramp": self.ramp_epochs,
-                "readout_start": self.readout_fraction}
+                "readout_start": self.readout_fraction, "batch_size": self.n_batch,
+                "learning_rate": self.peak_learning_rate}
 
 
 def _default_populations(parallel: Optional[bool]) -> int:
@@ -378,6 +393,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
     layout = layout or size_network(task, job.hidden, job.per_class, job.parallel, job.hidden_taus)
     settings = TrainSettings(epochs=job.n_epochs, inject=job.inject, seed=job.seed, dt=task.dt,
                              chips_per_step=job.n_chips_per_step, batch_size=job.n_batch,
+                             learning_rate=job.peak_learning_rate,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs)
     connections = connectivity(layout, settings.seed)
@@ -584,6 +600,9 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     accuracy["board"], board_out = measure_board(model, mapped, task.x_test[:n_board], task.y_test[:n_board], board_factory)
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
     files.update(_plots(out_dir, result, accuracy))
+    advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None)
+    for line in advice:
+        log(f"hint: {line}")
     layout = model.layout
     results = {
         "accuracy": accuracy,
@@ -596,6 +615,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
         "board_samples": n_board,
         "board_classes": model.output_predict(model.readout_counts(board_out)).tolist(),  # per sample, -1: a tie (as deploy prints)
         "job": jsonable(job.resolved()),
+        "hints": advice,
         "files": files,
         "seconds": time.perf_counter() - start,
     }
@@ -619,6 +639,48 @@ def schedule(job: TrainJob, model: ChipModel) -> str:
     start = job.readout_fraction
     return injection + (f"; classes read from the output spikes after {start:.0%} of each sample" if start
                         else "; classes read from the output spikes of the whole sample")
+
+
+LATE_BEST_SHARE = 0.9
+"""A run whose kept (best) epoch is in the last tenth of its epochs was still learning
+when it stopped: :func:`hints` says so (with ``--quick``'s 25 epochs, beat anomalies and
+burst detection kept epoch 24 or 25 and gained 5-10 points of float or 30 % mean with 35
+epochs; ``docs/results.md``, "``--quick``: learning more per minute")."""
+
+ROBUST_SHARE = 0.95
+"""The issue's robustness target: the mean accuracy at a mismatch deviation at least this
+share of ``float``; below it :func:`hints` points at the per-chip readout calibration when
+that recovers it."""
+
+
+def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False) -> List[str]:
+    """What a user could do next, from a run's figures: one sentence per finding, logged
+    after the board stage and kept in ``results.json``'s ``"hints"`` (empty: nothing to say).
+
+    * the kept epoch among the last tenth of the run (:data:`LATE_BEST_SHARE`): it was
+      still learning, so more epochs (``--epochs``) may lift it;
+    * a deviation's mean below :data:`ROBUST_SHARE` of ``float`` whose calibrated mean is
+      not: each chip's readout calibration (``deploy --calibration-input``) recovers it.
+
+    Args:
+        best_epoch: the kept epoch (0-based).
+        epochs_run: the epochs trained.
+        accuracy: ``results.json``'s ``"accuracy"``.
+        epochs_given: whether the run's epochs were given (``--epochs``) rather than a preset's.
+    """
+    out = []
+    if epochs_run >= 5 and best_epoch + 1 >= LATE_BEST_SHARE * epochs_run:
+        more = "more epochs" if epochs_given else "more epochs than the preset's"
+        out.append(f"the kept epoch is {best_epoch + 1} of {epochs_run}: the network was still learning when training "
+                   f"stopped; {more} (--epochs {2 * epochs_run}) may lift every stage")
+    floor = ROBUST_SHARE * accuracy["float"]
+    for dev, m in accuracy.get("mismatch", {}).items():
+        calibrated = accuracy.get("mismatch_calibrated", {}).get(dev)
+        if m["mean"] < floor and calibrated is not None and calibrated["mean"] >= floor:
+            out.append(f"at {float(dev):.0%} mismatch the mean ({m['mean']:.1%}) is below {ROBUST_SHARE:.0%} of float "
+                       f"({accuracy['float']:.1%}) and each chip's readout calibrated reaches {calibrated['mean']:.1%}: "
+                       "calibrate a board's readout with deploy --calibration-input (docs/cli.md)")
+    return out
 
 
 def training_summary(result: TrainResult, job: TrainJob) -> Dict[str, Any]:

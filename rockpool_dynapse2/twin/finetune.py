@@ -34,6 +34,7 @@ factors: :func:`always_on_in` lists the network's neurons that sit on one, and
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -67,14 +68,15 @@ class FineTuneResult:
             settings are the fine-tuning's).
         mapped: the tuned network's configuration for this chip, with its class map.
         before: accuracy of the original network on the chip (the virtual board with the
-            profile), on the evaluation data.
-        after: accuracy of the tuned network on the chip, on the same data.
+            profile), on the evaluation data (``None`` if not measured: ``measure=False``).
+        after: accuracy of the tuned network on the chip, on the same data (or ``None``).
         chip: the factors it was tuned on (:func:`chip_factors`, at the original places).
         twin_before: accuracy of the original network in the training model on ``chip``
-            (``before`` up to float32 rounding, unless a neuron sits on an always-on neuron).
+            (``before`` up to float32 rounding, unless a neuron sits on an always-on neuron;
+            or ``None``).
         twin_after: accuracy of the tuned network in the training model on ``chip``: what
             fine-tuning believes; its gap to ``after`` is the translation's drift as the
-            weights leave their masks (see the module docs).
+            weights leave their masks (see the module docs; or ``None``).
         seconds: wall time of the fine-tuning's training.
         always_on: indices of the network's neurons placed on always-on neurons (the
             factors cannot model them; see the module docs).
@@ -84,11 +86,11 @@ class FineTuneResult:
 
     result: TrainResult
     mapped: MappedConfiguration
-    before: float
-    after: float
+    before: Optional[float]
+    after: Optional[float]
     chip: Dict[str, np.ndarray]
-    twin_before: float
-    twin_after: float
+    twin_before: Optional[float]
+    twin_after: Optional[float]
     seconds: float
     always_on: Tuple[int, ...]
     same_places: bool
@@ -212,9 +214,14 @@ def _place(result: TrainResult, place: Placer) -> MappedConfiguration:
     return trained_readout(mapped, result.model)
 
 
+@functools.lru_cache(maxsize=4)
 def _tuned_model(model: ChipModel, epochs: int, learning_rate: float, deviation: float) -> ChipModel:
     """The model with the fine-tuning's settings: few epochs, no warm-up, no early stop,
-    injection only around the chip (``deviation`` > 0)."""
+    injection only around the chip (``deviation`` > 0). One object per trained model and
+    settings in a process: fine-tuning on chip after chip (a yield study) reuses the count
+    functions of the twin accuracies, compiled once per model with the chip an argument.
+    (The trainer's step holds the chip as a constant and compiles per chip: with the chip
+    an argument instead, XLA rounds differently and the tuned networks change.)"""
     settings = replace(model.settings, epochs=epochs, learning_rate=learning_rate, warmup=0, patience=0,
                        inject=deviation > 0, deviation=deviation)
     return ChipModel(model.layout, settings, model.connections)
@@ -234,7 +241,7 @@ def _train(model: ChipModel, x: np.ndarray, y: np.ndarray, params: Dict[str, Any
 def fine_tune(result: Any, profile: Any, x: np.ndarray, y: np.ndarray, *, epochs: int = 5, learning_rate: float = 0.003,
               deviation: float = 0.0, place: Optional[Placer] = None, backend: Optional[str] = None,
               x_eval: Optional[np.ndarray] = None, y_eval: Optional[np.ndarray] = None,
-              progress: Optional[Callable] = None) -> FineTuneResult:
+              progress: Optional[Callable] = None, measure: bool = True) -> FineTuneResult:
     """Fine-tune a trained network on one chip's twin and write that chip's configuration.
 
     Places the network (``place``), translates the twin at those places into factors
@@ -260,6 +267,9 @@ def fine_tune(result: Any, profile: Any, x: np.ndarray, y: np.ndarray, *, epochs
         x_eval: inputs for the before/after accuracies on the chip (default: ``x``).
         y_eval: their labels (default: ``y``).
         progress: called with every epoch's record.
+        measure: measure the accuracies before and after, on the chip's board and in the
+            model (``False``: they are ``None``; a caller that measures on its own board,
+            as the yield study does, saves their runs; the tuned network is the same).
 
     Returns:
         A :class:`FineTuneResult`.
@@ -274,14 +284,15 @@ def fine_tune(result: Any, profile: Any, x: np.ndarray, y: np.ndarray, *, epochs
     model = result.model
     x, y = model.check_data(x, y)
     x_eval, y_eval = (x, y) if x_eval is None and y_eval is None else model.check_data(x_eval, y_eval)
+    measure = instance("measure", measure, bool)
     mapped = _place(result, place)
     chip = chip_factors(result, mapped, profile)
-    before = board_accuracy(model, mapped, profile, x_eval, y_eval, backend)
+    before = board_accuracy(model, mapped, profile, x_eval, y_eval, backend) if measure else None
     start = time.perf_counter()
     tuned = _train(_tuned_model(model, epochs, learning_rate, deviation), x, y, result.params, chip, backend, progress)
     seconds = time.perf_counter() - start
     tuned_mapped = _place(tuned, place)
-    after = board_accuracy(tuned.model, tuned_mapped, profile, x_eval, y_eval, backend)
-    twin = (_twin_accuracy(r, chip, x_eval, y_eval, backend) for r in (result, tuned))
+    after = board_accuracy(tuned.model, tuned_mapped, profile, x_eval, y_eval, backend) if measure else None
+    twin = [_twin_accuracy(r, chip, x_eval, y_eval, backend) if measure else None for r in (result, tuned)]
     return FineTuneResult(tuned, tuned_mapped, before, after, chip, *twin, seconds, always_on_in(tuned_mapped, profile),
                           tuned_mapped.neurons == mapped.neurons)

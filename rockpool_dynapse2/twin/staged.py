@@ -40,6 +40,10 @@ membrane's leak, gain, threshold and ``kappa`` together; a synapse's leak and we
 the loss has narrow oblique valleys along which no single factor's step goes downhill;
 without them the search stopped far from the truth (on 16 neurons with the truth
 representable by the factors, a data loss of 1.0-7.9 per neuron against 0 at the truth).
+A step changes the spikes only of the runs that read its factors: a batch of runs that
+reads none of them (NMDA's and SHUNT's leaks in the DC and refractory runs, which skip
+both types; the weight of a type none of its runs drives) keeps its distances and is not
+simulated again, the same search bit for bit.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..chip import SynapseType
 from ..simulation.step import IDLE_SIGNED
 
 from .defects import FoundDefects
@@ -107,6 +112,8 @@ class _Batch(NamedTuple):
     """Steps of each segment of the runs."""
     idle: Tuple[int, ...]
     """The synapse types none of the runs drives (the time loop skips them, :func:`_idle`)."""
+    unused: np.ndarray
+    """``(P,)`` bool: the factors the batch's simulation never reads (:func:`_unused`)."""
 
 
 def _segment_steps(protocol: ProbeProtocol, name: str, steps: int) -> int:
@@ -126,6 +133,15 @@ def _idle(inputs: np.ndarray) -> Tuple[int, ...]:
     return tuple(int(k) for k in IDLE_SIGNED if not inputs[:, :, int(k)].any())
 
 
+def _unused(inputs: np.ndarray, idle: Tuple[int, ...]) -> np.ndarray:
+    """``(P,)`` bool: the factors a batch of runs with ``inputs`` ``(T, N, 4)`` never reads:
+    the leak and weight of an ``idle`` type (the time loop skips it) and the weight of a
+    type no run drives (it scales inputs that are all 0)."""
+    names = [f"Itau_{SynapseType(k).label}" for k in idle]
+    names += [f"w_{SynapseType(k).label}" for k in SynapseType if not inputs[:, :, int(k)].any()]
+    return np.isin(PARAMETER_NAMES, names)
+
+
 def _batches(runs: Sequence[ReplayRun], rasters: Dict[str, np.ndarray], protocol: ProbeProtocol) -> List[_Batch]:
     """The runs grouped by length and segment, each group one stacked run."""
     groups: Dict[Tuple[int, int], List[ReplayRun]] = {}
@@ -138,7 +154,8 @@ def _batches(runs: Sequence[ReplayRun], rasters: Dict[str, np.ndarray], protocol
         inputs = np.concatenate([r.inputs for r in group], axis=1)
         observed = np.stack([rasters[r.name] for r in group], axis=1)
         stacked = ReplayRun("+".join(r.name for r in group), values, inputs, observed)
-        out.append(_Batch(stacked, len(group), segment, _idle(inputs)))
+        idle = _idle(inputs)
+        out.append(_Batch(stacked, len(group), segment, idle, _unused(inputs, idle)))
     return out
 
 
@@ -173,28 +190,56 @@ def _compiled_distances():
     return jax.jit(_batch_distances, static_argnames=("dt", "copies", "segment", "idle"))
 
 
-def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigma: float):
-    """A function ``theta (N, P) -> (N,)`` losses of the stage's runs (the simulation and
-    the spike-time distances jitted, :func:`_compiled_distances`)."""
-    import jax.numpy as jnp
+class _StageLosses:
+    """A stage's losses ``theta (N, P) -> (N,)`` (call it), in two parts: each batch's
+    spike-time distances (:meth:`distances`, simulated and summed in
+    :func:`_compiled_distances`) and the total (:meth:`total`: the prior plus each batch's
+    distance over its segment length)."""
 
-    distances = _compiled_distances()
-    arrays = [
-        (b, {k: jnp.asarray(v, dtype=jnp.float32) for k, v in b.run.values.items()}, {k: jnp.asarray(v) for k, v in rest_state(b.run.values).items()},
-         jnp.asarray(b.run.inputs), jnp.asarray(b.run.observed, dtype=jnp.int32))
-        for b in batches
-    ]
+    def __init__(self, batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigma: float):
+        import jax.numpy as jnp
 
-    def losses(theta: np.ndarray) -> np.ndarray:
+        self.batches = tuple(batches)
+        self.dt = protocol.dt
+        self.prior_sigma = prior_sigma
+        self._arrays = [
+            ({k: jnp.asarray(v, dtype=jnp.float32) for k, v in b.run.values.items()},
+             {k: jnp.asarray(v) for k, v in rest_state(b.run.values).items()},
+             jnp.asarray(b.run.inputs), jnp.asarray(b.run.observed, dtype=jnp.int32))
+            for b in self.batches
+        ]
+
+    def distances(self, theta: np.ndarray, known: Optional[np.ndarray] = None, move: Optional[np.ndarray] = None) -> np.ndarray:
+        """``(N, B)`` int: each batch's summed ``|N_obs(t) - N_pred(t)|`` for ``theta`` ``(N, P)``.
+        ``known``: the distances ``(N, B)`` of a ``theta`` that differs by a step along
+        ``move`` ``(P,)``; a batch that reads none of the factors the move changes keeps them
+        (the same simulation, not run again)."""
+        import jax.numpy as jnp
+
+        compiled = _compiled_distances()
         th = jnp.asarray(theta, dtype=jnp.float32)
-        outputs = [distances(th, values, rest, inputs, observed, dt=protocol.dt, copies=b.copies, segment=b.segment, idle=b.idle)
-                   for b, values, rest, inputs, observed in arrays]
-        total = np.sum((theta / prior_sigma) ** 2, axis=1)
-        for b, distance in zip(batches, outputs):
-            total = total + np.asarray(distance, dtype=np.float64) / b.segment  # an integer: as spike_time_losses sums it
+        out = []
+        for j, (b, (values, rest, inputs, observed)) in enumerate(zip(self.batches, self._arrays)):
+            if known is not None and not (move[~b.unused] != 0).any():
+                out.append(known[:, j])
+            else:
+                out.append(compiled(th, values, rest, inputs, observed, dt=self.dt, copies=b.copies, segment=b.segment, idle=b.idle))
+        return np.stack([np.asarray(o) for o in out], axis=1)
+
+    def total(self, theta: np.ndarray, distances: np.ndarray) -> np.ndarray:
+        """``(N,)`` the losses of ``theta`` ``(N, P)`` whose :meth:`distances` are ``distances``."""
+        total = np.sum((theta / self.prior_sigma) ** 2, axis=1)
+        for j, b in enumerate(self.batches):
+            total = total + np.asarray(distances[:, j], dtype=np.float64) / b.segment  # an integer: as spike_time_losses sums it
         return total
 
-    return losses
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        return self.total(theta, self.distances(theta))
+
+
+def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigma: float) -> _StageLosses:
+    """The losses of a stage's runs (:class:`_StageLosses`)."""
+    return _StageLosses(batches, protocol, prior_sigma)
 
 
 def directions(names: Sequence[str]) -> np.ndarray:
@@ -211,22 +256,31 @@ def directions(names: Sequence[str]) -> np.ndarray:
     return np.array(out)
 
 
-def _search(losses, theta: np.ndarray, moves: np.ndarray, fitted: np.ndarray, deltas: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+class _Point(NamedTuple):
+    """Where the search is: log-factors ``(N, P)``, their losses ``(N,)`` and distances ``(N, B)``."""
+
+    theta: np.ndarray
+    loss: np.ndarray
+    distances: np.ndarray
+
+
+def _search(losses: _StageLosses, theta: np.ndarray, moves: np.ndarray, fitted: np.ndarray, deltas: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
     """The coordinate search (see the module docs) along the rows of ``moves``, then along
     rotated bases of their span; ``(theta, losses)``."""
-    loss = losses(theta)
-    if not (loss[fitted] > 0).any():  # every spike predicted already (the ideal chip)
-        return theta, loss
+    distances = losses.distances(theta)
+    point = _Point(theta, losses.total(theta, distances), distances)
+    if not (point.loss[fitted] > 0).any():  # every spike predicted already (the ideal chip)
+        return point.theta, point.loss
     rng = np.random.default_rng(ROTATION_SEED)
     for delta in deltas:
         for _ in range(PASSES):
-            before = loss.copy()
-            theta, loss = _pass(losses, theta, loss, moves, fitted, delta)
-            if not (loss < before).any():
+            before = point.loss.copy()
+            point = _pass(losses, point, moves, fitted, delta)
+            if not (point.loss < before).any():
                 break
         for _ in range(ROTATIONS):
-            theta, loss = _pass(losses, theta, loss, rotated(moves, rng), fitted, delta)
-    return theta, loss
+            point = _pass(losses, point, rotated(moves, rng), fitted, delta)
+    return point.theta, point.loss
 
 
 def rotated(moves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -240,16 +294,19 @@ def rotated(moves: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _pass(losses, theta: np.ndarray, loss: np.ndarray, moves: np.ndarray, fitted: np.ndarray, delta: float) -> Tuple[np.ndarray, np.ndarray]:
-    """One pass over ``moves``: each neuron keeps a step of ``+-delta`` along one that lowers its loss."""
+def _pass(losses: _StageLosses, point: _Point, moves: np.ndarray, fitted: np.ndarray, delta: float) -> _Point:
+    """One pass over ``moves``: each neuron keeps a step of ``+-delta`` along one that lowers
+    its loss. A batch of runs that reads none of a move's factors keeps its distances (a
+    move along NMDA's leak leaves the DC runs, which skip NMDA, as they were)."""
     for move in moves:
         for sign in (1.0, -1.0):
-            proposal = np.clip(theta + sign * delta * move[None, :], -LOG_BOUND, LOG_BOUND)
-            new = losses(proposal)
-            better = (new < loss) & fitted
-            theta = np.where(better[:, None], proposal, theta)
-            loss = np.where(better, new, loss)
-    return theta, loss
+            proposal = np.clip(point.theta + sign * delta * move[None, :], -LOG_BOUND, LOG_BOUND)
+            distances = losses.distances(proposal, point.distances, move)
+            new = losses.total(proposal, distances)
+            better = (new < point.loss) & fitted
+            point = _Point(np.where(better[:, None], proposal, point.theta), np.where(better, new, point.loss),
+                           np.where(better[:, None], distances, point.distances))
+    return point
 
 
 def fit_staged(

@@ -63,7 +63,6 @@ from ..parameters.validate import choice, integer, real_number, seed as check_se
 __all__ = [
     "TUNE_STRATEGIES",
     "YIELD_MARGIN",
-    "FINE_TUNE_CHECK_SAMPLES",
     "BOARD_CHECK_SAMPLES",
     "ChipJob",
     "ChipOutcome",
@@ -300,11 +299,6 @@ class TuneContext:
     details: Dict[str, Any] = field(default_factory=dict)
 
 
-FINE_TUNE_CHECK_SAMPLES = 16
-"""Tuning inputs :func:`~.finetune.fine_tune` measures its own before/after accuracies on
-(not reported: the study measures both on the test set, on the chip's board)."""
-
-
 def _fine_tuned(context: TuneContext, twin_profile: Any, defects: Any = None) -> Any:
     """The network placed around ``defects`` (default: ``twin_profile``'s dead and always-on
     neurons and defective CAM entries) and fine-tuned on ``twin_profile``: the chip's configuration."""
@@ -312,9 +306,8 @@ def _fine_tuned(context: TuneContext, twin_profile: Any, defects: Any = None) ->
     from .finetune import fine_tune
 
     defects = twin_profile.defects() if defects is None else defects
-    n = FINE_TUNE_CHECK_SAMPLES
     tuned = fine_tune(context.prepared.result, twin_profile, context.x_tune, context.y_tune, epochs=context.job.epochs,
-                      backend=context.job.backend, x_eval=context.x_tune[:n], y_eval=context.y_tune[:n],
+                      backend=context.job.backend, measure=False,  # the study measures on the chip's board itself
                       place=lambda spec: config_from_specification(spec, defects=defects))
     return tuned.mapped
 
