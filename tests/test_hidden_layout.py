@@ -185,13 +185,11 @@ def test_the_train_command_refuses_a_bad_hidden_layout_before_any_work(tmp_path,
     assert not (tmp_path / "out").exists()
 
 
-def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeypatch):
-    """The options reach the job (the pipeline itself, build_model and a saved network, is
-    tested above; a whole train run costs minutes on a shared machine)."""
+def _jobs_of_train(task, tmp_path, monkeypatch):
+    """Write ``task`` as ``tmp_path / "d.npz"`` and replace the train pipeline by a stub that
+    keeps each :class:`TrainJob` the command builds: the list it appends them to."""
     from rockpool_dynapse2.app import train_pipeline
-    from rockpool_dynapse2.app.cli import main
 
-    task = _task(n=16, T=40, C=6)
     np.savez(tmp_path / "d.npz", x_train=task.x_train, y_train=task.y_train, x_test=task.x_test, y_test=task.y_test)
     jobs = []
 
@@ -201,6 +199,17 @@ def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeyp
         return {"accuracy": acc, "board_samples": 0, "files": {}}
 
     monkeypatch.setattr(train_pipeline, "run_training", run_training)
+    return jobs
+
+
+def test_the_train_command_passes_the_hidden_layout_to_the_job(tmp_path, monkeypatch):
+    """The options reach the job (the pipeline itself, build_model and a saved network, is
+    tested above; a whole train run costs minutes on a shared machine)."""
+    from rockpool_dynapse2.app import train_pipeline
+    from rockpool_dynapse2.app.cli import main
+
+    task = _task(n=16, T=40, C=6)
+    jobs = _jobs_of_train(task, tmp_path, monkeypatch)
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--hidden", "4", "4"]
     assert main(argv + ["--parallel", "--hidden-taus", "0.01", "0.2", "--initial-drive", "0.05", "--inject-ramp", "7"]) == 0
     assert main(argv) == 0
@@ -255,19 +264,10 @@ def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_say
 
 
 def test_train_takes_a_batch_size_and_a_learning_rate_that_reach_the_model_and_results(tmp_path, monkeypatch):
-    from rockpool_dynapse2.app import train_pipeline
     from rockpool_dynapse2.app.cli import main
 
     task = _task(n=16, T=60, C=8)
-    np.savez(tmp_path / "d.npz", x_train=task.x_train, y_train=task.y_train, x_test=task.x_test, y_test=task.y_test)
-    jobs = []
-
-    def run_training(task, job, out_dir, **kwargs):
-        jobs.append(job)
-        acc = {"float": 1.0, "as_trained": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
-        return {"accuracy": acc, "board_samples": 0, "files": {}}
-
-    monkeypatch.setattr(train_pipeline, "run_training", run_training)
+    jobs = _jobs_of_train(task, tmp_path, monkeypatch)
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
     assert main(argv + ["--batch-size", "8", "--learning-rate", "0.02"]) == 0
     assert main(argv) == 0
