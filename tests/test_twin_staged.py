@@ -95,7 +95,7 @@ def test_a_stage_s_losses_are_the_spike_time_distances_of_its_simulated_runs(ide
         raster = simulate(jnp.tile(jnp.asarray(theta, jnp.float32), (b.copies, 1)), b.run, PROTOCOL.dt, 1e-8, 1)
         predicted = np.asarray(raster, dtype=np.float64).reshape(raster.shape[0], b.copies, -1)
         expected = expected + spike_time_losses(b.run.observed, predicted, b.segment)
-    losses = staged._stage_losses(batches, PROTOCOL, 0.5)(theta)
+    losses = staged._StageLosses(batches, PROTOCOL, 0.5)(theta)
     assert (losses > np.sum((theta / 0.5) ** 2, axis=1)).all()  # spikes off: a distance > 0 for each neuron
     np.testing.assert_array_equal(losses, expected)
 
@@ -126,7 +126,7 @@ def _stage_of(recordings, which):
     names = staged._run_names(PROTOCOL, which)
     runs = replay_runs(chip, PROTOCOL, find_defects(chip, PROTOCOL), (), names)
     rasters = {r.name: chip.raster(r) for r in probe_runs(PROTOCOL) if r.name in names}
-    return staged._stage_losses(staged._batches(runs, rasters, PROTOCOL), PROTOCOL, 0.5)
+    return staged._StageLosses(staged._batches(runs, rasters, PROTOCOL), PROTOCOL, 0.5)
 
 
 @pytest.fixture(scope="module")

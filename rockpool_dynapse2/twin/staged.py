@@ -202,6 +202,7 @@ class _StageLosses:
         self.batches = tuple(batches)
         self.dt = protocol.dt
         self.prior_sigma = prior_sigma
+        self._compiled = _compiled_distances()
         self._arrays = [
             ({k: jnp.asarray(v, dtype=jnp.float32) for k, v in b.run.values.items()},
              {k: jnp.asarray(v) for k, v in rest_state(b.run.values).items()},
@@ -216,14 +217,13 @@ class _StageLosses:
         (the same simulation, not run again)."""
         import jax.numpy as jnp
 
-        compiled = _compiled_distances()
         th = jnp.asarray(theta, dtype=jnp.float32)
         out = []
         for j, (b, (values, rest, inputs, observed)) in enumerate(zip(self.batches, self._arrays)):
             if known is not None and not (move[~b.unused] != 0).any():
                 out.append(known[:, j])
             else:
-                out.append(compiled(th, values, rest, inputs, observed, dt=self.dt, copies=b.copies, segment=b.segment, idle=b.idle))
+                out.append(self._compiled(th, values, rest, inputs, observed, dt=self.dt, copies=b.copies, segment=b.segment, idle=b.idle))
         return np.stack([np.asarray(o) for o in out], axis=1)
 
     def total(self, theta: np.ndarray, distances: np.ndarray) -> np.ndarray:
@@ -235,11 +235,6 @@ class _StageLosses:
 
     def __call__(self, theta: np.ndarray) -> np.ndarray:
         return self.total(theta, self.distances(theta))
-
-
-def _stage_losses(batches: Sequence[_Batch], protocol: ProbeProtocol, prior_sigma: float) -> _StageLosses:
-    """The losses of a stage's runs (:class:`_StageLosses`)."""
-    return _StageLosses(batches, protocol, prior_sigma)
 
 
 def directions(names: Sequence[str]) -> np.ndarray:
@@ -342,7 +337,7 @@ def fit_staged(
     for _, names, which in STAGES:
         run_names = _run_names(protocol, which)
         stage_runs = [runs[name] for name in run_names]
-        losses = _stage_losses(_batches(stage_runs, rasters, protocol), protocol, prior_sigma)
+        losses = _StageLosses(_batches(stage_runs, rasters, protocol), protocol, prior_sigma)
         if which == "all":
             first = losses(np.zeros_like(theta))
         theta, last = _search(losses, theta, directions(names), fitted, deltas)
