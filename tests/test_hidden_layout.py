@@ -263,24 +263,27 @@ def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_say
     assert "from the first step" in schedule(TrainJob(inject_ramp=0), model)
 
 
-def test_train_takes_a_batch_size_and_a_learning_rate_that_reach_the_model_and_results(tmp_path, monkeypatch):
+def test_train_takes_a_batch_size_a_learning_rate_and_chips_per_step_that_reach_the_model_and_results(tmp_path, monkeypatch):
     from rockpool_dynapse2.app.cli import main
 
     task = _task(n=16, T=60, C=8)
     jobs = _jobs_of_train(task, tmp_path, monkeypatch)
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
-    assert main(argv + ["--batch-size", "8", "--learning-rate", "0.02"]) == 0
+    assert main(argv + ["--batch-size", "8", "--learning-rate", "0.02", "--chips-per-step", "8"]) == 0
     assert main(argv) == 0
     given, default = (build_model(task, job).settings for job in jobs)
-    assert (given.batch_size, given.learning_rate) == (8, 0.02)
-    assert (default.batch_size, default.learning_rate) == (16, 0.01)
-    assert [(j.resolved()["batch_size"], j.resolved()["learning_rate"]) for j in jobs] == [(8, 0.02), (16, 0.01)]  # "job"
+    assert (given.batch_size, given.learning_rate, given.chips_per_step) == (8, 0.02, 8)
+    assert (default.batch_size, default.learning_rate, default.chips_per_step) == (16, 0.01, 4)  # --quick's 4
+    assert [(j.resolved()["batch_size"], j.resolved()["learning_rate"], j.resolved()["chips_per_step"]) for j in jobs] == [
+        (8, 0.02, 8), (16, 0.01, 4)]  # results.json's "job"
 
 
 def test_the_batch_size_and_the_learning_rate_are_checked():
     for bad in (0, -8, 2.5, True, "16"):
         with pytest.raises(ParameterValueError, match="--batch-size"):
             TrainJob(batch_size=bad)
+        with pytest.raises(ParameterValueError, match="--chips-per-step"):
+            TrainJob(chips_per_step=bad)
     for bad in (0.0, -0.01, 1.5, float("nan"), float("inf"), "0.01"):
         with pytest.raises(ParameterValueError, match="--learning-rate"):
             TrainJob(learning_rate=bad)

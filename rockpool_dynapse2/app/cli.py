@@ -190,7 +190,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    compile=args.compile, readout_start=args.readout_start, parallel=args.parallel,
                    hidden_taus=tuple(args.hidden_taus) if args.hidden_taus else None,
                    initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
-                   learning_rate=args.learning_rate)
+                   learning_rate=args.learning_rate, chips_per_step=args.chips_per_step)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -505,6 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "third of the epochs, 20 of 60, 8 with --quick; 0: the whole from the first step)")
     train.add_argument("--batch-size", type=int, default=None, metavar="N",
                        help="training samples per Adam step (default: 16)")
+    train.add_argument("--chips-per-step", type=int, default=None, metavar="K",
+                       help="with injection, mismatched chips drawn per training step, the step's samples split between "
+                       "them (default: 8; --quick: 4)")
     train.add_argument("--learning-rate", type=float, default=None, metavar="LR",
                        help="Adam's peak learning rate, reached after 3 warm-up epochs, then a cosine decay to 5 %% of it "
                        "over the run (default: 0.01)")

@@ -321,10 +321,11 @@ class TrainJob:
 
     def resolved(self) -> Dict[str, Any]:
         """The job's fields with every default it resolves (the initial drive, the ramp, the
-        readout window, the batch size, the learning rate) filled in: ``results.json``'s ``"job"``."""
+        readout window, the batch size, the learning rate, the chips per step) filled in:
+        ``results.json``'s ``"job"``."""
         return {**asdict(self), "initial_drive": self.drive, "inject_ramp": self.ramp_epochs,
                 "readout_start": self.readout_fraction, "batch_size": self.n_batch,
-                "learning_rate": self.peak_learning_rate}
+                "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step}
 
 
 def _default_populations(parallel: Optional[bool]) -> int:
