@@ -166,9 +166,10 @@ def test_measure_board_scores_the_window(deployed):
 
     _, model, _, mapped, x, _, out = deployed
     y = np.ones(len(x), np.int64)  # the whole sample says class 1 on 4 samples; the window on 2 (the other 2 tie)
-    accuracy, again = measure_board(model, mapped, x, y, board_factory("virtual"))
+    accuracy, again, classes = measure_board(model, mapped, x, y, board_factory("virtual"))
     assert np.array_equal(again, out)
     assert accuracy == model.output_accuracy(out[:, 30:].sum(1), y) != model.output_accuracy(out.sum(1), y)
+    assert np.array_equal(classes, mapped.predict(out[:, 30:].sum(1)))  # the window's classes, as deploy prints them
 
 
 def test_deploy_reads_the_classes_in_the_saved_window(deployed, capsys):

@@ -403,7 +403,7 @@ class _Run:
         wrap = self.progress or (lambda it, **kw: it)
         bar = lambda it: wrap(it, desc=f"{board_name} ({name})", total=n, unit="sample")
         t0 = time.perf_counter()
-        accuracy, out = measure_board(model, mapped, task.x_test[:n], task.y_test[:n], self.board_factory, bar)
+        accuracy, out, _ = measure_board(model, mapped, task.x_test[:n], task.y_test[:n], self.board_factory, bar)
         self._timed("board", t0)
         self.result.networks[name].board_accuracy = accuracy
         self.board_out[name] = out

@@ -39,7 +39,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -559,12 +559,23 @@ def board_outputs(
     return run_samples(mapped, x, board_factory, REST_STEPS if rest_steps is None else rest_steps, progress)
 
 
+class BoardMeasure(NamedTuple):
+    """What :func:`measure_board` measures: the ``accuracy``, the output ``raster``
+    ``(B, T, n_outputs)`` and each sample's class (``classes``, ``-1``: a tie, as deploy
+    prints), read from the raster once."""
+
+    accuracy: float
+    raster: np.ndarray
+    classes: np.ndarray
+
+
 def measure_board(model: ChipModel, mapped: Any, x: np.ndarray, y: np.ndarray, board_factory: Callable[[], Any],
-                  progress: Callable = lambda it: it) -> Tuple[float, np.ndarray]:
-    """``(accuracy, output raster (B, T, n_outputs))`` of a configuration run on a board
-    (:func:`board_outputs`) on inputs ``x`` ``(B, T, C)`` with labels ``y``."""
+                  progress: Callable = lambda it: it) -> BoardMeasure:
+    """The :class:`BoardMeasure` of a configuration run on a board (:func:`board_outputs`)
+    on inputs ``x`` ``(B, T, C)`` with labels ``y``."""
     out = board_outputs(mapped, x, board_factory, progress)
-    return model.output_accuracy(model.readout_counts(out), y), out
+    counts = model.readout_counts(out)
+    return BoardMeasure(model.output_accuracy(counts, y), out, model.output_predict(counts))
 
 
 def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Optional[Callable[[], Any]] = None,
@@ -602,7 +613,8 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     mapped = trained_readout(mapped, model)  # the class map as output_channels says, the readout window
     files = write_files(out_dir, mapped, result, task, compress=True)
     n_board = board_samples(task, job)
-    accuracy["board"], board_out = measure_board(model, mapped, task.x_test[:n_board], task.y_test[:n_board], board_factory)
+    board = measure_board(model, mapped, task.x_test[:n_board], task.y_test[:n_board], board_factory)
+    accuracy["board"] = board.accuracy
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
     files.update(_plots(out_dir, result, accuracy))
     advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None)
@@ -618,7 +630,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
         "rounding": {"zeroed": simulated.rounded_away},
         "training": training_summary(result, job),
         "board_samples": n_board,
-        "board_classes": model.output_predict(model.readout_counts(board_out)).tolist(),  # per sample, -1: a tie (as deploy prints)
+        "board_classes": board.classes.tolist(),  # per sample, -1: a tie (as deploy prints)
         "job": jsonable(job.resolved()),
         "hints": advice,
         "files": files,
