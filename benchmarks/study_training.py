@@ -52,6 +52,10 @@ def _task(name: str, n_samples: int, seed: int):
     return fn(n_samples, seed) if n_samples else fn(seed=seed)
 
 
+INJECTIONS = {"both": (True, False), "with": (True,), "without": (False,)}
+"""``--injection``: the rows measured per task, seed and backend (``--inject-only`` is ``with``)."""
+
+
 def _yield(chips: List[float], reference: float, points: float = 0.05) -> float:
     return float(np.mean(np.asarray(chips) >= reference - points))
 
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
         for task_name in args.tasks:
             task = None
             for backend in args.backends:
-                for inject in (True, False) if not args.inject_only else (True,):
+                for inject in INJECTIONS[args.injection]:
                     job = TrainJob(backend=backend, epochs=args.epochs, seed=seed, inject=inject, n_chips=args.chips,
                                    board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None,
                                    per_class=args.per_class, inject_ramp=args.inject_ramp, readout_start=args.readout_start,
@@ -161,12 +165,16 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=None, help="output neurons per class (default: train's)")
     parser.add_argument("--inject-ramp", type=int, default=None, metavar="E", help="epochs of the injection ramp (default: train's)")
     parser.add_argument("--readout-start", type=float, default=None, metavar="F", help="readout window start, a fraction of the sample (default: train's)")
-    parser.add_argument("--inject-only", action="store_true")
+    parser.add_argument("--injection", choices=tuple(INJECTIONS), default="both",
+                        help="the rows per task and seed: with and without injection (default), or one of them")
+    parser.add_argument("--inject-only", action="store_true", help="the same as --injection with")
     parser.add_argument("--eager", action="store_true", help="torch rows without torch.compile (compiled by default: 2.6x JAX per epoch against 6.6x eager)")
     parser.add_argument("--quick", action="store_true", help="one task, one seed, 20 epochs, 16 chips")
     parser.add_argument("--json", default=None, help="write every row here")
     parser.add_argument("--jsonl", default=None, help="append each row here as it is measured; rows already there are not measured again")
     args = parser.parse_args()
+    if args.inject_only:
+        args.injection = "with"
     if args.quick:
         args.tasks, args.seeds, args.epochs, args.chips = args.tasks[:1], args.seeds[:1], 20, 16
     rows = run(args)
