@@ -269,13 +269,15 @@ def test_train_takes_a_batch_size_a_learning_rate_and_chips_per_step_that_reach_
     task = _task(n=16, T=60, C=8)
     jobs = _jobs_of_train(task, tmp_path, monkeypatch)
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
-    assert main(argv + ["--batch-size", "8", "--learning-rate", "0.02", "--chips-per-step", "8"]) == 0
+    assert main(argv + ["--batch-size", "12", "--learning-rate", "0.02", "--chips-per-step", "8"]) == 0
+    assert main(argv[:-1] + ["--batch-size", "4"]) == 0  # not --quick: its own batch size given
     assert main(argv) == 0
-    given, default = (build_model(task, job).settings for job in jobs)
-    assert (given.batch_size, given.learning_rate, given.chips_per_step) == (8, 0.02, 8)
-    assert (default.batch_size, default.learning_rate, default.chips_per_step) == (16, 0.01, 4)  # --quick's 4
+    given, full, default = (build_model(task, job).settings for job in jobs)
+    assert (full.batch_size, full.chips_per_step) == (4, 8)
+    assert (given.batch_size, given.learning_rate, given.chips_per_step) == (12, 0.02, 8)
+    assert (default.batch_size, default.learning_rate, default.chips_per_step) == (8, 0.01, 4)  # --quick's
     assert [(j.resolved()["batch_size"], j.resolved()["learning_rate"], j.resolved()["chips_per_step"]) for j in jobs] == [
-        (8, 0.02, 8), (16, 0.01, 4)]  # results.json's "job"
+        (12, 0.02, 8), (4, 0.01, 8), (8, 0.01, 4)]  # results.json's "job"
 
 
 def test_the_batch_size_and_the_learning_rate_are_checked():

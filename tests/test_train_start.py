@@ -8,6 +8,7 @@ import pytest
 from rockpool_dynapse2.app.task_base import Task
 from rockpool_dynapse2.app.train_pipeline import (
     BATCH_SIZE,
+    QUICK_BATCH_SIZE,
     DRIVE_SIGN_MIX,
     EXCITATORY_FRACTION,
     OUTPUT_MIN_RATE,
@@ -42,6 +43,7 @@ def test_the_job_sets_the_start_of_the_model():
     s = model.settings
     assert (s.excitatory_fraction, s.min_rate, s.batch_size) == (EXCITATORY_FRACTION, OUTPUT_MIN_RATE, BATCH_SIZE)
     assert (EXCITATORY_FRACTION, OUTPUT_MIN_RATE, BATCH_SIZE) == (0.5, 4.0, 16)
+    assert build_model(task, TrainJob(inject=False, quick=True)).settings.batch_size == QUICK_BATCH_SIZE == 8
     old = build_model(task, TrainJob(inject=False, **BEFORE))
     o = old.settings
     assert (o.excitatory_fraction, o.min_rate, o.batch_size, old.layout.per_class) == (0.8, 1.0, 64, 4)

@@ -56,6 +56,7 @@ __all__ = [
     "EXCITATORY_FRACTION",
     "OUTPUT_MIN_RATE",
     "BATCH_SIZE",
+    "QUICK_BATCH_SIZE",
     "SIDE_BY_SIDE_TAUS",
     "SIDE_BY_SIDE_DRIVE",
     "INJECT_RAMP_SHARE",
@@ -123,9 +124,18 @@ many spikes per sample on average, so the groups' mean counts have the resolutio
 differ (with 1, a balanced start left many output neurons silent and samples tied)."""
 
 BATCH_SIZE = 16
-"""Samples per training step of ``train`` (and ``--quick``): with 600 samples, 60 epochs
-are about 2000 Adam steps; batches of 64 gave 500, too few for the timing tasks (beat
-anomaly: 46 % after 20 epochs against 94 % with batches of 16 and 30 epochs)."""
+"""Samples per training step of ``train``: with 600 samples, 60 epochs are about 2000 Adam
+steps; batches of 64 gave 500, too few for the timing tasks (beat anomaly: 46 % after 20
+epochs against 94 % with batches of 16 and 30 epochs)."""
+
+QUICK_BATCH_SIZE = 8
+"""Samples per training step of ``train --quick``: its 25 epochs of 600 samples are about
+1900 Adam steps, as many as 60 epochs of :data:`BATCH_SIZE`, at about the CPU of batches of
+16 (a step's samples are split between its chips, so a step of 8 costs about half one of
+16). Measured at seeds 0 and 1 (``docs/results.md``, "``--quick`` on batches of 8"): burst
+detection 83-85 -> 99.8 % float and every target met where none or one was; rate-frequency,
+EMG gestures and frozen noise keep every target; beat anomalies fall from 98.5-99.2 to
+84-88 % float (their 30 % targets missed either way)."""
 
 
 SIDE_BY_SIDE_TAUS = (0.01, 0.05, 0.15)
@@ -174,7 +184,8 @@ class TrainJob:
         n_chips: simulated chips per deviation (default: 64, quick: 16).
         board_samples: test samples sent to the board (default: all; quick: 100).
         compile: compile torch's time loop (``torch.compile``).
-        batch_size: samples per training step (default: :data:`BATCH_SIZE`).
+        batch_size: samples per training step (default: :data:`BATCH_SIZE`, quick:
+            :data:`QUICK_BATCH_SIZE`).
         learning_rate: Adam's peak learning rate (``TrainSettings.learning_rate``; warm-up,
             then a cosine decay over the run; default, :attr:`peak_learning_rate`:
             ``TrainSettings``'s 0.01).
@@ -293,7 +304,7 @@ class TrainJob:
 
     @property
     def n_batch(self) -> int:
-        return self.batch_size or BATCH_SIZE
+        return self.batch_size or (QUICK_BATCH_SIZE if self.quick else BATCH_SIZE)
 
     @property
     def peak_learning_rate(self) -> float:
