@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -47,20 +48,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="jax", choices=("jax", "torch"))
     parser.add_argument("--out", default=None, help="the train command's output folder (default: a temporary one)")
+    parser.add_argument("--train-args", default="", metavar="ARGS",
+                        help="more arguments for train, split as a shell would (e.g. \"--batch-size 16\")")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.npz"
         write_data(data)
         out = Path(args.out or Path(tmp) / "out")
         cmd = [sys.executable, "-m", "rockpool_dynapse2.app.cli", "train", "--data", str(data), "--out", str(out),
-               "--quick", "--backend", args.backend]
+               "--quick", "--backend", args.backend, *shlex.split(args.train_args)]
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - t0
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         acc = json.loads((out / "results.json").read_text())["accuracy"]
-    print(f"train --quick ({args.backend}) on 600 x 500 x 64: wall {wall:.0f} s, CPU {usage.ru_utime + usage.ru_stime:.0f} s "
+    print(f"train --quick {args.train_args} ({args.backend}) on 600 x 500 x 64: wall {wall:.0f} s, CPU {usage.ru_utime + usage.ru_stime:.0f} s "
           f"(user {usage.ru_utime:.0f}, system {usage.ru_stime:.0f}); load average now {os.getloadavg()[0]:.1f}")
     print(f"accuracy: float {acc['float']:.3f}, quantized {acc['quantized']:.3f}, board {acc['board']:.3f}, "
           + ", ".join(f"mismatch {d}: mean {m['mean']:.3f} worst {m['worst']:.3f}" for d, m in acc["mismatch"].items()))
