@@ -210,6 +210,9 @@ def test_hints_say_a_run_was_still_learning_only_when_its_kept_epoch_is_late():
     assert "preset" in late[0] and "preset" not in hints(23, 25, _accuracy(1.0, 1.0), epochs_given=True)[0]
     assert hints(20, 25, _accuracy(1.0, 1.0)) == []  # kept epoch 21 of 25: it had stopped improving
     assert hints(2, 3, _accuracy(1.0, 1.0)) == []  # too few epochs to tell
+    (quick,) = hints(24, 25, _accuracy(1.0, 1.0), quick_batch=True)  # --quick's batches of 8
+    assert quick.startswith(late[0].split(" may lift")[0]) and "--batch-size 16 instead of --quick's 8" in quick
+    assert "--batch-size" not in late[0] and hints(20, 25, _accuracy(1.0, 1.0), quick_batch=True) == []
 
 
 def test_hints_point_at_the_readout_calibration_only_where_it_recovers_the_mean():

@@ -628,7 +628,8 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     accuracy["board"] = board.accuracy
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
     files.update(_plots(out_dir, result, accuracy))
-    advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None)
+    advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None,
+                   quick_batch=job.quick and job.batch_size is None)
     for line in advice:
         log(f"hint: {line}")
     layout = model.layout
@@ -681,7 +682,8 @@ share of ``float``; below it :func:`hints` points at the per-chip readout calibr
 that recovers it."""
 
 
-def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False) -> List[str]:
+def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False,
+          quick_batch: bool = False) -> List[str]:
     """What a user could do next, from a run's figures: one sentence per finding, logged
     after the board stage and kept in ``results.json``'s ``"hints"`` (empty: nothing to say).
 
@@ -695,12 +697,16 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
         epochs_run: the epochs trained.
         accuracy: ``results.json``'s ``"accuracy"``.
         epochs_given: whether the run's epochs were given (``--epochs``) rather than a preset's.
+        quick_batch: whether the run trained on ``--quick``'s batches (:data:`QUICK_BATCH_SIZE`,
+            no ``--batch-size``): a late kept epoch then also points at batches of 16 (beat
+            anomalies learned more with them in 25 epochs; ``docs/results.md``).
     """
     out = []
     if epochs_run >= 5 and best_epoch + 1 >= LATE_BEST_SHARE * epochs_run:
         more = "more epochs" if epochs_given else "more epochs than the preset's"
+        batch = f", or larger steps (--batch-size {BATCH_SIZE} instead of --quick's {QUICK_BATCH_SIZE})" if quick_batch else ""
         out.append(f"the kept epoch is {best_epoch + 1} of {epochs_run}: the network was still learning when training "
-                   f"stopped; {more} (--epochs {2 * epochs_run}) may lift every stage")
+                   f"stopped; {more} (--epochs {2 * epochs_run}){batch} may lift every stage")
     floor = ROBUST_SHARE * accuracy["float"]
     for dev, m in accuracy.get("mismatch", {}).items():
         calibrated = accuracy.get("mismatch_calibrated", {}).get(dev)
