@@ -167,14 +167,12 @@ def main() -> None:
     parser.add_argument("--readout-start", type=float, default=None, metavar="F", help="readout window start, a fraction of the sample (default: train's)")
     parser.add_argument("--injection", choices=tuple(INJECTIONS), default="both",
                         help="the rows per task and seed: with and without injection (default), or one of them")
-    parser.add_argument("--inject-only", action="store_true", help="the same as --injection with")
+    parser.add_argument("--inject-only", dest="injection", action="store_const", const="with", help="the same as --injection with")
     parser.add_argument("--eager", action="store_true", help="torch rows without torch.compile (compiled by default: 2.6x JAX per epoch against 6.6x eager)")
     parser.add_argument("--quick", action="store_true", help="one task, one seed, 20 epochs, 16 chips")
     parser.add_argument("--json", default=None, help="write every row here")
     parser.add_argument("--jsonl", default=None, help="append each row here as it is measured; rows already there are not measured again")
     args = parser.parse_args()
-    if args.inject_only:
-        args.injection = "with"
     if args.quick:
         args.tasks, args.seeds, args.epochs, args.chips = args.tasks[:1], args.seeds[:1], 20, 16
     rows = run(args)

@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grow the injected mismatch linearly from 0 to its whole over the first E epochs (default: a "
                        "third of the epochs, 20 of 60, 8 with --quick; 0: the whole from the first step)")
     train.add_argument("--batch-size", type=int, default=None, metavar="N",
-                       help="training samples per Adam step (default: 16)")
+                       help="training samples per Adam step (default: 16; --quick: 8)")
     train.add_argument("--chips-per-step", type=int, default=None, metavar="K",
                        help="with injection, mismatched chips drawn per training step, the step's samples split between "
                        "them (default: 8; --quick: 4)")

@@ -130,9 +130,10 @@ epochs against 94 % with batches of 16 and 30 epochs)."""
 
 QUICK_BATCH_SIZE = 8
 """Samples per training step of ``train --quick``: its 25 epochs of 600 samples are about
-1900 Adam steps, as many as 60 epochs of :data:`BATCH_SIZE`, at about the CPU of batches of
-16 (a step's samples are split between its chips, so a step of 8 costs about half one of
-16). Measured at seeds 0 and 1 (``docs/results.md``, "``--quick`` on batches of 8"): burst
+1900 Adam steps, as many as 60 epochs of :data:`BATCH_SIZE`, for 2-16 % more CPU than
+batches of 16 (a step of 8 simulates half the samples of one of 16, but each time step of a
+step has a cost whatever its batch: 340 against 294 s of CPU on 600 x 500 x 64,
+``docs/benchmarks.md``). Measured at seeds 0 and 1 (``docs/results.md``, "``--quick`` on batches of 8"): burst
 detection 83-85 -> 99.8 % float and every target met where none or one was; rate-frequency,
 EMG gestures and frozen noise keep every target; beat anomalies fall from 98.5-99.2 to
 84-88 % float (their 30 % targets missed either way)."""
