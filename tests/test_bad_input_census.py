@@ -828,6 +828,8 @@ TRAINING_CASES: List[Case] = [
            tiny=Accepted(lambda v, c: c.tolist() == [[10.0, 10.0]])),
     *sweep("TrainSettings.readout_start", lambda v: TR.TrainSettings(readout_start=v), PVE,
            float16=setting("readout_start"), zero=setting("readout_start"), tiny=setting("readout_start")),
+    *sweep("TrainSettings.average", lambda v: TR.TrainSettings(average=v), PVE,
+           float16=setting("average"), zero=setting("average"), tiny=setting("average")),
 ]
 
 

@@ -263,24 +263,24 @@ def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_say
     assert "from the first step" in schedule(TrainJob(inject_ramp=0), model)
 
 
-def test_train_takes_a_batch_size_a_learning_rate_and_chips_per_step_that_reach_the_model_and_results(tmp_path, monkeypatch):
+def test_train_takes_a_batch_size_a_learning_rate_chips_per_step_and_an_average_that_reach_the_model_and_results(tmp_path, monkeypatch):
     from rockpool_dynapse2.app.cli import main
 
     task = _task(n=16, T=60, C=8)
     jobs = _jobs_of_train(task, tmp_path, monkeypatch)
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
-    assert main(argv + ["--batch-size", "12", "--learning-rate", "0.02", "--chips-per-step", "8"]) == 0
+    assert main(argv + ["--batch-size", "12", "--learning-rate", "0.02", "--chips-per-step", "8", "--average", "0.9"]) == 0
     assert main(argv[:-1] + ["--batch-size", "4"]) == 0  # not --quick: its own batch size given
     assert main(argv) == 0
     given, full, default = (build_model(task, job).settings for job in jobs)
     assert (full.batch_size, full.chips_per_step) == (4, 8)
-    assert (given.batch_size, given.learning_rate, given.chips_per_step) == (12, 0.02, 8)
-    assert (default.batch_size, default.learning_rate, default.chips_per_step) == (8, 0.01, 4)  # --quick's
-    assert [(j.resolved()["batch_size"], j.resolved()["learning_rate"], j.resolved()["chips_per_step"]) for j in jobs] == [
-        (12, 0.02, 8), (4, 0.01, 8), (8, 0.01, 4)]  # results.json's "job"
+    assert (given.batch_size, given.learning_rate, given.chips_per_step, given.average) == (12, 0.02, 8, 0.9)
+    assert (default.batch_size, default.learning_rate, default.chips_per_step, default.average) == (8, 0.01, 4, 0.0)  # --quick's
+    assert [(j.resolved()["batch_size"], j.resolved()["learning_rate"], j.resolved()["chips_per_step"], j.resolved()["average"])
+            for j in jobs] == [(12, 0.02, 8, 0.9), (4, 0.01, 8, 0.0), (8, 0.01, 4, 0.0)]  # results.json's "job"
 
 
-def test_the_batch_size_and_the_learning_rate_are_checked():
+def test_the_batch_size_the_learning_rate_and_the_average_are_checked():
     for bad in (0, -8, 2.5, True, "16"):
         with pytest.raises(ParameterValueError, match="--batch-size"):
             TrainJob(batch_size=bad)
@@ -290,3 +290,7 @@ def test_the_batch_size_and_the_learning_rate_are_checked():
         with pytest.raises(ParameterValueError, match="--learning-rate"):
             TrainJob(learning_rate=bad)
     assert TrainJob(learning_rate=np.float32(0.5)).learning_rate == 0.5
+    for bad in (-0.1, 1.0, float("nan"), "0.9", True):
+        with pytest.raises(ParameterValueError, match="--average"):
+            TrainJob(average=bad)
+    assert (TrainJob().decay, TrainJob(average=0.99).decay) == (0.0, 0.99)

@@ -225,6 +225,20 @@ def test_hints_point_at_the_readout_calibration_only_where_it_recovers_the_mean(
     assert hints(0, 25, {"float": 1.0, "mismatch": {"0.3": {"mean": 0.5}}}) == []  # no calibrated figures: no claim
 
 
+def test_hints_point_at_the_readout_window_and_more_epochs_only_near_chance():
+    from rockpool_dynapse2.app.train_pipeline import hints
+
+    (line,) = hints(10, 25, _accuracy(0.5, 0.5, float_=0.47), n_classes=2)
+    assert "47.0%" in line and "near chance (50.0% for 2 classes)" in line
+    assert "--readout-start 0.5" in line and "--epochs 60" in line
+    (late,) = hints(10, 25, _accuracy(0.5, 0.5, float_=0.47), n_classes=2, readout_start=0.5)
+    assert "--readout-start" not in late and "--epochs 60" in late  # the window was read already
+    assert hints(10, 25, _accuracy(0.9, 0.9, float_=0.61), n_classes=2) == []  # learned something
+    assert hints(10, 25, _accuracy(0.3, 0.3, float_=0.30), n_classes=4) != []  # 4 classes: chance is 25 %
+    assert hints(10, 25, _accuracy(0.4, 0.4, float_=0.40), n_classes=4) == []
+    assert hints(10, 25, _accuracy(0.5, 0.5, float_=0.47)) == []  # classes unknown: no claim
+
+
 def test_results_json_keeps_the_hints_it_logged(trained):
     from rockpool_dynapse2.app.train_pipeline import hints
 

@@ -387,3 +387,39 @@ def test_the_ramp_reaches_each_training_step(burst_task, backend):
     none = train(_small_model(**common, inject=False), x, y).curve("loss")
     assert tiny == pytest.approx(none, rel=1e-3)
     assert abs(whole[0] - none[0]) > 10 * abs(tiny[0] - none[0])  # the whole deviation does change the loss
+
+
+# --- the moving average of the trained quantities --------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_moving_average_is_validated_and_kept_without_changing_the_steps(burst_task, backend):
+    """``average``: the training steps are the same (the average does not feed back), the
+    validation loss is the average's, the best epoch its minimum; a decay near 1 keeps the
+    start, a decay of 0 is no average."""
+    from rockpool_dynapse2.training.jax_trainer import train_jax
+    from rockpool_dynapse2.training.torch_trainer import train_torch
+
+    train = train_jax if backend == "jax" else train_torch
+    x, y = burst_task(**BURSTS, n=32)
+    common = dict(epochs=3, learning_rate=0.02, inject=True, validation_fraction=0.25)
+    last = train(_small_model(**common), x, y)
+    averaged = train(_small_model(**common, average=0.5), x, y)
+    assert averaged.curve("loss") == pytest.approx(last.curve("loss"), rel=1e-5)
+    assert not np.allclose(averaged.curve("val_loss"), last.curve("val_loss"))
+    assert averaged.best_epoch == int(np.argmin(averaged.curve("val_loss")))
+    assert not np.allclose(averaged.params["w_in"], last.params["w_in"])
+    assert np.array_equal(train(_small_model(**common, average=0.0), x, y).curve("val_loss"), last.curve("val_loss"))
+
+    model = _small_model(**common, average=0.999999)
+    start = model.initial_parameters()
+    kept = train(model, x, y).params
+    moved = np.abs(last.params["w_in"] - start["w_in"]).max()
+    assert moved > 0.01
+    assert np.abs(kept["w_in"] - start["w_in"]).max() < 1e-3 * moved
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, float("nan"), "0.9"])
+def test_bad_averages_get_named_errors(bad):
+    with pytest.raises(ParameterValueError, match="average"):
+        TrainSettings(average=bad)

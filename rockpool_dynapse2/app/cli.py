@@ -190,7 +190,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    compile=args.compile, readout_start=args.readout_start, parallel=args.parallel,
                    hidden_taus=tuple(args.hidden_taus) if args.hidden_taus else None,
                    initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
-                   learning_rate=args.learning_rate, chips_per_step=args.chips_per_step)
+                   learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -511,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=None, metavar="LR",
                        help="Adam's peak learning rate, reached after 3 warm-up epochs, then a cosine decay to 5 %% of it "
                        "over the run (default: 0.01)")
+    train.add_argument("--average", type=float, default=None, metavar="D",
+                       help="keep an exponential moving average of the trained quantities with decay D per step, and "
+                       "validate, keep and deploy it (0: none, the last step's; default: 0)")
     train.add_argument("--readout-start", type=float, default=None, metavar="F",
                        help="read the class from the output spikes at or after fraction F of each sample, in training, "
                        "on the board and in deploy (default: 0, the whole sample; 0.5: its last half, e.g. temporal XOR)")

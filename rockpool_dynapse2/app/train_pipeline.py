@@ -191,6 +191,9 @@ class TrainJob:
             then a cosine decay over the run; default, :attr:`peak_learning_rate`:
             ``TrainSettings``'s 0.01).
         chips_per_step: mismatched chips per training step (default: 8, quick: 4).
+        average: the decay per step of the moving average of the trained quantities that is
+            validated, kept and deployed (``TrainSettings.average``; default, :attr:`decay`:
+            0, no average).
         inject_ramp: with injection, the epochs over which the injected mismatch grows to
             its whole (``TrainSettings.inject_ramp``; default, :attr:`ramp_epochs`:
             :data:`INJECT_RAMP_SHARE` of the epochs; 0: the whole from the first step).
@@ -230,6 +233,7 @@ class TrainJob:
     batch_size: Optional[int] = None
     learning_rate: Optional[float] = None
     chips_per_step: Optional[int] = None
+    average: Optional[float] = None
     inject_ramp: Optional[int] = None
     excitatory_fraction: float = EXCITATORY_FRACTION
     min_rate: float = OUTPUT_MIN_RATE
@@ -252,12 +256,9 @@ class TrainJob:
             if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
                 raise ParameterValueError("--hidden", "population sizes >= 1", hidden)
             object.__setattr__(self, "hidden", hidden)
-        if self.learning_rate is not None:
-            object.__setattr__(self, "learning_rate", real_number("--learning-rate", self.learning_rate, low=0.0, low_open=True,
-                                                                  high=1.0))
-        if self.readout_start is not None:
-            object.__setattr__(self, "readout_start", real_number("--readout-start", self.readout_start, low=0.0, high=1.0,
-                                                                  high_open=True))
+        for name, bounds in _OPTIONAL_REALS.items():
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, real_number(f"--{name.replace('_', '-')}", getattr(self, name), **bounds))
         for d in self.deviations:
             if not (np.isfinite(d) and 0 <= d <= 1):
                 raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
@@ -265,8 +266,6 @@ class TrainJob:
         object.__setattr__(self, "min_rate", real_number("min_rate", self.min_rate, low=0.0))
         if self.parallel is not None:
             object.__setattr__(self, "parallel", flag("--parallel", self.parallel))
-        if self.initial_drive is not None:
-            object.__setattr__(self, "initial_drive", real_number("--initial-drive", self.initial_drive, low=0.0, low_open=True))
         self._check_hidden_taus()
 
     def _check_hidden_taus(self) -> None:
@@ -314,6 +313,11 @@ class TrainJob:
         return TrainSettings.learning_rate if self.learning_rate is None else self.learning_rate
 
     @property
+    def decay(self) -> float:
+        """The moving average's decay per step the job trains with: ``average`` if given, else 0."""
+        return 0.0 if self.average is None else self.average
+
+    @property
     def n_chips_per_step(self) -> int:
         return self.chips_per_step or (4 if self.quick else 8)
 
@@ -337,7 +341,17 @@ class TrainJob:
         ``results.json``'s ``"job"``."""
         return {**asdict(self), "initial_drive": self.drive, "inject_ramp": self.ramp_epochs,
                 "readout_start": self.readout_fraction, "batch_size": self.n_batch,
-                "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step}
+                "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
+                "average": self.decay}
+
+
+_OPTIONAL_REALS = {
+    "learning_rate": dict(low=0.0, low_open=True, high=1.0),
+    "average": dict(low=0.0, high=1.0, high_open=True),
+    "readout_start": dict(low=0.0, high=1.0, high_open=True),
+    "initial_drive": dict(low=0.0, low_open=True),
+}
+"""The bounds of :class:`TrainJob`'s optional real numbers (``None``: the default)."""
 
 
 def _default_populations(parallel: Optional[bool]) -> int:
@@ -408,7 +422,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              chips_per_step=job.n_chips_per_step, batch_size=job.n_batch,
                              learning_rate=job.peak_learning_rate,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
-                             readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs)
+                             readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)
@@ -630,7 +644,8 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
     files.update(_plots(out_dir, result, accuracy))
     advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None,
-                   quick_batch=job.quick and job.batch_size is None)
+                   quick_batch=job.quick and job.batch_size is None, n_classes=task.n_classes,
+                   readout_start=model.settings.readout_start)
     for line in advice:
         log(f"hint: {line}")
     layout = model.layout
@@ -683,8 +698,15 @@ share of ``float``; below it :func:`hints` points at the per-chip readout calibr
 that recovers it."""
 
 
+NEAR_CHANCE = 0.1
+"""A float accuracy within this of chance (``1 / K`` for ``K`` classes) is near chance:
+:func:`hints` then points at the readout window and longer training (temporal XOR, whose
+class exists only after its second burst, stays at chance with the whole sample read and
+``--quick``'s 25 epochs; ``docs/results.md``)."""
+
+
 def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False,
-          quick_batch: bool = False) -> List[str]:
+          quick_batch: bool = False, n_classes: Optional[int] = None, readout_start: float = 0.0) -> List[str]:
     """What a user could do next, from a run's figures: one sentence per finding, logged
     after the board stage and kept in ``results.json``'s ``"hints"`` (empty: nothing to say).
 
@@ -692,6 +714,8 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
       still learning, so more epochs (``--epochs``) may lift it;
     * a deviation's mean below :data:`ROBUST_SHARE` of ``float`` whose calibrated mean is
       not: each chip's readout calibration (``deploy --calibration-input``) recovers it.
+    * ``float`` within :data:`NEAR_CHANCE` of chance (given ``n_classes``): the readout
+      window (``--readout-start``, when the whole sample was read) and more epochs.
 
     Args:
         best_epoch: the kept epoch (0-based).
@@ -701,8 +725,15 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
         quick_batch: whether the run trained on ``--quick``'s batches (:data:`QUICK_BATCH_SIZE`,
             no ``--batch-size``): a late kept epoch then also points at batches of 16 (beat
             anomalies learned more with them in 25 epochs; ``docs/results.md``).
+        n_classes: the data's classes (None: no claim about chance).
+        readout_start: the run's readout window (``TrainSettings.readout_start``).
     """
     out = []
+    if n_classes is not None and accuracy["float"] <= 1.0 / n_classes + NEAR_CHANCE:
+        window = ("; if a sample's class is decided late in it (by the order or timing of its events, as in temporal "
+                  "XOR), read only its late part (--readout-start 0.5)") if readout_start == 0 else ""
+        out.append(f"float accuracy {accuracy['float']:.1%} is near chance ({1.0 / n_classes:.1%} for {n_classes} "
+                   f"classes): the network did not learn the task{window}; train longer (--epochs {max(60, 2 * epochs_run)})")
     if epochs_run >= 5 and best_epoch + 1 >= LATE_BEST_SHARE * epochs_run:
         more = "more epochs" if epochs_given else "more epochs than the preset's"
         batch = f", or larger steps (--batch-size {BATCH_SIZE} instead of --quick's {QUICK_BATCH_SIZE})" if quick_batch else ""

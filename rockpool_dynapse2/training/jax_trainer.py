@@ -246,11 +246,16 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         return ce + rate, (ce, counts)
 
     @jax.jit
-    def step(p: Any, st: Any, xb: Any, yb: Any, key: Any, sigma: Any):
+    def step(p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
         (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(p, xb, yb, key, sigma)
         updates, st = opt.update(grads, st, p)
         norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
-        return optax.apply_updates(p, updates), st, loss, norm, counts
+        new = optax.apply_updates(p, updates)
+        if s.average > 0:
+            avg = jax.tree_util.tree_map(lambda a, q: s.average * a + (1.0 - s.average) * q, avg, new)
+        else:
+            avg = new
+        return new, st, avg, loss, norm, counts
 
     val_keys = jax.random.split(jax.random.PRNGKey(s.seed + VALIDATION_CHIP_SEED), max(1, s.validation_chips))
     on_chips = s.inject and s.validation_chips > 0
@@ -270,21 +275,22 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     key = jax.random.PRNGKey(s.seed)
     result = TrainResult(model=model, params=jax.tree_util.tree_map(np.asarray, params), backend="jax")
     tracker = EpochTracker(result, s.patience, progress)
+    average = params  # the moving average (TrainSettings.average; with 0, the last step's quantities)
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))
         epoch_sigma = jnp.asarray(s.injected_sigma(epoch), jnp.float32)  # an argument: one compile for every epoch
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             key, sub = jax.random.split(key)
-            new, new_state, loss, norm, counts = step(params, opt_state, jnp.asarray(x_tr[idx]), jnp.asarray(y_tr[idx]), sub,
-                                                      epoch_sigma)
+            new, new_state, new_average, loss, norm, counts = step(params, opt_state, average, jnp.asarray(x_tr[idx]),
+                                                                   jnp.asarray(y_tr[idx]), sub, epoch_sigma)
             if tracker.step(float(loss), float(norm), model.predict(np.asarray(counts)) == y_tr[idx]):
-                params, opt_state = new, new_state  # a non-finite step is skipped, and counted
+                params, opt_state, average = new, new_state, new_average  # a non-finite step is skipped, and counted
         validation = None
         if len(x_val):
-            val_loss, val_counts = evaluate(params, jnp.asarray(x_val), jnp.asarray(y_val))
+            val_loss, val_counts = evaluate(average, jnp.asarray(x_val), jnp.asarray(y_val))
             validation = (float(val_loss), validation_accuracy(model, np.asarray(val_counts), y_val))
         lr = schedule((epoch + 1) * steps_per_epoch - 1)
-        if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, params)):
+        if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, average)):
             break
     return result

@@ -121,6 +121,11 @@ class TrainSettings:
             the mean over this many mismatched chips, drawn once (0: the nominal chip).
         patience: stop when the validation loss has not improved for this many epochs
             (0: never stop early).
+        average: the decay of an exponential moving average of the trained quantities,
+            updated after every step (``a <- average a + (1 - average) p``); the average is
+            what is validated, kept and returned (0: no average, the last step's quantities).
+            0.99 averages over about the last 100 steps: the noise of small batches and of
+            the injected chips, which the last steps' quantities carry, averages out.
         seed: seeds the weights, the connectivity, the batches and the injected chips.
         dt: time step (s).
         Iscale: current (A) of a weight of 1.0.
@@ -153,6 +158,7 @@ class TrainSettings:
     chip_tilt: float = 0.0
     validation_chips: int = 0
     patience: int = 0
+    average: float = 0.0
     seed: int = 0
     dt: float = 1e-3
     Iscale: float = 1e-8
@@ -175,6 +181,7 @@ class TrainSettings:
         _check_float(self, "excitatory_fraction", high=1.0)
         _check_float(self, "validation_fraction", high=0.5, high_open=True)
         _check_float(self, "readout_start", high=1.0, high_open=True)
+        _check_float(self, "average", high=1.0, high_open=True)
         trainable = names("TrainSettings.trainable", self.trainable, HIGH_LEVEL_NAMES, "core quantity (TrainSettings.trainable)")
         object.__setattr__(self, "trainable", trainable)
         fixed = dict(mapping("TrainSettings.fixed", self.fixed, "a mapping {core quantity: value}"))

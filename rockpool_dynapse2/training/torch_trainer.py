@@ -151,6 +151,26 @@ def _numpy(params: Dict[str, Any]) -> Dict[str, Any]:
             "core": {k: v.detach().numpy().copy() for k, v in params["core"].items()}}
 
 
+class _Average:
+    """The moving average of the trained quantities (``TrainSettings.average``): with a
+    decay of 0, the trained tensors themselves."""
+
+    def __init__(self, p: Dict[str, Any], decay: float):
+        self.decay = decay
+        self.params = _as_tensors(p, requires_grad=False) if decay > 0 else p
+
+    def update(self, p: Dict[str, Any]) -> None:
+        import torch
+
+        if self.decay == 0:
+            return
+        with torch.no_grad():
+            pairs = [(self.params["w_in"], p["w_in"]), (self.params["w_rec"], p["w_rec"])]
+            pairs += [(self.params["core"][k], v) for k, v in p["core"].items()]
+            for a, q in pairs:
+                a.mul_(self.decay).add_(q.detach(), alpha=1.0 - self.decay)
+
+
 def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional[Callable[[EpochRecord], None]] = None,
                 params: Optional[Dict[str, Any]] = None, compile: bool = False,
                 chip: Optional[Dict[str, Any]] = None) -> TrainResult:
@@ -190,6 +210,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
         val_noise = around_chip(fixed, drawn)
     result = TrainResult(model=model, params=_numpy(p), backend="torch")
     tracker = EpochTracker(result, s.patience, progress)
+    average = _Average(p, s.average)
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))
         epoch_sigma = s.injected_sigma(epoch)  # the ramp's (TrainSettings.inject_ramp), as JAX's loop
@@ -209,8 +230,9 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
             norm = float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm))
             if tracker.step(float(loss.detach()), norm, model.predict(counts.detach().numpy()) == y_tr[idx]):
                 opt.step()  # a non-finite step is skipped, and counted
+                average.update(p)
             sched.step()
-        validation = _validate(model, neurons, p, x_val, y_val, val_noise) if len(x_val) else None
-        if tracker.end_epoch(epoch, float(opt.param_groups[0]["lr"]), validation, lambda: _numpy(p)):
+        validation = _validate(model, neurons, average.params, x_val, y_val, val_noise) if len(x_val) else None
+        if tracker.end_epoch(epoch, float(opt.param_groups[0]["lr"]), validation, lambda: _numpy(average.params)):
             break
     return result
