@@ -37,11 +37,12 @@ def _bad(**changes):
         (_bad(x_train=np.array([["a"]])), ParameterValueError, "numbers"),
         (_bad(x_test=np.zeros((12, 40, 7))), ShapeError, "x_test"),
         (_bad(x_test=np.zeros((12, 39, 6))), ShapeError, "x_test"),
-        (_bad(y_train=np.arange(24) % 2 + 1), ParameterValueError, "every class present"),
+        (_bad(y_train=np.arange(24) % 2 + 1), ParameterValueError, r"classes \[0\] have no sample\); got the classes \[1, 2\]"),
+        (_bad(y_train=np.arange(24) * 2), ParameterValueError, r"got the classes \[0, 2, .*, 18, \.\.\., 28, .*, 46\] \(24 classes\)"),
         (_bad(y_train=np.full(24, -1)), ParameterValueError, "non-negative"),
         (_bad(y_train=np.zeros(23, int)), ShapeError, "y_train"),
         (_bad(y_train=np.full(24, 0.5)), ParameterValueError, "integer labels"),
-        (_bad(y_train=np.zeros(24, int)), ParameterValueError, "at least 2 classes"),
+        (_bad(y_train=np.zeros(24, int)), ParameterValueError, r"at least 2 classes; got the classes \[0\]"),
         (_bad(y_test=np.full(12, 5)), ParameterValueError, "y_test"),
         (_bad(dt=np.array(-1.0)), ParameterValueError, "dt"),
         (_bad(dt=np.array(5.0)), ParameterValueError, "dt"),
@@ -225,18 +226,20 @@ def test_hints_point_at_the_readout_calibration_only_where_it_recovers_the_mean(
     assert hints(0, 25, {"float": 1.0, "mismatch": {"0.3": {"mean": 0.5}}}) == []  # no calibrated figures: no claim
 
 
-def test_hints_point_at_the_readout_window_and_more_epochs_only_near_chance():
+def test_hints_point_at_the_readout_window_and_more_epochs_only_at_chance():
     from rockpool_dynapse2.app.train_pipeline import hints
 
-    (line,) = hints(10, 25, _accuracy(0.5, 0.5, float_=0.47), n_classes=2)
-    assert "47.0%" in line and "near chance (50.0% for 2 classes)" in line
+    at_chance = lambda f, K, n=600, **kw: hints(10, 25, _accuracy(0.9, 0.9, float_=f), n_classes=K, n_test=n, **kw)
+    (line,) = at_chance(0.47, 2)
+    assert "47.0%" in line and "not above chance (50.0% for 2 classes, 600 test samples)" in line
     assert "--readout-start 0.5" in line and "--epochs 60" in line
-    (late,) = hints(10, 25, _accuracy(0.5, 0.5, float_=0.47), n_classes=2, readout_start=0.5)
+    (late,) = at_chance(0.47, 2, readout_start=0.5)
     assert "--readout-start" not in late and "--epochs 60" in late  # the window was read already
-    assert hints(10, 25, _accuracy(0.9, 0.9, float_=0.61), n_classes=2) == []  # learned something
-    assert hints(10, 25, _accuracy(0.3, 0.3, float_=0.30), n_classes=4) != []  # 4 classes: chance is 25 %
-    assert hints(10, 25, _accuracy(0.4, 0.4, float_=0.40), n_classes=4) == []
-    assert hints(10, 25, _accuracy(0.5, 0.5, float_=0.47)) == []  # classes unknown: no claim
+    # Two standard errors above chance: 50 + 2 x 2.04 = 54.1 % of 600 samples, 50 + 2 x 5 = 60 % of 100.
+    assert at_chance(0.54, 2) != [] and at_chance(0.55, 2) == []
+    assert at_chance(0.59, 2, n=100) != [] and at_chance(0.61, 2, n=100) == []
+    assert at_chance(0.03, 40) != [] and at_chance(0.10, 40) == []  # 40 classes: 2.5 % is chance, 10 % is not
+    assert hints(10, 25, _accuracy(0.9, 0.9, float_=0.47)) == []  # classes unknown: no claim
 
 
 def test_results_json_keeps_the_hints_it_logged(trained):

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, Sequence, Union
 
 import numpy as np
 
-from ..errors import CliError, ParameterValueError, ShapeError
+from ..errors import CliError, ParameterValueError, ShapeError, Shown
 from .tasks import Task
 
 __all__ = ["REQUIRED", "load_dataset", "check_dataset", "read_npy", "read_file_bytes"]
@@ -98,6 +98,13 @@ def read_file_bytes(path: Union[str, Path], name: str) -> bytes:
         raise CliError(f"`{name}` must be a readable file; got {str(p)!r} ({err.strerror or err})") from None
 
 
+def _listed(values: Sequence[int], most: int = 20) -> str:
+    """``values`` as a list, its middle elided past ``most`` entries."""
+    if len(values) <= most:
+        return str(list(values))
+    return f"[{', '.join(map(str, values[: most // 2]))}, ..., {', '.join(map(str, values[-most // 2 :]))}] ({len(values)} classes)"
+
+
 def check_dataset(arrays: Dict[str, Any], name: str = "data") -> Task:
     """Check a data set given as ``{array name: array}``; see :func:`load_dataset`."""
     missing = [k for k in REQUIRED if k not in arrays]
@@ -110,11 +117,13 @@ def check_dataset(arrays: Dict[str, Any], name: str = "data") -> Task:
     y_train = _labels("y_train", arrays["y_train"], len(x_train))
     y_test = _labels("y_test", arrays["y_test"], len(x_test))
     K = int(y_train.max()) + 1
-    absent = sorted(set(range(K)) - set(np.unique(y_train).tolist()))
+    present = np.unique(y_train).tolist()
+    absent = sorted(set(range(K)) - set(present))
     if absent:
-        raise ParameterValueError("y_train", f"labels 0..{K - 1} with every class present (classes {absent} have no sample)", np.unique(y_train))
+        raise ParameterValueError("y_train", f"labels 0..{K - 1} with every class present (classes {absent} have no sample)",
+                                  Shown(f"the classes {_listed(present)}"))
     if K < 2:
-        raise ParameterValueError("y_train", "at least 2 classes", np.unique(y_train))
+        raise ParameterValueError("y_train", "at least 2 classes", Shown(f"the classes {_listed(present)}"))
     if y_test.max() >= K:
         bad = y_test >= K
         raise ParameterValueError("y_test", f"labels in 0..{K - 1} (the classes of y_train)", y_test, bad)

@@ -645,7 +645,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     files.update(_plots(out_dir, result, accuracy))
     advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None,
                    quick_batch=job.quick and job.batch_size is None, n_classes=task.n_classes,
-                   readout_start=model.settings.readout_start)
+                   n_test=len(task.x_test), readout_start=model.settings.readout_start)
     for line in advice:
         log(f"hint: {line}")
     layout = model.layout
@@ -698,15 +698,24 @@ share of ``float``; below it :func:`hints` points at the per-chip readout calibr
 that recovers it."""
 
 
-NEAR_CHANCE = 0.1
-"""A float accuracy within this of chance (``1 / K`` for ``K`` classes) is near chance:
-:func:`hints` then points at the readout window and longer training (temporal XOR, whose
-class exists only after its second burst, stays at chance with the whole sample read and
-``--quick``'s 25 epochs; ``docs/results.md``)."""
+NEAR_CHANCE = 2.0
+"""A float accuracy at most this many standard errors above chance (``1 / K`` for ``K``
+classes; the standard error of an accuracy of ``1 / K`` on the ``n`` test samples,
+``sqrt((1 / K) (1 - 1 / K) / n)``) is not above chance: :func:`hints` then points at the
+readout window and longer training (temporal XOR, whose class exists only after its second
+burst, stays at chance with the whole sample read and ``--quick``'s 25 epochs;
+``docs/results.md``)."""
+
+
+def _chance_bound(n_classes: int, n_test: int) -> float:
+    """The highest accuracy on ``n_test`` samples that is not above chance (:data:`NEAR_CHANCE`)."""
+    chance = 1.0 / n_classes
+    return chance + NEAR_CHANCE * float(np.sqrt(chance * (1.0 - chance) / n_test))
 
 
 def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False,
-          quick_batch: bool = False, n_classes: Optional[int] = None, readout_start: float = 0.0) -> List[str]:
+          quick_batch: bool = False, n_classes: Optional[int] = None, n_test: int = 0,
+          readout_start: float = 0.0) -> List[str]:
     """What a user could do next, from a run's figures: one sentence per finding, logged
     after the board stage and kept in ``results.json``'s ``"hints"`` (empty: nothing to say).
 
@@ -714,8 +723,9 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
       still learning, so more epochs (``--epochs``) may lift it;
     * a deviation's mean below :data:`ROBUST_SHARE` of ``float`` whose calibrated mean is
       not: each chip's readout calibration (``deploy --calibration-input``) recovers it.
-    * ``float`` within :data:`NEAR_CHANCE` of chance (given ``n_classes``): the readout
-      window (``--readout-start``, when the whole sample was read) and more epochs.
+    * ``float`` not above chance by more than :data:`NEAR_CHANCE` standard errors (given
+      ``n_classes`` and ``n_test``): the readout window (``--readout-start``, when the
+      whole sample was read) and more epochs.
 
     Args:
         best_epoch: the kept epoch (0-based).
@@ -726,14 +736,16 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
             no ``--batch-size``): a late kept epoch then also points at batches of 16 (beat
             anomalies learned more with them in 25 epochs; ``docs/results.md``).
         n_classes: the data's classes (None: no claim about chance).
+        n_test: the test samples ``float`` was measured on (0: no claim about chance).
         readout_start: the run's readout window (``TrainSettings.readout_start``).
     """
     out = []
-    if n_classes is not None and accuracy["float"] <= 1.0 / n_classes + NEAR_CHANCE:
+    if n_classes is not None and n_test > 0 and accuracy["float"] <= _chance_bound(n_classes, n_test):
         window = ("; if a sample's class is decided late in it (by the order or timing of its events, as in temporal "
                   "XOR), read only its late part (--readout-start 0.5)") if readout_start == 0 else ""
-        out.append(f"float accuracy {accuracy['float']:.1%} is near chance ({1.0 / n_classes:.1%} for {n_classes} "
-                   f"classes): the network did not learn the task{window}; train longer (--epochs {max(60, 2 * epochs_run)})")
+        out.append(f"float accuracy {accuracy['float']:.1%} is not above chance ({1.0 / n_classes:.1%} for {n_classes} "
+                   f"classes, {n_test} test samples): the network did not learn the task{window}; train longer "
+                   f"(--epochs {max(60, 2 * epochs_run)})")
     if epochs_run >= 5 and best_epoch + 1 >= LATE_BEST_SHARE * epochs_run:
         more = "more epochs" if epochs_given else "more epochs than the preset's"
         batch = f", or larger steps (--batch-size {BATCH_SIZE} instead of --quick's {QUICK_BATCH_SIZE})" if quick_batch else ""
