@@ -16,7 +16,7 @@ import pytest
 from rockpool_dynapse2.app.cli import main
 from rockpool_dynapse2.errors import ParameterValueError, RayNotAvailableError, StrategyNotAvailableError, UnknownParameterError
 from rockpool_dynapse2.hardware import ChipProfile
-from rockpool_dynapse2.twin import yield_runners
+from rockpool_dynapse2.twin import yield_runners, yield_study
 from rockpool_dynapse2.twin.yield_runners import run_study
 from rockpool_dynapse2.twin.yield_study import (
     ChipJob,
@@ -117,8 +117,6 @@ def test_a_dead_worker_is_reported_as_a_failed_chip(tiny, monkeypatch):
 
 
 def test_strategies_are_checked_by_name(tiny, monkeypatch):
-    from rockpool_dynapse2.twin import yield_study
-
     for name in ("none", "oracle", "fitted"):
         check_strategy(name)
     with pytest.raises(UnknownParameterError):
@@ -211,6 +209,40 @@ def test_the_board_check_keeps_the_configuration_that_did_better_on_the_chip():
     assert summarize([unchecked], 1.0)["checked"] is None
 
 
+def test_the_gate_measures_the_trained_configuration_on_tuning_samples(tiny):
+    from rockpool_dynapse2.hardware import ChipProfile, VirtualBoard
+    from rockpool_dynapse2.twin.yield_study import BOARD_CHECK_SAMPLES, float_accuracy, gate_check
+
+    task, result, mapped, inputs, _ = tiny
+    board = lambda: VirtualBoard(profile=ChipProfile.draw(2, mismatch=0.3))  # noqa: E731
+    gate = gate_check(result, mapped, inputs.x_tune, inputs.y_tune, board)
+    n = min(BOARD_CHECK_SAMPLES, len(inputs.y_tune))
+    x, y = inputs.x_tune[-n:], inputs.y_tune[-n:]
+    assert gate["samples"] == n
+    assert gate["untuned"] == board_accuracy(result, mapped, x, y, board)
+    assert gate["float"] == float_accuracy(result, x, y)
+    assert gate["tune"] == (gate["untuned"] < gate["float"] - 0.05)
+
+
+@pytest.mark.parametrize("needed", [False, True])
+def test_the_gate_tunes_only_a_chip_below_the_margin(tiny, monkeypatch, needed):
+    """Forced either way (the float reference out of reach, or below any accuracy): a chip
+    within the margin keeps the trained configuration and skips the tuning; one below it is
+    tuned as without the gate."""
+    inputs = tiny[3]
+    monkeypatch.setattr(yield_study, "float_accuracy", lambda result, x, y: 2.0 if needed else 0.0)
+    outcome = run_chip(ChipJob(2, tune="oracle", epochs=1, gate=True), inputs)
+    assert outcome.ok, outcome.error
+    assert outcome.details["gate"]["tune"] is needed and outcome.details["gate"]["float"] == (2.0 if needed else 0.0)
+    if needed:
+        assert set(outcome.seconds) == {"draw", "deploy", "gate", "tune", "deploy_tuned"}
+    else:
+        assert set(outcome.seconds) == {"draw", "deploy", "gate"}
+        assert outcome.tuned == outcome.untuned == outcome.checked
+    assert summarize([outcome], 1.0)["gate"] == {"checked": 1, "tuned": int(needed)}
+    assert summarize([replace(outcome, details={})], 1.0)["gate"] is None
+
+
 def test_distribution_counts_yield_against_the_float_accuracy():
     d = distribution([0.9, 0.85, 0.84, None], reference=0.9)
     assert d["yield"] == 0.5 and d["worst"] == 0.84 and d["measured"] == 3 and d["chips"] == 4
@@ -219,7 +251,7 @@ def test_distribution_counts_yield_against_the_float_accuracy():
 
 @pytest.mark.parametrize("field, value, error", [
     ("seed", -1, ParameterValueError), ("mismatch", 1.5, ParameterValueError),
-    ("tune", "best", UnknownParameterError), ("epochs", 0, ParameterValueError),
+    ("tune", "best", UnknownParameterError), ("epochs", 0, ParameterValueError), ("gate", "yes", ParameterValueError),
 ])
 def test_bad_jobs_are_named_errors(field, value, error):
     with pytest.raises(error, match=f"`{field}`"):
@@ -281,6 +313,19 @@ def test_resuming_another_study_is_refused(tiny, tmp_path, capsys):
     assert main(argv) == 0
     assert main(argv + ["--mismatch", "0.2", "--resume"]) == 2
     assert "`--resume` must continue the same study; got chip 1" in capsys.readouterr().err
+
+
+def test_the_command_gates_the_tuning_and_resumes_only_a_gated_study(tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(yield_study, "float_accuracy", lambda result, x, y: 0.0)  # every chip within the margin
+    d = tiny[4]
+    out = tmp_path / "study"
+    argv = ["yield", "--data", str(d / "data.npz"), "--network", str(d), "--out", str(out), "--quiet", "--tune", "oracle"]
+    assert main(argv + ["--chips", "2", "--gate"]) == 0
+    report = json.loads((out / "yield.json").read_text())
+    assert report["summary"]["gate"] == {"checked": 2, "tuned": 0} and report["options"]["gate"] is True
+    assert [c["tuned"] for c in report["chips"]] == [c["untuned"] for c in report["chips"]]
+    assert main(argv + ["--chips", "3", "--resume"]) == 2  # the same study without the gate: refused
+    assert "tuned with the gate (--gate), this study without it" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -385,7 +385,7 @@ def _cmd_yield(args: argparse.Namespace) -> int:
         out=args.out, task=args.task, data=args.data, chips=args.chips, mismatch=args.mismatch, tune=args.tune,
         network=args.network, epochs=args.epochs, train_epochs=args.train_epochs, workers=args.workers,
         ray_address=args.ray_address, seed=args.seed, first_chip=args.first_chip, test_samples=args.test_samples,
-        samples=args.samples, backend=args.backend, resume=args.resume,
+        samples=args.samples, backend=args.backend, resume=args.resume, gate=args.gate,
     )
     log = (lambda msg: print(msg, flush=True)) if not args.quiet else (lambda msg: None)
     log(f"rockpool-dynapse2 yield -> {args.out}")
@@ -431,6 +431,9 @@ def _add_yield_parser(sub: Any) -> None:
     cmd.add_argument("--first-chip", type=int, default=1, metavar="S", help="seed of the first chip (default: 1)")
     cmd.add_argument("--backend", choices=("jax", "torch"), default="jax", help="training and virtual-board backend")
     cmd.add_argument("--seed", type=int, default=0, help="seed of the task and the training (default: 0)")
+    cmd.add_argument("--gate", action="store_true",
+                     help="with --tune, tune only the chips whose trained configuration scores more than 5 points below "
+                     "float on 64 tuning samples run on the chip's board; the others keep it")
     cmd.add_argument("--resume", action="store_true",
                      help="keep the chips DIR/chips.jsonl holds from an earlier run of this study and run the others")
     cmd.add_argument("--quiet", action="store_true", help="print only the summary")

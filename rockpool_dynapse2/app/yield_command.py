@@ -57,6 +57,8 @@ class YieldOptions:
         backend: the virtual boards' and the training's backend.
         resume: keep the chips ``chips.jsonl`` already holds (those that ran without error)
             and run only the others; without it, ``chips.jsonl`` starts empty.
+        gate: tune only the chips whose trained configuration scores more than 5 points
+            below float on the board check's tuning samples (``ChipJob.gate``).
     """
 
     out: str
@@ -76,6 +78,7 @@ class YieldOptions:
     samples: Optional[int] = None
     backend: str = "jax"
     resume: bool = False
+    gate: bool = False
 
     def check(self) -> None:
         """Fail before any work where the study surely would.
@@ -98,7 +101,7 @@ class YieldOptions:
         if self.network is not None and not (Path(self.network) / "network.npz").is_file():
             raise CliError(f"`--network` must be a directory with network.npz (written by train or demo); got {self.network!r}")
         check_seed("--first-chip", self.first_chip)
-        ChipJob(self.first_chip, self.mismatch, self.tune, self.epochs, self.backend)
+        ChipJob(self.first_chip, self.mismatch, self.tune, self.epochs, self.backend, self.gate)
         for name in ("chips", "workers", "test_samples", "samples", "train_epochs"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -213,6 +216,10 @@ def _resumed(path: Path, jobs: List[Any]) -> Dict[int, Any]:
         if job is not None and (outcome.mismatch, outcome.tune) != (job.mismatch, job.tune):
             raise CliError(f"`--resume` must continue the same study; got chip {outcome.seed} in {path} at mismatch "
                            f"{outcome.mismatch}, tuning {outcome.tune!r}, this study's at {job.mismatch}, {job.tune!r}")
+        if job is not None and outcome.tune != "none" and ("gate" in outcome.details) != job.gate:
+            gated = "gate" in outcome.details
+            raise CliError(f"`--resume` must continue the same study; got chip {outcome.seed} in {path} tuned "
+                           f"{'with' if gated else 'without'} the gate (--gate), this study {'with' if job.gate else 'without'} it")
         if job is not None and outcome.ok:
             done[outcome.seed] = outcome
     return done
@@ -268,7 +275,8 @@ def run_yield(options: YieldOptions, log: Callable[[str], None] = print) -> Dict
     log(f"float accuracy {reference:.1%} on {n_test} test samples; {options.chips} chips at {options.mismatch:.0%} mismatch, "
         f"tuning {options.tune}, {options.workers} worker(s)" + (f" on Ray ({options.ray_address})" if options.ray_address else ""))
     inputs = StudyInputs.from_objects(result, mapped, x_test, y_test, task.x_train, task.y_train)
-    jobs = chip_jobs(options.chips, options.mismatch, options.tune, options.epochs, options.first_chip, options.backend)
+    jobs = chip_jobs(options.chips, options.mismatch, options.tune, options.epochs, options.first_chip, options.backend,
+                     options.gate and options.tune != "none")
     start = time.perf_counter()
     outcomes, kept = _run_chips(options, jobs, inputs, out, log)
     wall = time.perf_counter() - start
@@ -311,6 +319,9 @@ def summary_table(report: Dict[str, Any]) -> str:
         lines.append(_row(f"tuned ({report['options']['tune']})", s["tuned"]))
     if s.get("checked") is not None:
         lines.append(_row("tuned, checked", s["checked"]))
+    if s.get("gate"):
+        lines.append(f"the gate tuned {s['gate']['tuned']} of {s['gate']['checked']} chips (the others were within "
+                     f"{s['margin'] * 100:g} points of float on its tuning samples and kept the trained configuration)")
     kept = f" ({report['resumed_chips']} kept from an earlier run)" if report.get("resumed_chips") else ""
     lines.append(f"{len(report['chips'])} chips, {len(s['failed'])} failed{kept}; {report['wall_seconds']:.1f} s wall time with "
                  f"{report['workers']} worker(s)" + (f" on Ray ({report['ray_address']})" if report["ray_address"] else ""))

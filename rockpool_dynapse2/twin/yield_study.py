@@ -9,7 +9,9 @@ drawn from a seed (``ChipProfile.draw(seed, mismatch)``). For every chip, :func:
    it: the *untuned* accuracy (stage ``"deploy"``);
 3. with a tuning strategy other than ``"none"``, makes a configuration for this chip
    (stage ``"tune"``) and scores it on the same board: the *tuned* accuracy (stage
-   ``"deploy_tuned"``).
+   ``"deploy_tuned"``); with :attr:`ChipJob.gate`, only for a chip whose trained
+   configuration misses the float accuracy by more than :data:`YIELD_MARGIN` on tuning
+   samples (stage ``"gate"``, :func:`gate_check`).
 
 The strategies (:data:`TUNE_STRATEGIES`):
 
@@ -58,7 +60,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import ParameterValueError, ProbeError, Shown, StrategyNotAvailableError
-from ..parameters.validate import choice, integer, real_number, seed as check_seed
+from ..parameters.validate import choice, flag, integer, real_number, seed as check_seed
 
 __all__ = [
     "TUNE_STRATEGIES",
@@ -102,6 +104,11 @@ class ChipJob:
         tune: one of :data:`TUNE_STRATEGIES`.
         epochs: fine-tuning epochs per chip (the tuned strategies).
         backend: the virtual board's simulation backend, ``"jax"`` or ``"torch"``.
+        gate: with a tuning strategy, first run :data:`BOARD_CHECK_SAMPLES` tuning samples
+            on the chip's board with the trained configuration, and tune only a chip whose
+            accuracy there is more than :data:`YIELD_MARGIN` below the float accuracy on
+            the same samples (:func:`gate_check`; ``details["gate"]``); a chip within it
+            keeps the trained configuration (its tuned accuracy is its untuned one).
 
     Raises:
         ParameterValueError, UnknownParameterError: a field outside its range or choices.
@@ -112,6 +119,7 @@ class ChipJob:
     tune: str = "none"
     epochs: int = 20
     backend: str = "jax"
+    gate: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seed", check_seed("seed", self.seed))
@@ -119,6 +127,7 @@ class ChipJob:
         choice("tune", self.tune, TUNE_STRATEGIES)
         object.__setattr__(self, "epochs", integer("epochs", self.epochs, low=1))
         choice("backend", self.backend, ("jax", "torch"))
+        object.__setattr__(self, "gate", flag("gate", self.gate))
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,10 @@ class ChipOutcome:
         """The test accuracy of the configuration a user with the board keeps after the
         strategy's board check (``details["board_check"]``): the tuned one if it scored at
         least the trained one's on the check's samples, else the trained one, whose test
-        accuracy on this (deterministic) board is :attr:`untuned`. ``None`` without a check."""
+        accuracy on this (deterministic) board is :attr:`untuned`; the trained one too for a
+        chip the gate did not tune (:attr:`ChipJob.gate`). ``None`` without a check."""
+        if self.details.get("gate", {}).get("tune") is False:  # the trained configuration kept, untouched
+            return self.untuned
         check = self.details.get("board_check")
         if check is None or self.tuned is None:
             return None
@@ -388,11 +400,11 @@ def check_strategy(name: str) -> None:
 
 
 def chip_jobs(n_chips: int, mismatch: float = 0.3, tune: str = "none", epochs: int = 20, first_seed: int = 1,
-              backend: str = "jax") -> List[ChipJob]:
+              backend: str = "jax", gate: bool = False) -> List[ChipJob]:
     """The jobs of ``n_chips`` chips, seeds ``first_seed .. first_seed + n_chips - 1``."""
     n_chips = integer("chips", n_chips, low=1)
     first_seed = check_seed("first_seed", first_seed)
-    return [ChipJob(first_seed + i, mismatch, tune, epochs, backend) for i in range(n_chips)]
+    return [ChipJob(first_seed + i, mismatch, tune, epochs, backend, gate) for i in range(n_chips)]
 
 
 def board_accuracy(result: Any, mapped: Any, x: np.ndarray, y: np.ndarray, board_factory: Callable[[], Any]) -> float:
@@ -458,6 +470,23 @@ class _Stages:
             self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
 
+def gate_check(result: Any, mapped: Any, x_tune: np.ndarray, y_tune: np.ndarray,
+               board_factory: Callable[[], Any], margin: float = YIELD_MARGIN) -> Dict[str, Any]:
+    """Whether a chip needs tuning (:attr:`ChipJob.gate`): the trained configuration's
+    accuracy on the chip's board and the float accuracy, both on the last
+    :data:`BOARD_CHECK_SAMPLES` tuning samples (never the test set).
+
+    Returns:
+        ``{"samples", "untuned", "float", "tune"}``: ``tune`` is whether the board's
+        accuracy is more than ``margin`` below the float one.
+    """
+    n = min(BOARD_CHECK_SAMPLES, len(y_tune))
+    x, y = x_tune[-n:], y_tune[-n:]
+    untuned = board_accuracy(result, mapped, x, y, board_factory)
+    reference = float_accuracy(result, x, y)
+    return {"samples": n, "untuned": untuned, "float": reference, "tune": bool(untuned < reference - margin - 1e-12)}
+
+
 def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
     """Draw the chip, deploy the trained network on it, tune it (``job.tune``) and deploy again.
 
@@ -473,11 +502,17 @@ def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
     untuned = stages.run("deploy", lambda: board_accuracy(net.result, net.mapped, inputs.x_test, inputs.y_test, factory))
     tuned, details = None, {}
     tuner = _TUNERS[job.tune]
+    if tuner is not None and job.gate:
+        gate = stages.run("gate", lambda: gate_check(net.result, net.mapped, inputs.x_tune, inputs.y_tune, factory))
+        if gate is not None:
+            details = {"gate": gate}
+            if not gate["tune"]:  # within the margin: the trained configuration stays (the board is deterministic)
+                tuner, tuned = None, untuned
     if tuner is not None:
         context = TuneContext(job, net, profile, factory, inputs.x_tune, inputs.y_tune, stages.part)
         mapped = stages.run("tune", lambda: tuner(context))
         tuned = stages.run("deploy_tuned", lambda: board_accuracy(net.result, mapped, inputs.x_test, inputs.y_test, factory))
-        details = {**context.details, "seconds": stages.parts} if stages.parts else context.details
+        details = {**details, **context.details, **({"seconds": stages.parts} if stages.parts else {})}
     details = {**details, "cpu_seconds": stages.cpu}
     return ChipOutcome(job.seed, job.mismatch, job.tune, untuned, tuned, stages.seconds, stages.error, stages.failed, _worker(), details)
 
@@ -511,9 +546,11 @@ def distribution(values: Sequence[Optional[float]], reference: float, margin: fl
 def summarize(outcomes: Sequence[ChipOutcome], reference: float, margin: float = YIELD_MARGIN) -> Dict[str, Any]:
     """The study's summary: the float accuracy, the distribution before tuning and (if any
     chip was tuned) after, (if any chip was checked on its board) after the check
-    (:attr:`ChipOutcome.checked`), and the chips that failed (seed, stage, error)."""
+    (:attr:`ChipOutcome.checked`), the chips that failed (seed, stage, error) and, with the
+    gate (:attr:`ChipJob.gate`), how many chips it checked and how many it sent to tuning."""
     tuned = any(o.tune != "none" for o in outcomes)
     checked = any("board_check" in o.details for o in outcomes)
+    gated = [o.details["gate"]["tune"] for o in outcomes if "gate" in o.details]
     return {
         "float": reference,
         "margin": margin,
@@ -521,4 +558,5 @@ def summarize(outcomes: Sequence[ChipOutcome], reference: float, margin: float =
         "tuned": distribution([o.tuned for o in outcomes], reference, margin) if tuned else None,
         "checked": distribution([o.checked for o in outcomes], reference, margin) if checked else None,
         "failed": [{"seed": o.seed, "stage": o.failed_stage, "error": o.error} for o in outcomes if not o.ok],
+        "gate": {"checked": len(gated), "tuned": int(sum(gated))} if gated else None,
     }
