@@ -211,12 +211,12 @@ def test_the_board_check_keeps_the_configuration_that_did_better_on_the_chip():
 
 def test_the_gate_measures_the_trained_configuration_on_tuning_samples(tiny):
     from rockpool_dynapse2.hardware import ChipProfile, VirtualBoard
-    from rockpool_dynapse2.twin.yield_study import BOARD_CHECK_SAMPLES, float_accuracy, gate_check
+    from rockpool_dynapse2.twin.yield_study import GATE_SAMPLES, float_accuracy, gate_check
 
     task, result, mapped, inputs, _ = tiny
     board = lambda: VirtualBoard(profile=ChipProfile.draw(2, mismatch=0.3))  # noqa: E731
     gate = gate_check(result, mapped, inputs.x_tune, inputs.y_tune, board)
-    n = min(BOARD_CHECK_SAMPLES, len(inputs.y_tune))
+    n = min(GATE_SAMPLES, len(inputs.y_tune))
     x, y = inputs.x_tune[-n:], inputs.y_tune[-n:]
     assert gate["samples"] == n
     assert gate["untuned"] == board_accuracy(result, mapped, x, y, board)

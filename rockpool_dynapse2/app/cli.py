@@ -433,7 +433,7 @@ def _add_yield_parser(sub: Any) -> None:
     cmd.add_argument("--seed", type=int, default=0, help="seed of the task and the training (default: 0)")
     cmd.add_argument("--gate", action="store_true",
                      help="with --tune, tune only the chips whose trained configuration scores more than 5 points below "
-                     "float on 64 tuning samples run on the chip's board; the others keep it")
+                     "float on 256 tuning samples run on the chip's board; the others keep it")
     cmd.add_argument("--resume", action="store_true",
                      help="keep the chips DIR/chips.jsonl holds from an earlier run of this study and run the others")
     cmd.add_argument("--quiet", action="store_true", help="print only the summary")

@@ -58,7 +58,7 @@ class YieldOptions:
         resume: keep the chips ``chips.jsonl`` already holds (those that ran without error)
             and run only the others; without it, ``chips.jsonl`` starts empty.
         gate: tune only the chips whose trained configuration scores more than 5 points
-            below float on the board check's tuning samples (``ChipJob.gate``).
+            below float on the gate's 256 tuning samples (``ChipJob.gate``, ``GATE_SAMPLES``).
     """
 
     out: str
