@@ -216,8 +216,8 @@ def _resumed(path: Path, jobs: List[Any]) -> Dict[int, Any]:
         if job is not None and (outcome.mismatch, outcome.tune) != (job.mismatch, job.tune):
             raise CliError(f"`--resume` must continue the same study; got chip {outcome.seed} in {path} at mismatch "
                            f"{outcome.mismatch}, tuning {outcome.tune!r}, this study's at {job.mismatch}, {job.tune!r}")
-        if job is not None and outcome.tune != "none" and ("gate" in outcome.details) != job.gate:
-            gated = "gate" in outcome.details
+        gated = "gate" in outcome.details
+        if job is not None and outcome.tune != "none" and gated != job.gate:
             raise CliError(f"`--resume` must continue the same study; got chip {outcome.seed} in {path} tuned "
                            f"{'with' if gated else 'without'} the gate (--gate), this study {'with' if job.gate else 'without'} it")
         if job is not None and outcome.ok:

@@ -87,6 +87,20 @@ TUNE_STRATEGIES: Tuple[str, ...] = ("none", "oracle", "fitted")
 YIELD_MARGIN = 0.05
 """A chip *yields* if its accuracy is at most this much (5 points) below the float accuracy."""
 
+
+def _yield_floor(reference: float, margin: float = YIELD_MARGIN) -> float:
+    """The least accuracy that yields: ``margin`` below ``reference``, less a rounding
+    allowance (an accuracy exactly at the margin yields). The one rule the yield
+    (:func:`distribution`) and the gate (:func:`gate_check`) share."""
+    return reference - margin - 1e-12
+
+
+def _last_tuning_samples(x_tune: np.ndarray, y_tune: np.ndarray, n: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The last ``n`` tuning samples (all if fewer): what a check on a chip's board runs,
+    never the test set."""
+    n = min(n, len(y_tune))
+    return x_tune[-n:], y_tune[-n:]
+
 _WAITING: Dict[str, str] = {}
 """Strategies named but not in this version, and what each waits for (none now)."""
 
@@ -338,10 +352,9 @@ on the chip than the trained one; a user with the board measures which to keep).
 def _board_check(context: TuneContext, tuned: Any) -> Dict[str, Any]:
     """Both configurations' accuracies on the chip's board, on the last
     :data:`BOARD_CHECK_SAMPLES` tuning samples (never the test set)."""
-    n = min(BOARD_CHECK_SAMPLES, len(context.y_tune))
-    x, y = context.x_tune[-n:], context.y_tune[-n:]
+    x, y = _last_tuning_samples(context.x_tune, context.y_tune, BOARD_CHECK_SAMPLES)
     result, factory = context.prepared.result, context.board_factory
-    return {"samples": n, "untuned": board_accuracy(result, context.prepared.mapped, x, y, factory),
+    return {"samples": len(y), "untuned": board_accuracy(result, context.prepared.mapped, x, y, factory),
             "tuned": board_accuracy(result, tuned, x, y, factory)}
 
 
@@ -487,11 +500,10 @@ def gate_check(result: Any, mapped: Any, x_tune: np.ndarray, y_tune: np.ndarray,
         ``{"samples", "untuned", "float", "tune"}``: ``tune`` is whether the board's
         accuracy is more than ``margin`` below the float one.
     """
-    n = min(GATE_SAMPLES, len(y_tune))
-    x, y = x_tune[-n:], y_tune[-n:]
+    x, y = _last_tuning_samples(x_tune, y_tune, GATE_SAMPLES)
     untuned = board_accuracy(result, mapped, x, y, board_factory)
     reference = float_accuracy(result, x, y)
-    return {"samples": n, "untuned": untuned, "float": reference, "tune": bool(untuned < reference - margin - 1e-12)}
+    return {"samples": len(y), "untuned": untuned, "float": reference, "tune": bool(untuned < _yield_floor(reference, margin))}
 
 
 def run_chip(job: ChipJob, inputs: StudyInputs) -> ChipOutcome:
@@ -538,7 +550,7 @@ def distribution(values: Sequence[Optional[float]], reference: float, margin: fl
     """
     measured = np.array([v for v in values if v is not None], dtype=float)
     n = len(values)
-    good = int(np.sum(measured >= reference - margin - 1e-12))
+    good = int(np.sum(measured >= _yield_floor(reference, margin)))
     some = measured.size > 0
     return {
         "mean": float(measured.mean()) if some else None,
