@@ -12,6 +12,8 @@ it prints is the one in ``docs/results.md``; ``--json`` keeps every number.
     python benchmarks/study_training.py --quick            # a few minutes: one task, one seed
     python benchmarks/study_training.py --jsonl study.jsonl   # appends each row as it is measured;
                                                               # rerun the same command to resume
+    python benchmarks/study_training.py --seeds 1 --tasks temporal-xor --runs runs/  # keeps each row's network
+
 
 Each row records the injection ramp and readout window it trained with (``train``'s
 defaults unless ``--inject-ramp`` / ``--readout-start`` are given; since session 12 a
@@ -23,13 +25,14 @@ The LIF reference of each task is ``benchmarks/task_references.py``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import numpy as np
 
@@ -78,6 +81,20 @@ def _done(path: str) -> List[Dict[str, Any]]:
     return rows
 
 
+@contextlib.contextmanager
+def _out_dir(runs: Optional[str], setting: Dict[str, Any]) -> Iterator[str]:
+    """Where a row's ``train`` outputs go: a folder under ``runs`` named after the row
+    (kept: the network, configuration and ``results.json``), or a temporary one."""
+    if runs is None:
+        with tempfile.TemporaryDirectory() as out:
+            yield out
+        return
+    name = f"{setting['task']}_s{setting['seed']}_{setting['backend']}_{'inject' if setting['inject'] else 'no-inject'}"
+    out = Path(runs) / name
+    out.mkdir(parents=True, exist_ok=True)
+    yield str(out)
+
+
 def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
     from rockpool_dynapse2.app.train_pipeline import TrainJob, run_training
 
@@ -98,7 +115,7 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
                     if _key(setting) in done:
                         continue
                     task = task or _task(task_name, args.samples, seed)
-                    with tempfile.TemporaryDirectory() as out:
+                    with _out_dir(args.runs, setting) as out:
                         t0 = time.perf_counter()
                         res = run_training(task, job, Path(out), log=lambda m: None, epoch_log=lambda r: None)
                         wall = time.perf_counter() - t0
@@ -171,6 +188,8 @@ def main() -> None:
     parser.add_argument("--eager", action="store_true", help="torch rows without torch.compile (compiled by default: 2.6x JAX per epoch against 6.6x eager)")
     parser.add_argument("--quick", action="store_true", help="one task, one seed, 20 epochs, 16 chips")
     parser.add_argument("--json", default=None, help="write every row here")
+    parser.add_argument("--runs", default=None, metavar="DIR",
+                        help="keep each row's train outputs (network, configuration, results.json) in DIR/TASK_sSEED_BACKEND_INJECTION")
     parser.add_argument("--jsonl", default=None, help="append each row here as it is measured; rows already there are not measured again")
     args = parser.parse_args()
     if args.quick:
