@@ -14,7 +14,6 @@ it prints is the one in ``docs/results.md``; ``--json`` keeps every number.
                                                               # rerun the same command to resume
     python benchmarks/study_training.py --seeds 1 --tasks temporal-xor --runs runs/  # keeps each row's network
 
-
 Each row records the injection ramp and readout window it trained with (``train``'s
 defaults unless ``--inject-ramp`` / ``--readout-start`` are given; since session 12 a
 third of the epochs and the last half); rows with other values are other rows.
