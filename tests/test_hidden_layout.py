@@ -294,3 +294,30 @@ def test_the_batch_size_the_learning_rate_and_the_average_are_checked():
         with pytest.raises(ParameterValueError, match="--average"):
             TrainJob(average=bad)
     assert (TrainJob().decay, TrainJob(average=0.99).decay) == (0.0, 0.99)
+
+
+def test_train_takes_workers_that_reach_the_training_loop_and_results(tmp_path, monkeypatch):
+    """``--workers N`` reaches ``TrainJob`` and ``results.json``'s job; ``train_model`` hands
+    it to ``train_jax``; torch refuses more than one, by name."""
+    from rockpool_dynapse2.app import train_pipeline
+    from rockpool_dynapse2.app.cli import main
+    from rockpool_dynapse2.training import jax_trainer
+
+    task = _task(n=16, T=60, C=8)
+    jobs = _jobs_of_train(task, tmp_path, monkeypatch)
+    argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
+    assert main(argv + ["--workers", "2"]) == 0 and main(argv) == 0
+    assert [j.n_workers for j in jobs] == [2, 1]
+    assert [j.resolved()["workers"] for j in jobs] == [2, 1]
+
+    seen = []
+    monkeypatch.setattr(jax_trainer, "train_jax", lambda *a, **k: seen.append(k["workers"]))
+    train_pipeline.train_model(build_model(task, jobs[0]), task, jobs[0])
+    assert seen == [2]
+
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ParameterValueError, match="--workers"):
+            TrainJob(workers=bad)
+    with pytest.raises(ParameterValueError, match="--workers.*torch"):
+        TrainJob(backend="torch", workers=2)
+    assert TrainJob(backend="torch", workers=1).n_workers == 1

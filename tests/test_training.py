@@ -423,3 +423,81 @@ def test_the_moving_average_is_validated_and_kept_without_changing_the_steps(bur
 def test_bad_averages_get_named_errors(bad):
     with pytest.raises(ParameterValueError, match="average"):
         TrainSettings(average=bad)
+
+
+# --- a step's chips simulated in parallel threads ------------------------------------------------
+
+
+@pytest.mark.parametrize("workers, rows, parts", [(1, 4, 1), (2, 4, 2), (3, 4, 2), (4, 4, 4), (8, 3, 3), (2, 1, 1), (2, 7, 1)])
+def test_a_step_splits_into_the_most_even_parts_up_to_the_workers(workers, rows, parts):
+    from rockpool_dynapse2.training.jax_trainer import step_parts
+
+    assert step_parts(workers, rows) == parts
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_bad_workers_get_named_errors(bad):
+    from rockpool_dynapse2.training.jax_trainer import step_parts, train_jax
+
+    with pytest.raises(ParameterValueError, match="workers"):
+        step_parts(bad, 4)
+    with pytest.raises(ParameterValueError, match="workers"):
+        train_jax(_small_model(), np.ones((8, 5, 8), np.float32), np.arange(8) % 2, workers=bad)
+
+
+@pytest.mark.parametrize("settings", [dict(inject=True), dict(inject=False), dict(inject=True, chip_tilt=2.0), dict(inject=True, average=0.5)],
+                         ids=["injected chips", "no injection", "chip tilt", "moving average"])
+def test_threads_train_the_same_steps_as_one_call(burst_task, settings):
+    """``workers=2``: each step's chips (or samples) in two threads, the loss (the rate
+    penalty of the whole batch, the tilt over all chips) between the forward runs and the
+    pullbacks: the same losses, gradient norms and trained quantities as one call, up to
+    the rounding of a sum; the threads really ran (two parts)."""
+    from rockpool_dynapse2.training.jax_trainer import train_jax
+
+    x, y = burst_task(**BURSTS, n=32)
+    common = dict(epochs=2, learning_rate=0.02, validation_fraction=0.25, **settings)
+    one = train_jax(_small_model(**common), x, y)
+    two = train_jax(_small_model(**common), x, y, workers=2)
+    assert two.curve("loss") == pytest.approx(one.curve("loss"), rel=1e-5)
+    assert two.curve("grad_norm") == pytest.approx(one.curve("grad_norm"), rel=1e-4)
+    assert two.curve("val_loss") == pytest.approx(one.curve("val_loss"), rel=1e-4)
+    for name in ("w_in", "w_rec"):
+        np.testing.assert_allclose(two.params[name], one.params[name], rtol=1e-4, atol=1e-6)
+    assert not np.allclose(one.params["w_in"], _small_model(**common).initial_parameters()["w_in"])  # it trained
+
+
+def test_the_threaded_step_runs_its_parts_on_separate_threads(burst_task, monkeypatch):
+    """The parts of a step are simulated by the step's thread pool, not the caller."""
+    import threading
+
+    from rockpool_dynapse2.training import jax_trainer
+
+    seen = set()
+    original = jax_trainer.ThreadedStep._each
+
+    def spy(self, work):
+        return original(self, lambda j: (seen.add((j, threading.current_thread().name)), work(j))[1])
+
+    monkeypatch.setattr(jax_trainer.ThreadedStep, "_each", spy)
+    x, y = burst_task(**BURSTS, n=16)
+    jax_trainer.train_jax(_small_model(epochs=1, validation_fraction=0.0), x, y, workers=2)
+    assert {j for j, _ in seen} == {0, 1}
+    assert all(name.startswith("train-step") for _, name in seen)
+
+
+def test_mismatched_chips_in_threads_count_the_same_bit_for_bit(burst_task):
+    """``mismatch_counts_jax(workers=2)``: the chips' groups in two threads, the same counts
+    in the same order as one thread; ``in_threads`` keeps its items' order and checks ``workers``."""
+    from rockpool_dynapse2.training.jax_trainer import in_threads, mismatch_counts_jax
+
+    x, _ = burst_task(**BURSTS, n=5)
+    model = _small_model()
+    params = model.initial_parameters()
+    one = mismatch_counts_jax(model, params, x, 0.3, 6, seed=2, chips_at_once=2)
+    two = mismatch_counts_jax(model, params, x, 0.3, 6, seed=2, chips_at_once=2, workers=2)
+    assert one.shape == (6, 5, model.layout.n_neurons) and one.sum() > 0
+    assert not np.array_equal(one[0], one[1])  # other chips
+    np.testing.assert_array_equal(two, one)
+    assert in_threads(lambda i: i * i, list(range(9)), workers=3) == [i * i for i in range(9)]
+    with pytest.raises(ParameterValueError, match="workers"):
+        in_threads(abs, [1, 2], workers=0)

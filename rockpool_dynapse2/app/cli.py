@@ -190,7 +190,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    compile=args.compile, readout_start=args.readout_start, parallel=args.parallel,
                    hidden_taus=tuple(args.hidden_taus) if args.hidden_taus else None,
                    initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
-                   learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average)
+                   learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average,
+                   workers=args.workers)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -525,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--board-samples", type=int, default=None, metavar="N",
                        help="test samples sent to the board (default: all; --quick: 100)")
     train.add_argument("--compile", action="store_true", help="torch: compile the time loop (slow first step)")
+    train.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="jax: threads that simulate each training step's chips in parallel, on separate cores (the same "
+                       "step up to the rounding of a sum; default: 1)")
     train.add_argument("--seed", type=int, default=0, help="seed of everything random (default: 0)")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(func=_cmd_train)

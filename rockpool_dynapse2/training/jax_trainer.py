@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from .constraints import jax_ops, typed_input
 from .model import ChipModel, around_chip
 from .result import VALIDATION_CHIP_SEED, EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation, validation_accuracy
 
-__all__ = ["train_jax", "simulate_jax", "counts_jax", "mismatch_counts_jax", "even_batch", "in_batches"]
+__all__ = ["train_jax", "step_parts", "simulate_jax", "counts_jax", "mismatch_counts_jax", "in_threads", "even_batch", "in_batches"]
 
 
 def _chip_noise(key: Any, model: ChipModel, sigma: float) -> Dict[str, Any]:
@@ -168,12 +168,15 @@ def counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: i
 
 
 def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray, deviation: float, n_chips: int,
-                        seed: int = 0, sigma_rule: float = 3.0, chips_at_once: int = 4, batch: int = 256) -> np.ndarray:
+                        seed: int = 0, sigma_rule: float = 3.0, chips_at_once: int = 4, batch: int = 256,
+                        workers: int = 1) -> np.ndarray:
     """Spike counts ``(n_chips, B, N)`` in the readout window of ``n_chips`` simulated chips
     with frozen mismatch.
 
     Each chip is drawn once (``seed``), as Rockpool's percent-deviation / sigma-rule
-    convention defines it, and runs every sample.
+    convention defines it, and runs every sample. The chips run ``chips_at_once`` at a time,
+    those groups in ``workers`` threads at once (on separate cores; the counts are the same,
+    bit for bit, whatever ``workers``).
     """
     import jax
     import jax.numpy as jnp
@@ -184,15 +187,29 @@ def mismatch_counts_jax(model: ChipModel, params: Dict[str, Any], x: np.ndarray,
     sigma = jnp.asarray(sigma_from_deviation(deviation, sigma_rule), jnp.float32)
     keys = jax.random.split(jax.random.PRNGKey(seed), n_chips)
     run = _mismatch_runner(model)
-    out = []
-    for c in range(0, n_chips, chips_at_once):
-        ks = keys[c : c + chips_at_once]
-        out.append(in_batches(lambda xb, ks=ks: run(params, ks, jnp.asarray(xb), sigma), x, batch))
+    groups = [keys[c : c + chips_at_once] for c in range(0, n_chips, chips_at_once)]
+    out = in_threads(lambda ks: in_batches(lambda xb: run(params, ks, jnp.asarray(xb), sigma), x, batch), groups, workers)
     return np.concatenate(out, axis=0)
 
 
+def in_threads(work: Callable[[Any], Any], items: Sequence[Any], workers: int = 1) -> List[Any]:
+    """``[work(item) for item in items]``, in ``workers`` threads at once (JAX releases the
+    interpreter while it computes, so the calls run on separate cores); in order.
+
+    Raises:
+        ParameterValueError: ``workers`` is not an integer >= 1.
+    """
+    workers = integer("workers", workers, low=1)
+    if workers == 1 or len(items) < 2:
+        return [work(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(workers, len(items)), thread_name_prefix="chips") as pool:
+        return list(pool.map(work, items))
+
+
 def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional[Callable[[EpochRecord], None]] = None,
-              params: Optional[Dict[str, Any]] = None, chip: Optional[Dict[str, Any]] = None) -> TrainResult:
+              params: Optional[Dict[str, Any]] = None, chip: Optional[Dict[str, Any]] = None, workers: int = 1) -> TrainResult:
     """Train ``model`` on ``x`` ``(n, T, C)``, ``y`` ``(n,)`` with the settings' constraints.
 
     Args:
@@ -205,6 +222,12 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             every step and the validation simulate it; with ``inject``, each step's chips
             are it times random chips of the settings' deviation (:func:`~.model.around_chip`).
             Default: the nominal chip (random chips with ``inject``).
+        workers: threads that simulate a step's chips (with injection; else its samples)
+            at the same time, in :func:`step_parts` parts: the forward runs and their
+            gradients are computed part by part, in parallel, and the loss of the whole
+            step between them, so the step is the same one up to the rounding of a sum
+            (about 1.8x faster on two cores; 1, the default: one call, bit for bit the
+            single-threaded step).
 
     Returns:
         The :class:`~.result.TrainResult`, holding the parameters of the best epoch (by
@@ -229,25 +252,34 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     sigma = s.injected_sigma()  # the validation chips'; a step's is an argument (the ramp: TrainSettings.inject_ramp)
     K = model.layout.n_classes
 
-    def loss_of(p: Any, xb: Any, yb: Any, key: Any, sigma: Any) -> Tuple[Any, Any]:
+    def rows(xb: Any, key: Any) -> Tuple[Any, Any]:
+        """A step's inputs as the simulation takes them: with injection one slice per chip
+        ``(chips, S, T, C)`` and the chips' keys; else the batch and no keys."""
+        if s.inject:
+            return xb.reshape((chips, slice_size) + xb.shape[1:]), jax.random.split(key, chips)
+        return xb, None
+
+    def counts_of(p: Any, xs: Any, keys: Any, sigma: Any) -> Any:
+        """Readout counts of :func:`rows`' inputs: ``(chips, S, N)`` with injection, else ``(B, N)``."""
+        if s.inject:
+            noise = lambda k: around_chip(fixed, _chip_noise(k, model, sigma))  # noqa: E731
+            return jax.vmap(lambda k, xc: model.readout_counts(simulate_jax(model, p, xc, noise=noise(k))))(keys, xs)
+        return model.readout_counts(simulate_jax(model, p, xs, noise=fixed))
+
+    def loss_of_counts(counts: Any, yb: Any) -> Tuple[Any, Any]:
         onehot = jax.nn.one_hot(yb, K)
         if s.inject:
-            xs = xb.reshape((chips, slice_size) + xb.shape[1:])
-            keys = jax.random.split(key, chips)
-            noise = lambda k: around_chip(fixed, _chip_noise(k, model, sigma))  # noqa: E731
-            counts = jax.vmap(lambda k, xc: model.readout_counts(simulate_jax(model, p, xc, noise=noise(k))))(keys, xs)
             if s.chip_tilt > 0:
                 ce, rate = model.chip_loss_terms(counts, onehot.reshape((chips, slice_size, K)), jax_ops())
                 return ce + rate, (ce, counts.reshape((batch,) + counts.shape[2:]))
             counts = counts.reshape((batch,) + counts.shape[2:])
-        else:
-            counts = model.readout_counts(simulate_jax(model, p, xb, noise=fixed))
         ce, rate = model.loss_terms(counts, onehot, jax.nn.log_softmax, jax.nn.relu)
         return ce + rate, (ce, counts)
 
-    @jax.jit
-    def step(p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
-        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(p, xb, yb, key, sigma)
+    def loss_of(p: Any, xb: Any, yb: Any, key: Any, sigma: Any) -> Tuple[Any, Any]:
+        return loss_of_counts(counts_of(p, *rows(xb, key), sigma), yb)
+
+    def apply(p: Any, st: Any, avg: Any, grads: Any) -> Tuple[Any, Any, Any, Any]:
         updates, st = opt.update(grads, st, p)
         norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
         new = optax.apply_updates(p, updates)
@@ -255,7 +287,16 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             avg = jax.tree_util.tree_map(lambda a, q: s.average * a + (1.0 - s.average) * q, avg, new)
         else:
             avg = new
+        return new, st, avg, norm
+
+    @jax.jit
+    def one_call_step(p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
+        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(p, xb, yb, key, sigma)
+        new, st, avg, norm = apply(p, st, avg, grads)
         return new, st, avg, loss, norm, counts
+
+    parts = step_parts(workers, chips if s.inject else batch)
+    step = one_call_step if parts == 1 else ThreadedStep(parts, jax.jit(rows), counts_of, loss_of_counts, apply)
 
     val_keys = jax.random.split(jax.random.PRNGKey(s.seed + VALIDATION_CHIP_SEED), max(1, s.validation_chips))
     on_chips = s.inject and s.validation_chips > 0
@@ -293,4 +334,60 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         lr = schedule((epoch + 1) * steps_per_epoch - 1)
         if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, average)):
             break
+    if parts > 1:
+        step.close()
     return result
+
+
+def step_parts(workers: int, rows: int) -> int:
+    """How many parts a step is split into for ``workers`` threads: the most, up to
+    ``workers``, that divide its ``rows`` (chips with injection, else samples) evenly.
+
+    Raises:
+        ParameterValueError: ``workers`` is not an integer >= 1.
+    """
+    workers = integer("workers", workers, low=1)
+    return max(p for p in range(1, min(workers, rows) + 1) if rows % p == 0)
+
+
+class ThreadedStep:
+    """A training step whose simulation runs in ``parts`` threads: each part's forward run
+    keeps its pullback (:func:`jax.vjp`), the loss of the whole step gives the gradient of
+    every part's counts, and each part's pullback turns its share into a gradient of the
+    trained quantities in parallel again; their sum is the step's gradient. JAX releases
+    the interpreter while it computes, so the parts run on separate cores. The same step
+    as one call (the same chips, samples and loss, the rate penalty on the whole batch),
+    up to the rounding of the sum.
+    """
+
+    def __init__(self, parts: int, rows: Callable, counts_of: Callable, loss_of_counts: Callable, apply: Callable):
+        import jax
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.parts, self.rows = parts, rows
+        self.forward = jax.jit(lambda p, xs, keys, sigma: jax.vjp(lambda q: counts_of(q, xs, keys, sigma), p))
+        self.head = jax.jit(jax.value_and_grad(loss_of_counts, has_aux=True))
+        self.backward = jax.jit(lambda pullback, ct: pullback(ct)[0])
+        self.total = jax.jit(lambda grads: jax.tree_util.tree_map(lambda *g: functools.reduce(lambda a, b: a + b, g), *grads))
+        self.apply = jax.jit(apply)
+        self.pool = ThreadPoolExecutor(parts, thread_name_prefix="train-step")
+
+    def _each(self, work: Callable[[int], Any]) -> list:
+        import jax
+
+        return list(self.pool.map(lambda j: jax.block_until_ready(work(j)), range(self.parts)))
+
+    def __call__(self, p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
+        xs, keys = self.rows(xb, key)
+        n = xs.shape[0] // self.parts
+        part = lambda a, j: None if a is None else a[j * n : (j + 1) * n]  # noqa: E731
+        runs = self._each(lambda j: self.forward(p, part(xs, j), part(keys, j), sigma))
+        import jax.numpy as jnp
+
+        (loss, (ce, counts)), d_counts = self.head(jnp.concatenate([r[0] for r in runs]), yb)
+        grads = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))))
+        new, st, avg, norm = self.apply(p, st, avg, grads)
+        return new, st, avg, loss, norm, counts
+
+    def close(self) -> None:
+        self.pool.shutdown()
