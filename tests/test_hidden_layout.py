@@ -246,7 +246,7 @@ def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_say
     from rockpool_dynapse2.app.train_pipeline import INJECT_RAMP_SHARE, READOUT_START, schedule
 
     task = _task(n=16, T=60, C=8)
-    cases = {TrainJob(): (20, 0.0), TrainJob(quick=True): (8, 0.0), TrainJob(epochs=10): (3, 0.0),
+    cases = {TrainJob(): (20, 0.0), TrainJob(quick=True): (13, 0.0), TrainJob(epochs=10): (3, 0.0),
              TrainJob(inject=False): (0, 0.0), TrainJob(inject_ramp=0, readout_start=0.5): (0, 0.5),
              TrainJob(epochs=9, readout_start=0.25): (3, 0.25)}
     for job, (ramp, start) in cases.items():
@@ -301,14 +301,18 @@ def test_train_takes_workers_that_reach_the_training_loop_and_results(tmp_path, 
     it to ``train_jax``; torch refuses more than one, by name."""
     from rockpool_dynapse2.app import train_pipeline
     from rockpool_dynapse2.app.cli import main
+    from rockpool_dynapse2.app.train_pipeline import QUICK_EPOCHS, QUICK_WORKERS
     from rockpool_dynapse2.training import jax_trainer
 
     task = _task(n=16, T=60, C=8)
     jobs = _jobs_of_train(task, tmp_path, monkeypatch)
-    argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
+    argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet"]
     assert main(argv + ["--workers", "2"]) == 0 and main(argv) == 0
-    assert [j.n_workers for j in jobs] == [2, 1]
-    assert [j.resolved()["workers"] for j in jobs] == [2, 1]
+    assert main(argv + ["--quick"]) == 0 and main(argv + ["--quick", "--workers", "1"]) == 0
+    assert main(argv + ["--quick", "--backend", "torch"]) == 0
+    assert [j.n_workers for j in jobs] == [2, 1, QUICK_WORKERS, 1, 1]  # --quick: two threads with JAX
+    assert [j.resolved()["workers"] for j in jobs] == [2, 1, 2, 1, 1]
+    assert (TrainJob(quick=True).n_epochs, TrainJob().n_epochs) == (QUICK_EPOCHS, 60) == (40, 60)
 
     seen = []
     monkeypatch.setattr(jax_trainer, "train_jax", lambda *a, **k: seen.append(k["workers"]))

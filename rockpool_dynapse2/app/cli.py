@@ -486,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="dynapse2-train", metavar="DIR", help="output directory (default: ./dynapse2-train)")
     train.add_argument("--backend", choices=("jax", "torch"), default="jax", help="training backend (default: jax)")
     train.add_argument("--quick", action="store_true", help="fewer epochs and chips: a few minutes on a laptop CPU")
-    train.add_argument("--epochs", type=int, default=None, help="training epochs (default: 60; --quick: 25)")
+    train.add_argument("--epochs", type=int, default=None, help="training epochs (default: 60; --quick: 40)")
     train.add_argument("--hidden", type=int, nargs="+", default=None, metavar="N",
                        help="sizes of the hidden populations (default: three of clip(8 K, 32, 128) neurons side by side; "
                        "given, they form a chain unless --parallel)")
@@ -528,7 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--compile", action="store_true", help="torch: compile the time loop (slow first step)")
     train.add_argument("--workers", type=int, default=None, metavar="N",
                        help="jax: threads that simulate each training step's chips in parallel, on separate cores (the same "
-                       "step up to the rounding of a sum; default: 1)")
+                       "step up to the rounding of a sum; default: 1, --quick: 2)")
     train.add_argument("--seed", type=int, default=0, help="seed of everything random (default: 0)")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(func=_cmd_train)
