@@ -264,12 +264,7 @@ class TrainJob:
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
             raise UnknownParameterError("--backend", self.backend, ("jax", "torch"))
-        for name in ("epochs", "n_chips", "per_class", "board_samples", "batch_size", "chips_per_step", "workers"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-                raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
-        if self.backend == "torch" and self.n_workers > 1:
-            raise ParameterValueError("--workers", "1 with --backend torch (torch threads its own operations: torch.set_num_threads)", self.workers)
+        self._check_counts()
         if self.inject_ramp is not None:
             object.__setattr__(self, "inject_ramp", integer("--inject-ramp", self.inject_ramp, low=0))
         if self.hidden is not None:
@@ -288,6 +283,16 @@ class TrainJob:
         if self.parallel is not None:
             object.__setattr__(self, "parallel", flag("--parallel", self.parallel))
         self._check_hidden_taus()
+
+    def _check_counts(self) -> None:
+        """The optional counts (``None``: the default) are integers >= 1; torch trains on one
+        thread of ours (``workers``)."""
+        for name in ("epochs", "n_chips", "per_class", "board_samples", "batch_size", "chips_per_step", "workers"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+                raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
+        if self.backend == "torch" and self.n_workers > 1:
+            raise ParameterValueError("--workers", "1 with --backend torch (torch threads its own operations: torch.set_num_threads)", self.workers)
 
     def _check_hidden_taus(self) -> None:
         """``hidden_taus``: positive seconds, one per hidden population (``--hidden``)."""
