@@ -301,7 +301,7 @@ def test_train_takes_workers_that_reach_the_training_loop_and_results(tmp_path, 
     it to ``train_jax``; torch refuses more than one, by name."""
     from rockpool_dynapse2.app import train_pipeline
     from rockpool_dynapse2.app.cli import main
-    from rockpool_dynapse2.app.train_pipeline import QUICK_EPOCHS, QUICK_WORKERS
+    from rockpool_dynapse2.app.train_pipeline import QUICK_EPOCHS, QUICK_TORCH_EPOCHS, QUICK_WORKERS
     from rockpool_dynapse2.training import jax_trainer
 
     task = _task(n=16, T=60, C=8)
@@ -313,6 +313,8 @@ def test_train_takes_workers_that_reach_the_training_loop_and_results(tmp_path, 
     assert [j.n_workers for j in jobs] == [2, 1, QUICK_WORKERS, 1, 1]  # --quick: two threads with JAX
     assert [j.resolved()["workers"] for j in jobs] == [2, 1, 2, 1, 1]
     assert (TrainJob(quick=True).n_epochs, TrainJob().n_epochs) == (QUICK_EPOCHS, 60) == (40, 60)
+    assert TrainJob(quick=True, backend="torch").n_epochs == QUICK_TORCH_EPOCHS == 25  # no second thread to pay for more
+    assert TrainJob(quick=True, backend="torch", epochs=40).n_epochs == 40
 
     seen = []
     monkeypatch.setattr(jax_trainer, "train_jax", lambda *a, **k: seen.append(k["workers"]))

@@ -486,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="dynapse2-train", metavar="DIR", help="output directory (default: ./dynapse2-train)")
     train.add_argument("--backend", choices=("jax", "torch"), default="jax", help="training backend (default: jax)")
     train.add_argument("--quick", action="store_true", help="fewer epochs and chips: a few minutes on a laptop CPU")
-    train.add_argument("--epochs", type=int, default=None, help="training epochs (default: 60; --quick: 40)")
+    train.add_argument("--epochs", type=int, default=None, help="training epochs (default: 60; --quick: 40, with --backend torch 25)")
     train.add_argument("--hidden", type=int, nargs="+", default=None, metavar="N",
                        help="sizes of the hidden populations (default: three of clip(8 K, 32, 128) neurons side by side; "
                        "given, they form a chain unless --parallel)")

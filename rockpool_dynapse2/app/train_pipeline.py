@@ -146,6 +146,12 @@ cores), and at seed 0 burst detection gains its 30 % yield (88 -> 94 %) and beat
 their float target (88 -> 99 %); rate-frequency, EMG gestures and frozen noise keep every
 target (``docs/results.md``, "``--quick`` on two cores: 40 epochs")."""
 
+QUICK_TORCH_EPOCHS = 25
+"""Epochs of ``train --quick --backend torch``: its length before session 16. The 15 extra
+epochs of JAX's :data:`QUICK_EPOCHS` are paid for by a second thread, which torch's loop
+does not take (``--workers``); at 40 a torch ``--quick`` run would take 60 % longer (its
+25 compiled epochs took about 10 minutes here)."""
+
 QUICK_WORKERS = 2
 """Threads of ``train --quick`` (JAX; ``TrainJob.workers``): the issue's machine has two
 cores. A fixed number, not the machine's core count, so that a run splits its steps the
@@ -191,7 +197,8 @@ class TrainJob:
         hidden: sizes of the hidden populations (default: :func:`size_network`'s, three
             hidden cores side by side unless ``parallel`` is ``False``).
         per_class: output neurons per class (default: :func:`size_network`'s).
-        epochs: training epochs (default: 60, quick: :data:`QUICK_EPOCHS`).
+        epochs: training epochs (default: 60, quick: :data:`QUICK_EPOCHS`, with torch
+            :data:`QUICK_TORCH_EPOCHS`).
         seed: seed of everything random.
         inject: train with mismatch injection.
         deviations: mismatch levels of the Monte-Carlo evaluation.
@@ -322,7 +329,11 @@ class TrainJob:
 
     @property
     def n_epochs(self) -> int:
-        return self.epochs or (QUICK_EPOCHS if self.quick else 60)
+        if self.epochs:
+            return self.epochs
+        if self.quick:
+            return QUICK_EPOCHS if self.backend == "jax" else QUICK_TORCH_EPOCHS
+        return 60
 
     @property
     def chips(self) -> int:
