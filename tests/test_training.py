@@ -501,3 +501,19 @@ def test_mismatched_chips_in_threads_count_the_same_bit_for_bit(burst_task):
     assert in_threads(lambda i: i * i, list(range(9)), workers=3) == [i * i for i in range(9)]
     with pytest.raises(ParameterValueError, match="workers"):
         in_threads(abs, [1, 2], workers=0)
+
+
+def test_the_step_threads_end_with_the_run_even_when_it_fails(burst_task):
+    """A run with ``workers=2`` that ends in an exception (here the progress callback's)
+    leaves no step thread behind."""
+    import threading
+
+    from rockpool_dynapse2.training.jax_trainer import train_jax
+
+    def stop(record):
+        raise KeyboardInterrupt("stopped by the user")
+
+    x, y = burst_task(**BURSTS, n=16)
+    with pytest.raises(KeyboardInterrupt):
+        train_jax(_small_model(epochs=2, validation_fraction=0.0), x, y, progress=stop, workers=2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("train-step")]

@@ -317,25 +317,27 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     result = TrainResult(model=model, params=jax.tree_util.tree_map(np.asarray, params), backend="jax")
     tracker = EpochTracker(result, s.patience, progress)
     average = params  # the moving average (TrainSettings.average; with 0, the last step's quantities)
-    for epoch in range(s.epochs):
-        order = rng.permutation(len(x_tr))
-        epoch_sigma = jnp.asarray(s.injected_sigma(epoch), jnp.float32)  # an argument: one compile for every epoch
-        for b in range(steps_per_epoch):
-            idx = order[b * batch : (b + 1) * batch]
-            key, sub = jax.random.split(key)
-            new, new_state, new_average, loss, norm, counts = step(params, opt_state, average, jnp.asarray(x_tr[idx]),
-                                                                   jnp.asarray(y_tr[idx]), sub, epoch_sigma)
-            if tracker.step(float(loss), float(norm), model.predict(np.asarray(counts)) == y_tr[idx]):
-                params, opt_state, average = new, new_state, new_average  # a non-finite step is skipped, and counted
-        validation = None
-        if len(x_val):
-            val_loss, val_counts = evaluate(average, jnp.asarray(x_val), jnp.asarray(y_val))
-            validation = (float(val_loss), validation_accuracy(model, np.asarray(val_counts), y_val))
-        lr = schedule((epoch + 1) * steps_per_epoch - 1)
-        if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, average)):
-            break
-    if parts > 1:
-        step.close()
+    try:  # the threads of a ThreadedStep end with the run, whatever ends it
+        for epoch in range(s.epochs):
+            order = rng.permutation(len(x_tr))
+            epoch_sigma = jnp.asarray(s.injected_sigma(epoch), jnp.float32)  # an argument: one compile for every epoch
+            for b in range(steps_per_epoch):
+                idx = order[b * batch : (b + 1) * batch]
+                key, sub = jax.random.split(key)
+                new, new_state, new_average, loss, norm, counts = step(params, opt_state, average, jnp.asarray(x_tr[idx]),
+                                                                       jnp.asarray(y_tr[idx]), sub, epoch_sigma)
+                if tracker.step(float(loss), float(norm), model.predict(np.asarray(counts)) == y_tr[idx]):
+                    params, opt_state, average = new, new_state, new_average  # a non-finite step is skipped, and counted
+            validation = None
+            if len(x_val):
+                val_loss, val_counts = evaluate(average, jnp.asarray(x_val), jnp.asarray(y_val))
+                validation = (float(val_loss), validation_accuracy(model, np.asarray(val_counts), y_val))
+            lr = schedule((epoch + 1) * steps_per_epoch - 1)
+            if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, average)):
+                break
+    finally:
+        if parts > 1:
+            step.close()
     return result
 
 
