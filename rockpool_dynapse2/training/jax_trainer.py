@@ -226,8 +226,8 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             at the same time, in :func:`step_parts` parts: the forward runs and their
             gradients are computed part by part, in parallel, and the loss of the whole
             step between them, so the step is the same one up to the rounding of a sum
-            (about 1.8x faster on two cores; 1, the default: one call, bit for bit the
-            single-threaded step).
+            (an epoch about two thirds of its one-thread time on two cores; 1, the default:
+            one call, bit for bit the single-threaded step).
 
     Returns:
         The :class:`~.result.TrainResult`, holding the parameters of the best epoch (by
@@ -364,9 +364,10 @@ class ThreadedStep:
 
     def __init__(self, parts: int, rows: Callable, counts_of: Callable, loss_of_counts: Callable, apply: Callable):
         import jax
+        import jax.numpy as jnp
         from concurrent.futures import ThreadPoolExecutor
 
-        self.parts, self.rows = parts, rows
+        self.parts, self.rows, self.concatenate = parts, rows, jnp.concatenate
         self.forward = jax.jit(lambda p, xs, keys, sigma: jax.vjp(lambda q: counts_of(q, xs, keys, sigma), p))
         self.head = jax.jit(jax.value_and_grad(loss_of_counts, has_aux=True))
         self.backward = jax.jit(lambda pullback, ct: pullback(ct)[0])
@@ -384,9 +385,7 @@ class ThreadedStep:
         n = xs.shape[0] // self.parts
         part = lambda a, j: None if a is None else a[j * n : (j + 1) * n]  # noqa: E731
         runs = self._each(lambda j: self.forward(p, part(xs, j), part(keys, j), sigma))
-        import jax.numpy as jnp
-
-        (loss, (ce, counts)), d_counts = self.head(jnp.concatenate([r[0] for r in runs]), yb)
+        (loss, (ce, counts)), d_counts = self.head(self.concatenate([r[0] for r in runs]), yb)
         grads = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))))
         new, st, avg, norm = self.apply(p, st, avg, grads)
         return new, st, avg, loss, norm, counts
