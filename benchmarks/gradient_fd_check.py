@@ -35,6 +35,7 @@ def main() -> None:
     from rockpool_dynapse2.app.tasks import rate_frequency
     from rockpool_dynapse2.training import ChipModel, NetworkLayout, TrainSettings
     from rockpool_dynapse2.training.jax_trainer import simulate_jax, train_jax
+    from rockpool_dynapse2.training.constraints import jax_ops
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=12)
@@ -63,7 +64,7 @@ def main() -> None:
     def smoothed(p, noise):
         def one(n_in, n_rec):
             q = {**p, "w_in": p["w_in"] + n_in, "w_rec": p["w_rec"] + n_rec}
-            ce, rate = model.loss_terms(model.readout_counts(simulate_jax(model, q, x)), onehot, jax.nn.log_softmax, jax.nn.relu)
+            ce, rate = model.loss_terms(model.readout_counts(simulate_jax(model, q, x)), onehot, jax_ops())
             return ce + rate
 
         return jnp.mean(jax.vmap(one)(noise["w_in"], noise["w_rec"]))

@@ -64,7 +64,8 @@ def _yield(chips: List[float], reference: float, points: float = 0.05) -> float:
 
 def _key(row: Dict[str, Any]) -> tuple:
     return (row["task"], row["seed"], row["backend"], row["inject"], row.get("epochs"), row.get("samples"), row.get("chips"),
-            row.get("per_class"), row.get("inject_ramp", 0), row.get("readout_start", 0.0))  # rows before session 12: 0, 0.0
+            row.get("per_class"), row.get("inject_ramp", 0), row.get("readout_start", 0.0),  # rows before session 12: 0, 0.0
+            row.get("logits", "counts"))  # rows before session 17: the counts' logits
 
 
 def _done(path: str) -> List[Dict[str, Any]]:
@@ -107,10 +108,10 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
                     job = TrainJob(backend=backend, epochs=args.epochs, seed=seed, inject=inject, n_chips=args.chips,
                                    board_samples=args.board_samples, hidden=tuple(args.hidden) if args.hidden else None,
                                    per_class=args.per_class, inject_ramp=args.inject_ramp, readout_start=args.readout_start,
-                                   compile=backend == "torch" and not args.eager)
+                                   compile=backend == "torch" and not args.eager, logits=args.logits)
                     setting = {"task": task_name, "seed": seed, "backend": backend, "inject": inject,
                                "epochs": args.epochs, "samples": args.samples, "chips": args.chips, "per_class": args.per_class,
-                               "inject_ramp": job.ramp_epochs, "readout_start": job.readout_fraction}
+                               "inject_ramp": job.ramp_epochs, "readout_start": job.readout_fraction, "logits": job.loss_logits}
                     if _key(setting) in done:
                         continue
                     task = task or _task(task_name, args.samples, seed)
@@ -144,7 +145,8 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
 
 
 def _group(row: Dict[str, Any]) -> tuple:
-    return (row["task"], row["backend"], row["inject"], row.get("per_class") or 0, row.get("inject_ramp", 0), row.get("readout_start", 0.0))
+    return (row["task"], row["backend"], row["inject"], row.get("per_class") or 0, row.get("inject_ramp", 0), row.get("readout_start", 0.0),
+            row.get("logits", "counts"))
 
 
 def table(rows: List[Dict[str, Any]]) -> str:
@@ -155,10 +157,11 @@ def table(rows: List[Dict[str, Any]]) -> str:
     head = "| task | backend | injection | seeds | " + " | ".join(c.replace("_", " ") for c in cols) + " |"
     lines = [head, "|" + "---|" * (4 + len(cols))]
     for key in keys:
-        task, backend, inject, per_class, ramp, readout_start = key
+        task, backend, inject, per_class, ramp, readout_start, logits = key
         sel = [r for r in rows if _group(r) == key]
         task = f"{task}, {per_class} per class" if per_class else task
         task += f", readout from {readout_start:g}" if readout_start else ""
+        task += ", counts' logits" if logits == "counts" else ""
         injection = ("yes" + (f", ramp {ramp}" if ramp else "")) if inject else "no"
         cells = []
         for c in cols:
@@ -181,6 +184,8 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=None, help="output neurons per class (default: train's)")
     parser.add_argument("--inject-ramp", type=int, default=None, metavar="E", help="epochs of the injection ramp (default: train's)")
     parser.add_argument("--readout-start", type=float, default=None, metavar="F", help="readout window start, a fraction of the sample (default: train's)")
+    parser.add_argument("--logits", choices=("log", "counts"), default=None,
+                        help="the loss's logits (default: train's, log; counts: the loss before session 17)")
     parser.add_argument("--injection", choices=tuple(INJECTIONS), default="both",
                         help="the rows per task and seed: with and without injection (default), or one of them")
     parser.add_argument("--inject-only", dest="injection", action="store_const", const="with", help="the same as --injection with")

@@ -691,8 +691,12 @@ TRAINING_CASES: List[Case] = [
     Case("TrainSettings.inject_ramp[0]", lambda v: TR.TrainSettings(inject_ramp=v), 0, attribute("inject_ramp", int)),
     *sweep("TrainSettings.injected_sigma.epoch", lambda v: TR.TrainSettings(inject_ramp=4).injected_sigma(v), PVE,
            none=close(lambda v: 0.3 / 3)),  # None: the whole deviation (the validation chips)
-    *[case for name in ("learning_rate", "clip_norm", "temperature", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
+    *[case for name in ("learning_rate", "clip_norm", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE, float16=setting(name))],
+    *sweep("TrainSettings.temperature", lambda v: TR.TrainSettings(temperature=v), PVE, float16=setting("temperature"),
+           none=attribute("logit_scale", lambda v: 4.0)),  # None: the default of the logits (log: 4)
+    *sweep("TrainSettings.logits", lambda v: TR.TrainSettings(logits=v), UPE),
+    Case("TrainSettings.logits[counts]", lambda v: TR.TrainSettings(logits=v), "counts", attribute("logit_scale", lambda v: 1.0)),
     *[case for name in ("min_rate", "rate_weight", "recurrent_scale")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE,
                         float16=setting(name), zero=setting(name), huge=setting(name), tiny=setting(name))],

@@ -325,7 +325,7 @@ def test_chip_tilt_weighs_the_worse_chips_more(ops):
     onehot = np.eye(2, dtype=np.float32)[rng.integers(0, 2, (3, 4))]
     per_chip = []
     for k in range(3):
-        ce, _ = ChipModel(layout, TrainSettings()).loss_terms(o.asarray(counts[k]), o.asarray(onehot[k]), o.log_softmax, o.relu)
+        ce, _ = ChipModel(layout, TrainSettings()).loss_terms(o.asarray(counts[k]), o.asarray(onehot[k]), o)
         per_chip.append(float(ce))
     value = lambda t: float(ChipModel(layout, TrainSettings(chip_tilt=t)).chip_loss_terms(o.asarray(counts), o.asarray(onehot), o)[0])
     assert value(0.0) == pytest.approx(np.mean(per_chip), rel=1e-5)

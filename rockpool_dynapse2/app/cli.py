@@ -191,7 +191,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    hidden_taus=tuple(args.hidden_taus) if args.hidden_taus else None,
                    initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
                    learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average,
-                   workers=args.workers)
+                   workers=args.workers, logits=args.logits, temperature=args.temperature)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -506,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-injection", action="store_true", help="train without mismatch injection")
     train.add_argument("--inject-ramp", type=int, default=None, metavar="E",
                        help="grow the injected mismatch linearly from 0 to its whole over the first E epochs (default: a "
-                       "third of the epochs, 20 of 60, 8 with --quick; 0: the whole from the first step)")
+                       "third of the epochs, 20 of 60, 13 of --quick's 40; 0: the whole from the first step)")
     train.add_argument("--batch-size", type=int, default=None, metavar="N",
                        help="training samples per Adam step (default: 16; --quick: 8)")
     train.add_argument("--chips-per-step", type=int, default=None, metavar="K",
@@ -521,6 +521,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--readout-start", type=float, default=None, metavar="F",
                        help="read the class from the output spikes at or after fraction F of each sample, in training, "
                        "on the board and in deploy (default: 0, the whole sample; 0.5: its last half, e.g. temporal XOR)")
+    train.add_argument("--logits", choices=("log", "counts"), default=None,
+                       help="what the loss's softmax sees of each output group's mean spike count s: log, T log(1 + s), "
+                       "a margin relative to the groups' common rate (robust to a chip's excitability; the default); "
+                       "counts, T s, an absolute margin (the loss before session 17)")
+    train.add_argument("--temperature", type=float, default=None, metavar="T",
+                       help="the scale T of the logits (default: 4 with --logits log, 1 with counts)")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",

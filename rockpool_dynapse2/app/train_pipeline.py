@@ -45,8 +45,9 @@ import numpy as np
 
 from ..chip import GEOMETRY
 from ..errors import ParameterValueError, UnknownParameterError
-from ..parameters.validate import flag, integer, real_number
-from ..training import ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity, save_parameters
+from ..parameters.validate import choice, flag, integer, real_number
+from ..training import (DEFAULT_TEMPERATURE, LOGITS, ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity,
+                        save_parameters)
 from .tasks import Task
 
 __all__ = [
@@ -242,6 +243,11 @@ class TrainJob:
             (:func:`initial_input_scale`; default, :attr:`drive`: :data:`SIDE_BY_SIDE_DRIVE`
             for the default network, else :data:`INITIAL_DRIVE`). A smaller drive starts the
             neurons nearer their threshold (temporal XOR: ``docs/results.md``).
+        logits: what the loss's softmax sees of each output group's mean count
+            (``TrainSettings.logits``; default ``TrainSettings``' ``"log"``, the groups'
+            ratio; ``"counts"``: their difference, the loss before session 17).
+        temperature: the scale of the logits (``TrainSettings.temperature``; default:
+            4 for ``"log"``, 1 for ``"counts"``).
     """
 
     backend: str = "jax"
@@ -267,6 +273,8 @@ class TrainJob:
     parallel: Optional[bool] = None
     hidden_taus: Optional[Tuple[float, ...]] = None
     initial_drive: Optional[float] = None
+    logits: Optional[str] = None
+    temperature: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -274,6 +282,8 @@ class TrainJob:
         self._check_counts()
         if self.inject_ramp is not None:
             object.__setattr__(self, "inject_ramp", integer("--inject-ramp", self.inject_ramp, low=0))
+        if self.logits is not None:
+            object.__setattr__(self, "logits", choice("--logits", self.logits, LOGITS))
         if self.hidden is not None:
             hidden = tuple(self.hidden)
             if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
@@ -373,6 +383,17 @@ class TrainJob:
         return int(round(self.n_epochs * INJECT_RAMP_SHARE)) if self.inject else 0
 
     @property
+    def loss_logits(self) -> str:
+        """The logits the job trains with: ``logits`` if given, else ``TrainSettings``' default."""
+        return self.logits or TrainSettings.logits
+
+    @property
+    def logit_scale(self) -> float:
+        """The temperature the job trains with: ``temperature`` if given, else
+        ``DEFAULT_TEMPERATURE`` of :attr:`loss_logits`."""
+        return DEFAULT_TEMPERATURE[self.loss_logits] if self.temperature is None else self.temperature
+
+    @property
     def readout_fraction(self) -> float:
         """The readout window the job trains with: ``readout_start`` if given, else
         :data:`READOUT_START`."""
@@ -385,7 +406,8 @@ class TrainJob:
         return {**asdict(self), "initial_drive": self.drive, "inject_ramp": self.ramp_epochs,
                 "readout_start": self.readout_fraction, "batch_size": self.n_batch,
                 "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
-                "average": self.decay, "workers": self.n_workers}
+                "average": self.decay, "workers": self.n_workers, "logits": self.loss_logits,
+                "temperature": self.logit_scale}
 
 
 _OPTIONAL_REALS = {
@@ -393,6 +415,7 @@ _OPTIONAL_REALS = {
     "average": dict(low=0.0, high=1.0, high_open=True),
     "readout_start": dict(low=0.0, high=1.0, high_open=True),
     "initial_drive": dict(low=0.0, low_open=True),
+    "temperature": dict(low=0.0, low_open=True),
 }
 """The bounds of :class:`TrainJob`'s optional real numbers (``None``: the default)."""
 
@@ -465,7 +488,8 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              chips_per_step=job.n_chips_per_step, batch_size=job.n_batch,
                              learning_rate=job.peak_learning_rate,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
-                             readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay)
+                             readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay,
+                             logits=job.loss_logits, temperature=job.temperature)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)

@@ -73,6 +73,7 @@ class Ops:
     asarray: Callable[[Any], Any]
     exp: Callable[[Any], Any]
     log: Callable[[Any], Any]
+    log1p: Callable[[Any], Any]
     abs: Callable[[Any], Any]
     sign: Callable[[Any], Any]
     round: Callable[[Any], Any]
@@ -111,6 +112,7 @@ def jax_ops() -> Ops:
         asarray=lambda x: jnp.asarray(x, dtype=jnp.float32),
         exp=jnp.exp,
         log=jnp.log,
+        log1p=jnp.log1p,
         abs=jnp.abs,
         sign=jnp.sign,
         round=jnp.round,
@@ -147,6 +149,7 @@ def torch_ops() -> Ops:
         asarray=lambda x: torch.as_tensor(np.asarray(x), dtype=torch.float32),
         exp=torch.exp,
         log=torch.log,
+        log1p=torch.log1p,
         abs=torch.abs,
         sign=torch.sign,
         round=torch.round,

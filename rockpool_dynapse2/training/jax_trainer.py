@@ -273,7 +273,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
                 ce, rate = model.chip_loss_terms(counts, onehot.reshape((chips, slice_size, K)), jax_ops())
                 return ce + rate, (ce, counts.reshape((batch,) + counts.shape[2:]))
             counts = counts.reshape((batch,) + counts.shape[2:])
-        ce, rate = model.loss_terms(counts, onehot, jax.nn.log_softmax, jax.nn.relu)
+        ce, rate = model.loss_terms(counts, onehot, jax_ops())
         return ce + rate, (ce, counts)
 
     def loss_of(p: Any, xb: Any, yb: Any, key: Any, sigma: Any) -> Tuple[Any, Any]:
@@ -306,10 +306,10 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         if on_chips:  # the mean over fixed mismatched chips (around the given chip); counts (chips, B, N)
             run = lambda k: model.readout_counts(simulate_jax(model, p, xb, noise=around_chip(fixed, _chip_noise(k, model, sigma))))
             counts = jax.vmap(run)(val_keys)
-            terms = jax.vmap(lambda c: model.loss_terms(c, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu))(counts)
+            terms = jax.vmap(lambda c: model.loss_terms(c, jax.nn.one_hot(yb, K), jax_ops()))(counts)
             return (terms[0] + terms[1]).mean(), counts
         counts = model.readout_counts(simulate_jax(model, p, xb, noise=fixed))
-        ce, rate = model.loss_terms(counts, jax.nn.one_hot(yb, K), jax.nn.log_softmax, jax.nn.relu)
+        ce, rate = model.loss_terms(counts, jax.nn.one_hot(yb, K), jax_ops())
         return ce + rate, counts
 
     rng = np.random.default_rng(s.seed + 1)

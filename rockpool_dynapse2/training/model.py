@@ -30,6 +30,7 @@ from ..errors import ParameterValueError, ShapeError, Shown
 from ..parameters.validate import (
     as_array,
     check_real,
+    choice,
     flag,
     instance,
     integer,
@@ -53,8 +54,8 @@ from .constraints import (
 from .layout import Connectivity, NetworkLayout, connectivity
 from .readout_calibration import ReadoutCalibration
 
-__all__ = ["TrainSettings", "ChipView", "ChipModel", "MISMATCH_FAMILIES", "CHIP_NAMES", "readout_step",
-           "readout_counts"]
+__all__ = ["TrainSettings", "ChipView", "ChipModel", "MISMATCH_FAMILIES", "CHIP_NAMES", "LOGITS", "DEFAULT_TEMPERATURE",
+           "readout_step", "readout_counts"]
 
 _STEP_TOLERANCE = 1e-9
 """Rounding of ``readout_start * T`` that does not move the readout window by a step."""
@@ -68,6 +69,20 @@ LATCHED = ("Idc", "Iw_ahp")
 MISMATCH_FAMILIES = ("currents", "layout", "weights")
 """What injected mismatch perturbs: every current and layout constant of every neuron,
 and every synapse's weight (Rockpool's families)."""
+
+LOGITS = ("log", "counts")
+"""What the loss's softmax sees of each class's score ``s`` (the mean spike count of its
+output group), times the temperature: ``"log"``, ``log(1 + s)`` (the groups' ratio: scaling
+every group's ``1 + s`` alike, as a chip whose output neurons all fire more does, shifts
+the logits by one constant and leaves the softmax as it was, so the loss asks for a
+relative margin); ``"counts"``, ``s`` itself (an absolute margin of a few spikes satisfies
+it, whatever the common rate: the library's loss until session 17). The readout, the class
+of the largest ``s``, is the same for both."""
+
+DEFAULT_TEMPERATURE = {"log": 4.0, "counts": 1.0}
+"""The temperature of each kind of :data:`LOGITS` when ``TrainSettings.temperature`` is not
+given. ``"log"``'s 4: a ratio of 1.3 between the right group and the next (``log 1.3 = 0.26``)
+is a logit margin of 1, about the counts' 1 spike; a ratio of 2 is 2.8."""
 
 CHIP_NAMES = tuple(CURRENT_NAMES) + tuple(LAYOUT_NAMES) + ("w_in", "w_rec")
 """The keys of one chip's factors (``chip=`` of the trainers and the count functions): a
@@ -86,7 +101,12 @@ class TrainSettings:
             cosine decay to 5 % of it).
         warmup: epochs of linear learning-rate warm-up.
         clip_norm: the gradient's global norm is clipped to this.
-        temperature: scale of the output groups' mean spike counts in the softmax.
+        logits: what the loss's softmax sees of each output group's mean spike count ``s``
+            (:data:`LOGITS`): ``"log"``, ``temperature * log(1 + s)``, a relative margin
+            between the groups (robust to a chip's common excitability; the default since
+            session 17); ``"counts"``, ``temperature * s``, an absolute one.
+        temperature: scale of the logits (default :data:`DEFAULT_TEMPERATURE` of ``logits``:
+            4 for ``"log"``, 1 for ``"counts"``; :attr:`logit_scale` resolves it).
         min_rate: mean spike count per sample below which an output neuron is penalised.
         max_rate: mean spike count per sample and neuron above which any neuron is
             penalised (keeps the network out of runaway excitation).
@@ -137,7 +157,8 @@ class TrainSettings:
     learning_rate: float = 0.01
     warmup: int = 3
     clip_norm: float = 1.0
-    temperature: float = 1.0
+    logits: str = "log"
+    temperature: Optional[float] = None
     min_rate: float = 1.0
     max_rate: float = 40.0
     rate_weight: float = 0.01
@@ -172,7 +193,9 @@ class TrainSettings:
         object.__setattr__(self, "seed", check_seed("TrainSettings.seed", self.seed))
         for name in ("inject", "quantize", "snap_codes"):
             object.__setattr__(self, name, flag(f"TrainSettings.{name}", getattr(self, name)))
-        for name in ("learning_rate", "clip_norm", "temperature", "dt", "Iscale", "max_spikes", "input_scale", "max_rate"):
+        object.__setattr__(self, "logits", choice("TrainSettings.logits", self.logits, LOGITS))
+        positive = ("learning_rate", "clip_norm", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
+        for name in positive + (("temperature",) if self.temperature is not None else ()):
             _check_float(self, name, low=_FLOAT32.tiny, high=_FLOAT32.max)  # positive, and float32 can hold it
         for name in ("min_rate", "rate_weight", "recurrent_scale", "chip_tilt"):
             _check_float(self, name)
@@ -188,6 +211,12 @@ class TrainSettings:
         names("TrainSettings.fixed", list(fixed), HIGH_LEVEL_NAMES, "core quantity (TrainSettings.fixed)")
         bounds = dict(low=_FLOAT32.tiny, high=_FLOAT32.max)
         object.__setattr__(self, "fixed", {k: real_number(f"TrainSettings.fixed[{k!r}]", v, **bounds) for k, v in fixed.items()})
+
+    @property
+    def logit_scale(self) -> float:
+        """The temperature the loss uses: ``temperature`` if given, else
+        :data:`DEFAULT_TEMPERATURE` of ``logits``."""
+        return DEFAULT_TEMPERATURE[self.logits] if self.temperature is None else self.temperature
 
     def injected_sigma(self, epoch: Optional[int] = None) -> float:
         """The relative standard deviation of the chips injected in epoch ``epoch`` (from 0):
@@ -324,19 +353,27 @@ class ChipModel:
         """``(B, K)`` from the output population's counts ``(B, n_outputs)``."""
         return out.reshape(out.shape[0], self.layout.n_classes, self.layout.per_class).mean(-1)
 
-    def loss_terms(self, counts: Any, labels_onehot: Any, log_softmax: Any, relu: Any) -> Tuple[Any, Any]:
-        """``(cross-entropy, rate penalty)`` of spike counts ``(B, N)`` in the readout window
-        (:meth:`readout_counts`).
+    def class_logits(self, scores: Any, ops: Ops) -> Any:
+        """``(B, K)``: what the loss's softmax sees of the class scores (:meth:`class_scores`):
+        ``logit_scale * log(1 + scores)`` with ``logits="log"``, ``logit_scale * scores``
+        with ``"counts"`` (:data:`LOGITS`). Increasing in the score, so the class of the
+        largest logit is the readout's."""
+        s = self.settings
+        return s.logit_scale * (ops.log1p(scores) if s.logits == "log" else scores)
 
-        The cross-entropy is that of the softmax of ``temperature`` times the class
-        scores; the rate penalty keeps every output neuron above ``min_rate`` spikes per
+    def loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops) -> Tuple[Any, Any]:
+        """``(cross-entropy, rate penalty)`` of spike counts ``(B, N)`` in the readout window
+        (:meth:`readout_counts`), with the backend's array operations ``ops``.
+
+        The cross-entropy is that of the softmax of the class logits (:meth:`class_logits`);
+        the rate penalty keeps every output neuron above ``min_rate`` spikes per
         sample on average, and every neuron below ``max_rate``. Both see the same counts:
         with a ``readout_start``, the rates are those of the window (an output neuron must
         fire where it is read; a neuron's spikes before the window are not penalised).
         """
-        logp = log_softmax(self.settings.temperature * self.class_scores(counts))
+        logp = ops.log_softmax(self.class_logits(self.class_scores(counts), ops))
         ce = -(logp * labels_onehot).sum(1).mean()
-        return ce, self._rate_penalty(counts, relu)
+        return ce, self._rate_penalty(counts, ops.relu)
 
     def _rate_penalty(self, counts: Any, relu: Any) -> Any:
         """``rate_weight`` x (output neurons below ``min_rate`` + any neuron above ``max_rate``), squared."""
@@ -361,7 +398,7 @@ class ChipModel:
         s = self.settings
         K, S = counts.shape[0], counts.shape[1]
         flat = counts.reshape((K * S,) + tuple(counts.shape[2:]))
-        logp = ops.log_softmax(s.temperature * self.class_scores(flat))
+        logp = ops.log_softmax(self.class_logits(self.class_scores(flat), ops))
         per_sample = -(logp * labels_onehot.reshape((K * S,) + tuple(labels_onehot.shape[2:]))).sum(1)
         per_chip = per_sample.reshape((K, S)).mean(1)
         if s.chip_tilt > 0:

@@ -324,7 +324,8 @@ def load_parameters(path: Union[str, Path]) -> TrainResult:
     layout = NetworkLayout(
         lay["n_inputs"], tuple(Population(**p) for p in lay["populations"]),
         tuple(Projection(**p) for p in lay["projections"]), lay["output"], lay["n_classes"], lay["fan_in"], lay["neurons_per_core"])
-    settings = TrainSettings(**{**meta["settings"], "trainable": tuple(meta["settings"]["trainable"])})
+    # a file without "logits" was trained before the option existed: with the counts' logits
+    settings = TrainSettings(**{"logits": "counts", **meta["settings"], "trainable": tuple(meta["settings"]["trainable"])})
     model = ChipModel(layout, settings, Connectivity(data["mask_in"], data["mask_rec"]))
     core = {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith("core.")}
     params = {"w_in": data["w_in"], "w_rec": data["w_rec"], "core": core}

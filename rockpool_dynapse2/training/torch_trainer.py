@@ -48,11 +48,11 @@ def _validate(model: ChipModel, neurons: Any, p: Dict[str, Any], x_val: np.ndarr
     with torch.no_grad():
         if noise is None:
             counts = model.readout_counts(simulate_torch(model, neurons, p, x))
-            ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_val)], ops.log_softmax, ops.relu)
+            ce, rate = model.loss_terms(counts, eye[torch.as_tensor(y_val)], ops)
             return float(ce + rate), model.accuracy(counts.numpy(), y_val)
         chips = noise["w_in"].shape[0]
         counts = model.readout_counts(simulate_torch(model, neurons, p, x.repeat(chips, 1, 1), noise)).reshape(chips, len(x_val), -1)
-        losses = [sum(model.loss_terms(c, eye[torch.as_tensor(y_val)], ops.log_softmax, ops.relu)) for c in counts]
+        losses = [sum(model.loss_terms(c, eye[torch.as_tensor(y_val)], ops)) for c in counts]
     return float(torch.stack(losses).mean()), validation_accuracy(model, counts.numpy(), y_val)
 
 
@@ -201,7 +201,6 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     neurons = _neurons(model, compile)
     sigma = s.injected_sigma()  # the validation chips' (a step's: s.injected_sigma(epoch), the ramp)
     K = model.layout.n_classes
-    log_softmax = lambda z: torch.log_softmax(z, dim=-1)
     eye = torch.eye(K)
     rng = np.random.default_rng(s.seed + 1)
     val_noise = fixed  # the given chip (None: the nominal one)
@@ -224,7 +223,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
             if s.inject and s.chip_tilt > 0:
                 ce, rate = model.chip_loss_terms(counts.reshape(chips, -1, counts.shape[-1]), onehot.reshape(chips, -1, K), torch_ops())
             else:
-                ce, rate = model.loss_terms(counts, onehot, log_softmax, torch.relu)
+                ce, rate = model.loss_terms(counts, onehot, torch_ops())
             loss = ce + rate
             loss.backward()
             norm = float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm))
