@@ -185,7 +185,7 @@ def main() -> None:
     parser.add_argument("--inject-ramp", type=int, default=None, metavar="E", help="epochs of the injection ramp (default: train's)")
     parser.add_argument("--readout-start", type=float, default=None, metavar="F", help="readout window start, a fraction of the sample (default: train's)")
     parser.add_argument("--logits", choices=("log", "counts"), default=None,
-                        help="the loss's logits (default: train's, log; counts: the loss before session 17)")
+                        help="the loss's logits (default: train's, counts)")
     parser.add_argument("--injection", choices=tuple(INJECTIONS), default="both",
                         help="the rows per task and seed: with and without injection (default), or one of them")
     parser.add_argument("--inject-only", dest="injection", action="store_const", const="with", help="the same as --injection with")

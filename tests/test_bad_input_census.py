@@ -694,9 +694,9 @@ TRAINING_CASES: List[Case] = [
     *[case for name in ("learning_rate", "clip_norm", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE, float16=setting(name))],
     *sweep("TrainSettings.temperature", lambda v: TR.TrainSettings(temperature=v), PVE, float16=setting("temperature"),
-           none=attribute("logit_scale", lambda v: 4.0)),  # None: the default of the logits (log: 4)
+           none=attribute("logit_scale", lambda v: 1.0)),  # None: the default of the logits (counts: 1)
     *sweep("TrainSettings.logits", lambda v: TR.TrainSettings(logits=v), UPE),
-    Case("TrainSettings.logits[counts]", lambda v: TR.TrainSettings(logits=v), "counts", attribute("logit_scale", lambda v: 1.0)),
+    Case("TrainSettings.logits[log]", lambda v: TR.TrainSettings(logits=v), "log", attribute("logit_scale", lambda v: 4.0)),
     *[case for name in ("min_rate", "rate_weight", "recurrent_scale")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE,
                         float16=setting(name), zero=setting(name), huge=setting(name), tiny=setting(name))],

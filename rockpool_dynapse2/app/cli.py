@@ -522,9 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="read the class from the output spikes at or after fraction F of each sample, in training, "
                        "on the board and in deploy (default: 0, the whole sample; 0.5: its last half, e.g. temporal XOR)")
     train.add_argument("--logits", choices=("log", "counts"), default=None,
-                       help="what the loss's softmax sees of each output group's mean spike count s: log, T log(1 + s), "
-                       "a margin relative to the groups' common rate (robust to a chip's excitability; the default); "
-                       "counts, T s, an absolute margin (the loss before session 17)")
+                       help="what the loss's softmax sees of each output group's mean spike count s: counts, T s, an "
+                       "absolute margin (the default); log, T log(1 + s), a margin relative to the groups' common rate, "
+                       "which a chip's mismatch scales (docs/results.md)")
     train.add_argument("--temperature", type=float, default=None, metavar="T",
                        help="the scale T of the logits (default: 4 with --logits log, 1 with counts)")
     train.add_argument("--board", type=int, default=None, metavar="N",

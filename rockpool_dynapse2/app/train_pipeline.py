@@ -244,8 +244,8 @@ class TrainJob:
             for the default network, else :data:`INITIAL_DRIVE`). A smaller drive starts the
             neurons nearer their threshold (temporal XOR: ``docs/results.md``).
         logits: what the loss's softmax sees of each output group's mean count
-            (``TrainSettings.logits``; default ``TrainSettings``' ``"log"``, the groups'
-            ratio; ``"counts"``: their difference, the loss before session 17).
+            (``TrainSettings.logits``; default ``TrainSettings``' ``"counts"``, their
+            difference; ``"log"``: their ratio, ``docs/results.md``).
         temperature: the scale of the logits (``TrainSettings.temperature``; default:
             4 for ``"log"``, 1 for ``"counts"``).
     """
@@ -713,7 +713,8 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     files.update(_plots(out_dir, result, accuracy))
     advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None,
                    quick_batch=job.quick and job.batch_size is None, n_classes=task.n_classes,
-                   n_test=len(task.x_test), readout_start=model.settings.readout_start)
+                   n_test=len(task.x_test), readout_start=model.settings.readout_start,
+                   logits=model.settings.logits)
     for line in advice:
         log(f"hint: {line}")
     layout = model.layout
@@ -783,14 +784,16 @@ def _chance_bound(n_classes: int, n_test: int) -> float:
 
 def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False,
           quick_batch: bool = False, n_classes: Optional[int] = None, n_test: int = 0,
-          readout_start: float = 0.0) -> List[str]:
+          readout_start: float = 0.0, logits: str = "counts") -> List[str]:
     """What a user could do next, from a run's figures: one sentence per finding, logged
     after the board stage and kept in ``results.json``'s ``"hints"`` (empty: nothing to say).
 
     * the kept epoch among the last tenth of the run (:data:`LATE_BEST_SHARE`): it was
       still learning, so more epochs (``--epochs``) may lift it;
     * a deviation's mean below :data:`ROBUST_SHARE` of ``float`` whose calibrated mean is
-      not: each chip's readout calibration (``deploy --calibration-input``) recovers it.
+      not: each chip's readout calibration (``deploy --calibration-input``) recovers it,
+      and, trained on the counts' logits, the log's (``--logits log``) may (the output
+      groups' bias is what both address).
     * ``float`` not above chance by more than :data:`NEAR_CHANCE` standard errors (given
       ``n_classes`` and ``n_test``): the readout window (``--readout-start``, when the
       whole sample was read) and more epochs.
@@ -806,6 +809,7 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
         n_classes: the data's classes (None: no claim about chance).
         n_test: the test samples ``float`` was measured on (0: no claim about chance).
         readout_start: the run's readout window (``TrainSettings.readout_start``).
+        logits: the run's logits (``TrainSettings.logits``).
     """
     out = []
     if n_classes is not None and n_test > 0 and accuracy["float"] <= _chance_bound(n_classes, n_test):
@@ -825,7 +829,9 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
         if m["mean"] < floor and calibrated is not None and calibrated["mean"] >= floor:
             out.append(f"at {float(dev):.0%} mismatch the mean ({m['mean']:.1%}) is below {ROBUST_SHARE:.0%} of float "
                        f"({accuracy['float']:.1%}) and each chip's readout calibrated reaches {calibrated['mean']:.1%}: "
-                       "calibrate a board's readout with deploy --calibration-input (docs/cli.md)")
+                       "calibrate a board's readout with deploy --calibration-input (docs/cli.md)"
+                       + ("; or train with --logits log, whose loss asks for a margin relative to the output groups' "
+                          "common rate (docs/results.md)" if logits == "counts" else ""))
     return out
 
 

@@ -76,8 +76,9 @@ output group), times the temperature: ``"log"``, ``log(1 + s)`` (the groups' rat
 every group's ``1 + s`` alike, as a chip whose output neurons all fire more does, shifts
 the logits by one constant and leaves the softmax as it was, so the loss asks for a
 relative margin); ``"counts"``, ``s`` itself (an absolute margin of a few spikes satisfies
-it, whatever the common rate: the library's loss until session 17). The readout, the class
-of the largest ``s``, is the same for both."""
+it, whatever the common rate: the default). The readout, the class of the largest ``s``, is
+the same for both. Measured in ``docs/results.md`` ("The log of the counts"): neither is
+better on every task."""
 
 DEFAULT_TEMPERATURE = {"log": 4.0, "counts": 1.0}
 """The temperature of each kind of :data:`LOGITS` when ``TrainSettings.temperature`` is not
@@ -102,9 +103,9 @@ class TrainSettings:
         warmup: epochs of linear learning-rate warm-up.
         clip_norm: the gradient's global norm is clipped to this.
         logits: what the loss's softmax sees of each output group's mean spike count ``s``
-            (:data:`LOGITS`): ``"log"``, ``temperature * log(1 + s)``, a relative margin
-            between the groups (robust to a chip's common excitability; the default since
-            session 17); ``"counts"``, ``temperature * s``, an absolute one.
+            (:data:`LOGITS`): ``"counts"`` (the default), ``temperature * s``, an absolute
+            margin between the groups; ``"log"``, ``temperature * log(1 + s)``, a margin
+            relative to their common rate, which a chip's mismatch scales.
         temperature: scale of the logits (default :data:`DEFAULT_TEMPERATURE` of ``logits``:
             4 for ``"log"``, 1 for ``"counts"``; :attr:`logit_scale` resolves it).
         min_rate: mean spike count per sample below which an output neuron is penalised.
@@ -157,7 +158,7 @@ class TrainSettings:
     learning_rate: float = 0.01
     warmup: int = 3
     clip_norm: float = 1.0
-    logits: str = "log"
+    logits: str = "counts"
     temperature: Optional[float] = None
     min_rate: float = 1.0
     max_rate: float = 40.0
