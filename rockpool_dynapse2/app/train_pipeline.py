@@ -791,9 +791,9 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
     * the kept epoch among the last tenth of the run (:data:`LATE_BEST_SHARE`): it was
       still learning, so more epochs (``--epochs``) may lift it;
     * a deviation's mean below :data:`ROBUST_SHARE` of ``float`` whose calibrated mean is
-      not: each chip's readout calibration (``deploy --calibration-input``) recovers it,
-      and, trained on the counts' logits, the log's (``--logits log``) may (the output
-      groups' bias is what both address).
+      not: each chip's readout calibration (``deploy --calibration-input``) recovers it;
+      for a run on the counts' logits, training on their log (``--logits log``) may too
+      (both address the output groups' bias: ``docs/results.md``).
     * ``float`` not above chance by more than :data:`NEAR_CHANCE` standard errors (given
       ``n_classes`` and ``n_test``): the readout window (``--readout-start``, when the
       whole sample was read) and more epochs.
