@@ -46,7 +46,7 @@ import numpy as np
 from ..chip import GEOMETRY
 from ..errors import ParameterValueError, UnknownParameterError
 from ..parameters.validate import choice, flag, integer, real_number
-from ..training import (DEFAULT_TEMPERATURE, LOGITS, ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity,
+from ..training import (LOGITS, ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity, logit_scale,
                         save_parameters)
 from .tasks import Task
 
@@ -389,9 +389,8 @@ class TrainJob:
 
     @property
     def logit_scale(self) -> float:
-        """The temperature the job trains with: ``temperature`` if given, else
-        ``DEFAULT_TEMPERATURE`` of :attr:`loss_logits`."""
-        return DEFAULT_TEMPERATURE[self.loss_logits] if self.temperature is None else self.temperature
+        """The temperature the job trains with (``training.logit_scale`` of :attr:`loss_logits`)."""
+        return logit_scale(self.loss_logits, self.temperature)
 
     @property
     def readout_fraction(self) -> float:

@@ -20,7 +20,7 @@ See ``docs/training.md``.
 """
 
 from .layout import INPUT, Connectivity, NetworkLayout, Population, Projection, connectivity
-from .model import CHIP_NAMES, DEFAULT_TEMPERATURE, LOGITS, ChipModel, TrainSettings, readout_counts, readout_step
+from .model import CHIP_NAMES, DEFAULT_TEMPERATURE, LOGITS, ChipModel, TrainSettings, logit_scale, readout_counts, readout_step
 from .readout_calibration import ReadoutCalibration
 from .result import EpochRecord, TrainResult, load_parameters, save_parameters
 
@@ -36,6 +36,7 @@ __all__ = [
     "TrainSettings",
     "LOGITS",
     "DEFAULT_TEMPERATURE",
+    "logit_scale",
     "ReadoutCalibration",
     "readout_counts",
     "readout_step",

@@ -55,7 +55,7 @@ from .layout import Connectivity, NetworkLayout, connectivity
 from .readout_calibration import ReadoutCalibration
 
 __all__ = ["TrainSettings", "ChipView", "ChipModel", "MISMATCH_FAMILIES", "CHIP_NAMES", "LOGITS", "DEFAULT_TEMPERATURE",
-           "readout_step", "readout_counts"]
+           "logit_scale", "readout_step", "readout_counts"]
 
 _STEP_TOLERANCE = 1e-9
 """Rounding of ``readout_start * T`` that does not move the readout window by a step."""
@@ -84,6 +84,13 @@ DEFAULT_TEMPERATURE = {"log": 4.0, "counts": 1.0}
 """The temperature of each kind of :data:`LOGITS` when ``TrainSettings.temperature`` is not
 given. ``"log"``'s 4: a ratio of 1.3 between the right group and the next (``log 1.3 = 0.26``)
 is a logit margin of 1, about the counts' 1 spike; a ratio of 2 is 2.8."""
+
+
+def logit_scale(logits: str, temperature: Optional[float]) -> float:
+    """The temperature a loss on ``logits`` (:data:`LOGITS`) uses: ``temperature`` if given,
+    else :data:`DEFAULT_TEMPERATURE` of ``logits`` (``TrainSettings.logit_scale``, and the
+    ``train`` job's before it builds its settings)."""
+    return DEFAULT_TEMPERATURE[logits] if temperature is None else temperature
 
 CHIP_NAMES = tuple(CURRENT_NAMES) + tuple(LAYOUT_NAMES) + ("w_in", "w_rec")
 """The keys of one chip's factors (``chip=`` of the trainers and the count functions): a
@@ -215,9 +222,8 @@ class TrainSettings:
 
     @property
     def logit_scale(self) -> float:
-        """The temperature the loss uses: ``temperature`` if given, else
-        :data:`DEFAULT_TEMPERATURE` of ``logits``."""
-        return DEFAULT_TEMPERATURE[self.logits] if self.temperature is None else self.temperature
+        """The temperature the loss uses (:func:`logit_scale`)."""
+        return logit_scale(self.logits, self.temperature)
 
     def injected_sigma(self, epoch: Optional[int] = None) -> float:
         """The relative standard deviation of the chips injected in epoch ``epoch`` (from 0):
