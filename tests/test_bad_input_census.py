@@ -834,6 +834,9 @@ TRAINING_CASES: List[Case] = [
            float16=setting("readout_start"), zero=setting("readout_start"), tiny=setting("readout_start")),
     *sweep("TrainSettings.average", lambda v: TR.TrainSettings(average=v), PVE,
            float16=setting("average"), zero=setting("average"), tiny=setting("average")),
+    *sweep("TrainSettings.level_pull", lambda v: TR.TrainSettings(level_pull=v), PVE,
+           float16=setting("level_pull"), zero=setting("level_pull"), tiny=setting("level_pull")),
+    Case("TrainSettings.level_pull[one]", lambda v: TR.TrainSettings(level_pull=v), 1.0, PVE),  # 1 would forget the gradient's step
 ]
 
 

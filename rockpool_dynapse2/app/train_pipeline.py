@@ -248,6 +248,9 @@ class TrainJob:
             difference; ``"log"``: their ratio, ``docs/results.md``).
         temperature: the scale of the logits (``TrainSettings.temperature``; default:
             4 for ``"log"``, 1 for ``"counts"``).
+        level_pull: the fraction of the way each weight's unrounded value moves to its
+            level after every step (``TrainSettings.level_pull``; default, :attr:`pull`:
+            ``TrainSettings``' 0).
     """
 
     backend: str = "jax"
@@ -275,6 +278,7 @@ class TrainJob:
     initial_drive: Optional[float] = None
     logits: Optional[str] = None
     temperature: Optional[float] = None
+    level_pull: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -393,6 +397,11 @@ class TrainJob:
         return logit_scale(self.loss_logits, self.temperature)
 
     @property
+    def pull(self) -> float:
+        """The level pull the job trains with: ``level_pull`` if given, else ``TrainSettings``'."""
+        return TrainSettings.level_pull if self.level_pull is None else self.level_pull
+
+    @property
     def readout_fraction(self) -> float:
         """The readout window the job trains with: ``readout_start`` if given, else
         :data:`READOUT_START`."""
@@ -406,7 +415,7 @@ class TrainJob:
                 "readout_start": self.readout_fraction, "batch_size": self.n_batch,
                 "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
                 "average": self.decay, "workers": self.n_workers, "logits": self.loss_logits,
-                "temperature": self.logit_scale}
+                "temperature": self.logit_scale, "level_pull": self.pull}
 
 
 _OPTIONAL_REALS = {
@@ -415,6 +424,7 @@ _OPTIONAL_REALS = {
     "readout_start": dict(low=0.0, high=1.0, high_open=True),
     "initial_drive": dict(low=0.0, low_open=True),
     "temperature": dict(low=0.0, low_open=True),
+    "level_pull": dict(low=0.0, high=1.0, high_open=True),
 }
 """The bounds of :class:`TrainJob`'s optional real numbers (``None``: the default)."""
 
@@ -488,7 +498,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              learning_rate=job.peak_learning_rate,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay,
-                             logits=job.loss_logits, temperature=job.temperature)
+                             logits=job.loss_logits, temperature=job.temperature, level_pull=job.pull)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)

@@ -283,6 +283,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         updates, st = opt.update(grads, st, p)
         norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
         new = optax.apply_updates(p, updates)
+        new = {**new, **dict(zip(("w_in", "w_rec"), model.pull_to_levels(jax_ops(), new["w_in"], new["w_rec"])))}
         if s.average > 0:
             avg = jax.tree_util.tree_map(lambda a, q: s.average * a + (1.0 - s.average) * q, avg, new)
         else:

@@ -135,6 +135,12 @@ class TrainSettings:
         chips_per_step: mismatched chips per step (the batch is split between them, so
             injection costs about what training without it costs).
         quantize: quantization-aware training: weights on each core's 16 levels.
+        level_pull: with ``quantize``, after every step each weight's unrounded value moves
+            this fraction of the way to the level the chip holds for it
+            (:meth:`ChipModel.pull_to_levels`; 0: not at all). The forward pass rounds every
+            weight, so a weight that no gradient moves (e.g. one below half a core's
+            smallest level, which the chip holds as 0) may otherwise sit anywhere its
+            rounding allows, and the unrounded network drifts from the one trained.
         snap_codes: the trained core parameters snapped to bias codes in the forward pass.
         trainable: the core quantities trained (names of ``CoreHighLevel`` fields).
         fixed: values of core quantities that are not trained and not the default.
@@ -177,6 +183,7 @@ class TrainSettings:
     sigma_rule: float = 3.0
     chips_per_step: int = 8
     quantize: bool = True
+    level_pull: float = 0.0
     snap_codes: bool = True
     trainable: Tuple[str, ...] = DEFAULT_TRAINABLE
     fixed: Mapping[str, float] = field(default_factory=dict)
@@ -213,6 +220,7 @@ class TrainSettings:
         _check_float(self, "validation_fraction", high=0.5, high_open=True)
         _check_float(self, "readout_start", high=1.0, high_open=True)
         _check_float(self, "average", high=1.0, high_open=True)
+        _check_float(self, "level_pull", high=1.0, high_open=True)
         trainable = names("TrainSettings.trainable", self.trainable, HIGH_LEVEL_NAMES, "core quantity (TrainSettings.trainable)")
         object.__setattr__(self, "trainable", trainable)
         fixed = dict(mapping("TrainSettings.fixed", self.fixed, "a mapping {core quantity: value}"))
@@ -332,6 +340,18 @@ class ChipModel:
         if quantize:
             (w_in, w_rec), bases = quantize_per_core(ops, (w_in, w_rec), self.core_of_neuron, s.Iscale if snap else None)
         return ChipView(currents, w_in, w_rec, bases)
+
+    def pull_to_levels(self, ops: Ops, w_in: Any, w_rec: Any) -> Tuple[Any, Any]:
+        """``(w_in, w_rec)`` each moved ``level_pull`` of the way to the level the chip holds
+        for it (the quantization of :meth:`chip_view`), for a trainer to apply after a step.
+        Unchanged without ``quantize`` or with ``level_pull = 0``; synapses that are not
+        drawn are held at 0."""
+        s = self.settings
+        if not s.quantize or s.level_pull == 0:
+            return w_in, w_rec
+        masked = (w_in * ops.asarray(self.connections.input), w_rec * ops.asarray(self.connections.recurrent))
+        levels, _ = quantize_per_core(ops, masked, self.core_of_neuron, s.Iscale if s.snap_codes else None)
+        return tuple(w + s.level_pull * (ops.stop_gradient(q) - w) for w, q in zip((w_in, w_rec), levels))
 
     def _latched(self, ops: Ops, raw: Dict[str, Any], snapped: Dict[str, Any]) -> Dict[str, Any]:
         """A DC input or adaptation weight that is off stays exactly ``Io``: the chip switches
