@@ -697,6 +697,10 @@ TRAINING_CASES: List[Case] = [
            none=attribute("logit_scale", lambda v: 1.0)),  # None: the default of the logits (counts: 1)
     *sweep("TrainSettings.logits", lambda v: TR.TrainSettings(logits=v), UPE),
     Case("TrainSettings.logits[log]", lambda v: TR.TrainSettings(logits=v), "log", attribute("logit_scale", lambda v: 4.0)),
+    *sweep("logit_scale.temperature", lambda v: TR.logit_scale("counts", v), PVE, float16=close(float),
+           none=close(lambda v: 1.0)),  # None: the default of the logits (counts: 1)
+    *sweep("logit_scale.logits", lambda v: TR.logit_scale(v, None), UPE),
+    Case("logit_scale.logits[log]", lambda v: TR.logit_scale(v, None), "log", close(lambda v: 4.0)),
     *[case for name in ("min_rate", "rate_weight", "recurrent_scale")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE,
                         float16=setting(name), zero=setting(name), huge=setting(name), tiny=setting(name))],

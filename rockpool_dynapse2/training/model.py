@@ -89,8 +89,16 @@ is a logit margin of 1, about the counts' 1 spike; a ratio of 2 is 2.8."""
 def logit_scale(logits: str, temperature: Optional[float]) -> float:
     """The temperature a loss on ``logits`` (:data:`LOGITS`) uses: ``temperature`` if given,
     else :data:`DEFAULT_TEMPERATURE` of ``logits`` (``TrainSettings.logit_scale``, and the
-    ``train`` job's before it builds its settings)."""
-    return DEFAULT_TEMPERATURE[logits] if temperature is None else temperature
+    ``train`` job's before it builds its settings).
+
+    Raises:
+        UnknownParameterError: ``logits`` not one of :data:`LOGITS`.
+        ParameterValueError: ``temperature`` not a positive number that float32 holds.
+    """
+    logits = choice("logit_scale.logits", logits, LOGITS)
+    if temperature is None:
+        return DEFAULT_TEMPERATURE[logits]
+    return real_number("logit_scale.temperature", temperature, low=float(_FLOAT32.tiny), high=float(_FLOAT32.max))
 
 CHIP_NAMES = tuple(CURRENT_NAMES) + tuple(LAYOUT_NAMES) + ("w_in", "w_rec")
 """The keys of one chip's factors (``chip=`` of the trainers and the count functions): a
