@@ -135,3 +135,16 @@ def test_train_takes_a_level_pull_that_reaches_the_model_and_results(tmp_path, m
     for bad in (1.0, -0.5, float("nan"), "0.1", True):
         with pytest.raises(ParameterValueError, match="--level-pull"):
             TrainJob(level_pull=bad)
+
+
+def test_the_hint_points_at_the_pull_only_where_float_fell_below_what_the_chip_holds():
+    from rockpool_dynapse2.app.train_pipeline import FLOAT_DRIFT, hints
+
+    accuracy = lambda f, t: {"float": f, "as_trained": t, "mismatch": {}}
+    (line,) = hints(0, 40, accuracy(0.887, 0.995))  # session 18's beat-anomaly run with --logits log
+    assert "88.7%" in line and "99.5%" in line and "--level-pull 0.001" in line
+    assert hints(0, 40, accuracy(0.887, 0.995), level_pull=0.001) == []  # pulled already
+    assert hints(0, 40, accuracy(0.977, 0.995)) == []  # 1.8 points: within FLOAT_DRIFT
+    assert hints(0, 40, accuracy(0.995, 0.90)) == []  # float above what the chip holds: not a drift
+    assert hints(0, 40, {"float": 0.5, "mismatch": {}}) == []  # no as-trained figure: no claim
+    assert FLOAT_DRIFT == 0.03
