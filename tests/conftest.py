@@ -95,3 +95,20 @@ def _burst_task(n=8, T=60, C=8, seed=0, *, starts, width, p, noise=0.0):
 def burst_task():
     """``burst_task(n=8, T=60, C=8, seed=0, *, starts, width, p, noise=0.0) -> (x, y)`` (see ``_burst_task``)."""
     return _burst_task
+
+
+@pytest.fixture
+def train_jobs(monkeypatch):
+    """Run ``train`` on a data file without training: every call of ``run_training`` is
+    recorded as ``(task, job)`` in the returned list and answers with perfect figures."""
+    from rockpool_dynapse2.app import train_pipeline
+
+    jobs = []
+
+    def run_training(task, job, out_dir, **kwargs):
+        jobs.append((task, job))
+        acc = {"float": 1.0, "as_trained": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
+        return {"accuracy": acc, "board_samples": 0, "files": {}}
+
+    monkeypatch.setattr(train_pipeline, "run_training", run_training)
+    return jobs

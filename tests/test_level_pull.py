@@ -112,21 +112,13 @@ def test_a_saved_network_keeps_its_pull_and_one_saved_before_the_option_reloads_
     assert load_parameters(tmp_path / "old.npz").model.settings.level_pull == 0.0
 
 
-def test_train_takes_a_level_pull_that_reaches_the_model_and_results(tmp_path, monkeypatch):
-    from rockpool_dynapse2.app import train_pipeline
+def test_train_takes_a_level_pull_that_reaches_the_model_and_results(tmp_path, train_jobs):
     from rockpool_dynapse2.app.cli import main
     from rockpool_dynapse2.app.train_pipeline import TrainJob, build_model
 
     x, y = _data(np.random.default_rng(1))
     np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x, y_test=y)
-    jobs = []
-
-    def run_training(task, job, out_dir, **kwargs):
-        jobs.append((task, job))
-        acc = {"float": 1.0, "as_trained": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
-        return {"accuracy": acc, "board_samples": 0, "files": {}}
-
-    monkeypatch.setattr(train_pipeline, "run_training", run_training)
+    jobs = train_jobs
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
     for extra in ([], ["--level-pull", "0.05"]):
         assert main(argv + extra) == 0

@@ -120,8 +120,7 @@ def test_a_saved_network_keeps_its_logits_and_one_saved_before_the_option_reload
     assert (old.logits, old.logit_scale) == ("counts", 1.0)
 
 
-def test_train_takes_logits_and_a_temperature_that_reach_the_model_and_results(tmp_path, monkeypatch):
-    from rockpool_dynapse2.app import train_pipeline
+def test_train_takes_logits_and_a_temperature_that_reach_the_model_and_results(tmp_path, train_jobs):
     from rockpool_dynapse2.app.cli import main
     from rockpool_dynapse2.app.train_pipeline import TrainJob, build_model
 
@@ -129,14 +128,7 @@ def test_train_takes_logits_and_a_temperature_that_reach_the_model_and_results(t
     x = (rng.random((16, 60, 8)) < 0.2).astype(np.float32)
     y = np.arange(16) % 2
     np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x, y_test=y)
-    jobs = []
-
-    def run_training(task, job, out_dir, **kwargs):
-        jobs.append((task, job))
-        acc = {"float": 1.0, "as_trained": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
-        return {"accuracy": acc, "board_samples": 0, "files": {}}
-
-    monkeypatch.setattr(train_pipeline, "run_training", run_training)
+    jobs = train_jobs
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
     for extra in ([], ["--logits", "log"], ["--logits", "log", "--temperature", "2"], ["--temperature", "0.5"]):
         assert main(argv + extra) == 0
