@@ -138,7 +138,7 @@ def test_train_takes_logits_and_a_temperature_that_reach_the_model_and_results(t
         ("counts", 1.0), ("log", 4.0), ("log", 2.0), ("counts", 0.5)]  # results.json's "job"
     with pytest.raises(SystemExit):
         main(argv + ["--logits", "softmax"])  # argparse lists the choices
-    for bad in (0.0, -1.0, float("nan"), "4", True):
+    for bad in (0.0, -1.0, float("nan"), "4", True, 1e39, 1e-300):  # float32 holds neither of the last two
         with pytest.raises(ParameterValueError, match="--temperature"):
             TrainJob(temperature=bad)
     with pytest.raises(UnknownParameterError, match="--logits"):

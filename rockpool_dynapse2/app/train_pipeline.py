@@ -423,7 +423,7 @@ _OPTIONAL_REALS = {
     "average": dict(low=0.0, high=1.0, high_open=True),
     "readout_start": dict(low=0.0, high=1.0, high_open=True),
     "initial_drive": dict(low=0.0, low_open=True),
-    "temperature": dict(low=0.0, low_open=True),
+    "temperature": dict(low=float(np.finfo(np.float32).tiny), high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "level_pull": dict(low=0.0, high=1.0, high_open=True),
 }
 """The bounds of :class:`TrainJob`'s optional real numbers (``None``: the default)."""

@@ -100,6 +100,7 @@ def logit_scale(logits: str, temperature: Optional[float]) -> float:
         return DEFAULT_TEMPERATURE[logits]
     return real_number("logit_scale.temperature", temperature, low=float(_FLOAT32.tiny), high=float(_FLOAT32.max))
 
+
 CHIP_NAMES = tuple(CURRENT_NAMES) + tuple(LAYOUT_NAMES) + ("w_in", "w_rec")
 """The keys of one chip's factors (``chip=`` of the trainers and the count functions): a
 factor per neuron on every current and layout constant, a factor per synapse on ``w_in``
