@@ -343,12 +343,19 @@ class ChipModel:
         currents = core_currents(ops, params["core"], fixed, self.core_of_neuron)
         if snap:
             currents = self._latched(ops, currents, snap_to_codes(ops, currents, self.snapped))
-        w_in = params["w_in"] * ops.asarray(self.connections.input)
-        w_rec = params["w_rec"] * ops.asarray(self.connections.recurrent)
-        bases = None
-        if quantize:
-            (w_in, w_rec), bases = quantize_per_core(ops, (w_in, w_rec), self.core_of_neuron, s.Iscale if snap else None)
+        w_in, w_rec, bases = self._chip_weights(ops, params["w_in"], params["w_rec"], quantize, snap)
         return ChipView(currents, w_in, w_rec, bases)
+
+    def _chip_weights(self, ops: Ops, w_in: Any, w_rec: Any, quantize: bool, snap: bool) -> Tuple[Any, Any, Optional[Any]]:
+        """``(w_in, w_rec, bases)`` as the chip holds them: on the drawn synapses only and,
+        with ``quantize``, on each core's 16 levels (bases snapped to bias codes with
+        ``snap``; straight-through); ``bases`` None without ``quantize``."""
+        w_in = w_in * ops.asarray(self.connections.input)
+        w_rec = w_rec * ops.asarray(self.connections.recurrent)
+        if not quantize:
+            return w_in, w_rec, None
+        (w_in, w_rec), bases = quantize_per_core(ops, (w_in, w_rec), self.core_of_neuron, self.settings.Iscale if snap else None)
+        return w_in, w_rec, bases
 
     def pull_to_levels(self, ops: Ops, w_in: Any, w_rec: Any) -> Tuple[Any, Any]:
         """``(w_in, w_rec)`` each moved ``level_pull`` of the way to the level the chip holds
@@ -358,8 +365,7 @@ class ChipModel:
         s = self.settings
         if not s.quantize or s.level_pull == 0:
             return w_in, w_rec
-        masked = (w_in * ops.asarray(self.connections.input), w_rec * ops.asarray(self.connections.recurrent))
-        levels, _ = quantize_per_core(ops, masked, self.core_of_neuron, s.Iscale if s.snap_codes else None)
+        levels = self._chip_weights(ops, w_in, w_rec, True, s.snap_codes)[:2]
         return tuple(w + s.level_pull * (ops.stop_gradient(q) - w) for w, q in zip((w_in, w_rec), levels))
 
     def _latched(self, ops: Ops, raw: Dict[str, Any], snapped: Dict[str, Any]) -> Dict[str, Any]:

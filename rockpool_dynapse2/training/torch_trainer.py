@@ -231,7 +231,8 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
                 opt.step()  # a non-finite step is skipped, and counted
                 with torch.no_grad():
                     for name, w in zip(("w_in", "w_rec"), model.pull_to_levels(torch_ops(), p["w_in"], p["w_rec"])):
-                        p[name].copy_(w)
+                        if w is not p[name]:  # without a pull the weights come back as they are
+                            p[name].copy_(w)
                 average.update(p)
             sched.step()
         validation = _validate(model, neurons, average.params, x_val, y_val, val_noise) if len(x_val) else None
