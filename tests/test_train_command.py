@@ -242,10 +242,67 @@ def test_hints_point_at_the_readout_window_and_more_epochs_only_at_chance():
     assert hints(10, 25, _accuracy(0.9, 0.9, float_=0.47)) == []  # classes unknown: no claim
 
 
-def test_results_json_keeps_the_hints_it_logged(trained):
+def test_hints_point_at_the_readout_window_where_training_outruns_validation():
+    """Session 19's held-out interval task at seed 1: training 60-75 %, validation at chance,
+    with more epochs or without injection alike; its late half read, it learnt."""
+    from rockpool_dynapse2.app.train_pipeline import OVERFIT_GAP, hints
+
+    (line,) = hints(10, 40, _accuracy(0.9, 0.9, float_=0.9), gap=0.27)
+    assert "27% better than its validation samples" in line and "--readout-start 0.5) with more epochs (--epochs 80)" in line
+    (late,) = hints(10, 40, _accuracy(0.9, 0.9, float_=0.9), gap=0.27, readout_start=0.5)
+    assert "--readout-start" not in late and "more training samples" in late  # the window was read already
+    assert hints(10, 40, _accuracy(0.9, 0.9, float_=0.9), gap=OVERFIT_GAP - 0.01) == []
+    assert hints(10, 40, _accuracy(0.9, 0.9, float_=0.9), gap=None) == []  # no validation: no claim
+    # At chance and fitting its samples: the window said once, and not "train longer" (80 epochs did not help).
+    chance, fits = hints(10, 40, _accuracy(0.9, 0.9, float_=0.36), n_classes=3, n_test=600, gap=0.27)
+    assert "not above chance" in chance and "--readout-start 0.5) with more epochs (--epochs 80)" in chance
+    assert "train longer" not in chance
+    assert "27% better" in fits and "--readout-start" not in fits
+    (alone,) = hints(10, 40, _accuracy(0.9, 0.9, float_=0.36), n_classes=3, n_test=600, gap=0.05)
+    assert "train longer (--epochs 80)" in alone  # not fitting its samples: longer training is the advice
+    chance, fits = hints(10, 40, _accuracy(0.9, 0.9, float_=0.36), n_classes=3, n_test=600, gap=0.27, readout_start=0.5)
+    assert "--readout-start" not in chance + fits and "--epochs" not in chance + fits  # the window read already
+    assert "more training samples" in fits
+
+
+def test_fit_gap_averages_the_last_epochs_that_were_validated():
+    from rockpool_dynapse2.app.train_pipeline import fit_gap
+    from rockpool_dynapse2.training.result import EpochRecord
+
+    rows = [{"train_accuracy": t, "val_accuracy": v} for t, v in ((0.5, 0.5), (0.6, 0.4), (0.7, 0.4), (0.8, 0.4))]
+    assert fit_gap(rows) == pytest.approx((0.2 + 0.3 + 0.4) / 3)
+    assert fit_gap(rows, epochs=1) == pytest.approx(0.4)
+    assert fit_gap(rows[:1]) == pytest.approx(0.0) and fit_gap([]) is None
+    assert fit_gap(rows + [{"train_accuracy": 0.9, "val_accuracy": None}]) is None  # no validation split (JSON)
+    assert fit_gap(rows + [{"train_accuracy": 0.9, "val_accuracy": float("nan")}]) is None  # (EpochRecord)
+    records = [EpochRecord(epoch=i, loss=1.0, train_accuracy=r["train_accuracy"], grad_norm=1.0, grad_norm_max=1.0,
+                           skipped=0, learning_rate=0.01, seconds=1.0, val_loss=1.0, val_accuracy=r["val_accuracy"])
+               for i, r in enumerate(rows)]
+    assert fit_gap(records) == pytest.approx(fit_gap(rows))
+
+
+def test_hints_leave_the_mismatch_advice_out_until_the_task_is_learnt():
+    """The held-out interval task at seed 1 (40.5 % float, 3 classes) was told to calibrate
+    each chip's readout, which lifted its mean to 40.9 %: advice for keeping what was learnt."""
     from rockpool_dynapse2.app.train_pipeline import hints
+
+    little = {"float": 0.405, "mismatch": {"0.3": {"mean": 0.36}}, "mismatch_calibrated": {"0.3": {"mean": 0.409}}}
+    assert hints(10, 40, little, n_classes=3, n_test=600) == []
+    learnt = {"float": 0.9, "mismatch": {"0.3": {"mean": 0.80}}, "mismatch_calibrated": {"0.3": {"mean": 0.88}}}
+    (line,) = hints(10, 40, learnt, n_classes=3, n_test=600)
+    assert "--calibration-input" in line
+    assert len(hints(10, 40, little)) == 1  # classes unknown: no claim either way, the advice as before
+    # the bound: half-way from chance to 1 (66.7 % for 3 classes, 75 % for 2)
+    edge = lambda f, K: hints(10, 40, {**learnt, "float": f, "mismatch": {"0.3": {"mean": 0.5 * f}},
+                                        "mismatch_calibrated": {"0.3": {"mean": f}}}, n_classes=K, n_test=600)
+    assert edge(0.66, 3) == [] and len(edge(0.68, 3)) == 1 and edge(0.74, 2) == [] and len(edge(0.76, 2)) == 1
+
+
+def test_results_json_keeps_the_hints_it_logged(trained):
+    from rockpool_dynapse2.app.train_pipeline import fit_gap, hints
 
     _, out = trained
     results = json.loads((out / "results.json").read_text())
     training = results["training"]
-    assert results["hints"] == hints(training["best_epoch"], training["epochs_run"], results["accuracy"], epochs_given=True)
+    assert results["hints"] == hints(training["best_epoch"], training["epochs_run"], results["accuracy"], epochs_given=True,
+                                     gap=fit_gap(training["history"]))
