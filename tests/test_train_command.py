@@ -292,6 +292,8 @@ def test_hints_leave_the_mismatch_advice_out_until_the_task_is_learnt():
     (line,) = hints(10, 40, learnt, n_classes=3, n_test=600)
     assert "--calibration-input" in line
     assert len(hints(10, 40, little)) == 1  # classes unknown: no claim either way, the advice as before
+    drifted = {**little, "as_trained": 0.95, "mismatch_calibrated": {"0.3": {"mean": 0.90}}}  # float drifted, the chip's net learnt
+    assert any("--calibration-input" in line for line in hints(10, 40, drifted, n_classes=3, n_test=600))
     # the bound: half-way from chance to 1 (66.7 % for 3 classes, 75 % for 2)
     edge = lambda f, K: hints(10, 40, {**learnt, "float": f, "mismatch": {"0.3": {"mean": 0.5 * f}},
                                         "mismatch_calibrated": {"0.3": {"mean": f}}}, n_classes=K, n_test=600)

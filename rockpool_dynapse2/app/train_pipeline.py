@@ -799,8 +799,8 @@ GAP_EPOCHS = 3
 """The last epochs over which :func:`fit_gap` averages training minus validation accuracy."""
 
 LEARNT_LITTLE = 0.5
-"""A float accuracy below ``chance + LEARNT_LITTLE (1 - chance)`` (66.7 % for 3 classes, 75 %
-for 2) is a network that learnt little of its task: :func:`hints` then leaves out the
+"""A float accuracy (or as-trained, if higher) below ``chance + LEARNT_LITTLE (1 - chance)``
+(66.7 % for 3 classes, 75 % for 2) is a network that learnt little of its task: :func:`hints` then leaves out the
 mismatch advice (each chip's readout calibration, the log's logits), which is about keeping
 what was learnt (on the held-out ``interval`` task at seed 1, 40.5 % float, it pointed at
 a calibration that lifted the mean to 40.9 %)."""
@@ -893,7 +893,8 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
                    f"validation samples: it fits the samples it trains on more than the task{window}; more training "
                    "samples help too")
     out += _drift_hint(accuracy, level_pull)
-    if n_classes is not None and accuracy["float"] < 1.0 / n_classes + LEARNT_LITTLE * (1.0 - 1.0 / n_classes):
+    learnt = max(accuracy["float"], accuracy.get("as_trained") or 0.0)  # a drifted float is not a network that learnt little
+    if n_classes is not None and learnt < 1.0 / n_classes + LEARNT_LITTLE * (1.0 - 1.0 / n_classes):
         return out  # robustness advice keeps what was learnt: first learn the task
     return out + _mismatch_hints(accuracy, logits)
 
