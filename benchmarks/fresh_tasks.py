@@ -53,7 +53,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 
@@ -61,44 +61,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quick_study import row_from_results, run_cli, targets  # noqa: E402
 from study_training import _done  # noqa: E402
 
-from rockpool_dynapse2.app.task_base import Task, _labels, _split  # noqa: E402
-from rockpool_dynapse2.app.temporal_tasks import count_baseline, timing_baseline  # noqa: E402
+from rockpool_dynapse2.app.task_base import Task, _labels  # noqa: E402
+from rockpool_dynapse2.app.temporal_tasks import _add, _raster, _task, _wave, count_baseline, timing_baseline  # noqa: E402
 
 SAMPLES = 1200
 """Samples per task: 600 to train, 600 to test (the issue's "about 600 x 500 x 64")."""
 
 
-def _noise(rng: np.random.Generator, n: int, T: int, C: int, rate: float, dt: float) -> np.ndarray:
-    return rng.poisson(rate * dt, size=(n, T, C)).astype(np.float32)
-
-
 def _burst(x_b: np.ndarray, rng: np.random.Generator, channels: np.ndarray, spikes: float, start: float, width: float,
            dt: float) -> None:
-    """Add Poisson(``spikes``) spikes per channel, uniform in ``[start, start + width)`` s; none falls outside the sample
-    (every burst of these tasks is placed inside it)."""
-    n = rng.poisson(spikes, size=channels.size)
-    ch = np.repeat(channels, n)
-    t = np.floor((start + width * rng.random(ch.size)) / dt).astype(np.int64)
+    """The built-in tasks' burst (``temporal_tasks._wave``, added by ``_add``), asserting that
+    none of its spikes falls outside the sample (``_add`` drops those; every burst of these
+    tasks is placed inside it)."""
+    t, ch = _wave(rng, channels, spikes, start, width, dt)
     assert t.min(initial=0) >= 0 and t.max(initial=0) < x_b.shape[0], "a burst outside its sample"
-    np.add.at(x_b, (t, ch), 1.0)
-
-
-def _task(x: np.ndarray, y: np.ndarray, n_classes: int, dt: float, name: str, classes: Tuple[str, ...]) -> Task:
-    return Task(*_split(x, y, 0.5), n_classes=n_classes, dt=dt, name=name, class_names=classes)
+    _add(x_b, t, ch)
 
 
 def interval(seed: int, n: int = SAMPLES) -> Task:
     rng = np.random.default_rng(seed)
     dt, T, C, gaps = 1e-3, 500, 64, (0.060, 0.110, 0.170)
     y = _labels(n, 3, rng)
-    x = _noise(rng, n, T, C, 10.0, dt)
+    x = _raster(rng, n, T, C, 10.0, dt)
     for b in range(n):
         gap = gaps[y[b]] + rng.uniform(-0.01, 0.01)
         first = rng.uniform(0.02, 0.5 - 0.03 - 0.18 - 0.01)
         for start in (first, first + gap):
             _burst(x[b], rng, np.arange(16), 3.0, start, 0.010, dt)
         _burst(x[b], rng, np.arange(32, 48), 3.0, rng.uniform(0.0, 0.49), 0.010, dt)
-    return _task(x, y, 3, dt, "interval", tuple(f"{1e3 * g:.0f} ms" for g in gaps))
+    return _task(x, y, 0.5, 3, dt, "interval", tuple(f"{1e3 * g:.0f} ms" for g in gaps))
 
 
 def order(seed: int, n: int = SAMPLES) -> Task:
@@ -106,14 +97,14 @@ def order(seed: int, n: int = SAMPLES) -> Task:
     dt, T, C = 1e-3, 400, 48
     a, b_ = np.arange(0, 12), np.arange(12, 24)
     y = _labels(n, 2, rng)
-    x = _noise(rng, n, T, C, 8.0, dt)
+    x = _raster(rng, n, T, C, 8.0, dt)
     for b in range(n):
         first = rng.uniform(0.02, 0.15)
         second = first + 0.04 + rng.uniform(0.04, 0.12)
         groups = (a, b_) if y[b] == 0 else (b_, a)
         _burst(x[b], rng, groups[0], 4.0, first, 0.040, dt)
         _burst(x[b], rng, groups[1], 4.0, second, 0.040, dt)
-    return _task(x, y, 2, dt, "order", ("A then B", "B then A"))
+    return _task(x, y, 0.5, 2, dt, "order", ("A then B", "B then A"))
 
 
 def chirp(seed: int, n: int = SAMPLES) -> Task:
@@ -121,12 +112,12 @@ def chirp(seed: int, n: int = SAMPLES) -> Task:
     dt, T, C = 1e-3, 500, 64
     sweeps = (np.linspace(4.0, 16.0, T), np.linspace(16.0, 4.0, T), np.full(T, 10.0))
     y = _labels(n, 3, rng)
-    x = _noise(rng, n, T, C, 5.0, dt)
+    x = _raster(rng, n, T, C, 5.0, dt)
     for b in range(n):
         phase = 2 * np.pi * np.cumsum(sweeps[y[b]]) * dt + rng.uniform(0, 2 * np.pi)
         rate = 40.0 * (1.0 + np.sin(phase))
         x[b, :, :32] += rng.poisson(rate[:, None] * dt, size=(T, 32))
-    return _task(x, y, 3, dt, "chirp", ("rising", "falling", "steady"))
+    return _task(x, y, 0.5, 3, dt, "chirp", ("rising", "falling", "steady"))
 
 
 def duration(seed: int, n: int = SAMPLES) -> Task:
@@ -134,11 +125,11 @@ def duration(seed: int, n: int = SAMPLES) -> Task:
     dt, T, C = 2e-3, 250, 20
     widths = (0.050, 0.250)
     y = _labels(n, 2, rng)
-    x = _noise(rng, n, T, C, 10.0, dt)
+    x = _raster(rng, n, T, C, 10.0, dt)
     for b in range(n):
         width = widths[y[b]]
         _burst(x[b], rng, np.arange(10), 10.0, rng.uniform(0.0, 0.5 - width), width, dt)
-    return _task(x, y, 2, dt, "duration", ("50 ms at 200 Hz", "250 ms at 40 Hz"))
+    return _task(x, y, 0.5, 2, dt, "duration", ("50 ms at 200 Hz", "250 ms at 40 Hz"))
 
 
 def sequence(seed: int, n: int = SAMPLES) -> Task:
@@ -148,12 +139,12 @@ def sequence(seed: int, n: int = SAMPLES) -> Task:
     every = list(itertools.permutations(range(4)))  # the 24 orders of the four groups; five are drawn, one per class
     perms = [every[k] for k in np.random.default_rng(10_000 + seed).permutation(len(every))[:5]]
     y = _labels(n, 5, rng)
-    x = _noise(rng, n, T, C, 5.0, dt)
+    x = _raster(rng, n, T, C, 5.0, dt)
     for b in range(n):
         start = rng.uniform(0.02, 0.2)
         for k, g in enumerate(perms[y[b]]):
             _burst(x[b], rng, groups[g], 3.0, start + k * 0.040 + rng.uniform(-0.008, 0.008), 0.025, dt)
-    return _task(x, y, 5, dt, "sequence", tuple("".join("ABCD"[g] for g in p) for p in perms))
+    return _task(x, y, 0.5, 5, dt, "sequence", tuple("".join("ABCD"[g] for g in p) for p in perms))
 
 
 TASKS: Dict[str, Callable[[int], Task]] = {"interval": interval, "order": order, "chirp": chirp, "duration": duration,
