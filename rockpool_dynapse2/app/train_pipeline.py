@@ -800,9 +800,9 @@ GAP_EPOCHS = 3
 
 LEARNT_LITTLE = 0.5
 """A float accuracy (or as-trained, if higher) below ``chance + LEARNT_LITTLE (1 - chance)``
-(66.7 % for 3 classes, 75 % for 2) is a network that learnt little of its task: :func:`hints` then leaves out the
-mismatch advice (each chip's readout calibration, the log's logits), which is about keeping
-what was learnt (on the held-out ``interval`` task at seed 1, 40.5 % float, it pointed at
+(66.7 % for 3 classes, 75 % for 2) is a network that learnt little of its task:
+:func:`hints` then leaves out the mismatch advice (each chip's readout calibration, the
+log's logits), which is about keeping what was learnt (on the held-out ``interval`` task at seed 1, 40.5 % float, it pointed at
 a calibration that lifted the mean to 40.9 %)."""
 
 FLOAT_DRIFT = 0.03
@@ -848,8 +848,8 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
     * a training accuracy more than :data:`OVERFIT_GAP` above the validation accuracy at
       the run's end (``gap``, :func:`fit_gap`): the network fits its training samples, not
       the task; the readout window (when the whole sample was read) and more samples.
-    * (the mismatch advice above is left out for a float accuracy below
-      :data:`LEARNT_LITTLE` of the way from chance to 1, given ``n_classes``.)
+    * (the mismatch advice above is left out for a network, float or as trained whichever
+      is higher, below :data:`LEARNT_LITTLE` of the way from chance to 1, given ``n_classes``.)
     * ``float`` more than :data:`FLOAT_DRIFT` below ``as_trained``, without a level pull: the
       unrounded weights drifted from the chip's levels, so the chip's figures are the
       network's; ``--level-pull 0.001`` keeps them there, which on the runs measured helped
@@ -874,21 +874,21 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
     """
     overfit = gap is not None and gap > OVERFIT_GAP
     window = _LATE_WINDOW if readout_start == 0 else ""
+    window_longer = window and f"{window} with more epochs (--epochs {2 * epochs_run})"  # where it fits its samples
+    at_chance = n_classes is not None and n_test > 0 and accuracy["float"] <= _chance_bound(n_classes, n_test)
     out = []
-    if n_classes is not None and n_test > 0 and accuracy["float"] <= _chance_bound(n_classes, n_test):
+    if at_chance:
         # Where it only fits its samples, longer training alone did not help (the held-out interval task).
-        advice = (window and f"{window} with more epochs (--epochs {2 * epochs_run})") if overfit else \
-            f"{window}; train longer (--epochs {max(60, 2 * epochs_run)})"
+        advice = window_longer if overfit else f"{window}; train longer (--epochs {max(60, 2 * epochs_run)})"
         out.append(f"float accuracy {accuracy['float']:.1%} is not above chance ({1.0 / n_classes:.1%} for {n_classes} "
                    f"classes, {n_test} test samples): the network did not learn the task{advice}")
-        window = ""  # said once
     if epochs_run >= 5 and best_epoch + 1 >= LATE_BEST_SHARE * epochs_run:
         more = "more epochs" if epochs_given else "more epochs than the preset's"
         batch = f", or larger steps (--batch-size {BATCH_SIZE} instead of --quick's {QUICK_BATCH_SIZE})" if quick_batch else ""
         out.append(f"the kept epoch is {best_epoch + 1} of {epochs_run}: the network was still learning when training "
                    f"stopped; {more} (--epochs {2 * epochs_run}){batch} may lift every stage")
     if overfit:
-        window = window and f"{window} with more epochs (--epochs {2 * epochs_run})"
+        window = "" if at_chance else window_longer  # said once
         out.append(f"over the last epochs the network classified its training samples {gap:.0%} better than its "
                    f"validation samples: it fits the samples it trains on more than the task{window}; more training "
                    "samples help too")
