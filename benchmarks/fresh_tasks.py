@@ -58,7 +58,7 @@ from typing import Any, Callable, Dict, List
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quick_study import row_from_results, run_cli, targets  # noqa: E402
+from quick_study import _pct, row_from_results, run_cli, targets  # noqa: E402
 from study_training import _done  # noqa: E402
 
 from rockpool_dynapse2.app.task_base import Task, _labels  # noqa: E402
@@ -182,10 +182,6 @@ def measure(name: str, seed: int, runs: Path, lif: bool, extra: List[str]) -> Di
     results, wall, cpu = run_cli(data, runs / f"{name}_s{seed}", seed, extra)
     return {**row, **row_from_results(results), "hints": results.get("hints", []), "wall_seconds": wall,
             "cpu_seconds": cpu}
-
-
-def _pct(v: Any) -> str:
-    return "—" if v is None else f"{100 * v:.1f}"
 
 
 LEARNT = 0.1
