@@ -97,6 +97,8 @@ def test_train_writes_results_scripts_can_read(trained):
         for key in ("mismatch", "mismatch_calibrated"):
             m = acc[key][dev]
             assert len(m["chips"]) == 3 and m["worst"] == min(m["chips"]) and m["mean"] == pytest.approx(np.mean(m["chips"]))
+            for name, reference in (("yield", acc["float"]), ("yield_as_trained", acc["as_trained"])):
+                assert m[name] == pytest.approx(np.mean([c >= reference - 0.05 - 1e-9 for c in m["chips"]]))
     assert results["network"]["max_fan_in"] <= 64
     for name in ("config.json.gz", "network.npz", "x_test.npy", "y_test.npy", "training.png", "accuracy.png"):
         assert (out / name).is_file(), name
@@ -308,3 +310,14 @@ def test_results_json_keeps_the_hints_it_logged(trained):
     training = results["training"]
     assert results["hints"] == hints(training["best_epoch"], training["epochs_run"], results["accuracy"], epochs_given=True,
                                      gap=fit_gap(training["history"]))
+
+
+def test_chip_figures_yield_counts_the_chips_within_five_points_of_each_reference():
+    """The issue's yield: chips within 5 points of float (one exactly at the margin counts);
+    ``yield_as_trained`` against what the chips hold, which a drifted float can sit far below."""
+    from rockpool_dynapse2.app.train_pipeline import chip_figures
+
+    m = chip_figures([0.95, 0.9, 0.8, 0.99], float_accuracy=0.95, as_trained=1.0)
+    assert m["yield"] == 0.75 and m["yield_as_trained"] == 0.5  # 0.9 is exactly 5 points below float
+    assert m["worst"] == 0.8 and m["mean"] == pytest.approx(0.91) and m["chips"] == [0.95, 0.9, 0.8, 0.99]
+    assert chip_figures([0.5, 0.5], float_accuracy=0.6, as_trained=0.5)["yield"] == 0.0

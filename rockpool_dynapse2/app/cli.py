@@ -207,10 +207,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"{'as trained':<22}{acc['as_trained']:.1%} (rounded as in training: the mismatch stages' reference)")
     print(f"{'quantized':<22}{acc['quantized']:.1%}")
     for dev, m in acc["mismatch"].items():
-        print(f"{'mismatch ' + dev:<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst of {len(m['chips'])} chips")
+        print(f"{'mismatch ' + dev:<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst of {len(m['chips'])} chips, "
+              f"yield {m['yield']:.0%} (chips within 5 points of float)")
     for dev, m in acc.get("mismatch_calibrated", {}).items():
-        print(f"{'  readout calibrated':<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst (each chip's readout "
-              f"calibrated on unlabelled inputs; deviation {dev})")
+        print(f"{'  readout calibrated':<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst, yield {m['yield']:.0%} (each "
+              f"chip's readout calibrated on unlabelled inputs; deviation {dev})")
     print(f"{board.label:<22}{acc['board']:.1%} ({results['board_samples']} samples)")
     print()
     for name, path in results["files"].items():

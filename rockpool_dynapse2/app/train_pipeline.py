@@ -70,6 +70,7 @@ __all__ = [
     "train_model",
     "SimulatedMeasures",
     "measure_simulated",
+    "chip_figures",
     "mismatch_accuracies",
     "rounded_away",
     "board_samples",
@@ -582,10 +583,26 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     for dev in job.deviations:
         chips, calibrated = mismatch_accuracies(model, result.params, task, dev, job.chips, seed=job.seed + 1, workers=job.n_workers)
         for key, values in (("mismatch", chips), ("mismatch_calibrated", calibrated)):
-            accuracy[key][f"{dev:g}"] = {"mean": float(np.mean(values)), "worst": float(np.min(values)), "chips": values}
-        log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {np.mean(chips):.1%}, worst {np.min(chips):.1%}; "
-            f"with each chip's readout calibrated: mean {np.mean(calibrated):.1%}, worst {np.min(calibrated):.1%}")
+            accuracy[key][f"{dev:g}"] = chip_figures(values, accuracy["float"], accuracy["as_trained"])
+        raw, cal = accuracy["mismatch"][f"{dev:g}"], accuracy["mismatch_calibrated"][f"{dev:g}"]
+        log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {raw['mean']:.1%}, worst {raw['worst']:.1%}, "
+            f"yield {raw['yield']:.0%}; with each chip's readout calibrated: mean {cal['mean']:.1%}, worst "
+            f"{cal['worst']:.1%}, yield {cal['yield']:.0%}")
     return SimulatedMeasures(accuracy, spec, away)
+
+
+def chip_figures(chips: Sequence[float], float_accuracy: float, as_trained: float) -> Dict[str, Any]:
+    """One deviation's entry of ``results.json``'s ``"mismatch"``: ``mean``, ``worst``,
+    ``yield`` (the fraction of the chips within :data:`~rockpool_dynapse2.twin.yield_study.YIELD_MARGIN`,
+    5 points, of ``float``: the issue's definition), ``yield_as_trained`` (the same against
+    ``as_trained``, the network the chips hold, when the unrounded float drifted from it) and
+    ``chips`` (every chip's accuracy)."""
+    from ..twin.yield_study import distribution
+
+    chips = [float(c) for c in chips]
+    return {"mean": float(np.mean(chips)), "worst": float(np.min(chips)),
+            "yield": distribution(chips, float_accuracy)["yield"],
+            "yield_as_trained": distribution(chips, as_trained)["yield"], "chips": chips}
 
 
 def mismatch_accuracies(model: ChipModel, params: Dict[str, Any], task: Task, deviation: float, n_chips: int,
