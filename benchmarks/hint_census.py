@@ -19,19 +19,25 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from rockpool_dynapse2.app.train_pipeline import (LEARNT_LITTLE, ROBUST_SHARE, YIELD_TARGET, chip_figures, fit_gap,
-                                                  hints)
+from rockpool_dynapse2.app.train_pipeline import QUICK_BATCH_SIZE, chip_figures, fit_gap, hints, learnt_little, robust
 
 
-def advice(results: Dict[str, Any]) -> List[str]:
-    """Today's hints for one ``results.json`` (its yields recomputed from the chips)."""
+def with_yields(results: Dict[str, Any]) -> Dict[str, Any]:
+    """``results`` with every mismatch level's yields recomputed from its chips
+    (:func:`chip_figures`; runs written before session 20 lack them), in place."""
     acc = results["accuracy"]
     for key in ("mismatch", "mismatch_calibrated"):
         for m in acc.get(key, {}).values():
             m.update({k: v for k, v in chip_figures(m["chips"], acc["float"], acc["as_trained"]).items() if k.startswith("yield")})
-    training, settings, job = results["training"], results["training"]["settings"], results.get("job", {})
+    return results
+
+
+def advice(results: Dict[str, Any]) -> List[str]:
+    """Today's hints for one ``results.json`` that has its yields (:func:`with_yields`)."""
+    acc, training, settings = results["accuracy"], results["training"], results["training"]["settings"]
+    job = results.get("job", {})
     return hints(training["best_epoch"], training["epochs_run"], acc, epochs_given=job.get("epochs") is not None,
-                 quick_batch=bool(job.get("quick")) and job.get("batch_size") in (None, 8), n_classes=results["task"]["classes"],
+                 quick_batch=bool(job.get("quick")) and job.get("batch_size") in (None, QUICK_BATCH_SIZE), n_classes=results["task"]["classes"],
                  n_test=results["task"]["n_test"], readout_start=settings.get("readout_start", 0.0),
                  logits=settings.get("logits", "counts"), level_pull=settings.get("level_pull", 0.0),
                  gap=fit_gap(training["history"]), inject=settings.get("inject", True))
@@ -41,13 +47,11 @@ def census(results: Dict[str, Any]) -> Tuple[List[str], bool, bool]:
     """One run: the kinds of its mismatch advice now (``calibrate`` or ``longer``), whether
     it learnt its task and misses a 30 % target at some level, and whether the hints its
     own session wrote had mismatch advice."""
-    acc = results["accuracy"]
+    acc = with_yields(results)["accuracy"]
     lines = [h for h in advice(results) if "readout calibrat" in h]
-    chance = 1.0 / results["task"]["classes"]
-    learnt = max(acc["float"], acc["as_trained"]) >= chance + LEARNT_LITTLE * (1.0 - chance)
-    miss = any(m["mean"] < ROBUST_SHARE * acc["float"] or m["yield"] < YIELD_TARGET for m in acc["mismatch"].values())
+    need = not learnt_little(acc, results["task"]["classes"]) and not all(robust(m, acc["float"]) for m in acc["mismatch"].values())
     had = any("mismatch" in h and "calibrat" in h for h in results.get("hints", []))
-    return ["longer" if "does not bring" in h else "calibrate" for h in lines], learnt and miss, had
+    return ["longer" if "does not bring" in h else "calibrate" for h in lines], need, had
 
 
 def main() -> None:

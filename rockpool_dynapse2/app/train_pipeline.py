@@ -71,6 +71,8 @@ __all__ = [
     "SimulatedMeasures",
     "measure_simulated",
     "chip_figures",
+    "learnt_little",
+    "robust",
     "mismatch_accuracies",
     "rounded_away",
     "board_samples",
@@ -600,8 +602,8 @@ def chip_figures(chips: Sequence[float], float_accuracy: float, as_trained: floa
     from ..twin.yield_study import distribution
 
     chips = [float(c) for c in chips]
-    return {"mean": float(np.mean(chips)), "worst": float(np.min(chips)),
-            "yield": distribution(chips, float_accuracy)["yield"],
+    of_float = distribution(chips, float_accuracy)
+    return {"mean": of_float["mean"], "worst": of_float["worst"], "yield": of_float["yield"],
             "yield_as_trained": distribution(chips, as_trained)["yield"], "chips": chips}
 
 
@@ -922,10 +924,24 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
                    f"validation samples: it fits the samples it trains on more than the task{window}; more training "
                    "samples help too")
     out += _drift_hint(accuracy, level_pull)
-    learnt = max(accuracy["float"], accuracy.get("as_trained") or 0.0)  # a drifted float is not a network that learnt little
-    if n_classes is not None and learnt < 1.0 / n_classes + LEARNT_LITTLE * (1.0 - 1.0 / n_classes):
+    if n_classes is not None and learnt_little(accuracy, n_classes):
         return out  # robustness advice keeps what was learnt: first learn the task
     return out + _mismatch_hints(accuracy, logits, epochs_run, inject)
+
+
+def learnt_little(accuracy: Dict[str, Any], n_classes: int) -> bool:
+    """Whether a run's network learnt little of its task (:data:`LEARNT_LITTLE`): float or
+    as trained, whichever is higher (a drifted float is not a network that learnt little),
+    below ``chance + LEARNT_LITTLE (1 - chance)``."""
+    chance = 1.0 / n_classes
+    return max(accuracy["float"], accuracy.get("as_trained") or 0.0) < chance + LEARNT_LITTLE * (1.0 - chance)
+
+
+def robust(level: Dict[str, Any], float_accuracy: float) -> bool:
+    """Whether one mismatch level's figures (an entry of ``results.json``'s ``"mismatch"`` or
+    ``"mismatch_calibrated"``) meet the issue's targets: a mean at least :data:`ROBUST_SHARE`
+    of ``float`` and, where the entry has one, a yield at least :data:`YIELD_TARGET`."""
+    return level["mean"] >= ROBUST_SHARE * float_accuracy and level.get("yield", 1.0) >= YIELD_TARGET
 
 
 _LATE_WINDOW = ("; if a sample's class is decided late in it (by the order or timing of its events, as in temporal XOR), "
@@ -951,17 +967,16 @@ def _mismatch_hints(accuracy: Dict[str, Any], logits: str, epochs_run: int, inje
     ``results.json`` has them), one for the levels it does not. Both name longer training
     (with injection; without it, injection)."""
     out, missed = [], []
-    floor = ROBUST_SHARE * accuracy["float"]
     longer = (f"train longer (--epochs {2 * epochs_run}): robustness kept improving after the float accuracy stopped "
               "on the runs measured (beat anomalies, --quick, seed 0: at 30 % a mean of 91.4 % and a yield of 50 % with "
               "40 epochs, 98.6 % and 100 % with 80, docs/results.md)" if inject else
               "train with mismatch injection, which is what makes a network robust (drop --no-injection)")
     for dev, m in accuracy.get("mismatch", {}).items():
-        if m["mean"] >= floor and m.get("yield", 1.0) >= YIELD_TARGET:
+        if robust(m, accuracy["float"]):
             continue
         figures = f"mean {m['mean']:.1%}" + (f", {m['yield']:.0%} of the chips within 5 points of float" if "yield" in m else "")
         calibrated = accuracy.get("mismatch_calibrated", {}).get(dev)
-        if calibrated is not None and calibrated["mean"] >= floor and calibrated.get("yield", 1.0) >= YIELD_TARGET:
+        if calibrated is not None and robust(calibrated, accuracy["float"]):
             reached = f"mean {calibrated['mean']:.1%}" + (f", {calibrated['yield']:.0%}" if "yield" in calibrated else "")
             out.append(f"at {float(dev):.0%} mismatch ({figures}) the chips miss {ROBUST_SHARE:.0%} of float "
                        f"({accuracy['float']:.1%}) on average or {YIELD_TARGET:.0%} within 5 points of it, and each chip's "
