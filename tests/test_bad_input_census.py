@@ -711,7 +711,7 @@ TRAINING_CASES: List[Case] = [
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE,
                         float16=setting(name), zero=setting(name), tiny=setting(name))],
     Case("TrainSettings.validation_fraction[0.5]", lambda v: TR.TrainSettings(validation_fraction=v), 0.5, PVE),
-    *[case for name in ("inject", "quantize", "snap_codes")
+    *[case for name in ("inject", "quantize", "snap_codes", "keep_during_ramp")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE, bool=setting(name, bool))],
     *sweep("TrainSettings.seed", lambda v: TR.TrainSettings(seed=v), PVE),
     *sweep("TrainSettings.trainable", lambda v: TR.TrainSettings(trainable=v), PVE, str=UPE),

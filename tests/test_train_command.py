@@ -103,6 +103,9 @@ def test_train_writes_results_scripts_can_read(trained):
     for name in ("config.json.gz", "network.npz", "x_test.npy", "y_test.npy", "training.png", "accuracy.png"):
         assert (out / name).is_file(), name
     assert len(results["training"]["history"]) == EPOCHS
+    training = results["training"]  # the kept epoch is one at the whole injected deviation (the ramp's last or later)
+    assert training["keep_from"] == training["settings"]["inject_ramp"] - 1 > 0
+    assert training["keep_from"] <= training["best_epoch"] < EPOCHS
 
 
 def test_float_is_the_saved_network_unrounded_and_as_trained_rounded_as_the_loop(trained):

@@ -389,6 +389,65 @@ def test_the_ramp_reaches_each_training_step(burst_task, backend):
     assert abs(whole[0] - none[0]) > 10 * abs(tiny[0] - none[0])  # the whole deviation does change the loss
 
 
+def test_the_kept_epoch_is_picked_after_the_ramp():
+    """``keep_from``: the ramp's last epoch (where the deviation is whole) with injection and a
+    ramp; 0 without either, or with ``keep_during_ramp``."""
+    assert TrainSettings(inject_ramp=13).keep_from == 12
+    assert TrainSettings(inject_ramp=0).keep_from == 0
+    assert TrainSettings(inject=False, inject_ramp=13).keep_from == 0
+    assert TrainSettings(inject_ramp=13, keep_during_ramp=True).keep_from == 0
+
+
+def test_the_tracker_forgets_the_ramps_best_and_waits_for_its_end():
+    """An epoch before ``keep_from`` is kept only until one from ``keep_from`` on ends (then
+    the best of those is kept, even with a higher validation loss than the ramp's), and early
+    stopping does not stop during the ramp."""
+    from rockpool_dynapse2.training.result import EpochTracker, TrainResult
+
+    def run(val_losses, keep_from, patience=0):
+        result = TrainResult(model=None, params=None, backend="jax")
+        tracker = EpochTracker(result, patience, keep_from=keep_from)
+        stopped = None
+        for epoch, v in enumerate(val_losses):
+            tracker.step(1.0, 1.0)
+            if tracker.end_epoch(epoch, 0.01, (v, 0.5), lambda e=epoch: {"epoch": e}):
+                stopped = epoch
+                break
+        return result.best_epoch, result.params["epoch"], stopped
+
+    losses = [0.9, 0.2, 0.5, 0.4, 0.6]
+    assert run(losses, keep_from=0) == (1, 1, None)
+    assert run(losses, keep_from=2) == (3, 3, None)  # 0.2 came during the ramp
+    assert run(losses[:2], keep_from=2) == (1, 1, None)  # a run shorter than its ramp keeps its best
+    assert run([0.1, 0.5, 0.6, 0.7, 0.8, 0.9], keep_from=0, patience=2) == (0, 0, 2)
+    assert run([0.1, 0.5, 0.6, 0.7, 0.8, 0.9], keep_from=3, patience=2) == (3, 3, 5)  # no stop at 2: the ramp
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_both_loops_keep_an_epoch_at_the_whole_deviation(burst_task, backend, monkeypatch):
+    """Both loops give their tracker the settings' ``keep_from``; with a ramp of 2 of 3 epochs
+    the kept epoch is one of the last two, the validation loss's minimum among them."""
+    from rockpool_dynapse2.training import jax_trainer, result, torch_trainer
+
+    module = jax_trainer if backend == "jax" else torch_trainer
+    given = []
+
+    class Recording(result.EpochTracker):
+        def __init__(self, *args, keep_from=0, **kwargs):
+            given.append(keep_from)
+            super().__init__(*args, keep_from=keep_from, **kwargs)
+
+    monkeypatch.setattr(module, "EpochTracker", Recording)
+    train = jax_trainer.train_jax if backend == "jax" else torch_trainer.train_torch
+    x, y = burst_task(**BURSTS, n=32)
+    common = dict(epochs=3, learning_rate=0.02, inject=True, inject_ramp=2, validation_fraction=0.25)
+    kept = train(_small_model(**common), x, y)
+    train(_small_model(**common, keep_during_ramp=True), x, y)
+    assert given == [1, 0]
+    val = kept.curve("val_loss")
+    assert kept.best_epoch == 1 + int(np.argmin(val[1:]))
+
+
 # --- the moving average of the trained quantities --------------------------------------------------
 
 

@@ -728,7 +728,9 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     log(data)
     log(f"{network}; {schedule(job, model)}")
     result = train_model(model, task, job, epoch_log or epoch_lines(job.n_epochs, log))
-    log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}")
+    keep_from = model.settings.keep_from
+    picked = f" (picked from epoch {keep_from + 1} on, where the injected deviation is whole)" if keep_from else ""
+    log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}{picked}")
     simulated = measure_simulated(model, result, task, job, log)
     accuracy = simulated.accuracy
     mapped = config_from_specification(simulated.spec)
@@ -996,7 +998,7 @@ def _mismatch_hints(accuracy: Dict[str, Any], logits: str, epochs_run: int, inje
 def training_summary(result: TrainResult, job: TrainJob) -> Dict[str, Any]:
     """The training's backend, epochs, history and settings, for ``results.json``."""
     return {"backend": job.backend, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
-            "seconds": result.seconds, "history": result.history_dict(), "settings": jsonable(asdict(result.model.settings))}
+            "keep_from": result.model.settings.keep_from, "seconds": result.seconds, "history": result.history_dict(), "settings": jsonable(asdict(result.model.settings))}
 
 
 def write_files(out_dir: Path, mapped: Any, result: TrainResult, task: Task, suffix: str = "",

@@ -162,6 +162,11 @@ class TrainSettings:
             cross-entropy ``L_k`` (0: their mean; large: the worst chip's).
         validation_chips: with injection, the validation loss that picks the best epoch is
             the mean over this many mismatched chips, drawn once (0: the nominal chip).
+        keep_during_ramp: with injection and an ``inject_ramp``, whether an epoch of the
+            ramp, trained on chips of less than the whole deviation, may be kept as the
+            best. False (the default): the best epoch is picked among the epochs from the
+            ramp's last on, and early stopping waits for it too (:attr:`keep_from`); a
+            network kept from the ramp was not trained for the chips it is measured on.
         patience: stop when the validation loss has not improved for this many epochs
             (0: never stop early).
         average: the decay of an exponential moving average of the trained quantities,
@@ -202,6 +207,7 @@ class TrainSettings:
     validation_fraction: float = 0.1
     chip_tilt: float = 0.0
     validation_chips: int = 0
+    keep_during_ramp: bool = False
     patience: int = 0
     average: float = 0.0
     seed: int = 0
@@ -215,7 +221,7 @@ class TrainSettings:
         for name in ("warmup", "patience", "validation_chips", "inject_ramp"):
             _check_int(name, getattr(self, name), 0)
         object.__setattr__(self, "seed", check_seed("TrainSettings.seed", self.seed))
-        for name in ("inject", "quantize", "snap_codes"):
+        for name in ("inject", "quantize", "snap_codes", "keep_during_ramp"):
             object.__setattr__(self, name, flag(f"TrainSettings.{name}", getattr(self, name)))
         object.__setattr__(self, "logits", choice("TrainSettings.logits", self.logits, LOGITS))
         positive = ("learning_rate", "clip_norm", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
@@ -241,6 +247,15 @@ class TrainSettings:
     def logit_scale(self) -> float:
         """The temperature the loss uses (:func:`logit_scale`)."""
         return logit_scale(self.logits, self.temperature)
+
+    @property
+    def keep_from(self) -> int:
+        """The first epoch (from 0) that may be kept as the best: the ramp's last, where
+        the injected deviation is whole (``inject_ramp - 1``); 0 without injection or a
+        ramp, or with :attr:`keep_during_ramp`."""
+        if not self.inject or self.inject_ramp == 0 or self.keep_during_ramp:
+            return 0
+        return self.inject_ramp - 1
 
     def injected_sigma(self, epoch: Optional[int] = None) -> float:
         """The relative standard deviation of the chips injected in epoch ``epoch`` (from 0):

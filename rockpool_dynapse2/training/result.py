@@ -71,7 +71,8 @@ class TrainResult:
         params: the trained quantities of the best epoch (numpy).
         backend: ``"jax"`` or ``"torch"``.
         history: one :class:`EpochRecord` per epoch run.
-        best_epoch: the epoch whose parameters are kept (lowest validation loss).
+        best_epoch: the epoch whose parameters are kept (lowest validation loss; with an
+            injection ramp, from the ramp's last epoch on: ``TrainSettings.keep_from``).
         stopped_early: whether early stopping ended the run.
         seconds: wall time of the training.
     """
@@ -193,12 +194,18 @@ class EpochTracker:
         result: the :class:`TrainResult` to fill.
         patience: epochs without improvement before stopping (0: never).
         progress: called with every epoch's record.
+        keep_from: the first epoch that may be kept as the best and that early stopping
+            counts (an earlier one is kept only while no later epoch has ended: a run
+            shorter than ``keep_from + 1`` epochs still returns its best). Training with an
+            injection ramp starts here at the ramp's last epoch
+            (:meth:`~.model.TrainSettings.keep_from`).
     """
 
-    def __init__(self, result: TrainResult, patience: int, progress: Any = None):
+    def __init__(self, result: TrainResult, patience: int, progress: Any = None, keep_from: int = 0):
         self.result = result
         self.patience = patience
         self.progress = progress
+        self.keep_from = keep_from
         self.best = np.inf
         self.waited = 0
         self.start = time.perf_counter()
@@ -243,6 +250,8 @@ class EpochTracker:
         if validation is not None:
             record.val_loss, record.val_accuracy = float(validation[0]), float(validation[1])
         score = record.val_loss if validation is not None else record.loss
+        if epoch == self.keep_from:  # the first epoch that counts: the ramp's best are forgotten
+            self.best, self.waited = np.inf, 0
         if np.isfinite(score) and score < self.best:
             self.best, self.waited = score, 0
             self.result.params = params()
@@ -254,7 +263,7 @@ class EpochTracker:
         if self.progress is not None:
             self.progress(record)
         self._new_epoch()
-        stop = bool(self.patience) and self.waited >= self.patience
+        stop = bool(self.patience) and epoch >= self.keep_from and self.waited >= self.patience
         self.result.stopped_early = stop
         return stop
 
