@@ -238,3 +238,21 @@ def test_fine_tune_refuses_what_is_no_profile(network):
     result, _, (x, y) = network
     with pytest.raises(ParameterValueError, match="profile"):
         fine_tune(result, None, x, y)
+
+
+def test_fine_tuning_injects_the_whole_deviation_from_its_first_epoch():
+    """The trained model's injection ramp (``train`` gives a third of its epochs) is not the
+    fine-tuning's: around the chip the deviation is whole from the first step, and every
+    epoch may be kept."""
+    from dataclasses import replace
+
+    from rockpool_dynapse2.training import ChipModel, NetworkLayout, TrainSettings
+    from rockpool_dynapse2.twin.finetune import _tuned_model
+
+    trained = ChipModel(NetworkLayout.layered(2, hidden=(2,), n_classes=2, per_class=1), TrainSettings(inject_ramp=13))
+    assert trained.settings.keep_from == 12
+    tuned = _tuned_model(trained, 20, 0.001, 0.05).settings
+    assert (tuned.inject, tuned.inject_ramp, tuned.keep_from) == (True, 0, 0)
+    assert tuned.injected_sigma(0) == tuned.injected_sigma() > 0
+    assert _tuned_model(trained, 20, 0.001, 0.0).settings.inject is False
+    assert replace(tuned, inject_ramp=13).keep_from == 12  # the ramp is what moved keep_from

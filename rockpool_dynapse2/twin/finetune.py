@@ -217,13 +217,15 @@ def _place(result: TrainResult, place: Placer) -> MappedConfiguration:
 @functools.lru_cache(maxsize=4)
 def _tuned_model(model: ChipModel, epochs: int, learning_rate: float, deviation: float) -> ChipModel:
     """The model with the fine-tuning's settings: few epochs, no warm-up, no early stop,
-    injection only around the chip (``deviation`` > 0). One object per trained model and
+    injection only around the chip (``deviation`` > 0), whole from the first step (no
+    ramp from the training's settings: the network is trained already, and every epoch
+    may be kept). One object per trained model and
     settings in a process: fine-tuning on chip after chip (a yield study) reuses the count
     functions of the twin accuracies, compiled once per model with the chip an argument.
     (The trainer's step holds the chip as a constant and compiles per chip: with the chip
     an argument instead, XLA rounds differently and the tuned networks change.)"""
     settings = replace(model.settings, epochs=epochs, learning_rate=learning_rate, warmup=0, patience=0,
-                       inject=deviation > 0, deviation=deviation)
+                       inject=deviation > 0, deviation=deviation, inject_ramp=0)
     return ChipModel(model.layout, settings, model.connections)
 
 
