@@ -27,6 +27,23 @@ shows):
   bursts one after the other, 40 ms apart (+- 8 ms), in one of five fixed orders (one
   per class); 5 Hz of noise.
 
+Five more, written in session 22 after its defaults (and held out the same way), have
+shapes the first five lack:
+
+* ``patterns10`` (10 classes, 64 channels, 400 x 1 ms): 40 channels fire one spike each at
+  a class's fixed template time (50-300 ms), +- 4 ms per spike, the whole pattern moved by
+  up to +- 30 ms, each spike dropped with probability 0.1; 5 Hz of noise.
+* ``coincidence`` (2 classes, 32 channels, 300 x 1 ms): two 8-channel groups fire at six
+  random times each (every channel with probability 0.8 within 1 ms); in class 1 group B
+  fires at group A's times, in class 0 at its own; 10 Hz of noise.
+* ``ramp`` (2 classes, 64 channels, 500 x 1 ms, **200 training samples**): 32 channels at a
+  rate rising from 5 to 75 Hz or falling from 75 to 5 Hz; 5 Hz of noise.
+* ``dense`` (3 classes, 16 channels, 600 x 1 ms): every channel at 600 Hz (**several spikes
+  per step**) with a 100-ms dip to 100 Hz early, in the middle or late (+- 30 ms).
+* ``imbalanced`` (4 classes of shares 40 / 30 / 20 / 10 %, 40 channels, 400 x 1 ms): four
+  8-channel groups burst once each in a random order; the class is the group that bursts
+  first; 8 Hz of noise. Half of every class trains; chance is the largest class's share.
+
 For each task and seed: the count regression (per-channel totals) and the timing
 regression (:mod:`rockpool_dynapse2.app.temporal_tasks`), the LIF reference of
 ``task_references.py`` (Rockpool's ``LIFJax``; the whole-sample count readout and the last
@@ -147,8 +164,97 @@ def sequence(seed: int, n: int = SAMPLES) -> Task:
     return _task(x, y, 0.5, 5, dt, "sequence", tuple("".join("ABCD"[g] for g in p) for p in perms))
 
 
+# ---------------------------------------------------------------- written in session 22
+# Five more, written after session 21's defaults and not used to choose any: shapes the
+# first five did not have (ten classes, single-spike codes, several spikes per step,
+# fewer samples, unequal classes).
+
+
+def _stratified(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple:
+    """Half of every class to train and half to test, whatever the classes' shares
+    (``task_base._split`` gives every class the same number of test samples, which
+    takes a rare class's every sample for testing)."""
+    test = np.zeros(len(y), dtype=bool)
+    for c in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == c))
+        test[members[: len(members) // 2]] = True
+    return x[~test], y[~test], x[test], y[test]
+
+
+def patterns10(seed: int, n: int = SAMPLES) -> Task:
+    rng = np.random.default_rng(seed)
+    dt, T, C, signal = 1e-3, 400, 64, 40
+    templates = np.random.default_rng(20_000 + seed).uniform(0.05, 0.30, size=(10, signal))  # a spike time per channel
+    y = _labels(n, 10, rng)
+    x = _raster(rng, n, T, C, 5.0, dt)
+    for b in range(n):
+        t = templates[y[b]] + rng.normal(0.0, 0.004, signal) + rng.uniform(-0.03, 0.03)
+        keep = rng.random(signal) > 0.1  # each spike dropped with probability 0.1
+        _add(x[b], np.floor(t[keep] / dt).astype(np.int64), np.arange(signal)[keep])
+    return _task(x, y, 0.5, 10, dt, "patterns10", tuple(f"pattern {k}" for k in range(10)))
+
+
+def coincidence(seed: int, n: int = SAMPLES) -> Task:
+    rng = np.random.default_rng(seed)
+    dt, T, C = 1e-3, 300, 32
+    a, b_ = np.arange(0, 8), np.arange(8, 16)
+    y = _labels(n, 2, rng)
+    x = _raster(rng, n, T, C, 10.0, dt)
+    for b in range(n):
+        events_a = rng.uniform(0.02, 0.28, 6)
+        events_b = events_a if y[b] == 1 else rng.uniform(0.02, 0.28, 6)
+        for events, group in ((events_a, a), (events_b, b_)):
+            for e in events:
+                fire = group[rng.random(group.size) < 0.8]
+                _add(x[b], np.floor((e + rng.uniform(0, 0.001, fire.size)) / dt).astype(np.int64), fire)
+    return _task(x, y, 0.5, 2, dt, "coincidence", ("independent", "synchronous"))
+
+
+def ramp(seed: int, n: int = 400) -> Task:
+    rng = np.random.default_rng(seed)
+    dt, T, C = 1e-3, 500, 64
+    rising = np.linspace(5.0, 75.0, T)
+    y = _labels(n, 2, rng)
+    x = _raster(rng, n, T, C, 5.0, dt)
+    for b in range(n):
+        rate = rising if y[b] == 0 else rising[::-1]
+        x[b, :, :32] += rng.poisson(rate[:, None] * dt, size=(T, 32))
+    return _task(x, y, 0.5, 2, dt, "ramp", ("rising", "falling"))
+
+
+def dense(seed: int, n: int = SAMPLES) -> Task:
+    rng = np.random.default_rng(seed)
+    dt, T, C = 1e-3, 600, 16
+    starts = (0.10, 0.25, 0.40)
+    y = _labels(n, 3, rng)
+    x = np.zeros((n, T, C), dtype=np.float32)
+    for b in range(n):
+        rate = np.full(T, 600.0)
+        start = int(round((starts[y[b]] + rng.uniform(-0.03, 0.03)) / dt))
+        rate[start:start + 100] = 100.0  # a 100-ms dip: several spikes per step outside it
+        x[b] = rng.poisson(rate[:, None] * dt, size=(T, C))
+    return _task(x, y, 0.5, 3, dt, "dense", ("early dip", "middle dip", "late dip"))
+
+
+def imbalanced(seed: int, n: int = SAMPLES) -> Task:
+    rng = np.random.default_rng(seed)
+    dt, T, C = 1e-3, 400, 40
+    groups = np.arange(32).reshape(4, 8)
+    y = rng.choice(4, size=n, p=[0.4, 0.3, 0.2, 0.1]).astype(np.int64)
+    x = _raster(rng, n, T, C, 8.0, dt)
+    for b in range(n):
+        later = rng.permutation([g for g in range(4) if g != y[b]])
+        first = rng.uniform(0.02, 0.12)
+        times = [first] + list(first + np.sort(rng.uniform(0.05, 0.25, 3)))
+        for g, t in zip([y[b], *later], times):
+            _burst(x[b], rng, groups[g], 3.0, t, 0.020, dt)
+    return Task(*_stratified(x, y, rng), n_classes=4, dt=dt, name="imbalanced",
+                class_names=tuple(f"group {g} first" for g in range(4)))
+
+
 TASKS: Dict[str, Callable[[int], Task]] = {"interval": interval, "order": order, "chirp": chirp, "duration": duration,
-                                           "sequence": sequence}
+                                           "sequence": sequence, "patterns10": patterns10, "coincidence": coincidence,
+                                           "ramp": ramp, "dense": dense, "imbalanced": imbalanced}
 
 
 def write_data(task: Task, path: Path) -> Path:
@@ -161,7 +267,8 @@ def write_data(task: Task, path: Path) -> Path:
 
 def references(task: Task, seed: int, lif: bool) -> Dict[str, Any]:
     """Chance, the two regressions and (``lif``) the LIF reference with both readouts."""
-    out: Dict[str, Any] = {"chance": 1 / task.n_classes, "count": count_baseline(task), "timing": timing_baseline(task)}
+    share = np.bincount(task.y_test, minlength=task.n_classes).max() / len(task.y_test)  # 1 / K when balanced
+    out: Dict[str, Any] = {"chance": float(share), "count": count_baseline(task), "timing": timing_baseline(task)}
     if lif:
         from task_references import LIFSettings, lif_reference
 
