@@ -23,12 +23,16 @@ from rockpool_dynapse2.app.train_pipeline import QUICK_BATCH_SIZE, chip_figures,
 
 
 def with_yields(results: Dict[str, Any]) -> Dict[str, Any]:
-    """``results`` with every mismatch level's yields recomputed from its chips
-    (:func:`chip_figures`; runs written before session 20 lack them), in place."""
+    """``results`` in today's terms, in place: a run written before session 22 has its
+    ``float`` (then the unrounded latent values) as ``unrounded`` and its ``as_trained`` as
+    ``float``; every mismatch level's yield is recomputed from its chips against that
+    (:func:`chip_figures`; runs written before session 20 lack them)."""
     acc = results["accuracy"]
+    if "as_trained" in acc:
+        acc["unrounded"], acc["float"] = acc["float"], acc.pop("as_trained")
     for key in ("mismatch", "mismatch_calibrated"):
         for m in acc.get(key, {}).values():
-            m.update({k: v for k, v in chip_figures(m["chips"], acc["float"], acc["as_trained"]).items() if k.startswith("yield")})
+            m.update({k: v for k, v in chip_figures(m["chips"], acc["float"]).items() if k.startswith("yield")})
     return results
 
 
@@ -39,7 +43,7 @@ def advice(results: Dict[str, Any]) -> List[str]:
     return hints(training["best_epoch"], training["epochs_run"], acc, epochs_given=job.get("epochs") is not None,
                  quick_batch=bool(job.get("quick")) and job.get("batch_size") in (None, QUICK_BATCH_SIZE), n_classes=results["task"]["classes"],
                  n_test=results["task"]["n_test"], readout_start=settings.get("readout_start", 0.0),
-                 logits=settings.get("logits", "counts"), level_pull=settings.get("level_pull", 0.0),
+                 logits=settings.get("logits", "counts"),
                  gap=fit_gap(training["history"]), inject=settings.get("inject", True))
 
 
@@ -62,7 +66,7 @@ def main() -> None:
     for path in sorted(p for folder in args.folders for p in folder.rglob("results.json")):
         results = json.loads(path.read_text())
         acc = results["accuracy"]
-        if "as_trained" not in acc or not acc.get("mismatch"):
+        if ("as_trained" not in acc and "unrounded" not in acc) or not acc.get("mismatch"):
             continue  # before session 14's as-trained stage
         kinds, need, had = census(results)
         m30 = acc["mismatch"].get("0.3", {})

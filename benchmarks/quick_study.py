@@ -96,10 +96,15 @@ def run_cli(data: Path, out: Path, seed: int, args: List[str]) -> Tuple[Dict[str
 
 
 def row_from_results(results: Dict[str, Any]) -> Dict[str, Any]:
-    """The accuracies of one ``results.json``, flat, with the yields."""
+    """The accuracies of one ``results.json``, flat, with the yields. Since session 22
+    ``float`` is the trained network as the loop simulates it (``as_trained`` before, kept
+    here under both names, so that rows of every session share their columns) and
+    ``unrounded`` the latent values (``float`` before)."""
     acc = results["accuracy"]
-    ref = {"": acc["float"], "as_trained_": acc.get("as_trained")}
-    row = {"float": acc["float"], "as_trained": acc.get("as_trained"), "quantized": acc["quantized"], "board": acc["board"],
+    as_trained = acc.get("as_trained", acc["float"] if "unrounded" in acc else None)
+    ref = {"": acc["float"], "as_trained_": as_trained}
+    row = {"float": acc["float"], "as_trained": as_trained, "unrounded": acc.get("unrounded"), "quantized": acc["quantized"],
+           "board": acc["board"],
            "best_epoch": results["training"]["best_epoch"], "epochs_run": results["training"]["epochs_run"]}
     for prefix, stage in (("", "mismatch"), ("calibrated_", "mismatch_calibrated")):
         for dev, m in acc.get(stage, {}).items():

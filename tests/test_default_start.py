@@ -90,7 +90,7 @@ def test_the_train_command_defaults_to_the_side_by_side_start_and_no_parallel_gi
 
     def run_training(task, job, out_dir, **kwargs):
         jobs.append(job)
-        return {"accuracy": {"float": 1.0, "as_trained": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}, "board_samples": 0, "files": {}}
+        return {"accuracy": {"float": 1.0, "unrounded": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}, "board_samples": 0, "files": {}}
 
     monkeypatch.setattr(train_pipeline, "run_training", run_training)
     argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet"]

@@ -195,7 +195,7 @@ def _jobs_of_train(task, tmp_path, monkeypatch):
 
     def run_training(task, job, out_dir, **kwargs):
         jobs.append(job)
-        acc = {"float": 1.0, "as_trained": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
+        acc = {"float": 1.0, "unrounded": 1.0, "quantized": 1.0, "mismatch": {}, "board": 1.0}
         return {"accuracy": acc, "board_samples": 0, "files": {}}
 
     monkeypatch.setattr(train_pipeline, "run_training", run_training)

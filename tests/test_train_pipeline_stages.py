@@ -1,6 +1,6 @@
-"""The ``train`` pipeline's simulated stages (issue #15, session 11): ``float`` is the trained
-values unrounded, ``as_trained`` the network as the training loop simulates it (the
-reference of the mismatched chips; both checked on a trained network in
+"""The ``train`` pipeline's simulated stages (issue #15, session 11): ``unrounded`` is the
+trained latent values as they are, ``float`` the network as the training loop simulates it
+(the reference of the mismatched chips; both checked on a trained network in
 ``test_train_command.py``), and the synapses the chip's weight levels round to 0 are
 counted (:func:`~rockpool_dynapse2.app.train_pipeline.rounded_away`)."""
 
@@ -48,8 +48,8 @@ def test_rounded_away_counts_the_synapses_below_half_the_smallest_level():
     assert rounded_away(unquantized, params) == {"input": 0.0, "recurrent": 0.0}
 
 
-def test_the_float_stage_keeps_the_weights_the_chip_rounds_to_zero():
-    """What ``float`` simulates holds the small weights; what the loop (``as_trained``) and
+def test_the_unrounded_stage_keeps_the_weights_the_chip_rounds_to_zero():
+    """What ``unrounded`` simulates holds the small weights; what the loop (``float``) and
     the chip simulate holds 0 there, and the rest on the core's levels."""
     from rockpool_dynapse2.training.constraints import jax_ops
 

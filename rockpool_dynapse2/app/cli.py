@@ -203,8 +203,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     acc = results["accuracy"]
     print()
     print(f"{'stage':<22}test accuracy")
-    print(f"{'float':<22}{acc['float']:.1%} (the trained values unrounded)")
-    print(f"{'as trained':<22}{acc['as_trained']:.1%} (rounded as in training: the mismatch stages' reference)")
+    print(f"{'float':<22}{acc['float']:.1%} (the trained network, rounded as in training: the mismatch stages' reference)")
+    print(f"{'unrounded':<22}{acc['unrounded']:.1%} (the latent values training rounds; a diagnostic)")
     print(f"{'quantized':<22}{acc['quantized']:.1%}")
     for dev, m in acc["mismatch"].items():
         print(f"{'mismatch ' + dev:<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst of {len(m['chips'])} chips, "

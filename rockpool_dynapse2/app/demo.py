@@ -8,7 +8,8 @@ initial weights. Both are trained with the chip's constraints in the loop (per-c
 parameters on bias codes, 16 weight levels per core, 64 synapses per neuron), then taken
 through every stage of deployment, the test accuracy measured at each:
 
-1. **float**: the trained network without the chip's rounding, in simulation;
+1. **float**: the trained network in floating-point simulation, as the training loop
+   simulates it (its weights on their levels, its currents on bias codes);
 2. **quantized**: the chip-exact network spec
    (:func:`~rockpool_dynapse2.mapping.trained.spec_from_training`), simulated: exactly
    what the configuration holds;

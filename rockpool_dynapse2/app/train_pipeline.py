@@ -4,14 +4,19 @@
 the training library (mismatch injection and the chip's constraints in the loop), and
 measures its test accuracy at every stage:
 
-* ``float``: the trained weights and core parameters without the chip's rounding (the
-  latent values the training loop rounds in its forward pass: the loss never sees them
-  unrounded, so a weight below half its core's smallest level, 0 on the chip, keeps
-  whatever value the straight-through gradient left it; ``rounding`` in ``results.json``
-  says how many);
-* ``as_trained``: the network as the training loop simulates it (weights on 16 levels per
-  core, currents on bias codes, the nominal chip): the network the loss was minimised on
-  and the one the ``mismatch`` chips are copies of, so the reference of their yield;
+* ``float``: the trained network in floating-point simulation, as the training loop
+  simulates it (weights on 16 levels per core, currents on bias codes, the nominal chip):
+  the network the loss was minimised on, the one the ``mismatch`` chips are copies of and
+  the reference of their mean and yield. The chip's constraints are trained in, so this
+  is the network the training made (until session 21, ``as_trained``);
+* ``unrounded``: the latent values the training loop rounds in its forward pass (until
+  session 21, ``float``), a diagnostic: the loss never sees them unrounded, so each keeps
+  whatever value the straight-through gradient left it within its rounding interval
+  (weights gather at the interval's edges, and a weight below half its core's smallest
+  level, 0 on the chip, keeps its start; ``rounding`` in ``results.json`` says how many);
+  summed over many inputs, as with several spikes per step, that can take the unrounded
+  network far from the trained one (session 22's held-out ``dense`` task: 33 % against
+  91 %), which is why it is not the reference;
 * ``quantized``: what the chip holds (currents on bias codes, 16 weight levels per core,
   64 synapses per neuron), simulated from the chip-exact network spec
   (:func:`~rockpool_dynapse2.mapping.trained.spec_from_training`);
@@ -87,7 +92,7 @@ __all__ = [
     "run_training",
 ]
 
-RESULT_KEYS = ("float", "as_trained", "quantized", "mismatch", "mismatch_calibrated", "board")
+RESULT_KEYS = ("float", "unrounded", "quantized", "mismatch", "mismatch_calibrated", "board")
 """The keys of ``results.json``'s ``"accuracy"``."""
 
 CALIBRATION_SAMPLES = 100
@@ -559,8 +564,9 @@ class SimulatedMeasures:
 
 def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: TrainJob,
                       log: Callable[[str], None] = print, prefix: str = "") -> SimulatedMeasures:
-    """The test accuracy in simulation: ``float`` (unrounded), ``as_trained`` (rounded as
-    the training loop rounds), ``quantized`` (from the chip-exact spec) and ``mismatch``
+    """The test accuracy in simulation: ``float`` (the trained network, rounded as the
+    training loop rounds), ``unrounded`` (its latent values), ``quantized`` (from the
+    chip-exact spec) and ``mismatch``
     (per deviation: mean, worst and every chip), as in ``results.json``; the log also gives
     :func:`rounded_away`'s shares, computed once here and returned with them.
     """
@@ -569,23 +575,24 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     from ..training.jax_trainer import counts_jax, in_batches
 
     accuracy: Dict[str, Any] = {}
-    float_counts = counts_jax(model, result.params, task.x_test, quantize=False, snap=False)
-    accuracy["float"] = model.accuracy(float_counts, task.y_test)
-    accuracy["as_trained"] = model.accuracy(counts_jax(model, result.params, task.x_test), task.y_test)  # the settings' rounding
+    accuracy["float"] = model.accuracy(counts_jax(model, result.params, task.x_test), task.y_test)  # the settings' rounding
+    unrounded = counts_jax(model, result.params, task.x_test, quantize=False, snap=False)
+    accuracy["unrounded"] = model.accuracy(unrounded, task.y_test)
     spec = spec_from_training(result)
     net = dynapsim_net_from_spec(spec, "jax")
     q_counts = in_batches(lambda xb: model.readout_counts(np.asarray(net.reset_state()(xb)[0])), task.x_test)
     accuracy["quantized"] = model.output_accuracy(q_counts[:, spec.output_neurons], task.y_test)  # the net gives every neuron
-    log(f"{prefix}test accuracy: float (unrounded) {accuracy['float']:.1%}, as trained (rounded as in the loop) "
-        f"{accuracy['as_trained']:.1%}, quantized (what the chip holds) {accuracy['quantized']:.1%}")
+    log(f"{prefix}test accuracy: float (the trained network, rounded as in the loop) {accuracy['float']:.1%}, "
+        f"quantized (what the chip holds) {accuracy['quantized']:.1%}; unrounded (the latent values the loop rounds) "
+        f"{accuracy['unrounded']:.1%}")
     away = rounded_away(model, result.params)
     log(f"{prefix}rounding: {away['input']:.0%} of the input and {away['recurrent']:.0%} of the recurrent synapses are "
-        "below half their core's smallest weight level (0 on the chip and as trained; the unrounded float network keeps them)")
+        "below half their core's smallest weight level (0 on the chip and as trained; the unrounded network keeps them)")
     accuracy["mismatch"], accuracy["mismatch_calibrated"] = {}, {}
     for dev in job.deviations:
         chips, calibrated = mismatch_accuracies(model, result.params, task, dev, job.chips, seed=job.seed + 1, workers=job.n_workers)
         for key, values in (("mismatch", chips), ("mismatch_calibrated", calibrated)):
-            accuracy[key][f"{dev:g}"] = chip_figures(values, accuracy["float"], accuracy["as_trained"])
+            accuracy[key][f"{dev:g}"] = chip_figures(values, accuracy["float"])
         raw, cal = accuracy["mismatch"][f"{dev:g}"], accuracy["mismatch_calibrated"][f"{dev:g}"]
         log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {raw['mean']:.1%}, worst {raw['worst']:.1%}, "
             f"yield {raw['yield']:.0%}; with each chip's readout calibrated: mean {cal['mean']:.1%}, worst "
@@ -593,18 +600,16 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
     return SimulatedMeasures(accuracy, spec, away)
 
 
-def chip_figures(chips: Sequence[float], float_accuracy: float, as_trained: float) -> Dict[str, Any]:
+def chip_figures(chips: Sequence[float], float_accuracy: float) -> Dict[str, Any]:
     """One deviation's entry of ``results.json``'s ``"mismatch"``: ``mean``, ``worst``,
     ``yield`` (the fraction of the chips within :data:`~rockpool_dynapse2.twin.yield_study.YIELD_MARGIN`,
-    5 points, of ``float``: the issue's definition), ``yield_as_trained`` (the same against
-    ``as_trained``, the network the chips hold, when the unrounded float drifted from it) and
-    ``chips`` (every chip's accuracy)."""
+    5 points, of ``float``, the trained network the chips are copies of: the issue's
+    definition) and ``chips`` (every chip's accuracy)."""
     from ..twin.yield_study import distribution
 
     chips = [float(c) for c in chips]
     of_float = distribution(chips, float_accuracy)
-    return {"mean": of_float["mean"], "worst": of_float["worst"], "yield": of_float["yield"],
-            "yield_as_trained": distribution(chips, as_trained)["yield"], "chips": chips}
+    return {"mean": of_float["mean"], "worst": of_float["worst"], "yield": of_float["yield"], "chips": chips}
 
 
 def mismatch_accuracies(model: ChipModel, params: Dict[str, Any], task: Task, deviation: float, n_chips: int,
@@ -744,7 +749,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None,
                    quick_batch=job.quick and job.batch_size is None, n_classes=task.n_classes,
                    n_test=len(task.x_test), readout_start=model.settings.readout_start,
-                   logits=model.settings.logits, level_pull=model.settings.level_pull, gap=fit_gap(result.history),
+                   logits=model.settings.logits, gap=fit_gap(result.history),
                    inject=model.settings.inject)
     for line in advice:
         log(f"hint: {line}")
@@ -827,18 +832,11 @@ GAP_EPOCHS = 3
 """The last epochs over which :func:`fit_gap` averages training minus validation accuracy."""
 
 LEARNT_LITTLE = 0.5
-"""A float accuracy (or as-trained, if higher) below ``chance + LEARNT_LITTLE (1 - chance)``
+"""A float accuracy (the trained network) below ``chance + LEARNT_LITTLE (1 - chance)``
 (66.7 % for 3 classes, 75 % for 2) is a network that learnt little of its task:
 :func:`hints` then leaves out the mismatch advice (each chip's readout calibration, the
 log's logits), which is about keeping what was learnt (on the held-out ``interval`` task at seed 1, 40.5 % float, it pointed at
 a calibration that lifted the mean to 40.9 %)."""
-
-FLOAT_DRIFT = 0.03
-"""A ``float`` accuracy (the unrounded weights) this far below ``as_trained`` (what the chip
-holds) says the unrounded weights drifted from their levels: :func:`hints` then points at
-``--level-pull`` (session 18: a beat-anomaly run with ``--logits log`` at 88.7 against
-99.5 %; the counts' runs of sessions 16-17 within 2.3 points; session 19: the counts on the
-held-out ``interval`` task at 87.0 against 94.7 %, ``docs/results.md``)."""
 
 
 def _chance_bound(n_classes: int, n_test: int) -> float:
@@ -859,7 +857,7 @@ def fit_gap(history: Sequence[Any], epochs: int = GAP_EPOCHS) -> Optional[float]
 
 def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False,
           quick_batch: bool = False, n_classes: Optional[int] = None, n_test: int = 0,
-          readout_start: float = 0.0, logits: str = "counts", level_pull: float = 0.0,
+          readout_start: float = 0.0, logits: str = "counts",
           gap: Optional[float] = None, inject: bool = True) -> List[str]:
     """What a user could do next, from a run's figures: one sentence per finding, logged
     after the board stage and kept in ``results.json``'s ``"hints"`` (empty: nothing to say).
@@ -880,14 +878,12 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
     * a training accuracy more than :data:`OVERFIT_GAP` above the validation accuracy at
       the run's end (``gap``, :func:`fit_gap`): the network fits its training samples, not
       the task; the readout window (when the whole sample was read) and more samples.
-    * (the mismatch advice above is left out for a network, float or as trained whichever
-      is higher, below :data:`LEARNT_LITTLE` of the way from chance to 1, given ``n_classes``.)
-    * ``float`` more than :data:`FLOAT_DRIFT` below ``as_trained``, without a level pull: the
-      unrounded weights drifted from the chip's levels, so the chip's figures are the
-      network's; ``--level-pull 0.001`` keeps them there, which on the runs measured helped
-      one that learnt early (beat anomalies with ``--logits log``) and kept one that learns
-      late at chance (the held-out ``interval`` task, ``docs/results.md``): a second run
-      to compare, not a fix to take blindly.
+    * (the mismatch advice above is left out for a network whose float accuracy is below
+      :data:`LEARNT_LITTLE` of the way from chance to 1, given ``n_classes``.)
+
+    Until session 21 ``float`` was the unrounded latent values (``unrounded`` now) and a
+    hint pointed at ``--level-pull`` when it fell below the trained network; the trained
+    network is the reference now, and the unrounded one needs no advice.
 
     Args:
         best_epoch: the kept epoch (0-based).
@@ -901,7 +897,6 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
         n_test: the test samples ``float`` was measured on (0: no claim about chance).
         readout_start: the run's readout window (``TrainSettings.readout_start``).
         logits: the run's logits (``TrainSettings.logits``).
-        level_pull: the run's level pull (``TrainSettings.level_pull``).
         gap: training minus validation accuracy at the run's end (:func:`fit_gap`; None: no claim).
         inject: whether the run trained with mismatch injection.
     """
@@ -925,18 +920,16 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
         out.append(f"over the last epochs the network classified its training samples {gap:.0%} better than its "
                    f"validation samples: it fits the samples it trains on more than the task{window}; more training "
                    "samples help too")
-    out += _drift_hint(accuracy, level_pull)
     if n_classes is not None and learnt_little(accuracy, n_classes):
         return out  # robustness advice keeps what was learnt: first learn the task
     return out + _mismatch_hints(accuracy, logits, epochs_run, inject)
 
 
 def learnt_little(accuracy: Dict[str, Any], n_classes: int) -> bool:
-    """Whether a run's network learnt little of its task (:data:`LEARNT_LITTLE`): float or
-    as trained, whichever is higher (a drifted float is not a network that learnt little),
-    below ``chance + LEARNT_LITTLE (1 - chance)``."""
+    """Whether a run's network learnt little of its task (:data:`LEARNT_LITTLE`): its float
+    accuracy (the trained network) below ``chance + LEARNT_LITTLE (1 - chance)``."""
     chance = 1.0 / n_classes
-    return max(accuracy["float"], accuracy.get("as_trained") or 0.0) < chance + LEARNT_LITTLE * (1.0 - chance)
+    return accuracy["float"] < chance + LEARNT_LITTLE * (1.0 - chance)
 
 
 def robust(level: Dict[str, Any], float_accuracy: float) -> bool:
@@ -948,18 +941,6 @@ def robust(level: Dict[str, Any], float_accuracy: float) -> bool:
 
 _LATE_WINDOW = ("; if a sample's class is decided late in it (by the order or timing of its events, as in temporal XOR), "
                 "read only its late part (--readout-start 0.5)")
-
-
-def _drift_hint(accuracy: Dict[str, Any], level_pull: float) -> List[str]:
-    """:func:`hints`' line for a float accuracy below what the chip holds (:data:`FLOAT_DRIFT`)."""
-    as_trained = accuracy.get("as_trained")
-    if as_trained is None or level_pull != 0 or accuracy["float"] >= as_trained - FLOAT_DRIFT:
-        return []
-    return [f"float accuracy {accuracy['float']:.1%} (the unrounded weights) is below what the chip holds "
-            f"({as_trained:.1%} as trained): weights the forward pass rounds drifted from their levels (those "
-            "below half a level, which the chip holds as 0, add drive only to the unrounded network), so read "
-            "the chip's figures (as trained, quantized, board); --level-pull 0.001 keeps the weights at their "
-            "levels, which helped a run that learnt early and stopped one that learnt late (docs/results.md)"]
 
 
 def _mismatch_hints(accuracy: Dict[str, Any], logits: str, epochs_run: int, inject: bool) -> List[str]:
@@ -1024,8 +1005,8 @@ def _plots(out_dir: Path, result: TrainResult, accuracy: Dict[str, Any]) -> Dict
     import matplotlib.pyplot as plt
 
     files = {"training_plot": str(result.plot(out_dir / "training.png"))}
-    stages = ["float", "as trained", "quantized"] + [f"mismatch {k}" for k in accuracy["mismatch"]] + ["board"]
-    values = ([accuracy["float"], accuracy["as_trained"], accuracy["quantized"]] + [v["mean"] for v in accuracy["mismatch"].values()]
+    stages = ["unrounded", "float", "quantized"] + [f"mismatch {k}" for k in accuracy["mismatch"]] + ["board"]
+    values = ([accuracy["unrounded"], accuracy["float"], accuracy["quantized"]] + [v["mean"] for v in accuracy["mismatch"].values()]
               + [accuracy["board"]])
     worst = [np.nan] * 3 + [v["worst"] for v in accuracy["mismatch"].values()] + [np.nan]
     fig, ax = plt.subplots(figsize=(7.6, 3.6))

@@ -430,10 +430,13 @@ def board_accuracy(result: Any, mapped: Any, x: np.ndarray, y: np.ndarray, board
 
 
 def float_accuracy(result: Any, x: np.ndarray, y: np.ndarray) -> float:
-    """The accuracy of the trained network without the chip's rounding (the study's reference)."""
+    """The float accuracy (the study's reference): the trained network in floating-point
+    simulation, as the training loop simulates it (its weights on their levels, its
+    currents on bias codes), as ``train``'s ``float`` (until session 21 the unrounded
+    latent values, which can sit far from the trained network: ``train_pipeline``)."""
     from ..training.jax_trainer import counts_jax
 
-    counts = counts_jax(result.model, result.params, np.asarray(x, dtype=np.float32), quantize=False, snap=False)
+    counts = counts_jax(result.model, result.params, np.asarray(x, dtype=np.float32))
     return result.model.accuracy(counts, y)
 
 
