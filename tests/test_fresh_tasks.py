@@ -29,10 +29,16 @@ def task(request):
 def test_shapes_counts_and_balanced_labels(task):
     x = np.concatenate([task.x_train, task.x_test])
     y = np.concatenate([task.y_train, task.y_test])
-    assert x.shape[0] == N and task.x_train.shape[0] == task.x_test.shape[0] == N // 2
-    assert np.all(x >= 0) and np.all(x == np.round(x))
-    assert np.all(np.bincount(y, minlength=task.n_classes) == N // task.n_classes)
+    assert x.shape[0] == N and np.all(x >= 0) and np.all(x == np.round(x))
     assert len(task.class_names) == task.n_classes
+    if task.name == "imbalanced":  # shares 40 / 30 / 20 / 10 %, half of every class in each split
+        share = np.bincount(y, minlength=4) / N
+        assert np.all(np.abs(share - [0.4, 0.3, 0.2, 0.1]) < 0.12), share  # 4 standard errors of 300 draws
+        train, test = np.bincount(task.y_train, minlength=4), np.bincount(task.y_test, minlength=4)
+        assert np.all(np.abs(train - test) <= 1) and np.all(train > 0)
+        return
+    assert task.x_train.shape[0] == task.x_test.shape[0] == N // 2
+    assert np.all(np.bincount(y, minlength=task.n_classes) == N // task.n_classes)
 
 
 def test_every_class_has_the_same_expected_totals(task):
