@@ -304,6 +304,16 @@ def verdict(row: Dict[str, Any]) -> str:
     return targets(row, row.get("lif"))
 
 
+def today(row: Dict[str, Any]) -> Dict[str, Any]:
+    """A row measured before session 22 in today's terms: its ``as_trained`` (the trained
+    network) as ``float`` and the yields against it; its ``float`` (then the unrounded
+    latent values) as ``unrounded``. Rows of session 22 on are returned as they are."""
+    if "unrounded" in row or row.get("as_trained") is None:
+        return row
+    moved = {k.replace("yield_as_trained_", "yield_"): v for k, v in row.items() if "yield_as_trained_" in k}
+    return {**row, "float": row["as_trained"], "unrounded": row["float"], **moved}
+
+
 def table(rows: List[Dict[str, Any]]) -> str:
     head = ["task", "seed", "(n, T, C), dt", "count regr.", "timing regr.", "LIF count / late", "float", "quantized",
             "30 % mean / worst", "30 % yield", "board", "train s", "targets"]
@@ -330,6 +340,8 @@ def main() -> None:
     parser.add_argument("--train-args", default="", help="extra train arguments, split as a shell would; give them "
                         "with =, e.g. --train-args=\"--no-injection\" (default: none)")
     parser.add_argument("--table-only", action="store_true", help="print the table of --jsonl without running anything")
+    parser.add_argument("--today", action="store_true", help="print rows measured before session 22 in today's terms "
+                        "(float: the trained network, their as_trained; the yields against it)")
     args = parser.parse_args()
     extra = shlex.split(args.train_args)
     rows = _done(args.jsonl)
@@ -345,7 +357,7 @@ def main() -> None:
                 print(json.dumps(rows[-1]), flush=True)
                 with open(args.jsonl, "a") as f:
                     f.write(json.dumps(rows[-1]) + "\n")
-    print(table(rows))
+    print(table([today(r) for r in rows] if args.today else rows))
 
 
 if __name__ == "__main__":
