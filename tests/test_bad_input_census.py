@@ -841,6 +841,8 @@ TRAINING_CASES: List[Case] = [
     *sweep("TrainSettings.level_pull", lambda v: TR.TrainSettings(level_pull=v), PVE,
            float16=setting("level_pull"), zero=setting("level_pull"), tiny=setting("level_pull")),
     Case("TrainSettings.level_pull[one]", lambda v: TR.TrainSettings(level_pull=v), 1.0, PVE),  # 1 would forget the gradient's step
+    *sweep("TrainSettings.keep_tolerance", lambda v: TR.TrainSettings(keep_tolerance=v), PVE,
+           float16=setting("keep_tolerance"), zero=setting("keep_tolerance"), tiny=setting("keep_tolerance")),
 ]
 
 

@@ -423,6 +423,33 @@ def test_the_tracker_forgets_the_ramps_best_and_waits_for_its_end():
     assert run([0.1, 0.5, 0.6, 0.7, 0.8, 0.9], keep_from=3, patience=2) == (3, 3, 5)  # no stop at 2: the ramp
 
 
+def test_the_tracker_keeps_the_later_of_epochs_within_the_tolerance():
+    """``keep_tolerance``: a validation loss within the tolerance of the lowest so far is a
+    tie and the later epoch is kept; the bar stays the lowest (ties do not creep upwards);
+    a tie resets early stopping's count; 0 keeps strictly the lowest (an equal loss too)."""
+    from rockpool_dynapse2.training.model import TrainSettings
+    from rockpool_dynapse2.training.result import EpochTracker, TrainResult
+
+    def run(val_losses, tolerance, patience=0):
+        result = TrainResult(model=None, params=None, backend="jax")
+        tracker = EpochTracker(result, patience, tolerance=tolerance)
+        stopped = None
+        for epoch, v in enumerate(val_losses):
+            tracker.step(1.0, 1.0)
+            if tracker.end_epoch(epoch, 0.01, (v, 0.5), lambda e=epoch: {"epoch": e}):
+                stopped = epoch
+                break
+        return result.best_epoch, stopped
+
+    losses = [0.5, 0.010, 0.015, 0.030, 0.012, 0.2]  # session 22: a loss near 0 from epoch 2 on
+    assert run(losses, 0.0) == (1, None)
+    assert run(losses, 0.01) == (4, None)  # 0.030 is no tie of 0.010 (0.020 is the bar), 0.012 is
+    assert run([0.1, 0.105, 0.108, 0.112], 0.01) == (2, None)  # the bar is 0.1 + 0.01, not the last tie's
+    assert run([0.1, 0.1], 0.0) == (0, None)  # equal is not lower
+    assert run([0.1, 0.105, 0.105, 0.3, 0.3], 0.01, patience=2) == (2, 4)  # each tie restarts the wait
+    assert TrainSettings().keep_tolerance == 0.0
+
+
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_both_loops_keep_an_epoch_at_the_whole_deviation(burst_task, backend, monkeypatch):
     """Both loops give their tracker the settings' ``keep_from``; with a ramp of 2 of 3 epochs
@@ -430,20 +457,21 @@ def test_both_loops_keep_an_epoch_at_the_whole_deviation(burst_task, backend, mo
     from rockpool_dynapse2.training import jax_trainer, result, torch_trainer
 
     module = jax_trainer if backend == "jax" else torch_trainer
-    given = []
+    given, tolerances = [], []
 
     class Recording(result.EpochTracker):
-        def __init__(self, *args, keep_from=0, **kwargs):
+        def __init__(self, *args, keep_from=0, tolerance=0.0, **kwargs):
             given.append(keep_from)
-            super().__init__(*args, keep_from=keep_from, **kwargs)
+            tolerances.append(tolerance)
+            super().__init__(*args, keep_from=keep_from, tolerance=tolerance, **kwargs)
 
     monkeypatch.setattr(module, "EpochTracker", Recording)
     train = jax_trainer.train_jax if backend == "jax" else torch_trainer.train_torch
     x, y = burst_task(**BURSTS, n=32)
     common = dict(epochs=3, learning_rate=0.02, inject=True, inject_ramp=2, validation_fraction=0.25)
     kept = train(_small_model(**common), x, y)
-    train(_small_model(**common, keep_during_ramp=True), x, y)
-    assert given == [1, 0]
+    train(_small_model(**common, keep_during_ramp=True, keep_tolerance=0.25), x, y)
+    assert given == [1, 0] and tolerances == [0.0, 0.25]
     val = kept.curve("val_loss")
     assert kept.best_epoch == 1 + int(np.argmin(val[1:]))
 

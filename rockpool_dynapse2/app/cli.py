@@ -192,7 +192,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
                    learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average,
                    workers=args.workers, logits=args.logits, temperature=args.temperature,
-                   level_pull=args.level_pull)
+                   level_pull=args.level_pull, keep_tolerance=args.keep_tolerance)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -531,7 +531,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the scale T of the logits (default: 4 with --logits log, 1 with counts)")
     train.add_argument("--level-pull", type=float, default=None, metavar="F",
                        help="after every step, move each weight's unrounded value this fraction of the way to the "
-                            "level the chip holds for it (default: 0), so that 'float' stays the network trained")
+                            "level the chip holds for it (default: 0), so that 'unrounded' stays the network trained")
+    train.add_argument("--keep-tolerance", type=float, default=None, metavar="L",
+                       help="keep the later epoch where its validation loss is within L (nats) of the lowest so far "
+                            "(default: 0, the lowest)")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",

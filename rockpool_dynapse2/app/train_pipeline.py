@@ -259,6 +259,9 @@ class TrainJob:
         level_pull: the fraction of the way each weight's unrounded value moves to its
             level after every step (``TrainSettings.level_pull``; default, :attr:`pull`:
             ``TrainSettings``' 0).
+        keep_tolerance: validation losses within this much (nats) of the lowest count as
+            ties and the later epoch is kept (``TrainSettings.keep_tolerance``; default,
+            :attr:`tolerance`: ``TrainSettings``' 0).
     """
 
     backend: str = "jax"
@@ -287,6 +290,7 @@ class TrainJob:
     logits: Optional[str] = None
     temperature: Optional[float] = None
     level_pull: Optional[float] = None
+    keep_tolerance: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -410,6 +414,11 @@ class TrainJob:
         return TrainSettings.level_pull if self.level_pull is None else self.level_pull
 
     @property
+    def tolerance(self) -> float:
+        """The kept epoch's tie tolerance: ``keep_tolerance`` if given, else ``TrainSettings``'."""
+        return TrainSettings.keep_tolerance if self.keep_tolerance is None else self.keep_tolerance
+
+    @property
     def readout_fraction(self) -> float:
         """The readout window the job trains with: ``readout_start`` if given, else
         :data:`READOUT_START`."""
@@ -423,7 +432,7 @@ class TrainJob:
                 "readout_start": self.readout_fraction, "batch_size": self.n_batch,
                 "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
                 "average": self.decay, "workers": self.n_workers, "logits": self.loss_logits,
-                "temperature": self.logit_scale, "level_pull": self.pull}
+                "temperature": self.logit_scale, "level_pull": self.pull, "keep_tolerance": self.tolerance}
 
 
 _OPTIONAL_REALS = {
@@ -433,6 +442,7 @@ _OPTIONAL_REALS = {
     "initial_drive": dict(low=0.0, low_open=True),
     "temperature": dict(low=float(np.finfo(np.float32).tiny), high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "level_pull": dict(low=0.0, high=1.0, high_open=True),
+    "keep_tolerance": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
 }
 """The bounds of :class:`TrainJob`'s optional real numbers (``None``: the default)."""
 
@@ -506,7 +516,8 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              learning_rate=job.peak_learning_rate,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay,
-                             logits=job.loss_logits, temperature=job.temperature, level_pull=job.pull)
+                             logits=job.loss_logits, temperature=job.temperature, level_pull=job.pull,
+                             keep_tolerance=job.tolerance)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)

@@ -316,7 +316,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     rng = np.random.default_rng(s.seed + 1)
     key = jax.random.PRNGKey(s.seed)
     result = TrainResult(model=model, params=jax.tree_util.tree_map(np.asarray, params), backend="jax")
-    tracker = EpochTracker(result, s.patience, progress, keep_from=s.keep_from)
+    tracker = EpochTracker(result, s.patience, progress, keep_from=s.keep_from, tolerance=s.keep_tolerance)
     average = params  # the moving average (TrainSettings.average; with 0, the last step's quantities)
     try:  # the threads of a ThreadedStep end with the run, whatever ends it
         for epoch in range(s.epochs):

@@ -199,13 +199,18 @@ class EpochTracker:
             shorter than ``keep_from + 1`` epochs still returns its best). Training with an
             injection ramp starts here at the ramp's last epoch
             (:meth:`~.model.TrainSettings.keep_from`).
+        tolerance: a score at most this much above the lowest so far is a tie, and the
+            later epoch is kept (:attr:`~.model.TrainSettings.keep_tolerance`; 0: strictly
+            lower). The bar stays the lowest score seen, so ties do not creep upwards.
     """
 
-    def __init__(self, result: TrainResult, patience: int, progress: Any = None, keep_from: int = 0):
+    def __init__(self, result: TrainResult, patience: int, progress: Any = None, keep_from: int = 0,
+                 tolerance: float = 0.0):
         self.result = result
         self.patience = patience
         self.progress = progress
         self.keep_from = keep_from
+        self.tolerance = tolerance
         self.best = np.inf
         self.waited = 0
         self.start = time.perf_counter()
@@ -252,8 +257,8 @@ class EpochTracker:
         score = record.val_loss if validation is not None else record.loss
         if epoch == self.keep_from:  # the first epoch that counts: the ramp's best are forgotten
             self.best, self.waited = np.inf, 0
-        if np.isfinite(score) and score < self.best:
-            self.best, self.waited = score, 0
+        if np.isfinite(score) and (score < self.best or (self.tolerance > 0 and score <= self.best + self.tolerance)):
+            self.best, self.waited = min(score, self.best), 0
             self.result.params = params()
             self.result.best_epoch = epoch
         else:

@@ -208,7 +208,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
         drawn = _chip_noise(model, s.validation_chips, sigma, torch.Generator().manual_seed(s.seed + VALIDATION_CHIP_SEED))
         val_noise = around_chip(fixed, drawn)
     result = TrainResult(model=model, params=_numpy(p), backend="torch")
-    tracker = EpochTracker(result, s.patience, progress, keep_from=s.keep_from)
+    tracker = EpochTracker(result, s.patience, progress, keep_from=s.keep_from, tolerance=s.keep_tolerance)
     average = _Average(p, s.average)
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))

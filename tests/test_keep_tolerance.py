@@ -1,0 +1,40 @@
+"""``keep_tolerance`` (issue #15, session 22): validation losses within a tolerance of the
+lowest count as ties and the later epoch is kept. The tracker's rule is tested in
+``test_training.py``; here the ``train`` command's option, its checks and the saved network."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rockpool_dynapse2.errors import ParameterValueError
+
+
+def test_train_takes_a_keep_tolerance_that_reaches_the_model_and_results(tmp_path, train_jobs):
+    from rockpool_dynapse2.app.cli import main
+    from rockpool_dynapse2.app.train_pipeline import TrainJob, build_model
+
+    rng = np.random.default_rng(1)
+    x, y = rng.poisson(0.2, (24, 20, 4)).astype(np.float32), np.arange(24) % 2
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
+    for extra in ([], ["--keep-tolerance", "0.01"]):
+        assert main(argv + extra) == 0
+    assert [build_model(task, job).settings.keep_tolerance for task, job in train_jobs] == [0.0, 0.01]
+    assert [j.resolved()["keep_tolerance"] for _, j in train_jobs] == [0.0, 0.01]  # results.json's "job"
+    for bad in (-0.01, float("nan"), float("inf"), "0.1", True):
+        with pytest.raises(ParameterValueError, match="--keep-tolerance"):
+            TrainJob(keep_tolerance=bad)
+
+
+def test_a_network_saved_before_the_option_reloads_with_strictly_the_lowest(tmp_path):
+    from rockpool_dynapse2.training import ChipModel, NetworkLayout, TrainResult, TrainSettings, load_parameters, save_parameters
+
+    model = ChipModel(NetworkLayout.layered(4, [4], 2, per_class=1), TrainSettings(keep_tolerance=0.02))
+    path = save_parameters(tmp_path / "n.npz", TrainResult(model, model.initial_parameters(), "jax"))
+    assert load_parameters(path).model.settings.keep_tolerance == 0.02
+    data = dict(np.load(path))
+    meta = json.loads(str(data.pop("meta")))
+    del meta["settings"]["keep_tolerance"]
+    np.savez(tmp_path / "old.npz", meta=np.array(json.dumps(meta)), **data)
+    assert load_parameters(tmp_path / "old.npz").model.settings.keep_tolerance == 0.0
