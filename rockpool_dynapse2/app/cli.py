@@ -534,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "level the chip holds for it (default: 0), so that 'unrounded' stays the network trained")
     train.add_argument("--keep-tolerance", type=float, default=None, metavar="L",
                        help="keep the later epoch where its validation loss is within L (nats) of the lowest so far "
-                            "(default: 0, the lowest)")
+                            "(default: 0.01; 0: the lowest)")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",
