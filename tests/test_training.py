@@ -398,22 +398,29 @@ def test_the_kept_epoch_is_picked_after_the_ramp():
     assert TrainSettings(inject_ramp=13, keep_during_ramp=True).keep_from == 0
 
 
+def _track(val_losses, patience=0, **tracker):
+    """An :class:`EpochTracker` fed one epoch per validation loss: ``(best epoch, epoch of
+    the kept parameters, epoch it stopped at or None)``."""
+    from rockpool_dynapse2.training.result import EpochTracker, TrainResult
+
+    result = TrainResult(model=None, params=None, backend="jax")
+    tracker = EpochTracker(result, patience, **tracker)
+    stopped = None
+    for epoch, v in enumerate(val_losses):
+        tracker.step(1.0, 1.0)
+        if tracker.end_epoch(epoch, 0.01, (v, 0.5), lambda e=epoch: {"epoch": e}):
+            stopped = epoch
+            break
+    return result.best_epoch, result.params["epoch"], stopped
+
+
 def test_the_tracker_forgets_the_ramps_best_and_waits_for_its_end():
     """An epoch before ``keep_from`` is kept only until one from ``keep_from`` on ends (then
     the best of those is kept, even with a higher validation loss than the ramp's), and early
     stopping does not stop during the ramp."""
-    from rockpool_dynapse2.training.result import EpochTracker, TrainResult
 
     def run(val_losses, keep_from, patience=0):
-        result = TrainResult(model=None, params=None, backend="jax")
-        tracker = EpochTracker(result, patience, keep_from=keep_from)
-        stopped = None
-        for epoch, v in enumerate(val_losses):
-            tracker.step(1.0, 1.0)
-            if tracker.end_epoch(epoch, 0.01, (v, 0.5), lambda e=epoch: {"epoch": e}):
-                stopped = epoch
-                break
-        return result.best_epoch, result.params["epoch"], stopped
+        return _track(val_losses, patience, keep_from=keep_from)
 
     losses = [0.9, 0.2, 0.5, 0.4, 0.6]
     assert run(losses, keep_from=0) == (1, 1, None)
@@ -428,18 +435,11 @@ def test_the_tracker_keeps_the_later_of_epochs_within_the_tolerance():
     tie and the later epoch is kept; the bar stays the lowest (ties do not creep upwards);
     a tie resets early stopping's count; 0 keeps strictly the lowest (an equal loss too)."""
     from rockpool_dynapse2.training.model import TrainSettings
-    from rockpool_dynapse2.training.result import EpochTracker, TrainResult
 
     def run(val_losses, tolerance, patience=0):
-        result = TrainResult(model=None, params=None, backend="jax")
-        tracker = EpochTracker(result, patience, tolerance=tolerance)
-        stopped = None
-        for epoch, v in enumerate(val_losses):
-            tracker.step(1.0, 1.0)
-            if tracker.end_epoch(epoch, 0.01, (v, 0.5), lambda e=epoch: {"epoch": e}):
-                stopped = epoch
-                break
-        return result.best_epoch, stopped
+        best, kept, stopped = _track(val_losses, patience, tolerance=tolerance)
+        assert kept == best  # the parameters are the kept epoch's
+        return best, stopped
 
     losses = [0.5, 0.010, 0.015, 0.030, 0.012, 0.2]  # session 22: a loss near 0 from epoch 2 on
     assert run(losses, 0.0) == (1, None)
