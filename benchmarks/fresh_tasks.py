@@ -292,7 +292,8 @@ def measure(name: str, seed: int, runs: Path, lif: bool, extra: List[str]) -> Di
 
 
 LEARNT = 0.1
-"""A network within this much of chance (``1 / K``) has not learnt the task: its row's
+"""A network within this much of chance (the largest test class's share, ``1 / K`` for
+``K`` balanced classes: :func:`references`) has not learnt the task: its row's
 robustness targets, met by a network that answers at chance on every chip, are not read."""
 
 

@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study_training import _done, _yield  # noqa: E402  (the study's yield rule and resumable rows)
+from study_training import _done, _yield, trained_accuracy  # noqa: E402  (the study's yield rule and resumable rows)
 
 TASKS = ("rate-frequency", "temporal-xor", "beat-anomaly", "burst-detection", "emg-gesture", "frozen-noise")
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
@@ -101,7 +101,7 @@ def row_from_results(results: Dict[str, Any]) -> Dict[str, Any]:
     here under both names, so that rows of every session share their columns) and
     ``unrounded`` the latent values (``float`` before)."""
     acc = results["accuracy"]
-    as_trained = acc.get("as_trained", acc["float"] if "unrounded" in acc else None)
+    as_trained = trained_accuracy(acc)
     ref = {"": acc["float"], "as_trained_": as_trained}
     row = {"float": acc["float"], "as_trained": as_trained, "unrounded": acc.get("unrounded"), "quantized": acc["quantized"],
            "board": acc["board"],

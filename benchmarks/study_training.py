@@ -64,6 +64,13 @@ def _yield(chips: List[float], reference: float, points: float = 0.05) -> float:
     return float(np.mean(np.asarray(chips) >= reference - points))
 
 
+def trained_accuracy(acc: Dict[str, Any]) -> Optional[float]:
+    """The trained network's test accuracy of a ``results.json``'s ``"accuracy"`` of any
+    session: ``as_trained`` until session 21, ``float`` since session 22 (whose results have
+    ``unrounded``), None before session 11 (neither)."""
+    return acc.get("as_trained", acc["float"] if "unrounded" in acc else None)
+
+
 def _key(row: Dict[str, Any]) -> tuple:
     return (row["task"], row["seed"], row["backend"], row["inject"], row.get("epochs"), row.get("samples"), row.get("chips"),
             row.get("per_class"), row.get("inject_ramp", 0), row.get("readout_start", 0.0),  # rows before session 12: 0, 0.0
@@ -122,7 +129,7 @@ def run(args: argparse.Namespace) -> List[Dict[str, Any]]:
                         res = run_training(task, job, Path(out), log=lambda m: None, epoch_log=lambda r: None)
                         wall = time.perf_counter() - t0
                     acc = res["accuracy"]
-                    as_trained = acc.get("as_trained", acc["float"])  # session 22: float is the trained network
+                    as_trained = trained_accuracy(acc)  # session 22: float is the trained network
                     row = {
                         **setting,
                         "float": acc["float"], "as_trained": as_trained, "unrounded": acc.get("unrounded"),
