@@ -47,6 +47,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from study_training import _done, _yield, trained_accuracy  # noqa: E402  (the study's yield rule and resumable rows)
 
 TASKS = ("rate-frequency", "temporal-xor", "beat-anomaly", "burst-detection", "emg-gesture", "frozen-noise")
+
+MANY_CLASSES = {
+    "rate-frequency-10": ("rate-frequency", {"frequencies": (3.0, 4.0, 5.33, 7.11, 9.49, 12.65, 16.87, 22.49, 30.0, 40.0)}),
+    "frozen-noise-10": ("frozen-noise", {"n_classes": 10}),
+}
+"""Ten-class members of two built-in task families (session 23), to set what ``train``
+does with many classes on (the held-out ``patterns10`` of ``fresh_tasks.py`` stays a
+check): rate-frequency with ten modulation frequencies, 3 to 40 Hz a third apart
+(``numpy.geomspace(3, 40, 10)``, rounded), and frozen noise with ten patterns."""
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 DEVIATIONS = ("0.2", "0.3")
 
@@ -69,7 +78,8 @@ def write_data(task_name: str, samples: int, seed: int, path: Path) -> Path:
         return path
     from rockpool_dynapse2.app.tasks import make_task
 
-    task = make_task(task_name, samples, seed)
+    family, kwargs = MANY_CLASSES.get(task_name, (task_name, {}))
+    task = make_task(family, samples, seed, **kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, x_train=task.x_train, y_train=task.y_train, x_test=task.x_test, y_test=task.y_test,
@@ -205,7 +215,7 @@ def table(rows: List[Dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS + tuple(MANY_CLASSES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--samples", type=int, default=1200, help="samples per task, half train and half test (default: 1200)")
     parser.add_argument("--variant", type=parse_variant, action="append", default=[], metavar="NAME=ARGS",
