@@ -22,8 +22,7 @@ from rockpool_dynapse2.simulation import torch_loop
 N_IN, N, T = 8, 4, 200
 ISCALE = 1e-9
 TARGET = 10.0  # spikes per neuron over T steps
-LR = 30.0  # the surrogate (sharpness 3) gives about a third of the old slope near threshold, and since
-# session 23 the positive feedback passes no gradient to I_mem (simulation.membrane): about a tenth again
+LR = 3.0  # the surrogate (sharpness 3) gives about a third of the old slope near threshold
 STEPS = 10
 
 

@@ -15,17 +15,10 @@ NMDA voltage gate:
     dI_mem  = I_mem / (tau_mem (I_mem + Igain_mem)) * (I_inf + f_fb - I_mem (1 + (I_ahp + I_shunt) / Itau_mem)) dt
     I_mem   = max(I_mem + dI_mem, Io);   V_mem = Ut / kappa * log(I_mem / Io)
 
-The positive feedback ``f_fb`` carries no gradient to the membrane current, neither
-through the voltage (its exponential) nor through its factor ``I_mem + Igain_mem``; it
-still does to ``Igain_mem`` and the leak. Both paths are the spike's upswing, whose
-derivative the surrogate stands for (as the reset's). Through the exponential, gradients
-grew without bound over long sequences (NaN after about 1000 steps of a recurrent network
-in float32). Through the factor, ``d f_fb / d I_mem = I_fb / I_leak`` is the largest term
-of a step's derivative ``d I_mem(t+1) / d I_mem(t)`` near threshold: on mismatched chips
-during training it grew the backward pass exponentially (session 23: a ten-class network's
-gradient norm reached 1e5-3e8 for many steps, a 450-step sample's input cotangent grew
-1.6 million-fold back to its start; with the factor cut, 60-fold). The forward pass is
-unchanged.
+The voltage that drives the positive feedback carries no gradient: through the
+exponential feedback, gradients grow without bound over long sequences (NaN after about
+1000 steps of a recurrent network in float32); with it cut, as the reset's, they stay
+finite. The forward pass is unchanged.
 
 ``I_leak`` is subtracted twice (once in ``I_in``, once in ``I_inf``), exactly as in
 Rockpool 3.1; we keep it so for comparability. SHUNT inhibition adds to the leak and to
@@ -104,7 +97,7 @@ def membrane_terms(
     iin = ops.maximum(ops.where(refractory, 0.0, iin_raw), c.Io)
     imem_inf = c.mem_gain_ratio * (iin - ileak)
     ifb = c.Io * f_feedback
-    f_imem = (ifb / ileak) * (ops.stop_gradient(imem) + c.Igain_mem)
+    f_imem = (ifb / ileak) * (imem + c.Igain_mem)
     tau_mem = dpi_time_constant(ileak, c.C_mem, c.Ut, c.kappa)
     rate = imem / (tau_mem * (imem + c.Igain_mem))
     drive = imem_inf + f_imem - (imem * (1.0 + (inhibition / c.Itau_mem)))

@@ -78,10 +78,10 @@ def neuron_update_vjp(
     g_drive = g_update * (m.rate * c.dt)
     g_rate = g_update * (m.drive * c.dt)
     imem_plus_gain = imem + c.Igain_mem
-    g_imem = (  # the positive feedback f_imem passes no gradient to I_mem (see .membrane)
+    g_imem = (
         g_update
         + g_rate * (m.rate * c.Igain_mem / (imem * imem_plus_gain))
-        - g_drive * (1.0 + m.inhibition / c.Itau_mem)
+        + g_drive * (m.f_imem / imem_plus_gain - (1.0 + m.inhibition / c.Itau_mem))
     )
     g_iin = g_drive * c.mem_gain_ratio
     g_isyn_net = ops.where((state.timer_ref > 0.0) | (m.iin_raw <= c.Io), 0.0, g_iin)
