@@ -334,10 +334,15 @@ def values_of(name: str, expected: Callable[[Any], Any]) -> Accepted:
     return Accepted(check)
 
 
-def max_spikes(mod: Any) -> float:
-    """A module's ``max_spikes_per_dt`` (static configuration in JAX, a simulation parameter in torch)."""
+def max_spikes(mod: Any, name: str = "max_spikes_per_dt") -> float:
+    """A module's ``max_spikes_per_dt`` or another static setting (static configuration in
+    JAX, a simulation parameter in torch)."""
     static = dict(getattr(mod, "_static", ()))
-    return float(static["max_spikes_per_dt"] if static else mod.max_spikes_per_dt)
+    return float(static[name] if static else getattr(mod, name))
+
+
+FEEDBACK_SHARE = Accepted(lambda v, m: max_spikes(m, "feedback_gradient") == float(v))
+"""A module keeps the ``feedback_gradient`` it was given, as a float."""
 
 
 def simulation_cases(backend: str) -> List[Case]:
@@ -363,6 +368,10 @@ def simulation_cases(backend: str) -> List[Case]:
         Case(f"{b}.w_rec[1e300]", lambda v: cls()(3, w_rec=v), np.full((3, 3), 1e300), PVE),
         *sweep(f"{b}.max_spikes_per_dt", lambda v: cls()(3, max_spikes_per_dt=v), PVE,
                inf=Accepted(lambda v, m: max_spikes(m) == v), huge=Accepted(lambda v, m: max_spikes(m) == v)),
+        *sweep(f"{b}.feedback_gradient", lambda v: cls()(3, feedback_gradient=v), PVE,
+               float16=FEEDBACK_SHARE, zero=FEEDBACK_SHARE, tiny=FEEDBACK_SHARE),
+        Case(f"{b}.feedback_gradient[half]", lambda v: cls()(3, feedback_gradient=v), 0.5, FEEDBACK_SHARE),
+        Case(f"{b}.feedback_gradient[above one]", lambda v: cls()(3, feedback_gradient=v), 1.5, PVE),
         *sweep(f"{b}.trainable", lambda v: cls()(3, trainable=v), PVE, str=UPE),
         Case(f"{b}.trainable[name]", lambda v: cls()(3, trainable=v), "Itau_mem",
              Accepted(lambda v, m: "Itau_mem" in m.parameters() and "Ispkthr" not in m.parameters())),
@@ -843,6 +852,9 @@ TRAINING_CASES: List[Case] = [
     Case("TrainSettings.level_pull[one]", lambda v: TR.TrainSettings(level_pull=v), 1.0, PVE),  # 1 would forget the gradient's step
     *sweep("TrainSettings.keep_tolerance", lambda v: TR.TrainSettings(keep_tolerance=v), PVE,
            float16=setting("keep_tolerance"), zero=setting("keep_tolerance"), tiny=setting("keep_tolerance")),
+    *sweep("TrainSettings.feedback_gradient", lambda v: TR.TrainSettings(feedback_gradient=v), PVE,
+           float16=setting("feedback_gradient"), zero=setting("feedback_gradient"), tiny=setting("feedback_gradient")),
+    Case("TrainSettings.feedback_gradient[above one]", lambda v: TR.TrainSettings(feedback_gradient=v), 1.01, PVE),
 ]
 
 

@@ -73,9 +73,11 @@ def _case(seed: int, signed: bool, idle: tuple):
     [(True, (1, 3)), (True, ()), (False, ())],
     ids=["signed-idle-nmda-shunt", "signed-all-types", "multi-synapse"],
 )
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_step_vjp_equals_autodiff(signed, idle, seed):
+@pytest.mark.parametrize("seed, share", [(0, 1.0), (1, 1.0), (2, 1.0), (0, 0.5), (1, 0.0)])
+def test_step_vjp_equals_autodiff(signed, idle, seed, share):
+    """At every share of the positive feedback factor's derivative (``feedback_gradient``)."""
     c, state, u, rng = _case(seed, signed, idle)
+    c = c._replace(feedback_gradient=share)
     split = split_signed_input if signed else split_multi_input
     max_spikes = jnp.asarray(np.inf)
 

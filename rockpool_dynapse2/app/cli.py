@@ -192,7 +192,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
                    learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average,
                    workers=args.workers, logits=args.logits, temperature=args.temperature,
-                   level_pull=args.level_pull, keep_tolerance=args.keep_tolerance)
+                   level_pull=args.level_pull, keep_tolerance=args.keep_tolerance,
+                   feedback_gradient=args.feedback_gradient)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -535,6 +536,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--keep-tolerance", type=float, default=None, metavar="L",
                        help="keep the later epoch where its validation loss is within L (nats) of the lowest so far "
                             "(default: 0.01; 0: the lowest)")
+    train.add_argument("--feedback-gradient", type=float, default=None, metavar="F",
+                       help="keep this share (0..1) of the derivative of the membrane's positive feedback factor in the "
+                            "backward pass (default: 1, exact); less bounds the gradient of large recurrent networks on "
+                            "mismatched chips (docs/training.md). The simulation itself is the same")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",

@@ -273,6 +273,9 @@ class TrainJob:
         keep_tolerance: validation losses within this much (nats) of the lowest count as
             ties and the later epoch is kept (``TrainSettings.keep_tolerance``; default,
             :attr:`tolerance`: :data:`KEEP_TOLERANCE`; 0: the lowest, as before session 22).
+        feedback_gradient: the share of the membrane's positive feedback factor's
+            derivative the backward pass keeps (``TrainSettings.feedback_gradient``;
+            default, :attr:`feedback_share`: ``TrainSettings``' 1, the exact derivative).
     """
 
     backend: str = "jax"
@@ -302,6 +305,7 @@ class TrainJob:
     temperature: Optional[float] = None
     level_pull: Optional[float] = None
     keep_tolerance: Optional[float] = None
+    feedback_gradient: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -430,6 +434,11 @@ class TrainJob:
         return KEEP_TOLERANCE if self.keep_tolerance is None else self.keep_tolerance
 
     @property
+    def feedback_share(self) -> float:
+        """The feedback factor's derivative share: ``feedback_gradient`` if given, else ``TrainSettings``'."""
+        return TrainSettings.feedback_gradient if self.feedback_gradient is None else self.feedback_gradient
+
+    @property
     def readout_fraction(self) -> float:
         """The readout window the job trains with: ``readout_start`` if given, else
         :data:`READOUT_START`."""
@@ -443,7 +452,8 @@ class TrainJob:
                 "readout_start": self.readout_fraction, "batch_size": self.n_batch,
                 "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
                 "average": self.decay, "workers": self.n_workers, "logits": self.loss_logits,
-                "temperature": self.logit_scale, "level_pull": self.pull, "keep_tolerance": self.tolerance}
+                "temperature": self.logit_scale, "level_pull": self.pull, "keep_tolerance": self.tolerance,
+                "feedback_gradient": self.feedback_share}
 
 
 _OPTIONAL_REALS = {
@@ -454,6 +464,7 @@ _OPTIONAL_REALS = {
     "temperature": dict(low=float(np.finfo(np.float32).tiny), high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "level_pull": dict(low=0.0, high=1.0, high_open=True),
     "keep_tolerance": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
+    "feedback_gradient": dict(low=0.0, high=1.0),
 }
 """The bounds of :class:`TrainJob`'s optional real numbers (``None``: the default)."""
 
@@ -528,7 +539,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay,
                              logits=job.loss_logits, temperature=job.temperature, level_pull=job.pull,
-                             keep_tolerance=job.tolerance)
+                             keep_tolerance=job.tolerance, feedback_gradient=job.feedback_share)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)

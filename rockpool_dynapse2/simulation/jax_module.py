@@ -144,11 +144,12 @@ def _run(
     record: bool,
     chunk: Optional[int],
     idle: Tuple[int, ...],
+    feedback_gradient: float = 1.0,
 ) -> Tuple[Any, DynapState]:
     """The time loop over time-major inputs ``xs`` ``(T, B, N_in)``: returns the spike counts
     ``(T, B, N)`` (or, with ``record``, every state, time-major and as the loop carries it)
     and the final state."""
-    constants = prepare(OPS, params, dt, signed)
+    constants = prepare(OPS, params, dt, signed, feedback_gradient)
     if constants.w_rec is not None:
         constants = constants._replace(w_rec=(constants.w_rec, constants.w_rec.T))
     split = split_signed_input if signed else _multi_split(idle)
@@ -188,18 +189,18 @@ def _run(
     return ys, stored_state(OPS, state)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8))
-def _run_recurrent(params, state, xs, dt, max_spikes, signed, record, chunk, idle):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8, 9))
+def _run_recurrent(params, state, xs, dt, max_spikes, signed, record, chunk, idle, feedback_gradient):
     """:func:`_run` with recurrent weights, whose gradient :func:`_run_recurrent_bwd`
     computes after the loop."""
-    return _run(params, state, xs, dt, max_spikes, signed, record, chunk, idle)
+    return _run(params, state, xs, dt, max_spikes, signed, record, chunk, idle, feedback_gradient)
 
 
-def _run_recurrent_fwd(params, state, xs, dt, max_spikes, signed, record, chunk, idle):
+def _run_recurrent_fwd(params, state, xs, dt, max_spikes, signed, record, chunk, idle, feedback_gradient):
     w_rec = params.w_rec  # closed over: the scan's backward pass takes no gradient for it
 
     def run(p, s, x, d, m):
-        return _run(p._replace(w_rec=w_rec), s, x, d, m, signed, record, chunk, idle)
+        return _run(p._replace(w_rec=w_rec), s, x, d, m, signed, record, chunk, idle, feedback_gradient)
 
     out, vjp = jax.vjp(run, params._replace(w_rec=None), state, xs, dt, max_spikes)
     # The raster for the recurrent weights' gradient, as small integers (a quarter of the
@@ -210,7 +211,7 @@ def _run_recurrent_fwd(params, state, xs, dt, max_spikes, signed, record, chunk,
     return out, (vjp, state.spikes, raster, max_spikes)
 
 
-def _run_recurrent_bwd(signed, record, chunk, idle, residuals, cotangent):
+def _run_recurrent_bwd(signed, record, chunk, idle, feedback_gradient, residuals, cotangent):
     """Backward pass with the recurrent weights' gradient computed once, after the loop.
 
     The recurrent input ``spikes(t-1) @ w_rec`` adds to the external input of step ``t``,
@@ -262,7 +263,7 @@ def _recurrent_weight_gradient(
 _run_recurrent.defvjp(_run_recurrent_fwd, _run_recurrent_bwd)
 
 
-@functools.partial(jax.jit, static_argnames=("signed", "record", "chunk", "idle"))
+@functools.partial(jax.jit, static_argnames=("signed", "record", "chunk", "idle", "feedback_gradient"))
 def evolve_arrays(
     params: DynapParams,
     state: DynapState,
@@ -273,6 +274,7 @@ def evolve_arrays(
     record: bool,
     chunk: Optional[int] = None,
     idle: Tuple[int, ...] = (),
+    feedback_gradient: float = 1.0,
 ) -> Tuple[jax.Array, DynapState, Dict[str, jax.Array]]:
     """Simulate N neurons over T steps: the pure, compiled core of :class:`DynapSimJax`.
 
@@ -288,6 +290,8 @@ def evolve_arrays(
         idle: synapse types that are at 0 in ``state`` and get no input (see
             :func:`.step.loop_state`; with the multi-synapse layout their columns of
             ``inputs`` must be 0); the loop skips them.
+        feedback_gradient: the share of the positive feedback factor's derivative the
+            backward pass keeps (a Python float in ``[0, 1]``; see :mod:`.membrane`).
 
     Returns:
         ``(spikes (B, T, N), final state, record)``.
@@ -302,7 +306,7 @@ def evolve_arrays(
     params, state, dt, max_spikes = jax.lax.optimization_barrier((params, state, dt, max_spikes))
     xs = jnp.swapaxes(inputs, 0, 1)  # (T, B, N_in): the loop runs over the leading axis
     run = _run if params.w_rec is None else _run_recurrent
-    ys, state = run(params, state, xs, dt, max_spikes, signed, record, chunk, idle)
+    ys, state = run(params, state, xs, dt, max_spikes, signed, record, chunk, idle, feedback_gradient)
     ys = jax.tree_util.tree_map(lambda y: jnp.swapaxes(y, 0, 1), ys)  # batch first
     if not record:
         return ys, state, {}
@@ -347,7 +351,9 @@ class DynapSimJax(DynapSimBase, JaxModule):
               ``has_rec``: give the module (randomly initialised) recurrent weights;
             * ``dt``: time step (s); ``Iscale``: current (A) of a weight of 1.0 (default
               10 nA); ``max_spikes_per_dt``: the most spikes per neuron and step (default
-              unbounded);
+              unbounded); ``feedback_gradient``: the share of the positive feedback
+              factor's derivative the backward pass keeps (default 1, exact; see
+              :mod:`.membrane`);
             * ``trainable``: currents/constants to register as trainable ``Parameter`` s
               (e.g. ``("Itau_mem", "Ispkthr")``); all others are ``SimulationParameter`` s;
             * currents and layout constants by name (every name of
@@ -376,6 +382,7 @@ class DynapSimJax(DynapSimBase, JaxModule):
         self._static = (
             ("has_rec", spec.has_rec),
             ("max_spikes_per_dt", spec.max_spikes_per_dt),
+            ("feedback_gradient", spec.feedback_gradient),
             ("trainable", spec.trainable),
             ("chunk", chunk),
             ("seed", seed),
@@ -441,6 +448,7 @@ class DynapSimJax(DynapSimBase, JaxModule):
             record=record,
             chunk=static["chunk"],
             idle=idle_synapses(state.isyn, self.signed),
+            feedback_gradient=static["feedback_gradient"],
         )
         check_outcome(spikes, state)
         return spikes, state._asdict(), rec

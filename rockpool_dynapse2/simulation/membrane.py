@@ -20,6 +20,14 @@ exponential feedback, gradients grow without bound over long sequences (NaN afte
 1000 steps of a recurrent network in float32); with it cut, as the reset's, they stay
 finite. The forward pass is unchanged.
 
+The factor ``I_mem + Igain_mem`` of ``f_fb`` keeps a gradient, but it cancels most of the
+leak's decay in the backward pass: between spikes a neuron's relative sensitivity to its
+own past, ``d log I_mem(t+1) / d log I_mem(t)``, stays at about 0.9999, and through
+recurrent weights the backward pass can grow a million-fold over a sample on larger
+networks and mismatched chips. :attr:`~.records.StepConstants.feedback_gradient` keeps
+only that share of the factor's derivative (1, the default: all of it, the exact
+derivative; 0: none); the forward pass is the same at every value.
+
 ``I_leak`` is subtracted twice (once in ``I_in``, once in ``I_inf``), exactly as in
 Rockpool 3.1; we keep it so for comparability. SHUNT inhibition adds to the leak and to
 the divisive decay term, like the AHP current: a mixture of subtractive and shunting
@@ -97,11 +105,19 @@ def membrane_terms(
     iin = ops.maximum(ops.where(refractory, 0.0, iin_raw), c.Io)
     imem_inf = c.mem_gain_ratio * (iin - ileak)
     ifb = c.Io * f_feedback
-    f_imem = (ifb / ileak) * (imem + c.Igain_mem)
+    f_imem = (ifb / ileak) * (_feedback_share(ops, imem, c.feedback_gradient) + c.Igain_mem)
     tau_mem = dpi_time_constant(ileak, c.C_mem, c.Ut, c.kappa)
     rate = imem / (tau_mem * (imem + c.Igain_mem))
     drive = imem_inf + f_imem - (imem * (1.0 + (inhibition / c.Itau_mem)))
     return MembraneTerms(ileak, inhibition, iin_raw, f_imem, rate, drive, imem + rate * drive * c.dt)
+
+
+def _feedback_share(ops: ArrayOps, imem: Any, share: float) -> Any:
+    """``imem`` exactly, whose derivative is ``share`` (a Python float): the difference
+    ``imem - stop_gradient(imem)`` is exactly 0 forward."""
+    if share == 1.0:
+        return imem
+    return imem - (1.0 - share) * (imem - ops.stop_gradient(imem))
 
 
 def membrane_step(

@@ -158,8 +158,8 @@ class DynapSimBase:
     ) -> ModuleSpec:
         """Check ``dtype``, ``chunk`` (None or an integer >= 1) and ``seed`` (None or an
         integer >= 0), and resolve the other constructor arguments (``core``, ``w_rec``,
-        ``has_rec``, ``dt``, ``Iscale``, ``max_spikes_per_dt``, ``trainable``, currents and
-        layout constants: see :func:`~.module_spec.build_module_spec`)."""
+        ``has_rec``, ``dt``, ``Iscale``, ``max_spikes_per_dt``, ``feedback_gradient``,
+        ``trainable``, currents and layout constants: see :func:`~.module_spec.build_module_spec`)."""
         if not (isinstance(dtype, str) and dtype in DTYPES):
             raise ParameterValueError("dtype", " or ".join(repr(d) for d in DTYPES), dtype if isinstance(dtype, str) else type(dtype).__name__)
         if chunk is not None:

@@ -62,6 +62,8 @@ class ModuleSpec:
         Iscale: current (A) of a weight of 1.0.
         dt: time step (s).
         max_spikes_per_dt: the most spikes a neuron emits in one step.
+        feedback_gradient: the share of the positive feedback factor's derivative the
+            backward pass keeps, in ``[0, 1]`` (see :mod:`.membrane`).
         has_rec: whether the module has recurrent weights.
         w_rec: recurrent weights ``(N, size_in)`` in units of ``Iscale``, or None for a
             random initialisation (``has_rec``) or no recurrence.
@@ -75,6 +77,7 @@ class ModuleSpec:
     Iscale: float
     dt: float
     max_spikes_per_dt: float
+    feedback_gradient: float
     has_rec: bool
     w_rec: Optional[np.ndarray]
     trainable: Tuple[str, ...]
@@ -183,6 +186,7 @@ def build_module_spec(
     dt: float = 1e-3,
     Iscale: Optional[float] = None,
     max_spikes_per_dt: float = float("inf"),
+    feedback_gradient: float = 1.0,
     trainable: Sequence[str] = (),
     **values: Any,
 ) -> ModuleSpec:
@@ -200,6 +204,10 @@ def build_module_spec(
         Iscale: current (A) of a weight of 1.0; default 10 nA.
         max_spikes_per_dt: the most spikes one neuron emits in one step (default unbounded,
             as Rockpool's DynapSim).
+        feedback_gradient: the share of the positive feedback factor
+            ``I_mem + Igain_mem``'s derivative the backward pass keeps, in ``[0, 1]``
+            (default 1, the exact derivative; see :mod:`.membrane`). The forward pass is
+            the same at every value.
         trainable: names of currents or layout constants to train.
         **values: currents (``Itau_mem=...``) and layout constants (``C_mem=...``), scalar or
             ``(N,)``; Rockpool's merged names ``Itau_syn``, ``Igain_syn``, ``C_syn`` set all
@@ -208,7 +216,8 @@ def build_module_spec(
     Raises:
         ShapeError: a shape other than the above, or ``w_rec`` not ``(N, size_in)``.
         ParameterValueError: a current, layout constant, ``dt`` or ``Iscale`` that is not
-            positive and finite; ``max_spikes_per_dt`` below 1; a ``w_rec`` that is not
+            positive and finite; ``max_spikes_per_dt`` below 1; ``feedback_gradient``
+            outside ``[0, 1]``; a ``w_rec`` that is not
             finite or not concrete.
         UnknownParameterError: a keyword or a ``trainable`` name that is not a current or
             a layout constant.
@@ -222,6 +231,7 @@ def build_module_spec(
     dt = real_number("dt", dt, low=0.0, low_open=True, unit="seconds")
     Iscale = real_number("Iscale", 1e-8 if Iscale is None else Iscale, low=0.0, low_open=True, unit="amperes")
     max_spikes_per_dt = real_number("max_spikes_per_dt", max_spikes_per_dt, low=1.0, finite=False)
+    feedback_gradient = real_number("feedback_gradient", feedback_gradient, low=0.0, high=1.0)
     w = None if w_rec is None else _check_w_rec(w_rec, n, size_in)
     has_rec = has_rec or w is not None
 
@@ -233,6 +243,7 @@ def build_module_spec(
         Iscale=Iscale,
         dt=dt,
         max_spikes_per_dt=max_spikes_per_dt,
+        feedback_gradient=feedback_gradient,
         has_rec=bool(has_rec),
         w_rec=w,
         trainable=trainable,
@@ -246,7 +257,7 @@ def _check_names(values: Mapping[str, Any], trainable: Sequence[str]) -> Tuple[s
     valid = PARAMETER_NAMES + tuple(ALIASES)
     for key in values:
         if key not in valid:
-            raise UnknownParameterError("parameter", key, valid + ("Iscale", "dt", "w_rec", "has_rec"))
+            raise UnknownParameterError("parameter", key, valid + ("Iscale", "dt", "w_rec", "has_rec", "feedback_gradient"))
     return check_names("trainable", trainable, PARAMETER_NAMES)
 
 

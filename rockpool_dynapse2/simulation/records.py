@@ -112,6 +112,10 @@ class StepConstants(NamedTuple):
     """Recurrent weights ``(N, N_in)`` with their columns in the loop's input order
     (synapse-major for the multi-synapse layout), or None; a backend may replace them by
     its own form for :attr:`ArrayOps.recurrent`."""
+    feedback_gradient: float = 1.0
+    """The share of the positive feedback factor's derivative the backward pass keeps: a
+    Python float in ``[0, 1]``, 1 for the exact derivative (see
+    :func:`.membrane.membrane_terms`). The forward pass does not depend on it."""
 
 
 class ArrayOps(NamedTuple):

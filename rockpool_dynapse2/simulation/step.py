@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 
-def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool) -> StepConstants:
+def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool, feedback_gradient: float = 1.0) -> StepConstants:
     """Derive the per-neuron constants of a step from the parameters.
 
     Leak and gain currents are floored at ``Io`` (a transistor cannot pass less than its
@@ -55,6 +55,8 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool) -> StepConstan
         dt: time step (s).
         signed: the input layout (the multi-synapse layout's recurrent weights are put in
             synapse-major order, as :func:`synapse_major` puts the inputs).
+        feedback_gradient: the share of the positive feedback factor's derivative the
+            backward pass keeps (:attr:`~.records.StepConstants.feedback_gradient`).
     """
     io = p.Io
     kappa = (p.kappa_n + p.kappa_p) / 2.0
@@ -101,6 +103,7 @@ def prepare(ops: ArrayOps, p: DynapParams, dt: Any, signed: bool) -> StepConstan
         t_ref=t_ref,
         currents=BiasCurrents(*(getattr(p, name) for name in CURRENT_NAMES)),
         w_rec=p.w_rec if signed or p.w_rec is None else synapse_major(p.w_rec),
+        feedback_gradient=float(feedback_gradient),
     )
 
 

@@ -81,7 +81,7 @@ def neuron_update_vjp(
     g_imem = (
         g_update
         + g_rate * (m.rate * c.Igain_mem / (imem * imem_plus_gain))
-        + g_drive * (m.f_imem / imem_plus_gain - (1.0 + m.inhibition / c.Itau_mem))
+        + g_drive * (c.feedback_gradient * m.f_imem / imem_plus_gain - (1.0 + m.inhibition / c.Itau_mem))
     )
     g_iin = g_drive * c.mem_gain_ratio
     g_isyn_net = ops.where((state.timer_ref > 0.0) | (m.iin_raw <= c.Io), 0.0, g_iin)

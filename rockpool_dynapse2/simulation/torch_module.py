@@ -36,8 +36,8 @@ class DynapSimTorch(DynapSimBase, TorchModule):
     to rest), so simulating in chunks equals one long call.
 
     ``shape``, ``seed``, ``dtype`` and ``**arguments`` (``core``, ``w_rec``, ``has_rec``,
-    ``dt``, ``Iscale``, ``max_spikes_per_dt``, ``trainable``, currents and layout constants)
-    are as for :class:`~rockpool_dynapse2.DynapSimJax` (``dtype="float64"`` needs no global
+    ``dt``, ``Iscale``, ``max_spikes_per_dt``, ``feedback_gradient``, ``trainable``, currents
+    and layout constants) are as for :class:`~rockpool_dynapse2.DynapSimJax` (``dtype="float64"`` needs no global
     switch in torch).
 
     Args:
@@ -70,6 +70,7 @@ class DynapSimTorch(DynapSimBase, TorchModule):
         cast = lambda x: torch.as_tensor(np.asarray(x), dtype=torch_dtype)
         w_rec_init = self._register(spec, cast, rp.Parameter, rp.SimulationParameter, rp.State, seed)
         self.max_spikes_per_dt = rp.SimulationParameter(spec.max_spikes_per_dt)
+        self.feedback_gradient = rp.SimulationParameter(spec.feedback_gradient)
         self.chunk = rp.SimulationParameter(chunk if chunk is not None else 0)
         self.compile = rp.SimulationParameter(compile)
         self.compile_steps = rp.SimulationParameter(compile_steps)
@@ -140,7 +141,8 @@ class DynapSimTorch(DynapSimBase, TorchModule):
             p = _with_rows(p, rows, dtype)
         self._check_call(p, rows=B if rows else None)
         state = self._batched_state(B)
-        constants = prepare(OPS, p, torch.as_tensor(self.dt, dtype=dtype, device=x.device), self.signed)
+        constants = prepare(OPS, p, torch.as_tensor(self.dt, dtype=dtype, device=x.device), self.signed,
+                            float(self.feedback_gradient))
         split = split_signed_input if self.signed else split_multi_input
         if not self.signed:
             x = synapse_major(x)

@@ -83,7 +83,7 @@ def simulate_jax(model: ChipModel, params: Dict[str, Any], x: Any, noise: Option
     rest = initial_state_values(np.full(model.layout.n_neurons, model.layout_constants["Io"]))
     state = DynapState(**{k: jnp.broadcast_to(jnp.asarray(v, jnp.float32), (B,) + v.shape) for k, v in rest.items()})
     spikes, _, _ = evolve_arrays(p, state, drive, jnp.asarray(s.dt, jnp.float32), jnp.asarray(s.max_spikes, jnp.float32),
-                                 signed=False, record=False)
+                                 signed=False, record=False, feedback_gradient=s.feedback_gradient)
     return spikes
 
 

@@ -183,6 +183,10 @@ class TrainSettings:
         dt: time step (s).
         Iscale: current (A) of a weight of 1.0.
         max_spikes: the most spikes a neuron emits in one step.
+        feedback_gradient: the share of the membrane's positive feedback factor's
+            derivative the backward pass keeps (1: the exact derivative; see
+            :mod:`rockpool_dynapse2.simulation.membrane` and ``docs/training.md``). The
+            forward pass, and so what is simulated and measured, is the same at every value.
     """
 
     epochs: int = 60
@@ -220,6 +224,7 @@ class TrainSettings:
     dt: float = 1e-3
     Iscale: float = 1e-8
     max_spikes: float = 31.0
+    feedback_gradient: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "chips_per_step"):
@@ -243,6 +248,7 @@ class TrainSettings:
         _check_float(self, "average", high=1.0, high_open=True)
         _check_float(self, "level_pull", high=1.0, high_open=True)
         _check_float(self, "keep_tolerance", high=_FLOAT32.max)
+        _check_float(self, "feedback_gradient", high=1.0)
         trainable = names("TrainSettings.trainable", self.trainable, HIGH_LEVEL_NAMES, "core quantity (TrainSettings.trainable)")
         object.__setattr__(self, "trainable", trainable)
         fixed = dict(mapping("TrainSettings.fixed", self.fixed, "a mapping {core quantity: value}"))

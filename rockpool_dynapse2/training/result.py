@@ -126,7 +126,8 @@ class TrainResult:
         s = self.model.settings
         n = w_rec.shape[0]
         currents = {k: arrays["currents"][k].astype(np.float64) for k in CURRENT_NAMES}
-        kwargs = dict(w_rec=w_rec, dt=s.dt, Iscale=s.Iscale, max_spikes_per_dt=s.max_spikes, **currents)
+        kwargs = dict(w_rec=w_rec, dt=s.dt, Iscale=s.Iscale, max_spikes_per_dt=s.max_spikes,
+                      feedback_gradient=s.feedback_gradient, **currents)
         if backend == "jax":
             from rockpool.nn.modules import LinearJax
 

@@ -33,7 +33,7 @@ def _neurons(model: ChipModel, compile: bool) -> Any:
     n = model.layout.n_neurons
     s = model.settings
     return DynapSimTorch((4 * n, n), w_rec=np.zeros((n, 4 * n), np.float32), dt=s.dt, Iscale=s.Iscale,
-                         max_spikes_per_dt=s.max_spikes, compile=compile)
+                         max_spikes_per_dt=s.max_spikes, feedback_gradient=s.feedback_gradient, compile=compile)
 
 
 def _validate(model: ChipModel, neurons: Any, p: Dict[str, Any], x_val: np.ndarray, y_val: np.ndarray,
