@@ -112,3 +112,13 @@ def train_jobs(monkeypatch):
 
     monkeypatch.setattr(train_pipeline, "run_training", run_training)
     return jobs
+
+
+@pytest.fixture
+def train_argv(tmp_path):
+    """``train --quick --quiet`` arguments on a small two-class data file in ``tmp_path``
+    (with :func:`train_jobs`, a test of how an option reaches the job)."""
+    rng = np.random.default_rng(1)
+    x, y = rng.poisson(0.2, (24, 20, 4)).astype(np.float32), np.arange(24) % 2
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    return ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]

@@ -136,22 +136,18 @@ def test_both_backends_keep_the_same_share_of_the_gradient():
     assert np.abs(g_exact - g_half_jax).max() > 0.01 * scale
 
 
-def test_train_takes_a_feedback_gradient_that_reaches_the_model_and_results(tmp_path, train_jobs):
+def test_train_takes_a_feedback_gradient_that_reaches_the_model_and_results(train_argv, train_jobs):
     from rockpool_dynapse2.app.cli import main
     from rockpool_dynapse2.app.train_pipeline import TrainJob, build_model
 
-    rng = np.random.default_rng(1)
-    x, y = rng.poisson(0.2, (24, 20, 4)).astype(np.float32), np.arange(24) % 2
-    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x, y_test=y)
-    argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
     for extra in ([], ["--feedback-gradient", "0.5"], ["--feedback-gradient", "0"]):
-        assert main(argv + extra) == 0
+        assert main(train_argv + extra) == 0
     assert [build_model(task, job).settings.feedback_gradient for task, job in train_jobs] == [1.0, 0.5, 0.0]
     assert [j.resolved()["feedback_gradient"] for _, j in train_jobs] == [1.0, 0.5, 0.0]  # results.json's "job"
     for bad in (-0.01, 1.5, float("nan"), "0.5", True):
         with pytest.raises(ParameterValueError, match="--feedback-gradient"):
             TrainJob(feedback_gradient=bad)
-    assert main(argv + ["--feedback-gradient", "2"]) != 0
+    assert main(train_argv + ["--feedback-gradient", "2"]) != 0
 
 
 def test_a_saved_network_keeps_its_share_and_an_older_one_reloads_with_the_exact_derivative(tmp_path):

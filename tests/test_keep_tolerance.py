@@ -10,16 +10,12 @@ import pytest
 from rockpool_dynapse2.errors import ParameterValueError
 
 
-def test_train_takes_a_keep_tolerance_that_reaches_the_model_and_results(tmp_path, train_jobs):
+def test_train_takes_a_keep_tolerance_that_reaches_the_model_and_results(train_argv, train_jobs):
     from rockpool_dynapse2.app.cli import main
     from rockpool_dynapse2.app.train_pipeline import KEEP_TOLERANCE, TrainJob, build_model
 
-    rng = np.random.default_rng(1)
-    x, y = rng.poisson(0.2, (24, 20, 4)).astype(np.float32), np.arange(24) % 2
-    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x, y_test=y)
-    argv = ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "out"), "--quiet", "--quick"]
     for extra in ([], ["--keep-tolerance", "0"], ["--keep-tolerance", "0.05"]):
-        assert main(argv + extra) == 0
+        assert main(train_argv + extra) == 0
     assert KEEP_TOLERANCE == 0.01  # train's default; the library's (TrainSettings) is 0, the lowest
     assert [build_model(task, job).settings.keep_tolerance for task, job in train_jobs] == [0.01, 0.0, 0.05]
     assert [j.resolved()["keep_tolerance"] for _, j in train_jobs] == [0.01, 0.0, 0.05]  # results.json's "job"
