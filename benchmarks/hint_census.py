@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from rockpool_dynapse2.app.train_pipeline import QUICK_BATCH_SIZE, chip_figures, fit_gap, hints, learnt_little, robust
+from rockpool_dynapse2.app.train_pipeline import chip_figures, learnt_little, results_hints, robust
 
 
 def with_yields(results: Dict[str, Any]) -> Dict[str, Any]:
@@ -36,23 +36,12 @@ def with_yields(results: Dict[str, Any]) -> Dict[str, Any]:
     return results
 
 
-def advice(results: Dict[str, Any]) -> List[str]:
-    """Today's hints for one ``results.json`` that has its yields (:func:`with_yields`)."""
-    acc, training, settings = results["accuracy"], results["training"], results["training"]["settings"]
-    job = results.get("job", {})
-    return hints(training["best_epoch"], training["epochs_run"], acc, epochs_given=job.get("epochs") is not None,
-                 quick_batch=bool(job.get("quick")) and job.get("batch_size") in (None, QUICK_BATCH_SIZE), n_classes=results["task"]["classes"],
-                 n_test=results["task"]["n_test"], readout_start=settings.get("readout_start", 0.0),
-                 logits=settings.get("logits", "counts"),
-                 gap=fit_gap(training["history"]), inject=settings.get("inject", True))
-
-
 def census(results: Dict[str, Any]) -> Tuple[List[str], bool, bool]:
     """One run: the kinds of its mismatch advice now (``calibrate`` or ``longer``), whether
     it learnt its task and misses a 30 % target at some level, and whether the hints its
     own session wrote had mismatch advice."""
     acc = with_yields(results)["accuracy"]
-    lines = [h for h in advice(results) if "readout calibrat" in h]
+    lines = [h for h in results_hints(results) if "readout calibrat" in h]
     need = not learnt_little(acc, results["task"]["classes"]) and not all(robust(m, acc["float"]) for m in acc["mismatch"].values())
     had = any("mismatch" in h and "calibrat" in h for h in results.get("hints", []))
     return ["longer" if "does not bring" in h else "calibrate" for h in lines], need, had

@@ -88,6 +88,7 @@ __all__ = [
     "schedule",
     "training_summary",
     "hints",
+    "results_hints",
     "jsonable",
     "run_training",
 ]
@@ -779,13 +780,6 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     accuracy["board"] = board.accuracy
     log(f"board: test accuracy {accuracy['board']:.1%} on {n_board} samples")
     files.update(_plots(out_dir, result, accuracy))
-    advice = hints(result.best_epoch, len(result.history), accuracy, epochs_given=job.epochs is not None,
-                   quick_batch=job.quick and job.batch_size is None, n_classes=task.n_classes,
-                   n_test=len(task.x_test), readout_start=model.settings.readout_start,
-                   logits=model.settings.logits, gap=fit_gap(result.history),
-                   inject=model.settings.inject)
-    for line in advice:
-        log(f"hint: {line}")
     layout = model.layout
     results = {
         "accuracy": accuracy,
@@ -798,10 +792,13 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
         "board_samples": n_board,
         "board_classes": board.classes.tolist(),  # per sample, -1: a tie (as deploy prints)
         "job": jsonable(job.resolved()),
-        "hints": advice,
+        "hints": [],
         "files": files,
-        "seconds": time.perf_counter() - start,
     }
+    results["hints"] = results_hints(results)
+    for line in results["hints"]:
+        log(f"hint: {line}")
+    results["seconds"] = time.perf_counter() - start
     (out_dir / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -886,6 +883,20 @@ def fit_gap(history: Sequence[Any], epochs: int = GAP_EPOCHS) -> Optional[float]
     if not last or any(r.get("val_accuracy") is None or not np.isfinite(r["val_accuracy"]) for r in last):
         return None  # no validation split (NaN in a record, null in results.json)
     return float(np.mean([r["train_accuracy"] - r["val_accuracy"] for r in last]))
+
+
+def results_hints(results: Dict[str, Any]) -> List[str]:
+    """:func:`hints` from a ``results.json``'s ``accuracy`` (with each level's yield),
+    ``task``, ``training`` and ``job``, as ``train`` writes them (the settings a run written
+    before a setting existed lacks take their former defaults). ``--quick``'s batches are
+    those of a ``--quick`` job whose batch size is :data:`QUICK_BATCH_SIZE`."""
+    training, settings, job = results["training"], results["training"]["settings"], results.get("job", {})
+    return hints(training["best_epoch"], training["epochs_run"], results["accuracy"],
+                 epochs_given=job.get("epochs") is not None,
+                 quick_batch=bool(job.get("quick")) and job.get("batch_size") in (None, QUICK_BATCH_SIZE),
+                 n_classes=results["task"]["classes"], n_test=results["task"]["n_test"],
+                 readout_start=settings.get("readout_start", 0.0), logits=settings.get("logits", "counts"),
+                 gap=fit_gap(training["history"]), inject=settings.get("inject", True))
 
 
 def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False,
