@@ -342,13 +342,39 @@ def test_hints_leave_the_mismatch_advice_out_until_the_task_is_learnt():
 
 
 def test_results_json_keeps_the_hints_it_logged(trained):
-    from rockpool_dynapse2.app.train_pipeline import fit_gap, hints
+    from rockpool_dynapse2.app.train_pipeline import fit_gap, gradient_peak, hints, results_hints
 
     _, out = trained
     results = json.loads((out / "results.json").read_text())
     training = results["training"]
     assert results["hints"] == hints(training["best_epoch"], training["epochs_run"], results["accuracy"], epochs_given=True,
-                                     gap=fit_gap(training["history"]))
+                                     gap=fit_gap(training["history"]), gradient_peak=gradient_peak(training["history"]))
+    assert results["hints"] == results_hints(results)  # the hints a results.json says are those it gives when read back
+
+
+def test_hints_point_at_half_the_feedback_derivative_where_the_gradient_exploded_and_a_target_is_missed():
+    """EMG gestures at --quick's seed 2 (session 22: largest step 5e4, 30 % yield 81 %) met
+    every target with half the feedback factor's derivative; frozen noise (4.6e8) met them
+    with the exact one and gets no advice; a run at chance with half of it is pointed back
+    at the exact derivative (temporal XOR and the interval task learnt nothing with half)."""
+    from rockpool_dynapse2.app.train_pipeline import EXPLODING_GRADIENT, gradient_peak, hints
+
+    emg = {"float": 0.982, "mismatch": {"0.3": {"mean": 0.953, "yield": 0.81}}}
+    lines = hints(16, 40, emg, gradient_peak=5.0e4)
+    assert len(lines) == 2 and "--feedback-gradient 0.5" in lines[1] and "5e+04" in lines[1]
+    assert len(hints(16, 40, emg, gradient_peak=EXPLODING_GRADIENT)) == 1  # at the bound: not exploded
+    assert len(hints(16, 40, emg, gradient_peak=float("inf"))) == 2  # a non-finite step counts
+    assert len(hints(16, 40, emg, gradient_peak=5.0e4, feedback_gradient=0.5)) == 1  # it had half already
+    assert len(hints(16, 40, emg)) == 1  # no peak known: no claim
+    robust = {"float": 1.0, "mismatch": {"0.3": {"mean": 1.0, "yield": 1.0}}}
+    assert hints(39, 40, robust, gradient_peak=4.6e8) == [hints(39, 40, robust)[0]]  # only the late kept epoch's
+    little = {"float": 0.5, "mismatch": {"0.3": {"mean": 0.4, "yield": 0.1}}}
+    assert all("--feedback-gradient" not in h for h in hints(10, 40, little, n_classes=2, n_test=600, gradient_peak=1e6))
+    (chance,) = hints(10, 40, {**little, "float": 0.49}, n_classes=2, n_test=600, feedback_gradient=0.5)
+    assert "--feedback-gradient 1" in chance
+    assert "--feedback-gradient" not in hints(10, 40, {**little, "float": 0.49}, n_classes=2, n_test=600)[0]
+    history = [{"grad_norm_max": 3.0}, {"grad_norm_max": float("nan")}, {"grad_norm_max": float("inf")}]
+    assert gradient_peak(history) == float("inf") and gradient_peak(history[:2]) == 3.0 and gradient_peak([]) is None
 
 
 def test_chip_figures_yield_counts_the_chips_within_five_points_of_float():

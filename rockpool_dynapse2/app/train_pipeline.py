@@ -89,6 +89,7 @@ __all__ = [
     "training_summary",
     "hints",
     "results_hints",
+    "gradient_peak",
     "jsonable",
     "run_training",
 ]
@@ -861,6 +862,16 @@ temporal XOR; ``docs/results.md``)."""
 GAP_EPOCHS = 3
 """The last epochs over which :func:`fit_gap` averages training minus validation accuracy."""
 
+EXPLODING_GRADIENT = 1e4
+"""A training step whose gradient norm passed this had an exploding gradient (the
+membrane's positive feedback through the recurrent weights: ``docs/training.md``). A run
+trained with the exact derivative (``--feedback-gradient 1``) that did and misses a 30 %
+target gets :func:`hints`' advice to keep half of the feedback factor's derivative. Of the
+49 runs of sessions 22-24 with the exact derivative whose ``results.json`` this machine
+kept, 18 had such steps (peaks of 1.2e4 to 4e10, one not finite); with half the
+derivative, EMG gestures at seed 2 (peak 5e4, 30 % yield 81 %) and ten frozen patterns
+(4e10, 88 %) met every target (yield 100 %), their largest steps 25 and 44 (``docs/results.md``)."""
+
 LEARNT_LITTLE = 0.5
 """A float accuracy (the trained network) below ``chance + LEARNT_LITTLE (1 - chance)``
 (66.7 % for 3 classes, 75 % for 2) is a network that learnt little of its task:
@@ -896,13 +907,25 @@ def results_hints(results: Dict[str, Any]) -> List[str]:
                  quick_batch=bool(job.get("quick")) and job.get("batch_size") in (None, QUICK_BATCH_SIZE),
                  n_classes=results["task"]["classes"], n_test=results["task"]["n_test"],
                  readout_start=settings.get("readout_start", 0.0), logits=settings.get("logits", "counts"),
-                 gap=fit_gap(training["history"]), inject=settings.get("inject", True))
+                 gap=fit_gap(training["history"]), inject=settings.get("inject", True),
+                 gradient_peak=gradient_peak(training["history"]),
+                 feedback_gradient=settings.get("feedback_gradient", 1.0))
+
+
+def gradient_peak(history: Sequence[Any]) -> Optional[float]:
+    """The largest gradient norm of a history's steps (its epochs'
+    :class:`~rockpool_dynapse2.training.result.EpochRecord` or their dicts; a non-finite
+    one counts); None without any."""
+    peaks = [r.get("grad_norm_max") if isinstance(r, dict) else r.grad_norm_max for r in history]
+    peaks = [float(p) for p in peaks if p is not None and not np.isnan(p)]
+    return max(peaks) if peaks else None
 
 
 def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_given: bool = False,
           quick_batch: bool = False, n_classes: Optional[int] = None, n_test: int = 0,
           readout_start: float = 0.0, logits: str = "counts",
-          gap: Optional[float] = None, inject: bool = True) -> List[str]:
+          gap: Optional[float] = None, inject: bool = True, gradient_peak: Optional[float] = None,
+          feedback_gradient: float = 1.0) -> List[str]:
     """What a user could do next, from a run's figures: one sentence per finding, logged
     after the board stage and kept in ``results.json``'s ``"hints"`` (empty: nothing to say).
 
@@ -922,6 +945,12 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
     * a training accuracy more than :data:`OVERFIT_GAP` above the validation accuracy at
       the run's end (``gap``, :func:`fit_gap`): the network fits its training samples, not
       the task; the readout window (when the whole sample was read) and more samples.
+    * a run with the exact derivative whose gradient exploded (``gradient_peak`` above
+      :data:`EXPLODING_GRADIENT`) and that misses a mismatch target: half the positive
+      feedback factor's derivative (``--feedback-gradient 0.5``), which bounds it; a run
+      with less than the exact derivative whose float is at chance: the exact one, which
+      carries credit over long delays (temporal XOR and the held-out interval task learnt
+      nothing with half of it).
     * (the mismatch advice above is left out for a network whose float accuracy is below
       :data:`LEARNT_LITTLE` of the way from chance to 1, given ``n_classes``.)
 
@@ -943,6 +972,8 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
         logits: the run's logits (``TrainSettings.logits``).
         gap: training minus validation accuracy at the run's end (:func:`fit_gap`; None: no claim).
         inject: whether the run trained with mismatch injection.
+        gradient_peak: the largest gradient norm of the run's steps (None: no claim).
+        feedback_gradient: the run's ``TrainSettings.feedback_gradient``.
     """
     overfit = gap is not None and gap > OVERFIT_GAP
     window = _LATE_WINDOW if readout_start == 0 else ""
@@ -952,6 +983,9 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
     if at_chance:
         # Where it only fits its samples, longer training alone did not help (the held-out interval task).
         advice = window_longer if overfit else f"{window}; train longer (--epochs {max(60, 2 * epochs_run)})"
+        if feedback_gradient < 1.0:
+            advice += (f"; it trained with {feedback_gradient:g} of the positive feedback's derivative: the exact one "
+                       "(--feedback-gradient 1) carries credit over long delays (docs/training.md)")
         out.append(f"float accuracy {accuracy['float']:.1%} is not above chance ({1.0 / n_classes:.1%} for {n_classes} "
                    f"classes, {n_test} test samples): the network did not learn the task{advice}")
     if epochs_run >= 5 and best_epoch + 1 >= LATE_BEST_SHARE * epochs_run:
@@ -966,7 +1000,16 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
                    "samples help too")
     if n_classes is not None and learnt_little(accuracy, n_classes):
         return out  # robustness advice keeps what was learnt: first learn the task
-    return out + _mismatch_hints(accuracy, logits, epochs_run, inject)
+    out += _mismatch_hints(accuracy, logits, epochs_run, inject)
+    exploded = gradient_peak is not None and not gradient_peak <= EXPLODING_GRADIENT  # inf and NaN too
+    missed = any(not robust(m, accuracy["float"]) for m in accuracy.get("mismatch", {}).values())
+    if exploded and missed and feedback_gradient == 1.0:
+        out.append(f"the gradient's norm reached {gradient_peak:.2g} on some steps (it explodes through the membrane's "
+                   "positive feedback and the recurrent weights, docs/training.md): keeping half of the feedback's "
+                   "derivative (--feedback-gradient 0.5) bounds it, and took the runs measured that missed a mismatch "
+                   "target this way to every target (EMG gestures, ten frozen patterns: 30 % yield 81 and 88 -> 100 %); "
+                   "it loses credit over long delays, which tasks decided by the time between events need")
+    return out
 
 
 def learnt_little(accuracy: Dict[str, Any], n_classes: int) -> bool:
