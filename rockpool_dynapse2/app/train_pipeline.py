@@ -986,9 +986,7 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
     if at_chance:
         # Where it only fits its samples, longer training alone did not help (the held-out interval task).
         advice = window_longer if overfit else f"{window}; train longer (--epochs {max(60, 2 * epochs_run)})"
-        if feedback_gradient < 1.0:
-            advice += (f"; it trained with {feedback_gradient:g} of the positive feedback's derivative: the exact one "
-                       "(--feedback-gradient 1) carries credit over long delays (docs/training.md)")
+        advice += _exact_derivative(feedback_gradient)
         out.append(f"float accuracy {accuracy['float']:.1%} is not above chance ({1.0 / n_classes:.1%} for {n_classes} "
                    f"classes, {n_test} test samples): the network did not learn the task{advice}")
     if epochs_run >= 5 and best_epoch + 1 >= LATE_BEST_SHARE * epochs_run:
@@ -1003,9 +1001,25 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
                    "samples help too")
     if n_classes is not None and learnt_little(accuracy, n_classes):
         return out  # robustness advice keeps what was learnt: first learn the task
-    out += _mismatch_hints(accuracy, logits, epochs_run, inject)
-    exploded = gradient_peak is not None and not gradient_peak <= EXPLODING_GRADIENT  # inf and NaN too
+    return out + _mismatch_hints(accuracy, logits, epochs_run, inject) + _gradient_hints(accuracy, gradient_peak,
+                                                                                          feedback_gradient)
+
+
+def _exact_derivative(feedback_gradient: float) -> str:
+    """The at-chance hint's advice for a run trained with less than the exact derivative of
+    the positive feedback ("" for the exact one)."""
+    if feedback_gradient >= 1.0:
+        return ""
+    return (f"; it trained with {feedback_gradient:g} of the positive feedback's derivative: the exact one "
+            "(--feedback-gradient 1) carries credit over long delays (docs/training.md)")
+
+
+def _gradient_hints(accuracy: Dict[str, Any], gradient_peak: Optional[float], feedback_gradient: float) -> List[str]:
+    """:func:`hints`' line for a run with the exact derivative whose gradient passed
+    :data:`EXPLODING_GRADIENT` (inf and NaN too) and that misses a mismatch target."""
+    exploded = gradient_peak is not None and not gradient_peak <= EXPLODING_GRADIENT
     missed = any(not robust(m, accuracy["float"]) for m in accuracy.get("mismatch", {}).values())
+    out = []
     if exploded and missed and feedback_gradient == 1.0:
         out.append(f"the gradient's norm reached {gradient_peak:.2g} on some steps (it explodes through the membrane's "
                    "positive feedback and the recurrent weights, docs/training.md): keeping half of the feedback's "
