@@ -373,6 +373,10 @@ def test_hints_point_at_half_the_feedback_derivative_where_the_gradient_exploded
     (chance,) = hints(10, 40, {**little, "float": 0.49}, n_classes=2, n_test=600, feedback_gradient=0.5)
     assert "--feedback-gradient 1" in chance
     assert "--feedback-gradient" not in hints(10, 40, {**little, "float": 0.49}, n_classes=2, n_test=600)[0]
+    interval_09 = {"float": 0.442, "mismatch": {"0.3": {"mean": 0.406, "yield": 0.69}}}  # session 24: above chance, little
+    (line,) = hints(10, 40, interval_09, n_classes=3, n_test=600, feedback_gradient=0.9)
+    assert "44.2%" in line and "--feedback-gradient 1" in line
+    assert hints(10, 40, interval_09, n_classes=3, n_test=600) == []  # the exact derivative: nothing to say
     history = [{"grad_norm_max": 3.0}, {"grad_norm_max": float("nan")}, {"grad_norm_max": float("inf")}]
     assert gradient_peak(history) == float("inf") and gradient_peak(history[:2]) == 3.0 and gradient_peak([]) is None
 

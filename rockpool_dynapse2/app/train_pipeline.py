@@ -951,9 +951,9 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
     * a run with the exact derivative whose gradient exploded (``gradient_peak`` above
       :data:`EXPLODING_GRADIENT`) and that misses a mismatch target: half the positive
       feedback factor's derivative (``--feedback-gradient 0.5``), which bounds it; a run
-      with less than the exact derivative whose float is at chance: the exact one, which
-      carries credit over long delays (temporal XOR and the held-out interval task learnt
-      nothing with half of it).
+      with less than the exact derivative whose float is at chance or learnt little: the
+      exact one, which carries credit over long delays (temporal XOR and the held-out
+      interval task learnt nothing with half of it, the interval task 44 % with 0.9).
     * (the mismatch advice above is left out for a network whose float accuracy is below
       :data:`LEARNT_LITTLE` of the way from chance to 1, given ``n_classes``.)
 
@@ -1000,6 +1000,9 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
                    f"validation samples: it fits the samples it trains on more than the task{window}; more training "
                    "samples help too")
     if n_classes is not None and learnt_little(accuracy, n_classes):
+        if not at_chance and feedback_gradient < 1.0:  # at chance, said above
+            out.append(f"float accuracy {accuracy['float']:.1%} is less than half-way from chance "
+                       f"({1.0 / n_classes:.1%}) to 100 %{_exact_derivative(feedback_gradient)}")
         return out  # robustness advice keeps what was learnt: first learn the task
     return out + _mismatch_hints(accuracy, logits, epochs_run, inject) + _gradient_hints(accuracy, gradient_peak,
                                                                                           feedback_gradient)
