@@ -950,7 +950,8 @@ def hints(best_epoch: int, epochs_run: int, accuracy: Dict[str, Any], epochs_giv
       the task; the readout window (when the whole sample was read) and more samples.
     * a run with the exact derivative whose gradient exploded (``gradient_peak`` above
       :data:`EXPLODING_GRADIENT`) and that misses a mismatch target: half the positive
-      feedback factor's derivative (``--feedback-gradient 0.5``), which bounds it; a run
+      feedback factor's derivative (``--feedback-gradient 0.5``), which bounded it on two of
+      the four such runs measured and took them to every target; a run
       with less than the exact derivative whose float is at chance or learnt little: the
       exact one, which carries credit over long delays (temporal XOR and the held-out
       interval task learnt nothing with half of it, the interval task 44 % with 0.9).

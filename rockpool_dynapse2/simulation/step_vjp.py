@@ -78,10 +78,13 @@ def neuron_update_vjp(
     g_drive = g_update * (m.rate * c.dt)
     g_rate = g_update * (m.drive * c.dt)
     imem_plus_gain = imem + c.Igain_mem
+    # The feedback factor's share of its derivative (StepConstants.feedback_gradient); the
+    # exact derivative, the default, costs no extra product in the backward loop.
+    f_kept = m.f_imem if c.feedback_gradient == 1.0 else c.feedback_gradient * m.f_imem
     g_imem = (
         g_update
         + g_rate * (m.rate * c.Igain_mem / (imem * imem_plus_gain))
-        + g_drive * (c.feedback_gradient * m.f_imem / imem_plus_gain - (1.0 + m.inhibition / c.Itau_mem))
+        + g_drive * (f_kept / imem_plus_gain - (1.0 + m.inhibition / c.Itau_mem))
     )
     g_iin = g_drive * c.mem_gain_ratio
     g_isyn_net = ops.where((state.timer_ref > 0.0) | (m.iin_raw <= c.Io), 0.0, g_iin)
