@@ -855,6 +855,8 @@ TRAINING_CASES: List[Case] = [
     *sweep("TrainSettings.feedback_gradient", lambda v: TR.TrainSettings(feedback_gradient=v), PVE,
            float16=setting("feedback_gradient"), zero=setting("feedback_gradient"), tiny=setting("feedback_gradient")),
     Case("TrainSettings.feedback_gradient[above one]", lambda v: TR.TrainSettings(feedback_gradient=v), 1.01, PVE),
+    *sweep("TrainSettings.chip_clip", lambda v: TR.TrainSettings(chip_clip=v), PVE,
+           float16=setting("chip_clip"), zero=setting("chip_clip"), tiny=setting("chip_clip")),
 ]
 
 

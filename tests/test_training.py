@@ -532,8 +532,9 @@ def test_bad_workers_get_named_errors(bad):
         train_jax(_small_model(), np.ones((8, 5, 8), np.float32), np.arange(8) % 2, workers=bad)
 
 
-@pytest.mark.parametrize("settings", [dict(inject=True), dict(inject=False), dict(inject=True, chip_tilt=2.0), dict(inject=True, average=0.5)],
-                         ids=["injected chips", "no injection", "chip tilt", "moving average"])
+@pytest.mark.parametrize("settings", [dict(inject=True), dict(inject=False), dict(inject=True, chip_tilt=2.0), dict(inject=True, average=0.5),
+                                      dict(inject=True, chips_per_step=4, chip_clip=1.0)],
+                         ids=["injected chips", "no injection", "chip tilt", "moving average", "chip clip"])
 def test_threads_train_the_same_steps_as_one_call(burst_task, settings):
     """``workers=2``: each step's chips (or samples) in two threads, the loss (the rate
     penalty of the whole batch, the tilt over all chips) between the forward runs and the

@@ -193,7 +193,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average,
                    workers=args.workers, logits=args.logits, temperature=args.temperature,
                    level_pull=args.level_pull, keep_tolerance=args.keep_tolerance,
-                   feedback_gradient=args.feedback_gradient)
+                   feedback_gradient=args.feedback_gradient, chip_clip=args.chip_clip)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -540,6 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep this share (0..1) of the derivative of the membrane's positive feedback factor in the "
                             "backward pass (default: 1, exact); less bounds the gradient of large recurrent networks on "
                             "mismatched chips (docs/training.md). The simulation itself is the same")
+    train.add_argument("--chip-clip", type=float, default=None, metavar="M",
+                       help="with injection, clip each chip's gradient to M times the step's median chip's before "
+                            "summing them, so that one chip whose gradient explodes does not steer a step alone "
+                            "(default: 0, off; docs/training.md)")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",

@@ -278,6 +278,9 @@ class TrainJob:
         feedback_gradient: the share of the membrane's positive feedback factor's
             derivative the backward pass keeps (``TrainSettings.feedback_gradient``;
             default, :attr:`feedback_share`: ``TrainSettings``' 1, the exact derivative).
+        chip_clip: with injection, each chip's gradient clipped to this multiple of the
+            step's median chip's before the sum (``TrainSettings.chip_clip``; default,
+            :attr:`chip_bound`: ``TrainSettings``'; 0: off).
     """
 
     backend: str = "jax"
@@ -308,6 +311,7 @@ class TrainJob:
     level_pull: Optional[float] = None
     keep_tolerance: Optional[float] = None
     feedback_gradient: Optional[float] = None
+    chip_clip: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
@@ -441,6 +445,11 @@ class TrainJob:
         return TrainSettings.feedback_gradient if self.feedback_gradient is None else self.feedback_gradient
 
     @property
+    def chip_bound(self) -> float:
+        """The per-chip gradient clip: ``chip_clip`` if given, else ``TrainSettings``'."""
+        return TrainSettings.chip_clip if self.chip_clip is None else self.chip_clip
+
+    @property
     def readout_fraction(self) -> float:
         """The readout window the job trains with: ``readout_start`` if given, else
         :data:`READOUT_START`."""
@@ -455,7 +464,7 @@ class TrainJob:
                 "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
                 "average": self.decay, "workers": self.n_workers, "logits": self.loss_logits,
                 "temperature": self.logit_scale, "level_pull": self.pull, "keep_tolerance": self.tolerance,
-                "feedback_gradient": self.feedback_share}
+                "feedback_gradient": self.feedback_share, "chip_clip": self.chip_bound}
 
 
 _OPTIONAL_REALS = {
@@ -467,6 +476,7 @@ _OPTIONAL_REALS = {
     "level_pull": dict(low=0.0, high=1.0, high_open=True),
     "keep_tolerance": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "feedback_gradient": dict(low=0.0, high=1.0),
+    "chip_clip": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
 }
 """The bounds of :class:`TrainJob`'s optional real numbers (``None``: the default)."""
 
@@ -541,7 +551,8 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay,
                              logits=job.loss_logits, temperature=job.temperature, level_pull=job.pull,
-                             keep_tolerance=job.tolerance, feedback_gradient=job.feedback_share)
+                             keep_tolerance=job.tolerance, feedback_gradient=job.feedback_share,
+                             chip_clip=job.chip_bound)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)

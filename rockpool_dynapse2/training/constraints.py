@@ -99,6 +99,9 @@ class Ops:
     relu: Callable[[Any], Any]
     logsumexp: Callable[[Any], Any]
     """Of all entries."""
+    sort: Callable[[Any], Any]
+    """Along the last axis, ascending."""
+    where: Callable[[Any, Any, Any], Any]
 
 
 @functools.lru_cache(maxsize=None)
@@ -131,6 +134,8 @@ def jax_ops() -> Ops:
         log_softmax=jax.nn.log_softmax,
         relu=jax.nn.relu,
         logsumexp=jax.nn.logsumexp,
+        sort=lambda x: jnp.sort(x, axis=-1),
+        where=jnp.where,
     )
 
 
@@ -168,6 +173,8 @@ def torch_ops() -> Ops:
         log_softmax=lambda z: torch.log_softmax(z, dim=-1),
         relu=torch.relu,
         logsumexp=lambda z: torch.logsumexp(z.reshape(-1), dim=0),
+        sort=lambda x: torch.sort(x, dim=-1).values,
+        where=torch.where,
     )
 
 

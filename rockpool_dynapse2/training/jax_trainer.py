@@ -259,12 +259,32 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             return xb.reshape((chips, slice_size) + xb.shape[1:]), jax.random.split(key, chips)
         return xb, None
 
+    per_chip = s.inject and s.chip_clip > 0  # each chip's gradient apart (TrainSettings.chip_clip)
+
+    def spread(p: Any, n: int) -> Any:
+        """The trained quantities as :func:`counts_of` takes them for ``n`` chips: one copy
+        per chip with ``per_chip`` (so that the gradient comes chip by chip), else as they are."""
+        return jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n,) + a.shape), p) if per_chip else p
+
     def counts_of(p: Any, xs: Any, keys: Any, sigma: Any) -> Any:
-        """Readout counts of :func:`rows`' inputs: ``(chips, S, N)`` with injection, else ``(B, N)``."""
+        """Readout counts of :func:`rows`' inputs: ``(chips, S, N)`` with injection, else
+        ``(B, N)``; ``p`` from :func:`spread`."""
         if s.inject:
             noise = lambda k: around_chip(fixed, _chip_noise(k, model, sigma))  # noqa: E731
-            return jax.vmap(lambda k, xc: model.readout_counts(simulate_jax(model, p, xc, noise=noise(k))))(keys, xs)
+            run = lambda q, k, xc: model.readout_counts(simulate_jax(model, q, xc, noise=noise(k)))  # noqa: E731
+            return jax.vmap(run, in_axes=(0 if per_chip else None, 0, 0))(p, keys, xs)
         return model.readout_counts(simulate_jax(model, p, xs, noise=fixed))
+
+    def merge(grads: Any) -> Tuple[Any, Any]:
+        """``(the step's gradient, the norm logged)`` from the gradient of :func:`spread`'s
+        quantities: with ``per_chip``, each chip's clipped (``chip_clip``) and summed, and
+        the norm of their plain sum; else the gradient and its norm."""
+        norm_of = lambda g: jnp.sqrt(sum(jnp.sum(a**2) for a in jax.tree_util.tree_leaves(g)))  # noqa: E731
+        if not per_chip:
+            return grads, norm_of(grads)
+        norms = jnp.sqrt(sum(jnp.sum(a.reshape(a.shape[0], -1) ** 2, axis=1) for a in jax.tree_util.tree_leaves(grads)))
+        scales = model.chip_gradient_scales(norms, jax_ops())
+        return jax.tree_util.tree_map(lambda a: jnp.tensordot(scales, a, axes=1), grads), norm_of(jax.tree_util.tree_map(lambda a: a.sum(0), grads))
 
     def loss_of_counts(counts: Any, yb: Any) -> Tuple[Any, Any]:
         onehot = jax.nn.one_hot(yb, K)
@@ -277,27 +297,28 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         return ce + rate, (ce, counts)
 
     def loss_of(p: Any, xb: Any, yb: Any, key: Any, sigma: Any) -> Tuple[Any, Any]:
+        """The loss of :func:`spread`'s quantities ``p``."""
         return loss_of_counts(counts_of(p, *rows(xb, key), sigma), yb)
 
-    def apply(p: Any, st: Any, avg: Any, grads: Any) -> Tuple[Any, Any, Any, Any]:
+    def apply(p: Any, st: Any, avg: Any, grads: Any) -> Tuple[Any, Any, Any]:
         updates, st = opt.update(grads, st, p)
-        norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
         new = optax.apply_updates(p, updates)
         new = {**new, **dict(zip(("w_in", "w_rec"), model.pull_to_levels(jax_ops(), new["w_in"], new["w_rec"])))}
         if s.average > 0:
             avg = jax.tree_util.tree_map(lambda a, q: s.average * a + (1.0 - s.average) * q, avg, new)
         else:
             avg = new
-        return new, st, avg, norm
+        return new, st, avg
 
     @jax.jit
     def one_call_step(p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
-        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(p, xb, yb, key, sigma)
-        new, st, avg, norm = apply(p, st, avg, grads)
+        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(spread(p, chips), xb, yb, key, sigma)
+        grads, norm = merge(grads)
+        new, st, avg = apply(p, st, avg, grads)
         return new, st, avg, loss, norm, counts
 
     parts = step_parts(workers, chips if s.inject else batch)
-    step = one_call_step if parts == 1 else ThreadedStep(parts, jax.jit(rows), counts_of, loss_of_counts, apply)
+    step = one_call_step if parts == 1 else ThreadedStep(parts, jax.jit(rows), counts_of, loss_of_counts, apply, spread, merge, per_chip)
 
     val_keys = jax.random.split(jax.random.PRNGKey(s.seed + VALIDATION_CHIP_SEED), max(1, s.validation_chips))
     on_chips = s.inject and s.validation_chips > 0
@@ -357,22 +378,25 @@ class ThreadedStep:
     """A training step whose simulation runs in ``parts`` threads: each part's forward run
     keeps its pullback (:func:`jax.vjp`), the loss of the whole step gives the gradient of
     every part's counts, and each part's pullback turns its share into a gradient of the
-    trained quantities in parallel again; their sum is the step's gradient. JAX releases
-    the interpreter while it computes, so the parts run on separate cores. The same step
-    as one call (the same chips, samples and loss, the rate penalty on the whole batch),
-    up to the rounding of the sum.
+    trained quantities in parallel again; their sum is the step's gradient (with
+    ``per_chip``, each part's per-chip gradients are put side by side, and ``merge`` clips
+    and sums them as one call would). JAX releases the interpreter while it computes, so
+    the parts run on separate cores. The same step as one call (the same chips, samples and
+    loss, the rate penalty on the whole batch), up to the rounding of a sum.
     """
 
-    def __init__(self, parts: int, rows: Callable, counts_of: Callable, loss_of_counts: Callable, apply: Callable):
+    def __init__(self, parts: int, rows: Callable, counts_of: Callable, loss_of_counts: Callable, apply: Callable,
+                 spread: Callable, merge: Callable, per_chip: bool):
         import jax
         import jax.numpy as jnp
         from concurrent.futures import ThreadPoolExecutor
 
         self.parts, self.rows, self.concatenate = parts, rows, jnp.concatenate
-        self.forward = jax.jit(lambda p, xs, keys, sigma: jax.vjp(lambda q: counts_of(q, xs, keys, sigma), p))
+        self.forward = jax.jit(lambda p, xs, keys, sigma: jax.vjp(lambda q: counts_of(q, xs, keys, sigma), spread(p, xs.shape[0])))
         self.head = jax.jit(jax.value_and_grad(loss_of_counts, has_aux=True))
         self.backward = jax.jit(lambda pullback, ct: pullback(ct)[0])
-        self.total = jax.jit(lambda grads: jax.tree_util.tree_map(lambda *g: functools.reduce(lambda a, b: a + b, g), *grads))
+        join = jnp.concatenate if per_chip else lambda g: functools.reduce(lambda a, b: a + b, g)
+        self.total = jax.jit(lambda grads: merge(jax.tree_util.tree_map(lambda *g: join(g), *grads)))
         self.apply = jax.jit(apply)
         self.pool = ThreadPoolExecutor(parts, thread_name_prefix="train-step")
 
@@ -387,8 +411,8 @@ class ThreadedStep:
         part = lambda a, j: None if a is None else a[j * n : (j + 1) * n]  # noqa: E731
         runs = self._each(lambda j: self.forward(p, part(xs, j), part(keys, j), sigma))
         (loss, (ce, counts)), d_counts = self.head(self.concatenate([r[0] for r in runs]), yb)
-        grads = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))))
-        new, st, avg, norm = self.apply(p, st, avg, grads)
+        grads, norm = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))))
+        new, st, avg = self.apply(p, st, avg, grads)
         return new, st, avg, loss, norm, counts
 
     def close(self) -> None:

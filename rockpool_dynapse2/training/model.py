@@ -187,6 +187,11 @@ class TrainSettings:
             derivative the backward pass keeps (1: the exact derivative; see
             :mod:`rockpool_dynapse2.simulation.membrane` and ``docs/training.md``). The
             forward pass, and so what is simulated and measured, is the same at every value.
+        chip_clip: with injection, each of a step's chips' gradient is clipped to this
+            multiple of the median chip's gradient norm before the chips' gradients are
+            summed (:meth:`ChipModel.chip_gradient_scales`), so that one chip whose
+            gradient explodes does not steer the step alone (0: no per-chip clipping, the
+            plain sum). The global clip (``clip_norm``) applies to the sum after it.
     """
 
     epochs: int = 60
@@ -225,6 +230,7 @@ class TrainSettings:
     Iscale: float = 1e-8
     max_spikes: float = 31.0
     feedback_gradient: float = 1.0
+    chip_clip: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "chips_per_step"):
@@ -249,6 +255,7 @@ class TrainSettings:
         _check_float(self, "level_pull", high=1.0, high_open=True)
         _check_float(self, "keep_tolerance", high=_FLOAT32.max)
         _check_float(self, "feedback_gradient", high=1.0)
+        _check_float(self, "chip_clip", high=_FLOAT32.max)  # a bound float32 can hold
         trainable = names("TrainSettings.trainable", self.trainable, HIGH_LEVEL_NAMES, "core quantity (TrainSettings.trainable)")
         object.__setattr__(self, "trainable", trainable)
         fixed = dict(mapping("TrainSettings.fixed", self.fixed, "a mapping {core quantity: value}"))
@@ -476,6 +483,16 @@ class ChipModel:
         else:
             ce = per_chip.mean()
         return ce, self._rate_penalty(flat, ops.relu)
+
+    def chip_gradient_scales(self, norms: Any, ops: Ops) -> Any:
+        """The factor ``(K,)`` each of a step's ``K`` injected chips' gradient is scaled by
+        before the sum (``chip_clip``): ``min(1, chip_clip * median / norm)`` of the chips'
+        gradient norms ``(K,)`` (the median of an even ``K``: the mean of the middle two).
+        Where the median is 0 (most chips pass no gradient) nothing is clipped."""
+        K = norms.shape[0]
+        ranked = ops.sort(norms)
+        bound = self.settings.chip_clip * (ranked[(K - 1) // 2] + ranked[K // 2]) / 2
+        return ops.where((bound > 0) & (norms > bound), bound / ops.clip(norms, _FLOAT32.tiny, _FLOAT32.max), ops.asarray(1.0))
 
     def predict(self, counts: np.ndarray) -> np.ndarray:
         """Predicted classes ``(B,)`` from spike counts ``(B, N)``; -1 where the top score is tied."""

@@ -12,7 +12,7 @@ used as in :mod:`.jax_trainer`: alone, or around each injected chip (:func:`~.mo
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from ..parameters.validate import instance, integer
 from ..simulation.records import CURRENT_NAMES, LAYOUT_NAMES
 from ..transform.deviation import POSITIVE_FLOOR
 from .constraints import torch_ops, typed_input
-from .model import ChipModel, around_chip
+from .model import ChipModel, ChipView, around_chip
 from .result import VALIDATION_CHIP_SEED, EpochRecord, EpochTracker, TrainResult, batch_plan, split_validation, validation_accuracy
 
 __all__ = ["train_torch", "simulate_torch", "counts_torch"]
@@ -82,11 +82,17 @@ def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: An
         quantize: weights on 16 levels per core (default: the settings').
         snap: currents on bias codes (default: the settings').
     """
+    return _simulate_view(model, neurons, model.chip_view(torch_ops(), params, quantize, snap), x, noise)
+
+
+def _simulate_view(model: ChipModel, neurons: Any, view: ChipView, x: Any, noise: Optional[Dict[str, Any]],
+                   per_chip: bool = False) -> Any:
+    """:func:`simulate_torch` of a chip's view; with ``per_chip``, the view's currents and
+    weights are one copy per chip of ``noise`` (``(K, ...)``: :func:`_per_chip_view`)."""
     import torch
 
     ops = torch_ops()
     neurons.reset_state()  # every call starts from rest (simulate keeps the state it ends in)
-    view = model.chip_view(ops, params, quantize, snap)
     x = torch.as_tensor(x, dtype=torch.float32)
     B = x.shape[0]
     n = model.layout.n_neurons
@@ -100,14 +106,83 @@ def simulate_torch(model: ChipModel, neurons: Any, params: Dict[str, Any], x: An
         return neurons.simulate(x @ typed_in, rows=rows)
     K = noise["w_in"].shape[0]
     per = B // K
-    w_in = view.w_in[None] * noise["w_in"]
-    w_rec = view.w_rec[None] * noise["w_rec"]
+    each = (lambda v: v) if per_chip else (lambda v: v[None])  # noqa: E731  (K, ...) of the view's quantities
+    w_in = each(view.w_in) * noise["w_in"]
+    w_rec = each(view.w_rec) * noise["w_rec"]
     typed_in = torch.stack([typed_input(ops, w) for w in w_in])  # (K, C, 4N)
     typed_rec = torch.stack([typed_input(ops, w) for w in w_rec])  # (K, N, 4N)
     drive = torch.einsum("kstc,kcm->kstm", x.reshape((K, per) + x.shape[1:]), typed_in).reshape(B, x.shape[1], -1)
-    rows = {k: (v[None] * noise[k]).repeat_interleave(per, 0) for k, v in {**currents, **layout}.items()}
+    rows = {k: (each(v) * noise[k]).repeat_interleave(per, 0) for k, v in currents.items()}
+    rows.update({k: (v[None] * noise[k]).repeat_interleave(per, 0) for k, v in layout.items()})
     rows["w_rec"] = typed_rec.repeat_interleave(per, 0)
     return neurons.simulate(drive, rows=rows)
+
+
+def _per_chip_view(view: ChipView, chips: int) -> ChipView:
+    """A copy of ``view``'s currents and weights for each of ``chips`` chips ``(K, ...)``,
+    leaves of their own (detached from the trained quantities), so that a backward pass
+    leaves each chip's gradient apart in their ``.grad`` (:func:`_chip_clipped`)."""
+    own = lambda v: v.detach()[None].repeat((chips,) + (1,) * v.dim()).requires_grad_(True)  # noqa: E731
+    return ChipView({k: own(v) for k, v in view.currents.items()}, own(view.w_in), own(view.w_rec), view.bases)
+
+
+def _chip_gradients(view: ChipView, own: ChipView, leaves: Sequence[Any]) -> List[Any]:
+    """Each chip's gradient of the trained ``leaves`` ``(K, ...)`` after a backward pass
+    through ``own`` (:func:`_per_chip_view` of ``view``): the chip's gradient of its view,
+    taken back through the view (one small backward pass per chip)."""
+    import torch
+
+    pairs = [(view.w_in, own.w_in), (view.w_rec, own.w_rec)] + [(view.currents[k], own.currents[k]) for k in view.currents]
+    outputs, chip_grads = zip(*[(v, o.grad) for v, o in pairs if v.requires_grad and o.grad is not None])
+    per_chip = [torch.autograd.grad(outputs, leaves, [g[c] for g in chip_grads], retain_graph=True, allow_unused=True)
+                for c in range(own.w_in.shape[0])]
+    zero = lambda g, leaf: torch.zeros_like(leaf) if g is None else g  # noqa: E731  (a leaf no chip's view uses)
+    return [torch.stack([zero(g[i], leaf) for g in per_chip]) for i, leaf in enumerate(leaves)]
+
+
+def _chip_clipped(model: ChipModel, view: ChipView, own: ChipView, leaves: Sequence[Any]) -> Tuple[List[Any], float]:
+    """``(the step's gradient of each leaf, the norm logged)``: each chip's gradient
+    (:func:`_chip_gradients`) clipped (:meth:`~.model.ChipModel.chip_gradient_scales`) and
+    summed; the norm of their plain sum, as :mod:`.jax_trainer`'s ``merge``."""
+    import torch
+
+    stacked = _chip_gradients(view, own, leaves)
+    chips = stacked[0].shape[0]
+    scales = model.chip_gradient_scales(torch.sqrt(sum((g.reshape(chips, -1) ** 2).sum(1) for g in stacked)), torch_ops())
+    merged = [torch.tensordot(scales, g, dims=1) for g in stacked]
+    return merged, float(torch.sqrt(sum((g.sum(0) ** 2).sum() for g in stacked)))
+
+
+def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequence[Any], xb: Any, onehot: Any,
+              noise: Optional[Dict[str, Any]], chips: int) -> Tuple[Any, Any, float]:
+    """One step's loss, counts and gradient norm (before clipping), its gradient, clipped,
+    left in the ``leaves``' ``.grad``: with injection and ``chip_clip``, each chip's apart
+    (:func:`_chip_clipped`), then the global clip (``clip_norm``)."""
+    import torch
+
+    s = model.settings
+    per_chip = s.inject and s.chip_clip > 0
+    if per_chip:  # each chip's gradient apart, to clip it (TrainSettings.chip_clip)
+        view = model.chip_view(torch_ops(), p)
+        own = _per_chip_view(view, chips)
+        counts = model.readout_counts(_simulate_view(model, neurons, own, xb, noise, per_chip=True))
+    else:
+        counts = model.readout_counts(simulate_torch(model, neurons, p, xb, noise))
+    if s.inject and s.chip_tilt > 0:
+        K = onehot.shape[-1]
+        ce, rate = model.chip_loss_terms(counts.reshape(chips, -1, counts.shape[-1]), onehot.reshape(chips, -1, K), torch_ops())
+    else:
+        ce, rate = model.loss_terms(counts, onehot, torch_ops())
+    loss = ce + rate
+    if not per_chip:
+        loss.backward()
+        return loss, counts, float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm))
+    loss.backward(inputs=[own.w_in, own.w_rec, *own.currents.values()])
+    merged, norm = _chip_clipped(model, view, own, leaves)
+    for leaf, g in zip(leaves, merged):
+        leaf.grad = g
+    torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm)  # the global clip, after the chips'
+    return loss, counts, norm
 
 
 def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, neurons: Any = None,
@@ -218,15 +293,7 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
             noise = around_chip(fixed, _chip_noise(model, chips, epoch_sigma, generator)) if s.inject else fixed
             opt.zero_grad()
-            counts = model.readout_counts(simulate_torch(model, neurons, p, xb, noise))
-            onehot = eye[torch.as_tensor(y_tr[idx])]
-            if s.inject and s.chip_tilt > 0:
-                ce, rate = model.chip_loss_terms(counts.reshape(chips, -1, counts.shape[-1]), onehot.reshape(chips, -1, K), torch_ops())
-            else:
-                ce, rate = model.loss_terms(counts, onehot, torch_ops())
-            loss = ce + rate
-            loss.backward()
-            norm = float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm))
+            loss, counts, norm = _gradient(model, neurons, p, leaves, xb, eye[torch.as_tensor(y_tr[idx])], noise, chips)
             if tracker.step(float(loss.detach()), norm, model.predict(counts.detach().numpy()) == y_tr[idx]):
                 opt.step()  # a non-finite step is skipped, and counted
                 with torch.no_grad():
