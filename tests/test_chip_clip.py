@@ -53,6 +53,7 @@ def test_a_bound_no_chip_reaches_trains_as_the_plain_sum(burst_task, backend):
     assert apart.curve("grad_norm") == pytest.approx(plain.curve("grad_norm"), rel=1e-5)
     for name in ("w_in", "w_rec"):
         np.testing.assert_allclose(apart.params[name], plain.params[name], rtol=1e-5, atol=1e-6)
+    assert np.all(np.isnan(plain.curve("chips_clipped"))) and np.all(apart.curve("chips_clipped") == 0)
 
 
 @pytest.mark.parametrize("bound", [1.0, 0.5])
@@ -70,6 +71,10 @@ def test_both_trainers_clip_the_same_chips_the_same_way(burst_task, bound):
     moved = max(np.abs(plain.params[k] - jax_run.params[k]).max() for k in ("w_in", "w_rec"))
     assert gap < 1e-5 and moved > 1e-3, (gap, moved)
     assert jax_run.history[0].loss == pytest.approx(plain.history[0].loss, rel=1e-6)
+    # The history says how many chips were clipped: the same in both, some but not all
+    # (at a bound of one median, the chips above it).
+    assert torch_run.curve("chips_clipped") == pytest.approx(jax_run.curve("chips_clipped"))
+    assert 0 < jax_run.history[0].chips_clipped < 1 and "chips clipped" in jax_run.history[0].line()
 
 
 def test_no_injection_ignores_the_chip_clip(burst_task):

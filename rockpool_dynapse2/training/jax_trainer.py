@@ -275,16 +275,18 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             return jax.vmap(run, in_axes=(0 if per_chip else None, 0, 0))(p, keys, xs)
         return model.readout_counts(simulate_jax(model, p, xs, noise=fixed))
 
-    def merge(grads: Any) -> Tuple[Any, Any]:
-        """``(the step's gradient, the norm logged)`` from the gradient of :func:`spread`'s
-        quantities: with ``per_chip``, each chip's clipped (``chip_clip``) and summed, and
-        the norm of their plain sum; else the gradient and its norm."""
+    def merge(grads: Any) -> Tuple[Any, Any, Any]:
+        """``(the step's gradient, the norm logged, the fraction of chips clipped)`` from the
+        gradient of :func:`spread`'s quantities: with ``per_chip``, each chip's clipped
+        (``chip_clip``) and summed, and the norm of their plain sum; else the gradient, its
+        norm and NaN."""
         norm_of = lambda g: jnp.sqrt(sum(jnp.sum(a**2) for a in jax.tree_util.tree_leaves(g)))  # noqa: E731
         if not per_chip:
-            return grads, norm_of(grads)
+            return grads, norm_of(grads), jnp.float32(np.nan)
         norms = jnp.sqrt(sum(jnp.sum(a.reshape(a.shape[0], -1) ** 2, axis=1) for a in jax.tree_util.tree_leaves(grads)))
         scales = model.chip_gradient_scales(norms, jax_ops())
-        return jax.tree_util.tree_map(lambda a: jnp.tensordot(scales, a, axes=1), grads), norm_of(jax.tree_util.tree_map(lambda a: a.sum(0), grads))
+        merged = jax.tree_util.tree_map(lambda a: jnp.tensordot(scales, a, axes=1), grads)
+        return merged, norm_of(jax.tree_util.tree_map(lambda a: a.sum(0), grads)), jnp.mean(scales < 1)
 
     def loss_of_counts(counts: Any, yb: Any) -> Tuple[Any, Any]:
         onehot = jax.nn.one_hot(yb, K)
@@ -313,9 +315,9 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     @jax.jit
     def one_call_step(p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
         (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(spread(p, chips), xb, yb, key, sigma)
-        grads, norm = merge(grads)
+        grads, norm, clipped = merge(grads)
         new, st, avg = apply(p, st, avg, grads)
-        return new, st, avg, loss, norm, counts
+        return new, st, avg, loss, (norm, clipped), counts
 
     parts = step_parts(workers, chips if s.inject else batch)
     step = one_call_step if parts == 1 else ThreadedStep(parts, jax.jit(rows), counts_of, loss_of_counts, apply, spread, merge, per_chip)
@@ -346,9 +348,9 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             for b in range(steps_per_epoch):
                 idx = order[b * batch : (b + 1) * batch]
                 key, sub = jax.random.split(key)
-                new, new_state, new_average, loss, norm, counts = step(params, opt_state, average, jnp.asarray(x_tr[idx]),
-                                                                       jnp.asarray(y_tr[idx]), sub, epoch_sigma)
-                if tracker.step(float(loss), float(norm), model.predict(np.asarray(counts)) == y_tr[idx]):
+                new, new_state, new_average, loss, (norm, clipped), counts = step(params, opt_state, average, jnp.asarray(x_tr[idx]),
+                                                                                  jnp.asarray(y_tr[idx]), sub, epoch_sigma)
+                if tracker.step(float(loss), float(norm), model.predict(np.asarray(counts)) == y_tr[idx], float(clipped)):
                     params, opt_state, average = new, new_state, new_average  # a non-finite step is skipped, and counted
             validation = None
             if len(x_val):
@@ -411,9 +413,9 @@ class ThreadedStep:
         part = lambda a, j: None if a is None else a[j * n : (j + 1) * n]  # noqa: E731
         runs = self._each(lambda j: self.forward(p, part(xs, j), part(keys, j), sigma))
         (loss, (ce, counts)), d_counts = self.head(self.concatenate([r[0] for r in runs]), yb)
-        grads, norm = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))))
+        grads, norm, clipped = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))))
         new, st, avg = self.apply(p, st, avg, grads)
-        return new, st, avg, loss, norm, counts
+        return new, st, avg, loss, (norm, clipped), counts
 
     def close(self) -> None:
         self.pool.shutdown()

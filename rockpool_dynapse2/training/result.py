@@ -40,6 +40,8 @@ class EpochRecord:
         seconds: wall time since the start of training.
         val_loss: loss on the validation set (nominal chip), if there is one.
         val_accuracy: accuracy on the validation set, if there is one.
+        chips_clipped: with ``TrainSettings.chip_clip``, the fraction of its steps' injected
+            chips whose gradient was clipped (NaN without per-chip clipping).
     """
 
     epoch: int
@@ -52,11 +54,13 @@ class EpochRecord:
     seconds: float
     val_loss: float = float("nan")
     val_accuracy: float = float("nan")
+    chips_clipped: float = float("nan")
 
     def line(self) -> str:
         """One line of text for logs and progress output."""
         val = f" val loss {self.val_loss:.3f} acc {self.val_accuracy:.2f}" if np.isfinite(self.val_loss) else ""
         skip = f" skipped {self.skipped}" if self.skipped else ""
+        skip += f" chips clipped {self.chips_clipped:.0%}" if np.isfinite(self.chips_clipped) else ""
         return (f"epoch {self.epoch + 1}: loss {self.loss:.3f} acc {self.train_accuracy:.2f}{val} "
                 f"|grad| {self.grad_norm:.3g} (max {self.grad_norm_max:.3g}) lr {self.learning_rate:.3g}{skip} "
                 f"[{self.seconds:.0f} s]")
@@ -221,10 +225,15 @@ class EpochTracker:
         self.losses: List[float] = []
         self.norms: List[float] = []
         self.correct: List[np.ndarray] = []
+        self.clipped: List[float] = []
 
-    def step(self, loss: float, norm: float, correct: Optional[np.ndarray] = None) -> bool:
-        """Count one step; False (and counted as skipped) if its loss or gradient is not finite."""
+    def step(self, loss: float, norm: float, correct: Optional[np.ndarray] = None, clipped: Optional[float] = None) -> bool:
+        """Count one step; False (and counted as skipped) if its loss or gradient is not finite.
+        ``clipped``: the fraction of its chips whose gradient was clipped (None or NaN: no
+        per-chip clipping)."""
         self.norms.append(float(norm))
+        if clipped is not None and np.isfinite(clipped):
+            self.clipped.append(float(clipped))
         if not (np.isfinite(loss) and np.isfinite(norm)):
             return False
         self.losses.append(float(loss))
@@ -252,6 +261,7 @@ class EpochTracker:
             skipped=len(norms) - len(losses),
             learning_rate=float(learning_rate),
             seconds=time.perf_counter() - self.start,
+            chips_clipped=float(np.mean(self.clipped)) if self.clipped else float("nan"),
         )
         if validation is not None:
             record.val_loss, record.val_accuracy = float(validation[0]), float(validation[1])

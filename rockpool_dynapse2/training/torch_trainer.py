@@ -140,24 +140,26 @@ def _chip_gradients(view: ChipView, own: ChipView, leaves: Sequence[Any]) -> Lis
     return [torch.stack([zero(g[i], leaf) for g in per_chip]) for i, leaf in enumerate(leaves)]
 
 
-def _chip_clipped(model: ChipModel, view: ChipView, own: ChipView, leaves: Sequence[Any]) -> Tuple[List[Any], float]:
-    """``(the step's gradient of each leaf, the norm logged)``: each chip's gradient
-    (:func:`_chip_gradients`) clipped (:meth:`~.model.ChipModel.chip_gradient_scales`) and
-    summed; the norm of their plain sum, as :mod:`.jax_trainer`'s ``merge``."""
+def _chip_clipped(model: ChipModel, view: ChipView, own: ChipView, leaves: Sequence[Any]) -> Tuple[List[Any], float, float]:
+    """``(the step's gradient of each leaf, the norm logged, the fraction of chips clipped)``:
+    each chip's gradient (:func:`_chip_gradients`) clipped
+    (:meth:`~.model.ChipModel.chip_gradient_scales`) and summed; the norm of their plain
+    sum, as :mod:`.jax_trainer`'s ``merge``."""
     import torch
 
     stacked = _chip_gradients(view, own, leaves)
     chips = stacked[0].shape[0]
     scales = model.chip_gradient_scales(torch.sqrt(sum((g.reshape(chips, -1) ** 2).sum(1) for g in stacked)), torch_ops())
     merged = [torch.tensordot(scales, g, dims=1) for g in stacked]
-    return merged, float(torch.sqrt(sum((g.sum(0) ** 2).sum() for g in stacked)))
+    return merged, float(torch.sqrt(sum((g.sum(0) ** 2).sum() for g in stacked))), float((scales < 1).float().mean())
 
 
 def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequence[Any], xb: Any, onehot: Any,
-              noise: Optional[Dict[str, Any]], chips: int) -> Tuple[Any, Any, float]:
-    """One step's loss, counts and gradient norm (before clipping), its gradient, clipped,
-    left in the ``leaves``' ``.grad``: with injection and ``chip_clip``, each chip's apart
-    (:func:`_chip_clipped`), then the global clip (``clip_norm``)."""
+              noise: Optional[Dict[str, Any]], chips: int) -> Tuple[Any, Any, float, float]:
+    """One step's loss, counts, gradient norm (before clipping) and fraction of chips
+    clipped (NaN: no per-chip clipping), its gradient, clipped, left in the ``leaves``'
+    ``.grad``: with injection and ``chip_clip``, each chip's apart (:func:`_chip_clipped`),
+    then the global clip (``clip_norm``)."""
     import torch
 
     s = model.settings
@@ -176,13 +178,13 @@ def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequenc
     loss = ce + rate
     if not per_chip:
         loss.backward()
-        return loss, counts, float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm))
+        return loss, counts, float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm)), float("nan")
     loss.backward(inputs=[own.w_in, own.w_rec, *own.currents.values()])
-    merged, norm = _chip_clipped(model, view, own, leaves)
+    merged, norm, clipped = _chip_clipped(model, view, own, leaves)
     for leaf, g in zip(leaves, merged):
         leaf.grad = g
     torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm)  # the global clip, after the chips'
-    return loss, counts, norm
+    return loss, counts, norm, clipped
 
 
 def counts_torch(model: ChipModel, params: Dict[str, Any], x: np.ndarray, batch: int = 256, neurons: Any = None,
@@ -293,8 +295,8 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
             noise = around_chip(fixed, _chip_noise(model, chips, epoch_sigma, generator)) if s.inject else fixed
             opt.zero_grad()
-            loss, counts, norm = _gradient(model, neurons, p, leaves, xb, eye[torch.as_tensor(y_tr[idx])], noise, chips)
-            if tracker.step(float(loss.detach()), norm, model.predict(counts.detach().numpy()) == y_tr[idx]):
+            loss, counts, norm, clipped = _gradient(model, neurons, p, leaves, xb, eye[torch.as_tensor(y_tr[idx])], noise, chips)
+            if tracker.step(float(loss.detach()), norm, model.predict(counts.detach().numpy()) == y_tr[idx], clipped):
                 opt.step()  # a non-finite step is skipped, and counted
                 with torch.no_grad():
                     for name, w in zip(("w_in", "w_rec"), model.pull_to_levels(torch_ops(), p["w_in"], p["w_rec"])):
