@@ -29,18 +29,44 @@ def _trainer(backend):
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_each_chip_above_the_bound_is_scaled_to_it(backend):
+def test_each_chip_is_bounded_by_its_own_loss(backend):
     from rockpool_dynapse2.training.constraints import ops_for
 
     ops = ops_for(backend)
     model = _model(chip_clip=2.0)
-    # sorted: 0.5 1 2 2 | 3 7 100 1e9: the median 2.5, the bound 5
-    scales = np.asarray(model.chip_gradient_scales(ops.asarray([1.0, 3.0, 100.0, 2.0, 0.5, 7.0, 2.0, 1e9]), ops))
-    np.testing.assert_allclose(scales, [1, 1, 0.05, 1, 1, 5 / 7, 1, 5e-9], rtol=1e-6)
-    odd = np.asarray(model.chip_gradient_scales(ops.asarray([4.0, 1.0, 50.0]), ops))  # the median 4, the bound 8
-    np.testing.assert_allclose(odd, [1, 1, 8 / 50], rtol=1e-6)
-    # Most chips pass no gradient: the median is 0 and nothing is clipped (nor zeroed).
-    np.testing.assert_array_equal(np.asarray(model.chip_gradient_scales(ops.asarray([0.0, 0.0, 3.0]), ops)), [1, 1, 1])
+    scales = lambda norms, losses: np.asarray(model.chip_gradient_scales(ops.asarray(norms), ops.asarray(losses), ops))  # noqa: E731
+    # Equal losses: the bound is 2x the median norm (sorted 0.5 1 2 2 | 3 7 100 1e9: 2.5, so 5).
+    np.testing.assert_allclose(scales([1.0, 3.0, 100.0, 2.0, 0.5, 7.0, 2.0, 1e9], [1.0] * 8), [1, 1, 0.05, 1, 1, 5 / 7, 1, 5e-9], rtol=1e-6)
+    # A chip that is merely worse keeps its gradient: ten times the norm at ten times the
+    # loss is the median's gradient per unit of loss; one that explodes at an ordinary loss
+    # is clipped to twice the median's per unit of loss (per unit: 1, 1, 1, 100; median 1).
+    np.testing.assert_allclose(scales([1.0, 1.0, 10.0, 100.0], [1.0, 1.0, 10.0, 1.0]), [1, 1, 1, 0.02], rtol=1e-6)
+    odd = scales([4.0, 1.0, 50.0], [2.0, 0.5, 1.0])  # per unit 2, 2, 50: the median 2; bounds 8, 2, 4
+    np.testing.assert_allclose(odd, [1, 1, 4 / 50], rtol=1e-6)
+    # Most chips pass no gradient: the bound is 0 and nothing is clipped (nor zeroed).
+    np.testing.assert_array_equal(scales([0.0, 0.0, 3.0], [1.0, 1.0, 1.0]), [1, 1, 1])
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_a_chip_that_answers_wrong_has_the_larger_loss(backend):
+    """Each chip's loss is that of its own samples (cross-entropy and rate penalty): a chip
+    whose output groups fire for the wrong class has a larger one than a chip that answers
+    right, and two chips with the same counts have the same loss."""
+    from rockpool_dynapse2.training.constraints import ops_for
+
+    ops = ops_for(backend)
+    model = _model()
+    out = model.layout.output_neurons
+    onehot = np.tile(np.eye(2, dtype=np.float32), (3, 1, 1))  # 3 chips, samples of class 0 and 1
+    counts = np.full((3, 2, model.layout.n_neurons), 2.0, np.float32)
+    for k, wrong in enumerate((False, True, False)):
+        for sample in range(2):
+            group = out[2 * (sample ^ wrong) : 2 * (sample ^ wrong) + 2]  # per_class = 2
+            counts[k, sample, group] = 8.0
+    losses = np.asarray(model.chip_losses(ops.asarray(counts), ops.asarray(onehot), ops))
+    assert losses[1] > losses[0] + 1.0 and losses[0] == pytest.approx(losses[2])
+    each = [float(sum(model.loss_terms(ops.asarray(c), ops.asarray(o), ops))) for c, o in zip(counts, onehot)]
+    np.testing.assert_allclose(losses, each, rtol=1e-6)
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

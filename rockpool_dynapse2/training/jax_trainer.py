@@ -275,16 +275,18 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             return jax.vmap(run, in_axes=(0 if per_chip else None, 0, 0))(p, keys, xs)
         return model.readout_counts(simulate_jax(model, p, xs, noise=fixed))
 
-    def merge(grads: Any) -> Tuple[Any, Any, Any]:
+    def merge(grads: Any, counts: Any, yb: Any) -> Tuple[Any, Any, Any]:
         """``(the step's gradient, the norm logged, the fraction of chips clipped)`` from the
-        gradient of :func:`spread`'s quantities: with ``per_chip``, each chip's clipped
-        (``chip_clip``) and summed, and the norm of their plain sum; else the gradient, its
-        norm and NaN."""
+        gradient of :func:`spread`'s quantities and the step's counts ``(B, N)`` and labels:
+        with ``per_chip``, each chip's clipped (``chip_clip``, by its loss) and summed, and
+        the norm of their plain sum; else the gradient, its norm and NaN."""
         norm_of = lambda g: jnp.sqrt(sum(jnp.sum(a**2) for a in jax.tree_util.tree_leaves(g)))  # noqa: E731
         if not per_chip:
             return grads, norm_of(grads), jnp.float32(np.nan)
         norms = jnp.sqrt(sum(jnp.sum(a.reshape(a.shape[0], -1) ** 2, axis=1) for a in jax.tree_util.tree_leaves(grads)))
-        scales = model.chip_gradient_scales(norms, jax_ops())
+        each = lambda a: a.reshape((chips, -1) + a.shape[1:])  # noqa: E731  (chips, S, ...)
+        losses = model.chip_losses(each(counts), each(jax.nn.one_hot(yb, K)), jax_ops())
+        scales = model.chip_gradient_scales(norms, losses, jax_ops())
         merged = jax.tree_util.tree_map(lambda a: jnp.tensordot(scales, a, axes=1), grads)
         return merged, norm_of(jax.tree_util.tree_map(lambda a: a.sum(0), grads)), jnp.mean(scales < 1)
 
@@ -315,7 +317,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     @jax.jit
     def one_call_step(p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
         (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(spread(p, chips), xb, yb, key, sigma)
-        grads, norm, clipped = merge(grads)
+        grads, norm, clipped = merge(grads, counts, yb)
         new, st, avg = apply(p, st, avg, grads)
         return new, st, avg, loss, (norm, clipped), counts
 
@@ -398,7 +400,7 @@ class ThreadedStep:
         self.head = jax.jit(jax.value_and_grad(loss_of_counts, has_aux=True))
         self.backward = jax.jit(lambda pullback, ct: pullback(ct)[0])
         join = jnp.concatenate if per_chip else lambda g: functools.reduce(lambda a, b: a + b, g)
-        self.total = jax.jit(lambda grads: merge(jax.tree_util.tree_map(lambda *g: join(g), *grads)))
+        self.total = jax.jit(lambda grads, counts, yb: merge(jax.tree_util.tree_map(lambda *g: join(g), *grads), counts, yb))
         self.apply = jax.jit(apply)
         self.pool = ThreadPoolExecutor(parts, thread_name_prefix="train-step")
 
@@ -413,7 +415,7 @@ class ThreadedStep:
         part = lambda a, j: None if a is None else a[j * n : (j + 1) * n]  # noqa: E731
         runs = self._each(lambda j: self.forward(p, part(xs, j), part(keys, j), sigma))
         (loss, (ce, counts)), d_counts = self.head(self.concatenate([r[0] for r in runs]), yb)
-        grads, norm, clipped = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))))
+        grads, norm, clipped = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))), counts, yb)
         new, st, avg = self.apply(p, st, avg, grads)
         return new, st, avg, loss, (norm, clipped), counts
 

@@ -187,11 +187,12 @@ class TrainSettings:
             derivative the backward pass keeps (1: the exact derivative; see
             :mod:`rockpool_dynapse2.simulation.membrane` and ``docs/training.md``). The
             forward pass, and so what is simulated and measured, is the same at every value.
-        chip_clip: with injection, each of a step's chips' gradient is clipped to this
-            multiple of the median chip's gradient norm before the chips' gradients are
-            summed (:meth:`ChipModel.chip_gradient_scales`), so that one chip whose
-            gradient explodes does not steer the step alone (0: no per-chip clipping, the
-            plain sum). The global clip (``clip_norm``) applies to the sum after it.
+        chip_clip: with injection, each of a step's chips' gradient is clipped, before the
+            chips' gradients are summed, to this multiple of the median chip's gradient norm
+            per unit of loss, times its own loss (:meth:`ChipModel.chip_gradient_scales`),
+            so that one chip whose gradient explodes does not steer the step alone while a
+            chip that is merely worse keeps its say (0: no per-chip clipping, the plain
+            sum). The global clip (``clip_norm``) applies to the sum after it.
     """
 
     epochs: int = 60
@@ -484,15 +485,25 @@ class ChipModel:
             ce = per_chip.mean()
         return ce, self._rate_penalty(flat, ops.relu)
 
-    def chip_gradient_scales(self, norms: Any, ops: Ops) -> Any:
+    def chip_gradient_scales(self, norms: Any, losses: Any, ops: Ops) -> Any:
         """The factor ``(K,)`` each of a step's ``K`` injected chips' gradient is scaled by
-        before the sum (``chip_clip``): ``min(1, chip_clip * median / norm)`` of the chips'
-        gradient norms ``(K,)`` (the median of an even ``K``: the mean of the middle two).
-        Where the median is 0 (most chips pass no gradient) nothing is clipped."""
+        before the sum (``chip_clip``), from the chips' gradient norms and losses ``(K,)``:
+        a chip's gradient may be ``chip_clip`` times as large, per unit of its own loss, as
+        the median chip's (the median of an even ``K``: the mean of the middle two), and is
+        scaled down to that bound where it is larger. A chip that is merely worse than the
+        others has a larger loss and so a larger bound; a chip whose gradient explodes at an
+        ordinary loss is clipped. Where the bound is 0 nothing is clipped."""
         K = norms.shape[0]
-        ranked = ops.sort(norms)
-        bound = self.settings.chip_clip * (ranked[(K - 1) // 2] + ranked[K // 2]) / 2
-        return ops.where((bound > 0) & (norms > bound), bound / ops.clip(norms, _FLOAT32.tiny, _FLOAT32.max), ops.asarray(1.0))
+        tiny = _FLOAT32.tiny
+        ranked = ops.sort(norms / ops.clip(losses, tiny, _FLOAT32.max))
+        bound = self.settings.chip_clip * (ranked[(K - 1) // 2] + ranked[K // 2]) / 2 * losses
+        return ops.where((bound > 0) & (norms > bound), bound / ops.clip(norms, tiny, _FLOAT32.max), ops.asarray(1.0))
+
+    def chip_losses(self, counts: Any, labels_onehot: Any, ops: Ops) -> Any:
+        """Each chip's loss ``(K,)`` (its cross-entropy and rate penalty, :meth:`loss_terms`)
+        from spike counts ``(K, S, N)`` and labels ``(K, S, n_classes)`` of ``K`` chips with
+        ``S`` samples each: what :meth:`chip_gradient_scales` measures a chip's gradient by."""
+        return ops.stack([sum(self.loss_terms(c, o, ops)) for c, o in zip(counts, labels_onehot)], 0)
 
     def predict(self, counts: np.ndarray) -> np.ndarray:
         """Predicted classes ``(B,)`` from spike counts ``(B, N)``; -1 where the top score is tied."""

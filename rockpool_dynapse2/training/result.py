@@ -254,14 +254,14 @@ class EpochTracker:
         norms, losses = self.norms, self.losses
         record = EpochRecord(
             epoch=epoch,
-            loss=float(np.mean(losses)) if losses else float("nan"),
+            loss=_reduced(np.mean, losses),
             train_accuracy=float(np.concatenate(self.correct).mean()) if self.correct else float("nan"),
-            grad_norm=float(np.median(norms)) if norms else float("nan"),
-            grad_norm_max=float(np.max(norms)) if norms else float("nan"),
+            grad_norm=_reduced(np.median, norms),
+            grad_norm_max=_reduced(np.max, norms),
             skipped=len(norms) - len(losses),
             learning_rate=float(learning_rate),
             seconds=time.perf_counter() - self.start,
-            chips_clipped=float(np.mean(self.clipped)) if self.clipped else float("nan"),
+            chips_clipped=_reduced(np.mean, self.clipped),
         )
         if validation is not None:
             record.val_loss, record.val_accuracy = float(validation[0]), float(validation[1])
@@ -282,6 +282,11 @@ class EpochTracker:
         stop = bool(self.patience) and epoch >= self.keep_from and self.waited >= self.patience
         self.result.stopped_early = stop
         return stop
+
+
+def _reduced(reduce: Any, values: List[float]) -> float:
+    """``reduce(values)`` as a float; NaN for no values (an epoch whose steps were all skipped)."""
+    return float(reduce(values)) if values else float("nan")
 
 
 VALIDATION_CHIP_SEED = 104729

@@ -140,16 +140,16 @@ def _chip_gradients(view: ChipView, own: ChipView, leaves: Sequence[Any]) -> Lis
     return [torch.stack([zero(g[i], leaf) for g in per_chip]) for i, leaf in enumerate(leaves)]
 
 
-def _chip_clipped(model: ChipModel, view: ChipView, own: ChipView, leaves: Sequence[Any]) -> Tuple[List[Any], float, float]:
+def _chip_clipped(model: ChipModel, view: ChipView, own: ChipView, leaves: Sequence[Any], losses: Any) -> Tuple[List[Any], float, float]:
     """``(the step's gradient of each leaf, the norm logged, the fraction of chips clipped)``:
-    each chip's gradient (:func:`_chip_gradients`) clipped
+    each chip's gradient (:func:`_chip_gradients`) clipped by its loss ``losses`` ``(K,)``
     (:meth:`~.model.ChipModel.chip_gradient_scales`) and summed; the norm of their plain
     sum, as :mod:`.jax_trainer`'s ``merge``."""
     import torch
 
     stacked = _chip_gradients(view, own, leaves)
     chips = stacked[0].shape[0]
-    scales = model.chip_gradient_scales(torch.sqrt(sum((g.reshape(chips, -1) ** 2).sum(1) for g in stacked)), torch_ops())
+    scales = model.chip_gradient_scales(torch.sqrt(sum((g.reshape(chips, -1) ** 2).sum(1) for g in stacked)), losses, torch_ops())
     merged = [torch.tensordot(scales, g, dims=1) for g in stacked]
     return merged, float(torch.sqrt(sum((g.sum(0) ** 2).sum() for g in stacked))), float((scales < 1).float().mean())
 
@@ -180,7 +180,10 @@ def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequenc
         loss.backward()
         return loss, counts, float(torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm)), float("nan")
     loss.backward(inputs=[own.w_in, own.w_rec, *own.currents.values()])
-    merged, norm, clipped = _chip_clipped(model, view, own, leaves)
+    with torch.no_grad():
+        each = lambda a: a.reshape((chips, -1) + tuple(a.shape[1:]))  # noqa: E731  (chips, S, ...)
+        losses = model.chip_losses(each(counts), each(onehot), torch_ops())
+    merged, norm, clipped = _chip_clipped(model, view, own, leaves, losses)
     for leaf, g in zip(leaves, merged):
         leaf.grad = g
     torch.nn.utils.clip_grad_norm_(leaves, s.clip_norm)  # the global clip, after the chips'
