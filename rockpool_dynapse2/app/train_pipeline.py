@@ -1041,7 +1041,8 @@ def _gradient_hints(accuracy: Dict[str, Any], gradient_peak: Optional[float], fe
                    "derivative (--feedback-gradient 0.5) took two of four such runs measured to every target (EMG "
                    "gestures, ten frozen patterns: 30 % yield 81 and 88 -> 100 %, their gradients bounded) and raised a "
                    "third (several spikes per step: 30 % mean 64.7 -> 72.4 %); it loses the credit a task decided by the "
-                   "time between events needs (an interval task learnt nothing with it)")
+                   "time between events needs (an interval task learnt nothing with it), and one seed's robustness moves "
+                   "about as much with the rounding of a sum (docs/results.md, session 25): compare at two or three seeds")
     return out
 
 
