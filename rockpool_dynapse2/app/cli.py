@@ -541,9 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "backward pass (default: 1, exact); less bounds the gradient of large recurrent networks on "
                             "mismatched chips (docs/training.md). The simulation itself is the same")
     train.add_argument("--chip-clip", type=float, default=None, metavar="M",
-                       help="with injection, clip each chip's gradient to M times the step's median chip's before "
-                            "summing them, so that one chip whose gradient explodes does not steer a step alone "
-                            "(default: 0, off; docs/training.md)")
+                       help="with injection, clip each chip's gradient, before summing them, to M times the step's "
+                            "median chip's gradient per unit of loss, times its own loss, so that one chip whose gradient "
+                            "explodes does not steer a step alone (default: 0, off; docs/training.md)")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",

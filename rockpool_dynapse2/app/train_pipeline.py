@@ -278,8 +278,9 @@ class TrainJob:
         feedback_gradient: the share of the membrane's positive feedback factor's
             derivative the backward pass keeps (``TrainSettings.feedback_gradient``;
             default, :attr:`feedback_share`: ``TrainSettings``' 1, the exact derivative).
-        chip_clip: with injection, each chip's gradient clipped to this multiple of the
-            step's median chip's before the sum (``TrainSettings.chip_clip``; default,
+        chip_clip: with injection, each chip's gradient clipped before the sum to this
+            multiple of the step's median chip's gradient per unit of loss, times its own
+            loss (``TrainSettings.chip_clip``; default,
             :attr:`chip_bound`: ``TrainSettings``'; 0: off).
     """
 

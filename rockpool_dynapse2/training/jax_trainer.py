@@ -259,7 +259,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             return xb.reshape((chips, slice_size) + xb.shape[1:]), jax.random.split(key, chips)
         return xb, None
 
-    per_chip = s.inject and s.chip_clip > 0  # each chip's gradient apart (TrainSettings.chip_clip)
+    per_chip = s.per_chip_gradients  # each chip's gradient apart (TrainSettings.chip_clip)
 
     def spread(p: Any, n: int) -> Any:
         """The trained quantities as :func:`counts_of` takes them for ``n`` chips: one copy
@@ -283,12 +283,11 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         norm_of = lambda g: jnp.sqrt(sum(jnp.sum(a**2) for a in jax.tree_util.tree_leaves(g)))  # noqa: E731
         if not per_chip:
             return grads, norm_of(grads), jnp.float32(np.nan)
-        norms = jnp.sqrt(sum(jnp.sum(a.reshape(a.shape[0], -1) ** 2, axis=1) for a in jax.tree_util.tree_leaves(grads)))
         each = lambda a: a.reshape((chips, -1) + a.shape[1:])  # noqa: E731  (chips, S, ...)
         losses = model.chip_losses(each(counts), each(jax.nn.one_hot(yb, K)), jax_ops())
-        scales = model.chip_gradient_scales(norms, losses, jax_ops())
-        merged = jax.tree_util.tree_map(lambda a: jnp.tensordot(scales, a, axes=1), grads)
-        return merged, norm_of(jax.tree_util.tree_map(lambda a: a.sum(0), grads)), jnp.mean(scales < 1)
+        leaves, tree = jax.tree_util.tree_flatten(grads)
+        merged, plain, clipped = model.clip_chip_gradients(leaves, losses, jax_ops())
+        return jax.tree_util.tree_unflatten(tree, merged), plain, clipped
 
     def loss_of_counts(counts: Any, yb: Any) -> Tuple[Any, Any]:
         onehot = jax.nn.one_hot(yb, K)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -265,6 +265,12 @@ class TrainSettings:
         object.__setattr__(self, "fixed", {k: real_number(f"TrainSettings.fixed[{k!r}]", v, **bounds) for k, v in fixed.items()})
 
     @property
+    def per_chip_gradients(self) -> bool:
+        """Whether a step keeps each injected chip's gradient apart, to clip it
+        (``inject`` and ``chip_clip`` above 0)."""
+        return self.inject and self.chip_clip > 0
+
+    @property
     def logit_scale(self) -> float:
         """The temperature the loss uses (:func:`logit_scale`)."""
         return logit_scale(self.logits, self.temperature)
@@ -498,6 +504,18 @@ class ChipModel:
         ranked = ops.sort(norms / ops.clip(losses, tiny, _FLOAT32.max))
         bound = self.settings.chip_clip * (ranked[(K - 1) // 2] + ranked[K // 2]) / 2 * losses
         return ops.where((bound > 0) & (norms > bound), bound / ops.clip(norms, tiny, _FLOAT32.max), ops.asarray(1.0))
+
+    def clip_chip_gradients(self, grads: Sequence[Any], losses: Any, ops: Ops) -> Tuple[List[Any], Any, Any]:
+        """``(the step's gradient, the norm of the plain sum, the fraction of chips clipped)``
+        from each chip's gradient of every trained array (``grads``: one ``(K, ...)`` array
+        per trained array) and the chips' losses ``(K,)``: each chip's scaled by
+        :meth:`chip_gradient_scales`, then summed over the chips. Both trainers call it."""
+        K = grads[0].shape[0]
+        norms = sum((g.reshape(K, -1) ** 2).sum(1) for g in grads) ** 0.5
+        scales = self.chip_gradient_scales(norms, losses, ops)
+        merged = [(scales.reshape((K,) + (1,) * (g.ndim - 1)) * g).sum(0) for g in grads]
+        plain = sum((g.sum(0) ** 2).sum() for g in grads) ** 0.5
+        return merged, plain, ops.where(scales < 1, ops.asarray(1.0), ops.asarray(0.0)).mean()
 
     def chip_losses(self, counts: Any, labels_onehot: Any, ops: Ops) -> Any:
         """Each chip's loss ``(K,)`` (its cross-entropy and rate penalty, :meth:`loss_terms`)

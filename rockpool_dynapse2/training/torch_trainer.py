@@ -145,13 +145,8 @@ def _chip_clipped(model: ChipModel, view: ChipView, own: ChipView, leaves: Seque
     each chip's gradient (:func:`_chip_gradients`) clipped by its loss ``losses`` ``(K,)``
     (:meth:`~.model.ChipModel.chip_gradient_scales`) and summed; the norm of their plain
     sum, as :mod:`.jax_trainer`'s ``merge``."""
-    import torch
-
-    stacked = _chip_gradients(view, own, leaves)
-    chips = stacked[0].shape[0]
-    scales = model.chip_gradient_scales(torch.sqrt(sum((g.reshape(chips, -1) ** 2).sum(1) for g in stacked)), losses, torch_ops())
-    merged = [torch.tensordot(scales, g, dims=1) for g in stacked]
-    return merged, float(torch.sqrt(sum((g.sum(0) ** 2).sum() for g in stacked))), float((scales < 1).float().mean())
+    merged, plain, clipped = model.clip_chip_gradients(_chip_gradients(view, own, leaves), losses, torch_ops())
+    return merged, float(plain), float(clipped)
 
 
 def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequence[Any], xb: Any, onehot: Any,
@@ -163,7 +158,7 @@ def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequenc
     import torch
 
     s = model.settings
-    per_chip = s.inject and s.chip_clip > 0
+    per_chip = s.per_chip_gradients
     if per_chip:  # each chip's gradient apart, to clip it (TrainSettings.chip_clip)
         view = model.chip_view(torch_ops(), p)
         own = _per_chip_view(view, chips)
