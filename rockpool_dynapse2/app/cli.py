@@ -193,7 +193,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average,
                    workers=args.workers, logits=args.logits, temperature=args.temperature,
                    level_pull=args.level_pull, keep_tolerance=args.keep_tolerance,
-                   feedback_gradient=args.feedback_gradient, chip_clip=args.chip_clip)
+                   feedback_gradient=args.feedback_gradient, chip_clip=args.chip_clip,
+                   validation_chips=args.validation_chips)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -544,6 +545,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with injection, clip each chip's gradient, before summing them, to M times the step's "
                             "median chip's gradient per unit of loss, times its own loss, so that one chip whose gradient "
                             "explodes does not steer a step alone (default: 0, off; docs/training.md)")
+    train.add_argument("--validation-chips", type=int, default=None, metavar="N",
+                       help="with injection, keep the epoch whose validation loss, averaged over N mismatched chips at "
+                            "the whole deviation (drawn once), is lowest, rather than the nominal chip's (default: 0, the "
+                            "nominal chip; docs/training.md)")
     train.add_argument("--board", type=int, default=None, metavar="N",
                        help="run the board stage on DYNAP-SE2 board N (needs samna) instead of the virtual board")
     train.add_argument("--board-samples", type=int, default=None, metavar="N",

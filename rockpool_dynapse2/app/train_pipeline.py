@@ -282,6 +282,10 @@ class TrainJob:
             multiple of the step's median chip's gradient per unit of loss, times its own
             loss (``TrainSettings.chip_clip``; default,
             :attr:`chip_bound`: ``TrainSettings``'; 0: off).
+        validation_chips: with injection, pick the kept epoch by the validation loss
+            averaged over this many mismatched chips at the whole deviation, drawn once
+            (``TrainSettings.validation_chips``; default, :attr:`validation_chip_count`:
+            ``TrainSettings``' 0, the nominal chip).
     """
 
     backend: str = "jax"
@@ -313,13 +317,15 @@ class TrainJob:
     keep_tolerance: Optional[float] = None
     feedback_gradient: Optional[float] = None
     chip_clip: Optional[float] = None
+    validation_chips: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("jax", "torch"):
             raise UnknownParameterError("--backend", self.backend, ("jax", "torch"))
         self._check_counts()
-        if self.inject_ramp is not None:
-            object.__setattr__(self, "inject_ramp", integer("--inject-ramp", self.inject_ramp, low=0))
+        for name in ("inject_ramp", "validation_chips"):  # optional counts that may be 0
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, integer(f"--{name.replace('_', '-')}", getattr(self, name), low=0))
         if self.logits is not None:
             object.__setattr__(self, "logits", choice("--logits", self.logits, LOGITS))
         if self.hidden is not None:
@@ -333,6 +339,7 @@ class TrainJob:
         for d in self.deviations:
             if not (np.isfinite(d) and 0 <= d <= 1):
                 raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
+        self._check_injected_only()
         object.__setattr__(self, "excitatory_fraction", real_number("excitatory_fraction", self.excitatory_fraction, low=0.0, high=1.0))
         object.__setattr__(self, "min_rate", real_number("min_rate", self.min_rate, low=0.0))
         if self.parallel is not None:
@@ -348,6 +355,17 @@ class TrainJob:
                 raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
         if self.backend == "torch" and self.n_workers > 1:
             raise ParameterValueError("--workers", "1 with --backend torch (torch threads its own operations: torch.set_num_threads)", self.workers)
+
+    def _check_injected_only(self) -> None:
+        """The options that act on the injected chips are refused without injection, where
+        the training loop would ignore them."""
+        if self.inject:
+            return
+        for name, what in (("validation_chips", "the validation chips are drawn at the injected deviation"),
+                           ("chip_clip", "it clips the injected chips' gradients")):
+            if getattr(self, name):
+                raise ParameterValueError(f"--{name.replace('_', '-')}", f"0 or not given with --no-injection ({what})",
+                                          getattr(self, name))
 
     def _check_hidden_taus(self) -> None:
         """``hidden_taus``: positive seconds, one per hidden population (``--hidden``)."""
@@ -451,6 +469,11 @@ class TrainJob:
         return TrainSettings.chip_clip if self.chip_clip is None else self.chip_clip
 
     @property
+    def validation_chip_count(self) -> int:
+        """The mismatched chips that pick the kept epoch: ``validation_chips`` if given, else ``TrainSettings``'."""
+        return TrainSettings.validation_chips if self.validation_chips is None else self.validation_chips
+
+    @property
     def readout_fraction(self) -> float:
         """The readout window the job trains with: ``readout_start`` if given, else
         :data:`READOUT_START`."""
@@ -465,7 +488,8 @@ class TrainJob:
                 "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
                 "average": self.decay, "workers": self.n_workers, "logits": self.loss_logits,
                 "temperature": self.logit_scale, "level_pull": self.pull, "keep_tolerance": self.tolerance,
-                "feedback_gradient": self.feedback_share, "chip_clip": self.chip_bound}
+                "feedback_gradient": self.feedback_share, "chip_clip": self.chip_bound,
+                "validation_chips": self.validation_chip_count}
 
 
 _OPTIONAL_REALS = {
@@ -553,7 +577,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay,
                              logits=job.loss_logits, temperature=job.temperature, level_pull=job.pull,
                              keep_tolerance=job.tolerance, feedback_gradient=job.feedback_share,
-                             chip_clip=job.chip_bound)
+                             chip_clip=job.chip_bound, validation_chips=job.validation_chip_count)
     connections = connectivity(layout, settings.seed)
     scale = initial_input_scale(connections, task, DRIVE_SIGN_MIX, job.drive)
     return ChipModel(layout, replace(settings, input_scale=scale), connections)
