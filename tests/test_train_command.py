@@ -387,6 +387,25 @@ def test_chip_figures_yield_counts_the_chips_within_five_points_of_float():
     from rockpool_dynapse2.app.train_pipeline import chip_figures
 
     m = chip_figures([0.95, 0.9, 0.8, 0.99], float_accuracy=0.95)
-    assert m["yield"] == 0.75 and set(m) == {"mean", "worst", "yield", "chips"}  # 0.9 is exactly 5 points below float
+    assert m["yield"] == 0.75 and set(m) == {"mean", "worst", "yield", "yield_interval", "chips"}  # 0.9 is exactly 5 points below float
     assert m["worst"] == 0.8 and m["mean"] == pytest.approx(0.91) and m["chips"] == [0.95, 0.9, 0.8, 0.99]
     assert chip_figures([0.5, 0.5], float_accuracy=0.6)["yield"] == 0.0
+    low, high = m["yield_interval"]  # 3 of 4 chips: the 95 % Wilson interval
+    assert low < 0.75 < high and low == pytest.approx(0.3006, abs=1e-3) and high == pytest.approx(0.9544, abs=1e-3)
+
+
+def test_yield_interval_is_the_wilson_interval_and_narrows_with_more_chips():
+    from rockpool_dynapse2.errors import ParameterValueError
+    from rockpool_dynapse2.twin.yield_study import yield_interval
+
+    # Textbook values of the 95 % Wilson score interval.
+    assert yield_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert yield_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert yield_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+    # train --quick's 16 chips against 64: 14 of 16 and 56 of 64 are both 87.5 %, the second known twice as well.
+    (a, b), (c, d) = yield_interval(14, 16), yield_interval(56, 64)
+    assert (round(a, 2), round(b, 2)) == (0.64, 0.97) and a < c < 0.875 < d < b
+    assert (d - c) < 0.55 * (b - a)
+    for good, chips in ((17, 16), (-1, 16), (1, 0), (1.5, 16), (True, 16)):
+        with pytest.raises(ParameterValueError):
+            yield_interval(good, chips)

@@ -180,7 +180,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .data import load_dataset
-    from .train_pipeline import TrainJob, run_training
+    from .train_pipeline import TrainJob, interval_text, run_training
 
     board = board_request(args.board, args.backend)
     board.check()
@@ -210,7 +210,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"{'quantized':<22}{acc['quantized']:.1%}")
     for dev, m in acc["mismatch"].items():
         print(f"{'mismatch ' + dev:<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst of {len(m['chips'])} chips, "
-              f"yield {m['yield']:.0%} (chips within 5 points of float)")
+              f"yield {m['yield']:.0%} (chips within 5 points of float; {interval_text(m)})")
     for dev, m in acc.get("mismatch_calibrated", {}).items():
         print(f"{'  readout calibrated':<22}{m['mean']:.1%} mean, {m['worst']:.1%} worst, yield {m['yield']:.0%} (each "
               f"chip's readout calibrated on unlabelled inputs; deviation {dev})")

@@ -76,6 +76,7 @@ __all__ = [
     "SimulatedMeasures",
     "measure_simulated",
     "chip_figures",
+    "interval_text",
     "learnt_little",
     "robust",
     "mismatch_accuracies",
@@ -666,7 +667,7 @@ def measure_simulated(model: ChipModel, result: TrainResult, task: Task, job: Tr
             accuracy[key][f"{dev:g}"] = chip_figures(values, accuracy["float"])
         raw, cal = accuracy["mismatch"][f"{dev:g}"], accuracy["mismatch_calibrated"][f"{dev:g}"]
         log(f"{prefix}mismatch {dev:.0%} ({job.chips} chips): mean {raw['mean']:.1%}, worst {raw['worst']:.1%}, "
-            f"yield {raw['yield']:.0%}; with each chip's readout calibrated: mean {cal['mean']:.1%}, worst "
+            f"yield {raw['yield']:.0%} ({interval_text(raw)}); with each chip's readout calibrated: mean {cal['mean']:.1%}, worst "
             f"{cal['worst']:.1%}, yield {cal['yield']:.0%}")
     return SimulatedMeasures(accuracy, spec, away)
 
@@ -675,12 +676,22 @@ def chip_figures(chips: Sequence[float], float_accuracy: float) -> Dict[str, Any
     """One deviation's entry of ``results.json``'s ``"mismatch"``: ``mean``, ``worst``,
     ``yield`` (the fraction of the chips within :data:`~rockpool_dynapse2.twin.yield_study.YIELD_MARGIN`,
     5 points, of ``float``, the trained network the chips are copies of: the issue's
-    definition) and ``chips`` (every chip's accuracy)."""
-    from ..twin.yield_study import distribution
+    definition), ``yield_interval`` (its 95 % interval from the number of chips,
+    :func:`~rockpool_dynapse2.twin.yield_study.yield_interval`: a yield measured on 16
+    chips is known to about +-20 points) and ``chips`` (every chip's accuracy)."""
+    from ..twin.yield_study import distribution, yield_interval
 
     chips = [float(c) for c in chips]
     of_float = distribution(chips, float_accuracy)
-    return {"mean": of_float["mean"], "worst": of_float["worst"], "yield": of_float["yield"], "chips": chips}
+    interval = list(yield_interval(round(of_float["yield"] * len(chips)), len(chips)))
+    return {"mean": of_float["mean"], "worst": of_float["worst"], "yield": of_float["yield"], "yield_interval": interval,
+            "chips": chips}
+
+
+def interval_text(figures: Dict[str, Any]) -> str:
+    """A deviation's yield interval, as the log and the summary print it."""
+    low, high = figures["yield_interval"]
+    return f"95 % interval {low:.0%}-{high:.0%} from {len(figures['chips'])} chips"
 
 
 def mismatch_accuracies(model: ChipModel, params: Dict[str, Any], task: Task, deviation: float, n_chips: int,
