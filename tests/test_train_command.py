@@ -253,6 +253,22 @@ def test_hints_point_at_longer_training_where_the_chips_miss_the_mean_or_the_yie
     assert hints(10, 40, {**acc(0.3, 0.0), "float": 0.4}, n_classes=3, n_test=600) == []  # learnt little: learn first
 
 
+def test_hints_say_when_a_missed_yield_is_within_what_its_chips_can_tell():
+    """A yield measured on few chips whose 95 % interval contains the target is said to be
+    undecided by that count (session 26); one whose interval lies below it is not."""
+    from rockpool_dynapse2.app.train_pipeline import chip_figures, hints
+
+    def acc(good, n=16):
+        chips = [0.99] * good + [0.5] * (n - good)
+        return {"float": 0.99, "mismatch": {"0.3": chip_figures(chips, 0.99)}}
+
+    (close,) = hints(10, 40, acc(14))  # 88 % of 16 chips: 64-97 %
+    assert "88% of the chips" in close and "interval 64%-97% contains 90%" in close and "--chips 64" in close
+    (far,) = hints(10, 40, acc(10))  # 62 % of 16 chips: 39-82 %, below the target
+    assert "62% of the chips" in far and "interval" not in far
+    assert "interval" not in hints(10, 40, acc(50, 64))[0]  # 78 % of 64 chips: 66-87 %
+
+
 def test_hints_point_at_the_readout_calibration_only_where_it_recovers_the_mean():
     from rockpool_dynapse2.app.train_pipeline import hints
 

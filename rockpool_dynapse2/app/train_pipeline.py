@@ -1115,6 +1115,7 @@ def _mismatch_hints(accuracy: Dict[str, Any], logits: str, epochs_run: int, inje
         if robust(m, accuracy["float"]):
             continue
         figures = f"mean {m['mean']:.1%}" + (f", {m['yield']:.0%} of the chips within 5 points of float" if "yield" in m else "")
+        figures += _straddles(m)
         calibrated = accuracy.get("mismatch_calibrated", {}).get(dev)
         if calibrated is not None and robust(calibrated, accuracy["float"]):
             reached = f"mean {calibrated['mean']:.1%}" + (f", {calibrated['yield']:.0%}" if "yield" in calibrated else "")
@@ -1131,6 +1132,17 @@ def _mismatch_hints(accuracy: Dict[str, Any], logits: str, epochs_run: int, inje
                    f"({accuracy['float']:.1%}) on average or {YIELD_TARGET:.0%} within 5 points of it, and each chip's "
                    f"readout calibration does not bring them there: {longer}")
     return out
+
+
+def _straddles(level: Dict[str, Any]) -> str:
+    """A note for a level whose yield's 95 % interval (``results.json``'s ``yield_interval``,
+    where it has one) contains :data:`YIELD_TARGET`: its chips are too few to say whether the
+    network meets the target ("" otherwise)."""
+    low, high = level.get("yield_interval", (1.0, 1.0))
+    if not low < YIELD_TARGET <= high:
+        return ""
+    return (f"; measured on {len(level['chips'])} chips, the yield's 95 % interval {low:.0%}-{high:.0%} contains "
+            f"{YIELD_TARGET:.0%}, so this count neither meets nor misses it (--chips 64 measures it to about +-10 points)")
 
 
 def training_summary(result: TrainResult, job: TrainJob) -> Dict[str, Any]:
