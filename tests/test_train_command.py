@@ -418,6 +418,7 @@ def test_yield_interval_is_the_wilson_interval_and_narrows_with_more_chips():
     assert yield_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
     assert yield_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
     assert yield_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+    assert yield_interval(16, 16)[1] == 1.0 and yield_interval(0, 16)[0] == 0.0  # exactly: a yield of 1 lies in its interval
     # train --quick's 16 chips against 64: 14 of 16 and 56 of 64 are both 87.5 %, the second known twice as well.
     (a, b), (c, d) = yield_interval(14, 16), yield_interval(56, 64)
     assert (round(a, 2), round(b, 2)) == (0.64, 0.97) and a < c < 0.875 < d < b

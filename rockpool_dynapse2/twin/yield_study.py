@@ -558,7 +558,8 @@ def yield_interval(good: int, chips: int, z: float = 1.96) -> Tuple[float, float
     p, zz = good / chips, z * z
     centre = (p + zz / (2 * chips)) / (1 + zz / chips)
     half = z * math.sqrt(p * (1 - p) / chips + zz / (4 * chips * chips)) / (1 + zz / chips)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if good == 0 else max(0.0, centre - half)  # exact at the ends, where rounding leaves 1 - 1e-16
+    return low, 1.0 if good == chips else min(1.0, centre + half)
 
 
 def distribution(values: Sequence[Optional[float]], reference: float, margin: float = YIELD_MARGIN) -> Dict[str, Any]:
