@@ -324,9 +324,6 @@ class TrainJob:
         if self.backend not in ("jax", "torch"):
             raise UnknownParameterError("--backend", self.backend, ("jax", "torch"))
         self._check_counts()
-        for name in ("inject_ramp", "validation_chips"):  # optional counts that may be 0
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, integer(f"--{name.replace('_', '-')}", getattr(self, name), low=0))
         if self.logits is not None:
             object.__setattr__(self, "logits", choice("--logits", self.logits, LOGITS))
         if self.hidden is not None:
@@ -348,12 +345,15 @@ class TrainJob:
         self._check_hidden_taus()
 
     def _check_counts(self) -> None:
-        """The optional counts (``None``: the default) are integers >= 1; torch trains on one
-        thread of ours (``workers``)."""
+        """The optional counts (``None``: the default) are integers >= 1 (``inject_ramp`` and
+        ``validation_chips`` >= 0); torch trains on one thread of ours (``workers``)."""
         for name in ("epochs", "n_chips", "per_class", "board_samples", "batch_size", "chips_per_step", "workers"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
                 raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
+        for name in ("inject_ramp", "validation_chips"):  # optional counts that may be 0
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, integer(f"--{name.replace('_', '-')}", getattr(self, name), low=0))
         if self.backend == "torch" and self.n_workers > 1:
             raise ParameterValueError("--workers", "1 with --backend torch (torch threads its own operations: torch.set_num_threads)", self.workers)
 
