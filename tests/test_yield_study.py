@@ -249,6 +249,19 @@ def test_distribution_counts_yield_against_the_float_accuracy():
     assert d["mean"] == pytest.approx((0.9 + 0.85 + 0.84) / 3)
 
 
+def test_the_yield_report_gives_each_yield_with_its_interval():
+    from rockpool_dynapse2.app.yield_command import summary_table
+
+    untuned = distribution([0.9] * 14 + [0.5, None], reference=0.9)  # 14 of 16 chips; one not measured
+    report = {"summary": {"float": 0.9, "margin": 0.05, "untuned": untuned, "tuned": None, "failed": []},
+              "chips": [None] * 16, "wall_seconds": 1.0, "workers": 1, "ray_address": None, "options": {"tune": "none"}}
+    table = summary_table(report)
+    (row,) = [line for line in table.splitlines() if line.startswith("untuned")]
+    assert "95 % int." in table and row.split()[-2:] == ["88%", "64%-97%"]  # 14 of 16: 88 %, known to 64-97 %
+    report["summary"]["untuned"] = distribution([None] * 4, reference=0.9)  # no chip measured: no figures
+    assert "64%" not in summary_table(report)
+
+
 @pytest.mark.parametrize("field, value, error", [
     ("seed", -1, ParameterValueError), ("mismatch", 1.5, ParameterValueError),
     ("tune", "best", UnknownParameterError), ("epochs", 0, ParameterValueError), ("gate", "yes", ParameterValueError),

@@ -303,17 +303,22 @@ def run_yield(options: YieldOptions, log: Callable[[str], None] = print) -> Dict
 
 
 def _row(name: str, d: Optional[Dict[str, Any]]) -> str:
+    """One distribution's row; the yield with its 95 % interval from the number of chips."""
+    from ..twin.yield_study import yield_interval
+
     if d is None or d["mean"] is None:
-        return f"{name:<16}{'-':>8}{'-':>8}{'-':>8}{'-':>8}"
-    return f"{name:<16}{d['mean']:>8.1%}{d['worst']:>8.1%}{d['best']:>8.1%}{d['yield']:>8.0%}"
+        return f"{name:<16}{'-':>8}{'-':>8}{'-':>8}{'-':>8}{'-':>12}"
+    low, high = yield_interval(round(d["yield"] * d["chips"]), d["chips"])
+    return f"{name:<16}{d['mean']:>8.1%}{d['worst']:>8.1%}{d['best']:>8.1%}{d['yield']:>8.0%}{f'{low:.0%}-{high:.0%}':>12}"
 
 
 def summary_table(report: Dict[str, Any]) -> str:
-    """The summary as a table: float accuracy, then mean, worst, best and yield before and
-    after tuning, the failed chips and the wall time."""
+    """The summary as a table: float accuracy, then mean, worst, best and yield (with its
+    95 % interval from the number of chips) before and after tuning, the failed chips and the
+    wall time."""
     s = report["summary"]
     lines = [f"float accuracy {s['float']:.1%}; yield: chips within {s['margin'] * 100:g} points of it",
-             f"{'':<16}{'mean':>8}{'worst':>8}{'best':>8}{'yield':>8}",
+             f"{'':<16}{'mean':>8}{'worst':>8}{'best':>8}{'yield':>8}{'95 % int.':>12}",
              _row("untuned", s["untuned"])]
     if s["tuned"] is not None:
         lines.append(_row(f"tuned ({report['options']['tune']})", s["tuned"]))
