@@ -12,8 +12,8 @@ each ``train`` output folder (``network.npz``, ``x_test.npy``, ``y_test.npy``,
    network, test set and mismatch draw: the script measures what ``train`` measures);
 2. runs ``--chips`` fresh chips at ``--deviation`` (drawn from ``--chip-seed``, the same
    chips for every run: a paired comparison of networks), and reports their mean, worst
-   and yield with the 95 % interval of the yield (``yield_interval``, Wilson's) (how far ``k`` of ``n`` chips within
-   the margin pins the chip population's yield down).
+   and yield with the 95 % interval of the yield (Wilson's, ``yield_interval``: how far ``k`` of ``n``
+   chips within the margin pin the chip population's yield down).
 
 Rows go to ``--jsonl`` (one per run; a folder already in the file is not measured again).
 
@@ -36,30 +36,36 @@ CHIP_SEED = 1_000_003
 """Default seed of the fresh chips: far from any run's own (``train`` draws from its seed + 1)."""
 
 
-def chip_accuracies(run: Path, deviation: float, n_chips: int, seed: int, workers: int = 1) -> Tuple[List[float], float]:
-    """Every chip's test accuracy and the float accuracy of ``run``'s network."""
+def load_run(run: Path) -> Tuple[Any, Dict[str, Any], np.ndarray, np.ndarray]:
+    """``run``'s model, trained quantities and test set."""
     from rockpool_dynapse2.training import load_parameters
-    from rockpool_dynapse2.training.jax_trainer import counts_jax, mismatch_counts_jax
 
     result = load_parameters(run / "network.npz")
-    x, y = np.load(run / "x_test.npy"), np.load(run / "y_test.npy")
-    model = result.model
-    float_accuracy = model.accuracy(counts_jax(model, result.params, x), y)
-    counts = mismatch_counts_jax(model, result.params, x, deviation, n_chips, seed=seed, workers=workers)
-    return [float(model.accuracy(c, y)) for c in counts], float(float_accuracy)
+    return result.model, result.params, np.load(run / "x_test.npy"), np.load(run / "y_test.npy")
 
 
-def figures(chips: Sequence[float], reference: float, margin: float = 0.05) -> Dict[str, Any]:
-    """Mean, worst, yield (chips within ``margin`` of ``reference``) and its Wilson interval."""
-    from rockpool_dynapse2.twin.yield_study import distribution, yield_interval
+def chip_accuracies(model: Any, params: Dict[str, Any], x: np.ndarray, y: np.ndarray, deviation: float, n_chips: int,
+                    seed: int, workers: int = 1) -> List[float]:
+    """Every chip's test accuracy (``n_chips`` chips drawn from ``seed``, as ``train`` draws them)."""
+    from rockpool_dynapse2.training.jax_trainer import mismatch_counts_jax
 
-    d = distribution(list(chips), reference, margin)
-    low, high = yield_interval(round(d["yield"] * len(chips)), len(chips))
+    counts = mismatch_counts_jax(model, params, x, deviation, n_chips, seed=seed, workers=workers)
+    return [float(model.accuracy(c, y)) for c in counts]
+
+
+def figures(chips: Sequence[float], reference: float) -> Dict[str, Any]:
+    """Mean, worst, yield (chips within 5 points of ``reference``) and its 95 % interval."""
+    from rockpool_dynapse2.twin.yield_study import distribution
+
+    d = distribution(list(chips), reference)
+    low, high = d["yield_interval"]
     return {"mean": d["mean"], "worst": d["worst"], "yield": d["yield"], "yield_low": low, "yield_high": high, "n": len(chips)}
 
 
 def measure(run: Path, deviation: float, n_chips: int, chip_seed: int, check: bool, workers: int) -> Dict[str, Any]:
     """One row: the run's own figures (``results.json``), the check, and the fresh chips'."""
+    from rockpool_dynapse2.training.jax_trainer import counts_jax
+
     results = json.loads((run / "results.json").read_text())
     accuracy, job = results["accuracy"], results["job"]
     own = accuracy["mismatch"][f"{deviation:g}"]
@@ -67,17 +73,18 @@ def measure(run: Path, deviation: float, n_chips: int, chip_seed: int, check: bo
                            "deviation": deviation, "float": accuracy["float"],
                            "own": figures(own["chips"], accuracy["float"])}
     start = time.time()
-    if check:
-        again, float_again = chip_accuracies(run, deviation, len(own["chips"]), job["seed"] + 1, workers)
-        if not np.allclose(again, own["chips"], atol=1e-9) or abs(float_again - accuracy["float"]) > 1e-9:
-            raise SystemExit(f"{run}: the run's own chips measure {np.round(again, 4).tolist()} (float {float_again:.4f}), "
-                             f"results.json says {np.round(own['chips'], 4).tolist()} (float {accuracy['float']:.4f}): "
-                             "this script does not measure what train measured")
-        row["checked"] = True
-    chips, float_now = chip_accuracies(run, deviation, n_chips, chip_seed, workers)
+    model, params, x, y = load_run(run)
+    float_now = model.accuracy(counts_jax(model, params, x), y)
     if abs(float_now - accuracy["float"]) > 1e-9:
         raise SystemExit(f"{run}: the network tests at {float_now:.4f} here, results.json says {accuracy['float']:.4f} "
                          "(another version of the model?): not measured")
+    if check:
+        again = chip_accuracies(model, params, x, y, deviation, len(own["chips"]), job["seed"] + 1, workers)
+        if not np.allclose(again, own["chips"], atol=1e-9):
+            raise SystemExit(f"{run}: the run's own chips measure {np.round(again, 4).tolist()}, results.json says "
+                             f"{np.round(own['chips'], 4).tolist()}: this script does not measure what train measured")
+        row["checked"] = True
+    chips = chip_accuracies(model, params, x, y, deviation, n_chips, chip_seed, workers)
     row.update(chip_seed=chip_seed, fresh=figures(chips, accuracy["float"]), chips=chips, seconds=time.time() - start)
     return row
 
@@ -94,6 +101,11 @@ def table(rows: Sequence[Dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _rows(path: Path) -> List[Dict[str, Any]]:
+    """The rows a jsonl file holds (none if it does not exist)."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
 def main(argv: Sequence[str] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="*", type=Path, help="train output folders")
@@ -106,11 +118,11 @@ def main(argv: Sequence[str] = None) -> int:
     parser.add_argument("--table", type=Path, help="print the table of a jsonl file and stop")
     args = parser.parse_args(argv)
     if args.table:
-        print(table([json.loads(line) for line in args.table.read_text().splitlines() if line.strip()]))
+        if not args.table.exists():
+            raise SystemExit(f"--table {args.table}: no such file")
+        print(table(_rows(args.table)))
         return 0
-    done = set()
-    if args.jsonl and args.jsonl.exists():
-        done = {(json.loads(line)["run"], json.loads(line)["chips"].__len__()) for line in args.jsonl.read_text().splitlines() if line.strip()}
+    done = {(r["run"], len(r["chips"])) for r in _rows(args.jsonl)} if args.jsonl else set()
     rows = []
     for run in args.runs:
         if not (run / "network.npz").exists():

@@ -679,13 +679,11 @@ def chip_figures(chips: Sequence[float], float_accuracy: float) -> Dict[str, Any
     definition), ``yield_interval`` (its 95 % interval from the number of chips,
     :func:`~rockpool_dynapse2.twin.yield_study.yield_interval`: a yield measured on 16
     chips is known to about +-20 points) and ``chips`` (every chip's accuracy)."""
-    from ..twin.yield_study import distribution, yield_interval
+    from ..twin.yield_study import distribution
 
     chips = [float(c) for c in chips]
     of_float = distribution(chips, float_accuracy)
-    interval = list(yield_interval(round(of_float["yield"] * len(chips)), len(chips)))
-    return {"mean": of_float["mean"], "worst": of_float["worst"], "yield": of_float["yield"], "yield_interval": interval,
-            "chips": chips}
+    return {key: of_float[key] for key in ("mean", "worst", "yield", "yield_interval")} | {"chips": chips}
 
 
 def interval_text(figures: Dict[str, Any]) -> str:

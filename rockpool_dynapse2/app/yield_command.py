@@ -304,11 +304,9 @@ def run_yield(options: YieldOptions, log: Callable[[str], None] = print) -> Dict
 
 def _row(name: str, d: Optional[Dict[str, Any]]) -> str:
     """One distribution's row; the yield with its 95 % interval from the number of chips."""
-    from ..twin.yield_study import yield_interval
-
     if d is None or d["mean"] is None:
         return f"{name:<16}{'-':>8}{'-':>8}{'-':>8}{'-':>8}{'-':>12}"
-    low, high = yield_interval(round(d["yield"] * d["chips"]), d["chips"])
+    low, high = d["yield_interval"]
     return f"{name:<16}{d['mean']:>8.1%}{d['worst']:>8.1%}{d['best']:>8.1%}{d['yield']:>8.0%}{f'{low:.0%}-{high:.0%}':>12}"
 
 

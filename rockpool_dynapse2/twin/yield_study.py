@@ -567,9 +567,11 @@ def distribution(values: Sequence[Optional[float]], reference: float, margin: fl
     counts against the yield and is left out of mean, worst and best).
 
     Returns:
-        ``{"mean", "worst", "best", "yield", "measured", "chips"}``: ``yield`` is the
-        fraction of all chips within ``margin`` of ``reference``; ``mean``, ``worst`` and
-        ``best`` are ``None`` when no chip was measured.
+        ``{"mean", "worst", "best", "yield", "yield_interval", "measured", "chips"}``:
+        ``yield`` is the fraction of all chips within ``margin`` of ``reference``,
+        ``yield_interval`` its 95 % interval ``[low, high]`` from their count
+        (:func:`yield_interval`); ``mean``, ``worst`` and ``best`` are ``None`` when no chip
+        was measured, ``yield`` and ``yield_interval`` when there is no chip.
     """
     measured = np.array([v for v in values if v is not None], dtype=float)
     n = len(values)
@@ -580,6 +582,7 @@ def distribution(values: Sequence[Optional[float]], reference: float, margin: fl
         "worst": float(measured.min()) if some else None,
         "best": float(measured.max()) if some else None,
         "yield": good / n if n else None,
+        "yield_interval": list(yield_interval(good, n)) if n else None,
         "measured": int(measured.size),
         "chips": n,
     }
