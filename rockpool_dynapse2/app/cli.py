@@ -192,6 +192,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
                    learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average,
                    workers=args.workers, logits=args.logits, temperature=args.temperature,
+                   margin_ratio=args.margin_ratio,
                    level_pull=args.level_pull, keep_tolerance=args.keep_tolerance,
                    feedback_gradient=args.feedback_gradient, chip_clip=args.chip_clip,
                    validation_chips=args.validation_chips)
@@ -531,6 +532,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "which a chip's mismatch scales (docs/results.md)")
     train.add_argument("--temperature", type=float, default=None, metavar="T",
                        help="the scale T of the logits (default: 4 with --logits log, 1 with counts)")
+    train.add_argument("--margin-ratio", type=float, default=None, metavar="R",
+                       help="also ask every sample for a relative margin: where the right output group's 1 + s is less "
+                       "than R times the best other group's, the loss gains 4 log(R / ratio) (a hinge, 0 once met; "
+                       "with either --logits). 0: off (the default); otherwise above 1, e.g. 2")
     train.add_argument("--level-pull", type=float, default=None, metavar="F",
                        help="after every step, move each weight's unrounded value this fraction of the way to the "
                             "level the chip holds for it (default: 0), so that 'unrounded' stays the network trained")

@@ -270,6 +270,9 @@ class TrainJob:
             difference; ``"log"``: their ratio, ``docs/results.md``).
         temperature: the scale of the logits (``TrainSettings.temperature``; default:
             4 for ``"log"``, 1 for ``"counts"``).
+        margin_ratio: the ratio the loss asks of the right output group's ``1 + s`` over
+            the best other's, as a hinge added to each sample's loss
+            (``TrainSettings.margin_ratio``; default, :attr:`ratio`: ``TrainSettings``' 0, off).
         level_pull: the fraction of the way each weight's unrounded value moves to its
             level after every step (``TrainSettings.level_pull``; default, :attr:`pull`:
             ``TrainSettings``' 0).
@@ -314,6 +317,7 @@ class TrainJob:
     initial_drive: Optional[float] = None
     logits: Optional[str] = None
     temperature: Optional[float] = None
+    margin_ratio: Optional[float] = None
     level_pull: Optional[float] = None
     keep_tolerance: Optional[float] = None
     feedback_gradient: Optional[float] = None
@@ -331,9 +335,7 @@ class TrainJob:
             if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
                 raise ParameterValueError("--hidden", "population sizes >= 1", hidden)
             object.__setattr__(self, "hidden", hidden)
-        for name, bounds in _OPTIONAL_REALS.items():
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, real_number(f"--{name.replace('_', '-')}", getattr(self, name), **bounds))
+        self._check_reals()
         for d in self.deviations:
             if not (np.isfinite(d) and 0 <= d <= 1):
                 raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
@@ -347,15 +349,22 @@ class TrainJob:
     def _check_counts(self) -> None:
         """The optional counts (``None``: the default) are integers >= 1 (``inject_ramp`` and
         ``validation_chips`` >= 0); torch trains on one thread of ours (``workers``)."""
-        for name in ("epochs", "n_chips", "per_class", "board_samples", "batch_size", "chips_per_step", "workers"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-                raise ParameterValueError(f"--{name.replace('_', '-')}", "an integer >= 1", value)
-        for name in ("inject_ramp", "validation_chips"):  # optional counts that may be 0
+        for name, low in _OPTIONAL_COUNTS.items():
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, integer(f"--{name.replace('_', '-')}", getattr(self, name), low=0))
+                option = "--chips" if name == "n_chips" else f"--{name.replace('_', '-')}"
+                object.__setattr__(self, name, integer(option, getattr(self, name), low=low))
         if self.backend == "torch" and self.n_workers > 1:
             raise ParameterValueError("--workers", "1 with --backend torch (torch threads its own operations: torch.set_num_threads)", self.workers)
+
+    def _check_reals(self) -> None:
+        """The optional real numbers (``None``: the default) are in their bounds
+        (:data:`_OPTIONAL_REALS`); a ``margin_ratio`` is 0 (off) or above 1."""
+        for name, bounds in _OPTIONAL_REALS.items():
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, real_number(f"--{name.replace('_', '-')}", getattr(self, name), **bounds))
+        if self.margin_ratio is not None and 0 < self.margin_ratio <= 1:
+            raise ParameterValueError("--margin-ratio", "0 (no margin) or a ratio above 1 (at 1 or below every sample meets it)",
+                                      self.margin_ratio)
 
     def _check_injected_only(self) -> None:
         """The options that act on the injected chips are refused without injection, where
@@ -450,6 +459,11 @@ class TrainJob:
         return logit_scale(self.loss_logits, self.temperature)
 
     @property
+    def ratio(self) -> float:
+        """The relative margin the job's loss asks for: ``margin_ratio`` if given, else ``TrainSettings``' (0: off)."""
+        return TrainSettings.margin_ratio if self.margin_ratio is None else self.margin_ratio
+
+    @property
     def pull(self) -> float:
         """The level pull the job trains with: ``level_pull`` if given, else ``TrainSettings``'."""
         return TrainSettings.level_pull if self.level_pull is None else self.level_pull
@@ -488,10 +502,14 @@ class TrainJob:
                 "readout_start": self.readout_fraction, "batch_size": self.n_batch,
                 "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
                 "average": self.decay, "workers": self.n_workers, "logits": self.loss_logits,
-                "temperature": self.logit_scale, "level_pull": self.pull, "keep_tolerance": self.tolerance,
+                "temperature": self.logit_scale, "margin_ratio": self.ratio, "level_pull": self.pull, "keep_tolerance": self.tolerance,
                 "feedback_gradient": self.feedback_share, "chip_clip": self.chip_bound,
                 "validation_chips": self.validation_chip_count}
 
+
+_OPTIONAL_COUNTS = {"epochs": 1, "n_chips": 1, "per_class": 1, "board_samples": 1, "batch_size": 1, "chips_per_step": 1,
+                    "workers": 1, "inject_ramp": 0, "validation_chips": 0}
+"""The smallest value of each of :class:`TrainJob`'s optional counts (``None``: the default)."""
 
 _OPTIONAL_REALS = {
     "learning_rate": dict(low=0.0, low_open=True, high=1.0),
@@ -499,6 +517,7 @@ _OPTIONAL_REALS = {
     "readout_start": dict(low=0.0, high=1.0, high_open=True),
     "initial_drive": dict(low=0.0, low_open=True),
     "temperature": dict(low=float(np.finfo(np.float32).tiny), high=float(np.finfo(np.float32).max)),  # as TrainSettings'
+    "margin_ratio": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "level_pull": dict(low=0.0, high=1.0, high_open=True),
     "keep_tolerance": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "feedback_gradient": dict(low=0.0, high=1.0),
@@ -576,7 +595,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              learning_rate=job.peak_learning_rate,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay,
-                             logits=job.loss_logits, temperature=job.temperature, level_pull=job.pull,
+                             logits=job.loss_logits, temperature=job.temperature, margin_ratio=job.ratio, level_pull=job.pull,
                              keep_tolerance=job.tolerance, feedback_gradient=job.feedback_share,
                              chip_clip=job.chip_bound, validation_chips=job.validation_chip_count)
     connections = connectivity(layout, settings.seed)

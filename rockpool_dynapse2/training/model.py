@@ -80,6 +80,10 @@ it, whatever the common rate: the default). The readout, the class of the larges
 the same for both. Measured in ``docs/results.md`` ("The log of the counts"): neither is
 better on every task."""
 
+MARGIN_MASK = 1e6
+"""Subtracted from the right class's log-score before the runner-up is picked (far above
+any ``log(1 + s)`` float32 spike counts reach: ``log(1 + 2**31)`` is 21.5)."""
+
 DEFAULT_TEMPERATURE = {"log": 4.0, "counts": 1.0}
 """The temperature of each kind of :data:`LOGITS` when ``TrainSettings.temperature`` is not
 given. ``"log"``'s 4: a ratio of 1.3 between the right group and the next (``log 1.3 = 0.26``)
@@ -124,6 +128,17 @@ class TrainSettings:
             relative to their common rate, which a chip's mismatch scales.
         temperature: scale of the logits (default :data:`DEFAULT_TEMPERATURE` of ``logits``:
             4 for ``"log"``, 1 for ``"counts"``; :attr:`logit_scale` resolves it).
+        margin_ratio: a relative margin the loss asks of every sample, whatever its
+            ``logits``: where the right class's score ``s`` is less than ``margin_ratio``
+            times the best other class's (on ``1 + s``), each sample's loss gains
+            ``margin_weight * (log margin_ratio - log((1 + s_right) / (1 + s_other)))``
+            (a hinge: 0 once the ratio is reached, so a network whose groups already answer
+            in proportion is left to the cross-entropy; :meth:`ChipModel.sample_losses`).
+            A chip's mismatch scales its output neurons' rates, which an absolute margin of a
+            few spikes between two groups firing tens does not survive. 0: off (the default);
+            otherwise above 1.
+        margin_weight: the hinge's slope per unit of log-ratio (4: :data:`DEFAULT_TEMPERATURE`
+            of ``"log"``, so a sample below the ratio is pushed as the log's logits push it).
         min_rate: mean spike count per sample below which an output neuron is penalised.
         max_rate: mean spike count per sample and neuron above which any neuron is
             penalised (keeps the network out of runaway excitation).
@@ -202,6 +217,8 @@ class TrainSettings:
     clip_norm: float = 1.0
     logits: str = "counts"
     temperature: Optional[float] = None
+    margin_ratio: float = 0.0
+    margin_weight: float = 4.0
     min_rate: float = 1.0
     max_rate: float = 40.0
     rate_weight: float = 0.01
@@ -245,8 +262,12 @@ class TrainSettings:
         positive = ("learning_rate", "clip_norm", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
         for name in positive + (("temperature",) if self.temperature is not None else ()):
             _check_float(self, name, low=_FLOAT32.tiny, high=_FLOAT32.max)  # positive, and float32 can hold it
-        for name in ("min_rate", "rate_weight", "recurrent_scale", "chip_tilt"):
+        for name in ("min_rate", "rate_weight", "recurrent_scale", "chip_tilt", "margin_weight"):
             _check_float(self, name)
+        _check_float(self, "margin_ratio", high=_FLOAT32.max)
+        if 0 < self.margin_ratio <= 1:
+            raise ParameterValueError("TrainSettings.margin_ratio", "0 (no margin) or a ratio above 1 (of the right class's "
+                                      "1 + score to the best other's; at 1 or below every sample meets it)", self.margin_ratio)
         _check_float(self, "deviation", high=MAX_DEVIATION)
         _check_float(self, "sigma_rule", low=1.0)
         _check_float(self, "excitatory_fraction", high=1.0)
@@ -446,18 +467,34 @@ class ChipModel:
         return s.logit_scale * (ops.log1p(scores) if s.logits == "log" else scores)
 
     def loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops) -> Tuple[Any, Any]:
-        """``(cross-entropy, rate penalty)`` of spike counts ``(B, N)`` in the readout window
-        (:meth:`readout_counts`), with the backend's array operations ``ops``.
+        """``(classification loss, rate penalty)`` of spike counts ``(B, N)`` in the readout
+        window (:meth:`readout_counts`), with the backend's array operations ``ops``.
 
-        The cross-entropy is that of the softmax of the class logits (:meth:`class_logits`);
-        the rate penalty keeps every output neuron above ``min_rate`` spikes per
-        sample on average, and every neuron below ``max_rate``. Both see the same counts:
-        with a ``readout_start``, the rates are those of the window (an output neuron must
-        fire where it is read; a neuron's spikes before the window are not penalised).
+        The classification loss is the mean of :meth:`sample_losses` (the cross-entropy of
+        the softmax of the class logits, plus the relative margin's hinge where
+        ``margin_ratio`` is set); the rate penalty keeps every output neuron above
+        ``min_rate`` spikes per sample on average, and every neuron below ``max_rate``. Both
+        see the same counts: with a ``readout_start``, the rates are those of the window (an
+        output neuron must fire where it is read; a neuron's spikes before the window are
+        not penalised).
         """
-        logp = ops.log_softmax(self.class_logits(self.class_scores(counts), ops))
-        ce = -(logp * labels_onehot).sum(1).mean()
-        return ce, self._rate_penalty(counts, ops.relu)
+        return self.sample_losses(counts, labels_onehot, ops).mean(), self._rate_penalty(counts, ops.relu)
+
+    def sample_losses(self, counts: Any, labels_onehot: Any, ops: Ops) -> Any:
+        """``(B,)``: each sample's classification loss from spike counts ``(B, N)`` in the
+        readout window and labels ``(B, n_classes)``: the cross-entropy of the softmax of
+        the class logits (:meth:`class_logits`), plus, with a ``margin_ratio`` ``r``,
+        ``margin_weight * relu(log r - (log(1 + s_right) - log(1 + s_other)))`` where
+        ``s_other`` is the largest score of another class (the relative margin)."""
+        s = self.settings
+        scores = self.class_scores(counts)
+        loss = -(ops.log_softmax(self.class_logits(scores, ops)) * labels_onehot).sum(1)
+        if s.margin_ratio > 0:
+            logs = ops.log1p(scores)
+            right = (logs * labels_onehot).sum(1)
+            other = ops.sort(logs - MARGIN_MASK * labels_onehot)[..., -1]
+            loss = loss + s.margin_weight * ops.relu(math.log(s.margin_ratio) - (right - other))
+        return loss
 
     def _rate_penalty(self, counts: Any, relu: Any) -> Any:
         """``rate_weight`` x (output neurons below ``min_rate`` + any neuron above ``max_rate``), squared."""
@@ -469,8 +506,8 @@ class ChipModel:
         return s.rate_weight * (quiet.mean() + loud.mean())
 
     def chip_loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops) -> Tuple[Any, Any]:
-        """``(cross-entropy, rate penalty)`` of spike counts ``(K, S, N)`` of ``K`` chips with
-        ``S`` samples each: each chip's mean cross-entropy, combined as
+        """``(classification loss, rate penalty)`` of spike counts ``(K, S, N)`` of ``K`` chips
+        with ``S`` samples each: each chip's mean classification loss (:meth:`sample_losses`), combined as
         ``log(mean(exp(t L_k))) / t`` with ``t = chip_tilt`` (their mean when ``t = 0``);
         the rate penalty of all ``K S`` samples.
 
@@ -482,8 +519,7 @@ class ChipModel:
         s = self.settings
         K, S = counts.shape[0], counts.shape[1]
         flat = counts.reshape((K * S,) + tuple(counts.shape[2:]))
-        logp = ops.log_softmax(self.class_logits(self.class_scores(flat), ops))
-        per_sample = -(logp * labels_onehot.reshape((K * S,) + tuple(labels_onehot.shape[2:]))).sum(1)
+        per_sample = self.sample_losses(flat, labels_onehot.reshape((K * S,) + tuple(labels_onehot.shape[2:])), ops)
         per_chip = per_sample.reshape((K, S)).mean(1)
         if s.chip_tilt > 0:
             ce = (ops.logsumexp(s.chip_tilt * per_chip) - np.log(K)) / s.chip_tilt
