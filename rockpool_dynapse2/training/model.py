@@ -136,7 +136,9 @@ class TrainSettings:
             in proportion is left to the cross-entropy; :meth:`ChipModel.sample_losses`).
             A chip's mismatch scales its output neurons' rates, which an absolute margin of a
             few spikes between two groups firing tens does not survive. 0: off (the default);
-            otherwise above 1.
+            otherwise above 1. Measured (``docs/results.md``, session 27): 2 made learnt
+            networks robust where the counts and the log were not, but cost tasks the network
+            had not yet learnt their float accuracy.
         margin_weight: the hinge's slope per unit of log-ratio (4: :data:`DEFAULT_TEMPERATURE`
             of ``"log"``, so a sample below the ratio is pushed as the log's logits push it).
         min_rate: mean spike count per sample below which an output neuron is penalised.
