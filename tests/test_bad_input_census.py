@@ -710,7 +710,11 @@ TRAINING_CASES: List[Case] = [
            none=close(lambda v: 1.0)),  # None: the default of the logits (counts: 1)
     *sweep("logit_scale.logits", lambda v: TR.logit_scale(v, None), UPE),
     Case("logit_scale.logits[log]", lambda v: TR.logit_scale(v, None), "log", close(lambda v: 4.0)),
-    *[case for name in ("min_rate", "rate_weight", "recurrent_scale")
+    *sweep("margin_ratio", lambda v: TR.margin_ratio("margin_ratio", v), PVE, zero=close(lambda v: 0.0)),
+    Case("margin_ratio[2]", lambda v: TR.margin_ratio("margin_ratio", v), np.float16(2.0), close(lambda v: 2.0)),
+    *sweep("TrainSettings.margin_ratio", lambda v: TR.TrainSettings(margin_ratio=v), PVE, zero=setting("margin_ratio")),
+    Case("TrainSettings.margin_ratio[2]", lambda v: TR.TrainSettings(margin_ratio=v), 2, setting("margin_ratio")),
+    *[case for name in ("min_rate", "rate_weight", "recurrent_scale", "margin_weight")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE,
                         float16=setting(name), zero=setting(name), huge=setting(name), tiny=setting(name))],
     *sweep("TrainSettings.deviation", lambda v: TR.TrainSettings(deviation=v), PVE,

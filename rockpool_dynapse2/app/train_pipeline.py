@@ -52,7 +52,7 @@ from ..chip import GEOMETRY
 from ..errors import ParameterValueError, UnknownParameterError
 from ..parameters.validate import choice, flag, integer, real_number
 from ..training import (LOGITS, ChipModel, Connectivity, NetworkLayout, TrainResult, TrainSettings, connectivity, logit_scale,
-                        save_parameters)
+                        margin_ratio, save_parameters)
 from .tasks import Task
 
 __all__ = [
@@ -358,13 +358,12 @@ class TrainJob:
 
     def _check_reals(self) -> None:
         """The optional real numbers (``None``: the default) are in their bounds
-        (:data:`_OPTIONAL_REALS`); a ``margin_ratio`` is 0 (off) or above 1."""
+        (:data:`_OPTIONAL_REALS`); a ``margin_ratio`` is one (``training.margin_ratio``: 0, off, or above 1)."""
         for name, bounds in _OPTIONAL_REALS.items():
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, real_number(f"--{name.replace('_', '-')}", getattr(self, name), **bounds))
-        if self.margin_ratio is not None and 0 < self.margin_ratio <= 1:
-            raise ParameterValueError("--margin-ratio", "0 (no margin) or a ratio above 1 (at 1 or below every sample meets it)",
-                                      self.margin_ratio)
+        if self.margin_ratio is not None:
+            object.__setattr__(self, "margin_ratio", margin_ratio("--margin-ratio", self.margin_ratio))
 
     def _check_injected_only(self) -> None:
         """The options that act on the injected chips are refused without injection, where
@@ -517,7 +516,6 @@ _OPTIONAL_REALS = {
     "readout_start": dict(low=0.0, high=1.0, high_open=True),
     "initial_drive": dict(low=0.0, low_open=True),
     "temperature": dict(low=float(np.finfo(np.float32).tiny), high=float(np.finfo(np.float32).max)),  # as TrainSettings'
-    "margin_ratio": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "level_pull": dict(low=0.0, high=1.0, high_open=True),
     "keep_tolerance": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "feedback_gradient": dict(low=0.0, high=1.0),

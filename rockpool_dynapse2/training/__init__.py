@@ -20,7 +20,8 @@ See ``docs/training.md``.
 """
 
 from .layout import INPUT, Connectivity, NetworkLayout, Population, Projection, connectivity
-from .model import CHIP_NAMES, DEFAULT_TEMPERATURE, LOGITS, ChipModel, TrainSettings, logit_scale, readout_counts, readout_step
+from .model import (CHIP_NAMES, DEFAULT_TEMPERATURE, LOGITS, ChipModel, TrainSettings, logit_scale, margin_ratio, readout_counts,
+                    readout_step)
 from .readout_calibration import ReadoutCalibration
 from .result import EpochRecord, TrainResult, load_parameters, save_parameters
 
@@ -37,6 +38,7 @@ __all__ = [
     "LOGITS",
     "DEFAULT_TEMPERATURE",
     "logit_scale",
+    "margin_ratio",
     "ReadoutCalibration",
     "readout_counts",
     "readout_step",

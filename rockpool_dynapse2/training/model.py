@@ -105,6 +105,21 @@ def logit_scale(logits: str, temperature: Optional[float]) -> float:
     return real_number("logit_scale.temperature", temperature, low=float(_FLOAT32.tiny), high=float(_FLOAT32.max))
 
 
+def margin_ratio(name: str, value: Any) -> float:
+    """``value`` as a relative margin (``TrainSettings.margin_ratio``, and the ``train``
+    job's before it builds its settings, under the option's ``name``): 0 (off) or a ratio
+    above 1 that float32 holds.
+
+    Raises:
+        ParameterValueError: anything else (at 1 or below every sample meets the ratio).
+    """
+    value = real_number(name, value, low=0.0, high=float(_FLOAT32.max))
+    if 0 < value <= 1:
+        raise ParameterValueError(name, "0 (no margin) or a ratio above 1 (of the right class's 1 + score to the best "
+                                  "other's: at 1 or below every sample meets it)", value)
+    return value
+
+
 CHIP_NAMES = tuple(CURRENT_NAMES) + tuple(LAYOUT_NAMES) + ("w_in", "w_rec")
 """The keys of one chip's factors (``chip=`` of the trainers and the count functions): a
 factor per neuron on every current and layout constant, a factor per synapse on ``w_in``
@@ -266,10 +281,7 @@ class TrainSettings:
             _check_float(self, name, low=_FLOAT32.tiny, high=_FLOAT32.max)  # positive, and float32 can hold it
         for name in ("min_rate", "rate_weight", "recurrent_scale", "chip_tilt", "margin_weight"):
             _check_float(self, name)
-        _check_float(self, "margin_ratio", high=_FLOAT32.max)
-        if 0 < self.margin_ratio <= 1:
-            raise ParameterValueError("TrainSettings.margin_ratio", "0 (no margin) or a ratio above 1 (of the right class's "
-                                      "1 + score to the best other's; at 1 or below every sample meets it)", self.margin_ratio)
+        object.__setattr__(self, "margin_ratio", margin_ratio("TrainSettings.margin_ratio", self.margin_ratio))
         _check_float(self, "deviation", high=MAX_DEVIATION)
         _check_float(self, "sigma_rule", low=1.0)
         _check_float(self, "excitatory_fraction", high=1.0)
