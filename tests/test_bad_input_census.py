@@ -700,6 +700,9 @@ TRAINING_CASES: List[Case] = [
     Case("TrainSettings.inject_ramp[0]", lambda v: TR.TrainSettings(inject_ramp=v), 0, attribute("inject_ramp", int)),
     *sweep("TrainSettings.injected_sigma.epoch", lambda v: TR.TrainSettings(inject_ramp=4).injected_sigma(v), PVE,
            none=close(lambda v: 0.3 / 3)),  # None: the whole deviation (the validation chips)
+    *sweep("TrainSettings.margin_scale.epoch", lambda v: TR.TrainSettings(inject_ramp=4).margin_scale(v), PVE),
+    Case("TrainSettings.margin_scale.epoch[2]", lambda v: TR.TrainSettings(inject_ramp=4).margin_scale(v), 2, close(lambda v: 0.0)),
+    Case("TrainSettings.margin_scale.epoch[3]", lambda v: TR.TrainSettings(inject_ramp=4).margin_scale(v), np.int64(3), close(lambda v: 1.0)),
     *[case for name in ("learning_rate", "clip_norm", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE, float16=setting(name))],
     *sweep("TrainSettings.temperature", lambda v: TR.TrainSettings(temperature=v), PVE, float16=setting("temperature"),
@@ -724,7 +727,7 @@ TRAINING_CASES: List[Case] = [
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE,
                         float16=setting(name), zero=setting(name), tiny=setting(name))],
     Case("TrainSettings.validation_fraction[0.5]", lambda v: TR.TrainSettings(validation_fraction=v), 0.5, PVE),
-    *[case for name in ("inject", "quantize", "snap_codes", "keep_during_ramp")
+    *[case for name in ("inject", "quantize", "snap_codes", "keep_during_ramp", "margin_during_ramp")
       for case in sweep(f"TrainSettings.{name}", lambda v, n=name: TR.TrainSettings(**{n: v}), PVE, bool=setting(name, bool))],
     *sweep("TrainSettings.seed", lambda v: TR.TrainSettings(seed=v), PVE),
     *sweep("TrainSettings.trainable", lambda v: TR.TrainSettings(trainable=v), PVE, str=UPE),

@@ -117,6 +117,72 @@ def test_the_injected_chips_loss_holds_each_chips_margin(ops):
     assert float(ce) > float(_model(min_rate=0.0).chip_loss_terms(o.asarray(counts), o.asarray(onehot), o)[0])
 
 
+@pytest.mark.parametrize("ops", OPS)
+def test_a_steps_margin_scale_multiplies_the_hinge_alone(ops):
+    """``margin`` (a step's ``TrainSettings.margin_scale``) scales the hinge and nothing else:
+    0 leaves the cross-entropy, 0.5 half the hinge; in the chips' loss and their weights too."""
+    o = ops()
+    rng = np.random.default_rng(5)
+    groups = rng.poisson(12.0, (6, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, 6)
+    onehot = o.asarray(np.eye(3, dtype=np.float32)[labels])
+    model, plain = _model(margin_ratio=3.0), _model()
+    counts = o.asarray(_outputs(groups))
+    hinge = _hinge(groups, labels, 3.0)
+    assert hinge.sum() > 0
+    base = np.asarray(plain.sample_losses(counts, onehot, o), np.float64)
+    for scale in (0.0, 0.5, 1.0):
+        got = np.asarray(model.sample_losses(counts, onehot, o, scale), np.float64)
+        np.testing.assert_allclose(got, base + scale * hinge, rtol=1e-5, atol=1e-6)
+    chips = o.asarray(np.stack([_outputs(groups)] * 2))
+    hot = o.asarray(np.stack([np.eye(3, dtype=np.float32)[labels]] * 2))
+    assert float(model.chip_loss_terms(chips, hot, o, 0.0)[0]) == pytest.approx(float(plain.chip_loss_terms(chips, hot, o)[0]))
+    np.testing.assert_allclose(np.asarray(model.chip_losses(chips, hot, o, 0.0)), np.asarray(plain.chip_losses(chips, hot, o)),
+                               rtol=1e-6)
+
+
+def test_the_margin_is_trained_from_the_ramps_end_unless_asked_for_during_it():
+    """``margin_from``: the ramp's last epoch with injection and a ramp (where the deviation
+    is whole, as ``keep_from``); 0 without either, or with ``margin_during_ramp``."""
+    assert TrainSettings(inject_ramp=13).margin_from == 12
+    assert [TrainSettings(inject_ramp=3).margin_scale(e) for e in range(5)] == [0.0, 0.0, 1.0, 1.0, 1.0]
+    assert TrainSettings(inject_ramp=0).margin_from == 0
+    assert TrainSettings(inject=False, inject_ramp=13).margin_from == 0
+    assert TrainSettings(inject_ramp=13, margin_during_ramp=True).margin_from == 0
+    assert TrainSettings(inject_ramp=13, margin_during_ramp=True).keep_from == 12  # the two are apart
+    assert TrainSettings(inject_ramp=13, keep_during_ramp=True).margin_from == 12
+    with pytest.raises(ParameterValueError, match="margin_during_ramp"):
+        TrainSettings(margin_during_ramp="yes")
+    with pytest.raises(ParameterValueError, match="epoch"):
+        TrainSettings().margin_scale(-1)
+
+
+@pytest.mark.parametrize("backend, extra", [("jax", dict(chip_clip=3.0)), ("jax", dict(workers=2, chip_tilt=2.0)), ("torch", {}),
+                                            ("torch", dict(chip_clip=3.0, chip_tilt=2.0))])
+def test_the_training_steps_ask_for_the_margin_from_the_ramps_end(burst_task, backend, extra):
+    """With a ramp of 3 epochs the steps of epochs 0 and 1 are those of a run without a
+    margin (the same losses, exactly), epoch 2's are not; with ``margin_during_ramp``, the
+    first epoch's already differ. Through each path a step's loss takes (JAX's one call with
+    per-chip clipping, its threads with the chips' tilt; torch's)."""
+    from rockpool_dynapse2.training.jax_trainer import train_jax
+    from rockpool_dynapse2.training.torch_trainer import train_torch
+
+    extra = dict(extra)
+    workers = extra.pop("workers", 1)
+    train = (lambda m, x, y: train_jax(m, x, y, workers=workers)) if backend == "jax" else train_torch
+    x, y = burst_task(T=60, starts=(5, 35), width=15, p=0.6, noise=0.05, n=32)
+    layout = NetworkLayout.layered(8, hidden=(12,), n_classes=2, per_class=2)
+    common = dict(epochs=3, batch_size=8, chips_per_step=2, learning_rate=0.02, validation_fraction=0.25, inject_ramp=3, **extra)
+
+    def losses(**settings):
+        return train(ChipModel(layout, TrainSettings(**common, **settings)), x, y).curve("loss")
+
+    plain, late, early = losses(), losses(margin_ratio=4.0), losses(margin_ratio=4.0, margin_during_ramp=True)
+    assert list(late[:2]) == list(plain[:2])
+    assert late[2] > plain[2]  # a ratio of 4 is not met by a network trained 3 epochs
+    assert early[0] > plain[0]
+
+
 @pytest.mark.parametrize("bad", [0.5, 1.0, -2.0, float("nan"), float("inf"), "2", True, None])
 def test_a_margin_ratio_that_is_not_zero_or_above_one_is_refused(bad):
     with pytest.raises(ParameterValueError, match="TrainSettings.margin_ratio"):

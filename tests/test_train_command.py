@@ -426,3 +426,20 @@ def test_yield_interval_is_the_wilson_interval_and_narrows_with_more_chips():
     for good, chips in ((17, 16), (-1, 16), (1, 0), (1.5, 16), (True, 16)):
         with pytest.raises(ParameterValueError):
             yield_interval(good, chips)
+
+
+@pytest.mark.parametrize("name, option, low", [
+    ("epochs", "--epochs", 1), ("n_chips", "--chips", 1), ("per_class", "--per-class", 1),
+    ("board_samples", "--board-samples", 1), ("batch_size", "--batch-size", 1), ("chips_per_step", "--chips-per-step", 1),
+    ("workers", "--workers", 1), ("inject_ramp", "--inject-ramp", 0), ("validation_chips", "--validation-chips", 0)])
+def test_the_jobs_optional_counts_are_refused_by_their_option_and_kept_as_ints(name, option, low):
+    """Every optional count of ``TrainJob`` (``None``: the default) is an integer from its
+    smallest value on, refused under the option the user typed (``n_chips`` is ``--chips``),
+    and a numpy integer is kept as a Python int (results.json's ``job`` writes it)."""
+    from rockpool_dynapse2.app.train_pipeline import TrainJob
+
+    for bad in (low - 1, 2.0, "3", True, np.float32(3)):
+        with pytest.raises(ParameterValueError, match=option + r"\b"):
+            TrainJob(**{name: bad})
+    kept = getattr(TrainJob(**{name: np.int64(low + 1)}), name)
+    assert kept == low + 1 and type(kept) is int

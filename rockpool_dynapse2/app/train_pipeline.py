@@ -349,9 +349,8 @@ class TrainJob:
     def _check_counts(self) -> None:
         """The optional counts (``None``: the default) are integers >= 1 (``inject_ramp`` and
         ``validation_chips`` >= 0); torch trains on one thread of ours (``workers``)."""
-        for name, low in _OPTIONAL_COUNTS.items():
+        for name, (option, low) in _OPTIONAL_COUNTS.items():
             if getattr(self, name) is not None:
-                option = "--chips" if name == "n_chips" else f"--{name.replace('_', '-')}"
                 object.__setattr__(self, name, integer(option, getattr(self, name), low=low))
         if self.backend == "torch" and self.n_workers > 1:
             raise ParameterValueError("--workers", "1 with --backend torch (torch threads its own operations: torch.set_num_threads)", self.workers)
@@ -506,9 +505,11 @@ class TrainJob:
                 "validation_chips": self.validation_chip_count}
 
 
-_OPTIONAL_COUNTS = {"epochs": 1, "n_chips": 1, "per_class": 1, "board_samples": 1, "batch_size": 1, "chips_per_step": 1,
-                    "workers": 1, "inject_ramp": 0, "validation_chips": 0}
-"""The smallest value of each of :class:`TrainJob`'s optional counts (``None``: the default)."""
+_OPTIONAL_COUNTS = {"epochs": ("--epochs", 1), "n_chips": ("--chips", 1), "per_class": ("--per-class", 1),
+                    "board_samples": ("--board-samples", 1), "batch_size": ("--batch-size", 1),
+                    "chips_per_step": ("--chips-per-step", 1), "workers": ("--workers", 1), "inject_ramp": ("--inject-ramp", 0),
+                    "validation_chips": ("--validation-chips", 0)}
+"""The option and smallest value of each of :class:`TrainJob`'s optional counts (``None``: the default)."""
 
 _OPTIONAL_REALS = {
     "learning_rate": dict(low=0.0, low_open=True, high=1.0),

@@ -275,33 +275,36 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
             return jax.vmap(run, in_axes=(0 if per_chip else None, 0, 0))(p, keys, xs)
         return model.readout_counts(simulate_jax(model, p, xs, noise=fixed))
 
-    def merge(grads: Any, counts: Any, yb: Any) -> Tuple[Any, Any, Any]:
+    def merge(grads: Any, counts: Any, yb: Any, margin: Any) -> Tuple[Any, Any, Any]:
         """``(the step's gradient, the norm logged, the fraction of chips clipped)`` from the
-        gradient of :func:`spread`'s quantities and the step's counts ``(B, N)`` and labels:
+        gradient of :func:`spread`'s quantities, the step's counts ``(B, N)``, labels and
+        margin scale (:meth:`TrainSettings.margin_scale`):
         with ``per_chip``, each chip's clipped (``chip_clip``, by its loss) and summed, and
         the norm of their plain sum; else the gradient, its norm and NaN."""
         norm_of = lambda g: jnp.sqrt(sum(jnp.sum(a**2) for a in jax.tree_util.tree_leaves(g)))  # noqa: E731
         if not per_chip:
             return grads, norm_of(grads), jnp.float32(np.nan)
         each = lambda a: a.reshape((chips, -1) + a.shape[1:])  # noqa: E731  (chips, S, ...)
-        losses = model.chip_losses(each(counts), each(jax.nn.one_hot(yb, K)), jax_ops())
+        losses = model.chip_losses(each(counts), each(jax.nn.one_hot(yb, K)), jax_ops(), margin)
         leaves, tree = jax.tree_util.tree_flatten(grads)
         merged, plain, clipped = model.clip_chip_gradients(leaves, losses, jax_ops())
         return jax.tree_util.tree_unflatten(tree, merged), plain, clipped
 
-    def loss_of_counts(counts: Any, yb: Any) -> Tuple[Any, Any]:
+    def loss_of_counts(counts: Any, yb: Any, margin: Any) -> Tuple[Any, Any]:
+        """A step's loss of :func:`counts_of`'s counts, with its margin scale
+        (:meth:`TrainSettings.margin_scale`)."""
         onehot = jax.nn.one_hot(yb, K)
         if s.inject:
             if s.chip_tilt > 0:
-                ce, rate = model.chip_loss_terms(counts, onehot.reshape((chips, slice_size, K)), jax_ops())
+                ce, rate = model.chip_loss_terms(counts, onehot.reshape((chips, slice_size, K)), jax_ops(), margin)
                 return ce + rate, (ce, counts.reshape((batch,) + counts.shape[2:]))
             counts = counts.reshape((batch,) + counts.shape[2:])
-        ce, rate = model.loss_terms(counts, onehot, jax_ops())
+        ce, rate = model.loss_terms(counts, onehot, jax_ops(), margin)
         return ce + rate, (ce, counts)
 
-    def loss_of(p: Any, xb: Any, yb: Any, key: Any, sigma: Any) -> Tuple[Any, Any]:
+    def loss_of(p: Any, xb: Any, yb: Any, key: Any, sigma: Any, margin: Any) -> Tuple[Any, Any]:
         """The loss of :func:`spread`'s quantities ``p``."""
-        return loss_of_counts(counts_of(p, *rows(xb, key), sigma), yb)
+        return loss_of_counts(counts_of(p, *rows(xb, key), sigma), yb, margin)
 
     def apply(p: Any, st: Any, avg: Any, grads: Any) -> Tuple[Any, Any, Any]:
         updates, st = opt.update(grads, st, p)
@@ -314,9 +317,9 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         return new, st, avg
 
     @jax.jit
-    def one_call_step(p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
-        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(spread(p, chips), xb, yb, key, sigma)
-        grads, norm, clipped = merge(grads, counts, yb)
+    def one_call_step(p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any, margin: Any):
+        (loss, (ce, counts)), grads = jax.value_and_grad(loss_of, has_aux=True)(spread(p, chips), xb, yb, key, sigma, margin)
+        grads, norm, clipped = merge(grads, counts, yb, margin)
         new, st, avg = apply(p, st, avg, grads)
         return new, st, avg, loss, (norm, clipped), counts
 
@@ -346,11 +349,13 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
         for epoch in range(s.epochs):
             order = rng.permutation(len(x_tr))
             epoch_sigma = jnp.asarray(s.injected_sigma(epoch), jnp.float32)  # an argument: one compile for every epoch
+            epoch_margin = jnp.asarray(s.margin_scale(epoch), jnp.float32)  # the same (TrainSettings.margin_during_ramp)
             for b in range(steps_per_epoch):
                 idx = order[b * batch : (b + 1) * batch]
                 key, sub = jax.random.split(key)
                 new, new_state, new_average, loss, (norm, clipped), counts = step(params, opt_state, average, jnp.asarray(x_tr[idx]),
-                                                                                  jnp.asarray(y_tr[idx]), sub, epoch_sigma)
+                                                                                  jnp.asarray(y_tr[idx]), sub, epoch_sigma,
+                                                                                  epoch_margin)
                 if tracker.step(float(loss), float(norm), model.predict(np.asarray(counts)) == y_tr[idx], float(clipped)):
                     params, opt_state, average = new, new_state, new_average  # a non-finite step is skipped, and counted
             validation = None
@@ -399,7 +404,8 @@ class ThreadedStep:
         self.head = jax.jit(jax.value_and_grad(loss_of_counts, has_aux=True))
         self.backward = jax.jit(lambda pullback, ct: pullback(ct)[0])
         join = jnp.concatenate if per_chip else lambda g: functools.reduce(lambda a, b: a + b, g)
-        self.total = jax.jit(lambda grads, counts, yb: merge(jax.tree_util.tree_map(lambda *g: join(g), *grads), counts, yb))
+        self.total = jax.jit(lambda grads, counts, yb, margin: merge(jax.tree_util.tree_map(lambda *g: join(g), *grads), counts, yb,
+                                                                     margin))
         self.apply = jax.jit(apply)
         self.pool = ThreadPoolExecutor(parts, thread_name_prefix="train-step")
 
@@ -408,13 +414,13 @@ class ThreadedStep:
 
         return list(self.pool.map(lambda j: jax.block_until_ready(work(j)), range(self.parts)))
 
-    def __call__(self, p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any):
+    def __call__(self, p: Any, st: Any, avg: Any, xb: Any, yb: Any, key: Any, sigma: Any, margin: Any):
         xs, keys = self.rows(xb, key)
         n = xs.shape[0] // self.parts
         part = lambda a, j: None if a is None else a[j * n : (j + 1) * n]  # noqa: E731
         runs = self._each(lambda j: self.forward(p, part(xs, j), part(keys, j), sigma))
-        (loss, (ce, counts)), d_counts = self.head(self.concatenate([r[0] for r in runs]), yb)
-        grads, norm, clipped = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))), counts, yb)
+        (loss, (ce, counts)), d_counts = self.head(self.concatenate([r[0] for r in runs]), yb, margin)
+        grads, norm, clipped = self.total(self._each(lambda j: self.backward(runs[j][1], part(d_counts, j))), counts, yb, margin)
         new, st, avg = self.apply(p, st, avg, grads)
         return new, st, avg, loss, (norm, clipped), counts
 

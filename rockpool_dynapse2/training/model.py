@@ -151,11 +151,19 @@ class TrainSettings:
             in proportion is left to the cross-entropy; :meth:`ChipModel.sample_losses`).
             A chip's mismatch scales its output neurons' rates, which an absolute margin of a
             few spikes between two groups firing tens does not survive. 0: off (the default);
-            otherwise above 1. Measured (``docs/results.md``, session 27): 2 made learnt
-            networks robust where the counts and the log were not, but cost tasks the network
-            had not yet learnt their float accuracy.
+            otherwise above 1. Measured (``docs/results.md``, sessions 27-28): 2 made learnt
+            networks robust where the counts and the log were not; from the first epoch it
+            cost tasks the network had not yet learnt their float accuracy, which waiting
+            for the injection ramp's end (:attr:`margin_during_ramp`) gave back.
         margin_weight: the hinge's slope per unit of log-ratio (4: :data:`DEFAULT_TEMPERATURE`
             of ``"log"``, so a sample below the ratio is pushed as the log's logits push it).
+        margin_during_ramp: with injection and an ``inject_ramp``, whether the margin's hinge
+            is trained during the ramp too. False (the default): the training steps ask for
+            the margin from the ramp's last epoch on (:attr:`margin_from`), once the network
+            has learnt the task on chips of less than the whole deviation; a margin asked
+            from the first step held networks still learning away from the task. The
+            validation loss, which picks the kept epoch, has the hinge at every epoch, so
+            that epochs compare.
         min_rate: mean spike count per sample below which an output neuron is penalised.
         max_rate: mean spike count per sample and neuron above which any neuron is
             penalised (keeps the network out of runaway excitation).
@@ -236,6 +244,7 @@ class TrainSettings:
     temperature: Optional[float] = None
     margin_ratio: float = 0.0
     margin_weight: float = 4.0
+    margin_during_ramp: bool = False
     min_rate: float = 1.0
     max_rate: float = 40.0
     rate_weight: float = 0.01
@@ -273,7 +282,7 @@ class TrainSettings:
         for name in ("warmup", "patience", "validation_chips", "inject_ramp"):
             _check_int(name, getattr(self, name), 0)
         object.__setattr__(self, "seed", check_seed("TrainSettings.seed", self.seed))
-        for name in ("inject", "quantize", "snap_codes", "keep_during_ramp"):
+        for name in ("inject", "quantize", "snap_codes", "keep_during_ramp", "margin_during_ramp"):
             object.__setattr__(self, name, flag(f"TrainSettings.{name}", getattr(self, name)))
         object.__setattr__(self, "logits", choice("TrainSettings.logits", self.logits, LOGITS))
         positive = ("learning_rate", "clip_norm", "dt", "Iscale", "max_spikes", "input_scale", "max_rate")
@@ -318,6 +327,21 @@ class TrainSettings:
         if not self.inject or self.inject_ramp == 0 or self.keep_during_ramp:
             return 0
         return self.inject_ramp - 1
+
+    @property
+    def margin_from(self) -> int:
+        """The first epoch (from 0) whose steps train the margin's hinge (``margin_ratio``):
+        the ramp's last (``inject_ramp - 1``), where the injected deviation is whole; 0
+        without injection or a ramp, or with :attr:`margin_during_ramp`."""
+        if not self.inject or self.inject_ramp == 0 or self.margin_during_ramp:
+            return 0
+        return self.inject_ramp - 1
+
+    def margin_scale(self, epoch: int) -> float:
+        """What the margin's hinge is multiplied by in the training steps of epoch
+        ``epoch`` (from 0): 1 from :attr:`margin_from` on, else 0 (1 or 0 whether or not a
+        ``margin_ratio`` is set; without one there is no hinge to scale)."""
+        return 1.0 if integer("epoch", epoch, low=0) >= self.margin_from else 0.0
 
     def injected_sigma(self, epoch: Optional[int] = None) -> float:
         """The relative standard deviation of the chips injected in epoch ``epoch`` (from 0):
@@ -480,7 +504,7 @@ class ChipModel:
         s = self.settings
         return s.logit_scale * (ops.log1p(scores) if s.logits == "log" else scores)
 
-    def loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops) -> Tuple[Any, Any]:
+    def loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops, margin: Any = 1.0) -> Tuple[Any, Any]:
         """``(classification loss, rate penalty)`` of spike counts ``(B, N)`` in the readout
         window (:meth:`readout_counts`), with the backend's array operations ``ops``.
 
@@ -490,16 +514,18 @@ class ChipModel:
         ``min_rate`` spikes per sample on average, and every neuron below ``max_rate``. Both
         see the same counts: with a ``readout_start``, the rates are those of the window (an
         output neuron must fire where it is read; a neuron's spikes before the window are
-        not penalised).
+        not penalised). ``margin`` scales the margin's hinge (:meth:`sample_losses`).
         """
-        return self.sample_losses(counts, labels_onehot, ops).mean(), self._rate_penalty(counts, ops.relu)
+        return self.sample_losses(counts, labels_onehot, ops, margin).mean(), self._rate_penalty(counts, ops.relu)
 
-    def sample_losses(self, counts: Any, labels_onehot: Any, ops: Ops) -> Any:
+    def sample_losses(self, counts: Any, labels_onehot: Any, ops: Ops, margin: Any = 1.0) -> Any:
         """``(B,)``: each sample's classification loss from spike counts ``(B, N)`` in the
         readout window and labels ``(B, n_classes)``: the cross-entropy of the softmax of
         the class logits (:meth:`class_logits`), plus, with a ``margin_ratio`` ``r``,
         ``margin_weight * relu(log r - (log(1 + s_right) - log(1 + s_other)))`` where
-        ``s_other`` is the largest score of another class (the relative margin)."""
+        ``s_other`` is the largest score of another class (the relative margin), times
+        ``margin`` (a training step's :meth:`TrainSettings.margin_scale`; 1: the whole
+        hinge)."""
         s = self.settings
         scores = self.class_scores(counts)
         loss = -(ops.log_softmax(self.class_logits(scores, ops)) * labels_onehot).sum(1)
@@ -507,7 +533,7 @@ class ChipModel:
             logs = ops.log1p(scores)
             right = (logs * labels_onehot).sum(1)
             other = ops.sort(logs - MARGIN_MASK * labels_onehot)[..., -1]
-            loss = loss + s.margin_weight * ops.relu(math.log(s.margin_ratio) - (right - other))
+            loss = loss + margin * s.margin_weight * ops.relu(math.log(s.margin_ratio) - (right - other))
         return loss
 
     def _rate_penalty(self, counts: Any, relu: Any) -> Any:
@@ -519,7 +545,7 @@ class ChipModel:
         loud = relu(rates - s.max_rate) ** 2
         return s.rate_weight * (quiet.mean() + loud.mean())
 
-    def chip_loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops) -> Tuple[Any, Any]:
+    def chip_loss_terms(self, counts: Any, labels_onehot: Any, ops: Ops, margin: Any = 1.0) -> Tuple[Any, Any]:
         """``(classification loss, rate penalty)`` of spike counts ``(K, S, N)`` of ``K`` chips
         with ``S`` samples each: each chip's mean classification loss (:meth:`sample_losses`), combined as
         ``log(mean(exp(t L_k))) / t`` with ``t = chip_tilt`` (their mean when ``t = 0``);
@@ -529,11 +555,12 @@ class ChipModel:
             counts: spike counts per chip and sample.
             labels_onehot: ``(K, S, n_classes)``.
             ops: the backend's array operations (``log_softmax``, ``relu``, ``logsumexp``).
+            margin: what the margin's hinge is multiplied by (:meth:`sample_losses`).
         """
         s = self.settings
         K, S = counts.shape[0], counts.shape[1]
         flat = counts.reshape((K * S,) + tuple(counts.shape[2:]))
-        per_sample = self.sample_losses(flat, labels_onehot.reshape((K * S,) + tuple(labels_onehot.shape[2:])), ops)
+        per_sample = self.sample_losses(flat, labels_onehot.reshape((K * S,) + tuple(labels_onehot.shape[2:])), ops, margin)
         per_chip = per_sample.reshape((K, S)).mean(1)
         if s.chip_tilt > 0:
             ce = (ops.logsumexp(s.chip_tilt * per_chip) - np.log(K)) / s.chip_tilt
@@ -567,11 +594,12 @@ class ChipModel:
         plain = sum((g.sum(0) ** 2).sum() for g in grads) ** 0.5
         return merged, plain, ops.where(scales < 1, ops.asarray(1.0), ops.asarray(0.0)).mean()
 
-    def chip_losses(self, counts: Any, labels_onehot: Any, ops: Ops) -> Any:
-        """Each chip's loss ``(K,)`` (its cross-entropy and rate penalty, :meth:`loss_terms`)
-        from spike counts ``(K, S, N)`` and labels ``(K, S, n_classes)`` of ``K`` chips with
-        ``S`` samples each: what :meth:`chip_gradient_scales` measures a chip's gradient by."""
-        return ops.stack([sum(self.loss_terms(c, o, ops)) for c, o in zip(counts, labels_onehot)], 0)
+    def chip_losses(self, counts: Any, labels_onehot: Any, ops: Ops, margin: Any = 1.0) -> Any:
+        """Each chip's loss ``(K,)`` (its cross-entropy and rate penalty, :meth:`loss_terms`
+        with the step's ``margin``) from spike counts ``(K, S, N)`` and labels
+        ``(K, S, n_classes)`` of ``K`` chips with ``S`` samples each: what
+        :meth:`chip_gradient_scales` measures a chip's gradient by."""
+        return ops.stack([sum(self.loss_terms(c, o, ops, margin)) for c, o in zip(counts, labels_onehot)], 0)
 
     def predict(self, counts: np.ndarray) -> np.ndarray:
         """Predicted classes ``(B,)`` from spike counts ``(B, N)``; -1 where the top score is tied."""

@@ -150,8 +150,9 @@ def _chip_clipped(model: ChipModel, view: ChipView, own: ChipView, leaves: Seque
 
 
 def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequence[Any], xb: Any, onehot: Any,
-              noise: Optional[Dict[str, Any]], chips: int) -> Tuple[Any, Any, float, float]:
-    """One step's loss, counts, gradient norm (before clipping) and fraction of chips
+              noise: Optional[Dict[str, Any]], chips: int, margin: float = 1.0) -> Tuple[Any, Any, float, float]:
+    """One step's loss (its margin's hinge times ``margin``, :meth:`TrainSettings.margin_scale`),
+    counts, gradient norm (before clipping) and fraction of chips
     clipped (NaN: no per-chip clipping), its gradient, clipped, left in the ``leaves``'
     ``.grad``: with injection and ``chip_clip``, each chip's apart (:func:`_chip_clipped`),
     then the global clip (``clip_norm``)."""
@@ -167,9 +168,9 @@ def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequenc
         counts = model.readout_counts(simulate_torch(model, neurons, p, xb, noise))
     if s.inject and s.chip_tilt > 0:
         K = onehot.shape[-1]
-        ce, rate = model.chip_loss_terms(counts.reshape(chips, -1, counts.shape[-1]), onehot.reshape(chips, -1, K), torch_ops())
+        ce, rate = model.chip_loss_terms(counts.reshape(chips, -1, counts.shape[-1]), onehot.reshape(chips, -1, K), torch_ops(), margin)
     else:
-        ce, rate = model.loss_terms(counts, onehot, torch_ops())
+        ce, rate = model.loss_terms(counts, onehot, torch_ops(), margin)
     loss = ce + rate
     if not per_chip:
         loss.backward()
@@ -177,7 +178,7 @@ def _gradient(model: ChipModel, neurons: Any, p: Dict[str, Any], leaves: Sequenc
     loss.backward(inputs=[own.w_in, own.w_rec, *own.currents.values()])
     with torch.no_grad():
         each = lambda a: a.reshape((chips, -1) + tuple(a.shape[1:]))  # noqa: E731  (chips, S, ...)
-        losses = model.chip_losses(each(counts), each(onehot), torch_ops())
+        losses = model.chip_losses(each(counts), each(onehot), torch_ops(), margin)
     merged, norm, clipped = _chip_clipped(model, view, own, leaves, losses)
     for leaf, g in zip(leaves, merged):
         leaf.grad = g
@@ -288,12 +289,14 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))
         epoch_sigma = s.injected_sigma(epoch)  # the ramp's (TrainSettings.inject_ramp), as JAX's loop
+        epoch_margin = s.margin_scale(epoch)  # TrainSettings.margin_during_ramp
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
             noise = around_chip(fixed, _chip_noise(model, chips, epoch_sigma, generator)) if s.inject else fixed
             opt.zero_grad()
-            loss, counts, norm, clipped = _gradient(model, neurons, p, leaves, xb, eye[torch.as_tensor(y_tr[idx])], noise, chips)
+            onehot = eye[torch.as_tensor(y_tr[idx])]
+            loss, counts, norm, clipped = _gradient(model, neurons, p, leaves, xb, onehot, noise, chips, epoch_margin)
             if tracker.step(float(loss.detach()), norm, model.predict(counts.detach().numpy()) == y_tr[idx], clipped):
                 opt.step()  # a non-finite step is skipped, and counted
                 with torch.no_grad():
