@@ -257,8 +257,12 @@ def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_say
     assert (INJECT_RAMP_SHARE, READOUT_START) == (1 / 3, 0.0)
     model = build_model(task, TrainJob())
     assert schedule(TrainJob(), model) == ("with mismatch injection (30%, growing from 0 over the first 20 epochs); "
-                                          "classes read from the output spikes of the whole sample")
-    assert schedule(TrainJob(inject=False, readout_start=0.5), model) == (
+                                          "a margin: the right output group's 1 + s at least 2 times any other's from "
+                                          "epoch 20; classes read from the output spikes of the whole sample")
+    unramped = TrainJob(inject_ramp=0, margin_ratio=3)
+    assert "at least 3 times any other's; classes" in schedule(unramped, build_model(task, unramped))
+    plain = TrainJob(inject=False, readout_start=0.5)
+    assert schedule(plain, build_model(task, plain)) == (
         "without mismatch injection; classes read from the output spikes after 50% of each sample")
     assert "from the first step" in schedule(TrainJob(inject_ramp=0), model)
 

@@ -148,14 +148,16 @@ def test_train_takes_logits_and_a_temperature_that_reach_the_model_and_results(t
 def test_the_calibration_hint_points_at_the_relative_margin_only_for_a_run_on_the_counts_without_one():
     """Until session 27 the hint pointed at ``--logits log``; the relative margin
     (``--margin-ratio 2``) met more of the built-in tasks' targets on 64 chips and kept burst
-    detection's, which the log lost (``docs/results.md``)."""
+    detection's, which the log lost (``docs/results.md``). Since session 28 it is ``train``'s
+    default with the injection ramp, from whose end it is trained: the hint reaches a run
+    without it and names the ramp."""
     from rockpool_dynapse2.app.train_pipeline import hints
 
     accuracy = {"float": 1.0, "mismatch": {"0.3": {"mean": 0.84}}, "mismatch_calibrated": {"0.3": {"mean": 0.97}}}
     (counts,) = hints(0, 25, accuracy)
     (log,) = hints(0, 25, accuracy, logits="log")
     (margin,) = hints(0, 25, accuracy, margin_ratio=2.0)
-    assert "--calibration-input" in counts and "--margin-ratio 2" in counts and "--logits" in counts
+    assert "--calibration-input" in counts and "--margin-ratio 2" in counts and "ramp" in counts
     for other in (log, margin):
         assert "--calibration-input" in other and "--margin-ratio" not in other
     assert hints(0, 25, {**accuracy, "mismatch": {"0.3": {"mean": 0.96}}}) == []  # the raw mean meets 95 % of float

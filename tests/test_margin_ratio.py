@@ -214,12 +214,28 @@ def test_train_takes_a_margin_ratio_that_reaches_the_model_and_results(train_arg
     from rockpool_dynapse2.app.cli import main
     from rockpool_dynapse2.app.train_pipeline import TrainJob, build_model
 
-    for extra in ([], ["--margin-ratio", "2"], ["--margin-ratio", "0"], ["--logits", "log", "--margin-ratio", "1.5"]):
+    for extra in ([], ["--margin-ratio", "3"], ["--margin-ratio", "0"], ["--logits", "log", "--margin-ratio", "1.5"]):
         assert main(train_argv + extra) == 0
-    assert [build_model(task, job).settings.margin_ratio for task, job in train_jobs] == [0.0, 2.0, 0.0, 1.5]
-    assert [j.resolved()["margin_ratio"] for _, j in train_jobs] == [0.0, 2.0, 0.0, 1.5]  # results.json's "job"
+    assert [build_model(task, job).settings.margin_ratio for task, job in train_jobs] == [2.0, 3.0, 0.0, 1.5]
+    assert [j.resolved()["margin_ratio"] for _, j in train_jobs] == [2.0, 3.0, 0.0, 1.5]  # results.json's "job"
     for bad in (1.0, 0.5, -1.0, float("nan"), "2", True):
         with pytest.raises(ParameterValueError, match="--margin-ratio"):
             TrainJob(margin_ratio=bad)
     assert main(train_argv + ["--margin-ratio", "0.9"]) != 0
     assert "--margin-ratio" in capsys.readouterr().err
+
+
+def test_trains_default_margin_is_two_from_the_ramps_end_and_off_without_a_ramp_to_wait_for():
+    """``train``'s default (``MARGIN_RATIO``) where it injects with a ramp of more than one
+    epoch (the margin trained from the ramp's end); off without injection or such a ramp,
+    where it would be asked from the first step (session 27: it cost tasks not yet learnt
+    their float accuracy). The library's default (``TrainSettings``) stays off."""
+    from rockpool_dynapse2.app.train_pipeline import MARGIN_RATIO, TrainJob
+
+    assert MARGIN_RATIO == 2.0 and TrainSettings().margin_ratio == 0.0
+    assert TrainJob().ratio == TrainJob(quick=True).ratio == MARGIN_RATIO
+    assert TrainJob(quick=True).ramp_epochs > 1
+    for job in (TrainJob(inject=False), TrainJob(inject_ramp=0), TrainJob(inject_ramp=1), TrainJob(epochs=2)):
+        assert job.ratio == 0.0, job
+    assert TrainJob(inject=False, margin_ratio=2).ratio == 2.0  # given: kept
+    assert TrainJob(inject_ramp=2).ratio == MARGIN_RATIO

@@ -167,13 +167,13 @@ class DemoSettings:
     def job(self, inject: bool) -> TrainJob:
         """The :class:`~.train_pipeline.TrainJob` of one of the two networks. The demo keeps the
         start its figures were measured with (80 % excitatory initial weights, ``min_rate``
-        1, the whole deviation injected from the first step), not the balanced start and
-        the injection ramp ``train`` gives its hidden networks."""
+        1, the whole deviation injected from the first step, no relative margin), not the
+        balanced start, the injection ramp and the margin ``train`` gives its hidden networks."""
         return TrainJob(backend=self.backend, hidden=(), per_class=self.neurons_per_class, epochs=self.epochs,
                         seed=self.seed, inject=inject, deviations=tuple(self.deviations), n_chips=self.n_chips,
                         board_samples=self.board_samples, batch_size=self.batch_size, chips_per_step=self.chips_per_step,
                         excitatory_fraction=DEMO_EXCITATORY_FRACTION, min_rate=DEMO_MIN_RATE,
-                        inject_ramp=0, readout_start=0.0)
+                        inject_ramp=0, readout_start=0.0, margin_ratio=0.0)
 
 
 def demo_layout(task: Task, per_class: int) -> NetworkLayout:
