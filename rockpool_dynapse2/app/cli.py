@@ -535,8 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--margin-ratio", type=float, default=None, metavar="R",
                        help="also ask every sample for a relative margin: where the right output group's 1 + s is less "
                        "than R times the best other group's, the loss gains 4 log(R / ratio) (a hinge, 0 once met; "
-                       "with either --logits), trained from the injection ramp's end. Default: 2 with injection and a ramp, "
-                       "else 0 (off); otherwise above 1")
+                       "with either --logits), trained from the injection ramp's end. R: 0 (off) or above 1; default 2 with "
+                       "injection and a ramp of more than one epoch, else 0")
     train.add_argument("--level-pull", type=float, default=None, metavar="F",
                        help="after every step, move each weight's unrounded value this fraction of the way to the "
                             "level the chip holds for it (default: 0), so that 'unrounded' stays the network trained")
