@@ -319,23 +319,26 @@ class TrainSettings:
         """The temperature the loss uses (:func:`logit_scale`)."""
         return logit_scale(self.logits, self.temperature)
 
+    def _ramp_end(self, during_ramp: bool) -> int:
+        """The ramp's last epoch (from 0, ``inject_ramp - 1``), where the injected deviation
+        is whole; 0 without injection or a ramp, or where ``during_ramp``."""
+        if not self.inject or self.inject_ramp == 0 or during_ramp:
+            return 0
+        return self.inject_ramp - 1
+
     @property
     def keep_from(self) -> int:
         """The first epoch (from 0) that may be kept as the best: the ramp's last, where
         the injected deviation is whole (``inject_ramp - 1``); 0 without injection or a
         ramp, or with :attr:`keep_during_ramp`."""
-        if not self.inject or self.inject_ramp == 0 or self.keep_during_ramp:
-            return 0
-        return self.inject_ramp - 1
+        return self._ramp_end(self.keep_during_ramp)
 
     @property
     def margin_from(self) -> int:
         """The first epoch (from 0) whose steps train the margin's hinge (``margin_ratio``):
         the ramp's last (``inject_ramp - 1``), where the injected deviation is whole; 0
         without injection or a ramp, or with :attr:`margin_during_ramp`."""
-        if not self.inject or self.inject_ramp == 0 or self.margin_during_ramp:
-            return 0
-        return self.inject_ramp - 1
+        return self._ramp_end(self.margin_during_ramp)
 
     def margin_scale(self, epoch: int) -> float:
         """What the margin's hinge is multiplied by in the training steps of epoch
