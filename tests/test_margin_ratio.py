@@ -239,3 +239,94 @@ def test_trains_default_margin_is_two_from_the_ramps_end_and_off_without_a_ramp_
         assert job.ratio == 0.0, job
     assert TrainJob(inject=False, margin_ratio=2).ratio == 2.0  # given: kept
     assert TrainJob(inject_ramp=2).ratio == MARGIN_RATIO
+
+
+def test_the_margin_waits_for_the_accuracy_its_bar_names():
+    """``margin_accuracy``: the share of the way from chance to every sample right that an
+    earlier epoch's accuracy must reach (``margin_bar``) before ``margin_scale`` is 1; 0,
+    the default, does not wait."""
+    assert TrainSettings().margin_accuracy == 0.0 and TrainSettings().margin_bar(3) == 0.0
+    assert TrainSettings(margin_accuracy=0.5).margin_bar(2) == pytest.approx(0.75)
+    assert TrainSettings(margin_accuracy=0.5).margin_bar(3) == pytest.approx(2 / 3)
+    assert TrainSettings(margin_accuracy=1.0).margin_bar(4) == pytest.approx(1.0)
+    s = TrainSettings(inject_ramp=3, margin_accuracy=0.5)
+    assert [s.margin_scale(e, learnt=False) for e in range(4)] == [0.0] * 4
+    assert [s.margin_scale(e, learnt=True) for e in range(4)] == [0.0, 0.0, 1.0, 1.0]
+    for bad in (-0.1, 1.5, float("nan"), "0.5", None):
+        with pytest.raises(ParameterValueError, match="TrainSettings.margin_accuracy"):
+            TrainSettings(margin_accuracy=bad)
+    with pytest.raises(ParameterValueError, match="learnt"):
+        s.margin_scale(2, learnt="yes")
+    with pytest.raises(ParameterValueError, match="n_classes"):
+        s.margin_bar(0)
+
+
+def test_the_tracker_counts_a_task_learnt_once_an_epoch_reaches_the_bar_and_keeps_it():
+    """``EpochTracker.learnt``: set by the first epoch whose validation accuracy (its
+    training accuracy without a validation set) reaches ``learn_bar``, and kept; each epoch's
+    record keeps the margin scale its steps used, and ``TrainResult.margin_epoch`` the first
+    that trained the margin."""
+    from rockpool_dynapse2.training.result import EpochTracker
+
+    result = TrainResult(model=_model(margin_ratio=2.0), params={}, backend="jax")
+    tracker = EpochTracker(result, patience=0, learn_bar=0.7)
+    for epoch, accuracy in enumerate((0.5, 0.69, 0.7, 0.4)):
+        margin = 1.0 if tracker.learnt else 0.0
+        tracker.step(1.0, 1.0, np.ones(4, bool))
+        tracker.end_epoch(epoch, 0.01, (1.0, accuracy), lambda: {}, margin)
+        assert tracker.learnt == (epoch >= 2)
+    assert list(result.curve("margin")) == [0.0, 0.0, 0.0, 1.0] and result.margin_epoch == 3
+    unvalidated = EpochTracker(TrainResult(model=_model(), params={}, backend="jax"), patience=0, learn_bar=0.7)
+    unvalidated.step(1.0, 1.0, np.array([True, True, True, False]))  # training accuracy 0.75
+    unvalidated.end_epoch(0, 0.01, None, lambda: {})
+    assert unvalidated.learnt and EpochTracker(result, patience=0).learnt  # no bar: learnt from the start
+    assert TrainResult(model=_model(), params={}, backend="jax").margin_epoch is None  # no margin: none
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_training_steps_ask_for_the_margin_only_once_the_accuracy_reached_its_bar(burst_task, backend):
+    """With a bar of every validation sample right, an epoch trains the margin only after
+    one reached it: until then its losses are exactly those of a run without a margin, and
+    from then on those of a run that does not wait (the same trajectory)."""
+    from rockpool_dynapse2.training.jax_trainer import train_jax
+    from rockpool_dynapse2.training.torch_trainer import train_torch
+
+    train = train_jax if backend == "jax" else train_torch
+    x, y = burst_task(T=60, starts=(5, 35), width=15, p=0.6, noise=0.05, n=32)
+    layout = NetworkLayout.layered(8, hidden=(12,), n_classes=2, per_class=2)
+    common = dict(epochs=4, batch_size=8, chips_per_step=2, learning_rate=0.02, validation_fraction=0.25, inject_ramp=2)
+
+    def run(**settings):
+        return train(ChipModel(layout, TrainSettings(**common, **settings)), x, y)
+
+    plain, waiting = run(), run(margin_ratio=4.0, margin_accuracy=1.0)
+    reached = [e for e, a in enumerate(waiting.curve("val_accuracy")) if a >= 1.0]
+    first = max(1, reached[0] + 1) if reached else None  # margin_from is 1
+    assert waiting.margin_epoch == (first if first is None or first < 4 else None)
+    margins = waiting.curve("margin")
+    assert list(margins) == [float(first is not None and e >= first) for e in range(4)]
+    untrained = 4 if waiting.margin_epoch is None else waiting.margin_epoch
+    assert list(waiting.curve("loss")[:untrained]) == list(plain.curve("loss")[:untrained])
+    if waiting.margin_epoch is not None:
+        assert waiting.curve("loss")[untrained] > plain.curve("loss")[untrained]
+
+
+def test_train_takes_a_margin_accuracy_that_reaches_the_model_and_results(train_argv, train_jobs, capsys):
+    from rockpool_dynapse2.app.cli import main
+    from rockpool_dynapse2.app.train_pipeline import MARGIN_ACCURACY, TrainJob, build_model
+
+    for extra in ([], ["--margin-accuracy", "0.5"], ["--margin-accuracy", "0"]):
+        assert main(train_argv + extra) == 0
+    assert [build_model(task, job).settings.margin_accuracy for task, job in train_jobs] == [MARGIN_ACCURACY, 0.5, 0.0]
+    assert [j.resolved()["margin_accuracy"] for _, j in train_jobs] == [MARGIN_ACCURACY, 0.5, 0.0]  # results.json's "job"
+    for bad in (1.5, -0.1, float("nan"), "0.5", True):
+        with pytest.raises(ParameterValueError, match="--margin-accuracy"):
+            TrainJob(margin_accuracy=bad)
+    assert main(train_argv + ["--margin-accuracy", "2"]) != 0
+    assert "--margin-accuracy" in capsys.readouterr().err
+
+
+def test_a_saved_network_keeps_its_margin_accuracy(tmp_path):
+    model = _model(margin_ratio=2.0, margin_accuracy=0.4)
+    path = save_parameters(tmp_path / "n.npz", TrainResult(model=model, params=model.initial_parameters(), backend="jax"))
+    assert load_parameters(path).model.settings.margin_accuracy == 0.4

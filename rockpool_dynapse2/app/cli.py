@@ -192,7 +192,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    initial_drive=args.initial_drive, inject_ramp=args.inject_ramp, batch_size=args.batch_size,
                    learning_rate=args.learning_rate, chips_per_step=args.chips_per_step, average=args.average,
                    workers=args.workers, logits=args.logits, temperature=args.temperature,
-                   margin_ratio=args.margin_ratio,
+                   margin_ratio=args.margin_ratio, margin_accuracy=args.margin_accuracy,
                    level_pull=args.level_pull, keep_tolerance=args.keep_tolerance,
                    feedback_gradient=args.feedback_gradient, chip_clip=args.chip_clip,
                    validation_chips=args.validation_chips)
@@ -537,6 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "than R times the best other group's, the loss gains 4 log(R / ratio) (a hinge, 0 once met; "
                        "with either --logits), trained from the injection ramp's end. R: 0 (off) or above 1; default 2 with "
                        "injection and a ramp of more than one epoch, else 0")
+    train.add_argument("--margin-accuracy", type=float, default=None, metavar="G",
+                       help="the margin waits, past the ramp's end, for an epoch whose validation accuracy is G of the "
+                       "way from chance to 1 (0: no wait, the default; 0.5 on 3 classes: 67 %%)")
     train.add_argument("--level-pull", type=float, default=None, metavar="F",
                        help="after every step, move each weight's unrounded value this fraction of the way to the "
                             "level the chip holds for it (default: 0), so that 'unrounded' stays the network trained")

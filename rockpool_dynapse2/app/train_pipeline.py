@@ -68,6 +68,7 @@ __all__ = [
     "INJECT_RAMP_SHARE",
     "READOUT_START",
     "MARGIN_RATIO",
+    "MARGIN_ACCURACY",
     "size_network",
     "initial_input_scale",
     "build_model",
@@ -211,6 +212,11 @@ learnt their float accuracy (session 27). Sessions 27-28, ``--quick``, seeds 0-2
 robust on 64 fresh chips; every held-out task the network learns as accurate or more, and
 more robust; temporal XOR, still learning at the ramp's end, less accurate."""
 
+MARGIN_ACCURACY = 0.0
+"""``train``'s default share of the way from chance to every sample right that the
+validation accuracy must reach before the steps ask for the relative margin
+(``TrainJob.margin_accuracy`` not given; ``TrainSettings.margin_accuracy``; 0: no wait)."""
+
 KEEP_TOLERANCE = 0.01
 """``train``'s default tie tolerance of the kept epoch (``TrainJob.keep_tolerance`` not
 given; ``TrainSettings.keep_tolerance``): a validation loss within 0.01 nats of the lowest
@@ -287,6 +293,10 @@ class TrainJob:
             the best other's, as a hinge added to each sample's loss
             (``TrainSettings.margin_ratio``; default, :attr:`ratio`: :data:`MARGIN_RATIO` with
             injection and a ramp of more than one epoch, else 0, off).
+        margin_accuracy: the share of the way from chance to every sample right that the
+            validation accuracy must reach before the steps ask for the margin
+            (``TrainSettings.margin_accuracy``; default, :attr:`margin_share`:
+            :data:`MARGIN_ACCURACY`).
         level_pull: the fraction of the way each weight's unrounded value moves to its
             level after every step (``TrainSettings.level_pull``; default, :attr:`pull`:
             ``TrainSettings``' 0).
@@ -332,6 +342,7 @@ class TrainJob:
     logits: Optional[str] = None
     temperature: Optional[float] = None
     margin_ratio: Optional[float] = None
+    margin_accuracy: Optional[float] = None
     level_pull: Optional[float] = None
     keep_tolerance: Optional[float] = None
     feedback_gradient: Optional[float] = None
@@ -480,6 +491,11 @@ class TrainJob:
         return MARGIN_RATIO if self.inject and self.ramp_epochs > 1 else 0.0
 
     @property
+    def margin_share(self) -> float:
+        """The accuracy the margin waits for: ``margin_accuracy`` if given, else :data:`MARGIN_ACCURACY`."""
+        return MARGIN_ACCURACY if self.margin_accuracy is None else self.margin_accuracy
+
+    @property
     def pull(self) -> float:
         """The level pull the job trains with: ``level_pull`` if given, else ``TrainSettings``'."""
         return TrainSettings.level_pull if self.level_pull is None else self.level_pull
@@ -518,7 +534,7 @@ class TrainJob:
                 "readout_start": self.readout_fraction, "batch_size": self.n_batch,
                 "learning_rate": self.peak_learning_rate, "chips_per_step": self.n_chips_per_step,
                 "average": self.decay, "workers": self.n_workers, "logits": self.loss_logits,
-                "temperature": self.logit_scale, "margin_ratio": self.ratio, "level_pull": self.pull, "keep_tolerance": self.tolerance,
+                "temperature": self.logit_scale, "margin_ratio": self.ratio, "margin_accuracy": self.margin_share, "level_pull": self.pull, "keep_tolerance": self.tolerance,
                 "feedback_gradient": self.feedback_share, "chip_clip": self.chip_bound,
                 "validation_chips": self.validation_chip_count}
 
@@ -536,6 +552,7 @@ _OPTIONAL_REALS = {
     "initial_drive": dict(low=0.0, low_open=True),
     "temperature": dict(low=float(np.finfo(np.float32).tiny), high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "level_pull": dict(low=0.0, high=1.0, high_open=True),
+    "margin_accuracy": dict(low=0.0, high=1.0),
     "keep_tolerance": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
     "feedback_gradient": dict(low=0.0, high=1.0),
     "chip_clip": dict(low=0.0, high=float(np.finfo(np.float32).max)),  # as TrainSettings'
@@ -612,7 +629,7 @@ def build_model(task: Task, job: TrainJob, layout: Optional[NetworkLayout] = Non
                              learning_rate=job.peak_learning_rate,
                              excitatory_fraction=job.excitatory_fraction, min_rate=job.min_rate,
                              readout_start=job.readout_fraction, inject_ramp=job.ramp_epochs, average=job.decay,
-                             logits=job.loss_logits, temperature=job.temperature, margin_ratio=job.ratio, level_pull=job.pull,
+                             logits=job.loss_logits, temperature=job.temperature, margin_ratio=job.ratio, margin_accuracy=job.margin_share, level_pull=job.pull,
                              keep_tolerance=job.tolerance, feedback_gradient=job.feedback_share,
                              chip_clip=job.chip_bound, validation_chips=job.validation_chip_count)
     connections = connectivity(layout, settings.seed)
@@ -851,7 +868,7 @@ def run_training(task: Task, job: TrainJob, out_dir: Path, board_factory: Option
     result = train_model(model, task, job, epoch_log or epoch_lines(job.n_epochs, log))
     keep_from = model.settings.keep_from
     picked = f" (picked from epoch {keep_from + 1} on, where the injected deviation is whole)" if keep_from else ""
-    log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}{picked}")
+    log(f"trained in {result.seconds:.0f} s; kept epoch {result.best_epoch + 1} of {len(result.history)}{picked}{margin_note(result)}")
     simulated = measure_simulated(model, result, task, job, log)
     accuracy = simulated.accuracy
     mapped = config_from_specification(simulated.spec)
@@ -901,6 +918,8 @@ def schedule(job: TrainJob, model: ChipModel) -> str:
     s = model.settings
     if s.margin_ratio:
         since = f" from epoch {s.margin_from + 1}" if s.margin_from else ""
+        if s.margin_accuracy:
+            since += f"{' once' if since else ' from'} the validation accuracy reaches {s.margin_bar(model.layout.n_classes):.0%}"
         injection += f"; a margin: the right output group's 1 + s at least {s.margin_ratio:g} times any other's{since}"
     start = job.readout_fraction
     return injection + (f"; classes read from the output spikes after {start:.0%} of each sample" if start
@@ -1197,10 +1216,24 @@ def _straddles(level: Dict[str, Any]) -> str:
             f"{YIELD_TARGET:.0%}, so this count neither meets nor misses it (--chips 64 measures it to about +-10 points)")
 
 
+def margin_note(result: TrainResult) -> str:
+    """Where the relative margin began, for the log ("" without one): the epoch, or that the
+    accuracy it waits for (``TrainSettings.margin_accuracy``) was never reached."""
+    s = result.model.settings
+    if not s.margin_ratio:
+        return ""
+    if result.margin_epoch is None and len(result.history) > s.margin_from:
+        return f"; the margin was never trained (the validation accuracy it waits for, {s.margin_bar(result.model.layout.n_classes):.0%}, not reached)"
+    if result.margin_epoch is None:
+        return f"; the margin was never trained (the run ended before epoch {s.margin_from + 1})"
+    return f"; the margin trained from epoch {result.margin_epoch + 1}"
+
+
 def training_summary(result: TrainResult, job: TrainJob) -> Dict[str, Any]:
-    """The training's backend, epochs, history and settings, for ``results.json``."""
+    """The training's backend, epochs, history and settings, for ``results.json``
+    (``margin_epoch``: the first epoch, from 0, that trained the relative margin; None: none did)."""
     return {"backend": job.backend, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
-            "keep_from": result.model.settings.keep_from, "seconds": result.seconds, "history": result.history_dict(), "settings": jsonable(asdict(result.model.settings))}
+            "keep_from": result.model.settings.keep_from, "margin_epoch": result.margin_epoch, "seconds": result.seconds, "history": result.history_dict(), "settings": jsonable(asdict(result.model.settings))}
 
 
 def write_files(out_dir: Path, mapped: Any, result: TrainResult, task: Task, suffix: str = "",

@@ -343,13 +343,14 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
     rng = np.random.default_rng(s.seed + 1)
     key = jax.random.PRNGKey(s.seed)
     result = TrainResult(model=model, params=jax.tree_util.tree_map(np.asarray, params), backend="jax")
-    tracker = EpochTracker(result, s.patience, progress, keep_from=s.keep_from, tolerance=s.keep_tolerance)
+    tracker = EpochTracker(result, s.patience, progress, keep_from=s.keep_from, tolerance=s.keep_tolerance,
+                           learn_bar=s.margin_bar(K))
     average = params  # the moving average (TrainSettings.average; with 0, the last step's quantities)
     try:  # the threads of a ThreadedStep end with the run, whatever ends it
         for epoch in range(s.epochs):
             order = rng.permutation(len(x_tr))
             epoch_sigma = jnp.asarray(s.injected_sigma(epoch), jnp.float32)  # an argument: one compile for every epoch
-            epoch_margin = jnp.asarray(s.margin_scale(epoch), jnp.float32)  # the same (TrainSettings.margin_during_ramp)
+            epoch_margin = jnp.asarray(s.margin_scale(epoch, tracker.learnt), jnp.float32)  # the same (TrainSettings.margin_during_ramp)
             for b in range(steps_per_epoch):
                 idx = order[b * batch : (b + 1) * batch]
                 key, sub = jax.random.split(key)
@@ -363,7 +364,7 @@ def train_jax(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Optional
                 val_loss, val_counts = evaluate(average, jnp.asarray(x_val), jnp.asarray(y_val))
                 validation = (float(val_loss), validation_accuracy(model, np.asarray(val_counts), y_val))
             lr = schedule((epoch + 1) * steps_per_epoch - 1)
-            if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, average)):
+            if tracker.end_epoch(epoch, float(lr), validation, lambda: jax.tree_util.tree_map(np.asarray, average), float(epoch_margin)):
                 break
     finally:
         if parts > 1:

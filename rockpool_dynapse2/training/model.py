@@ -164,6 +164,13 @@ class TrainSettings:
             from the first step held networks still learning away from the task. The
             validation loss, which picks the kept epoch, has the hinge at every epoch, so
             that epochs compare.
+        margin_accuracy: how far the network must have learnt its task before the training
+            steps ask for the margin, as a share of the way from chance to every sample
+            right: the margin waits, past :attr:`margin_from`, for the epoch after the first
+            whose validation accuracy (training accuracy without a validation set) reached
+            :meth:`margin_bar` (0: it does not wait, the default). A task still at chance at
+            the ramp's end is left to the cross-entropy, since the hinge pushes its samples'
+            groups apart before the network tells them apart.
         min_rate: mean spike count per sample below which an output neuron is penalised.
         max_rate: mean spike count per sample and neuron above which any neuron is
             penalised (keeps the network out of runaway excitation).
@@ -245,6 +252,7 @@ class TrainSettings:
     margin_ratio: float = 0.0
     margin_weight: float = 4.0
     margin_during_ramp: bool = False
+    margin_accuracy: float = 0.0
     min_rate: float = 1.0
     max_rate: float = 40.0
     rate_weight: float = 0.01
@@ -299,6 +307,7 @@ class TrainSettings:
         _check_float(self, "average", high=1.0, high_open=True)
         _check_float(self, "level_pull", high=1.0, high_open=True)
         _check_float(self, "keep_tolerance", high=_FLOAT32.max)
+        _check_float(self, "margin_accuracy", high=1.0)
         _check_float(self, "feedback_gradient", high=1.0)
         _check_float(self, "chip_clip", high=_FLOAT32.max)  # a bound float32 can hold
         trainable = names("TrainSettings.trainable", self.trainable, HIGH_LEVEL_NAMES, "core quantity (TrainSettings.trainable)")
@@ -340,11 +349,21 @@ class TrainSettings:
         without injection or a ramp, or with :attr:`margin_during_ramp`."""
         return self._ramp_end(self.margin_during_ramp)
 
-    def margin_scale(self, epoch: int) -> float:
+    def margin_scale(self, epoch: int, learnt: bool = True) -> float:
         """What the margin's hinge is multiplied by in the training steps of epoch
-        ``epoch`` (from 0): 1 from :attr:`margin_from` on, else 0 (1 or 0 whether or not a
+        ``epoch`` (from 0): 1 from :attr:`margin_from` on once ``learnt`` (an earlier
+        epoch's accuracy reached :meth:`margin_bar`; the training loops'
+        :attr:`~.result.EpochTracker.learnt`), else 0 (1 or 0 whether or not a
         ``margin_ratio`` is set; without one there is no hinge to scale)."""
-        return 1.0 if integer("epoch", epoch, low=0) >= self.margin_from else 0.0
+        epoch = integer("epoch", epoch, low=0)
+        return 1.0 if flag("learnt", learnt) and epoch >= self.margin_from else 0.0
+
+    def margin_bar(self, n_classes: int) -> float:
+        """The accuracy the margin waits for on a task of ``n_classes`` classes:
+        ``1 / n_classes + margin_accuracy * (1 - 1 / n_classes)`` (0 when
+        :attr:`margin_accuracy` is 0: no wait)."""
+        chance = 1.0 / integer("n_classes", n_classes, low=1)
+        return chance + self.margin_accuracy * (1.0 - chance) if self.margin_accuracy > 0 else 0.0
 
     def injected_sigma(self, epoch: Optional[int] = None) -> float:
         """The relative standard deviation of the chips injected in epoch ``epoch`` (from 0):

@@ -42,6 +42,9 @@ class EpochRecord:
         val_accuracy: accuracy on the validation set, if there is one.
         chips_clipped: with ``TrainSettings.chip_clip``, the fraction of its steps' injected
             chips whose gradient was clipped (NaN without per-chip clipping).
+        margin: what its steps multiplied the relative margin's hinge by
+            (``TrainSettings.margin_scale``: 1 once the margin is trained, 0 before; NaN:
+            not recorded).
     """
 
     epoch: int
@@ -55,6 +58,7 @@ class EpochRecord:
     val_loss: float = float("nan")
     val_accuracy: float = float("nan")
     chips_clipped: float = float("nan")
+    margin: float = float("nan")
 
     def line(self) -> str:
         """One line of text for logs and progress output."""
@@ -79,6 +83,8 @@ class TrainResult:
             injection ramp, from the ramp's last epoch on: ``TrainSettings.keep_from``).
         stopped_early: whether early stopping ended the run.
         seconds: wall time of the training.
+
+    :attr:`margin_epoch` gives the first epoch whose steps trained the relative margin.
     """
 
     model: Any
@@ -150,6 +156,15 @@ class TrainResult:
 
     # --- history ---------------------------------------------------------------------------
 
+    @property
+    def margin_epoch(self) -> Optional[int]:
+        """The first epoch (from 0) whose steps trained the relative margin
+        (``TrainSettings.margin_ratio``; from ``margin_from``, once the accuracy reached
+        ``margin_bar``), or None: no margin, or not reached."""
+        if not self.model.settings.margin_ratio:
+            return None
+        return next((r.epoch for r in self.history if r.margin > 0), None)
+
     def curve(self, name: str) -> np.ndarray:
         """One field of every :class:`EpochRecord`, e.g. ``result.curve("val_accuracy")``."""
         choice("history field", name, tuple(EpochRecord.__dataclass_fields__))
@@ -207,15 +222,24 @@ class EpochTracker:
         tolerance: a score at most this much above the lowest so far is a tie, and the
             later epoch is kept (:attr:`~.model.TrainSettings.keep_tolerance`; 0: strictly
             lower). The bar stays the lowest score seen, so ties do not creep upwards.
+        learn_bar: the accuracy an epoch must reach for :attr:`learnt`
+            (:meth:`~.model.TrainSettings.margin_bar`; 0: learnt from the start).
+
+    Attributes:
+        learnt: whether an ended epoch's validation accuracy (training accuracy without a
+            validation set) reached ``learn_bar``: the relative margin waits for it
+            (:meth:`~.model.TrainSettings.margin_scale`).
     """
 
     def __init__(self, result: TrainResult, patience: int, progress: Any = None, keep_from: int = 0,
-                 tolerance: float = 0.0):
+                 tolerance: float = 0.0, learn_bar: float = 0.0):
         self.result = result
         self.patience = patience
         self.progress = progress
         self.keep_from = keep_from
         self.tolerance = tolerance
+        self.learn_bar = learn_bar
+        self.learnt = learn_bar <= 0
         self.best = np.inf
         self.waited = 0
         self.start = time.perf_counter()
@@ -241,15 +265,17 @@ class EpochTracker:
             self.correct.append(np.asarray(correct))
         return True
 
-    def end_epoch(self, epoch: int, learning_rate: float, validation: Optional[Tuple[float, float]], params: Any) -> bool:
+    def end_epoch(self, epoch: int, learning_rate: float, validation: Optional[Tuple[float, float]], params: Any,
+                  margin: float = float("nan")) -> bool:
         """Close an epoch: its record, the best parameters (``params()`` gives them as numpy
-        when they are the best so far); True if training should stop early.
+        when they are the best so far), :attr:`learnt`; True if training should stop early.
 
         Args:
             epoch: its index.
             learning_rate: the learning rate at its last step.
             validation: ``(loss, accuracy)`` on the validation set, or None.
             params: a function returning the current parameters as numpy arrays.
+            margin: what its steps multiplied the margin's hinge by (the record's ``margin``).
         """
         norms, losses = self.norms, self.losses
         record = EpochRecord(
@@ -262,18 +288,13 @@ class EpochTracker:
             learning_rate=float(learning_rate),
             seconds=time.perf_counter() - self.start,
             chips_clipped=_reduced(np.mean, self.clipped),
+            margin=float(margin),
         )
         if validation is not None:
             record.val_loss, record.val_accuracy = float(validation[0]), float(validation[1])
-        score = record.val_loss if validation is not None else record.loss
-        if epoch == self.keep_from:  # the first epoch that counts: the ramp's best are forgotten
-            self.best, self.waited = np.inf, 0
-        if np.isfinite(score) and (score < self.best or (self.tolerance > 0 and score <= self.best + self.tolerance)):
-            self.best, self.waited = min(score, self.best), 0
-            self.result.params = params()
-            self.result.best_epoch = epoch
-        else:
-            self.waited += 1
+        accuracy = record.val_accuracy if validation is not None else record.train_accuracy
+        self.learnt = self.learnt or bool(accuracy >= self.learn_bar)  # NaN: not reached
+        self._keep_if_best(epoch, record.val_loss if validation is not None else record.loss, params)
         self.result.history.append(record)
         self.result.seconds = record.seconds
         if self.progress is not None:
@@ -282,6 +303,19 @@ class EpochTracker:
         stop = bool(self.patience) and epoch >= self.keep_from and self.waited >= self.patience
         self.result.stopped_early = stop
         return stop
+
+
+    def _keep_if_best(self, epoch: int, score: float, params: Any) -> None:
+        """Keep the epoch's parameters if its score is the lowest so far (or a tie within the
+        tolerance); else count it towards early stopping."""
+        if epoch == self.keep_from:  # the first epoch that counts: the ramp's best are forgotten
+            self.best, self.waited = np.inf, 0
+        if np.isfinite(score) and (score < self.best or (self.tolerance > 0 and score <= self.best + self.tolerance)):
+            self.best, self.waited = min(score, self.best), 0
+            self.result.params = params()
+            self.result.best_epoch = epoch
+        else:
+            self.waited += 1
 
 
 def _reduced(reduce: Any, values: List[float]) -> float:

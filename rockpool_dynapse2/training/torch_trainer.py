@@ -284,12 +284,13 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
         drawn = _chip_noise(model, s.validation_chips, sigma, torch.Generator().manual_seed(s.seed + VALIDATION_CHIP_SEED))
         val_noise = around_chip(fixed, drawn)
     result = TrainResult(model=model, params=_numpy(p), backend="torch")
-    tracker = EpochTracker(result, s.patience, progress, keep_from=s.keep_from, tolerance=s.keep_tolerance)
+    tracker = EpochTracker(result, s.patience, progress, keep_from=s.keep_from, tolerance=s.keep_tolerance,
+                           learn_bar=s.margin_bar(K))
     average = _Average(p, s.average)
     for epoch in range(s.epochs):
         order = rng.permutation(len(x_tr))
         epoch_sigma = s.injected_sigma(epoch)  # the ramp's (TrainSettings.inject_ramp), as JAX's loop
-        epoch_margin = s.margin_scale(epoch)  # TrainSettings.margin_during_ramp
+        epoch_margin = s.margin_scale(epoch, tracker.learnt)  # TrainSettings.margin_during_ramp
         for b in range(steps_per_epoch):
             idx = order[b * batch : (b + 1) * batch]
             xb = torch.as_tensor(x_tr[idx], dtype=torch.float32)
@@ -306,6 +307,6 @@ def train_torch(model: ChipModel, x: np.ndarray, y: np.ndarray, progress: Option
                 average.update(p)
             sched.step()
         validation = _validate(model, neurons, average.params, x_val, y_val, val_noise) if len(x_val) else None
-        if tracker.end_epoch(epoch, float(opt.param_groups[0]["lr"]), validation, lambda: _numpy(average.params)):
+        if tracker.end_epoch(epoch, float(opt.param_groups[0]["lr"]), validation, lambda: _numpy(average.params), epoch_margin):
             break
     return result
