@@ -258,8 +258,9 @@ def test_train_ramps_the_injection_over_a_third_of_the_epochs_by_default_and_say
     model = build_model(task, TrainJob())
     assert schedule(TrainJob(), model) == ("with mismatch injection (30%, growing from 0 over the first 20 epochs); "
                                           "a margin: the right output group's 1 + s at least 2 times any other's from "
-                                          "epoch 20; classes read from the output spikes of the whole sample")
-    unramped = TrainJob(inject_ramp=0, margin_ratio=3)
+                                          "epoch 20 once the validation accuracy reaches 75%; classes read from the output "
+                                          "spikes of the whole sample")  # 2 classes: half the way from 50 % to 100 %
+    unramped = TrainJob(inject_ramp=0, margin_ratio=3, margin_accuracy=0)
     assert "at least 3 times any other's; classes" in schedule(unramped, build_model(task, unramped))
     plain = TrainJob(inject=False, readout_start=0.5)
     assert schedule(plain, build_model(task, plain)) == (

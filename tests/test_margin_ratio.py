@@ -241,6 +241,31 @@ def test_trains_default_margin_is_two_from_the_ramps_end_and_off_without_a_ramp_
     assert TrainJob(inject_ramp=2).ratio == MARGIN_RATIO
 
 
+def test_trains_margin_waits_for_half_the_way_from_chance_and_the_librarys_does_not_wait():
+    """``train``'s default ``MARGIN_ACCURACY`` (session 29: temporal XOR, near chance at the
+    ramp's end, lost its float accuracy to the margin); ``TrainSettings``' stays 0."""
+    from rockpool_dynapse2.app.train_pipeline import MARGIN_ACCURACY, TrainJob
+
+    assert MARGIN_ACCURACY == 0.5 and TrainSettings().margin_accuracy == 0.0
+    assert TrainJob().margin_share == TrainJob(quick=True).margin_share == MARGIN_ACCURACY
+    assert TrainJob(margin_accuracy=0).margin_share == 0.0
+
+
+def test_an_accuracy_equal_to_the_bar_reaches_it_whatever_its_rounding():
+    """40 of 60 samples right is the bar of 3 classes at 0.5 (2/3), though ``40 / 60`` and
+    ``1 / 3 + 0.5 * (2 / 3)`` differ in their last bit."""
+    from rockpool_dynapse2.training.result import EpochTracker
+
+    bar = TrainSettings(margin_accuracy=0.5).margin_bar(3)
+    assert 40 / 60 < bar  # by a rounding
+    tracker = EpochTracker(TrainResult(model=_model(), params={}, backend="jax"), patience=0, learn_bar=bar)
+    tracker.end_epoch(0, 0.01, (1.0, 40 / 60), lambda: {})
+    assert tracker.learnt
+    below = EpochTracker(TrainResult(model=_model(), params={}, backend="jax"), patience=0, learn_bar=bar)
+    below.end_epoch(0, 0.01, (1.0, 39 / 60), lambda: {})
+    assert not below.learnt
+
+
 def test_the_margin_waits_for_the_accuracy_its_bar_names():
     """``margin_accuracy``: the share of the way from chance to every sample right that an
     earlier epoch's accuracy must reach (``margin_bar``) before ``margin_scale`` is 1; 0,
@@ -317,8 +342,10 @@ def test_train_takes_a_margin_accuracy_that_reaches_the_model_and_results(train_
 
     for extra in ([], ["--margin-accuracy", "0.5"], ["--margin-accuracy", "0"]):
         assert main(train_argv + extra) == 0
-    assert [build_model(task, job).settings.margin_accuracy for task, job in train_jobs] == [MARGIN_ACCURACY, 0.5, 0.0]
-    assert [j.resolved()["margin_accuracy"] for _, j in train_jobs] == [MARGIN_ACCURACY, 0.5, 0.0]  # results.json's "job"
+    for extra in (["--margin-accuracy", "0.25"],):
+        assert main(train_argv + extra) == 0
+    assert [build_model(task, job).settings.margin_accuracy for task, job in train_jobs] == [MARGIN_ACCURACY, 0.5, 0.0, 0.25]
+    assert [j.resolved()["margin_accuracy"] for _, j in train_jobs] == [MARGIN_ACCURACY, 0.5, 0.0, 0.25]  # results.json's "job"
     for bad in (1.5, -0.1, float("nan"), "0.5", True):
         with pytest.raises(ParameterValueError, match="--margin-accuracy"):
             TrainJob(margin_accuracy=bad)
@@ -330,3 +357,20 @@ def test_a_saved_network_keeps_its_margin_accuracy(tmp_path):
     model = _model(margin_ratio=2.0, margin_accuracy=0.4)
     path = save_parameters(tmp_path / "n.npz", TrainResult(model=model, params=model.initial_parameters(), backend="jax"))
     assert load_parameters(path).model.settings.margin_accuracy == 0.4
+
+
+def test_the_log_says_where_the_margin_began_or_why_it_never_did():
+    from rockpool_dynapse2.app.train_pipeline import margin_note
+    from rockpool_dynapse2.training import EpochRecord
+
+    def result(margins, **settings):
+        out = TrainResult(model=_model(**settings), params={}, backend="jax")
+        out.history = [EpochRecord(e, 1.0, 0.5, 1.0, 1.0, 0, 0.01, 1.0, margin=m) for e, m in enumerate(margins)]
+        return out
+
+    assert margin_note(result([0.0, 1.0], margin_ratio=2.0)) == "; the margin trained from epoch 2"
+    assert margin_note(result([0.0, 1.0])) == ""  # no margin
+    waited = margin_note(result([0.0] * 4, margin_ratio=2.0, inject_ramp=2, margin_accuracy=0.5))
+    assert waited == "; the margin was never trained (the validation accuracy it waits for, 67%, not reached)"  # 3 classes
+    short = margin_note(result([0.0] * 2, margin_ratio=2.0, inject_ramp=4))
+    assert short == "; the margin was never trained (the run ended before epoch 4)"

@@ -539,7 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "injection and a ramp of more than one epoch, else 0")
     train.add_argument("--margin-accuracy", type=float, default=None, metavar="G",
                        help="the margin waits, past the ramp's end, for an epoch whose validation accuracy is G of the "
-                       "way from chance to 1 (0: no wait, the default; 0.5 on 3 classes: 67 %%)")
+                       "way from chance to 1 (default 0.5: 67 %% on 3 classes, 75 %% on 2; 0: no wait)")
     train.add_argument("--level-pull", type=float, default=None, metavar="F",
                        help="after every step, move each weight's unrounded value this fraction of the way to the "
                             "level the chip holds for it (default: 0), so that 'unrounded' stays the network trained")

@@ -293,7 +293,7 @@ class EpochTracker:
         if validation is not None:
             record.val_loss, record.val_accuracy = float(validation[0]), float(validation[1])
         accuracy = record.val_accuracy if validation is not None else record.train_accuracy
-        self.learnt = self.learnt or bool(accuracy >= self.learn_bar)  # NaN: not reached
+        self.learnt = self.learnt or bool(accuracy >= self.learn_bar - LEARNT_SLACK)  # NaN: not reached
         self._keep_if_best(epoch, record.val_loss if validation is not None else record.loss, params)
         self.result.history.append(record)
         self.result.seconds = record.seconds
@@ -322,6 +322,11 @@ def _reduced(reduce: Any, values: List[float]) -> float:
     """``reduce(values)`` as a float; NaN for no values (an epoch whose steps were all skipped)."""
     return float(reduce(values)) if values else float("nan")
 
+
+LEARNT_SLACK = 1e-9
+"""How far below :attr:`EpochTracker.learn_bar` an accuracy may fall and still count as
+reaching it: a fraction of samples equal to the bar (40 of 60 against 2/3) must not miss it
+by a rounding."""
 
 VALIDATION_CHIP_SEED = 104729
 """Added to the training seed to draw the validation chips (``TrainSettings.validation_chips``),
