@@ -349,6 +349,12 @@ def test_train_takes_a_margin_accuracy_that_reaches_the_model_and_results(train_
     for bad in (1.5, -0.1, float("nan"), "0.5", True):
         with pytest.raises(ParameterValueError, match="--margin-accuracy"):
             TrainJob(margin_accuracy=bad)
+    for without in (dict(margin_ratio=0), dict(inject=False), dict(inject_ramp=0)):  # nothing to delay: refused
+        with pytest.raises(ParameterValueError, match="`--margin-accuracy` must be 0 or not given without a relative margin"):
+            TrainJob(margin_accuracy=0.5, **without)
+        assert TrainJob(margin_accuracy=0, **without).margin_share == 0.0
+        assert TrainJob(**without).margin_share == MARGIN_ACCURACY  # the default is no request
+    assert TrainJob(margin_accuracy=0.5, inject_ramp=0, margin_ratio=2).margin_share == 0.5
     assert main(train_argv + ["--margin-accuracy", "2"]) != 0
     assert "--margin-accuracy" in capsys.readouterr().err
 

@@ -372,6 +372,7 @@ class TrainJob:
             if not (np.isfinite(d) and 0 <= d <= 1):
                 raise ParameterValueError("--deviations", "fractions in [0, 1] (0.3 for 30 %)", d)
         self._check_injected_only()
+        self._check_margin_only()
         object.__setattr__(self, "excitatory_fraction", real_number("excitatory_fraction", self.excitatory_fraction, low=0.0, high=1.0))
         object.__setattr__(self, "min_rate", real_number("min_rate", self.min_rate, low=0.0))
         if self.parallel is not None:
@@ -406,6 +407,13 @@ class TrainJob:
             if getattr(self, name):
                 raise ParameterValueError(f"--{name.replace('_', '-')}", f"0 or not given with --no-injection ({what})",
                                           getattr(self, name))
+
+    def _check_margin_only(self) -> None:
+        """``margin_accuracy`` delays the relative margin: given (and not 0) without one
+        (``ratio`` 0), the training loop would ignore it, so it is refused."""
+        if self.margin_accuracy and not self.ratio:
+            raise ParameterValueError("--margin-accuracy", "0 or not given without a relative margin (it delays the margin "
+                                      "that --margin-ratio, or the default with injection and a ramp, asks for)", self.margin_accuracy)
 
     def _check_hidden_taus(self) -> None:
         """``hidden_taus``: positive seconds, one per hidden population (``--hidden``)."""
