@@ -195,7 +195,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    margin_ratio=args.margin_ratio, margin_accuracy=args.margin_accuracy,
                    level_pull=args.level_pull, keep_tolerance=args.keep_tolerance,
                    feedback_gradient=args.feedback_gradient, chip_clip=args.chip_clip,
-                   validation_chips=args.validation_chips)
+                   validation_chips=args.validation_chips, extend=args.extend)
     task = load_dataset(args.data)
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -540,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--margin-accuracy", type=float, default=None, metavar="G",
                        help="the margin waits, past the ramp's end, for an epoch whose validation accuracy is G of the "
                        "way from chance to 1 (default 0.5: 67 %% on 3 classes, 75 %% on 2; 0: no wait)")
+    train.add_argument("--extend", type=int, default=None, metavar="E",
+                       help="after the scheduled epochs, train E more from the kept one at the whole injected deviation, "
+                       "with the margin, at 0.3 of the peak learning rate (default: 0, none)")
     train.add_argument("--level-pull", type=float, default=None, metavar="F",
                        help="after every step, move each weight's unrounded value this fraction of the way to the "
                             "level the chip holds for it (default: 0), so that 'unrounded' stays the network trained")

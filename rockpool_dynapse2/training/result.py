@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -153,6 +153,18 @@ class TrainResult:
             linear = LinearTorch(w_in.shape, weight=torch.as_tensor(w_in, dtype=torch.float32), has_bias=False)
             return Sequential(linear, DynapSimTorch((4 * n, n), **kwargs))
         raise UnknownParameterError("backend", backend, ("jax", "torch"))
+
+    def continued_by(self, more: "TrainResult") -> "TrainResult":
+        """This run followed by ``more``, a run started from its kept parameters: the
+        history of both (``more``'s epochs and seconds counted on from this run's end), the
+        parameters and kept epoch of ``more``, this run's model (the two differ only in
+        their schedule)."""
+        instance("more", more, TrainResult, "a TrainResult (a run started from this one's kept parameters)")
+        offset = len(self.history)
+        later = [replace(r, epoch=r.epoch + offset, seconds=r.seconds + self.seconds) for r in more.history]
+        return TrainResult(model=self.model, params=more.params, backend=self.backend, history=self.history + later,
+                           best_epoch=offset + more.best_epoch, stopped_early=more.stopped_early,
+                           seconds=self.seconds + more.seconds)
 
     # --- history ---------------------------------------------------------------------------
 
