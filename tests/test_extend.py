@@ -66,6 +66,7 @@ def test_train_continues_from_the_kept_parameters_and_logs_the_epochs_counted_on
     (first, start), (more, resumed) = calls
     assert start is None and first.epochs == 3 and (more.epochs, more.inject_ramp) == (2, 0)
     assert [r.epoch for r in result.history] == [r.epoch for r in logged] == [0, 1, 2, 3, 4]
+    assert [r.seconds for r in result.history] == [r.seconds for r in logged]  # counted on, as in the history
     assert result.best_epoch >= 3 and result.model is model
     assert "then 2 epochs more from the kept one" in tp.schedule(job, model)
     assert job.resolved()["extend"] == 2 and tp.TrainJob().resolved()["extend"] == 0

@@ -697,7 +697,8 @@ def train_model(model: ChipModel, task: Task, job: TrainJob, epoch_log: Optional
         return result
     settings = continued_settings(model.settings, job.extend, learnt=result.margin_epoch is not None)
     offset = len(result.history)
-    log = None if epoch_log is None else (lambda record: epoch_log(replace(record, epoch=record.epoch + offset)))
+    log = None if epoch_log is None else (
+        lambda record: epoch_log(replace(record, epoch=record.epoch + offset, seconds=record.seconds + result.seconds)))
     more = _train_with(job, ChipModel(model.layout, settings, model.connections), task, log, params=result.params)
     return result.continued_by(more)
 
