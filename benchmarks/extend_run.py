@@ -10,10 +10,11 @@ trained on, it
 
 1. measures the run's network: float on its test set, and 30 % mismatch on ``--chips`` fresh
    chips (``more_chips.py``'s, the same chips for every run);
-2. trains it ``--epochs`` more from its trained quantities, with the run's settings but the
-   whole deviation from the first step (no ramp), the relative margin from the first step
-   (the run's ratio, else 2) and ``--lr-share`` of its peak learning rate (its own warm-up
-   and cosine decay), keeping the epoch of lowest validation loss as ``train`` does;
+2. trains it ``--epochs`` more from its trained quantities with ``train --extend``'s
+   settings (``train_pipeline.continued_settings``: the whole deviation from the first step,
+   the relative margin from the first step, the run's ratio or else 2, ``--lr-share`` of its
+   peak learning rate with its own warm-up and cosine decay), keeping the epoch of lowest
+   validation loss as ``train`` does;
 3. measures the continued network the same way.
 
 Rows go to ``--jsonl`` (one per run: ``before`` and ``after``, each float, mean, worst,
@@ -51,6 +52,7 @@ def measure(model: Any, params: Dict[str, Any], x: np.ndarray, y: np.ndarray, n_
 def continued(run: Path, data: Path, epochs: int, lr_share: float, n_chips: int, workers: int) -> Dict[str, Any]:
     """One row: the run's network before and after ``epochs`` more epochs."""
     from rockpool_dynapse2.app.data import load_dataset
+    from rockpool_dynapse2.app.train_pipeline import continued_settings
     from rockpool_dynapse2.training import ChipModel, load_parameters
     from rockpool_dynapse2.training.jax_trainer import train_jax
 
@@ -60,9 +62,8 @@ def continued(run: Path, data: Path, epochs: int, lr_share: float, n_chips: int,
     row: Dict[str, Any] = {"run": str(run), "data": str(data), "epochs": epochs, "lr_share": lr_share}
     row["before"] = measure(loaded.model, loaded.params, x, y, n_chips, workers)
     print("before", json.dumps(row["before"]), flush=True)
-    s = loaded.model.settings
-    settings = replace(s, epochs=epochs, inject_ramp=0, margin_accuracy=0.0, learning_rate=s.learning_rate * lr_share,
-                       margin_ratio=s.margin_ratio or 2.0)
+    settings = continued_settings(loaded.model.settings, epochs, learnt=True, lr_share=lr_share)  # the margin at once
+    settings = replace(settings, margin_ratio=settings.margin_ratio or 2.0)  # a run trained without one: train's default
     model = ChipModel(loaded.model.layout, settings, loaded.model.connections)
     start = time.time()
     result = train_jax(model, task.x_train, task.y_train, params=loaded.params, workers=workers,

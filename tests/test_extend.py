@@ -23,6 +23,10 @@ def test_the_continuation_trains_at_the_whole_deviation_with_the_margin_at_a_sha
             continued_settings(run, bad)
     with pytest.raises(ParameterValueError, match="learnt"):
         continued_settings(run, 5, learnt="yes")
+    assert continued_settings(run, 5, lr_share=0.5).learning_rate == pytest.approx(0.005)
+    for bad in (0.0, 1.5, float("nan"), "0.3"):
+        with pytest.raises(ParameterValueError, match="lr_share"):
+            continued_settings(run, 5, lr_share=bad)
 
 
 def _result(model, n, seconds, best, params):

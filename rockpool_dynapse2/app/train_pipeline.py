@@ -715,13 +715,15 @@ def _train_with(job: TrainJob, model: ChipModel, task: Task, epoch_log: Optional
     return train_torch(model, task.x_train, task.y_train, progress=epoch_log, params=params, compile=job.compile)
 
 
-def continued_settings(settings: TrainSettings, epochs: int, learnt: bool = True) -> TrainSettings:
+def continued_settings(settings: TrainSettings, epochs: int, learnt: bool = True,
+                       lr_share: float = CONTINUE_LR_SHARE) -> TrainSettings:
     """The settings ``train --extend`` continues a run with: ``epochs`` epochs at the whole
     injected deviation from the first step (no ramp), the relative margin from the first step
-    where the run had begun it (``learnt``; else it waits as the run did), at
-    :data:`CONTINUE_LR_SHARE` of the run's peak learning rate; the rest as the run's."""
+    where the run had begun it (``learnt``; else it waits as the run did), at ``lr_share``
+    (default :data:`CONTINUE_LR_SHARE`) of the run's peak learning rate; the rest as the run's."""
     epochs = integer("epochs", epochs, low=1)
-    return replace(settings, epochs=epochs, inject_ramp=0, learning_rate=settings.learning_rate * CONTINUE_LR_SHARE,
+    lr_share = real_number("lr_share", lr_share, low=0.0, low_open=True, high=1.0)
+    return replace(settings, epochs=epochs, inject_ramp=0, learning_rate=settings.learning_rate * lr_share,
                    margin_accuracy=0.0 if flag("learnt", learnt) else settings.margin_accuracy)
 
 
